@@ -1,0 +1,1 @@
+"""The generic engine: expressions, rounding, conformity, workflow — no instrument-specific code."""
