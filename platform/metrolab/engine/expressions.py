@@ -36,6 +36,7 @@ import io
 import keyword
 import re
 import tokenize
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -73,7 +74,12 @@ CONTEXT = decimal.Context(
     rounding=decimal.ROUND_HALF_EVEN,
     Emax=999,
     Emin=-999,
-    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
+    traps=[
+        decimal.InvalidOperation,
+        decimal.DivisionByZero,
+        decimal.Overflow,
+        decimal.FloatOperation,
+    ],
 )
 
 
@@ -148,8 +154,10 @@ def _rewrite_if_calls(source: str) -> tuple[str, set[tuple[int, int]]]:
         prev = significant[i - 1] if i > 0 else None
         after_operand = prev is not None and (
             prev.type in (tokenize.NUMBER, tokenize.STRING)
-            or (prev.type == tokenize.NAME
-                and (prev.string in _OPERAND_END_KEYWORDS or not keyword.iskeyword(prev.string)))
+            or (
+                prev.type == tokenize.NAME
+                and (prev.string in _OPERAND_END_KEYWORDS or not keyword.iskeyword(prev.string))
+            )
             or (prev.type == tokenize.OP and prev.string in (")", "]", "}"))
         )
         if not after_operand:
@@ -178,20 +186,54 @@ def _char_position(source: str, lineno: int | None, col_offset: int | None) -> i
 
 
 _BINOPS: dict[type, str] = {
-    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/",
-    ast.FloorDiv: "//", ast.Mod: "%", ast.Pow: "**",
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Pow: "**",
 }
-_CMPOPS = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Is, ast.IsNot)
+_CMPOPS = (
+    ast.Eq,
+    ast.NotEq,
+    ast.Lt,
+    ast.LtE,
+    ast.Gt,
+    ast.GtE,
+    ast.In,
+    ast.NotIn,
+    ast.Is,
+    ast.IsNot,
+)
 
 # Chinese names for refused syntax, so the message says what was refused.
 _FORBIDDEN_NAMES: dict[str, str] = {
-    "Lambda": "lambda 表达式", "ListComp": "列表推导式", "SetComp": "集合推导式",
-    "DictComp": "字典推导式", "GeneratorExp": "生成器表达式", "JoinedStr": "f-字符串",
-    "FormattedValue": "f-字符串", "NamedExpr": "赋值表达式 :=", "Starred": "星号展开",
-    "Dict": "字典字面量", "Set": "集合字面量", "Slice": "切片", "Await": "await",
-    "Yield": "yield", "YieldFrom": "yield", "MatMult": "运算符 @", "BitAnd": "位运算 &",
-    "BitOr": "位运算 |", "BitXor": "位运算 ^", "LShift": "位运算 <<", "RShift": "位运算 >>",
-    "Invert": "位运算 ~", "Attribute": "属性访问", "Subscript": "下标访问", "Call": "函数调用",
+    "Lambda": "lambda 表达式",
+    "ListComp": "列表推导式",
+    "SetComp": "集合推导式",
+    "DictComp": "字典推导式",
+    "GeneratorExp": "生成器表达式",
+    "JoinedStr": "f-字符串",
+    "FormattedValue": "f-字符串",
+    "NamedExpr": "赋值表达式 :=",
+    "Starred": "星号展开",
+    "Dict": "字典字面量",
+    "Set": "集合字面量",
+    "Slice": "切片",
+    "Await": "await",
+    "Yield": "yield",
+    "YieldFrom": "yield",
+    "MatMult": "运算符 @",
+    "BitAnd": "位运算 &",
+    "BitOr": "位运算 |",
+    "BitXor": "位运算 ^",
+    "LShift": "位运算 <<",
+    "RShift": "位运算 >>",
+    "Invert": "位运算 ~",
+    "Attribute": "属性访问",
+    "Subscript": "下标访问",
+    "Call": "函数调用",
 }
 
 
@@ -229,7 +271,9 @@ class _Checker:
 
     def check_segment(self, node: ast.AST, name: str) -> None:
         if name.startswith("_"):
-            raise self.fail(node, f"不允许以下划线开头的名称：“{name}” (names starting with _ are not allowed)")
+            raise self.fail(
+                node, f"不允许以下划线开头的名称：“{name}” (names starting with _ are not allowed)"
+            )
 
     def visit(self, node: ast.AST) -> None:
         self.remember(node)
@@ -307,7 +351,10 @@ class _Checker:
             current = current.value
         if not isinstance(current, ast.Name):
             what = "属性访问" if isinstance(node, ast.Attribute) else "下标访问"
-            raise self.fail(node, f"不允许的语法：{what}只能用于以名称开头的数据路径 (paths must start with a name)")
+            raise self.fail(
+                node,
+                f"不允许的语法：{what}只能用于以名称开头的数据路径 (paths must start with a name)",
+            )
         self.visit(current)
 
     def subscript(self, node: ast.Subscript) -> None:
@@ -318,17 +365,24 @@ class _Checker:
             if index is node.slice:
                 self.check_segment(node, index.value)
                 return
-        elif (isinstance(index, ast.Constant) and isinstance(index.value, int)
-              and not isinstance(index.value, bool)):
+        elif (
+            isinstance(index, ast.Constant)
+            and isinstance(index.value, int)
+            and not isinstance(index.value, bool)
+        ):
             return
         if isinstance(index, ast.Slice):
             raise self.forbidden(node, index)
-        raise self.fail(node, "下标只能是整数或字符串常量 (index must be an integer or string literal)")
+        raise self.fail(
+            node, "下标只能是整数或字符串常量 (index must be an integer or string literal)"
+        )
 
     def call(self, node: ast.Call) -> None:
         func = node.func
         if not isinstance(func, ast.Name):
-            raise self.fail(node, "不允许的语法：只能按名称调用函数 (only named functions can be called)")
+            raise self.fail(
+                node, "不允许的语法：只能按名称调用函数 (only named functions can be called)"
+            )
         name = func.id
         if name == _IF_PLACEHOLDER and (func.lineno, func.col_offset) in self.if_places:
             name = "if"
@@ -342,7 +396,9 @@ class _Checker:
         spec = FUNCTIONS[name]
         if not spec.min_args <= len(node.args) <= (spec.max_args or len(node.args)):
             raise self.fail(
-                node, f"函数 “{name}” 的参数个数不对，应为 {spec.arity} (wrong number of arguments)", "arguments"
+                node,
+                f"函数 “{name}” 的参数个数不对，应为 {spec.arity} (wrong number of arguments)",
+                "arguments",
             )
         self.remember(func)
         self.functions.add(name)
@@ -352,24 +408,31 @@ class _Checker:
             self.visit(arg)
 
 
-@lru_cache(maxsize=2048)
 def compile_expression(source: str) -> CompiledExpression:
     """Parse and check ``source`` against the whitelist without running anything."""
     if not isinstance(source, str):
         raise ExpressionError("表达式必须是文本 (expression must be a string)", code="syntax")
+    return _compile(source)
+
+
+@lru_cache(maxsize=2048)
+def _compile(source: str) -> CompiledExpression:
     if not source.strip():
         raise ExpressionError("表达式为空 (empty expression)", code="syntax", source=source)
     if len(source) > MAX_SOURCE_LENGTH:
         raise ExpressionError(
             f"表达式过长：{len(source)} 个字符，上限 {MAX_SOURCE_LENGTH} (expression too long)",
-            code="limit", source=source,
+            code="limit",
+            source=source,
         )
     # Leading blanks would be an "unexpected indent"; drop them and shift reported positions.
     text = source.lstrip()
     shift = len(source) - len(text)
     text, if_places = _rewrite_if_calls(text)
     try:
-        tree = ast.parse(text, mode="eval")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "invalid decimal literal" for 1if: still refused
+            tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         position = None
         if exc.offset is not None and exc.lineno is not None:
@@ -380,7 +443,9 @@ def compile_expression(source: str) -> CompiledExpression:
             f"语法错误 (syntax error: {exc.msg})", code="syntax", source=source, position=position
         ) from None
     except (ValueError, RecursionError, MemoryError) as exc:
-        raise ExpressionError(f"语法错误 (syntax error: {exc})", code="syntax", source=source) from None
+        raise ExpressionError(
+            f"语法错误 (syntax error: {exc})", code="syntax", source=source
+        ) from None
     _check_size(tree, source)
     checker = _Checker(source, text, shift, if_places)
     checker.visit(tree)
@@ -405,12 +470,14 @@ def _check_size(tree: ast.AST, source: str) -> None:
         if count > MAX_NODES:
             raise ExpressionError(
                 f"表达式过于复杂：超过 {MAX_NODES} 个语法节点 (expression too complex)",
-                code="limit", source=source,
+                code="limit",
+                source=source,
             )
         if depth > MAX_DEPTH:
             raise ExpressionError(
                 f"表达式嵌套过深：超过 {MAX_DEPTH} 层 (expression nested too deeply)",
-                code="limit", source=source,
+                code="limit",
+                source=source,
             )
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
@@ -468,7 +535,11 @@ def _value(value: Any) -> Any:
 
 def _type_name(value: Any) -> str:
     return {
-        Decimal: "数值", str: "文本", bool: "布尔值", list: "列表", type(None): "空值",
+        Decimal: "数值",
+        str: "文本",
+        bool: "布尔值",
+        list: "列表",
+        type(None): "空值",
     }.get(type(value), "记录" if isinstance(value, Mapping) else type(value).__name__)
 
 
@@ -489,7 +560,9 @@ class _Evaluator:
 
     def error(self, node: ast.AST, message: str, code: str = "runtime") -> ExpressionError:
         return ExpressionError(
-            message, code=code, source=self.compiled.source,
+            message,
+            code=code,
+            source=self.compiled.source,
             position=self.compiled.positions.get(id(node)),
         )
 
@@ -498,7 +571,14 @@ class _Evaluator:
             return self.dispatch(node)
         except ExpressionError:
             raise
-        except (ArithmeticError, TypeError, ValueError, KeyError, IndexError, RecursionError) as exc:
+        except (
+            ArithmeticError,
+            TypeError,
+            ValueError,
+            KeyError,
+            IndexError,
+            RecursionError,
+        ) as exc:
             raise self.error(node, _describe(exc)) from None
 
     def dispatch(self, node: ast.AST) -> Any:
@@ -599,9 +679,13 @@ class _Evaluator:
 
     def power(self, node: ast.AST, base: Decimal, exponent: Decimal) -> Decimal:
         if exponent != exponent.to_integral_value():
-            raise self.error(node, "乘方的指数必须是整数，开方请用 sqrt() (exponent must be an integer)")
+            raise self.error(
+                node, "乘方的指数必须是整数，开方请用 sqrt() (exponent must be an integer)"
+            )
         if abs(exponent) > MAX_POWER:
-            raise self.error(node, f"乘方的指数超出范围：|n| ≤ {MAX_POWER} (exponent too large)", "limit")
+            raise self.error(
+                node, f"乘方的指数超出范围：|n| ≤ {MAX_POWER} (exponent too large)", "limit"
+            )
         if base == 0 and exponent < 0:
             raise self.error(node, "除数为零 (division by zero)")
         if base == 0 and exponent == 0:
@@ -653,9 +737,12 @@ class _Evaluator:
                 return None
             if isinstance(right, list):
                 found = any(_equal(left, item) for item in right)
-            elif isinstance(right, str) and isinstance(left, str):
-                found = left in right
-            elif isinstance(right, Mapping) and isinstance(left, str):
+            elif (
+                isinstance(right, str)
+                and isinstance(left, str)
+                or isinstance(right, Mapping)
+                and isinstance(left, str)
+            ):
                 found = left in right
             else:
                 raise self.error(node, f"“in” 不能用于{_type_name(right)} (type mismatch)")
@@ -686,7 +773,9 @@ class _Evaluator:
             return self.eval(node.args[1]) if condition else self.eval(node.args[2])
         spec = FUNCTIONS.get(node.func.id)
         if spec is None or spec.func is None:
-            raise self.error(node, f"未知函数 “{node.func.id}” (unknown function)", "unknown_function")
+            raise self.error(
+                node, f"未知函数 “{node.func.id}” (unknown function)", "unknown_function"
+            )
         args = [self.eval(arg) for arg in node.args]
         return _value(spec.func(*args))
 
@@ -703,7 +792,9 @@ def check_names(expr: CompiledExpression | str, known: Iterable[str]) -> None:
         if name not in known_names:
             raise ExpressionError(
                 f"未知名称 “{name}” (unknown name)",
-                code="unknown_name", source=compiled.source, position=position,
+                code="unknown_name",
+                source=compiled.source,
+                position=position,
             )
 
 
@@ -735,10 +826,11 @@ def dependency_order(exprs: Mapping[str, CompiledExpression | str]) -> list[str]
                 nxt = deps[key][index]
                 if state.get(nxt) == 1:
                     path = [k for k, _ in stack]
-                    cycle = path[path.index(nxt):] + [nxt]
+                    cycle = path[path.index(nxt) :] + [nxt]
                     raise ExpressionError(
                         f"计算字段存在循环引用：{' → '.join(cycle)} (circular reference)",
-                        code="cycle", source=compiled[key].source,
+                        code="cycle",
+                        source=compiled[key].source,
                     )
                 if state.get(nxt) is None:
                     state[nxt] = 1
@@ -790,7 +882,9 @@ def _numbers(args: Iterable[Any], name: str) -> list[Decimal]:
     values = _flatten(args)
     for value in values:
         if not isinstance(value, Decimal):
-            raise ValueError(f"函数 {name} 需要数值，得到{_type_name(value)}“{value}” (numbers expected)")
+            raise ValueError(
+                f"函数 {name} 需要数值，得到{_type_name(value)}“{value}” (numbers expected)"
+            )
     return values
 
 
@@ -922,22 +1016,100 @@ FUNCTIONS: dict[str, Function] = {
     f.name: f
     for f in [
         Function("abs", _abs, 1, 1, "绝对值", "absolute value", "abs(x)"),
-        Function("min", _min, 1, None, "最小值（跳过空值）", "smallest value (blanks skipped)", "min(a, b, …) 或 min(列表)"),
-        Function("max", _max, 1, None, "最大值（跳过空值）", "largest value (blanks skipped)", "max(a, b, …) 或 max(列表)"),
+        Function(
+            "min",
+            _min,
+            1,
+            None,
+            "最小值（跳过空值）",
+            "smallest value (blanks skipped)",
+            "min(a, b, …) 或 min(列表)",
+        ),
+        Function(
+            "max",
+            _max,
+            1,
+            None,
+            "最大值（跳过空值）",
+            "largest value (blanks skipped)",
+            "max(a, b, …) 或 max(列表)",
+        ),
         Function("sum", _sum, 1, None, "求和", "sum", "sum(a, b, …) 或 sum(列表)"),
         Function("mean", _mean, 1, None, "算术平均值", "arithmetic mean", "mean(列表)"),
         Function("sqrt", _sqrt, 1, 1, "平方根", "square root", "sqrt(x)"),
-        Function("stdev", _stdev, 1, None, "实验标准偏差（贝塞尔公式，n−1）", "sample standard deviation (n−1)", "stdev(列表)"),
-        Function("range", _range, 1, None, "极差（最大值−最小值）", "range (max − min)", "range(列表)"),
-        Function("if", None, 3, 3, "条件：条件为真取 a，否则取 b；条件为空时结果为空", "a if cond else b; blank when cond is blank", "if(条件, a, b)"),
-        Function("count", _count, 1, None, "非空值个数", "number of non-blank values", "count(列表)"),
+        Function(
+            "stdev",
+            _stdev,
+            1,
+            None,
+            "实验标准偏差（贝塞尔公式，n−1）",
+            "sample standard deviation (n−1)",
+            "stdev(列表)",
+        ),
+        Function(
+            "range", _range, 1, None, "极差（最大值−最小值）", "range (max − min)", "range(列表)"
+        ),
+        Function(
+            "if",
+            None,
+            3,
+            3,
+            "条件：条件为真取 a，否则取 b；条件为空时结果为空",
+            "a if cond else b; blank when cond is blank",
+            "if(条件, a, b)",
+        ),
+        Function(
+            "count", _count, 1, None, "非空值个数", "number of non-blank values", "count(列表)"
+        ),
         Function("len", _len, 1, 1, "列表或文本的长度", "length of a list or text", "len(列表)"),
-        Function("first", _first, 1, 1, "列表的第一个元素", "first element of a list", "first(列表)"),
+        Function(
+            "first", _first, 1, 1, "列表的第一个元素", "first element of a list", "first(列表)"
+        ),
         Function("last", _last, 1, 1, "列表的最后一个元素", "last element of a list", "last(列表)"),
-        Function("maxabs", _maxabs, 1, None, "绝对值最大的元素（保留符号），即以最大误差作为结果", "element with the largest absolute value, sign kept", "maxabs(列表)"),
-        Function("round_gb", _round_gb, 2, 2, "按 GB/T 8170-2008 修约（四舍六入五成双，0.5、0.2 单位修约）", "round per GB/T 8170-2008", "round_gb(x, 0.01)"),
-        Function("within", _within, 2, 2, "按最大允许误差的分辨力修约后 |x| ≤ |MPE|", "|x| ≤ |MPE| after rounding to the MPE's resolution", "within(x, mpe)"),
-        Function("decide", _decide, 3, 3, "按 JJF 1094-2002 考虑扩展不确定度判定：合格/不合格/待定", "conformity with uncertainty per JJF 1094-2002", "decide(x, mpe, U)"),
-        Function("overall", _overall, 1, None, "总结论：有不合格即不合格，有待定即待定，全部合格为合格", "overall conclusion", "overall(列表)"),
+        Function(
+            "maxabs",
+            _maxabs,
+            1,
+            None,
+            "绝对值最大的元素（保留符号），即以最大误差作为结果",
+            "element with the largest absolute value, sign kept",
+            "maxabs(列表)",
+        ),
+        Function(
+            "round_gb",
+            _round_gb,
+            2,
+            2,
+            "按 GB/T 8170-2008 修约（四舍六入五成双，0.5、0.2 单位修约）",
+            "round per GB/T 8170-2008",
+            "round_gb(x, 0.01)",
+        ),
+        Function(
+            "within",
+            _within,
+            2,
+            2,
+            "按最大允许误差的分辨力修约后 |x| ≤ |MPE|",
+            "|x| ≤ |MPE| after rounding to the MPE's resolution",
+            "within(x, mpe)",
+        ),
+        Function(
+            "decide",
+            _decide,
+            3,
+            3,
+            "按 JJF 1094-2002 考虑扩展不确定度判定：合格/不合格/待定",
+            "conformity with uncertainty per JJF 1094-2002",
+            "decide(x, mpe, U)",
+        ),
+        Function(
+            "overall",
+            _overall,
+            1,
+            None,
+            "总结论：有不合格即不合格，有待定即待定，全部合格为合格",
+            "overall conclusion",
+            "overall(列表)",
+        ),
     ]
 }
