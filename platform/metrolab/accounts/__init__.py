@@ -1,0 +1,1 @@
+"""Staff accounts, departments, roles and permissions, qualifications, sessions and API tokens."""

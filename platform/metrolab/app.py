@@ -1,0 +1,56 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from litestar import Litestar, Router
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.static_files import create_static_files_router
+from piccolo.engine.postgres import PostgresEngine
+
+from metrolab.features import routers
+from metrolab.paths import PACKAGE_DIR
+from metrolab.settings import get_settings
+from metrolab.web.auth import AuthenticationMiddleware, permission_guard
+from metrolab.web.csrf import TokenAwareCSRFMiddleware, csrf_config
+from metrolab.web.errors import EXCEPTION_HANDLERS
+from metrolab.web.permissions import AUTHENTICATED, PUBLIC
+from metrolab.web.templating import template_config
+
+
+async def _connect() -> None:
+    from metrolab.piccolo_conf import DB
+
+    if isinstance(DB, PostgresEngine):
+        await DB.start_connection_pool(min_size=1, max_size=20)
+
+
+async def _disconnect() -> None:
+    from metrolab.piccolo_conf import DB
+
+    if isinstance(DB, PostgresEngine):
+        await DB.close_connection_pool()
+
+
+def create_app() -> Litestar:
+    settings = get_settings()
+    static = create_static_files_router(path="/static", directories=[PACKAGE_DIR / "web" / "static"], opt=PUBLIC,
+                                        name="static", send_as_attachment=False)
+    csrf = csrf_config(settings.secret_key, secure=settings.base_url.startswith("https"))
+    return Litestar(
+        route_handlers=[static, *routers()],
+        guards=[permission_guard],
+        middleware=[AuthenticationMiddleware, DefineMiddleware(TokenAwareCSRFMiddleware, config=csrf)],
+        template_config=template_config(),
+        exception_handlers=EXCEPTION_HANDLERS,
+        # JSON only: the HTML renderers load scripts from a CDN, and labs run offline.
+        openapi_config=OpenAPIConfig(title="metrolab API", version="1", path="/schema",
+                                     description="计量检定机构管理平台 JSON API（/api/v1）",
+                                     render_plugins=[JsonRenderPlugin()],
+                                     openapi_router=Router(path="/schema", route_handlers=[], opt=AUTHENTICATED)),
+        on_startup=[_connect],
+        on_shutdown=[_disconnect],
+        request_max_body_size=settings.upload_max_bytes + 1024 * 1024,
+        debug=settings.debug,
+    )

@@ -1,0 +1,1 @@
+"""Append-only audit events: who did what to which object."""

@@ -1,0 +1,1 @@
+"""Customers (送检单位) and their contacts."""

@@ -1,0 +1,270 @@
+"""Check an uploaded certificate template before anyone may use it.
+
+Refuses, from the file alone: a file that is not a .docx, an oversize file, a zip
+bomb (judged from the zip directory, before anything is extracted), Jinja syntax
+errors (quoting the paragraph), sandbox escapes such as ``{{ ''.__class__ }}``,
+and variables the certificate data does not provide.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import nodes
+from jinja2.exceptions import TemplateSyntaxError
+
+from metrolab.engine.documents.problems import TemplateProblem
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int = 10 * 1024 * 1024  # the .docx as uploaded
+    max_uncompressed: int = 100 * 1024 * 1024  # sum over the zip directory
+    max_ratio: float = 100.0  # per entry, uncompressed / compressed
+    ratio_min_size: int = 1024 * 1024  # small entries may compress better than that
+    max_entries: int = 2000
+
+
+LIMITS = Limits()
+_DUNDER = re.compile(r"__\w+")
+# Methods a template may call on provided dicts / lists without being "unknown".
+_CONTAINER_METHODS = {"items", "keys", "values", "get"}
+
+
+def check_container(data: bytes, limits: Limits = LIMITS) -> list[TemplateProblem]:
+    """Is this a .docx of sane size? Reads only the zip directory."""
+    if len(data) > limits.max_bytes:
+        return [TemplateProblem(
+            f"模板文件过大：{len(data) / 1048576:.1f} MB，上限 {limits.max_bytes / 1048576:.0f} MB",
+            f"template file too large: {len(data)} bytes, limit {limits.max_bytes}",
+        )]  # fmt: skip
+    not_docx = TemplateProblem(
+        "不是 Word 文档（.docx）", "not a Word document (.docx)", "文件 / file"
+    )
+    if not data.startswith(b"PK\x03\x04"):
+        return [not_docx]
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return [not_docx]
+    names = {i.filename for i in infos}
+    if "[Content_Types].xml" not in names or "word/document.xml" not in names:
+        return [not_docx]
+    if len(infos) > limits.max_entries:
+        return [TemplateProblem(
+            f"文档内部文件过多（{len(infos)} 个）", f"too many parts in the zip ({len(infos)})"
+        )]  # fmt: skip
+    total = sum(i.file_size for i in infos)
+    if total > limits.max_uncompressed:
+        return [TemplateProblem(
+            f"解压后过大（{total / 1048576:.0f} MB），疑似压缩炸弹",
+            f"uncompressed size {total} bytes exceeds {limits.max_uncompressed}: zip bomb?",
+        )]  # fmt: skip
+    for info in infos:
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size >= limits.ratio_min_size and ratio > limits.max_ratio:
+            return [TemplateProblem(
+                f"压缩比异常（{info.filename}：{ratio:.0f} 倍），疑似压缩炸弹",
+                f"compression ratio {ratio:.0f} of {info.filename} exceeds "
+                f"{limits.max_ratio:.0f}: zip bomb?",
+                info.filename,
+            )]  # fmt: skip
+    return []
+
+
+@dataclass
+class Source:
+    """One templated part of the document, one paragraph per line (as docxtpl renders it)."""
+
+    place_zh: str
+    xml: str
+
+    def paragraph(self, lineno: int | None) -> str:
+        if not lineno:
+            return self.place_zh
+        lines = self.xml.splitlines()
+        line = lines[min(lineno, len(lines)) - 1]
+        text = re.sub(r"<[^>]+>", "", line).strip()
+        text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        return f"{self.place_zh}第 {lineno - 1} 段：「{text[:120]}」"
+
+
+def template_sources(data: bytes) -> Iterator[Source]:
+    """The body, headers and footers as docxtpl hands them to Jinja."""
+    from docxtpl import DocxTemplate
+
+    tpl = DocxTemplate(io.BytesIO(data))
+    tpl.init_docx()
+
+    def lines(xml: str) -> str:
+        return re.sub(r"<w:p([ >])", r"\n<w:p\1", tpl.patch_xml(xml))
+
+    yield Source("正文", lines(tpl.get_xml()))
+    for uri, label in ((tpl.HEADER_URI, "页眉"), (tpl.FOOTER_URI, "页脚")):
+        for _key, part in tpl.get_headers_footers(uri):
+            yield Source(label, lines(tpl.get_part_xml(part)))
+
+
+def sandbox_problems(tree: nodes.Template, source: Source) -> list[TemplateProblem]:
+    """``_``-prefixed attributes are what every sandbox escape goes through."""
+    problems = []
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Name, nodes.Const)):
+        name: Any = None
+        if isinstance(node, nodes.Getattr):
+            name = node.attr if node.attr.startswith("_") else None
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+            value = node.arg.value
+            name = value if isinstance(value, str) and value.startswith("_") else None
+        elif isinstance(node, nodes.Name):
+            name = node.name if node.name.startswith("__") else None
+        elif isinstance(node, nodes.Const) and isinstance(node.value, str):
+            match = _DUNDER.search(node.value)
+            name = match.group(0) if match else None
+        if name:
+            problems.append(TemplateProblem(
+                f"模板访问了受保护的属性 {name}，出于安全原因被拒绝",
+                f"access to the protected attribute {name!r} is refused (sandbox)",
+                source.paragraph(node.lineno),
+            ))  # fmt: skip
+    return problems
+
+
+def _provided_paths(provided: set[str] | frozenset[str] | dict[str, Any]) -> set[str]:
+    if isinstance(provided, dict):
+        from metrolab.engine.documents.contract import variable_paths
+        from metrolab.engine.documents.render import to_plain
+
+        return variable_paths(to_plain(provided))
+    return set(provided)
+
+
+def _chain(node: nodes.Node, scope: dict[str, str]) -> str | None:
+    """``instrument.name`` for ``instrument.name`` / ``instrument['name']``; None otherwise."""
+    if isinstance(node, nodes.Name):
+        return scope.get(node.name, node.name)
+    if isinstance(node, nodes.Getattr):
+        base = _chain(node.node, scope)
+        return f"{base}.{node.attr}" if base else None
+    if isinstance(node, nodes.Getitem):
+        base = _chain(node.node, scope)
+        if base is None or not isinstance(node.arg, nodes.Const):
+            return None
+        if isinstance(node.arg.value, int):
+            return f"{base}[]"
+        return f"{base}.{node.arg.value}" if isinstance(node.arg.value, str) else None
+    return None
+
+
+def unknown_paths(tree: nodes.Template, provided: set[str]) -> dict[str, int]:
+    """Nested paths used under a provided root but not provided: ``{path: lineno}``."""
+    roots = {p.split(".")[0].split("[")[0] for p in provided}
+    found: dict[str, int] = {}
+
+    def parent_is_leaf(path: str) -> bool:
+        parent, _, attr = path.rpartition(".")
+        children = any(p.startswith(parent + ".") for p in provided)
+        return parent in provided and (not children or attr in _CONTAINER_METHODS)
+
+    def check(path: str, lineno: int) -> None:
+        root = path.split(".")[0].split("[")[0]
+        if root not in roots or path in provided:
+            return
+        # walk up: the first missing segment is the one to report
+        parts = path.split(".")
+        for i in range(1, len(parts) + 1):
+            prefix = ".".join(parts[:i])
+            if prefix not in provided:
+                if i > 1 and parent_is_leaf(prefix):
+                    return  # a method of a str / dict value, e.g. .upper() or .items()
+                found.setdefault(prefix, lineno)
+                return
+
+    def visit(node: nodes.Node, scope: dict[str, str]) -> None:
+        if isinstance(node, nodes.For):
+            visit(node.iter, scope)
+            inner = dict(scope)
+            iterated = _chain(node.iter, scope)
+            if isinstance(node.target, nodes.Name):
+                element = f"{iterated}[]" if iterated else ""
+                known = element and any(p.startswith(element) for p in provided)
+                inner[node.target.name] = element if known else ""  # "" = cannot follow
+            for child in [*node.body, *node.else_, *([node.test] if node.test else [])]:
+                visit(child, inner)
+            return
+        if isinstance(node, (nodes.Getattr, nodes.Getitem)):
+            path = _chain(node, scope)
+            if path:
+                check(path, node.lineno)
+                if isinstance(node, nodes.Getitem):
+                    visit(node.arg, scope)
+                return
+        for child in node.iter_child_nodes():
+            visit(child, scope)
+
+    visit(tree, {})
+    return found
+
+
+def lint_template(
+    data: bytes,
+    provided: set[str] | frozenset[str] | dict[str, Any],
+    limits: Limits = LIMITS,
+) -> list[TemplateProblem]:
+    """Every problem found in ``data``; an empty list means the template may be used.
+
+    ``provided``: the variables the certificate data offers, as dotted paths
+    (``contract.PROVIDED_VARIABLES``) or as a sample dict to derive them from.
+    """
+    problems = check_container(data, limits)
+    if problems:
+        return problems
+    from docxtpl import DocxTemplate
+
+    from metrolab.engine.documents.render import sandbox_environment
+
+    env = sandbox_environment()
+    paths = _provided_paths(provided)
+    try:
+        sources = list(template_sources(data))
+        declared = DocxTemplate(io.BytesIO(data)).get_undeclared_template_variables(env)
+    except TemplateSyntaxError:
+        declared = None  # reported per part below
+    except Exception as exc:  # noqa: BLE001 - a broken docx inside a valid zip
+        return [TemplateProblem(f"无法读取 Word 文档：{exc}", f"cannot read the document: {exc}")]
+
+    unknown: dict[str, str] = {}
+    for source in sources:
+        try:
+            tree = env.parse(source.xml)
+        except TemplateSyntaxError as exc:
+            problems.append(TemplateProblem(
+                f"模板语法错误：{exc.message}", f"template syntax error: {exc.message}",
+                source.paragraph(exc.lineno),
+            ))  # fmt: skip
+            continue
+        problems += sandbox_problems(tree, source)
+        for path, lineno in unknown_paths(tree, paths).items():
+            unknown.setdefault(path, source.paragraph(lineno))
+        if declared is not None:
+            roots = {p.split(".")[0].split("[")[0] for p in paths}
+            for name in sorted(declared - roots):
+                if name in source.xml:
+                    for node in tree.find_all(nodes.Name):
+                        if node.name == name:
+                            unknown.setdefault(name, source.paragraph(node.lineno))
+                            break
+    if unknown:
+        names = sorted(unknown)
+        places = "；".join(f"{n}（{unknown[n]}）" for n in names)
+        problems.append(TemplateProblem(
+            f"模板使用了证书数据中没有的变量：{places}",
+            f"unknown variables (not in the certificate data): {', '.join(names)}",
+            "；".join(unknown[n] for n in names),
+        ))  # fmt: skip
+    return problems

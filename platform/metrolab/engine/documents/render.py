@@ -1,0 +1,317 @@
+"""Render a .docx template with plain data, sandboxed and in a worker process.
+
+The template runs in ``jinja2.sandbox.SandboxedEnvironment(autoescape=True)``
+(without autoescape a value like ``A&B 公司`` breaks the document XML), with
+``StrictUndefined`` so a misspelt variable is an error, not a blank. The render
+itself happens in a warm worker process with a time limit and a memory limit: a
+template with an endless loop is killed and reported as ``RenderTimeout``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import io
+import contextlib
+import os
+import pickle
+import queue
+import struct
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+from metrolab.engine.documents.problems import RenderTimeout, TemplateProblem
+
+# Image sizes in millimetres (width, height); None keeps the aspect ratio.
+DEFAULT_IMAGE_SIZE: tuple[float | None, float | None] = (None, 11.0)  # a signature
+IMAGE_SIZES: dict[str, tuple[float | None, float | None]] = {"qr_code": (22.0, None)}
+WORKER_MEMORY_LIMIT = 1536 * 1024 * 1024  # bytes of address space per render worker
+MAX_SEQUENCE = 100_000  # longest str / list a template may build with `*`
+
+
+class CertificateSandbox(SandboxedEnvironment):
+    """The sandbox, stricter: unsafe attributes raise, and no giant strings or powers."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
+        raise SecurityError(
+            f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe"
+        )
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int) and abs(right) > 100:
+            raise SecurityError("exponent too large")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(times, int):
+                    if len(seq) * times > MAX_SEQUENCE:
+                        raise SecurityError("sequence too long")
+        return super().call_binop(context, operator, left, right)
+
+
+def sandbox_environment() -> CertificateSandbox:
+    return CertificateSandbox(autoescape=True, undefined=StrictUndefined)
+
+
+def to_plain(value: Any) -> Any:
+    """Plain template data: Decimal → str, date → parts; refuses anything else."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)  # keeps the reporting resolution: Decimal("0.50") → "0.50"
+    if isinstance(value, float):
+        raise TypeError("measured values are Decimal, never float")
+    if isinstance(value, (date, datetime)):
+        d = value.date() if isinstance(value, datetime) else value
+        return {
+            "iso": d.isoformat(), "year": f"{d.year:04d}", "month": f"{d.month:02d}",
+            "day": f"{d.day:02d}", "zh": f"{d.year:04d}年{d.month:02d}月{d.day:02d}日",
+        }  # fmt: skip
+    if isinstance(value, Mapping):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    if isinstance(value, (bytes, bytearray)):
+        raise TypeError("pass images through render_docx(images=...), not in the context")
+    raise TypeError(f"not plain template data: {type(value).__name__}")
+
+
+_checked: dict[str, list[TemplateProblem]] = {}
+
+
+def _static_problems(template: bytes) -> list[TemplateProblem]:
+    """Container, syntax and sandbox checks; cached per template content."""
+    from metrolab.engine.documents.lint import check_container, sandbox_problems, template_sources
+
+    key = hashlib.sha256(template).hexdigest()
+    if key in _checked:
+        return _checked[key]
+    problems = check_container(template)
+    if not problems:
+        env = sandbox_environment()
+        for source in template_sources(template):
+            try:
+                problems += sandbox_problems(env.parse(source.xml), source)
+            except TemplateSyntaxError as exc:
+                problems.append(TemplateProblem(
+                    f"模板语法错误：{exc.message}", f"template syntax error: {exc.message}",
+                    source.paragraph(exc.lineno),
+                ))  # fmt: skip
+    if len(_checked) > 256:
+        _checked.clear()
+    _checked[key] = problems
+    return problems
+
+
+def render_docx(
+    template: bytes,
+    context: dict[str, Any],
+    images: dict[str, bytes] | None = None,
+    timeout: float = 20,
+) -> bytes:
+    """The rendered .docx. ``images`` maps dotted context paths to PNG/JPEG bytes.
+
+    Raises ``TemplateProblem`` (``RenderTimeout`` when the time limit is hit).
+    """
+    problems = _static_problems(template)
+    if problems:
+        raise problems[0]
+    data = to_plain(context)
+    for path in images or {}:
+        _set_path(data, path, None)  # check the path exists before crossing the process line
+    status, *payload = _workers().run((template, data, dict(images or {})), timeout)
+    if status == "ok":
+        return payload[0]
+    raise TemplateProblem(*payload)
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    target: Any = data
+    for key in parents:
+        if not isinstance(target, dict) or not isinstance(target.get(key), dict):
+            raise TemplateProblem(
+                f"图片位置 {path} 在数据中不存在", f"image path {path!r} not in the context"
+            )
+        target = target[key]
+    target[last] = value
+
+
+# --- the worker side -------------------------------------------------------------------
+
+
+def _render_in_worker(template: bytes, data: dict[str, Any], images: dict[str, bytes]) -> tuple:
+    from docx.shared import Mm
+    from docxtpl import DocxTemplate, InlineImage
+
+    try:
+        tpl = DocxTemplate(io.BytesIO(template))
+        for path, blob in images.items():
+            width, height = IMAGE_SIZES.get(path.rsplit(".", 1)[-1], DEFAULT_IMAGE_SIZE)
+            image = InlineImage(
+                tpl, io.BytesIO(blob),
+                width=Mm(width) if width else None, height=Mm(height) if height else None,
+            )  # fmt: skip
+            _set_path(data, path, image)
+        tpl.render(data, jinja_env=sandbox_environment(), autoescape=True)
+        out = io.BytesIO()
+        tpl.save(out)
+        return ("ok", out.getvalue())
+    except TemplateProblem as exc:
+        return ("error", exc.message_zh, exc.message_en, exc.place)
+    except SecurityError as exc:
+        return ("error", f"模板试图越出沙箱，已拒绝：{exc}", f"sandbox violation: {exc}", "")
+    except UndefinedError as exc:
+        return ("error", f"模板使用了未定义的变量：{exc}", f"undefined variable: {exc}", "")
+    except TemplateError as exc:
+        lines = list(getattr(exc, "docx_context", []) or [])
+        place = next((s.strip() for s in lines[3:4] if s.strip()), "")
+        return ("error", f"模板错误：{exc}", f"template error: {exc}", place)
+    except OverflowError as exc:
+        return ("error", f"模板循环过大：{exc}", f"template loop too large: {exc}", "")
+    except MemoryError:
+        return ("error", "模板渲染内存超限", "template render ran out of memory", "")
+    except Exception as exc:  # noqa: BLE001 - any other failure is the template's or the data's
+        return ("error", f"渲染失败：{exc}", f"render failed: {type(exc).__name__}: {exc}", "")
+
+
+def _send(stream: Any, obj: Any) -> None:
+    blob = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(struct.pack("!I", len(blob)) + blob)
+    stream.flush()
+
+
+def _recv(stream: Any) -> Any:
+    head = stream.read(4)
+    if len(head) < 4:
+        raise EOFError("worker closed the pipe")
+    (size,) = struct.unpack("!I", head)
+    blob = stream.read(size)
+    if len(blob) < size:
+        raise EOFError("worker closed the pipe")
+    return pickle.loads(blob)  # noqa: S301 - our own worker process
+
+
+def _worker_loop() -> None:
+    """``python -m metrolab.engine.documents.render``: serve jobs on stdin/stdout."""
+    if WORKER_MEMORY_LIMIT and sys.platform.startswith("linux"):
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_LIMIT, WORKER_MEMORY_LIMIT))
+    import docxtpl  # noqa: F401 - warm the imports before the first job
+
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print() must not corrupt the protocol
+    while True:
+        try:
+            job = _recv(stdin)
+        except EOFError:
+            return
+        _send(stdout, _render_in_worker(*job))
+
+
+class _Worker:
+    """A render process of its own (not multiprocessing: no re-import of ``__main__``)."""
+
+    def __init__(self) -> None:
+        package_root = str(Path(__file__).resolve().parents[3])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "metrolab.engine.documents.render"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+        )  # fmt: skip
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+        for stream in (self.process.stdin, self.process.stdout):
+            with contextlib.suppress(OSError):
+                stream.close()  # type: ignore[union-attr]
+
+
+class RenderWorkers:
+    """Warm render processes; one job each at a time; a job over time is killed."""
+
+    def __init__(self, size: int | None = None) -> None:
+        self.size = size or min(os.cpu_count() or 1, 4)
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._readers = ThreadPoolExecutor(self.size, thread_name_prefix="render-reader")
+        for _ in range(self.size):
+            self._idle.put(_Worker())
+
+    def run(self, job: tuple, timeout: float) -> tuple:
+        worker = self._idle.get()
+        try:
+            if not worker.alive():
+                worker.kill()
+                worker = _Worker()
+            _send(worker.process.stdin, job)
+            reply = self._readers.submit(_recv, worker.process.stdout)
+            try:
+                return reply.result(timeout)
+            except FutureTimeout:
+                worker.kill()  # the reader thread ends with EOFError
+                worker = _Worker()
+                raise RenderTimeout(
+                    f"模板渲染超时（{timeout:g} 秒），已终止",
+                    f"render exceeded {timeout:g} s: killed",
+                ) from None
+        except (EOFError, OSError) as exc:
+            worker.kill()
+            worker = _Worker()
+            raise TemplateProblem(
+                "模板渲染进程异常退出（可能超出内存限制）", f"render worker died: {exc!r}"
+            ) from exc
+        finally:
+            self._idle.put(worker)
+
+    def close(self) -> None:
+        while True:
+            try:
+                worker = self._idle.get_nowait()
+            except queue.Empty:
+                break
+            worker.kill()
+        self._readers.shutdown(wait=False)
+
+
+_pool: RenderWorkers | None = None
+_pool_lock = threading.Lock()
+
+
+def _workers() -> RenderWorkers:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = RenderWorkers()
+            atexit.register(_pool.close)
+        return _pool
+
+
+def shutdown_workers() -> None:
+    """Stop the render processes (they start again on the next render)."""
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool.close()
+            _pool = None
+
+
+if __name__ == "__main__":
+    _worker_loop()

@@ -1,0 +1,1 @@
+"""The lab itself: settings and the public pages (§5.2)."""

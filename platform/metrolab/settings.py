@@ -1,0 +1,84 @@
+"""Settings, read once from the environment (METROLAB_*) into one object."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    debug: bool = False
+    default_language: str = "zh"
+    session_hours: int = 12
+    login_max_failures: int = 5
+    lockout_minutes: int = 15
+    upload_max_bytes: int = 10 * 1024 * 1024
+    lab_name: str = field(default="示例计量检定所")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+
+def redact_url(url: str) -> str:
+    """The database URL with its password hidden, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _secret_key(data_dir: Path) -> str:
+    """METROLAB_SECRET_KEY, or one generated on first run and kept in the data folder."""
+    if key := os.environ.get("METROLAB_SECRET_KEY"):
+        return key
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+@lru_cache
+def get_settings() -> Settings:
+    data_dir = Path(os.environ.get("METROLAB_DATA_DIR", "var")).resolve()
+    default_db = f"sqlite:///{data_dir / 'metrolab.sqlite3'}"
+    host = os.environ.get("METROLAB_HOST", "127.0.0.1")
+    port = int(os.environ.get("METROLAB_PORT", "8000"))
+    return Settings(
+        data_dir=data_dir,
+        database_url=os.environ.get("METROLAB_DATABASE_URL", default_db),
+        secret_key=_secret_key(data_dir),
+        base_url=os.environ.get("METROLAB_BASE_URL", f"http://{host}:{port}").rstrip("/"),
+        host=host,
+        port=port,
+        debug=_bool("METROLAB_DEBUG"),
+        default_language=os.environ.get("METROLAB_LANGUAGE", "zh"),
+        session_hours=int(os.environ.get("METROLAB_SESSION_HOURS", "12")),
+        login_max_failures=int(os.environ.get("METROLAB_LOGIN_MAX_FAILURES", "5")),
+        lockout_minutes=int(os.environ.get("METROLAB_LOCKOUT_MINUTES", "15")),
+        lab_name=os.environ.get("METROLAB_LAB_NAME", "示例计量检定所"),
+    )

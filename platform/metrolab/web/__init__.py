@@ -1,0 +1,1 @@
+"""Shared web plumbing: authentication, permissions, CSRF, i18n, templates, errors, navigation."""

@@ -1,0 +1,100 @@
+"""Errors: 中文 pages for browsers, JSON (with a 中文 message) for the API. Never a bare traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from metrolab.web.i18n import _
+
+log = logging.getLogger("metrolab")
+
+_TITLES = {
+    400: "请求有误",
+    401: "请先登录",
+    403: "没有权限",
+    404: "页面不存在",
+    405: "不支持的请求方法",
+    409: "操作冲突",
+    413: "文件过大",
+    422: "数据有误",
+    429: "请求过于频繁",
+    500: "服务器内部错误",
+}
+
+
+class UserError(HTTPException):
+    """A refusal meant for a person: status code + a 中文 message (+ optional field problems)."""
+
+    status_code = 400
+
+
+def _wants_json(request: Request) -> bool:
+    if request.url.path.startswith("/api/"):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _field_problems(exc: HTTPException) -> list[dict[str, str]]:
+    """Litestar's validation details, made readable: which field, what is wrong."""
+    problems = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            key = str(item.get("key") or item.get("source") or "")
+            msg = str(item.get("message", ""))
+            problems.append({"field": key, "message": _("字段 “{key}”：{msg}", key=key, msg=msg)})
+    return problems
+
+
+def _message(exc: HTTPException) -> str:
+    detail = exc.detail or ""
+    if "CSRF" in detail:
+        return _("表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试")
+    if isinstance(exc, ValidationException) or detail in {"Bad Request", "Validation failed"} or not detail:
+        return _(_TITLES.get(exc.status_code, "请求有误"))
+    if detail.startswith(("Validation failed for", "Invalid JSON", "Malformed")):
+        return _("请求数据格式有误：{detail}", detail=detail)
+    return _(detail) if any("\u4e00" <= ch <= "\u9fff" for ch in detail) else detail
+
+
+def http_error(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    if isinstance(exc, NotAuthorizedException) and not _wants_json(request):
+        return Redirect(path=f"/login?next={request.url.path}", status_code=303)
+    message = _message(exc)
+    problems = _field_problems(exc)
+    if _wants_json(request):
+        body = {"status_code": status, "detail": message, "title": _(_TITLES.get(status, "错误"))}
+        if problems:
+            body["errors"] = problems
+        return Response(content=body, status_code=status, media_type=MediaType.JSON)
+    return Template(
+        template_name="error.html",
+        context={"status": status, "title": _(_TITLES.get(status, "错误")), "message": message, "problems": problems},
+        status_code=status,
+    )
+
+
+def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    fake = HTTPException(status_code=HTTP_500_INTERNAL_SERVER_ERROR, detail="服务器内部错误，已记录，请联系管理员")
+    return http_error(request, fake)
+
+
+EXCEPTION_HANDLERS = {
+    HTTPException: http_error,
+    NotFoundException: http_error,
+    PermissionDeniedException: http_error,
+    Exception: server_error,
+}

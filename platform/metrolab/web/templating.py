@@ -1,0 +1,42 @@
+"""The Jinja environment shared by every page: template folders of all features, i18n, helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+
+from metrolab.paths import PACKAGE_DIR
+from metrolab.web import i18n
+from metrolab.web.navigation import nav_for
+
+
+def template_dirs() -> list[Path]:
+    """web/templates first, then every feature's and the engine's `templates/` folders."""
+    dirs = [PACKAGE_DIR / "web" / "templates"]
+    dirs += sorted(p for p in PACKAGE_DIR.glob("*/templates") if p.parent.name != "web")
+    dirs += sorted(PACKAGE_DIR.glob("engine/*/templates"))
+    return dirs
+
+
+def make_environment() -> Environment:
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(str(d)) for d in template_dirs()]),
+        autoescape=select_autoescape(["html", "xml"], default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(
+        _=i18n.gettext,
+        pick=i18n.pick,
+        current_language=i18n.current_language,
+        LANGUAGES=i18n.LANGUAGES,
+        nav_for=nav_for,
+    )
+    return env
+
+
+def template_config() -> TemplateConfig:
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(make_environment()))
