@@ -37,7 +37,7 @@ ATTRIBUTES: dict[str, set[str]] = {
     "columns": _COMMON | {"columns"},
     "field": _COMMON | {
         "key", "control", "required", "unit", "decimals", "min", "max", "pattern", "options",
-        "default", "placeholder", "readonly",
+        "default", "placeholder", "readonly", "example",
     },
     "computed": _COMMON | {"key", "expression", "round", "unit"},
     "table": _COMMON | {"key", "columns", "min_rows", "max_rows", "rows", "rows_param", "row_label"},
