@@ -212,6 +212,8 @@ def variable_paths(data: Any, prefix: str = "") -> set[str]:
             paths.add(path)
             paths |= variable_paths(value, path)
     elif isinstance(data, list):
+        if data:
+            paths.add(f"{prefix}[]")
         for item in data:
             paths |= variable_paths(item, f"{prefix}[]")
     return paths

@@ -261,10 +261,9 @@ def lint_template(
                             break
     if unknown:
         names = sorted(unknown)
-        places = "；".join(f"{n}（{unknown[n]}）" for n in names)
         problems.append(TemplateProblem(
-            f"模板使用了证书数据中没有的变量：{places}",
+            f"模板使用了证书数据中没有的变量：{'、'.join(names)}",
             f"unknown variables (not in the certificate data): {', '.join(names)}",
-            "；".join(unknown[n] for n in names),
+            "；".join(dict.fromkeys(unknown[n] for n in names)),
         ))  # fmt: skip
     return problems

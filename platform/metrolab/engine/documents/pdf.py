@@ -94,8 +94,10 @@ class _TimeoutTransport(xmlrpc.client.Transport):
 class _Server:
     """One unoserver process (and its soffice) with its own profile and ports."""
 
-    def __init__(self, index: int, workdir: Path, executable: str, conversion_timeout: float):
+    def __init__(self, index: int, workdir: Path, executable: str, conversion_timeout: float,
+                 cancel: threading.Event):  # fmt: skip
         self.index = index
+        self.cancel = cancel
         self.profile = workdir / f"profile-{index}"
         self.tmp = workdir / f"tmp-{index}"
         self.log = workdir / f"unoserver-{index}.log"
@@ -138,7 +140,7 @@ class _Server:
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self.cancel.is_set():
             if not self.alive():
                 raise ConversionError(f"unoserver {self.index} exited at start; see {self.log}")
             try:
@@ -150,6 +152,8 @@ class _Server:
             except (OSError, xmlrpc.client.Error):
                 time.sleep(0.25)
         self.stop()
+        if self.cancel.is_set():
+            raise ConversionError("pool closed while starting")
         raise ConversionError(f"unoserver {self.index} not ready in {timeout:.0f} s")
 
     def alive(self) -> bool:
@@ -210,9 +214,11 @@ class LibreOfficePool:
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="metrolab-lo-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         executable = unoserver or find_unoserver()
+        self._cancel = threading.Event()
         find_soffice()  # unoserver needs it on PATH; fail early with our message
         self._servers = [
-            _Server(i, self.workdir, executable, conversion_timeout) for i in range(self.size)
+            _Server(i, self.workdir, executable, conversion_timeout, self._cancel)
+            for i in range(self.size)
         ]
         self._idle: queue.Queue[_Server] = queue.Queue()
         self._runner = ThreadPoolExecutor(self.size * 2, thread_name_prefix="uno-client")
@@ -259,6 +265,9 @@ class LibreOfficePool:
                     self._warm(server)
                 except ConversionError:
                     continue
+                if self._closed:
+                    server.stop()
+                    return
                 with self._lock:
                     self.restarts += 1
                 self._idle.put(server)
@@ -307,6 +316,9 @@ class LibreOfficePool:
         if self._closed:
             return
         self._closed = True
+        self._cancel.set()
+        for thread in self._restarts:
+            thread.join(timeout=15)
         for server in self._servers:
             server.stop()
         self._runner.shutdown(wait=False, cancel_futures=True)

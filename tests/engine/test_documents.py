@@ -1,0 +1,338 @@
+"""Certificate documents: render → QR → PDF through the warm LibreOffice pool.
+
+The PDF tests need LibreOffice, poppler-utils and zbar-tools (scripts/install_system_deps.sh)
+and ``.venv-uno`` (scripts/setup_unoserver.sh, run by ``make setup``). They share one pool
+(two warm servers, ~7 s to start). ``METROLAB_SKIP_LIBREOFFICE=1`` skips them for a quick run.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import runpy
+import shutil
+import signal
+import subprocess
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from docx import Document
+
+from metrolab.engine.documents import merge_pdfs, pdf_sha256
+from metrolab.engine.documents.contract import (
+    PROVIDED_VARIABLES,
+    SAMPLE,
+    sample_context,
+    sample_images,
+)
+from metrolab.engine.documents.lint import Limits, lint_template
+from metrolab.engine.documents.pdf import LibreOfficePool, find_unoserver
+from metrolab.engine.documents.problems import RenderTimeout, TemplateProblem
+from metrolab.engine.documents.qr import qr_png
+from metrolab.engine.documents.render import render_docx
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ROOT / "certificate_templates"
+CERTIFICATE = (TEMPLATES / "verification_certificate.docx").read_bytes()
+NOTICE = (TEMPLATES / "result_notice.docx").read_bytes()
+
+needs_libreoffice = pytest.mark.skipif(
+    os.environ.get("METROLAB_SKIP_LIBREOFFICE") == "1" or shutil.which("soffice") is None,
+    reason="LibreOffice not installed (or METROLAB_SKIP_LIBREOFFICE=1)",
+)
+
+
+def docx(*paragraphs: str) -> bytes:
+    doc = Document()
+    for text in paragraphs:
+        doc.add_paragraph(text)
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def flat(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def tool(*cmd: str, data: bytes | None = None) -> str:
+    return subprocess.run(cmd, input=data, capture_output=True, check=True, timeout=60).stdout.decode()
+
+
+@pytest.fixture(scope="module")
+def pool():
+    try:
+        find_unoserver()
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(f"{exc} (make setup runs scripts/setup_unoserver.sh)")
+    with LibreOfficePool(size=2, conversion_timeout=30) as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def certificate_pdf(pool, tmp_path_factory) -> Path:
+    ctx = sample_context()
+    pdf = pool.convert(render_docx(CERTIFICATE, ctx, sample_images(ctx)))
+    path = tmp_path_factory.mktemp("pdf") / "certificate.pdf"
+    path.write_bytes(pdf)
+    return path
+
+
+@pytest.fixture(scope="module")
+def notice_pdf(pool, tmp_path_factory) -> Path:
+    ctx = sample_context("notice")
+    pdf = pool.convert(render_docx(NOTICE, ctx, sample_images(ctx)))
+    path = tmp_path_factory.mktemp("pdf") / "notice.pdf"
+    path.write_bytes(pdf)
+    return path
+
+
+# --- the shipped templates, end to end -------------------------------------------------------
+
+
+@needs_libreoffice
+def test_certificate_pdf_shows_every_field_and_result(certificate_pdf):
+    text = flat(tool("pdftotext", str(certificate_pdf), "-"))
+    s = SAMPLE
+    expected = [
+        s["lab"]["name"], "检定证书", s["certificate"]["number"], s["customer"]["name"],
+        s["instrument"]["name"], s["instrument"]["model"], s["instrument"]["serial"],
+        s["instrument"]["manufacturer"], s["basis"]["code"], s["basis"]["name"],
+        s["conclusion"], "2025年06月12日", "有效日期", "2026年06月11日",
+        s["lab"]["authorization_no"], "本证书出具的数据通过国家计量检定系统，可溯源至国家计量基准。",
+        "温度：21.5℃", "相对湿度：48%RH", "大气压：101.2kPa", "（检定专用章）", "批准人",
+        "核验员", "检定员", "第1页共3页", "第3页共3页",
+    ]  # fmt: skip
+    for std in s["standard_devices"] + s["standard_instruments"]:
+        expected += [std["name"], std["uncertainty"], std["valid_until"].isoformat()]
+    for row in s["results"]:
+        expected += [row["item"], str(row["measured"]), row["requirement"]]
+    missing = [value for value in expected if flat(value) not in text]
+    assert not missing, f"not in the PDF: {missing}"
+
+
+@needs_libreoffice
+def test_pdf_embeds_the_cjk_faces(certificate_pdf):
+    fonts = tool("pdffonts", str(certificate_pdf))
+    rows = [line for line in fonts.splitlines() if "CJK" in line]
+    # 宋体 → Noto Serif CJK, 黑体 → Noto Sans CJK (fontconfig aliases); all embedded.
+    # LibreOffice 7.4 names a face of the .ttc after the collection's first (jp) font;
+    # the glyphs are the SC ones.
+    assert any("NotoSerifCJK" in r for r in rows), fonts
+    assert any("NotoSansCJK" in r for r in rows), fonts
+    assert all(r.split()[-5] == "yes" for r in rows), fonts  # the "emb" column
+    assert "DejaVu" not in fonts, fonts
+
+
+@needs_libreoffice
+def test_qr_code_on_the_cover_decodes_to_the_verify_url(certificate_pdf, tmp_path):
+    subprocess.run(
+        ["pdftoppm", "-r", "150", "-f", "1", "-l", "1", "-png", str(certificate_pdf),
+         str(tmp_path / "cover")], check=True, timeout=60,
+    )  # fmt: skip
+    (png,) = tmp_path.glob("cover*.png")
+    assert tool("zbarimg", "-q", "--raw", str(png)).strip() == SAMPLE["verify_url"]
+
+
+@needs_libreoffice
+def test_notice_has_no_validity_date_and_lists_failing_items(notice_pdf):
+    text = flat(tool("pdftotext", str(notice_pdf), "-"))
+    assert "检定结果通知书" in text
+    assert "不合格" in text
+    assert "有效日期" not in text and "2026年06月11日" not in text
+    assert "不合格项目" in text
+    for item in sample_context("notice")["failing_items"]:
+        assert flat(item["item"]) in text and flat(item["measured"]) in text
+
+
+@needs_libreoffice
+def test_pdf_helpers(pool, certificate_pdf, notice_pdf):
+    merged = merge_pdfs([certificate_pdf.read_bytes(), notice_pdf.read_bytes()])
+    from pypdf import PdfReader
+
+    assert len(PdfReader(io.BytesIO(merged)).pages) == 6
+    assert re.fullmatch(r"[0-9a-f]{64}", pdf_sha256(merged))
+
+
+def test_qr_png_decodes():
+    url = "https://jl.example.cn/v/JD2025-000001.abc"
+    assert tool("zbarimg", "-q", "--raw", "-", data=qr_png(url)).strip() == url
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def test_ampersand_and_angle_brackets_survive():
+    ctx = sample_context()
+    ctx["customer"]["name"] = "A&B 公司 <一车间>"
+    out = render_docx(docx("送检单位：{{ customer.name }}"), ctx)
+    assert Document(io.BytesIO(out)).paragraphs[0].text == "送检单位：A&B 公司 <一车间>"
+
+
+def test_decimal_keeps_its_resolution_and_floats_are_refused():
+    from decimal import Decimal
+
+    ctx = sample_context()
+    ctx["environment"]["temperature"] = Decimal("20.50")
+    out = render_docx(docx("{{ environment.temperature }}"), ctx)
+    assert Document(io.BytesIO(out)).paragraphs[0].text == "20.50"
+    ctx["environment"]["temperature"] = 20.5
+    with pytest.raises(TypeError):
+        render_docx(docx("{{ environment.temperature }}"), ctx)
+
+
+def test_shipped_templates_lint_clean_and_render():
+    for template, kind in ((CERTIFICATE, "certificate"), (NOTICE, "notice")):
+        assert lint_template(template, PROVIDED_VARIABLES) == []
+        ctx = sample_context(kind)
+        out = render_docx(template, ctx, sample_images(ctx))
+        body = "\n".join(p.text for p in Document(io.BytesIO(out)).paragraphs)
+        assert "{{" not in body and "{%" not in body
+
+
+def test_templates_are_reproducible_from_the_build_script():
+    build = runpy.run_path(str(TEMPLATES / "build_templates.py"))["build"]
+    assert build(False) == CERTIFICATE
+    assert build(True) == NOTICE
+
+
+def test_readme_lists_the_contract():
+    readme = (TEMPLATES / "README.md").read_text(encoding="utf-8")
+    for key in SAMPLE:
+        assert f"`{key}" in readme, key
+
+
+@pytest.mark.parametrize("source", ["{{ ''.__class__.__mro__ }}", "{{ x.__globals__ }}",
+                                    "{{ lab.name.__globals__ }}", "{{ lab|attr('__class__') }}"])  # fmt: skip
+def test_sandbox_escapes_are_refused_by_lint_and_render(source):
+    template = docx(source)
+    problems = lint_template(template, PROVIDED_VARIABLES)
+    assert any("受保护的属性" in p.message_zh for p in problems), problems
+    with pytest.raises(TemplateProblem) as err:
+        render_docx(template, sample_context())
+    assert "__" in err.value.message_en
+
+
+def test_sandbox_violation_at_runtime_is_a_template_problem():
+    # an attribute name built at runtime gets past the static check; the sandbox stops it
+    template = docx("{{ lab|attr('_' ~ '_class_' ~ '_') }}")
+    with pytest.raises(TemplateProblem, match="unsafe|sandbox"):
+        render_docx(template, sample_context())
+
+
+def test_syntax_error_is_quoted_with_its_paragraph():
+    template = docx("第一段", "检定结论：{{ conclusion }", "第三段")
+    (problem,) = lint_template(template, PROVIDED_VARIABLES)
+    assert "语法错误" in problem.message_zh
+    assert "检定结论：{{ conclusion }" in problem.place
+    with pytest.raises(TemplateProblem, match="语法错误"):
+        render_docx(template, sample_context())
+
+
+def test_unknown_variables_are_listed_in_chinese_first():
+    template = docx(
+        "{{ instrument.nmae }} {{ fax }}",
+        "{% for r in results %}{{ r.itm }}{{ r.item }}{{ loop.index }}{% endfor %}",
+        "{{ lab.name.upper() }} {% for k, v in lab.items() %}{{ v }}{% endfor %}",
+    )
+    (problem,) = lint_template(template, PROVIDED_VARIABLES)
+    assert problem.message_zh.startswith("模板使用了证书数据中没有的变量")
+    for name in ("instrument.nmae", "fax", "results[].itm"):
+        assert name in problem.message_zh and name in problem.message_en
+    assert "results[].item" not in problem.message_zh
+    assert "lab.name" not in problem.message_zh
+    # provided as a sample dict works too
+    assert lint_template(docx("{{ a.b }}"), {"a": {"b": "x"}}) == []
+
+
+def test_not_a_docx_is_refused():
+    for data in (b"hello", b"PK\x03\x04broken", _zip({"a.txt": b"x"})):
+        (problem,) = lint_template(data, PROVIDED_VARIABLES)
+        assert "不是 Word 文档" in problem.message_zh
+        with pytest.raises(TemplateProblem):
+            render_docx(data, sample_context())
+
+
+def test_oversize_file_is_refused():
+    template = docx("x")
+    assert lint_template(template, PROVIDED_VARIABLES, Limits(max_bytes=len(template) - 1))
+    big = template + b"\0" * (10 * 1024 * 1024)
+    (problem,) = lint_template(big, PROVIDED_VARIABLES)
+    assert "过大" in problem.message_zh
+
+
+def test_zip_bomb_is_refused_from_the_directory():
+    parts = {"[Content_Types].xml": b"<x/>", "word/document.xml": b"<x/>"}
+    bomb = _zip(parts | {"word/media/bomb.bin": b"\0" * (120 * 1024 * 1024)})
+    assert len(bomb) < 1024 * 1024
+    (problem,) = lint_template(bomb, PROVIDED_VARIABLES)
+    assert "压缩炸弹" in problem.message_zh
+    ratio = _zip(parts | {"word/media/a.bin": b"\0" * (20 * 1024 * 1024)})
+    (problem,) = lint_template(ratio, PROVIDED_VARIABLES)
+    assert "压缩比" in problem.message_zh
+    with pytest.raises(TemplateProblem, match="压缩"):
+        render_docx(bomb, sample_context())
+
+
+def test_endless_template_times_out_and_the_worker_recovers():
+    # the sandbox refuses a single huge range outright …
+    with pytest.raises(TemplateProblem, match="MAX_RANGE"):
+        render_docx(docx("{% for i in range(10**9) %}x{% endfor %}"), sample_context())
+    # … nested loops get past that and are killed at the time limit
+    endless = docx("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}"
+                   "{% endfor %}")  # fmt: skip
+    started = time.monotonic()
+    with pytest.raises(RenderTimeout):
+        render_docx(endless, sample_context(), timeout=1.5)
+    assert time.monotonic() - started < 6
+    out = render_docx(docx("{{ lab.name }}"), sample_context())
+    assert Document(io.BytesIO(out)).paragraphs[0].text == SAMPLE["lab"]["name"]
+
+
+def test_giant_strings_are_refused():
+    with pytest.raises(TemplateProblem):
+        render_docx(docx("{{ 'x' * 10**9 }}"), sample_context())
+
+
+# --- the pool --------------------------------------------------------------------------------
+
+
+@needs_libreoffice
+def test_pool_survives_a_killed_server(pool, certificate_pdf):
+    restarts = pool.restarts
+    victim = pool.server_pids()[0]
+    os.killpg(victim, signal.SIGKILL)
+    document = docx("预热后 {{ lab.name }}")
+    rendered = render_docx(document, sample_context())
+    for _ in range(4):
+        assert pool.convert(rendered).startswith(b"%PDF")
+    pool.wait_idle(60)
+    assert pool.restarts > restarts
+    assert victim not in pool.server_pids()
+
+
+@needs_libreoffice
+def test_pool_restarts_a_server_after_max_documents(pool):
+    rendered = render_docx(docx("{{ certificate.number }}"), sample_context())
+    pool.wait_idle(60)
+    restarts, pids = pool.restarts, set(pool.server_pids())
+    pool.max_documents = 2
+    try:
+        for _ in range(5):
+            assert pool.convert(rendered).startswith(b"%PDF")
+        pool.wait_idle(60)
+    finally:
+        pool.max_documents = 200
+    assert pool.restarts > restarts
+    assert set(pool.server_pids()) != pids
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return out.getvalue()
