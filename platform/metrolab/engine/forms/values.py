@@ -50,7 +50,17 @@ def field_value(node: dict[str, Any], value: Any) -> Any:
         return str(value).lower() in ("true", "on", "1", "yes", "是")
     if blank(value):
         return None
+    if control in ("select", "radio") and numeric_options(node):
+        number = parse_number(value)
+        return value if number is INVALID else number
     return value
+
+
+def numeric_options(node: dict[str, Any]) -> bool:
+    """A select whose option values are all numbers (accuracy classes) gives expressions numbers."""
+    options = node.get("options") or []
+    return bool(options) and all(
+        parse_number(o.get("value")) not in (INVALID, None) for o in options if isinstance(o, dict))
 
 
 def to_text(value: Any) -> Any:
