@@ -33,7 +33,9 @@ def test_form_publishes_against_its_catalogue(path):
     validate_for_publish(defn, TYPES.get(defn.catalogue))
 
 
-@pytest.mark.parametrize("path", [p for p in FORM_FILES if p.stem != "entrustment"], ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", [p for p in FORM_FILES if p.stem != "entrustment"], ids=lambda p: p.stem
+)
 def test_record_form_sample_computes_a_conclusion(path):
     defn = load_definition(path.read_bytes())
     catalogue = TYPES[defn.catalogue]
@@ -49,8 +51,21 @@ def test_instrument_type_is_complete_and_sourced(path):
 
     t = parse_json(path.read_bytes())
     assert t["code"] == path.stem
-    for key in ("name", "category", "range", "accuracy", "mpe", "regulation", "cycle_months",
-                "compulsory", "environment", "record_form", "certificate_template", "items", "source"):
+    for key in (
+        "name",
+        "category",
+        "range",
+        "accuracy",
+        "mpe",
+        "regulation",
+        "cycle_months",
+        "compulsory",
+        "environment",
+        "record_form",
+        "certificate_template",
+        "items",
+        "source",
+    ):
         assert key in t, f"{path.name}: missing {key}"
     assert t["name"]["zh"] and t["name"]["en"] and t["source"]
     assert {"code", "edition", "name"} <= set(t["regulation"])
@@ -72,14 +87,17 @@ def test_instrument_type_is_complete_and_sourced(path):
         assert t.get("note")
 
 
-@pytest.mark.parametrize(("code", "mpe", "cycle", "compulsory"), [
-    ("fuel_dispenser", "±0.30 %", 6, True),
-    ("metering_tank", "U≤0.4 %（k=2）", 48, False),
-    ("standard_metal_measure", "±0.05 %", 24, False),
-    ("dipstick", "首检 ±1.5 mm；使用中 ±2.0 mm", 12, False),
-    ("temperature_transmitter", "±0.5 %（量程）", 12, False),
-    ("level_gauge", "±0.5 %（满量程）", 12, False),
-])
+@pytest.mark.parametrize(
+    ("code", "mpe", "cycle", "compulsory"),
+    [
+        ("fuel_dispenser", "±0.30 %", 6, True),
+        ("metering_tank", "U≤0.4 %（k=2）", 48, False),
+        ("standard_metal_measure", "±0.05 %", 24, False),
+        ("dipstick", "首检 ±1.5 mm；使用中 ±2.0 mm", 12, False),
+        ("temperature_transmitter", "±0.5 %（量程）", 12, False),
+        ("level_gauge", "±0.5 %（满量程）", 12, False),
+    ],
+)
 def test_table_1_of_t_zbms_005(code, mpe, cycle, compulsory):
     t = TYPES[code]
     assert (t["mpe"], t["cycle_months"], t["compulsory"]) == (mpe, cycle, compulsory)
@@ -140,4 +158,7 @@ def test_demo_lab():
 def test_every_seed_file_is_strict_json():
     for path in [*FORM_FILES, *TYPE_FILES, *sorted((ROOT / "seed_data").glob("*.json"))]:
         parse_json(path.read_bytes())  # raises on duplicate keys
-    assert json.loads((ROOT / "form_schemas/entrustment.json").read_text("utf-8"))["kind"] == "entrustment"
+    assert (
+        json.loads((ROOT / "form_schemas/entrustment.json").read_text("utf-8"))["kind"]
+        == "entrustment"
+    )

@@ -38,17 +38,31 @@ def run(v_s: int, v_j: str = "20.00", t: str = "24.0") -> dict[str, str]:
 
 def record(q1_scale: list[int], q2_scale: list[int], checks: str = "合格") -> dict:
     return {
-        "customer": "淄博市张店区示例加油站", "serial": "JY-2024-001", "verification_date": "2026-11-24",
-        "fuel": "汽油", "material": "不锈钢", "V_0": "20",
-        "environment": {"temperature": "21.5", "humidity": "55"}, "standards": ["STD-2024-003"],
-        "nozzles": [{"nozzle_no": "1", "items": {
-            "indication": {"points": [{"runs": [run(v) for v in q1_scale]},
-                                      {"runs": [run(v) for v in q2_scale]}]},
-            "payment": {"points": [{"P": "7.50", "V_J": "20.00", "J": "150.00"}]},
-            "self_lock": {"points": [{"outcome": checks}]},
-            "anti_cheat": {"points": [{"outcome": "合格"}]},
-            "seal": {"points": [{"outcome": "合格"}]},
-        }}],
+        "customer": "淄博市张店区示例加油站",
+        "serial": "JY-2024-001",
+        "verification_date": "2026-11-24",
+        "fuel": "汽油",
+        "material": "不锈钢",
+        "V_0": "20",
+        "environment": {"temperature": "21.5", "humidity": "55"},
+        "standards": ["STD-2024-003"],
+        "nozzles": [
+            {
+                "nozzle_no": "1",
+                "items": {
+                    "indication": {
+                        "points": [
+                            {"runs": [run(v) for v in q1_scale]},
+                            {"runs": [run(v) for v in q2_scale]},
+                        ]
+                    },
+                    "payment": {"points": [{"P": "7.50", "V_J": "20.00", "J": "150.00"}]},
+                    "self_lock": {"points": [{"outcome": checks}]},
+                    "anti_cheat": {"points": [{"outcome": "合格"}]},
+                    "seal": {"points": [{"outcome": "合格"}]},
+                },
+            }
+        ],
     }
 
 
@@ -142,18 +156,30 @@ def test_typed_strings_are_kept_and_rows_padded(fuel_form):
 
 
 def test_environment_outside_limits_is_reported():
-    form = load_definition({
-        "format": "metrolab.form/1", "key": "env_only", "kind": "other",
-        "title": {"zh": "环境", "en": "Env"}, "layout": [{"type": "environment"}]})
+    form = load_definition(
+        {
+            "format": "metrolab.form/1",
+            "key": "env_only",
+            "kind": "other",
+            "title": {"zh": "环境", "en": "Env"},
+            "layout": [{"type": "environment"}],
+        }
+    )
     limits = {"temperature": [15, 25], "humidity": [0, 80], "mode": "warn"}
-    result = compute(form, {"environment": {"temperature": "26.1", "humidity": "50"}},
-                     context={"environment": limits})
+    result = compute(
+        form,
+        {"environment": {"temperature": "26.1", "humidity": "50"}},
+        context={"environment": limits},
+    )
     assert len(result.problems) == 1
     problem = result.problems[0]
     assert problem.path == "environment.temperature" and problem.severity == "warning"
     assert "超出允许范围" in problem.message_zh
-    result = compute(form, {"environment": {"temperature": "26.1"}},
-                     context={"environment": limits | {"mode": "error"}})
+    result = compute(
+        form,
+        {"environment": {"temperature": "26.1"}},
+        context={"environment": limits | {"mode": "error"}},
+    )
     assert result.problems[0].severity == "error"
 
 
@@ -161,16 +187,33 @@ def test_environment_outside_limits_is_reported():
 
 
 def small(*nodes, **top) -> dict:
-    return {"format": "metrolab.form/1", "key": "small", "kind": "other",
-            "title": {"zh": "小表", "en": "Small"}, "layout": list(nodes), **top}
+    return {
+        "format": "metrolab.form/1",
+        "key": "small",
+        "kind": "other",
+        "title": {"zh": "小表", "en": "Small"},
+        "layout": list(nodes),
+        **top,
+    }
 
 
 def field(key: str, **extra) -> dict:
-    return {"type": "field", "key": key, "control": "number", "label": {"zh": key, "en": key}, **extra}
+    return {
+        "type": "field",
+        "key": key,
+        "control": "number",
+        "label": {"zh": key, "en": key},
+        **extra,
+    }
 
 
 def computed(key: str, expression: str) -> dict:
-    return {"type": "computed", "key": key, "label": {"zh": key, "en": key}, "expression": expression}
+    return {
+        "type": "computed",
+        "key": key,
+        "label": {"zh": key, "en": key},
+        "expression": expression,
+    }
 
 
 def refusal(data) -> list:
@@ -180,28 +223,35 @@ def refusal(data) -> list:
 
 
 def test_duplicate_json_key_is_refused():
-    text = ('{"format": "metrolab.form/1", "key": "a", "key": "b", "kind": "other", '
-            '"title": {"zh": "x"}, "layout": []}')
+    text = (
+        '{"format": "metrolab.form/1", "key": "a", "key": "b", "kind": "other", '
+        '"title": {"zh": "x"}, "layout": []}'
+    )
     problems = refusal(text)
     assert "重复" in problems[0].message_zh and "key" in problems[0].message_zh
 
 
 def test_duplicate_field_key_names_the_place():
-    problems = refusal(small({"type": "section", "label": {"zh": "甲"},
-                              "children": [field("V_J"), field("V_J")]}))
-    assert any(p.place == "layout[0].children[1] (字段 “V_J”)" and "重复" in p.message_zh
-               for p in problems), problems
+    problems = refusal(
+        small({"type": "section", "label": {"zh": "甲"}, "children": [field("V_J"), field("V_J")]})
+    )
+    assert any(
+        p.place == "layout[0].children[1] (字段 “V_J”)" and "重复" in p.message_zh for p in problems
+    ), problems
 
 
 def test_unknown_name_is_refused():
     problems = refusal(small(field("a"), computed("b", "a + c")))
-    assert any(p.place == "layout[1] (计算字段 “b”)" and "未知名称 “c”" in p.message_zh
-               for p in problems), problems
+    assert any(
+        p.place == "layout[1] (计算字段 “b”)" and "未知名称 “c”" in p.message_zh for p in problems
+    ), problems
 
 
 def test_cycle_is_refused():
     problems = refusal(small(computed("a", "b + 1"), computed("b", "a * 2")))
-    assert any("循环依赖" in p.message_zh and "a → b → a" in p.message_zh for p in problems), problems
+    assert any("循环依赖" in p.message_zh and "a → b → a" in p.message_zh for p in problems), (
+        problems
+    )
     assert any(p.place.startswith("layout[0]") for p in problems)
 
 
@@ -222,8 +272,13 @@ def test_attribute_access_and_dunder_are_refused(expression):
 
 
 def test_all_problems_are_reported_at_once():
-    problems = refusal(small(field("1bad"), {"type": "slider", "key": "s"},
-                             {"type": "field", "key": "x", "control": "knob", "label": {"zh": "x"}}))
+    problems = refusal(
+        small(
+            field("1bad"),
+            {"type": "slider", "key": "s"},
+            {"type": "field", "key": "x", "control": "knob", "label": {"zh": "x"}},
+        )
+    )
     assert len(problems) == 3
     assert "未知的节点类型" in problems[1].message_zh and "layout[1]" in problems[1].place
     assert "未知的控件类型" in problems[2].message_zh
@@ -251,11 +306,15 @@ def test_publish_checks_test_point_parameter_names():
 
 def test_parse_submission_nests_and_keeps_typed_text(fuel_form):
     form = {
-        "customer": ["示例站"], "standards": ["S1", "S2"], "_action": ["add_row:nozzles"],
+        "customer": ["示例站"],
+        "standards": ["S1", "S2"],
+        "_action": ["add_row:nozzles"],
         "nozzles.0.nozzle_no": ["1"],
         "nozzles.0.items.indication.points.0.runs.2.V_J": [" 20,0x "],
         "nozzles.0.items.indication.points.0.runs.0.V_J": ["20.00"],
-        "nozzles.1.nozzle_no": ["2"], "environment.temperature": ["21.0"], "bogus": ["x"],
+        "nozzles.1.nozzle_no": ["2"],
+        "environment.temperature": ["21.0"],
+        "bogus": ["x"],
     }
     data = parse_submission(fuel_form, form, FUEL_TYPE)
     assert data["customer"] == "示例站" and data["standards"] == ["S1", "S2"]
@@ -276,7 +335,9 @@ def test_submission_problems_name_the_field(fuel_form):
     assert bad.message_zh == "必须是数字" and bad.message_en == "must be a number"
     assert bad.label_zh == "第1枪 示值误差 大流量 Q1 第3次 加油机示值 V_J"
     missing = problems["nozzles.0.items.indication.points.0.runs.1.t_J"]
-    assert missing.message_zh == "必填" and missing.label_zh.startswith("第1枪 示值误差 大流量 Q1 第2次")
+    assert missing.message_zh == "必填" and missing.label_zh.startswith(
+        "第1枪 示值误差 大流量 Q1 第2次"
+    )
     assert len(problems) == 2
     assert runs[2]["V_J"] == "20.0O"  # the typed value is untouched
 
@@ -320,8 +381,9 @@ def test_derived_schema(fuel_form):
     assert schema["properties"]["V_0"]["minimum"] == 0
     nozzles = schema["properties"]["nozzles"]
     assert nozzles["type"] == "array" and nozzles["minItems"] == 1 and nozzles["maxItems"] == 20
-    runs = (nozzles["items"]["properties"]["items"]["properties"]["indication"]["properties"]
-            ["points"]["items"]["properties"]["runs"])
+    runs = nozzles["items"]["properties"]["items"]["properties"]["indication"]["properties"][
+        "points"
+    ]["items"]["properties"]["runs"]
     assert set(runs["items"]["required"]) == {"V_J", "V_s", "t_J", "t_B"}
     extra = load_definition(small(field("a"), schema_extra={"required": ["a"]}))
     assert derive_schema(extra)["allOf"][1] == {"required": ["a"]}
@@ -344,7 +406,10 @@ def test_diff_sees_point_columns(fuel_form):
     cols[0]["columns"][0]["label"]["zh"] = "加油机显示 V_J"
     changes = diff_definitions(fuel_form, raw)
     assert len(changes) == 1
-    assert changes[0].path == "nozzles.items.indication.runs.V_J" and "加油机显示 V_J" in changes[0].message_zh
+    assert (
+        changes[0].path == "nozzles.items.indication.runs.V_J"
+        and "加油机显示 V_J" in changes[0].message_zh
+    )
 
 
 def all_labels(nodes, lang="zh"):
@@ -364,13 +429,15 @@ def test_render_edit_keeps_bad_value_and_shows_every_label(fuel_form):
     data = record([-70] * 3, [-70] * 3)
     data["nozzles"][0]["items"]["indication"]["points"][0]["runs"][2]["V_J"] = "20.0O"
     problems = validate_submission(fuel_form, data, FUEL_TYPE)
-    html = render_form(fuel_form, data, problems, FUEL_TYPE, {"compute_url": "/r/1/compute"}, "zh", "edit")
+    html = render_form(
+        fuel_form, data, problems, FUEL_TYPE, {"compute_url": "/r/1/compute"}, "zh", "edit"
+    )
     labels = list(all_labels(fuel_form.layout))
     assert len(labels) > 25
     for label in labels:
         assert label in html, label
     name = "nozzles.0.items.indication.points.0.runs.2.V_J"
-    assert f'value="20.0O"' in html and f'name="{name}"' in html
+    assert 'value="20.0O"' in html and f'name="{name}"' in html
     assert 'aria-invalid="true"' in html and "必须是数字" in html
     assert 'id="form-body"' in html and 'hx-post="/r/1/compute"' in html
     assert 'value="add_row:nozzles"' in html
@@ -384,8 +451,15 @@ def test_render_english_view_and_preview(fuel_form):
     for label in all_labels(fuel_form.layout, "en"):
         assert label in view, label
     assert "<input" not in view and "add_row" not in view and "不合格" in view
-    preview = render_form(fuel_form, sample_data(fuel_form, FUEL_TYPE), [], FUEL_TYPE,
-                          {"compute_url": "/x"}, "zh", "preview")
+    preview = render_form(
+        fuel_form,
+        sample_data(fuel_form, FUEL_TYPE),
+        [],
+        FUEL_TYPE,
+        {"compute_url": "/x"},
+        "zh",
+        "preview",
+    )
     assert "disabled" in preview and "hx-post" not in preview
 
 
@@ -402,3 +476,40 @@ def test_sample_data_computes_through(fuel_form):
     assert result.conclusion == "合格"
     # nothing to pick standards from without a context: the only problem left is that one
     assert [p.path for p in validate_submission(fuel_form, data, FUEL_TYPE)] == ["standards"]
+
+
+def test_expired_standard_is_refused(fuel_form):
+    standards = [
+        {"code": "STD-1", "label": "二等标准金属量器 20 L", "valid_until": "2027-03-14"},
+        {"code": "STD-2", "label": "二等标准金属量器 20 L（碳钢）", "valid_until": "2026-06-30"},
+    ]
+    data = record([-20] * 3, [-20] * 3)
+    data["standards"] = ["STD-1"]
+    context = {"standards": standards, "today": "2026-11-24"}
+    assert validate_submission(fuel_form, data, FUEL_TYPE, context) == []
+    data["standards"] = ["STD-1", "STD-2"]
+    (problem,) = validate_submission(fuel_form, data, FUEL_TYPE, context)
+    assert problem.path == "standards" and "已过有效期" in problem.message_zh
+    assert problem.label_zh == "计量标准器"
+
+
+def test_hidden_required_field_is_not_required():
+    entrustment = load_definition((ROOT / "form_schemas/entrustment.json").read_bytes())
+    data = {
+        "customer": "示例",
+        "contact": "王",
+        "phone": "0533-5550101",
+        "service_mode": "送检",
+        "instruments": [
+            {"instrument_type": "燃油加油机", "serial": "A1", "quantity": "2"},
+            {"instrument_type": "量油尺", "serial": "B1", "quantity": "1"},
+        ],
+    }
+    assert validate_submission(entrustment, data) == []
+    assert compute(entrustment, data).data["total_quantity"] == "3"
+    data["service_mode"] = "现场检定"
+    assert [p.path for p in validate_submission(entrustment, data)] == ["site_address"]
+    data["phone"] = "call me"
+    assert {p.path: p.message_zh for p in validate_submission(entrustment, data)}[
+        "phone"
+    ] == "格式不符合要求"

@@ -23,8 +23,23 @@ from metrolab.engine.forms.submission import (
 )
 
 __all__ = [
-    "Change", "ComputeResult", "DefinitionInvalid", "DefinitionProblem", "FieldProblem",
-    "FormDefinition", "ItemResult", "TEMPLATE_DIR", "apply_row_action", "compute",
-    "derive_schema", "diff_definitions", "install", "load_definition", "parse_submission",
-    "render_form", "sample_data", "validate_for_publish", "validate_submission",
+    "Change",
+    "ComputeResult",
+    "DefinitionInvalid",
+    "DefinitionProblem",
+    "FieldProblem",
+    "FormDefinition",
+    "ItemResult",
+    "TEMPLATE_DIR",
+    "apply_row_action",
+    "compute",
+    "derive_schema",
+    "diff_definitions",
+    "install",
+    "load_definition",
+    "parse_submission",
+    "render_form",
+    "sample_data",
+    "validate_for_publish",
+    "validate_submission",
 ]

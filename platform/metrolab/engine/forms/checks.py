@@ -72,7 +72,7 @@ def order(scope: Scope) -> list[str]:
         if state.get(key) == 2:
             return
         if state.get(key) == 1:
-            cycle = trail[trail.index(key):] + [key]
+            cycle = trail[trail.index(key) :] + [key]
             raise _Cycle(cycle)
         state[key] = 1
         for dep in sorted(deps[key]):
@@ -112,22 +112,34 @@ def check_definition(
         try:
             compiled = _expr.compile_expression(source)
         except error as exc:
-            problems.append(DefinitionProblem(
-                place, f"表达式 “{source}” 无效：{exc}", f"invalid expression ({exc.code})"))
+            problems.append(
+                DefinitionProblem(
+                    place, f"表达式 “{source}” 无效：{exc}", f"invalid expression ({exc.code})"
+                )
+            )
             return
         if scope.is_open():
             return
         for name in sorted(compiled.names - extra):
             if not scope.knows(name):
-                problems.append(DefinitionProblem(
-                    place, f"表达式 “{source}” 引用了未知名称 “{name}”",
-                    f"expression references unknown name “{name}”"))
+                problems.append(
+                    DefinitionProblem(
+                        place,
+                        f"表达式 “{source}” 引用了未知名称 “{name}”",
+                        f"expression references unknown name “{name}”",
+                    )
+                )
 
     functions = _expr.function_names()
     for scope, entry in walk(root):
         if entry.key in functions:
-            problems.append(DefinitionProblem(
-                entry.place, f"键 “{entry.key}” 与函数同名", f"key “{entry.key}” is a function name"))
+            problems.append(
+                DefinitionProblem(
+                    entry.place,
+                    f"键 “{entry.key}” 与函数同名",
+                    f"key “{entry.key}” is a function name",
+                )
+            )
         for source, place in entry_expressions(entry):
             check(source, place, scope)
         for spec in entry.items:
@@ -141,15 +153,22 @@ def check_definition(
             order(scope)
         except _Cycle as cyc:
             first = scope.entries[cyc.keys[0]]
-            problems.append(DefinitionProblem(
-                first.place, f"循环依赖：{' → '.join(cyc.keys)}", f"dependency cycle: {cyc}"))
+            problems.append(
+                DefinitionProblem(
+                    first.place, f"循环依赖：{' → '.join(cyc.keys)}", f"dependency cycle: {cyc}"
+                )
+            )
     if strict:
-        for scope, entry in walk(root):
+        for _scope, entry in walk(root):
             if entry.kind == "indicator" and entry.catalogue is None:
                 code = entry.node.get("catalogue") or defn.catalogue or "（未指定）"
-                problems.append(DefinitionProblem(
-                    entry.place, f"找不到器具类型 “{code}”，无法展开检定项目",
-                    f"instrument type “{code}” not given: items cannot be expanded"))
+                problems.append(
+                    DefinitionProblem(
+                        entry.place,
+                        f"找不到器具类型 “{code}”，无法展开检定项目",
+                        f"instrument type “{code}” not given: items cannot be expanded",
+                    )
+                )
     return problems
 
 

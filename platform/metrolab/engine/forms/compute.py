@@ -54,7 +54,9 @@ class ComputeResult:
 
 
 def compute(
-    defn: FormDefinition, data: dict[str, Any] | None, catalogue: Any = None,
+    defn: FormDefinition,
+    data: dict[str, Any] | None,
+    catalogue: Any = None,
     context: dict[str, Any] | None = None,
 ) -> ComputeResult:
     """Fill in computed values of ``data`` (a deep copy), item results and conclusions."""
@@ -102,8 +104,16 @@ class _Run:
         try:
             return _expr.evaluate(_expr.compile_expression(source), env)
         except error as exc:
-            self.problems.append(problem(
-                path, labels, label, f"无法计算：{exc}", f"cannot compute: {exc}", code="runtime"))
+            self.problems.append(
+                problem(
+                    path,
+                    labels,
+                    label,
+                    f"无法计算：{exc}",
+                    f"cannot compute: {exc}",
+                    code="runtime",
+                )
+            )
             return None
 
     def visible(self, entry: Entry, env: ChainMap, path: str, labels: Labels) -> bool:
@@ -114,8 +124,16 @@ class _Run:
 
     # -- scopes ---------------------------------------------------------------------------
 
-    def scope(self, scope: Scope, data: dict[str, Any], env: dict[str, Any], outer: ChainMap,
-              prefix: str, labels: Labels, visible: bool) -> None:
+    def scope(
+        self,
+        scope: Scope,
+        data: dict[str, Any],
+        env: dict[str, Any],
+        outer: ChainMap,
+        prefix: str,
+        labels: Labels,
+        visible: bool,
+    ) -> None:
         chain = ChainMap(env, *outer.maps)
         for key in order(scope):
             entry = scope.entries[key]
@@ -148,8 +166,9 @@ class _Run:
         try:
             return round_gb(value, step)
         except ValueError as exc:
-            self.problems.append(problem(path, labels, label, f"无法修约：{exc}",
-                                         "cannot round", code="runtime"))
+            self.problems.append(
+                problem(path, labels, label, f"无法修约：{exc}", "cannot round", code="runtime")
+            )
             return None
 
     def do_table(self, entry: Entry, data, env, chain, path, labels) -> None:
@@ -161,7 +180,11 @@ class _Run:
         want = len(inner.fixed_rows)
         if inner.rows_param:
             count = chain.get(inner.rows_param)
-            if isinstance(count, Decimal) and count == count.to_integral_value() and 0 < count <= 1000:
+            if (
+                isinstance(count, Decimal)
+                and count == count.to_integral_value()
+                and 0 < count <= 1000
+            ):
                 want = int(count)
                 del rows[want:]
         want = max(want, entry.node.get("min_rows" if entry.kind == "table" else "min", 0))
@@ -175,8 +198,15 @@ class _Run:
             for k, v in fixed.items():
                 row.setdefault(k, v)
             row_env = {k: to_value(v) for k, v in fixed.items()}
-            self.scope(inner, row, row_env, chain, f"{path}.{i}.",
-                       labels + (row_label(entry.node, i),), True)
+            self.scope(
+                inner,
+                row,
+                row_env,
+                chain,
+                f"{path}.{i}.",
+                labels + (row_label(entry.node, i),),
+                True,
+            )
             row_envs.append(row_env)
         env[entry.key] = row_envs
 
@@ -212,21 +242,37 @@ class _Run:
             low, high = (to_value(b) for b in bounds)
             if (low is not None and value < low) or (high is not None and value > high):
                 label, unit = ENV_LABELS[name]
-                self.problems.append(problem(
-                    f"{path}.{name}", labels, label,
-                    f"{text_of(label)} {value} {unit} 超出允许范围 {bounds[0]}～{bounds[1]} {unit}",
-                    f"{text_of(label, 'en')} {value} {unit} outside {bounds[0]}–{bounds[1]} {unit}",
-                    severity=severity, code="limit"))
+                self.problems.append(
+                    problem(
+                        f"{path}.{name}",
+                        labels,
+                        label,
+                        f"{text_of(label)} {value} {unit} 超出允许范围 {bounds[0]}～{bounds[1]} {unit}",
+                        f"{text_of(label, 'en')} {value} {unit} outside {bounds[0]}–{bounds[1]} {unit}",
+                        severity=severity,
+                        code="limit",
+                    )
+                )
         env[entry.key] = values
 
     def do_conclusion(self, entry: Entry, data, env, chain, path, labels) -> None:
         if entry.node.get("expression"):
-            value = self.evaluate(entry.node["expression"], chain, path, labels, entry.node.get("label"))
+            value = self.evaluate(
+                entry.node["expression"], chain, path, labels, entry.node.get("label")
+            )
             value = _conclusion_text(value)
             env[entry.key] = value
             data[entry.key] = value
-            self.items.append(ItemResult(path, entry.key, entry.node.get("label") or {}, *_label_pair(
-                labels, entry.node.get("label")), None, value))
+            self.items.append(
+                ItemResult(
+                    path,
+                    entry.key,
+                    entry.node.get("label") or {},
+                    *_label_pair(labels, entry.node.get("label")),
+                    None,
+                    value,
+                )
+            )
         else:
             env[entry.key] = None
             self.deferred.append((data, entry.key, entry))
@@ -242,8 +288,16 @@ class _Run:
         for spec in entry.items:
             self.item(spec, entry, items_data, items_env, chain, f"{path}.{spec.code}", labels)
 
-    def item(self, spec: ItemSpec, entry: Entry, items_data: dict[str, Any],
-             items_env: dict[str, Any], chain: ChainMap, path: str, labels: Labels) -> None:
+    def item(
+        self,
+        spec: ItemSpec,
+        entry: Entry,
+        items_data: dict[str, Any],
+        items_env: dict[str, Any],
+        chain: ChainMap,
+        path: str,
+        labels: Labels,
+    ) -> None:
         item = spec.item
         name = item.get("name") or {"zh": spec.code, "en": spec.code}
         idata = items_data.get(spec.code)
@@ -255,45 +309,83 @@ class _Run:
         points = points[: len(spec.points)] + [{} for _ in range(len(spec.points) - len(points))]
         points = [p if isinstance(p, dict) else {} for p in points]
         idata["points"] = points
-        base = {"mpe": to_value(item.get("mpe")), "unit": item.get("unit"),
-                "resolution": to_value(item.get("resolution")), "item": spec.code}
+        base = {
+            "mpe": to_value(item.get("mpe")),
+            "unit": item.get("unit"),
+            "resolution": to_value(item.get("resolution")),
+            "item": spec.code,
+        }
         ilabels = labels + ((text_of(name, "zh"), text_of(name, "en")),)
         point_envs = []
         for j, (point, pdata) in enumerate(zip(spec.points, points, strict=True)):
             pdata["point"] = point.get("code")
             penv = {k: to_value(v) for k, v in (point.get("params") or {}).items()}
             penv.update(base, point=point.get("code"))
-            plabel = point.get("label") or {"zh": point.get("code", ""), "en": point.get("code", "")}
-            self.scope(spec.point_scope, pdata, penv, chain, f"{path}.points.{j}.",
-                       ilabels + ((text_of(plabel, "zh"), text_of(plabel, "en")),), True)
+            plabel = point.get("label") or {
+                "zh": point.get("code", ""),
+                "en": point.get("code", ""),
+            }
+            self.scope(
+                spec.point_scope,
+                pdata,
+                penv,
+                chain,
+                f"{path}.points.{j}.",
+                ilabels + ((text_of(plabel, "zh"), text_of(plabel, "en")),),
+                True,
+            )
             point_envs.append(penv)
         ienv: dict[str, Any] = dict(base, points=point_envs, result=None, conclusion=None)
         items_env[spec.code] = ienv
         ichain = ChainMap(ienv, *chain.maps)
         result = None
         if spec.result:
-            result = self.evaluate(spec.result[0], ichain, f"{path}.result", ilabels,
-                                   {"zh": "结果", "en": "result"})
+            result = self.evaluate(
+                spec.result[0], ichain, f"{path}.result", ilabels, {"zh": "结果", "en": "result"}
+            )
             if item.get("rounding"):
-                result = self.round(result, item["rounding"], f"{path}.result", ilabels, {"zh": "结果"})
+                result = self.round(
+                    result, item["rounding"], f"{path}.result", ilabels, {"zh": "结果"}
+                )
         ienv["result"] = result
         idata["result"] = to_text(result)
         conclusion = _NO_RULE
         if spec.conclusion:
-            raw = self.evaluate(spec.conclusion[0], ichain, f"{path}.conclusion", ilabels,
-                                {"zh": "结论", "en": "conclusion"})
+            raw = self.evaluate(
+                spec.conclusion[0],
+                ichain,
+                f"{path}.conclusion",
+                ilabels,
+                {"zh": "结论", "en": "conclusion"},
+            )
             conclusion = _conclusion_text(raw)
             if raw is not None and conclusion is None:
-                self.problems.append(problem(
-                    f"{path}.conclusion", ilabels, {"zh": "结论", "en": "conclusion"},
-                    f"结论规则的结果 “{raw}” 不是 合格/不合格/待定", "conclusion rule gave an unknown value",
-                    code="runtime"))
+                self.problems.append(
+                    problem(
+                        f"{path}.conclusion",
+                        ilabels,
+                        {"zh": "结论", "en": "conclusion"},
+                        f"结论规则的结果 “{raw}” 不是 合格/不合格/待定",
+                        "conclusion rule gave an unknown value",
+                        code="runtime",
+                    )
+                )
             ienv["conclusion"] = conclusion
             idata["conclusion"] = conclusion
         zh, en = _label_pair(labels, name)
-        self.items.append(ItemResult(
-            path, spec.code, name, zh, en, to_text(result), conclusion,
-            item.get("unit"), None if item.get("mpe") is None else str(item.get("mpe"))))
+        self.items.append(
+            ItemResult(
+                path,
+                spec.code,
+                name,
+                zh,
+                en,
+                to_text(result),
+                conclusion,
+                item.get("unit"),
+                None if item.get("mpe") is None else str(item.get("mpe")),
+            )
+        )
 
 
 def _label_pair(labels: Labels, label: Any) -> tuple[str, str]:

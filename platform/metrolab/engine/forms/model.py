@@ -16,8 +16,17 @@ from typing import Any
 FORMAT = "metrolab.form/1"
 KINDS = ("record", "entrustment", "self_check", "other")
 CONTROLS = (
-    "text", "number", "date", "select", "radio", "checkbox", "textarea",
-    "standard_picker", "signature", "file", "image",
+    "text",
+    "number",
+    "date",
+    "select",
+    "radio",
+    "checkbox",
+    "textarea",
+    "standard_picker",
+    "signature",
+    "file",
+    "image",
 )
 IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -25,9 +34,16 @@ IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 RESERVED = frozenset({"points", "mpe", "unit", "resolution", "result", "item", "point"})
 
 NODE_TYPES_ZH = {
-    "section": "分区", "heading": "标题", "columns": "分栏", "field": "字段",
-    "computed": "计算字段", "table": "表格", "group": "分组", "indicator_table": "指标表",
-    "environment": "环境条件", "conclusion": "结论",
+    "section": "分区",
+    "heading": "标题",
+    "columns": "分栏",
+    "field": "字段",
+    "computed": "计算字段",
+    "table": "表格",
+    "group": "分组",
+    "indicator_table": "指标表",
+    "environment": "环境条件",
+    "conclusion": "结论",
 }
 
 _COMMON = {"type", "visible_if", "label", "help", "id"}
@@ -35,15 +51,35 @@ ATTRIBUTES: dict[str, set[str]] = {
     "section": _COMMON | {"children"},
     "heading": _COMMON,
     "columns": _COMMON | {"columns"},
-    "field": _COMMON | {
-        "key", "control", "required", "unit", "decimals", "min", "max", "pattern", "options",
-        "default", "placeholder", "readonly", "example",
+    "field": _COMMON
+    | {
+        "key",
+        "control",
+        "required",
+        "unit",
+        "decimals",
+        "min",
+        "max",
+        "pattern",
+        "options",
+        "default",
+        "placeholder",
+        "readonly",
+        "example",
     },
     "computed": _COMMON | {"key", "expression", "round", "unit"},
-    "table": _COMMON | {"key", "columns", "min_rows", "max_rows", "rows", "rows_param", "row_label"},
+    "table": _COMMON
+    | {"key", "columns", "min_rows", "max_rows", "rows", "rows_param", "row_label"},
     "group": _COMMON | {"key", "repeat", "min", "max", "children", "row_label"},
-    "indicator_table": _COMMON | {
-        "key", "catalogue", "items", "point_columns", "item_result", "item_conclusion", "by_item",
+    "indicator_table": _COMMON
+    | {
+        "key",
+        "catalogue",
+        "items",
+        "point_columns",
+        "item_result",
+        "item_conclusion",
+        "by_item",
     },
     "environment": _COMMON | {"key", "fields", "required"},
     "conclusion": _COMMON | {"key", "expression"},
@@ -70,7 +106,9 @@ class DefinitionInvalid(ValueError):
 
     def __init__(self, problems: list[DefinitionProblem]) -> None:
         self.problems = list(problems)
-        super().__init__("表单定义无效 (form definition invalid):\n" + "\n".join(map(str, problems)))
+        super().__init__(
+            "表单定义无效 (form definition invalid):\n" + "\n".join(map(str, problems))
+        )
 
 
 @dataclass
@@ -136,11 +174,17 @@ def parse_json(data: str | bytes) -> Any:
     try:
         return json.loads(data, object_pairs_hook=_reject_duplicates)
     except _DuplicateKey as exc:
-        raise DefinitionInvalid([DefinitionProblem(
-            "JSON", f"对象中的键 “{exc.key}” 重复", f"duplicate JSON object key “{exc.key}”")]) from None
+        raise DefinitionInvalid(
+            [
+                DefinitionProblem(
+                    "JSON", f"对象中的键 “{exc.key}” 重复", f"duplicate JSON object key “{exc.key}”"
+                )
+            ]
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DefinitionInvalid([DefinitionProblem(
-            "JSON", f"不是有效的 JSON：{exc}", "not valid JSON")]) from None
+        raise DefinitionInvalid(
+            [DefinitionProblem("JSON", f"不是有效的 JSON：{exc}", "not valid JSON")]
+        ) from None
 
 
 def load_definition(data: dict[str, Any] | str | bytes, catalogue: Any = None) -> FormDefinition:
@@ -158,9 +202,14 @@ def load_definition(data: dict[str, Any] | str | bytes, catalogue: Any = None) -
     if problems:
         raise DefinitionInvalid(problems)
     defn = FormDefinition(
-        key=raw["key"], kind=raw["kind"], title=raw["title"], layout=raw["layout"],
-        catalogue=raw.get("catalogue"), schema_extra=raw.get("schema_extra"),
-        context_names=list(raw.get("context_names", [])), raw=raw,
+        key=raw["key"],
+        kind=raw["kind"],
+        title=raw["title"],
+        layout=raw["layout"],
+        catalogue=raw.get("catalogue"),
+        schema_extra=raw.get("schema_extra"),
+        context_names=list(raw.get("context_names", [])),
+        raw=raw,
     )
     problems = check_definition(defn, catalogue, strict=False)
     if problems:
@@ -180,8 +229,18 @@ def shape_problems(raw: Any) -> list[DefinitionProblem]:
 
     if not isinstance(raw, dict):
         return [DefinitionProblem("（根）", "定义必须是 JSON 对象", "definition must be an object")]
-    allowed = {"format", "key", "kind", "title", "catalogue", "layout", "schema_extra",
-               "context_names", "description", "version"}
+    allowed = {
+        "format",
+        "key",
+        "kind",
+        "title",
+        "catalogue",
+        "layout",
+        "schema_extra",
+        "context_names",
+        "description",
+        "version",
+    }
     for extra in sorted(set(raw) - allowed):
         bad(extra, f"未知的属性 “{extra}”", f"unknown attribute “{extra}”")
     if raw.get("format") != FORMAT:
@@ -189,7 +248,9 @@ def shape_problems(raw: Any) -> list[DefinitionProblem]:
     if not _is_identifier(raw.get("key")):
         bad("key", "表单键必须是字母开头的标识符", "form key must be an identifier")
     if raw.get("kind") not in KINDS:
-        bad("kind", f"类别必须是 {'、'.join(KINDS)} 之一", f"kind must be one of {', '.join(KINDS)}")
+        bad(
+            "kind", f"类别必须是 {'、'.join(KINDS)} 之一", f"kind must be one of {', '.join(KINDS)}"
+        )
     _check_label(raw.get("title"), "title", bad, required=True)
     if "catalogue" in raw and not isinstance(raw["catalogue"], str):
         bad("catalogue", "器具类型代码必须是文本", "catalogue must be a string")
@@ -205,8 +266,11 @@ def shape_problems(raw: Any) -> list[DefinitionProblem]:
             Draft202012Validator.check_schema(extra_schema)
         except SchemaError as exc:
             where = "/".join(str(p) for p in exc.path)
-            bad("schema_extra" + (f"/{where}" if where else ""),
-                f"附加 JSON Schema 无效：{exc.message}", "invalid schema_extra")
+            bad(
+                "schema_extra" + (f"/{where}" if where else ""),
+                f"附加 JSON Schema 无效：{exc.message}",
+                "invalid schema_extra",
+            )
     layout = raw.get("layout")
     if not isinstance(layout, list) or not layout:
         bad("layout", "布局必须是非空列表", "layout must be a non-empty list")
@@ -249,7 +313,11 @@ def _check_node(node: Any, place: str, bad: Any, *, in_row: bool = False) -> Non
         bad(here, f"未知的节点类型 “{kind}”", f"unknown node type “{kind}”")
         return
     if in_row and kind not in ("field", "computed", "table"):
-        bad(here, "表格列只能是字段、计算字段或（指标表中的）表格", "table columns must be fields or computed")
+        bad(
+            here,
+            "表格列只能是字段、计算字段或（指标表中的）表格",
+            "table columns must be fields or computed",
+        )
     for extra in sorted(set(node) - ATTRIBUTES[kind]):
         bad(here, f"未知的属性 “{extra}”", f"unknown attribute “{extra}”")
     keyed = kind in ("field", "computed", "table", "group", "indicator_table")
@@ -258,8 +326,11 @@ def _check_node(node: Any, place: str, bad: Any, *, in_row: bool = False) -> Non
         if key is None and keyed:
             bad(here, "缺少键 key", "missing key")
         elif key is not None and not _is_identifier(key):
-            bad(here, f"键 “{key}” 不是合法标识符（字母开头，仅字母、数字、下划线）",
-                f"key “{key}” is not an identifier")
+            bad(
+                here,
+                f"键 “{key}” 不是合法标识符（字母开头，仅字母、数字、下划线）",
+                f"key “{key}” is not an identifier",
+            )
         elif key in RESERVED:
             bad(here, f"键 “{key}” 是保留名称", f"key “{key}” is reserved")
     label_required = kind in ("field", "computed", "table", "group", "indicator_table", "heading")
@@ -312,7 +383,11 @@ def _check_field(node: dict, place: str, here: str, bad: Any) -> None:
             values = []
             for j, opt in enumerate(opts):
                 if not isinstance(opt, dict) or not isinstance(opt.get("value"), str):
-                    bad(f"{here}.options[{j}]", "选项必须是 {value, label}", "option must be {value, label}")
+                    bad(
+                        f"{here}.options[{j}]",
+                        "选项必须是 {value, label}",
+                        "option must be {value, label}",
+                    )
                     continue
                 values.append(opt["value"])
                 _check_label(opt.get("label"), f"{here}.options[{j}]", bad, required=False)
@@ -332,7 +407,7 @@ def _check_step(step: Any, here: str, bad: Any) -> None:
 
     try:
         if not isinstance(step, str):
-            raise ValueError("修约间隔必须写成文本，如 \"0.01\"")
+            raise ValueError('修约间隔必须写成文本，如 "0.01"')
         parse_step(step)
     except ValueError as exc:
         bad(here, f"round 无效：{exc}", "invalid rounding step")
@@ -347,8 +422,9 @@ def _check_table(node: dict, place: str, here: str, bad: Any) -> None:
     for attr in ("min_rows", "max_rows"):
         if attr in node and (not isinstance(node[attr], int) or node[attr] < 0):
             bad(here, f"{attr} 必须是非负整数", f"{attr} must be a non-negative integer")
-    if "rows" in node and (not isinstance(node["rows"], list)
-                           or not all(isinstance(r, dict) for r in node["rows"])):
+    if "rows" in node and (
+        not isinstance(node["rows"], list) or not all(isinstance(r, dict) for r in node["rows"])
+    ):
         bad(here, "rows 必须是对象列表", "rows must be a list of objects")
     if "row_label" in node:
         _check_label(node["row_label"], here + ".row_label", bad, required=False)
@@ -370,8 +446,9 @@ def _check_indicator(node: dict, place: str, here: str, bad: Any) -> None:
     for attr in ("item_result", "item_conclusion"):
         if attr in node and not isinstance(node[attr], str):
             bad(here, f"{attr} 必须是表达式文本", f"{attr} must be an expression")
-    if "items" in node and not (isinstance(node["items"], list)
-                                and all(isinstance(c, str) for c in node["items"])):
+    if "items" in node and not (
+        isinstance(node["items"], list) and all(isinstance(c, str) for c in node["items"])
+    ):
         bad(here, "items 必须是检定项目代码列表", "items must be a list of item codes")
     by_item = node.get("by_item", {})
     if not isinstance(by_item, dict):
@@ -382,7 +459,9 @@ def _check_indicator(node: dict, place: str, here: str, bad: Any) -> None:
         if not isinstance(spec, dict):
             bad(where, "必须是对象", "must be an object")
             continue
-        for extra in sorted(set(spec) - {"point_columns", "item_result", "item_conclusion", "label"}):
+        for extra in sorted(
+            set(spec) - {"point_columns", "item_result", "item_conclusion", "label"}
+        ):
             bad(where, f"未知的属性 “{extra}”", f"unknown attribute “{extra}”")
         if "point_columns" in spec:
             _check_nodes(spec["point_columns"], f"{where}.point_columns", bad, in_row=True)
@@ -391,7 +470,11 @@ def _check_indicator(node: dict, place: str, here: str, bad: Any) -> None:
 def _check_environment(node: dict, place: str, here: str, bad: Any) -> None:
     fields = node.get("fields", list(ENV_FIELDS))
     if not isinstance(fields, list) or not fields or not set(fields) <= set(ENV_FIELDS):
-        bad(here, f"fields 只能取 {', '.join(ENV_FIELDS)}", f"fields must be among {', '.join(ENV_FIELDS)}")
+        bad(
+            here,
+            f"fields 只能取 {', '.join(ENV_FIELDS)}",
+            f"fields must be among {', '.join(ENV_FIELDS)}",
+        )
 
 
 def _check_conclusion(node: dict, place: str, here: str, bad: Any) -> None:
@@ -400,9 +483,14 @@ def _check_conclusion(node: dict, place: str, here: str, bad: Any) -> None:
 
 
 _KIND_CHECKS = {
-    "section": _check_section, "columns": _check_columns, "field": _check_field,
-    "computed": _check_computed, "table": _check_table, "group": _check_group,
-    "indicator_table": _check_indicator, "environment": _check_environment,
+    "section": _check_section,
+    "columns": _check_columns,
+    "field": _check_field,
+    "computed": _check_computed,
+    "table": _check_table,
+    "group": _check_group,
+    "indicator_table": _check_indicator,
+    "environment": _check_environment,
     "conclusion": _check_conclusion,
 }
 

@@ -30,9 +30,13 @@ class FieldProblem:
 
     def as_dict(self) -> dict[str, str]:
         return {
-            "path": self.path, "label_zh": self.label_zh, "label_en": self.label_en,
-            "message_zh": self.message_zh, "message_en": self.message_en,
-            "severity": self.severity, "code": self.code,
+            "path": self.path,
+            "label_zh": self.label_zh,
+            "label_en": self.label_en,
+            "message_zh": self.message_zh,
+            "message_en": self.message_en,
+            "severity": self.severity,
+            "code": self.code,
         }
 
 
@@ -56,7 +60,13 @@ def full_label(prefix: Labels, label: Any) -> tuple[str, str]:
 
 
 def problem(
-    path: str, prefix: Labels, label: Any, zh: str, en: str, *, severity: str = "error",
+    path: str,
+    prefix: Labels,
+    label: Any,
+    zh: str,
+    en: str,
+    *,
+    severity: str = "error",
     code: str = "invalid",
 ) -> FieldProblem:
     label_zh, label_en = full_label(prefix, label)

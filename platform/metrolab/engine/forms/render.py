@@ -31,22 +31,38 @@ def install(env: Environment) -> Environment:
 
 
 def environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(
-        default=True, default_for_string=True), trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     return install(env)
 
 
 def render_form(
-    defn: FormDefinition, data: dict[str, Any] | None = None,
-    problems: list[FieldProblem] | None = None, catalogue: Any = None,
-    context: dict[str, Any] | None = None, lang: str = "zh", mode: str = "edit",
+    defn: FormDefinition,
+    data: dict[str, Any] | None = None,
+    problems: list[FieldProblem] | None = None,
+    catalogue: Any = None,
+    context: dict[str, Any] | None = None,
+    lang: str = "zh",
+    mode: str = "edit",
 ) -> str:
     """Render the partial outside a page (tests, previews, htmx fragments)."""
     template = environment().from_string(
         '{% from "forms/_render.html" import render_form %}'
-        "{{ render_form(defn, data, problems, catalogue, context, lang, mode) }}")
-    return template.render(defn=defn, data=data, problems=problems, catalogue=catalogue,
-                           context=context, lang=lang, mode=mode)
+        "{{ render_form(defn, data, problems, catalogue, context, lang, mode) }}"
+    )
+    return template.render(
+        defn=defn,
+        data=data,
+        problems=problems,
+        catalogue=catalogue,
+        context=context,
+        lang=lang,
+        mode=mode,
+    )
 
 
 def dom_id(prefix: str, path: str) -> str:
@@ -54,8 +70,16 @@ def dom_id(prefix: str, path: str) -> str:
 
 
 class _Builder:
-    def __init__(self, defn: FormDefinition, data: Any, problems: list[FieldProblem] | None,
-                 catalogue: Any, context: dict[str, Any], lang: str, mode: str) -> None:
+    def __init__(
+        self,
+        defn: FormDefinition,
+        data: Any,
+        problems: list[FieldProblem] | None,
+        catalogue: Any,
+        context: dict[str, Any],
+        lang: str,
+        mode: str,
+    ) -> None:
         self.defn, self.lang, self.mode, self.context = defn, lang, mode, context
         self.root, _ = build(defn, catalogue)
         self.result = compute(defn, data if isinstance(data, dict) else {}, catalogue, context)
@@ -67,45 +91,73 @@ class _Builder:
         return text_of(label, self.lang)
 
     def messages(self, path: str) -> list[dict[str, str]]:
-        return [{"text": p.message(self.lang), "severity": p.severity}
-                for p in self.problems.get(path, [])]
+        return [
+            {"text": p.message(self.lang), "severity": p.severity}
+            for p in self.problems.get(path, [])
+        ]
 
     def hidden(self, path: str) -> bool:
         return path in self.result.hidden
 
-    def nodes(self, nodes: list[dict[str, Any]], scope: Scope, data: dict[str, Any],
-              prefix: str, labels: Labels) -> list[dict[str, Any]]:
+    def nodes(
+        self,
+        nodes: list[dict[str, Any]],
+        scope: Scope,
+        data: dict[str, Any],
+        prefix: str,
+        labels: Labels,
+    ) -> list[dict[str, Any]]:
         return [self.node(n, scope, data, prefix, labels) for n in nodes]
 
-    def node(self, node: dict[str, Any], scope: Scope, data: dict[str, Any], prefix: str,
-             labels: Labels) -> dict[str, Any]:
+    def node(
+        self, node: dict[str, Any], scope: Scope, data: dict[str, Any], prefix: str, labels: Labels
+    ) -> dict[str, Any]:
         kind = node["type"]
         label = self.t(node.get("label"))
         if kind == "section":
-            return {"kind": "section", "label": label,
-                    "children": self.nodes(node["children"], scope, data, prefix, labels)}
+            return {
+                "kind": "section",
+                "label": label,
+                "children": self.nodes(node["children"], scope, data, prefix, labels),
+            }
         if kind == "heading":
             return {"kind": "heading", "label": label}
         if kind == "columns":
-            return {"kind": "columns", "columns": [self.nodes(col, scope, data, prefix, labels)
-                                                   for col in node["columns"]]}
+            return {
+                "kind": "columns",
+                "columns": [
+                    self.nodes(col, scope, data, prefix, labels) for col in node["columns"]
+                ],
+            }
         key = node_key(node) or ""
         entry = scope.entries[key]
         path = prefix + key
-        view: dict[str, Any] = {"kind": kind, "label": label, "path": path,
-                                "hidden": self.hidden(path), "problems": self.messages(path),
-                                "help": self.t(node.get("help"))}
+        view: dict[str, Any] = {
+            "kind": kind,
+            "label": label,
+            "path": path,
+            "hidden": self.hidden(path),
+            "problems": self.messages(path),
+            "help": self.t(node.get("help")),
+        }
         value = data.get(key)
         if kind == "field":
             return view | self.field(node, path, value)
         if kind == "computed":
-            return view | {"id": dom_id("c", path), "value": _text(value),
-                           "unit": node.get("unit", "")}
+            return view | {
+                "id": dom_id("c", path),
+                "value": _text(value),
+                "unit": node.get("unit", ""),
+            }
         if kind == "conclusion":
             return view | {"id": dom_id("c", path), "value": self.result.conclusion or ""}
         if kind == "environment":
-            return view | {"fields": [self.env_field(name, path, value) for name in
-                                      node.get("fields", list(ENV_LABELS))]}
+            return view | {
+                "fields": [
+                    self.env_field(name, path, value)
+                    for name in node.get("fields", list(ENV_LABELS))
+                ]
+            }
         if kind in ("table", "group") and entry.inner is not None:
             return view | self.container(entry, path, value, labels)
         return view | self.indicator(entry, path, value, labels)
@@ -116,33 +168,69 @@ class _Builder:
             value = node.get("default", [] if multi else "")
         options = []
         for opt in node.get("options", []):
-            chosen = opt["value"] in value if multi and isinstance(value, list) else opt["value"] == value
-            options.append({"value": opt["value"], "label": self.t(opt.get("label")) or opt["value"],
-                            "selected": chosen})
+            chosen = (
+                opt["value"] in value
+                if multi and isinstance(value, list)
+                else opt["value"] == value
+            )
+            options.append(
+                {
+                    "value": opt["value"],
+                    "label": self.t(opt.get("label")) or opt["value"],
+                    "selected": chosen,
+                }
+            )
         standards = []
         if node.get("control") == "standard_picker":
             chosen = value if isinstance(value, list) else [value]
             for std in self.context.get("standards", []):
-                standards.append({"value": str(std.get("id") or std.get("code")),
-                                  "label": std.get("label") or std.get("name") or std.get("code"),
-                                  "selected": str(std.get("id") or std.get("code")) in chosen,
-                                  "disabled": bool(std.get("expired"))})
-        return {"id": dom_id("f", path), "name": path, "control": node.get("control"),
-                "value": value, "multi": multi, "options": options, "standards": standards,
-                "unit": node.get("unit", ""), "required": bool(node.get("required")),
-                "placeholder": node.get("placeholder") or node.get("example") or "",
-                "readonly": bool(node.get("readonly")), "min": node.get("min"),
-                "max": node.get("max")}
+                standards.append(
+                    {
+                        "value": str(std.get("id") or std.get("code")),
+                        "label": std.get("label") or std.get("name") or std.get("code"),
+                        "selected": str(std.get("id") or std.get("code")) in chosen,
+                        "disabled": bool(std.get("expired")),
+                    }
+                )
+        return {
+            "id": dom_id("f", path),
+            "name": path,
+            "control": node.get("control"),
+            "value": value,
+            "multi": multi,
+            "options": options,
+            "standards": standards,
+            "unit": node.get("unit", ""),
+            "required": bool(node.get("required")),
+            "placeholder": node.get("placeholder") or node.get("example") or "",
+            "readonly": bool(node.get("readonly")),
+            "min": node.get("min"),
+            "max": node.get("max"),
+        }
 
     def env_field(self, name: str, path: str, value: Any) -> dict[str, Any]:
         label, unit = ENV_LABELS[name]
         full = f"{path}.{name}"
         typed = value.get(name, "") if isinstance(value, dict) else ""
-        return {"kind": "field", "id": dom_id("f", full), "name": full, "control": "number",
-                "label": self.t(label), "value": typed, "unit": unit, "multi": False,
-                "options": [], "standards": [], "required": False, "placeholder": "",
-                "readonly": False, "problems": self.messages(full), "hidden": False, "help": "",
-                "path": full}
+        return {
+            "kind": "field",
+            "id": dom_id("f", full),
+            "name": full,
+            "control": "number",
+            "label": self.t(label),
+            "value": typed,
+            "unit": unit,
+            "multi": False,
+            "options": [],
+            "standards": [],
+            "required": False,
+            "placeholder": "",
+            "readonly": False,
+            "problems": self.messages(full),
+            "hidden": False,
+            "help": "",
+            "path": full,
+        }
 
     def container(self, entry: Entry, path: str, value: Any, labels: Labels) -> dict[str, Any]:
         inner = entry.inner
@@ -151,7 +239,10 @@ class _Builder:
         children = node["columns"] if entry.kind == "table" else node["children"]
         if not entry.repeat:
             sub = value if isinstance(value, dict) else {}
-            return {"repeat": False, "children": self.nodes(children, inner, sub, path + ".", labels)}
+            return {
+                "repeat": False,
+                "children": self.nodes(children, inner, sub, path + ".", labels),
+            }
         rows = rows_of(value)
         fixed = entry.kind == "table" and inner.rows_param is not None
         editable = self.mode == "edit" and not fixed
@@ -160,15 +251,21 @@ class _Builder:
         out_rows = []
         for i, row in enumerate(rows):
             rl = row_label(node, i)
-            out_rows.append({
-                "label": rl[1] if self.lang == "en" else rl[0],
-                "cells": self.nodes(children, inner, row, f"{path}.{i}.", labels + (rl,)),
-                "remove": f"remove_row:{path}.{i}" if editable and len(rows) > low else None,
-            })
-        return {"repeat": True, "rows": out_rows,
-                "headers": [{"label": self.t(c.get("label")), "unit": c.get("unit", "")}
-                            for c in children],
-                "add": f"add_row:{path}" if editable and (high is None or len(rows) < high) else None}
+            out_rows.append(
+                {
+                    "label": rl[1] if self.lang == "en" else rl[0],
+                    "cells": self.nodes(children, inner, row, f"{path}.{i}.", labels + (rl,)),
+                    "remove": f"remove_row:{path}.{i}" if editable and len(rows) > low else None,
+                }
+            )
+        return {
+            "repeat": True,
+            "rows": out_rows,
+            "headers": [
+                {"label": self.t(c.get("label")), "unit": c.get("unit", "")} for c in children
+            ],
+            "add": f"add_row:{path}" if editable and (high is None or len(rows) < high) else None,
+        }
 
     def indicator(self, entry: Entry, path: str, value: Any, labels: Labels) -> dict[str, Any]:
         items_data = value if isinstance(value, dict) else {}
@@ -182,26 +279,46 @@ class _Builder:
             points = []
             for j, pdata in enumerate(rows_of(idata.get("points"))):
                 point = spec.points[j] if j < len(spec.points) else {}
-                plabel = point.get("label") or {"zh": point.get("code", ""), "en": point.get("code", "")}
+                plabel = point.get("label") or {
+                    "zh": point.get("code", ""),
+                    "en": point.get("code", ""),
+                }
                 columns = spec.point_scope.entries
                 nodes = [e.node for e in columns.values()]
-                points.append({"label": self.t(plabel), "code": point.get("code"),
-                               "path": f"{ipath}.points.{j}",
-                               "cells": self.nodes(nodes, spec.point_scope, pdata,
-                                                   f"{ipath}.points.{j}.", labels)})
+                points.append(
+                    {
+                        "label": self.t(plabel),
+                        "code": point.get("code"),
+                        "path": f"{ipath}.points.{j}",
+                        "cells": self.nodes(
+                            nodes, spec.point_scope, pdata, f"{ipath}.points.{j}.", labels
+                        ),
+                    }
+                )
             res = results.get(ipath)
             item = spec.item
-            items.append({
-                "code": spec.code, "label": self.t(item.get("name")) or spec.code, "path": ipath,
-                "requirement": self.t(item.get("requirement")), "unit": item.get("unit") or "",
-                "mpe": item.get("mpe"), "points": points,
-                "result": res.result if res else None, "conclusion": res.conclusion if res else None,
-                "result_id": dom_id("c", ipath + ".result"),
-                "conclusion_id": dom_id("c", ipath + ".conclusion"),
-                "problems": self.messages(ipath + ".result") + self.messages(ipath + ".conclusion"),
-            })
-        return {"items": items, "missing_catalogue": entry.catalogue is None,
-                "where": describe(entry.node, path)}
+            items.append(
+                {
+                    "code": spec.code,
+                    "label": self.t(item.get("name")) or spec.code,
+                    "path": ipath,
+                    "requirement": self.t(item.get("requirement")),
+                    "unit": item.get("unit") or "",
+                    "mpe": item.get("mpe"),
+                    "points": points,
+                    "result": res.result if res else None,
+                    "conclusion": res.conclusion if res else None,
+                    "result_id": dom_id("c", ipath + ".result"),
+                    "conclusion_id": dom_id("c", ipath + ".conclusion"),
+                    "problems": self.messages(ipath + ".result")
+                    + self.messages(ipath + ".conclusion"),
+                }
+            )
+        return {
+            "items": items,
+            "missing_catalogue": entry.catalogue is None,
+            "where": describe(entry.node, path),
+        }
 
 
 def _text(value: Any) -> str:
@@ -214,14 +331,28 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def form_view(defn: FormDefinition, data: Any = None, problems: Any = None, catalogue: Any = None,
-              context: Any = None, lang: str = "zh", mode: str = "edit") -> dict[str, Any]:
+def form_view(
+    defn: FormDefinition,
+    data: Any = None,
+    problems: Any = None,
+    catalogue: Any = None,
+    context: Any = None,
+    lang: str = "zh",
+    mode: str = "edit",
+) -> dict[str, Any]:
     """The view tree printed by the macro (see module docstring)."""
     if mode not in MODES:
         raise ValueError(f"未知的显示模式 “{mode}” (unknown mode)")
     context = dict(context or {})
     b = _Builder(defn, data, problems, catalogue, context, lang, mode)
     children = b.nodes(defn.layout, b.root, b.result.data, "", ())
-    return {"key": defn.key, "title": text_of(defn.title, lang), "lang": lang, "mode": mode,
-            "children": children, "compute_url": context.get("compute_url"),
-            "conclusion": b.result.conclusion, "data": b.result.data}
+    return {
+        "key": defn.key,
+        "title": text_of(defn.title, lang),
+        "lang": lang,
+        "mode": mode,
+        "children": children,
+        "compute_url": context.get("compute_url"),
+        "conclusion": b.result.conclusion,
+        "data": b.result.data,
+    }

@@ -54,7 +54,11 @@ def _fill(root: Any, data: dict[str, Any]) -> bool:
             v.container[v.entry.key] = sample_value(v.entry.node)
             added = True
         elif v.entry.kind == "environment" and not isinstance(v.value, dict):
-            v.container[v.entry.key] = {"temperature": "20.0", "humidity": "50", "pressure": "101.3"}
+            v.container[v.entry.key] = {
+                "temperature": "20.0",
+                "humidity": "50",
+                "pressure": "101.3",
+            }
             added = True
     return added
 

@@ -23,8 +23,11 @@ def derive_schema(defn: FormDefinition, catalogue: Any = None) -> dict[str, Any]
     schema["$schema"] = DIALECT
     schema["title"] = text_of(defn.title)
     if defn.schema_extra:
-        return {"$schema": DIALECT, "title": schema["title"],
-                "allOf": [{k: v for k, v in schema.items() if k != "$schema"}, defn.schema_extra]}
+        return {
+            "$schema": DIALECT,
+            "title": schema["title"],
+            "allOf": [{k: v for k, v in schema.items() if k != "$schema"}, defn.schema_extra],
+        }
     return schema
 
 
@@ -35,8 +38,11 @@ def _object(scope: Scope) -> dict[str, Any]:
         props[key] = _entry(entry)
         if entry.kind == "field" and entry.node.get("required") and not entry.conds:
             required.append(key)
-        if entry.repeat and entry.node.get("min_rows" if entry.kind == "table" else "min", 0) > 0 \
-                and not entry.conds:
+        if (
+            entry.repeat
+            and entry.node.get("min_rows" if entry.kind == "table" else "min", 0) > 0
+            and not entry.conds
+        ):
             required.append(key)
     for row in scope.fixed_rows:
         for key in row:
@@ -89,8 +95,13 @@ def _entry(entry: Entry) -> dict[str, Any]:
     if entry.kind in ("computed", "conclusion"):
         return {"title": text_of(node.get("label")), "readOnly": True}
     if entry.kind == "environment":
-        return {"type": "object", "properties": {
-            name: {"type": "number"} for name in node.get("fields", ["temperature", "humidity", "pressure"])}}
+        return {
+            "type": "object",
+            "properties": {
+                name: {"type": "number"}
+                for name in node.get("fields", ["temperature", "humidity", "pressure"])
+            },
+        }
     if entry.kind in ("table", "group"):
         assert entry.inner is not None
         inner = _object(entry.inner)
@@ -111,7 +122,13 @@ def _entry(entry: Entry) -> dict[str, Any]:
             continue
         points = _object(spec.point_scope)
         points["properties"]["point"] = {"type": "string"}
-        props[spec.code] = {"type": "object", "title": text_of(spec.item.get("name")), "properties": {
-            "points": {"type": "array", "items": points, "maxItems": len(spec.points)},
-            "result": {"readOnly": True}, "conclusion": {"readOnly": True}}}
+        props[spec.code] = {
+            "type": "object",
+            "title": text_of(spec.item.get("name")),
+            "properties": {
+                "points": {"type": "array", "items": points, "maxItems": len(spec.points)},
+                "result": {"readOnly": True},
+                "conclusion": {"readOnly": True},
+            },
+        }
     return {"type": "object", "title": text_of(node.get("label")), "properties": props}

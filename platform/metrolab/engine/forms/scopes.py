@@ -118,9 +118,7 @@ def to_value(value: Any) -> Any:
     return value
 
 
-def build(
-    defn: FormDefinition, catalogue: Any = None
-) -> tuple[Scope, list[DefinitionProblem]]:
+def build(defn: FormDefinition, catalogue: Any = None) -> tuple[Scope, list[DefinitionProblem]]:
     """The scope tree of ``defn`` and the structural problems found building it."""
     problems: list[DefinitionProblem] = []
     root = Scope("form", "layout", names=set(defn.context_names))
@@ -129,8 +127,13 @@ def build(
 
 
 def _fill(
-    scope: Scope, nodes: list[dict[str, Any]], place: str, conds: tuple[Cond, ...],
-    defn: FormDefinition, catalogue: Any, problems: list[DefinitionProblem],
+    scope: Scope,
+    nodes: list[dict[str, Any]],
+    place: str,
+    conds: tuple[Cond, ...],
+    defn: FormDefinition,
+    catalogue: Any,
+    problems: list[DefinitionProblem],
 ) -> None:
     for i, node in enumerate(nodes):
         here = f"{place}[{i}]"
@@ -147,23 +150,39 @@ def _fill(
         else:
             entry = _entry(node, here, where, own, scope, defn, catalogue, problems)
             if entry.key in scope.entries:
-                problems.append(DefinitionProblem(
-                    where, f"键 “{entry.key}” 在同一作用域内重复", f"duplicate key “{entry.key}” in scope"))
+                problems.append(
+                    DefinitionProblem(
+                        where,
+                        f"键 “{entry.key}” 在同一作用域内重复",
+                        f"duplicate key “{entry.key}” in scope",
+                    )
+                )
             else:
                 scope.entries[entry.key] = entry
 
 
 def _entry(
-    node: dict[str, Any], here: str, where: str, conds: tuple[Cond, ...], scope: Scope,
-    defn: FormDefinition, catalogue: Any, problems: list[DefinitionProblem],
+    node: dict[str, Any],
+    here: str,
+    where: str,
+    conds: tuple[Cond, ...],
+    scope: Scope,
+    defn: FormDefinition,
+    catalogue: Any,
+    problems: list[DefinitionProblem],
 ) -> Entry:
     kind = node["type"]
     key = node_key(node) or ""
     if kind in ("field", "computed", "environment", "conclusion"):
         return Entry(kind, key, node, where, conds)
     if kind == "table":
-        inner = Scope("row", where, parent=scope, fixed_rows=list(node.get("rows", [])),
-                      rows_param=node.get("rows_param"))
+        inner = Scope(
+            "row",
+            where,
+            parent=scope,
+            fixed_rows=list(node.get("rows", [])),
+            rows_param=node.get("rows_param"),
+        )
         for row in inner.fixed_rows:
             inner.names.update(k for k in row if isinstance(k, str))
         _fill(inner, node["columns"], f"{here}.columns", (), defn, catalogue, problems)
@@ -180,40 +199,83 @@ def _entry(
     if itype is None:
         # Without the instrument type the items are unknown: check the generic columns only.
         generic = {"code": "*", "points": [{"code": "*", "params": {}}]}
-        entry.items.append(_item_spec(generic, node, {}, here, where, scope, defn, catalogue,
-                                      problems, open_names=True))
+        entry.items.append(
+            _item_spec(
+                generic, node, {}, here, where, scope, defn, catalogue, problems, open_names=True
+            )
+        )
         for code, spec in by_item.items():
-            entry.items.append(_item_spec({"code": code, "points": []}, node, spec, here, where,
-                                          scope, defn, catalogue, problems, open_names=True))
+            entry.items.append(
+                _item_spec(
+                    {"code": code, "points": []},
+                    node,
+                    spec,
+                    here,
+                    where,
+                    scope,
+                    defn,
+                    catalogue,
+                    problems,
+                    open_names=True,
+                )
+            )
         return entry
     codes = [it.get("code") for it in itype.get("items", [])]
     wanted = node.get("items") or codes
     for code in list(wanted) + [c for c in by_item if c not in wanted]:
         if code not in codes:
-            problems.append(DefinitionProblem(
-                where, f"器具类型 “{itype.get('code')}” 没有检定项目 “{code}”",
-                f"instrument type has no item “{code}”"))
+            problems.append(
+                DefinitionProblem(
+                    where,
+                    f"器具类型 “{itype.get('code')}” 没有检定项目 “{code}”",
+                    f"instrument type has no item “{code}”",
+                )
+            )
     for item in itype.get("items", []):
         if item.get("code") in wanted:
-            entry.items.append(_item_spec(item, node, by_item.get(item["code"], {}), here, where,
-                                          scope, defn, catalogue, problems, open_names=False))
+            entry.items.append(
+                _item_spec(
+                    item,
+                    node,
+                    by_item.get(item["code"], {}),
+                    here,
+                    where,
+                    scope,
+                    defn,
+                    catalogue,
+                    problems,
+                    open_names=False,
+                )
+            )
     return entry
 
 
 def _item_spec(
-    item: dict[str, Any], node: dict[str, Any], spec: dict[str, Any], here: str, where: str,
-    outer: Scope, defn: FormDefinition, catalogue: Any, problems: list[DefinitionProblem],
-    *, open_names: bool,
+    item: dict[str, Any],
+    node: dict[str, Any],
+    spec: dict[str, Any],
+    here: str,
+    where: str,
+    outer: Scope,
+    defn: FormDefinition,
+    catalogue: Any,
+    problems: list[DefinitionProblem],
+    *,
+    open_names: bool,
 ) -> ItemSpec:
     code = item.get("code", "*")
     item_place = f"{where} › {code}"
-    point_scope = Scope("point", item_place, parent=outer, names=set(POINT_NAMES),
-                        open_names=open_names)
+    point_scope = Scope(
+        "point", item_place, parent=outer, names=set(POINT_NAMES), open_names=open_names
+    )
     for point in item.get("points", []):
         point_scope.names.update((point.get("params") or {}).keys())
     columns = spec.get("point_columns", node.get("point_columns", []))
-    col_place = (f"{here}.by_item.{code}.point_columns" if "point_columns" in spec
-                 else f"{here}.point_columns")
+    col_place = (
+        f"{here}.by_item.{code}.point_columns"
+        if "point_columns" in spec
+        else f"{here}.point_columns"
+    )
     _fill(point_scope, columns, col_place, (), defn, catalogue, problems)
     # Parameters are shadowed by a column of the same name (e.g. table "runs" with param runs=3).
     for sub in point_scope.entries.values():
@@ -230,8 +292,12 @@ def _item_spec(
         return None
 
     return ItemSpec(
-        code=code, item=item, points=list(item.get("points", [])), point_scope=point_scope,
-        result=pick("item_result", "result"), conclusion=pick("item_conclusion", "conformity"),
+        code=code,
+        item=item,
+        points=list(item.get("points", [])),
+        point_scope=point_scope,
+        result=pick("item_result", "result"),
+        conclusion=pick("item_conclusion", "conformity"),
         place=item_place,
     )
 

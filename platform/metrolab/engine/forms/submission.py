@@ -15,8 +15,8 @@ from jsonschema import Draft202012Validator
 from metrolab.engine.forms.compute import compute
 from metrolab.engine.forms.model import FormDefinition, text_of
 from metrolab.engine.forms.problems import FieldProblem, problem
-from metrolab.engine.forms.scopes import Entry, Scope, build
 from metrolab.engine.forms.schema import derive_schema
+from metrolab.engine.forms.scopes import Entry, Scope, build
 from metrolab.engine.forms.values import INVALID, blank, field_value, parse_number
 from metrolab.engine.forms.walk import visit
 
@@ -25,7 +25,8 @@ MULTI_CONTROLS = ("standard_picker",)
 
 def _is_multi(node: dict[str, Any]) -> bool:
     return node.get("control") in MULTI_CONTROLS or (
-        node.get("control") == "checkbox" and bool(node.get("options")))
+        node.get("control") == "checkbox" and bool(node.get("options"))
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -100,8 +101,9 @@ def _shape(scope: Scope, raw: Any) -> dict[str, Any]:
                 spec = specs.get(code) or specs.get("*")
                 if spec is None or not isinstance(idata, dict):
                     continue
-                items[code] = {"points": [_shape(spec.point_scope, p)
-                                          for p in _as_rows(idata.get("points"))]}
+                items[code] = {
+                    "points": [_shape(spec.point_scope, p) for p in _as_rows(idata.get("points"))]
+                }
             out[key] = items
     return out
 
@@ -125,7 +127,9 @@ _MESSAGES = {
 
 
 def validate_submission(
-    defn: FormDefinition, data: dict[str, Any], catalogue: Any = None,
+    defn: FormDefinition,
+    data: dict[str, Any],
+    catalogue: Any = None,
     context: dict[str, Any] | None = None,
 ) -> list[FieldProblem]:
     """Field-level problems: not a number, required, and every JSON Schema rule (2020-12)."""
@@ -146,8 +150,16 @@ def validate_submission(
             for name, text in list(v.value.items()):
                 number = parse_number(text)
                 if number is INVALID:
-                    problems.append(problem(f"{v.path}.{name}", v.labels, _env_label(name),
-                                            "必须是数字", "must be a number", code="number"))
+                    problems.append(
+                        problem(
+                            f"{v.path}.{name}",
+                            v.labels,
+                            _env_label(name),
+                            "必须是数字",
+                            "must be a number",
+                            code="number",
+                        )
+                    )
                 if number is None or number is INVALID:
                     del v.value[name]
                 else:
@@ -164,19 +176,32 @@ def validate_submission(
         if blank(v.value):
             v.container.pop(key, None)
             if node.get("required"):
-                problems.append(problem(v.path, v.labels, node.get("label"), "必填", "required",
-                                        code="required"))
+                problems.append(
+                    problem(
+                        v.path, v.labels, node.get("label"), "必填", "required", code="required"
+                    )
+                )
             continue
         if node.get("control") == "number":
             number = parse_number(v.value)
             if number is INVALID:
-                problems.append(problem(v.path, v.labels, node.get("label"), "必须是数字",
-                                        "must be a number", code="number"))
+                problems.append(
+                    problem(
+                        v.path,
+                        v.labels,
+                        node.get("label"),
+                        "必须是数字",
+                        "must be a number",
+                        code="number",
+                    )
+                )
                 v.container.pop(key, None)
             else:
                 v.container[key] = number
         elif node.get("control") == "checkbox" and not node.get("options"):
             v.container[key] = field_value(node, v.value)
+        elif node.get("control") == "standard_picker":
+            problems.extend(_expired_standards(v, context or {}))
     # Missing required fields in absent rows/keys are caught by the walk only if the key exists;
     # required keys that are absent altogether come back from the schema as "required".
     seen = {(p.path, p.code) for p in problems}
@@ -199,9 +224,58 @@ def validate_submission(
         prefix, label = labels.get(path) or _label_for(root, path)
         zh, en = _MESSAGES.get(code, ("不符合要求：{m}", "{m}"))
         value = error.validator_value
-        problems.append(problem(path, prefix, label, zh.format(v=value, m=error.message),
-                                en.format(v=value, m=error.message), code=code))
+        problems.append(
+            problem(
+                path,
+                prefix,
+                label,
+                zh.format(v=value, m=error.message),
+                en.format(v=value, m=error.message),
+                code=code,
+            )
+        )
     return problems
+
+
+def _expired_standards(v: Any, context: dict[str, Any]) -> list[FieldProblem]:
+    """An expired standard cannot be used: ``context["standards"]`` lists what may be picked
+    (``id`` or ``code``, ``valid_until`` ISO date, ``label``); ``context["today"]`` is the
+    verification date (default: today)."""
+    import datetime
+
+    known = {str(s.get("id") or s.get("code")): s for s in context.get("standards", [])}
+    today = str(context.get("today") or datetime.date.today().isoformat())
+    chosen = v.value if isinstance(v.value, list) else [v.value]
+    out = []
+    for value in chosen:
+        std = known.get(str(value))
+        if std is None:
+            if known:
+                out.append(
+                    problem(
+                        v.path,
+                        v.labels,
+                        v.entry.node.get("label"),
+                        f"未知的计量标准 “{value}”",
+                        f"unknown standard “{value}”",
+                        code="standard",
+                    )
+                )
+            continue
+        until = str(std.get("valid_until") or "")
+        if std.get("expired") or (until and until < today):
+            name = std.get("label") or std.get("code") or value
+            out.append(
+                problem(
+                    v.path,
+                    v.labels,
+                    v.entry.node.get("label"),
+                    f"计量标准 “{name}” 已过有效期（{until}），不得使用",
+                    f"standard “{name}” expired on {until}",
+                    code="expired",
+                )
+            )
+    return out
 
 
 def _env_label(name: str) -> dict[str, str]:
@@ -265,8 +339,11 @@ def apply_row_action(
         return out  # row count fixed by a test-point parameter
     target: Any = out
     for part in parts[:-1]:
-        target = target[int(part)] if isinstance(target, list) and part.isdigit() else (
-            target.setdefault(part, {}) if isinstance(target, dict) else None)
+        target = (
+            target[int(part)]
+            if isinstance(target, list) and part.isdigit()
+            else (target.setdefault(part, {}) if isinstance(target, dict) else None)
+        )
         if target is None:
             return out
     if not isinstance(target, dict):

@@ -60,7 +60,8 @@ def numeric_options(node: dict[str, Any]) -> bool:
     """A select whose option values are all numbers (accuracy classes) gives expressions numbers."""
     options = node.get("options") or []
     return bool(options) and all(
-        parse_number(o.get("value")) not in (INVALID, None) for o in options if isinstance(o, dict))
+        parse_number(o.get("value")) not in (INVALID, None) for o in options if isinstance(o, dict)
+    )
 
 
 def to_text(value: Any) -> Any:

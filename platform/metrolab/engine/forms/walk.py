@@ -33,7 +33,9 @@ def visit(scope: Scope, data: Any, prefix: str = "", labels: Labels = ()) -> Ite
         yield Visit(path, entry, value, labels, data)
         if entry.inner is not None and entry.repeat:
             for i, row in enumerate(rows_of(value)):
-                yield from visit(entry.inner, row, f"{path}.{i}.", labels + (row_label(entry.node, i),))
+                yield from visit(
+                    entry.inner, row, f"{path}.{i}.", labels + (row_label(entry.node, i),)
+                )
         elif entry.inner is not None:
             yield from visit(entry.inner, value, f"{path}.", labels)
         elif entry.kind == "indicator":
@@ -46,6 +48,13 @@ def visit(scope: Scope, data: Any, prefix: str = "", labels: Labels = ()) -> Ite
                 idata = items.get(spec.code) if isinstance(items.get(spec.code), dict) else {}
                 for j, pdata in enumerate(rows_of(idata.get("points"))):
                     point = spec.points[j] if j < len(spec.points) else {}
-                    plabel = point.get("label") or {"zh": point.get("code", ""), "en": point.get("code", "")}
-                    yield from visit(spec.point_scope, pdata, f"{path}.{spec.code}.points.{j}.",
-                                     ilabels + ((text_of(plabel, "zh"), text_of(plabel, "en")),))
+                    plabel = point.get("label") or {
+                        "zh": point.get("code", ""),
+                        "en": point.get("code", ""),
+                    }
+                    yield from visit(
+                        spec.point_scope,
+                        pdata,
+                        f"{path}.{spec.code}.points.{j}.",
+                        ilabels + ((text_of(plabel, "zh"), text_of(plabel, "en")),),
+                    )
