@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metrolab.engine.forms import (
     DefinitionInvalid,
@@ -513,3 +515,66 @@ def test_hidden_required_field_is_not_required():
     assert {p.path: p.message_zh for p in validate_submission(entrustment, data)}[
         "phone"
     ] == "格式不符合要求"
+
+
+def test_rendered_markup_is_balanced(fuel_form):
+    from html.parser import HTMLParser
+
+    class Balance(HTMLParser):
+        VOID = {"input", "br", "img", "meta", "link", "hr"}
+
+        def __init__(self):
+            super().__init__()
+            self.stack: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag not in self.VOID:
+                self.stack.append(tag)
+
+        def handle_endtag(self, tag):
+            assert self.stack and self.stack[-1] == tag, (tag, self.stack[-5:])
+            self.stack.pop()
+
+    for mode in ("edit", "view", "preview"):
+        parser = Balance()
+        parser.feed(
+            render_form(
+                fuel_form,
+                record([-70] * 3, [-70] * 3),
+                [],
+                FUEL_TYPE,
+                {"compute_url": "/x"},
+                "zh",
+                mode,
+            )
+        )
+        assert parser.stack == [], mode
+
+
+readings = st.one_of(
+    st.text(max_size=8),
+    st.decimals(allow_nan=False, allow_infinity=False, places=3).map(str),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(value=readings)
+def test_any_typed_reading_is_kept_and_judged(fuel_form, value):
+    from metrolab.engine.forms.values import INVALID, parse_number
+
+    data = record([-20] * 3, [-20] * 3)
+    data["nozzles"][0]["items"]["indication"]["points"][0]["runs"][0]["V_J"] = value
+    result = compute(fuel_form, data, FUEL_TYPE)  # never raises
+    run = result.data["nozzles"][0]["items"]["indication"]["points"][0]["runs"][0]
+    assert run["V_J"] == value
+    paths = {p.path: p.code for p in validate_submission(fuel_form, data, FUEL_TYPE)}
+    path = "nozzles.0.items.indication.points.0.runs.0.V_J"
+    number = parse_number(value)
+    if number is INVALID:
+        assert paths.get(path) == "number"
+    elif number is None:
+        assert paths.get(path) == "required"
+    elif number < 0:
+        assert paths.get(path) == "minimum"
+    else:
+        assert path not in paths

@@ -8,6 +8,7 @@ place anything is computed; the browser posts the whole form on ``change`` and s
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,9 @@ def install(env: Environment) -> Environment:
     return env
 
 
+@lru_cache(maxsize=1)
 def environment() -> Environment:
+    """A private environment for :func:`render_form` (the app uses its own + :func:`install`)."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         autoescape=select_autoescape(default=True, default_for_string=True),
