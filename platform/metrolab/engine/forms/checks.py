@@ -187,7 +187,7 @@ def validate_for_publish(defn: FormDefinition, catalogue: Any = None) -> None:
     Like :func:`load_definition` plus: indicator tables must find their instrument type, and
     every name (including the type's test-point parameters) must resolve.
     """
-    from metrolab.engine.forms.model import shape_problems
+    from metrolab.engine.forms.shape import shape_problems
 
     problems = shape_problems(defn.raw) or check_definition(defn, catalogue, strict=True)
     if problems:
