@@ -162,3 +162,69 @@ def test_every_seed_file_is_strict_json():
         json.loads((ROOT / "form_schemas/entrustment.json").read_text("utf-8"))["kind"]
         == "entrustment"
     )
+
+
+def _gauge_record(up: str, down: str, tap: str) -> dict:
+    from decimal import Decimal
+
+    points = []
+    for pct in (0, 25, 50, 75, 100):
+        p_std = Decimal("1.6") * pct / 100
+        points.append(
+            {
+                "p_up": str(p_std + Decimal(up)),
+                "p_down": str(p_std + Decimal(down)),
+                "d_up": "0",
+                "d_down": tap,
+            }
+        )
+    return {
+        "customer": "示范煤矿",
+        "serial": "YB-1",
+        "verification_date": "2026-11-24",
+        "stage": "后续检定",
+        "p_min": "0",
+        "p_max": "1.6",
+        "p_unit": "MPa",
+        "accuracy_class": "1.6",
+        "standards": ["STD-PRS-06-01"],
+        "items": {"indication": {"points": points}, "zero": {"points": [{"outcome": "合格"}]}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("up", "down", "tap", "expected"),
+    [
+        # class 1.6, span 1.6 MPa: |MPE| = 0.0256 MPa; hysteresis ≤ 0.0256; tapping ≤ 0.0128
+        ("0.020", "0.025", "0.012", {"indication": "合格", "hysteresis": "合格", "tap": "合格"}),
+        ("0.020", "0.030", "0.012", {"indication": "不合格", "hysteresis": "合格", "tap": "合格"}),
+        (
+            "-0.015",
+            "0.015",
+            "0.013",
+            {"indication": "合格", "hysteresis": "不合格", "tap": "不合格"},
+        ),
+    ],
+)
+def test_pressure_gauge_rules_of_jjg_52(up, down, tap, expected):
+    defn = load_definition((ROOT / "form_schemas/pressure_gauge_record.json").read_bytes())
+    catalogue = TYPES["pressure_gauge"]
+    result = compute(defn, _gauge_record(up, down, tap), catalogue)
+    assert result.data["mpe_abs"] == "0.0256"
+    got = {i.code: i.conclusion for i in result.items if i.code != "zero"}
+    assert got == expected
+    assert result.conclusion == ("合格" if set(expected.values()) == {"合格"} else "不合格")
+
+
+def test_catalogue_rules_are_checked_against_the_form():
+    import copy
+
+    from metrolab.engine.forms import DefinitionInvalid
+
+    raw = parse_json((ROOT / "form_schemas/pressure_gauge_record.json").read_bytes())
+    header = raw["layout"][0]["children"][0]["columns"][1]
+    header[:] = [n for n in header if n.get("key") != "mpe_abs"]
+    defn = load_definition(raw)
+    with pytest.raises(DefinitionInvalid) as info:
+        validate_for_publish(defn, copy.deepcopy(TYPES["pressure_gauge"]))
+    assert "mpe_abs" in str(info.value)
