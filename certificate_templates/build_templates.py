@@ -43,13 +43,23 @@ def set_fonts(run_or_style, east_asia: str, latin: str = LATIN) -> None:
     if fonts is None:
         fonts = OxmlElement("w:rFonts")
         rpr.insert(0, fonts)
-    for attr, value in (("w:ascii", latin), ("w:hAnsi", latin), ("w:eastAsia", east_asia),
-                        ("w:cs", latin)):  # fmt: skip
+    for attr, value in (
+        ("w:ascii", latin),
+        ("w:hAnsi", latin),
+        ("w:eastAsia", east_asia),
+        ("w:cs", latin),
+    ):
         fonts.set(qn(attr), value)
 
 
-def run(paragraph, text: str, size: float | None = None, font: str = SONG,
-        bold: bool = False, spacing: float | None = None):  # fmt: skip
+def run(
+    paragraph,
+    text: str,
+    size: float | None = None,
+    font: str = SONG,
+    bold: bool = False,
+    spacing: float | None = None,
+):
     r = paragraph.add_run(text)
     set_fonts(r, font)
     if size:
@@ -62,9 +72,18 @@ def run(paragraph, text: str, size: float | None = None, font: str = SONG,
     return r
 
 
-def para(container, text: str = "", size: float | None = None, font: str = SONG,
-         bold: bool = False, align=None, before: float = 0, after: float = 0,
-         spacing: float | None = None, line: float | None = None):  # fmt: skip
+def para(
+    container,
+    text: str = "",
+    size: float | None = None,
+    font: str = SONG,
+    bold: bool = False,
+    align=None,
+    before: float = 0,
+    after: float = 0,
+    spacing: float | None = None,
+    line: float | None = None,
+):
     p = container.add_paragraph()
     fmt = p.paragraph_format
     fmt.space_before, fmt.space_after = Pt(before), Pt(after)
@@ -77,8 +96,14 @@ def para(container, text: str = "", size: float | None = None, font: str = SONG,
     return p
 
 
-def cell_text(cell, text: str, size: float = 10.5, font: str = SONG, bold: bool = False,
-              align=WD_ALIGN_PARAGRAPH.CENTER):  # fmt: skip
+def cell_text(
+    cell,
+    text: str,
+    size: float = 10.5,
+    font: str = SONG,
+    bold: bool = False,
+    align=WD_ALIGN_PARAGRAPH.CENTER,
+):
     p = cell.paragraphs[0]
     p.alignment = align
     p.paragraph_format.space_before = p.paragraph_format.space_after = Pt(0)
@@ -157,13 +182,20 @@ def repeat_header(row) -> None:
     tr_pr.append(el)
 
 
-def loop_rows(table, head: str, body: list[str], tail: str, empty: str,
-              size: float = 10.5) -> None:  # fmt: skip
+def loop_rows(table, head: str, body: list[str], tail: str, empty: str, size: float = 10.5) -> None:
     """``{%tr for %}`` rows: a tag row, the repeated row, the closing row; '—' when empty."""
     n = len(body)
-    for cells in ([head] + [""] * (n - 1), body, ["{%tr endfor %}"] + [""] * (n - 1),
-                  [empty] + [""] * (n - 1), ["—"] * n, ["{%tr endif %}"] + [""] * (n - 1)):  # fmt: skip
+    for cells in (
+        [head] + [""] * (n - 1),
+        body,
+        [tail] + [""] * (n - 1),
+        [empty] + [""] * (n - 1),
+        ["—"] * n,
+        ["{%tr endif %}"] + [""] * (n - 1),
+    ):
         row = table.add_row()
+        if cells is body or cells[0] == "—":
+            row_height(row, 7)  # at least 7 mm: a printed table needs air
         for cell, text in zip(row.cells, cells, strict=True):
             cell_text(cell, text, size)
 
@@ -183,8 +215,12 @@ def base_document() -> Document:
     fonts = rpr.find(qn("w:rFonts"))
     for attr in list(fonts.attrib):
         del fonts.attrib[attr]
-    for attr, value in (("w:ascii", LATIN), ("w:hAnsi", LATIN), ("w:eastAsia", SONG),
-                        ("w:cs", LATIN)):  # fmt: skip
+    for attr, value in (
+        ("w:ascii", LATIN),
+        ("w:hAnsi", LATIN),
+        ("w:eastAsia", SONG),
+        ("w:cs", LATIN),
+    ):
         fonts.set(qn(attr), value)
     pdefault = doc.styles.element.find(qn("w:docDefaults")).find(qn("w:pPrDefault"))
     spacing = pdefault.find(qn("w:pPr")).find(qn("w:spacing"))
@@ -264,8 +300,16 @@ def bottom_rule(paragraph) -> None:
 
 def cover(doc: Document, notice: bool) -> None:
     para(doc, "{{ lab.name }}", 18, HEI, align=WD_ALIGN_PARAGRAPH.CENTER, before=6, after=12)
-    para(doc, "{{ certificate.kind }}", 36, HEI, bold=True,
-         align=WD_ALIGN_PARAGRAPH.CENTER, spacing=14, after=4)  # fmt: skip
+    para(
+        doc,
+        "{{ certificate.kind }}",
+        36,
+        HEI,
+        bold=True,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+        spacing=14,
+        after=4,
+    )
     english = "NOTIFICATION OF VERIFICATION RESULT" if notice else "VERIFICATION CERTIFICATE"
     para(doc, english, 12, SONG, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=12)
     p = para(doc, align=WD_ALIGN_PARAGRAPH.CENTER, after=14)
@@ -301,8 +345,9 @@ def cover(doc: Document, notice: bool) -> None:
     borders(signatures, None)
     seal = signatures.cell(0, 0).merge(signatures.cell(2, 0))
     cell_text(seal, "（检定专用章）", 12)
-    for i, (label, role) in enumerate((("批准人", "approver"), ("核验员", "checker"),
-                                       ("检定员", "verifier"))):  # fmt: skip
+    for i, (label, role) in enumerate(
+        (("批准人", "approver"), ("核验员", "checker"), ("检定员", "verifier"))
+    ):
         row = signatures.rows[i]
         row_height(row, 12.5)
         cell_text(row.cells[1], label, 14, align=WD_ALIGN_PARAGRAPH.DISTRIBUTE)
@@ -322,14 +367,20 @@ def cover(doc: Document, notice: bool) -> None:
     para(doc, after=8)
     dates = doc.add_table(rows=0, cols=3)
     borders(dates, None)
-    rows = [("检定日期", "{{ verified_on.year }} 年 {{ verified_on.month }} 月 "
-                       "{{ verified_on.day }} 日")]  # fmt: skip
+    rows = [
+        (
+            "检定日期",
+            "{{ verified_on.year }} 年 {{ verified_on.month }} 月 {{ verified_on.day }} 日",
+        )
+    ]
     if not notice:
-        rows.append((
-            "有效日期",
-            "{% if valid_until %}{{ valid_until.year }} 年 {{ valid_until.month }} 月 "
-            "{{ valid_until.day }} 日{% else %}—{% endif %}",
-        ))  # fmt: skip
+        rows.append(
+            (
+                "有效日期",
+                "{% if valid_until %}{{ valid_until.year }} 年 {{ valid_until.month }} 月 "
+                "{{ valid_until.day }} 日{% else %}—{% endif %}",
+            )
+        )
     for label, value in rows:
         row = dates.add_row()
         row_height(row, 9)
@@ -356,12 +407,17 @@ def standards_table(doc: Document, items: str, number_label: str) -> None:
     loop_rows(
         table,
         f"{{%tr for s in {items} %}}",
-        ["{{ s.name }}", "{{ s.range }}", "{{ s.uncertainty }}", "{{ s.certificate_no }}",
-         "{{ s.valid_until.iso if s.valid_until else '—' }}"],
+        [
+            "{{ s.name }}",
+            "{{ s.range }}",
+            "{{ s.uncertainty }}",
+            "{{ s.certificate_no }}",
+            "{{ s.valid_until.iso if s.valid_until else '—' }}",
+        ],
         "{%tr endfor %}",
         f"{{%tr if not {items} %}}",
         size=9,
-    )  # fmt: skip
+    )
     widths(table, [33, 27, 38, 38, 24])
 
 
@@ -376,16 +432,22 @@ def second_page(doc: Document) -> None:
     p = para(doc, after=2, line=1.3)
     run(p, "计量检定机构授权证书号：", **label)
     run(p, "{{ lab.authorization_no }}", 12)
-    para(doc, "本证书出具的数据通过国家计量检定系统，可溯源至国家计量基准。", 12, after=10, line=1.3)
+    para(
+        doc, "本证书出具的数据通过国家计量检定系统，可溯源至国家计量基准。", 12, after=10, line=1.3
+    )
 
     para(doc, "检定环境条件：", **label, after=4)
     env = doc.add_table(rows=1, cols=3)
     borders(env, 4)
-    for cell, text in zip(env.rows[0].cells, (
-        "温度：{{ environment.temperature }} ℃",
-        "相对湿度：{{ environment.humidity }} %RH",
-        "大气压：{{ environment.pressure }} kPa",
-    ), strict=True):  # fmt: skip
+    for cell, text in zip(
+        env.rows[0].cells,
+        (
+            "温度：{{ environment.temperature }} ℃",
+            "相对湿度：{{ environment.humidity }} %RH",
+            "大气压：{{ environment.pressure }} kPa",
+        ),
+        strict=True,
+    ):
         cell_text(cell, text, 10.5)
     row_height(env.rows[0], 8)
     widths(env, [53, 54, 53])
@@ -397,31 +459,37 @@ def second_page(doc: Document) -> None:
 
 
 def results_page(doc: Document, notice: bool) -> None:
-    para(doc, "检定结果", 16, HEI, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER,
-         spacing=6, after=10)  # fmt: skip
+    para(doc, "检定结果", 16, HEI, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, spacing=6, after=10)
     table = doc.add_table(rows=1, cols=5)
     borders(table, 4)
-    for cell, text in zip(table.rows[0].cells, ("序号", "检定项目", "技术要求", "实测值",
-                                                 "检定结论"), strict=True):  # fmt: skip
+    for cell, text in zip(
+        table.rows[0].cells, ("序号", "检定项目", "技术要求", "实测值", "检定结论"), strict=True
+    ):
         cell_text(cell, text, 10.5, HEI)
     repeat_header(table.rows[0])
     row_height(table.rows[0], 8)
     loop_rows(
         table,
         "{%tr for r in results %}",
-        ["{{ r.seq }}", "{{ r.item }}", "{{ r.requirement }}", "{{ r.measured }}",
-         "{{ r.conclusion }}"],
+        [
+            "{{ r.seq }}",
+            "{{ r.item }}",
+            "{{ r.requirement }}",
+            "{{ r.measured }}",
+            "{{ r.conclusion }}",
+        ],
         "{%tr endfor %}",
         "{%tr if not results %}",
-    )  # fmt: skip
+    )
     widths(table, [12, 46, 46, 32, 24])
 
     if notice:
         para(doc, "不合格项目：", 12, HEI, before=12, after=4)
         failing = doc.add_table(rows=1, cols=3)
         borders(failing, 4)
-        for cell, text in zip(failing.rows[0].cells, ("检定项目", "技术要求", "实测值"),
-                              strict=True):  # fmt: skip
+        for cell, text in zip(
+            failing.rows[0].cells, ("检定项目", "技术要求", "实测值"), strict=True
+        ):
             cell_text(cell, text, 10.5, HEI)
         loop_rows(
             failing,
@@ -431,8 +499,13 @@ def results_page(doc: Document, notice: bool) -> None:
             "{%tr if not failing_items %}",
         )
         widths(failing, [60, 50, 50])
-        para(doc, "经检定，该计量器具不符合 {{ basis.code }} 的要求，不得使用。", 12,
-             before=8, line=1.3)  # fmt: skip
+        para(
+            doc,
+            "经检定，该计量器具不符合 {{ basis.code }} 的要求，不得使用。",
+            12,
+            before=8,
+            line=1.3,
+        )
 
     para(doc, "{%p if remarks %}")
     para(doc, "注：", 10.5, HEI, before=8)

@@ -29,7 +29,7 @@ from metrolab.engine.documents.contract import (
     sample_images,
 )
 from metrolab.engine.documents.lint import Limits, lint_template
-from metrolab.engine.documents.pdf import LibreOfficePool, find_unoserver
+from metrolab.engine.documents.pdf import ConversionTimeout, LibreOfficePool, find_unoserver
 from metrolab.engine.documents.problems import RenderTimeout, TemplateProblem
 from metrolab.engine.documents.qr import qr_png
 from metrolab.engine.documents.render import render_docx
@@ -59,7 +59,9 @@ def flat(text: str) -> str:
 
 
 def tool(*cmd: str, data: bytes | None = None) -> str:
-    return subprocess.run(cmd, input=data, capture_output=True, check=True, timeout=60).stdout.decode()
+    return subprocess.run(
+        cmd, input=data, capture_output=True, check=True, timeout=60
+    ).stdout.decode()
 
 
 @pytest.fixture(scope="module")
@@ -98,14 +100,32 @@ def test_certificate_pdf_shows_every_field_and_result(certificate_pdf):
     text = flat(tool("pdftotext", str(certificate_pdf), "-"))
     s = SAMPLE
     expected = [
-        s["lab"]["name"], "检定证书", s["certificate"]["number"], s["customer"]["name"],
-        s["instrument"]["name"], s["instrument"]["model"], s["instrument"]["serial"],
-        s["instrument"]["manufacturer"], s["basis"]["code"], s["basis"]["name"],
-        s["conclusion"], "2025年06月12日", "有效日期", "2026年06月11日",
-        s["lab"]["authorization_no"], "本证书出具的数据通过国家计量检定系统，可溯源至国家计量基准。",
-        "温度：21.5℃", "相对湿度：48%RH", "大气压：101.2kPa", "（检定专用章）", "批准人",
-        "核验员", "检定员", "第1页共3页", "第3页共3页",
-    ]  # fmt: skip
+        s["lab"]["name"],
+        "检定证书",
+        s["certificate"]["number"],
+        s["customer"]["name"],
+        s["instrument"]["name"],
+        s["instrument"]["model"],
+        s["instrument"]["serial"],
+        s["instrument"]["manufacturer"],
+        s["basis"]["code"],
+        s["basis"]["name"],
+        s["conclusion"],
+        "2025年06月12日",
+        "有效日期",
+        "2026年06月11日",
+        s["lab"]["authorization_no"],
+        "本证书出具的数据通过国家计量检定系统，可溯源至国家计量基准。",
+        "温度：21.5℃",
+        "相对湿度：48%RH",
+        "大气压：101.2kPa",
+        "（检定专用章）",
+        "批准人",
+        "核验员",
+        "检定员",
+        "第1页共3页",
+        "第3页共3页",
+    ]
     for std in s["standard_devices"] + s["standard_instruments"]:
         expected += [std["name"], std["uncertainty"], std["valid_until"].isoformat()]
     for row in s["results"]:
@@ -130,9 +150,21 @@ def test_pdf_embeds_the_cjk_faces(certificate_pdf):
 @needs_libreoffice
 def test_qr_code_on_the_cover_decodes_to_the_verify_url(certificate_pdf, tmp_path):
     subprocess.run(
-        ["pdftoppm", "-r", "150", "-f", "1", "-l", "1", "-png", str(certificate_pdf),
-         str(tmp_path / "cover")], check=True, timeout=60,
-    )  # fmt: skip
+        [
+            "pdftoppm",
+            "-r",
+            "150",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-png",
+            str(certificate_pdf),
+            str(tmp_path / "cover"),
+        ],
+        check=True,
+        timeout=60,
+    )
     (png,) = tmp_path.glob("cover*.png")
     assert tool("zbarimg", "-q", "--raw", str(png)).strip() == SAMPLE["verify_url"]
 
@@ -205,8 +237,15 @@ def test_readme_lists_the_contract():
         assert f"`{key}" in readme, key
 
 
-@pytest.mark.parametrize("source", ["{{ ''.__class__.__mro__ }}", "{{ x.__globals__ }}",
-                                    "{{ lab.name.__globals__ }}", "{{ lab|attr('__class__') }}"])  # fmt: skip
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ ''.__class__.__mro__ }}",
+        "{{ x.__globals__ }}",
+        "{{ lab.name.__globals__ }}",
+        "{{ lab|attr('__class__') }}",
+    ],
+)
 def test_sandbox_escapes_are_refused_by_lint_and_render(source):
     template = docx(source)
     problems = lint_template(template, PROVIDED_VARIABLES)
@@ -282,8 +321,9 @@ def test_endless_template_times_out_and_the_worker_recovers():
     with pytest.raises(TemplateProblem, match="MAX_RANGE"):
         render_docx(docx("{% for i in range(10**9) %}x{% endfor %}"), sample_context())
     # … nested loops get past that and are killed at the time limit
-    endless = docx("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}"
-                   "{% endfor %}")  # fmt: skip
+    endless = docx(
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+    )
     started = time.monotonic()
     with pytest.raises(RenderTimeout):
         render_docx(endless, sample_context(), timeout=1.5)
@@ -312,6 +352,30 @@ def test_pool_survives_a_killed_server(pool, certificate_pdf):
     pool.wait_idle(60)
     assert pool.restarts > restarts
     assert victim not in pool.server_pids()
+
+
+@needs_libreoffice
+def test_hanging_conversion_is_killed_at_the_timeout(pool):
+    doc = Document()
+    table = doc.add_table(rows=0, cols=4)
+    for i in range(3000):  # ~100 pages: several seconds of LibreOffice work
+        for cell in table.add_row().cells:
+            cell.text = f"检定数据 {i}"
+    slow = io.BytesIO()
+    doc.save(slow)
+    pool.wait_idle(60)
+    restarts = pool.restarts
+    pool.conversion_timeout = 0.1  # the client side waits this + 2 s
+    started = time.monotonic()
+    try:
+        with pytest.raises(ConversionTimeout):
+            pool.convert(slow.getvalue())
+    finally:
+        pool.conversion_timeout = 30
+    assert time.monotonic() - started < 6
+    assert pool.convert(render_docx(docx("{{ lab.name }}"), sample_context())).startswith(b"%PDF")
+    pool.wait_idle(60)
+    assert pool.restarts > restarts
 
 
 @needs_libreoffice

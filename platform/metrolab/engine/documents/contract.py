@@ -119,21 +119,56 @@ SAMPLE: dict[str, Any] = {
         },
     ],
     "results": [
-        {"seq": 1, "item": "外观及通电检查", "requirement": "标志齐全，显示正常",
-         "measured": "符合要求", "conclusion": "合格"},
-        {"seq": 2, "item": "基本误差（0.52 %CH₄）", "requirement": "±0.10 %CH₄",
-         "measured": Decimal("0.03"), "conclusion": "合格"},
-        {"seq": 3, "item": "基本误差（2.01 %CH₄）", "requirement": "示值的 ±10 %",
-         "measured": "+4.0 %", "conclusion": "合格"},
-        {"seq": 4, "item": "响应时间", "requirement": "≤30 s", "measured": "18 s",
-         "conclusion": "合格"},
-        {"seq": 5, "item": "报警点", "requirement": "1.00 %CH₄，±0.05 %CH₄",
-         "measured": "1.02 %CH₄", "conclusion": "合格"},
-        {"seq": 6, "item": "报警声级强度", "requirement": "≥80 dB(A)", "measured": "86 dB(A)",
-         "conclusion": "合格"},
-        {"seq": 7, "item": "报警光信号", "requirement": "20 m 处清晰可见",
-         "measured": "符合要求", "conclusion": "合格"},
-    ],  # fmt: skip
+        {
+            "seq": 1,
+            "item": "外观及通电检查",
+            "requirement": "标志齐全，显示正常",
+            "measured": "符合要求",
+            "conclusion": "合格",
+        },
+        {
+            "seq": 2,
+            "item": "基本误差（0.52 %CH₄）",
+            "requirement": "±0.10 %CH₄",
+            "measured": Decimal("0.03"),
+            "conclusion": "合格",
+        },
+        {
+            "seq": 3,
+            "item": "基本误差（2.01 %CH₄）",
+            "requirement": "示值的 ±10 %",
+            "measured": "+4.0 %",
+            "conclusion": "合格",
+        },
+        {
+            "seq": 4,
+            "item": "响应时间",
+            "requirement": "≤30 s",
+            "measured": "18 s",
+            "conclusion": "合格",
+        },
+        {
+            "seq": 5,
+            "item": "报警点",
+            "requirement": "1.00 %CH₄，±0.05 %CH₄",
+            "measured": "1.02 %CH₄",
+            "conclusion": "合格",
+        },
+        {
+            "seq": 6,
+            "item": "报警声级强度",
+            "requirement": "≥80 dB(A)",
+            "measured": "86 dB(A)",
+            "conclusion": "合格",
+        },
+        {
+            "seq": 7,
+            "item": "报警光信号",
+            "requirement": "20 m 处清晰可见",
+            "measured": "符合要求",
+            "conclusion": "合格",
+        },
+    ],
     "failing_items": [],
     "remarks": ["本证书检定结果仅对所检器具有效。", "下次送检请携带本证书。"],
     "qr_code": None,
@@ -152,8 +187,9 @@ _NOTICE_CHANGES: dict[str, Any] = {
 }
 
 
-def sample_context(kind: str = "certificate", *, number: str | None = None,
-                   serial: str | None = None) -> dict[str, Any]:  # fmt: skip
+def sample_context(
+    kind: str = "certificate", *, number: str | None = None, serial: str | None = None
+) -> dict[str, Any]:
     """A fresh copy of the sample; ``kind`` "certificate" or "notice" (检定结果通知书)."""
     ctx = copy.deepcopy(SAMPLE)
     if kind == "notice":

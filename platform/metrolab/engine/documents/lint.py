@@ -39,10 +39,12 @@ _CONTAINER_METHODS = {"items", "keys", "values", "get"}
 def check_container(data: bytes, limits: Limits = LIMITS) -> list[TemplateProblem]:
     """Is this a .docx of sane size? Reads only the zip directory."""
     if len(data) > limits.max_bytes:
-        return [TemplateProblem(
-            f"模板文件过大：{len(data) / 1048576:.1f} MB，上限 {limits.max_bytes / 1048576:.0f} MB",
-            f"template file too large: {len(data)} bytes, limit {limits.max_bytes}",
-        )]  # fmt: skip
+        return [
+            TemplateProblem(
+                f"模板文件过大：{len(data) / 1048576:.1f} MB，上限 {limits.max_bytes / 1048576:.0f} MB",
+                f"template file too large: {len(data)} bytes, limit {limits.max_bytes}",
+            )
+        ]
     not_docx = TemplateProblem(
         "不是 Word 文档（.docx）", "not a Word document (.docx)", "文件 / file"
     )
@@ -57,24 +59,30 @@ def check_container(data: bytes, limits: Limits = LIMITS) -> list[TemplateProble
     if "[Content_Types].xml" not in names or "word/document.xml" not in names:
         return [not_docx]
     if len(infos) > limits.max_entries:
-        return [TemplateProblem(
-            f"文档内部文件过多（{len(infos)} 个）", f"too many parts in the zip ({len(infos)})"
-        )]  # fmt: skip
+        return [
+            TemplateProblem(
+                f"文档内部文件过多（{len(infos)} 个）", f"too many parts in the zip ({len(infos)})"
+            )
+        ]
     total = sum(i.file_size for i in infos)
     if total > limits.max_uncompressed:
-        return [TemplateProblem(
-            f"解压后过大（{total / 1048576:.0f} MB），疑似压缩炸弹",
-            f"uncompressed size {total} bytes exceeds {limits.max_uncompressed}: zip bomb?",
-        )]  # fmt: skip
+        return [
+            TemplateProblem(
+                f"解压后过大（{total / 1048576:.0f} MB），疑似压缩炸弹",
+                f"uncompressed size {total} bytes exceeds {limits.max_uncompressed}: zip bomb?",
+            )
+        ]
     for info in infos:
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size >= limits.ratio_min_size and ratio > limits.max_ratio:
-            return [TemplateProblem(
-                f"压缩比异常（{info.filename}：{ratio:.0f} 倍），疑似压缩炸弹",
-                f"compression ratio {ratio:.0f} of {info.filename} exceeds "
-                f"{limits.max_ratio:.0f}: zip bomb?",
-                info.filename,
-            )]  # fmt: skip
+            return [
+                TemplateProblem(
+                    f"压缩比异常（{info.filename}：{ratio:.0f} 倍），疑似压缩炸弹",
+                    f"compression ratio {ratio:.0f} of {info.filename} exceeds "
+                    f"{limits.max_ratio:.0f}: zip bomb?",
+                    info.filename,
+                )
+            ]
     return []
 
 
@@ -106,6 +114,20 @@ def template_sources(data: bytes) -> Iterator[Source]:
         return re.sub(r"<w:p([ >])", r"\n<w:p\1", tpl.patch_xml(xml))
 
     yield Source("正文", lines(tpl.get_xml()))
+    props = tpl.docx.core_properties  # docxtpl renders these strings too
+    values = [
+        getattr(props, name)
+        for name in (
+            "author",
+            "comments",
+            "keywords",
+            "subject",
+            "title",
+            "category",
+            "content_status",
+        )
+    ]
+    yield Source("文档属性", "\n" + "\n".join(v.replace("\n", " ") for v in values if v))
     for uri, label in ((tpl.HEADER_URI, "页眉"), (tpl.FOOTER_URI, "页脚")):
         for _key, part in tpl.get_headers_footers(uri):
             yield Source(label, lines(tpl.get_part_xml(part)))
@@ -127,11 +149,13 @@ def sandbox_problems(tree: nodes.Template, source: Source) -> list[TemplateProbl
             match = _DUNDER.search(node.value)
             name = match.group(0) if match else None
         if name:
-            problems.append(TemplateProblem(
-                f"模板访问了受保护的属性 {name}，出于安全原因被拒绝",
-                f"access to the protected attribute {name!r} is refused (sandbox)",
-                source.paragraph(node.lineno),
-            ))  # fmt: skip
+            problems.append(
+                TemplateProblem(
+                    f"模板访问了受保护的属性 {name}，出于安全原因被拒绝",
+                    f"access to the protected attribute {name!r} is refused (sandbox)",
+                    source.paragraph(node.lineno),
+                )
+            )
     return problems
 
 
@@ -243,10 +267,13 @@ def lint_template(
         try:
             tree = env.parse(source.xml)
         except TemplateSyntaxError as exc:
-            problems.append(TemplateProblem(
-                f"模板语法错误：{exc.message}", f"template syntax error: {exc.message}",
-                source.paragraph(exc.lineno),
-            ))  # fmt: skip
+            problems.append(
+                TemplateProblem(
+                    f"模板语法错误：{exc.message}",
+                    f"template syntax error: {exc.message}",
+                    source.paragraph(exc.lineno),
+                )
+            )
             continue
         problems += sandbox_problems(tree, source)
         for path, lineno in unknown_paths(tree, paths).items():
@@ -261,9 +288,11 @@ def lint_template(
                             break
     if unknown:
         names = sorted(unknown)
-        problems.append(TemplateProblem(
-            f"模板使用了证书数据中没有的变量：{'、'.join(names)}",
-            f"unknown variables (not in the certificate data): {', '.join(names)}",
-            "；".join(dict.fromkeys(unknown[n] for n in names)),
-        ))  # fmt: skip
+        problems.append(
+            TemplateProblem(
+                f"模板使用了证书数据中没有的变量：{'、'.join(names)}",
+                f"unknown variables (not in the certificate data): {', '.join(names)}",
+                "；".join(dict.fromkeys(unknown[n] for n in names)),
+            )
+        )
     return problems

@@ -94,8 +94,14 @@ class _TimeoutTransport(xmlrpc.client.Transport):
 class _Server:
     """One unoserver process (and its soffice) with its own profile and ports."""
 
-    def __init__(self, index: int, workdir: Path, executable: str, conversion_timeout: float,
-                 cancel: threading.Event):  # fmt: skip
+    def __init__(
+        self,
+        index: int,
+        workdir: Path,
+        executable: str,
+        conversion_timeout: float,
+        cancel: threading.Event,
+    ):
         self.index = index
         self.cancel = cancel
         self.profile = workdir / f"profile-{index}"
@@ -117,14 +123,21 @@ class _Server:
         self.port, self.uno_port = _free_port(), _free_port()
         cmd = [
             self.executable,
-            "--interface", "127.0.0.1",
-            "--uno-interface", "127.0.0.1",
-            "--port", str(self.port),
-            "--uno-port", str(self.uno_port),
-            "--user-installation", str(self.profile),  # a plain path: a file:// URL crashes 3.7
-            "--conversion-timeout", str(int(max(1, self.conversion_timeout))),
-            "--temp-dir", str(self.tmp),
-        ]  # fmt: skip
+            "--interface",
+            "127.0.0.1",
+            "--uno-interface",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--uno-port",
+            str(self.uno_port),
+            "--user-installation",
+            str(self.profile),  # a plain path: a file:// URL crashes 3.7
+            "--conversion-timeout",
+            str(int(max(1, self.conversion_timeout))),
+            "--temp-dir",
+            str(self.tmp),
+        ]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 cmd,
@@ -172,9 +185,7 @@ class _Server:
         from unoserver.client import UnoClient
 
         client = UnoClient("127.0.0.1", str(self.port), host_location="local")
-        future = runner.submit(
-            client.convert, indata=docx, convert_to="pdf", update_index=False
-        )
+        future = runner.submit(client.convert, indata=docx, convert_to="pdf", update_index=False)
         try:
             result = future.result(timeout=timeout)
         except FutureTimeout:
@@ -356,15 +367,27 @@ class SofficeOnceConverter:
                 path.write_bytes(data)
                 names.append(str(path))
             cmd = [
-                self.soffice, "--headless", "--norestore", "--nologo", "--nodefault",
+                self.soffice,
+                "--headless",
+                "--norestore",
+                "--nologo",
+                "--nodefault",
                 f"-env:UserInstallation={(root / 'profile').as_uri()}",
-                "--convert-to", "pdf", "--outdir", str(root / "out"), *names,
-            ]  # fmt: skip
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                str(root / "out"),
+                *names,
+            ]
             try:
                 subprocess.run(
-                    cmd, env=soffice_env(), capture_output=True, timeout=self.timeout,
-                    check=False, start_new_session=True,
-                )  # fmt: skip
+                    cmd,
+                    env=soffice_env(),
+                    capture_output=True,
+                    timeout=self.timeout,
+                    check=False,
+                    start_new_session=True,
+                )
             except subprocess.TimeoutExpired as exc:
                 raise ConversionTimeout(f"soffice exceeded {self.timeout:.0f} s") from exc
             results = []

@@ -10,9 +10,9 @@ template with an endless loop is killed and reported as ``RenderTimeout``.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import io
-import contextlib
 import os
 import pickle
 import queue
@@ -20,12 +20,12 @@ import struct
 import subprocess
 import sys
 import threading
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from pathlib import Path
-from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
@@ -55,9 +55,9 @@ class CertificateSandbox(SandboxedEnvironment):
             raise SecurityError("exponent too large")
         if operator == "*":
             for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(times, int):
-                    if len(seq) * times > MAX_SEQUENCE:
-                        raise SecurityError("sequence too long")
+                sized = isinstance(seq, (str, list, tuple)) and isinstance(times, int)
+                if sized and len(seq) * times > MAX_SEQUENCE:
+                    raise SecurityError("sequence too long")
         return super().call_binop(context, operator, left, right)
 
 
@@ -76,9 +76,12 @@ def to_plain(value: Any) -> Any:
     if isinstance(value, (date, datetime)):
         d = value.date() if isinstance(value, datetime) else value
         return {
-            "iso": d.isoformat(), "year": f"{d.year:04d}", "month": f"{d.month:02d}",
-            "day": f"{d.day:02d}", "zh": f"{d.year:04d}年{d.month:02d}月{d.day:02d}日",
-        }  # fmt: skip
+            "iso": d.isoformat(),
+            "year": f"{d.year:04d}",
+            "month": f"{d.month:02d}",
+            "day": f"{d.day:02d}",
+            "zh": f"{d.year:04d}年{d.month:02d}月{d.day:02d}日",
+        }
     if isinstance(value, Mapping):
         return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -105,10 +108,13 @@ def _static_problems(template: bytes) -> list[TemplateProblem]:
             try:
                 problems += sandbox_problems(env.parse(source.xml), source)
             except TemplateSyntaxError as exc:
-                problems.append(TemplateProblem(
-                    f"模板语法错误：{exc.message}", f"template syntax error: {exc.message}",
-                    source.paragraph(exc.lineno),
-                ))  # fmt: skip
+                problems.append(
+                    TemplateProblem(
+                        f"模板语法错误：{exc.message}",
+                        f"template syntax error: {exc.message}",
+                        source.paragraph(exc.lineno),
+                    )
+                )
     if len(_checked) > 256:
         _checked.clear()
     _checked[key] = problems
@@ -152,20 +158,54 @@ def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
 # --- the worker side -------------------------------------------------------------------
 
 
+_compiled: dict[str, Any] = {}
+_patched: dict[str, str] = {}
+_worker_env: CertificateSandbox | None = None
+
+
+class _CachingSandbox(CertificateSandbox):
+    """Compiles each part's XML once per worker: the same template renders many times."""
+
+    def from_string(self, source: Any, globals: Any = None, template_class: Any = None) -> Any:
+        if globals is not None or template_class is not None or not isinstance(source, str):
+            return super().from_string(source, globals, template_class)
+        template = _compiled.get(source)
+        if template is None:
+            if len(_compiled) > 64:
+                _compiled.clear()
+            template = _compiled[source] = super().from_string(source)
+        return template
+
+
 def _render_in_worker(template: bytes, data: dict[str, Any], images: dict[str, bytes]) -> tuple:
     from docx.shared import Mm
     from docxtpl import DocxTemplate, InlineImage
 
+    global _worker_env
+
+    class _Template(DocxTemplate):
+        def patch_xml(self, src_xml: str) -> str:  # pure function of its input: cache it
+            patched = _patched.get(src_xml)
+            if patched is None:
+                if len(_patched) > 64:
+                    _patched.clear()
+                patched = _patched[src_xml] = super().patch_xml(src_xml)
+            return patched
+
+    if _worker_env is None:
+        _worker_env = _CachingSandbox(autoescape=True, undefined=StrictUndefined)
     try:
-        tpl = DocxTemplate(io.BytesIO(template))
+        tpl = _Template(io.BytesIO(template))
         for path, blob in images.items():
             width, height = IMAGE_SIZES.get(path.rsplit(".", 1)[-1], DEFAULT_IMAGE_SIZE)
             image = InlineImage(
-                tpl, io.BytesIO(blob),
-                width=Mm(width) if width else None, height=Mm(height) if height else None,
-            )  # fmt: skip
+                tpl,
+                io.BytesIO(blob),
+                width=Mm(width) if width else None,
+                height=Mm(height) if height else None,
+            )
             _set_path(data, path, image)
-        tpl.render(data, jinja_env=sandbox_environment(), autoescape=True)
+        tpl.render(data, jinja_env=_worker_env, autoescape=True)
         out = io.BytesIO()
         tpl.save(out)
         return ("ok", out.getvalue())
@@ -231,8 +271,10 @@ class _Worker:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "metrolab.engine.documents.render"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
-        )  # fmt: skip
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
 
     def alive(self) -> bool:
         return self.process.poll() is None
