@@ -14,6 +14,7 @@ import runpy
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -29,7 +30,15 @@ from metrolab.engine.documents.contract import (
     sample_images,
 )
 from metrolab.engine.documents.lint import Limits, lint_template
-from metrolab.engine.documents.pdf import ConversionTimeout, LibreOfficePool, find_unoserver
+from metrolab.engine.documents.pdf import (
+    ConversionError,
+    ConversionTimeout,
+    Docx2PdfConverter,
+    LibreOfficePool,
+    SofficeOnceConverter,
+    find_unoserver,
+    word_available,
+)
 from metrolab.engine.documents.problems import RenderTimeout, TemplateProblem
 from metrolab.engine.documents.qr import qr_png
 from metrolab.engine.documents.render import render_docx
@@ -392,6 +401,21 @@ def test_pool_restarts_a_server_after_max_documents(pool):
         pool.max_documents = 200
     assert pool.restarts > restarts
     assert set(pool.server_pids()) != pids
+
+
+@needs_libreoffice
+def test_one_shot_soffice_converts_with_the_font_aliases(tmp_path):
+    pdf = SofficeOnceConverter(timeout=120).convert(render_docx(CERTIFICATE, sample_context()))
+    (tmp_path / "once.pdf").write_bytes(pdf)
+    fonts = tool("pdffonts", str(tmp_path / "once.pdf"))
+    assert "NotoSerifCJK" in fonts and "NotoSansCJK" in fonts, fonts
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="Word may exist here")
+def test_word_is_never_chosen_without_word():
+    assert not word_available()
+    with pytest.raises(ConversionError):
+        Docx2PdfConverter()
 
 
 def _zip(files: dict[str, bytes]) -> bytes:

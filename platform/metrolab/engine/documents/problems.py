@@ -19,3 +19,11 @@ class TemplateProblem(Exception):
 
 class RenderTimeout(TemplateProblem):
     """The render worker ran past its time limit and was killed."""
+
+
+class ConversionError(RuntimeError):
+    """The converter failed on a document."""
+
+
+class ConversionTimeout(ConversionError):
+    """A conversion did not finish in time; the server was killed. Retry."""
