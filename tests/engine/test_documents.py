@@ -304,6 +304,14 @@ def test_not_a_docx_is_refused():
             render_docx(data, sample_context())
 
 
+def test_broken_document_inside_a_valid_zip_is_refused():
+    broken = _zip({"[Content_Types].xml": b"<x/>", "word/document.xml": b"not xml"})
+    (problem,) = lint_template(broken, PROVIDED_VARIABLES)
+    assert "无法读取" in problem.message_zh
+    with pytest.raises(TemplateProblem, match="无法读取"):
+        render_docx(broken, sample_context())
+
+
 def test_oversize_file_is_refused():
     template = docx("x")
     assert lint_template(template, PROVIDED_VARIABLES, Limits(max_bytes=len(template) - 1))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ class Limits:
 
 
 LIMITS = Limits()
+# python-docx parses with one module-level lxml parser, which threads must not share.
+PARSE_LOCK = threading.Lock()
 _DUNDER = re.compile(r"__\w+")
 # Methods a template may call on provided dicts / lists without being "unknown".
 _CONTAINER_METHODS = {"items", "keys", "values", "get"}
@@ -255,8 +258,9 @@ def lint_template(
     env = sandbox_environment()
     paths = _provided_paths(provided)
     try:
-        sources = list(template_sources(data))
-        declared = DocxTemplate(io.BytesIO(data)).get_undeclared_template_variables(env)
+        with PARSE_LOCK:
+            sources = list(template_sources(data))
+            declared = DocxTemplate(io.BytesIO(data)).get_undeclared_template_variables(env)
     except TemplateSyntaxError:
         declared = None  # reported per part below
     except Exception as exc:  # noqa: BLE001 - a broken docx inside a valid zip

@@ -96,7 +96,12 @@ _checked: dict[str, list[TemplateProblem]] = {}
 
 def _static_problems(template: bytes) -> list[TemplateProblem]:
     """Container, syntax and sandbox checks; cached per template content."""
-    from metrolab.engine.documents.lint import check_container, sandbox_problems, template_sources
+    from metrolab.engine.documents.lint import (
+        PARSE_LOCK,
+        check_container,
+        sandbox_problems,
+        template_sources,
+    )
 
     key = hashlib.sha256(template).hexdigest()
     if key in _checked:
@@ -104,7 +109,15 @@ def _static_problems(template: bytes) -> list[TemplateProblem]:
     problems = check_container(template)
     if not problems:
         env = sandbox_environment()
-        for source in template_sources(template):
+        try:
+            with PARSE_LOCK:
+                sources = list(template_sources(template))
+        except Exception as exc:  # noqa: BLE001 - a broken document inside a valid zip
+            sources = []
+            problems.append(
+                TemplateProblem(f"无法读取 Word 文档：{exc}", f"cannot read the document: {exc}")
+            )
+        for source in sources:
             try:
                 problems += sandbox_problems(env.parse(source.xml), source)
             except TemplateSyntaxError as exc:
