@@ -37,6 +37,7 @@ PARSE_LOCK = threading.Lock()
 _DUNDER = re.compile(r"__\w+")
 # Methods a template may call on provided dicts / lists without being "unknown".
 _CONTAINER_METHODS = {"items", "keys", "values", "get"}
+_PROPERTIES = ("author", "comments", "keywords", "subject", "title", "category", "content_status")
 
 
 def check_container(data: bytes, limits: Limits = LIMITS) -> list[TemplateProblem]:
@@ -118,19 +119,8 @@ def template_sources(data: bytes) -> Iterator[Source]:
 
     yield Source("正文", lines(tpl.get_xml()))
     props = tpl.docx.core_properties  # docxtpl renders these strings too
-    values = [
-        getattr(props, name)
-        for name in (
-            "author",
-            "comments",
-            "keywords",
-            "subject",
-            "title",
-            "category",
-            "content_status",
-        )
-    ]
-    yield Source("文档属性", "\n" + "\n".join(v.replace("\n", " ") for v in values if v))
+    values = [getattr(props, name) or "" for name in _PROPERTIES]
+    yield Source("文档属性", "\n" + "\n".join(v.replace("\n", " ") for v in values))
     for uri, label in ((tpl.HEADER_URI, "页眉"), (tpl.FOOTER_URI, "页脚")):
         for _key, part in tpl.get_headers_footers(uri):
             yield Source(label, lines(tpl.get_part_xml(part)))

@@ -145,8 +145,9 @@ def render_docx(
     Raises ``TemplateProblem`` (``RenderTimeout`` when the time limit is hit).
     """
     problems = _static_problems(template)
-    if problems:
-        raise problems[0]
+    if problems:  # a fresh exception: the cached one must not collect tracebacks
+        first = problems[0]
+        raise TemplateProblem(first.message_zh, first.message_en, first.place)
     data = to_plain(context)
     for path in images or {}:
         _set_path(data, path, None)  # check the path exists before crossing the process line
