@@ -36,6 +36,7 @@ from metrolab.engine.documents.pdf import (
     Docx2PdfConverter,
     LibreOfficePool,
     SofficeOnceConverter,
+    diagnose,
     find_unoserver,
     word_available,
 )
@@ -417,6 +418,13 @@ def test_one_shot_soffice_converts_with_the_font_aliases(tmp_path):
     (tmp_path / "once.pdf").write_bytes(pdf)
     fonts = tool("pdffonts", str(tmp_path / "once.pdf"))
     assert "NotoSerifCJK" in fonts and "NotoSansCJK" in fonts, fonts
+
+
+@needs_libreoffice
+def test_diagnose_reports_a_working_toolchain():
+    rows = diagnose()
+    assert {name for name, _, _ in rows} >= {"unoserver", "font 宋体", "test conversion"}
+    assert all(ok for _, ok, _ in rows), rows
 
 
 @pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="Word may exist here")

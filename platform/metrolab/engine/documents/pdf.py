@@ -26,6 +26,7 @@ from metrolab.engine.documents.problems import ConversionError, ConversionTimeou
 __all__ = [
     "ConversionError",
     "ConversionTimeout",
+    "diagnose",
     "Docx2PdfConverter",
     "LibreOfficePool",
     "PdfConverter",
@@ -90,3 +91,37 @@ def get_converter(**pool_options: object) -> PdfConverter:
     if word_available():
         return Docx2PdfConverter()
     return LibreOfficePool(**pool_options)  # type: ignore[arg-type]
+
+
+def diagnose() -> list[tuple[str, bool, str]]:
+    """``(check, ok, detail)`` rows for a ``metrolab check``-style report of the PDF toolchain.
+
+    Uses only the one-shot converter: never touches a running pool's profile.
+    """
+    import shutil
+    import subprocess
+
+    from metrolab.engine.documents.libreoffice import _tiny_docx, fontconfig_file, soffice_env
+
+    rows: list[tuple[str, bool, str]] = []
+    if word_available():
+        rows.append(("Microsoft Word (docx2pdf)", True, "used for PDF"))
+    for label, find in (("LibreOffice soffice", find_soffice), ("unoserver", find_unoserver)):
+        try:
+            rows.append((label, True, find()))
+        except ConversionError as exc:
+            rows.append((label, False, str(exc)))
+    fonts = fontconfig_file()
+    rows.append(("fontconfig aliases", fonts is not None, str(fonts or "not found")))
+    if fc_match := shutil.which("fc-match"):
+        for family, want in (("宋体", "Noto Serif CJK"), ("黑体", "Noto Sans CJK")):
+            out = subprocess.run(
+                [fc_match, family], env=soffice_env(), capture_output=True, text=True, timeout=30
+            ).stdout.strip()
+            rows.append((f"font {family}", want in out, out))
+    try:
+        pdf = SofficeOnceConverter(timeout=120).convert(_tiny_docx())
+        rows.append(("test conversion", pdf.startswith(b"%PDF"), f"{len(pdf)} bytes"))
+    except ConversionError as exc:
+        rows.append(("test conversion", False, str(exc)))
+    return rows
