@@ -322,7 +322,7 @@ def test_parse_submission_nests_and_keeps_typed_text(fuel_form):
     assert data["customer"] == "示例站" and data["standards"] == ["S1", "S2"]
     assert "bogus" not in data and "_action" not in data
     runs = data["nozzles"][0]["items"]["indication"]["points"][0]["runs"]
-    assert runs[0]["V_J"] == "20.00" and runs[1]["V_J"] == " 20,0x "
+    assert runs[0]["V_J"] == "20.00" and runs[1] == {} and runs[2]["V_J"] == " 20,0x "
     assert [n["nozzle_no"] for n in data["nozzles"]] == ["1", "2"]
     assert data["environment"] == {"temperature": "21.0"}
 
@@ -578,3 +578,14 @@ def test_any_typed_reading_is_kept_and_judged(fuel_form, value):
         assert paths.get(path) == "minimum"
     else:
         assert path not in paths
+
+
+def test_parse_submission_keeps_row_positions(fuel_form):
+    form = {
+        "nozzles.0.items.indication.points.1.runs.2.V_J": ["20.10"],
+        "nozzles.0.nozzle_no": ["1"],
+    }
+    data = parse_submission(fuel_form, form)  # without the instrument type too
+    points = data["nozzles"][0]["items"]["indication"]["points"]
+    assert points[0] == {} and points[1]["runs"] == [{}, {}, {"V_J": "20.10"}]
+    assert parse_submission(fuel_form, {"nozzles.5000.nozzle_no": ["x"]}) == {"nozzles": []}

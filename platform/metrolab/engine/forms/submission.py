@@ -21,6 +21,7 @@ from metrolab.engine.forms.values import INVALID, blank, field_value, parse_numb
 from metrolab.engine.forms.walk import visit
 
 MULTI_CONTROLS = ("standard_picker",)
+MAX_ROWS = 1000  # posted row indices beyond this are ignored
 
 
 def _is_multi(node: dict[str, Any]) -> bool:
@@ -68,10 +69,13 @@ def parse_submission(
 
 
 def _as_rows(value: Any) -> list[Any]:
-    if isinstance(value, dict):
-        indexed = sorted((int(k), v) for k, v in value.items() if k.isdigit())
-        return [v for _, v in indexed]
-    return []
+    """``{"0": …, "2": …}`` → rows at their posted positions (a gap becomes an empty row)."""
+    if not isinstance(value, dict):
+        return []
+    indexed = {int(k): v for k, v in value.items() if k.isdigit() and int(k) < MAX_ROWS}
+    if not indexed:
+        return []
+    return [indexed.get(i, {}) for i in range(max(indexed) + 1)]
 
 
 def _shape(scope: Scope, raw: Any) -> dict[str, Any]:
