@@ -9,7 +9,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 from piccolo.engine.postgres import PostgresEngine
 
-from metrolab.features import routers
+from metrolab.features import register_all
 from metrolab.paths import PACKAGE_DIR
 from metrolab.settings import get_settings
 from metrolab.web.auth import AuthenticationMiddleware, permission_guard
@@ -22,14 +22,14 @@ from metrolab.web.templating import template_config
 async def _connect() -> None:
     from metrolab.piccolo_conf import DB
 
-    if isinstance(DB, PostgresEngine):
+    if isinstance(DB, PostgresEngine) and get_settings().db_pool:
         await DB.start_connection_pool(min_size=1, max_size=20)
 
 
 async def _disconnect() -> None:
     from metrolab.piccolo_conf import DB
 
-    if isinstance(DB, PostgresEngine):
+    if isinstance(DB, PostgresEngine) and DB.pool is not None:
         await DB.close_connection_pool()
 
 
@@ -39,7 +39,7 @@ def create_app() -> Litestar:
                                         name="static", send_as_attachment=False)
     csrf = csrf_config(settings.secret_key, secure=settings.base_url.startswith("https"))
     return Litestar(
-        route_handlers=[static, *routers()],
+        route_handlers=[static, *register_all()],
         guards=[permission_guard],
         middleware=[AuthenticationMiddleware, DefineMiddleware(TokenAwareCSRFMiddleware, config=csrf)],
         template_config=template_config(),

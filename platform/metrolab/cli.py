@@ -66,13 +66,11 @@ def seed() -> None:
 
 @main.command(help="迁移数据库、载入基础数据和演示实验室（每个角色一个用户，首次创建时打印密码）")
 def demo() -> None:
-    from metrolab.seed import DEMO_SEEDERS, demo_users, seed_all
+    from metrolab.seed import demo_users, seed_all
 
     async def go() -> list[tuple[str, str, str]]:
         await _upgrade()
-        await seed_all()
-        for _name, fn in DEMO_SEEDERS:
-            await fn()
+        await seed_all(demo=True)
         return await demo_users()
 
     created = _run(go())

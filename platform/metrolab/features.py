@@ -1,35 +1,38 @@
-"""The one place that wires every feature: its routes, its navigation entries, its task counters."""
+"""The one place that wires every feature. Each feature package has a `feature.py` declaring what it
+adds to the app: `router`, `PERMISSIONS`, `NAV`, `TASKS`, `SEEDERS` and `DEMO_SEEDERS` (all optional
+but the router). Adding a feature = one line here (its Piccolo app is found from the same list)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from importlib import import_module
+from types import ModuleType
 
 from litestar import Router
 
-from metrolab.web.auth import CurrentUser
-from metrolab.web.navigation import NavItem, TaskCounter, add_nav, add_tasks
+from metrolab.web import permissions
+from metrolab.web.navigation import add_nav, add_tasks
+
+FEATURES = ["lab", "accounts", "customers"]
+# Piccolo apps, in migration order (a feature without tables has no piccolo_app module).
+PICCOLO_APPS = ["audit", *FEATURES]
 
 
-async def _my_expiring_qualifications(user: CurrentUser) -> int:
-    from metrolab.accounts.tables import Qualification
-
-    soon = date.today() + timedelta(days=60)
-    return await Qualification.count().where((Qualification.user == user.id) & (Qualification.valid_until <= soon))
+def modules() -> list[ModuleType]:
+    return [import_module(f"metrolab.{name}.feature") for name in FEATURES]
 
 
-def routers() -> list[Router]:
-    from metrolab.accounts.routes import router as accounts
-    from metrolab.customers.routes import router as customers
-    from metrolab.lab.routes import router as lab
+def register_all() -> list[Router]:
+    """Register every feature's permissions, navigation and task counters; return the routers."""
+    routers = []
+    for feature in modules():
+        for code, labels in getattr(feature, "PERMISSIONS", {}).items():
+            permissions.register(code, *labels)
+        add_nav(*getattr(feature, "NAV", []))
+        add_tasks(*getattr(feature, "TASKS", []))
+        routers.append(feature.router)
+    return routers
 
-    add_nav(
-        NavItem("业务管理", "客户", "/customers", "customers.view", 10),
-        NavItem("办公管理", "工作人员", "/staff", "staff.view", 80),
-        NavItem("办公管理", "角色与权限", "/roles", "staff.view", 81),
-        NavItem("系统", "公共服务页面", "/lab/pages", "lab.manage", 90),
-    )
-    add_tasks(
-        TaskCounter("my_qualifications_expiring", "我的资质 60 天内到期", "/me", "authenticated",
-                    _my_expiring_qualifications, 900),
-    )
-    return [lab, accounts, customers]
+
+def seeders(demo: bool = False) -> list[tuple[str, object]]:
+    attr = "DEMO_SEEDERS" if demo else "SEEDERS"
+    return [s for feature in modules() for s in getattr(feature, attr, [])]

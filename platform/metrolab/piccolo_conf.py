@@ -7,11 +7,6 @@ from metrolab.settings import get_settings
 
 DB = engine_from_url(get_settings().database_url)
 
-FEATURE_APPS = [
-    "metrolab.audit.piccolo_app",
-    "metrolab.accounts.piccolo_app",
-    "metrolab.lab.piccolo_app",
-    "metrolab.customers.piccolo_app",
-]
+from metrolab.features import PICCOLO_APPS  # noqa: E402
 
-APP_REGISTRY = AppRegistry(apps=FEATURE_APPS)
+APP_REGISTRY = AppRegistry(apps=[f"metrolab.{name}.piccolo_app" for name in PICCOLO_APPS])

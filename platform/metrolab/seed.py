@@ -17,7 +17,10 @@ def _read(name: str) -> Any:
 
 async def seed_roles() -> int:
     from metrolab.accounts.tables import Role
+    from metrolab.features import register_all
     from metrolab.web.permissions import PERMISSIONS
+
+    register_all()
 
     roles = _read("roles.json")["roles"]
     for role in roles:
@@ -65,13 +68,12 @@ async def seed_customers() -> int:
     return n
 
 
-# Feature seeders run in this order; later features append theirs.
-SEEDERS = [("roles", seed_roles), ("lab", seed_lab)]
-DEMO_SEEDERS = [("customers", seed_customers)]
+async def seed_all(demo: bool = False) -> dict[str, int]:
+    """Every feature's seeders in feature order (then the demo lab's, when asked)."""
+    from metrolab.features import seeders
 
-
-async def seed_all() -> dict[str, int]:
-    return {name: await fn() for name, fn in SEEDERS}
+    steps = seeders() + (seeders(demo=True) if demo else [])
+    return {name: await fn() for name, fn in steps}
 
 
 async def demo_users() -> list[tuple[str, str, str]]:

@@ -25,6 +25,7 @@ class Settings:
     lockout_minutes: int = 15
     upload_max_bytes: int = 10 * 1024 * 1024
     lab_name: str = field(default="示例计量检定所")
+    db_pool: bool = True
 
     @property
     def is_sqlite(self) -> bool:
@@ -81,4 +82,5 @@ def get_settings() -> Settings:
         login_max_failures=int(os.environ.get("METROLAB_LOGIN_MAX_FAILURES", "5")),
         lockout_minutes=int(os.environ.get("METROLAB_LOCKOUT_MINUTES", "15")),
         lab_name=os.environ.get("METROLAB_LAB_NAME", "示例计量检定所"),
+        db_pool=_bool("METROLAB_DB_POOL", True),
     )

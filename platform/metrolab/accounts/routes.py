@@ -92,7 +92,7 @@ async def _me_page(request: Request, status_code: int = 200, **extra: Any) -> Te
     user: CurrentUser = request.user
     tokens = await ApiToken.select().where((ApiToken.user == user.id) & (ApiToken.revoked == False)).order_by(ApiToken.id)  # noqa: E712
     row = await User.select(User.signature_sha256).where(User.id == user.id).first()
-    quals = await Qualification.select().where(Qualification.user == user.id)
+    quals = await Qualification.select().where(Qualification.user == user.id).output(load_json=True)
     extra.setdefault("errors", {})
     return page("accounts/me.html", status_code=status_code, title=_("个人设置"), tokens=tokens,
                 has_signature=bool(row["signature_sha256"]), qualifications=quals, **extra)
@@ -155,7 +155,7 @@ async def staff_new(request: Request) -> Template:
 async def staff_create(request: Request) -> Response:
     form = await request.form()
     values = {k: form.get(k, "").strip() for k in ("username", "full_name", "password", "department", "phone", "email")}
-    chosen_roles = form.getall("roles") if hasattr(form, "getall") else []
+    chosen_roles = form.getall("roles", [])
     errors = await staff.validate_new(values)
     if errors:
         return page("accounts/staff_form.html", status_code=400, title=_("新建工作人员"), values=values, errors=errors,
@@ -176,7 +176,8 @@ async def _detail(request: Request, user_id: int, status_code: int = 200, **extr
     return page("accounts/staff_detail.html", status_code=status_code, title=user["full_name"], u=user,
                 user_roles=[r["key"] for r in await services.roles_of(user_id)], roles=await staff.all_roles(),
                 departments=await staff.departments(),
-                qualifications=await Qualification.select().where(Qualification.user == user_id).order_by(Qualification.valid_until),
+                qualifications=await Qualification.select().where(Qualification.user == user_id)
+                .order_by(Qualification.valid_until).output(load_json=True),
                 today=date.today(), **extra)
 
 
@@ -184,7 +185,7 @@ async def _detail(request: Request, user_id: int, status_code: int = 200, **extr
 async def staff_update(request: Request, user_id: int) -> Response:
     form = await request.form()
     await staff.get_user(user_id)
-    roles = form.getall("roles") if hasattr(form, "getall") else []
+    roles = form.getall("roles", [])
     values = {k: form.get(k, "").strip() for k in ("full_name", "department", "phone", "email")}
     if not values["full_name"]:
         return await _detail(request, user_id, 400, errors={"full_name": _("姓名不能为空")})
@@ -268,7 +269,7 @@ async def roles_update(request: Request, key: str) -> Response:
     from metrolab.web.permissions import PERMISSIONS
 
     form = await request.form()
-    granted = [c for c in (form.getall("permissions") if hasattr(form, "getall") else []) if c in PERMISSIONS]
+    granted = [c for c in (form.getall("permissions", [])) if c in PERMISSIONS]
     await Role.update({Role.permissions: granted}).where(Role.key == key)
     await record("role.updated", actor=request.user, target_type="role", target_id=key, details={"permissions": granted})
     return see_other("/roles")

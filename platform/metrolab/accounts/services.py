@@ -86,7 +86,7 @@ async def create_api_token(user_id: int, name: str) -> str:
 async def roles_of(user_id: int) -> list[dict]:
     return await Role.select(Role.key, Role.name_zh, Role.name_en, Role.permissions).where(
         Role.id.is_in(UserRole.select(UserRole.role).where(UserRole.user == user_id))
-    )
+    ).output(load_json=True)
 
 
 async def _current(user_row: dict, via_token: bool = False) -> CurrentUser | None:
@@ -134,7 +134,7 @@ async def valid_qualification(user_id: int, instrument_type: str, on: date) -> d
     """The user's 检定员证 covering this instrument type on that date, if any."""
     rows = await Qualification.select().where(
         (Qualification.user == user_id) & (Qualification.valid_until >= on)
-    )
+    ).output(load_json=True)
     for row in rows:
         starts = row["valid_from"]
         if instrument_type in (row["instrument_types"] or []) and (starts is None or starts <= on):

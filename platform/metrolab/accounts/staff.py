@@ -32,7 +32,7 @@ async def departments() -> list[dict]:
 
 
 async def all_roles() -> list[dict]:
-    return await Role.select().order_by(Role.id)
+    return await Role.select().order_by(Role.id).output(load_json=True)
 
 
 async def get_user(user_id: int) -> dict[str, Any]:

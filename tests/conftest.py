@@ -1,0 +1,221 @@
+"""Test set-up: a real database per run (SQLite file or a fresh PostgreSQL database), migrated once,
+emptied between tests; factories for users; a client that behaves like a browser (cookies + CSRF).
+
+METROLAB_TEST_DB=sqlite|postgres chooses the engine (`make test` runs both). The environment is set
+here, before any metrolab table is imported, because Piccolo binds tables to the engine at import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sys
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_DB = os.environ.setdefault("METROLAB_TEST_DB", "sqlite")
+_DATA_DIR = Path(tempfile.mkdtemp(prefix=f"metrolab-test-{TEST_DB}-"))
+_PG_ADMIN = os.environ.get("METROLAB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+_PG_NAME = f"metrolab_test_{os.getpid()}_{secrets.token_hex(3)}"
+
+os.environ["METROLAB_DATA_DIR"] = str(_DATA_DIR)
+os.environ["METROLAB_SECRET_KEY"] = "test-secret-key-not-for-production"
+os.environ["METROLAB_TEST_FAST_HASH"] = "1"
+os.environ["METROLAB_BASE_URL"] = "http://testserver.local"
+os.environ["METROLAB_DB_POOL"] = "0"  # tests call the database from several event loops
+os.environ.pop("PICCOLO_CONF", None)
+if TEST_DB == "postgres":
+    os.environ["METROLAB_DATABASE_URL"] = urlunsplit(urlsplit(_PG_ADMIN)._replace(path=f"/{_PG_NAME}"))
+else:
+    os.environ["METROLAB_DATABASE_URL"] = f"sqlite:///{_DATA_DIR / 'test.sqlite3'}"
+
+
+def run(awaitable):  # noqa: ANN001, ANN201 - run a coroutine or a Piccolo query from a sync test
+    async def wait():  # noqa: ANN202
+        return await awaitable
+
+    return asyncio.run(wait())
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(_PG_ADMIN)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _create_database() -> None:
+    if TEST_DB == "postgres":
+        try:
+            run(_pg_admin(f'CREATE DATABASE "{_PG_NAME}"'))
+        except Exception as exc:  # noqa: BLE001
+            pytest.exit(f"PostgreSQL tests need a server at METROLAB_TEST_PG={_PG_ADMIN}: {exc}", returncode=2)
+
+
+def _drop_database() -> None:
+    if TEST_DB == "postgres":
+        run(_pg_admin(f'DROP DATABASE IF EXISTS "{_PG_NAME}" WITH (FORCE)'))
+
+
+# Tables filled by `metrolab seed` stay between tests; everything else is emptied after each test.
+SEEDED_TABLES = {"role", "department", "public_page", "migration"}
+
+
+async def _migrate_and_seed() -> None:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    from metrolab.seed import seed_all
+
+    result = await run_forwards(app_name="all")
+    assert result.success, result.message
+    await seed_all()
+
+
+async def _empty_tables() -> None:
+    from piccolo.conf.apps import Finder
+    from piccolo.table import sort_table_classes
+
+    tables = sort_table_classes(Finder().get_table_classes())
+    for table in reversed(tables):
+        if table._meta.tablename not in SEEDED_TABLES:
+            await table.delete(force=True)
+
+
+@pytest.fixture(scope="session")
+def database():
+    _create_database()
+    run(_migrate_and_seed())
+    yield os.environ["METROLAB_DATABASE_URL"]
+    _drop_database()
+
+
+@pytest.fixture
+def db(database):
+    yield database
+    run(_empty_tables())
+
+
+def pytest_sessionfinish(session, exitstatus):  # noqa: ANN001, ARG001
+    # The database fixture drops it on normal exit; make sure an interrupted run does too.
+    if TEST_DB == "postgres":
+        try:
+            _drop_database()
+        except Exception:  # noqa: BLE001, S110
+            pass
+
+
+def pytest_report_header(config):  # noqa: ANN001, ARG001
+    return f"metrolab database: {TEST_DB} ({os.environ['METROLAB_DATABASE_URL']})"
+
+
+# ── factories ─────────────────────────────────────────────────────────────────────────────────
+
+
+class UserFactory:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __call__(self, *roles: str, username: str | None = None, full_name: str | None = None,
+                 password: str = "secret-pass-1", department: str = "") -> dict:
+        from metrolab.accounts import staff
+
+        self.n += 1
+        username = username or f"user{self.n}_{secrets.token_hex(2)}"
+        values = {"username": username, "full_name": full_name or f"测试用户{self.n}", "password": password,
+                  "department": department}
+        user = run(staff.create_user(values, list(roles)))
+        return {"id": user.id, "username": username, "password": password}
+
+
+@pytest.fixture
+def make_user(db):
+    return UserFactory()
+
+
+# ── a client that behaves like a browser ─────────────────────────────────────────────────────
+
+
+class Browser:
+    """Litestar's TestClient with the CSRF header sent on unsafe requests, like our pages do."""
+
+    def __init__(self, client) -> None:  # noqa: ANN001
+        self.client = client
+
+    def _csrf(self) -> str:
+        token = self.client.cookies.get("metrolab_csrf")
+        if token is None:
+            self.client.get("/login")
+            token = self.client.cookies.get("metrolab_csrf")
+        return token
+
+    def request(self, method: str, url: str, csrf: bool = True, **kwargs):  # noqa: ANN003, ANN201
+        if method.upper() not in {"GET", "HEAD", "OPTIONS"} and csrf:
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers.setdefault("x-csrftoken", self._csrf())
+            kwargs["headers"] = headers
+        return self.client.request(method, url, **kwargs)
+
+    def get(self, url: str, **kw):  # noqa: ANN003, ANN201
+        return self.request("GET", url, **kw)
+
+    def post(self, url: str, **kw):  # noqa: ANN003, ANN201
+        return self.request("POST", url, **kw)
+
+    def put(self, url: str, **kw):  # noqa: ANN003, ANN201
+        return self.request("PUT", url, **kw)
+
+    def delete(self, url: str, **kw):  # noqa: ANN003, ANN201
+        return self.request("DELETE", url, **kw)
+
+    def login(self, user: dict) -> Browser:
+        r = self.post("/login", data={"username": user["username"], "password": user["password"]},
+                      follow_redirects=False)
+        assert r.status_code == 303, r.text
+        return self
+
+
+@pytest.fixture
+def app(db):
+    from metrolab.app import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+def browser(app):
+    from litestar.testing import TestClient
+
+    with TestClient(app, base_url="http://testserver.local") as client:
+        yield Browser(client)
+
+
+@pytest.fixture
+def new_browser(db):
+    """A factory of independent browsers (several people at once), each with its own app instance
+    (one app's lifespan cannot be entered twice)."""
+    from litestar.testing import TestClient
+
+    from metrolab.app import create_app
+
+    clients = []
+
+    def make() -> Browser:
+        client = TestClient(create_app(), base_url="http://testserver.local")
+        client.__enter__()
+        clients.append(client)
+        return Browser(client)
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+sys.path.insert(0, str(ROOT / "tests"))

@@ -1,0 +1,73 @@
+"""Customers: pages and API, validation, several contacts, deletion refused while referenced."""
+
+from metrolab.customers import services
+
+
+def test_create_with_contacts_then_search(browser, make_user):
+    browser.login(make_user("clerk"))
+    r = browser.post("/customers", data={
+        "name": "峰峰集团 大淑村矿", "credit_code": "91130400MA0CXK3U8N", "category": "煤矿", "address": "邯郸市峰峰矿区",
+        "phone": "0310-5123456", "contact_name": ["张三", "李四", ""], "contact_position": ["设备科长", "计量员", ""],
+        "contact_phone": ["13800000001", "13800000002", ""], "contact_email": ["", "", ""]}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    detail = browser.get(r.headers["location"])
+    assert "张三" in detail.text and "李四" in detail.text and "设备科长" in detail.text
+    assert "大淑村矿" in browser.get("/customers", params={"q": "大淑村"}).text
+    assert "大淑村矿" not in browser.get("/customers", params={"q": "加油站"}).text
+    assert "大淑村矿" in browser.get("/customers", params={"category": "煤矿"}).text
+    # htmx search returns only the rows fragment
+    fragment = browser.get("/customers", params={"q": "大淑村"}, headers={"hx-request": "true"})
+    assert "<html" not in fragment.text and "大淑村矿" in fragment.text
+
+
+def test_bad_input_is_named_and_kept(browser, make_user):
+    browser.login(make_user("clerk"))
+    r = browser.post("/customers", data={"name": "", "credit_code": "12345", "address": "淄博市张店区",
+                                         "contact_name": [""], "contact_phone": ["139"]})
+    assert r.status_code == 400
+    assert "客户名称不能为空" in r.text and "统一社会信用代码应为 18 位" in r.text
+    assert 'value="淄博市张店区"' in r.text and 'value="139"' in r.text
+
+
+def test_credit_code_check_digit():
+    assert services.credit_code_problem("91130400MA0CXK3U8N") is None
+    assert services.credit_code_problem("91130400MA0CXK3U8M") == "统一社会信用代码校验位不正确"
+
+
+def test_duplicate_name_refused_in_api(browser, make_user):
+    browser.login(make_user("clerk"))
+    assert browser.post("/api/v1/customers", json={"name": "中石化淄博第一加油站", "category": "加油站"}).status_code == 201
+    r = browser.post("/api/v1/customers", json={"name": "中石化淄博第一加油站"})
+    assert r.status_code == 400 and "已有同名客户" in r.json()["detail"]
+
+
+def test_malformed_json_is_a_400_in_chinese(browser, make_user):
+    browser.login(make_user("clerk"))
+    r = browser.post("/api/v1/customers", content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in r.json()["detail"])
+
+
+def test_delete_refused_while_referenced_with_the_reason(browser, make_user):
+    browser.login(make_user("clerk"))
+    cid = browser.post("/api/v1/customers", json={"name": "被引用的煤矿"}).json()["id"]
+
+    async def three_entrustments(customer_id: int) -> int:
+        return 3 if customer_id == cid else 0
+
+    services.REFERENCES.append(("委托单", three_entrustments))
+    try:
+        r = browser.delete(f"/api/v1/customers/{cid}")
+        assert r.status_code == 409 and "委托单 3" in r.json()["detail"]
+        page = browser.post(f"/customers/{cid}/delete")
+        assert page.status_code == 409 and "委托单 3" in page.text
+    finally:
+        services.REFERENCES.pop()
+    assert browser.delete(f"/api/v1/customers/{cid}").status_code == 200
+    assert browser.get(f"/api/v1/customers/{cid}").status_code == 404
+
+
+def test_verifier_can_view_but_not_change_customers(browser, make_user):
+    browser.login(make_user("verifier"))
+    assert browser.get("/customers").status_code == 200
+    assert browser.post("/api/v1/customers", json={"name": "越权客户"}).status_code == 403
