@@ -219,3 +219,77 @@ def new_browser(db):
 
 
 sys.path.insert(0, str(ROOT / "tests"))
+
+
+# ── a real server and a real Chromium (browser tests) ─────────────────────────────────────────
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(database):
+    """`metrolab serve` in a subprocess on the test database; yields its base URL."""
+    import subprocess
+    import time
+
+    import httpx
+
+    port = _free_port()
+    env = dict(os.environ, METROLAB_PORT=str(port), METROLAB_BASE_URL=f"http://127.0.0.1:{port}")
+    log = open(_DATA_DIR / "live_server.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, "-m", "metrolab.cli", "serve", "--port", str(port)],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError((_DATA_DIR / "live_server.log").read_text())
+        time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium, live_server, db):
+    """A fresh Chromium tab (own cookies) pointed at the live server; `page.base` is its URL."""
+    context = chromium.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 1366, "height": 900})
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    tab.base = live_server
+    yield tab
+    context.close()
+
+
+def ui_login(tab, user: dict) -> None:  # noqa: ANN001
+    """Sign in through the real login page."""
+    tab.goto("/login")
+    tab.fill("input[name=username]", user["username"])
+    tab.fill("input[name=password]", user["password"])
+    tab.click("button[type=submit]")
+    tab.wait_for_url("**/home")
