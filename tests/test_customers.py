@@ -6,7 +6,7 @@ from metrolab.customers import services
 def test_create_with_contacts_then_search(browser, make_user):
     browser.login(make_user("clerk"))
     r = browser.post("/customers", data={
-        "name": "峰峰集团 大淑村矿", "credit_code": "91130400MA0CXK3U8N", "category": "煤矿", "address": "邯郸市峰峰矿区",
+        "name": "峰峰集团 大淑村矿", "credit_code": "91130400MA0CXK3U8W", "category": "煤矿", "address": "邯郸市峰峰矿区",
         "phone": "0310-5123456", "contact_name": ["张三", "李四", ""], "contact_position": ["设备科长", "计量员", ""],
         "contact_phone": ["13800000001", "13800000002", ""], "contact_email": ["", "", ""]}, follow_redirects=False)
     assert r.status_code == 303, r.text
@@ -30,8 +30,8 @@ def test_bad_input_is_named_and_kept(browser, make_user):
 
 
 def test_credit_code_check_digit():
-    assert services.credit_code_problem("91130400MA0CXK3U8N") is None
-    assert services.credit_code_problem("91130400MA0CXK3U8M") == "统一社会信用代码校验位不正确"
+    assert services.credit_code_problem("91130400MA0CXK3U8W") is None
+    assert services.credit_code_problem("91130400MA0CXK3U8N") == "统一社会信用代码校验位不正确"
 
 
 def test_duplicate_name_refused_in_api(browser, make_user):

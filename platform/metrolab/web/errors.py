@@ -40,7 +40,7 @@ class UserError(HTTPException):
 
 
 def _wants_json(request: Request) -> bool:
-    if request.url.path.startswith("/api/"):
+    if request.url.path.startswith(("/api/", "/schema")):
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
@@ -63,9 +63,11 @@ def _message(exc: HTTPException) -> str:
         return _("表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试")
     if isinstance(exc, ValidationException) or detail in {"Bad Request", "Validation failed"} or not detail:
         return _(_TITLES.get(exc.status_code, "请求有误"))
-    if detail.startswith(("Validation failed for", "Invalid JSON", "Malformed")):
+    if any("\u4e00" <= ch <= "\u9fff" for ch in detail):
+        return _(detail)
+    if exc.status_code == 400:
         return _("请求数据格式有误：{detail}", detail=detail)
-    return _(detail) if any("\u4e00" <= ch <= "\u9fff" for ch in detail) else detail
+    return _(_TITLES.get(exc.status_code, "错误")) + f"（{detail}）"
 
 
 def http_error(request: Request, exc: HTTPException) -> Response:
