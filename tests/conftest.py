@@ -8,6 +8,7 @@ here, before any metrolab table is imported, because Piccolo binds tables to the
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import secrets
 import sys
@@ -39,7 +40,13 @@ def run(awaitable):  # noqa: ANN001, ANN201 - run a coroutine or a Piccolo query
     async def wait():  # noqa: ANN202
         return await awaitable
 
-    return asyncio.run(wait())
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(wait())
+    # Inside a running loop (Playwright's sync API keeps one): run on a helper thread.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, wait()).result()
 
 
 async def _pg_admin(sql: str) -> None:
