@@ -298,5 +298,5 @@ def ui_login(tab, user: dict) -> None:  # noqa: ANN001
     tab.goto("/login")
     tab.fill("input[name=username]", user["username"])
     tab.fill("input[name=password]", user["password"])
-    tab.click("button[type=submit]")
+    tab.click("form[action='/login'] button[type=submit]")
     tab.wait_for_url("**/home")

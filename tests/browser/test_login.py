@@ -13,7 +13,7 @@ def test_login_page_in_chinese_then_home_and_customers(page, make_user):
     assert page.locator("h1").inner_text().startswith("登录")
     page.fill("input[name=username]", user["username"])
     page.fill("input[name=password]", "wrong-password-1")
-    page.click("button[type=submit]")
+    page.click("form[action='/login'] button[type=submit]")
     assert page.locator("[role=alert]").inner_text() == "用户名或密码错误"
     assert page.input_value("input[name=username]") == user["username"]
     ui_login(page, user)
