@@ -23,7 +23,7 @@ OPTIONS = {"**/templates/**.html": {"trimmed": "true"}}
 def collect() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for filename, lineno, message, _comments, _ctx in extract_from_dir(
-        PACKAGE, METHODS, options_map=OPTIONS, keywords={"_": None, "gettext": None}
+        PACKAGE, METHODS, options_map=OPTIONS, keywords={"_": None, "gettext": None, "N_": None}
     ):
         if isinstance(message, str) and message:
             found.setdefault(message, []).append(f"{filename}:{lineno}")

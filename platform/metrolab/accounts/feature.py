@@ -4,12 +4,13 @@ from datetime import date, timedelta
 
 from metrolab.accounts.routes import router
 from metrolab.web.auth import CurrentUser
+from metrolab.web.i18n import N_
 from metrolab.web.navigation import NavItem, TaskCounter
 
 PERMISSIONS = {"staff.view": ("查看工作人员", "View staff"),
                "staff.manage": ("管理工作人员、角色与资质", "Manage staff, roles and qualifications")}
-NAV = [NavItem("办公管理", "工作人员", "/staff", "staff.view", 80),
-       NavItem("办公管理", "角色与权限", "/roles", "staff.view", 81)]
+NAV = [NavItem(N_("办公管理"), N_("工作人员"), "/staff", "staff.view", 80),
+       NavItem(N_("办公管理"), N_("角色与权限"), "/roles", "staff.view", 81)]
 
 
 async def _my_expiring_qualifications(user: CurrentUser) -> int:
@@ -19,7 +20,7 @@ async def _my_expiring_qualifications(user: CurrentUser) -> int:
     return await Qualification.count().where((Qualification.user == user.id) & (Qualification.valid_until <= soon))
 
 
-TASKS = [TaskCounter("my_qualifications_expiring", "我的资质 60 天内到期", "/me", "authenticated",
+TASKS = [TaskCounter("my_qualifications_expiring", N_("我的资质 60 天内到期"), "/me", "authenticated",
                      _my_expiring_qualifications, 900)]
 
 

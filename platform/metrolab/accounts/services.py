@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from metrolab.accounts.passwords import verify_password
-from metrolab.accounts.tables import ApiToken, LoginSession, LoginThrottle, Qualification, Role, User, UserRole
+from metrolab.accounts.tables import (
+    ApiToken,
+    LoginSession,
+    LoginThrottle,
+    Qualification,
+    Role,
+    User,
+    UserRole,
+)
 from metrolab.settings import get_settings
 from metrolab.web.auth import CurrentUser, sha256
 
@@ -21,7 +29,7 @@ class LoginRefused(Exception):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 async def _locked(key: str, now: datetime) -> bool:

@@ -6,8 +6,8 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
 from piccolo.query.functions.aggregate import Count
+from PIL import Image, UnidentifiedImageError
 
 from metrolab.accounts.passwords import hash_password, password_problem
 from metrolab.accounts.tables import Department, LoginSession, Role, User, UserRole

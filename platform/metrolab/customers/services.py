@@ -91,11 +91,10 @@ async def contacts(customer_id: int) -> list[dict]:
 
 def contact_rows(form_lists: dict[str, list[str]]) -> tuple[list[dict[str, str]], dict[str, str]]:
     """Contacts posted as parallel lists contact_name[] / contact_phone[] …; blank rows dropped."""
-    names = form_lists.get("contact_name", [])
+    columns = {k: form_lists.get(f"contact_{k}", []) for k in ("name", "position", "phone", "email")}
     rows, errors = [], {}
-    for i, name in enumerate(names):
-        row = {k: (form_lists.get(f"contact_{k}", [""] * len(names))[i] if i < len(form_lists.get(f"contact_{k}", [])) else "").strip()
-               for k in ("name", "position", "phone", "email")}
+    for i in range(len(columns["name"])):
+        row = {k: (values[i] if i < len(values) else "").strip() for k, values in columns.items()}
         if not any(row.values()):
             continue
         if not row["name"]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
@@ -58,7 +58,7 @@ async def page_save(request: Request, slug: str) -> Response:
         raise UserError(status_code=400, detail="标题（中文）不能为空")
     values = {PublicPage.title_zh: form["title_zh"][:100], PublicPage.title_en: form.get("title_en", "")[:100],
               PublicPage.body_zh: form.get("body_zh", ""), PublicPage.body_en: form.get("body_en", ""),
-              PublicPage.updated_at: datetime.now(timezone.utc)}
+              PublicPage.updated_at: datetime.now(UTC)}
     if await PublicPage.exists().where(PublicPage.slug == slug):
         await PublicPage.update(values).where(PublicPage.slug == slug)
     else:

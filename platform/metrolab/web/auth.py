@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
@@ -70,7 +70,7 @@ class AuthenticationMiddleware:
             if token := _bearer(scope):
                 user = await user_for_token(sha256(token))
             elif cookie := _cookie(scope, SESSION_COOKIE):
-                user = await user_for_session(sha256(cookie), datetime.now(timezone.utc))
+                user = await user_for_session(sha256(cookie), datetime.now(UTC))
             scope["user"] = user
             lang = user.language if user else (_cookie(scope, "metrolab_lang") or get_settings().default_language)
             set_language(lang)

@@ -15,21 +15,21 @@ from litestar.exceptions import (
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from metrolab.web.i18n import _
+from metrolab.web.i18n import N_, _
 
 log = logging.getLogger("metrolab")
 
 _TITLES = {
-    400: "请求有误",
-    401: "请先登录",
-    403: "没有权限",
-    404: "页面不存在",
-    405: "不支持的请求方法",
-    409: "操作冲突",
-    413: "文件过大",
-    422: "数据有误",
-    429: "请求过于频繁",
-    500: "服务器内部错误",
+    400: N_("请求有误"),
+    401: N_("请先登录"),
+    403: N_("没有权限"),
+    404: N_("页面不存在"),
+    405: N_("不支持的请求方法"),
+    409: N_("操作冲突"),
+    413: N_("文件过大"),
+    422: N_("数据有误"),
+    429: N_("请求过于频繁"),
+    500: N_("服务器内部错误"),
 }
 
 

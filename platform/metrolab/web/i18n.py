@@ -41,6 +41,11 @@ def gettext(message: str, **values: object) -> str:
 _ = gettext
 
 
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention
+    """Mark a message for the catalogue where it is translated later (navigation, titles)."""
+    return message
+
+
 def pick(labels: dict[str, str] | str | None, lang: str | None = None) -> str:
     """Choose the label for the current language from a {"zh":…, "en":…} mapping (definitions' labels)."""
     if labels is None:
