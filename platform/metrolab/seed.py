@@ -50,6 +50,9 @@ async def seed_lab() -> int:
     return len(lab["departments"]) + len(lab["public_pages"])
 
 
+_CATEGORY_OF_KIND = {"gas_station": "加油站", "coal_mine": "煤矿"}
+
+
 async def seed_customers() -> int:
     from metrolab.customers.tables import Contact, Customer
 
@@ -58,10 +61,12 @@ async def seed_customers() -> int:
     for c in demo.get("customers", []):
         if await Customer.exists().where(Customer.name == c["name"]):
             continue
-        customer = Customer(name=c["name"], credit_code=c.get("credit_code", ""), category=c.get("category", ""),
+        category = c.get("category") or _CATEGORY_OF_KIND.get(c.get("kind", ""), "")
+        customer = Customer(name=c["name"], credit_code=c.get("credit_code", ""), category=category,
                             address=c.get("address", ""), phone=c.get("phone", ""))
         await customer.save()
-        for p in c.get("contacts", []):
+        contacts = c.get("contacts") or ([{"name": c["contact"], "phone": c.get("phone", "")}] if c.get("contact") else [])
+        for p in contacts:
             await Contact.insert(Contact(customer=customer.id, name=p["name"], phone=p.get("phone", ""),
                                          position=p.get("position", "")))
         n += 1
