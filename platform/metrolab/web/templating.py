@@ -8,6 +8,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
+from metrolab.engine import forms as forms_engine
 from metrolab.paths import PACKAGE_DIR
 from metrolab.web import i18n
 from metrolab.web.navigation import nav_for
@@ -35,6 +36,7 @@ def make_environment() -> Environment:
         LANGUAGES=i18n.LANGUAGES,
         nav_for=nav_for,
     )
+    forms_engine.install(env)  # the form engine's partial needs its global (engine/*/templates are loaded above)
     return env
 
 

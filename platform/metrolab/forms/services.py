@@ -1,0 +1,384 @@
+"""Versioned form definitions (§5.1, §6.1): draft → in review → published → retired.
+
+A published version never changes (the services refuse; a database trigger refuses too). Only
+published versions may be used for records and entrustments (:func:`published_version`).
+Versions are returned as plain dicts (``form_key`` joined in, JSON loaded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from metrolab.engine.forms import (
+    Change,
+    DefinitionInvalid,
+    derive_schema,
+    diff_definitions,
+    load_definition,
+    validate_for_publish,
+)
+from metrolab.forms import catalogue as indicators
+from metrolab.forms.tables import FormDefinition, FormVersion
+from metrolab.web.errors import UserError
+
+SYSTEM_SIGNATURE = {"signer": "system", "meaning": "随产品发布"}
+KINDS = ("record", "entrustment", "self_check", "other")
+
+
+class EditConflict(UserError):
+    """Someone saved the draft since it was opened (optimistic locking)."""
+
+    status_code = 409
+
+
+class DefinitionRefused(UserError):
+    """A definition that does not load or cannot be published; ``extra`` lists every problem."""
+
+    status_code = 400
+
+
+def _uid(user: Any) -> int | None:
+    if user is None:
+        return None
+    return user["id"] if isinstance(user, dict) else user.id
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def sha256_of(value: Any) -> str:
+    return hashlib.sha256(canonical(value).encode()).hexdigest()
+
+
+def _refuse(intro: str, exc: DefinitionInvalid) -> DefinitionRefused:
+    problems = [{"place": p.place, "message": p.message_zh} for p in exc.problems]
+    text = "；".join(f"{p['place']}：{p['message']}" if p["place"] else p["message"] for p in problems)
+    return DefinitionRefused(detail=f"{intro}：{text}", extra=problems)
+
+
+def parse_document(data: dict | str | bytes) -> dict[str, Any]:
+    """The JSON document of a definition, shape-checked (load_definition); refused whole if bad."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DefinitionRefused(detail="文件不是 UTF-8 编码的 JSON") from exc
+    try:
+        defn = load_definition(data)
+    except DefinitionInvalid as exc:
+        raise _refuse("表单定义有误", exc) from exc
+    raw = defn.raw
+    if raw.get("kind", "record") not in KINDS:
+        raise DefinitionRefused(detail=f"未知的表单类别 “{raw.get('kind')}”")
+    return raw
+
+
+_SELECT = (
+    FormVersion.all_columns(),
+    FormVersion.form.key.as_alias("form_key"),
+    FormVersion.form.catalogue.as_alias("catalogue"),
+    FormVersion.author.full_name.as_alias("author_name"),
+    FormVersion.updated_by.full_name.as_alias("updated_by_name"),
+    FormVersion.submitted_by.full_name.as_alias("submitted_by_name"),
+    FormVersion.reviewed_by.full_name.as_alias("reviewed_by_name"),
+)
+
+
+def _versions():  # noqa: ANN202 - a Piccolo select with the joined names
+    return FormVersion.select(*_SELECT).output(load_json=True)
+
+
+async def get_version(version_id: int) -> dict[str, Any] | None:
+    return await _versions().where(FormVersion.id == version_id).first()
+
+
+async def _version_or_404(version_id: int) -> dict[str, Any]:
+    version = await get_version(version_id)
+    if version is None:
+        raise UserError(status_code=404, detail="表单版本不存在")
+    return version
+
+
+async def versions_of(key: str) -> list[dict[str, Any]]:
+    return await _versions().where(FormVersion.form.key == key).order_by(FormVersion.number, ascending=False)
+
+
+async def published_version(key: str) -> dict[str, Any] | None:
+    """The version business pages use: the one published version of ``key`` (or None)."""
+    return await _versions().where((FormVersion.form.key == key) & (FormVersion.status == "published")).first()
+
+
+async def get_definition(key: str) -> dict[str, Any] | None:
+    return await FormDefinition.select().where(FormDefinition.key == key).first()
+
+
+async def list_definitions() -> list[dict[str, Any]]:
+    """Every form with its latest version and the statuses of its versions."""
+    forms = await FormDefinition.select().order_by(FormDefinition.key)
+    versions = await FormVersion.select(FormVersion.id, FormVersion.form, FormVersion.number, FormVersion.status,
+                                        FormVersion.author).order_by(FormVersion.number)
+    by_form: dict[int, list[dict]] = {}
+    for v in versions:
+        by_form.setdefault(v["form"], []).append(v)
+    for f in forms:
+        vs = by_form.get(f["id"], [])
+        f["versions"] = vs
+        f["latest"] = vs[-1] if vs else None
+        f["published"] = next((v["number"] for v in vs if v["status"] == "published"), None)
+    return forms
+
+
+def _definition_columns(raw: dict[str, Any]) -> dict[Any, Any]:
+    title = raw.get("title") or {}
+    return {FormDefinition.kind: raw.get("kind", "record"), FormDefinition.title_zh: title.get("zh", ""),
+            FormDefinition.title_en: title.get("en", "") or title.get("zh", ""),
+            FormDefinition.catalogue: raw.get("catalogue") or ""}
+
+
+async def _next_number(form_id: int) -> int:
+    last = await FormVersion.select(FormVersion.number).where(FormVersion.form == form_id).order_by(
+        FormVersion.number, ascending=False).first()
+    return (last["number"] if last else 0) + 1
+
+
+async def _insert_version(form_id: int, number: int, raw: dict, user: Any, **extra: Any) -> int:
+    at = now()
+    version = FormVersion(form=form_id, number=number, definition=raw, author=_uid(user), updated_by=_uid(user),
+                          created_at=at, updated_at=at, **extra)
+    await version.save()
+    return version.id
+
+
+async def create_definition(data: dict | str | bytes, user: Any) -> dict[str, Any]:
+    """A new form from a definition document: version 1, a draft."""
+    raw = parse_document(data)
+    db = FormDefinition._meta.db
+    async with db.transaction():
+        if await FormDefinition.exists().where(FormDefinition.key == raw["key"]):
+            raise UserError(status_code=409, detail=f"表单 “{raw['key']}” 已存在，请在该表单下新建草稿或导入新版本")
+        form = FormDefinition(key=raw["key"], created_by=_uid(user))
+        await form.save()
+        await FormDefinition.update(_definition_columns(raw)).where(FormDefinition.id == form.id)
+        version_id = await _insert_version(form.id, 1, raw, user)
+    return await _version_or_404(version_id)
+
+
+async def import_definition(content: bytes | str, user: Any) -> dict[str, Any]:
+    """Import a JSON file: a new form, or a new draft version of an existing one. A malformed
+    file is refused whole and nothing is created."""
+    raw = parse_document(content)
+    form = await get_definition(raw["key"])
+    if form is None:
+        return await create_definition(raw, user)
+    await _refuse_second_draft(form["id"])
+    version_id = await _insert_version(form["id"], await _next_number(form["id"]), raw, user)
+    return await _version_or_404(version_id)
+
+
+async def _refuse_second_draft(form_id: int) -> None:
+    open_ = await FormVersion.select(FormVersion.number, FormVersion.status).where(
+        (FormVersion.form == form_id) & FormVersion.status.is_in(["draft", "in_review"])).first()
+    if open_:
+        state = "草稿" if open_["status"] == "draft" else "审核中的版本"
+        raise UserError(status_code=409, detail=f"该表单已有{state} v{open_['number']}，请先处理它")
+
+
+async def new_draft(definition_key: str, user: Any) -> dict[str, Any]:
+    """A new draft copied from the latest published version (else the latest version). If a draft
+    is already open it is returned; a version in review must be approved or returned first."""
+    form = await get_definition(definition_key)
+    if form is None:
+        raise UserError(status_code=404, detail=f"表单 “{definition_key}” 不存在")
+    versions = await versions_of(definition_key)
+    draft = next((v for v in versions if v["status"] == "draft"), None)
+    if draft:
+        return draft
+    await _refuse_second_draft(form["id"])
+    source = next((v for v in versions if v["status"] == "published"), versions[0] if versions else None)
+    raw = source["definition"] if source else {}
+    version_id = await _insert_version(form["id"], await _next_number(form["id"]), raw, user)
+    return await _version_or_404(version_id)
+
+
+async def save_draft(version_id: int, definition: dict | str | bytes, expected_revision: int, user: Any) -> int:
+    """Save a draft (shape-checked with load_definition); returns the new revision. A stale
+    ``expected_revision`` raises :class:`EditConflict` naming who saved it and when."""
+    version = await _version_or_404(version_id)
+    if version["status"] != "draft":
+        raise UserError(status_code=409, detail=_not_editable(version))
+    raw = parse_document(definition)
+    if raw["key"] != version["form_key"]:
+        raise DefinitionRefused(detail=f"表单标识 key 不能修改（应为 “{version['form_key']}”）")
+    rows = await FormVersion.update({
+        FormVersion.definition: raw, FormVersion.revision: FormVersion.revision + 1,
+        FormVersion.updated_by: _uid(user), FormVersion.updated_at: now(),
+    }).where((FormVersion.id == version_id) & (FormVersion.revision == expected_revision)
+             & (FormVersion.status == "draft")).returning(FormVersion.revision)
+    if not rows:
+        current = await _version_or_404(version_id)
+        if current["status"] != "draft":
+            raise UserError(status_code=409, detail=_not_editable(current))
+        at = current["updated_at"].astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        raise EditConflict(detail=f"该草稿已被 {current['updated_by_name'] or '其他人'} 于 {at} 修改，请刷新后再编辑",
+                           extra={"revision": current["revision"]})
+    await FormDefinition.update(_definition_columns(raw)).where(FormDefinition.id == version["form"])
+    return rows[0]["revision"]
+
+
+def _not_editable(version: dict[str, Any]) -> str:
+    if version["status"] in ("published", "retired"):
+        return "已发布的表单版本不可修改，请新建草稿"
+    return "审核中的表单版本不可修改，请等待审核或由审核员退回"
+
+
+async def publish_problems(raw: dict[str, Any]) -> list[dict[str, str]]:
+    """Everything that stops a definition from being published, each with its place."""
+    cat = await indicators.get_catalogue(raw.get("catalogue") or "")
+    if raw.get("catalogue") and cat is None:
+        return [{"place": "catalogue", "message": f"器具类型 “{raw['catalogue']}” 不在指标库中"}]
+    try:
+        validate_for_publish(load_definition(raw, cat), cat)
+    except DefinitionInvalid as exc:
+        return [{"place": p.place, "message": p.message_zh} for p in exc.problems]
+    return []
+
+
+async def submit_for_review(version_id: int, user: Any) -> dict[str, Any]:
+    version = await _version_or_404(version_id)
+    if version["status"] != "draft":
+        raise UserError(status_code=409, detail="只有草稿可以提交审核")
+    if problems := await publish_problems(version["definition"]):
+        text = "；".join(f"{p['place']}：{p['message']}" for p in problems)
+        raise DefinitionRefused(detail=f"表单定义不能发布，请先修改：{text}", extra=problems)
+    await FormVersion.update({FormVersion.status: "in_review", FormVersion.submitted_by: _uid(user),
+                              FormVersion.submitted_at: now(), FormVersion.review_reason: ""}).where(
+        (FormVersion.id == version_id) & (FormVersion.status == "draft"))
+    return await _version_or_404(version_id)
+
+
+async def approve(version_id: int, reviewer: Any, password: str) -> dict[str, Any]:
+    """Approve with an e-signature (password re-checked): publish, retire the previous one."""
+    from metrolab.accounts.passwords import verify_password
+    from metrolab.accounts.tables import User
+
+    version = await _version_or_404(version_id)
+    if version["status"] != "in_review":
+        raise UserError(status_code=409, detail="只有审核中的表单版本可以批准")
+    reviewer_id = _uid(reviewer)
+    if reviewer_id in (version["submitted_by"], version["author"]):
+        raise UserError(status_code=403, detail="不能审批自己提交的模板")
+    who = await User.select(User.username, User.full_name, User.password_hash).where(User.id == reviewer_id).first()
+    if who is None or not await verify_password(who["password_hash"], password or ""):
+        raise UserError(status_code=403, detail="密码不正确，未签名")
+    raw = version["definition"]
+    if problems := await publish_problems(raw):
+        raise DefinitionRefused(detail="表单定义不能发布：" + "；".join(f"{p['place']}：{p['message']}" for p in problems),
+                                extra=problems)
+    cat = await indicators.get_catalogue(raw.get("catalogue") or "")
+    schema = derive_schema(load_definition(raw, cat), cat)
+    at = now()
+    signature = {"signer": who["username"], "signer_name": who["full_name"], "user_id": reviewer_id,
+                 "meaning": "模板批准", "time": at.isoformat(), "sha256": sha256_of(raw)}
+    async with FormVersion._meta.db.transaction():
+        await FormVersion.update({FormVersion.status: "retired", FormVersion.retired_at: at}).where(
+            (FormVersion.form == version["form"]) & (FormVersion.status == "published"))
+        done = await FormVersion.update({
+            FormVersion.status: "published", FormVersion.schema: schema, FormVersion.approval_signature: signature,
+            FormVersion.reviewed_by: reviewer_id, FormVersion.reviewed_at: at, FormVersion.published_at: at,
+        }).where((FormVersion.id == version_id) & (FormVersion.status == "in_review")).returning(FormVersion.id)
+        if not done:
+            raise UserError(status_code=409, detail="该版本已被他人处理，请刷新")
+    return await _version_or_404(version_id)
+
+
+async def return_for_changes(version_id: int, reviewer: Any, reason: str) -> dict[str, Any]:
+    reason = (reason or "").strip()
+    if not reason:
+        raise UserError(status_code=400, detail="退回须填写原因")
+    version = await _version_or_404(version_id)
+    if version["status"] != "in_review":
+        raise UserError(status_code=409, detail="只有审核中的表单版本可以退回")
+    await FormVersion.update({FormVersion.status: "draft", FormVersion.review_reason: reason,
+                              FormVersion.reviewed_by: _uid(reviewer), FormVersion.reviewed_at: now()}).where(
+        FormVersion.id == version_id)
+    return await _version_or_404(version_id)
+
+
+async def retire(version_id: int, user: Any) -> dict[str, Any]:  # noqa: ARG001 - kept for the audit trail
+    version = await _version_or_404(version_id)
+    if version["status"] != "published":
+        raise UserError(status_code=409, detail="只有已发布的表单版本可以停用")
+    await FormVersion.update({FormVersion.status: "retired", FormVersion.retired_at: now()}).where(
+        FormVersion.id == version_id)
+    return await _version_or_404(version_id)
+
+
+def diff(version_a: dict[str, Any], version_b: dict[str, Any]) -> list[Change]:
+    """What changed from version_a to version_b (versions or bare definition documents)."""
+    a = version_a.get("definition", version_a) if "format" not in version_a else version_a
+    b = version_b.get("definition", version_b) if "format" not in version_b else version_b
+    return diff_definitions(a, b)
+
+
+async def previous_published(version: dict[str, Any]) -> dict[str, Any] | None:
+    """The version to diff against: the published one (or the last retired one before it)."""
+    rows = await _versions().where((FormVersion.form == version["form"]) & (FormVersion.id != version["id"])
+                                   & FormVersion.status.is_in(["published", "retired"])
+                                   & (FormVersion.number < version["number"])).order_by(
+        FormVersion.number, ascending=False)
+    published = [r for r in rows if r["status"] == "published"]
+    return (published or rows or [None])[0]
+
+
+def export_json(version: dict[str, Any]) -> bytes:
+    return json.dumps(version["definition"], ensure_ascii=False, indent=2).encode("utf-8")
+
+
+# ── counts for the home page ────────────────────────────────────────────────────────────────────
+
+
+async def count_in_review(exclude_author: int | None = None) -> int:
+    query = FormVersion.count().where(FormVersion.status == "in_review")
+    if exclude_author is not None:
+        query = query.where(FormVersion.submitted_by != exclude_author)
+    return await query
+
+
+async def count_returned(author: int) -> int:
+    return await FormVersion.count().where((FormVersion.status == "draft") & (FormVersion.author == author)
+                                           & (FormVersion.review_reason != ""))
+
+
+# ── seeding ─────────────────────────────────────────────────────────────────────────────────────
+
+
+async def seed_shipped_forms() -> int:
+    """Every form_schemas/*.json as version 1, published (shipped forms are pre-approved product
+    data). Idempotent: a key that exists is left alone."""
+    from metrolab.paths import data_folder
+
+    n = 0
+    for path in sorted((data_folder("form_schemas")).glob("*.json")):
+        raw = parse_document(path.read_bytes())
+        if await FormDefinition.exists().where(FormDefinition.key == raw["key"]):
+            continue
+        cat = await indicators.get_catalogue(raw.get("catalogue") or "")
+        schema = derive_schema(load_definition(raw, cat), cat)
+        at = now()
+        async with FormDefinition._meta.db.transaction():
+            form = FormDefinition(key=raw["key"])
+            await form.save()
+            await FormDefinition.update(_definition_columns(raw)).where(FormDefinition.id == form.id)
+            await _insert_version(form.id, 1, raw, None, status="published", schema=schema, published_at=at,
+                                  approval_signature=SYSTEM_SIGNATURE | {"time": at.isoformat(),
+                                                                         "sha256": sha256_of(raw)})
+        n += 1
+    return n

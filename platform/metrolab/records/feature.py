@@ -1,0 +1,20 @@
+"""The records feature: electronic original records with a hash-chained revision history (§6.2)."""
+
+from metrolab.records.routes import router
+from metrolab.web.auth import CurrentUser
+from metrolab.web.navigation import NavItem, TaskCounter
+
+PERMISSIONS = {"records.view": ("查看原始记录", "View original records"),
+               "records.edit": ("填写与修改原始记录", "Fill in and change original records")}
+NAV = [NavItem("检定业务", "原始记录", "/records", "records.view", 20),
+       NavItem("检定业务", "新建原始记录", "/records/new", "records.edit", 21)]
+
+
+async def _my_drafts(user: CurrentUser) -> int:
+    from metrolab.records.tables import OriginalRecord
+
+    return await OriginalRecord.count().where((OriginalRecord.verifier == user.id) & (OriginalRecord.status == "draft"))
+
+
+TASKS = [TaskCounter("records_my_drafts", "我的原始记录草稿", "/records?mine=drafts", "records.edit", _my_drafts, 20)]
+__all__ = ["router"]
