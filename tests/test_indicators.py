@@ -308,3 +308,16 @@ def test_api_create_read_update_and_refusals(browser, new_browser, make_user):
     assert verifier.post("/api/v1/standards", json={"code": "S", "name": "S", "valid_until": "2027-01-01"}).status_code == 403
     assert verifier.post("/instrument-types", data=_type_form(), follow_redirects=False).status_code == 403
     assert run(services.get_catalogue("ch4_test")) is None and run(services.get_catalogue("tt_x")) is None
+
+
+def test_a_deactivated_type_is_hidden_from_lists_but_still_resolves(browser, make_user):
+    _seed()
+    browser.login(make_user("tech_manager"))
+    assert browser.post("/instrument-types/dipstick/active", follow_redirects=False).status_code == 303
+    assert "dipstick" not in {t["code"] for t in run(services.list_types())}
+    assert run(services.get_catalogue("dipstick")) == SEED_TYPES["dipstick"]  # old records still find it
+    assert 'href="/instrument-types/dipstick"' not in browser.get("/instrument-types").text
+    assert "dipstick" in browser.get("/instrument-types", params={"inactive": "true"}).text
+    browser.put("/api/v1/instrument-types/dipstick", json=dict(SEED_TYPES["dipstick"], cycle_months=24))
+    assert run(services.get_type("dipstick"))["active"] is False  # a PUT without "active" leaves it
+    assert json.loads(run(services.export_types(["dipstick"])))[0]["active"] is False

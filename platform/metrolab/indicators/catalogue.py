@@ -124,8 +124,8 @@ def check_type(data: Any) -> tuple[dict[str, Any], Problems]:
         out["note"] = note
     if out.get("to_be_confirmed") and not out.get("note"):
         problems["note"] = "标记为“待确认”时，请在备注中写明待确认的内容"
-    if "active" in data and not data["active"]:
-        out["active"] = False
+    if "active" in data:  # not part of the catalogue: absent means "leave as it is"
+        out["active"] = bool(data["active"])
     return out, problems
 
 
@@ -265,8 +265,8 @@ def type_to_row(catalogue: dict[str, Any]) -> dict[str, Any]:
         "compulsory": catalogue["compulsory"], "environment": catalogue["environment"],
         "record_form": catalogue["record_form"], "certificate_template": catalogue["certificate_template"],
         "items": catalogue["items"], "source": catalogue["source"], "note": catalogue.get("note", ""),
-        "to_be_confirmed": bool(catalogue.get("to_be_confirmed")), "active": catalogue.get("active", True),
-    }
+        "to_be_confirmed": bool(catalogue.get("to_be_confirmed")),
+    } | ({"active": catalogue["active"]} if "active" in catalogue else {})
 
 
 def row_to_type(row: dict[str, Any]) -> dict[str, Any]:
