@@ -1,6 +1,6 @@
 """The shell: error pages in 中文, health, OpenAPI, public pages, database errors named clearly."""
 
-import asyncio
+from conftest import run
 
 
 def test_unknown_route_is_the_404_page_in_chinese(browser):
@@ -40,7 +40,7 @@ def test_unreachable_database_is_named_with_the_password_hidden():
 
     url = "postgresql://metrolab:s3cret@127.0.0.1:1/metrolab"
     try:
-        asyncio.run(check_database(engine_from_url(url), url))
+        run(check_database(engine_from_url(url), url))
     except DatabaseUnavailable as exc:
         assert "127.0.0.1:1" in str(exc) and "s3cret" not in str(exc) and "无法连接数据库" in str(exc)
     else:
