@@ -1,0 +1,1 @@
+"""Certificates: templates as reviewed data, numbering, issuing (PDF + QR), public verification, printing."""

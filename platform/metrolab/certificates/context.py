@@ -1,0 +1,273 @@
+"""From an original record to the certificate data contract (metrolab.engine.documents.contract).
+
+Pure functions: no database. ``build_context`` is re-exported by ``metrolab.certificates.services``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from metrolab.settings import get_settings
+
+CERTIFICATE, NOTICE = "检定证书", "检定结果通知书"
+
+
+def conforms(conclusion: str | None) -> bool:
+    """合格 (or 符合…级) → a 检定证书; anything else → a 检定结果通知书."""
+    text = (conclusion or "").strip()
+    return text == "合格" or text.startswith("符合")
+
+
+def kind_for(conclusion: str | None) -> str:
+    return CERTIFICATE if conforms(conclusion) else NOTICE
+
+
+def add_months(day: date, months: int) -> date:
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def valid_until(verified_on: date | None, cycle_months: int | None, kind: str) -> date | None:
+    """有效期至 = 检定日期 + 周期 − 1 天; none on a notice or without a cycle."""
+    if kind != CERTIFICATE or verified_on is None or not cycle_months:
+        return None
+    return add_months(verified_on, int(cycle_months)) - timedelta(days=1)
+
+
+def _date(value: Any) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, dict) and value.get("iso"):
+        return date.fromisoformat(value["iso"])
+    return date.fromisoformat(str(value)[:10])
+
+
+def _zh(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("zh") or value.get("en") or "")
+    return "" if value is None else str(value)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return str(value)
+    return str(value)
+
+
+def _requirement(item: dict[str, Any] | None) -> str:
+    if not item:
+        return ""
+    text = _zh(item.get("requirement"))
+    if item.get("mpe") not in (None, "") and "MPE" not in text and "±" not in text:
+        unit = item.get("unit") or ""
+        text = f"{text}（MPE ±{item['mpe']} {unit}）".replace(" ）", "）")
+    return text
+
+
+def _measured(result: Any, unit: str | None) -> str:
+    text = _text(result)
+    if not text:
+        return "—"
+    if unit and text not in {"合格", "不合格"} and not text.endswith(unit):
+        return f"{text} {unit}"
+    return text
+
+
+def _walk_items(data: Any, codes: list[str]) -> list[dict[str, Any]]:
+    """Item results found in record data: every indicator table ``{item_code: {result, conclusion}}``."""
+    found: list[dict[str, Any]] = []
+
+    def visit(node: Any, prefix: str) -> None:
+        if isinstance(node, dict):
+            present = [c for c in codes if isinstance(node.get(c), dict)]
+            if present and all(
+                "conclusion" in node[c] or "result" in node[c] for c in present
+            ):
+                for code in codes:
+                    if isinstance(node.get(code), dict):
+                        found.append({"code": code, "prefix": prefix, **node[code]})
+                return
+            for value in node.values():
+                visit(value, prefix)
+        elif isinstance(node, list):
+            many = len(node) > 1
+            for i, value in enumerate(node):
+                visit(value, f"{prefix}第{i + 1}组 " if many else prefix)
+
+    visit(data, "")
+    return found
+
+
+def result_rows(
+    record: dict[str, Any], instrument_type: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """One row per verification item (per instrument in a multi-nozzle record).
+
+    Uses ``record["items"]`` when given (``ItemResult``-like dicts: code, label_zh, result, unit,
+    conclusion — e.g. from ``engine.forms.compute``), else finds the items in ``record["data"]``.
+    """
+    catalogue = {i["code"]: i for i in instrument_type.get("items", [])}
+    items = record.get("items")
+    if items is None:
+        data = record.get("data") or {}
+        if isinstance(data, str):
+            data = json.loads(data)
+        items = [
+            {
+                "code": it["code"],
+                "label_zh": it["prefix"] + _zh(catalogue.get(it["code"], {}).get("name")),
+                "result": it.get("result"),
+                "conclusion": it.get("conclusion"),
+            }
+            for it in _walk_items(data, list(catalogue))
+        ]
+    rows = []
+    for n, it in enumerate(items, start=1):
+        it = it if isinstance(it, dict) else vars(it)
+        spec = catalogue.get(it.get("code") or "")
+        unit = it.get("unit") or (spec or {}).get("unit")
+        rows.append(
+            {
+                "seq": n,
+                "item": it.get("label_zh") or it.get("item") or _zh((spec or {}).get("name")),
+                "requirement": it.get("requirement") or _requirement(spec),
+                "measured": _measured(it.get("measured", it.get("result")), unit),
+                "conclusion": _text(it.get("conclusion")) or "—",
+            }
+        )
+    return rows
+
+
+def _people(people: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    out = {}
+    for role in ("verifier", "checker", "approver"):
+        person = (people or {}).get(role)
+        if isinstance(person, dict):
+            name = person.get("name") or person.get("full_name") or ""
+        else:
+            name = person or ""
+        out[role] = {"name": str(name), "image": None}
+    return out
+
+
+def _is_device(s: dict[str, Any]) -> bool:
+    """计量标准装置: indicators' kind "device" (seed files: a facility listing its instruments)."""
+    return s.get("kind") in {"device", "facility"} or bool(s.get("instruments"))
+
+
+def _standard(s: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": _zh(s.get("name")),
+        "range": _zh(s.get("range") or s.get("measuring_range")),
+        "uncertainty": _text(s.get("uncertainty") or s.get("accuracy")),
+        "certificate_no": _text(s.get("certificate_no")),
+        "valid_until": _date(s.get("valid_until")),
+    }
+
+
+def default_lab() -> dict[str, Any]:
+    return {
+        "name": get_settings().lab_name,
+        "authorization_no": "",
+        "authorization_note": "",
+        "address": "",
+        "postcode": "",
+        "phone": "",
+    }
+
+
+def build_context(
+    record_or_plain: dict[str, Any],
+    *,
+    customer: dict[str, Any] | None,
+    instrument_type: dict[str, Any],
+    people: dict[str, Any] | None,
+    standards: list[dict[str, Any]],
+    lab: dict[str, Any] | None,
+    number: str | None,
+    revision: int,
+    verify_url: str | None,
+) -> dict[str, Any]:
+    """The certificate data contract for one record (see engine/documents/contract.py).
+
+    ``record_or_plain``: an OriginalRecord row as a dict (``data``, ``conclusion``, ``verified_on``,
+    ``instrument_name``, ``serial``, ``model``, ``manufacturer``, ``environment``, optional
+    ``items``). ``standards``: as ``indicators.services.get_standards`` gives them
+    (``kind`` "device" = 计量标准装置, else 标准器) or seed_data/standards.json entries. ``revision``: 1 for the first issue (the
+    contract counts from 0). The kind follows the conclusion: 合格 → 检定证书, else 检定结果通知书.
+    """
+    rec = dict(record_or_plain)
+    data = rec.get("data") or {}
+    if isinstance(data, str):
+        data = json.loads(data)
+    conclusion = _text(rec.get("conclusion") or data.get("conclusion"))
+    kind = kind_for(conclusion)
+    verified_on = _date(rec.get("verified_on") or data.get("verification_date"))
+    environment = rec.get("environment") or data.get("environment") or {}
+    if isinstance(environment, str):
+        environment = json.loads(environment or "{}")
+    regulation = instrument_type.get("regulation") or {}
+    code = regulation.get("code", "")
+    if regulation.get("edition") and regulation["edition"] not in code:
+        code = f"{code}-{regulation['edition']}"
+    results = result_rows({**rec, "data": data}, instrument_type)
+    failing = [
+        {"item": r["item"], "requirement": r["requirement"], "measured": r["measured"]}
+        for r in results
+        if r["conclusion"] == "不合格"
+    ]
+    remarks = rec.get("remarks", data.get("remarks"))
+    if isinstance(remarks, str):
+        remarks = [line.strip() for line in remarks.splitlines() if line.strip()]
+    return {
+        "lab": {**default_lab(), **(lab or {})},
+        "certificate": {
+            "number": number,
+            "kind": kind,
+            "revision": max(0, int(revision) - 1),
+            "issued_at": date.today(),
+        },
+        "customer": {
+            "name": _text((customer or {}).get("name") or data.get("customer")),
+            "address": _text((customer or {}).get("address")),
+        },
+        "instrument": {
+            "name": _text(rec.get("instrument_name")) or _zh(instrument_type.get("name")),
+            "model": _text(rec.get("model") or data.get("model")),
+            "serial": _text(rec.get("serial") or data.get("serial")),
+            "manufacturer": _text(rec.get("manufacturer") or data.get("manufacturer")),
+            "accuracy": _text(data.get("accuracy_class") or instrument_type.get("accuracy")),
+            "range": _zh(data.get("range") or instrument_type.get("range")),
+        },
+        "basis": {"code": code, "name": _text(regulation.get("name"))},
+        "conclusion": conclusion,
+        "verified_on": verified_on,
+        "valid_until": valid_until(verified_on, instrument_type.get("cycle_months"), kind),
+        "people": _people(people),
+        "environment": {
+            k: _text(environment.get(k)) if environment.get(k) not in (None, "") else None
+            for k in ("temperature", "humidity", "pressure")
+        },
+        "standard_devices": [
+            _standard(s) for s in standards if _is_device(s)
+        ],
+        "standard_instruments": [
+            _standard(s) for s in standards if not _is_device(s)
+        ],
+        "results": results,
+        "failing_items": failing if kind == NOTICE else [],
+        "remarks": list(remarks or []),
+        "qr_code": None,
+        "verify_url": verify_url,
+    }

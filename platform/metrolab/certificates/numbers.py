@@ -1,0 +1,114 @@
+"""Certificate numbers: per year, no duplicate and no gap, even when several approvals run at once.
+
+The counter row of the year is incremented by one upsert (``INSERT … ON CONFLICT DO UPDATE …
+RETURNING``) inside a transaction that also records the allocation. On PostgreSQL the upsert
+row-locks the counter until commit, so concurrent approvals queue; on SQLite the transaction is
+``BEGIN IMMEDIATE`` (one writer at a time). A rolled-back transaction rolls back its increment:
+no gap. A voided number is recorded and skipped, never handed out again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from metrolab.audit.log import record
+from metrolab.certificates.tables import Certificate, CertificateNumber, NumberCounter, VoidedNumber
+from metrolab.settings import get_settings
+from metrolab.web.errors import UserError
+
+DEFAULT_PATTERN = "JD{yyyy}-{seq:05d}"
+
+
+def number_pattern() -> str:
+    """``settings.certificate_number_pattern`` when the settings have one, else the default."""
+    return getattr(get_settings(), "certificate_number_pattern", None) or DEFAULT_PATTERN
+
+
+def format_number(pattern: str, year: int, seq: int) -> str:
+    return pattern.format(yyyy=f"{year:04d}", yy=f"{year % 100:02d}", seq=seq)
+
+
+def _transaction() -> Any:
+    engine = NumberCounter._meta.db
+    if isinstance(engine, SQLiteEngine):
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()
+
+
+async def _next_seq(year: int) -> int:
+    rows = await NumberCounter.raw(
+        "INSERT INTO certificate_number_counter (year, last_seq) VALUES ({}, 1) "
+        "ON CONFLICT (year) DO UPDATE SET last_seq = certificate_number_counter.last_seq + 1 "
+        "RETURNING last_seq",
+        year,
+    )
+    return int(rows[0]["last_seq"])
+
+
+async def allocate_number(
+    year: int, pattern: str | None = None, *, certificate_id: int | None = None
+) -> str:
+    """The next number of ``year`` (e.g. ``JD2026-00001``), recorded in ``CertificateNumber``."""
+    pattern = pattern or number_pattern()
+    async with _transaction():
+        while True:
+            seq = await _next_seq(year)
+            number = format_number(pattern, year, seq)
+            if not await VoidedNumber.exists().where(VoidedNumber.number == number):
+                break  # a number voided before it was reached is skipped
+        await CertificateNumber.insert(
+            CertificateNumber(number=number, year=year, seq=seq, certificate=certificate_id)
+        )
+    return number
+
+
+async def number_for(certificate_id: int, year: int) -> str:
+    """The number allocated to this certificate by an earlier (failed) attempt, else a new one."""
+    held = (
+        await CertificateNumber.select(CertificateNumber.number)
+        .where(CertificateNumber.certificate == certificate_id)
+        .order_by(CertificateNumber.id, ascending=False)
+        .first()
+    )
+    if held and not await VoidedNumber.exists().where(VoidedNumber.number == held["number"]):
+        return held["number"]
+    return await allocate_number(year, certificate_id=certificate_id)
+
+
+async def void_number(number: str, reason: str, user: Any) -> None:
+    """作废: the number is recorded with who and why, and never used again.
+
+    A certificate holding the number becomes ``voided``.
+    """
+    number, reason = (number or "").strip(), (reason or "").strip()
+    if not number:
+        raise UserError(status_code=400, detail="请填写要作废的证书编号")
+    if not reason:
+        raise UserError(status_code=400, detail="作废证书编号必须填写原因")
+    if await VoidedNumber.exists().where(VoidedNumber.number == number):
+        raise UserError(status_code=409, detail=f"证书编号 {number} 已作废")
+    await VoidedNumber.insert(
+        VoidedNumber(number=number, reason=reason, by=getattr(user, "id", None))
+    )
+    await Certificate.update(
+        {Certificate.status: "voided", Certificate.lock_version: Certificate.lock_version + 1}
+    ).where(Certificate.number == number)
+    await record(
+        "certificate.number_voided",
+        actor=user,
+        target_type="certificate_number",
+        target_id=number,
+        details={"reason": reason},
+    )
+
+
+async def voided_numbers(limit: int = 200) -> list[dict[str, Any]]:
+    return (
+        await VoidedNumber.select(
+            VoidedNumber.all_columns(), VoidedNumber.by.full_name.as_alias("by_name")
+        )
+        .order_by(VoidedNumber.id, ascending=False)
+        .limit(limit)
+    )

@@ -1,0 +1,450 @@
+"""Certificates: what the business workflow calls (build the data, number, issue, recall, verify).
+
+    ctx  = build_context(record, customer=…, instrument_type=…, people=…, standards=…, lab=…,
+                         number=None, revision=1, verify_url=None)
+    cert = await create_certificate(ctx, instrument_type="pressure_gauge", customer_id=…, user=…)
+    cert = await issue(cert["id"])          # number + QR + signatures + PDF, all or nothing
+    await recall(cert["id"], "原因", user)   # → 已撤回 on the public page
+    new  = await new_revision(cert["id"], user)  # issue(new["id"]) → old one 已被第 2 版替代
+    await verify_status(token)              # what the public page shows
+
+Numbers: ``allocate_number`` / ``void_number`` (metrolab.certificates.numbers).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from datetime import UTC, date, datetime
+from typing import Any
+
+import anyio
+from itsdangerous import BadSignature, Signer
+
+from metrolab import storage
+from metrolab.audit.log import record
+from metrolab.certificates.context import (
+    CERTIFICATE,
+    NOTICE,
+    build_context,
+    conforms,
+    kind_for,
+    valid_until,
+)
+from metrolab.certificates.numbers import allocate_number, number_for, void_number
+from metrolab.certificates.tables import Certificate, CertificateTemplate, TemplateVersion
+from metrolab.settings import get_settings
+from metrolab.web.errors import UserError
+
+__all__ = [
+    "CERTIFICATE",
+    "NOTICE",
+    "IssueFailed",
+    "allocate_number",
+    "build_context",
+    "close_converter",
+    "conforms",
+    "converter",
+    "create_certificate",
+    "get_certificate",
+    "issue",
+    "kind_for",
+    "new_revision",
+    "new_token",
+    "recall",
+    "token_genuine",
+    "valid_until",
+    "verify_status",
+    "verify_url",
+    "void_number",
+]
+
+TEMPLATE_FOR_KIND = {CERTIFICATE: "verification_certificate", NOTICE: "result_notice"}
+# The public page's words for each state.
+STATUS_VALID, STATUS_RECALLED, STATUS_EXPIRED, STATUS_VOIDED = "有效", "已撤回", "已过期", "已作废"
+
+
+class IssueFailed(UserError):
+    """Issuing failed; the certificate keeps its state and shows ``issue_error``: retry."""
+
+    status_code = 409
+
+
+# ── the verification token: unguessable, signed, not the certificate number ────────────────
+
+
+def _signer() -> Signer:
+    return Signer(get_settings().secret_key, salt="metrolab.certificate.verify")
+
+
+def new_token() -> str:
+    return _signer().sign(secrets.token_urlsafe(12)).decode()
+
+
+def token_genuine(token: str) -> bool:
+    try:
+        _signer().unsign(token.encode())
+    except (BadSignature, UnicodeError, ValueError):
+        return False
+    return True
+
+
+def verify_url(token: str) -> str:
+    return f"{get_settings().base_url}/verify/{token}"
+
+
+# ── one shared, warm PDF converter per process ──────────────────────────────────────────────
+
+_converter: Any = None
+_converter_lock = threading.Lock()
+
+
+def converter() -> Any:
+    """The process's PDF converter (Word, else a warm LibreOffice pool), started on first use."""
+    global _converter
+    with _converter_lock:
+        if _converter is None:
+            from metrolab.engine.documents.pdf import get_converter
+
+            _converter = get_converter(size=2)
+        return _converter
+
+
+def close_converter() -> None:
+    """Stop the converter (app shutdown); the next issue starts a new one."""
+    global _converter
+    with _converter_lock:
+        if _converter is not None:
+            _converter.close()
+            _converter = None
+
+
+def to_pdf(docx: bytes) -> bytes:
+    """DOCX → PDF; a conversion timeout is retried once (the pool restarts the stuck server)."""
+    from metrolab.engine.documents.problems import ConversionTimeout
+
+    conv = converter()
+    try:
+        return conv.convert(docx)
+    except ConversionTimeout:
+        return conv.convert(docx)
+
+
+# ── certificates ──────────────────────────────────────────────────────────────────────────
+
+
+async def get_certificate(certificate_id: int) -> dict[str, Any]:
+    row = (
+        await Certificate.select(
+            Certificate.all_columns(), Certificate.customer.name.as_alias("customer_name")
+        )
+        .where(Certificate.id == certificate_id)
+        .output(load_json=True)
+        .first()
+    )
+    if row is None:
+        raise UserError(status_code=404, detail="证书不存在")
+    return row
+
+
+async def create_certificate(
+    context: dict[str, Any],
+    *,
+    instrument_type: str,
+    customer_id: int | None = None,
+    record_id: int | None = None,
+    signers: dict[str, int] | None = None,
+    template_version_id: int | None = None,
+    user: Any = None,
+    status: str = "compiling",
+) -> dict[str, Any]:
+    """A new certificate (revision 1) holding the contract ``context`` (not yet numbered)."""
+    from metrolab.engine.documents.render import to_plain
+
+    cert = Certificate(
+        kind=context["certificate"]["kind"],
+        status=status,
+        record=record_id,
+        instrument_type=instrument_type,
+        customer=customer_id,
+        context=to_plain(context),
+        signers=signers or {},
+        template_version=template_version_id,
+        verified_on=context.get("verified_on"),
+        valid_until=context.get("valid_until"),
+        conclusion=context.get("conclusion") or "",
+        created_by=getattr(user, "id", None),
+    )
+    await cert.save()
+    await record("certificate.created", actor=user, target_type="certificate", target_id=cert.id)
+    return await get_certificate(cert.id)
+
+
+async def _template_bytes(cert: dict[str, Any]) -> tuple[int, bytes]:
+    """The pinned template version, else the published one for the certificate's kind."""
+    query = TemplateVersion.select(TemplateVersion.id, TemplateVersion.docx_sha256)
+    if cert["template_version"]:
+        row = await query.where(TemplateVersion.id == cert["template_version"]).first()
+    else:
+        key = TEMPLATE_FOR_KIND[cert["kind"]]
+        row = (
+            await query.where(
+                (TemplateVersion.template.key == key) & (TemplateVersion.status == "published")
+            )
+            .order_by(TemplateVersion.number, ascending=False)
+            .first()
+        )
+    if row is None:
+        raise UserError(status_code=409, detail=f"没有已发布的{cert['kind']}模板")
+    return row["id"], storage.get(row["docx_sha256"])
+
+
+async def _people_and_images(cert: dict[str, Any], ctx: dict[str, Any]) -> dict[str, bytes]:
+    from metrolab.accounts.tables import User
+
+    images: dict[str, bytes] = {}
+    for role, user_id in (cert.get("signers") or {}).items():
+        if role not in ctx.get("people", {}) or not user_id:
+            continue
+        user = await User.select(User.full_name, User.signature_sha256).where(
+            User.id == user_id
+        ).first()
+        if user is None:
+            continue
+        ctx["people"][role]["name"] = user["full_name"]
+        if user["signature_sha256"] and storage.exists(user["signature_sha256"]):
+            images[f"people.{role}.image"] = storage.get(user["signature_sha256"])
+    return images
+
+
+async def issue(certificate_id: int, *, user: Any = None, status: str = "issued") -> dict[str, Any]:
+    """Number, QR code, signatures, PDF — then one final update (never half-issued).
+
+    On failure the certificate keeps its state with ``issue_error`` set and ``IssueFailed`` is
+    raised; calling ``issue`` again retries with the same allocated number.
+    """
+    from metrolab.engine.documents.qr import qr_png
+    from metrolab.engine.documents.render import render_docx
+
+    cert = await get_certificate(certificate_id)
+    if cert["pdf_sha256"]:
+        return cert  # already issued: issuing is idempotent
+    if cert["status"] in {"recalled", "superseded", "voided"}:
+        raise UserError(status_code=409, detail="该证书已撤回、被替代或作废，不能出具")
+    try:
+        template_version_id, template = await _template_bytes(cert)
+        today = date.today()
+        number = cert["number"] or await number_for(certificate_id, today.year)
+        token = new_token()
+        url = verify_url(token)
+        ctx = dict(cert["context"])
+        ctx["certificate"] = {
+            **ctx.get("certificate", {}),
+            "number": number,
+            "kind": cert["kind"],
+            "revision": cert["revision"] - 1,
+            "issued_at": today,
+        }
+        ctx["verify_url"] = url
+        ctx["people"] = {k: dict(v) for k, v in ctx.get("people", {}).items()}
+        images = await _people_and_images(cert, ctx)
+        images["qr_code"] = qr_png(url)
+        docx = await anyio.to_thread.run_sync(render_docx, template, ctx, images)
+        pdf = await anyio.to_thread.run_sync(to_pdf, docx)
+        digest = await anyio.to_thread.run_sync(storage.put, pdf)
+    except UserError as exc:
+        await _failed(cert, str(exc.detail), user)
+        raise
+    except Exception as exc:  # noqa: BLE001 - render / conversion / storage: shown, retryable
+        await _failed(cert, str(exc) or type(exc).__name__, user)
+        raise IssueFailed(detail=f"证书生成失败，可重试：{exc}") from exc
+    from metrolab.engine.documents.render import to_plain
+
+    done = (
+        await Certificate.update(
+            {
+                Certificate.number: number,
+                Certificate.verify_token: token,
+                Certificate.pdf_sha256: digest,
+                Certificate.issued_at: datetime.now(UTC),
+                Certificate.context: to_plain(ctx),
+                Certificate.template_version: template_version_id,
+                Certificate.issue_error: "",
+                Certificate.status: status,
+                Certificate.lock_version: cert["lock_version"] + 1,
+            }
+        )
+        .where(
+            (Certificate.id == certificate_id)
+            & (Certificate.lock_version == cert["lock_version"])
+            & (Certificate.pdf_sha256 == "")
+        )
+        .returning(Certificate.id)
+    )
+    if not done:
+        raise UserError(status_code=409, detail="证书已被他人修改，请刷新后重试")
+    if cert["supersedes"]:
+        await Certificate.update(
+            {
+                Certificate.superseded_by: certificate_id,
+                Certificate.status: "superseded",
+                Certificate.lock_version: Certificate.lock_version + 1,
+            }
+        ).where(Certificate.id == cert["supersedes"])
+    await record(
+        "certificate.issued",
+        actor=user,
+        target_type="certificate",
+        target_id=certificate_id,
+        details={"number": number, "pdf_sha256": digest},
+    )
+    return await get_certificate(certificate_id)
+
+
+async def _failed(cert: dict[str, Any], message: str, user: Any) -> None:
+    await Certificate.update(
+        {Certificate.issue_error: message[:2000], Certificate.lock_version: Certificate.lock_version + 1}
+    ).where(Certificate.id == cert["id"])
+    await record(
+        "certificate.issue_failed",
+        actor=user,
+        target_type="certificate",
+        target_id=cert["id"],
+        details={"error": message[:500]},
+    )
+
+
+async def recall(certificate_id: int, reason: str, user: Any) -> None:
+    """撤回 an issued certificate: the public page shows 已撤回 from now on."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise UserError(status_code=400, detail="撤回证书必须填写原因")
+    cert = await get_certificate(certificate_id)
+    if cert["recalled_at"]:
+        raise UserError(status_code=409, detail="该证书已撤回")
+    await Certificate.update(
+        {
+            Certificate.status: "recalled",
+            Certificate.recalled_at: datetime.now(UTC),
+            Certificate.recall_reason: reason,
+            Certificate.lock_version: Certificate.lock_version + 1,
+        }
+    ).where(Certificate.id == certificate_id)
+    await record(
+        "certificate.recalled",
+        actor=user,
+        target_type="certificate",
+        target_id=certificate_id,
+        details={"reason": reason},
+    )
+
+
+async def new_revision(certificate_id: int, user: Any = None) -> dict[str, Any]:
+    """A modification (§5.8.8/§5.8.9): revision N+1 with the same data, to be edited and issued.
+
+    Issuing it marks the old one superseded (已被第 N 版替代); the old one is kept.
+    """
+    old = await get_certificate(certificate_id)
+    if old["superseded_by"]:
+        raise UserError(status_code=409, detail="该证书已有新版本")
+    cert = Certificate(
+        kind=old["kind"],
+        status="compiling",
+        revision=old["revision"] + 1,
+        supersedes=old["id"],
+        record=old["record"],
+        instrument_type=old["instrument_type"],
+        customer=old["customer"],
+        context=old["context"],
+        signers=old["signers"],
+        verified_on=old["verified_on"],
+        valid_until=old["valid_until"],
+        conclusion=old["conclusion"],
+        created_by=getattr(user, "id", None),
+    )
+    await cert.save()
+    await record(
+        "certificate.revision_created",
+        actor=user,
+        target_type="certificate",
+        target_id=cert.id,
+        details={"supersedes": old["id"], "revision": old["revision"] + 1},
+    )
+    return await get_certificate(cert.id)
+
+
+# ── public verification ───────────────────────────────────────────────────────────────────
+
+
+def _public(cert: dict[str, Any]) -> dict[str, Any]:
+    ctx = cert.get("context") or {}
+    instrument = ctx.get("instrument") or {}
+    return {
+        "number": cert["number"],
+        "kind": cert["kind"],
+        "revision": cert["revision"],
+        "instrument": " ".join(
+            x for x in (instrument.get("name"), instrument.get("model")) if x
+        ),
+        "serial": instrument.get("serial") or "",
+        "customer": (ctx.get("customer") or {}).get("name") or cert.get("customer_name") or "",
+        "conclusion": cert["conclusion"],
+        "verified_on": cert["verified_on"],
+        "valid_until": cert["valid_until"],
+        "issued_at": cert["issued_at"],
+        "pdf_sha256": cert["pdf_sha256"],
+    }
+
+
+async def status_of(cert: dict[str, Any]) -> tuple[str, str]:
+    """(state, 中文 label) of an issued certificate."""
+    if cert["status"] == "voided":
+        return "voided", STATUS_VOIDED
+    if cert["superseded_by"]:
+        newest = cert
+        seen = {cert["id"]}
+        while newest["superseded_by"] and newest["superseded_by"] not in seen:
+            seen.add(newest["superseded_by"])
+            newest = await get_certificate(newest["superseded_by"])
+        return "superseded", f"已被第 {newest['revision']} 版替代"
+    if cert["recalled_at"] or cert["status"] == "recalled":
+        return "recalled", STATUS_RECALLED
+    if cert["valid_until"] and cert["valid_until"] < date.today():
+        return "expired", STATUS_EXPIRED
+    return "valid", STATUS_VALID
+
+
+async def verify_status(token: str) -> dict[str, Any]:
+    """What the QR code's page shows: ``{"genuine": False}`` or the status and key fields."""
+    if not token or len(token) > 200 or not token_genuine(token):
+        return {"genuine": False, "state": "not_genuine"}
+    row = await Certificate.select(Certificate.id).where(Certificate.verify_token == token).first()
+    if row is None:
+        return {"genuine": False, "state": "not_genuine"}
+    cert = await get_certificate(row["id"])
+    if not cert["pdf_sha256"]:
+        return {"genuine": False, "state": "not_genuine"}
+    state, label = await status_of(cert)
+    return {"genuine": True, "state": state, "status": label, "id": cert["id"], **_public(cert)}
+
+
+async def lookup(number: str, serial_tail: str) -> dict[str, Any] | None:
+    """§5.3 证书核查: certificate number + the last 4 characters of the serial → its token."""
+    number, serial_tail = (number or "").strip(), (serial_tail or "").strip()
+    if not number or len(serial_tail) < 4:
+        return None
+    rows = (
+        await Certificate.select(Certificate.verify_token, Certificate.context)
+        .where((Certificate.number == number) & (Certificate.pdf_sha256 != ""))
+        .output(load_json=True)
+    )
+    for row in rows:
+        serial = str(((row["context"] or {}).get("instrument") or {}).get("serial") or "")
+        if serial and serial[-4:] == serial_tail[-4:]:
+            return row
+    return None
+
+
+async def published_template_keys() -> dict[str, str]:
+    rows = await CertificateTemplate.select(CertificateTemplate.key, CertificateTemplate.kind)
+    return {r["key"]: r["kind"] for r in rows}

@@ -1,0 +1,255 @@
+"""Certificate templates as reviewed data (§5.8.15, §6.1): upload → submit → approve | return.
+
+An upload is untrusted: ``lint_template`` refuses non-docx files, oversize files, zip bombs, Jinja
+syntax errors (quoting the paragraph), sandbox escapes and variables the certificate data does not
+provide — and nothing is stored. The reviewer re-enters the password to approve; nobody approves a
+template they uploaded.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+
+from metrolab import storage
+from metrolab.audit.log import record
+from metrolab.certificates.tables import KINDS, CertificateTemplate, TemplateVersion
+from metrolab.paths import data_folder
+from metrolab.web.errors import UserError
+
+SHIPPED = [
+    ("verification_certificate", "检定证书（附录 A）", "检定证书"),
+    ("result_notice", "检定结果通知书", "检定结果通知书"),
+]
+STATUS_LABELS = {"draft": "草稿", "in_review": "待审核", "published": "已发布", "retired": "已停用"}
+
+
+class TemplateRefused(UserError):
+    """The upload was refused; ``problems`` are the 中文 messages shown to the author."""
+
+    status_code = 400
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(detail="；".join(problems))
+        self.problems = problems
+
+
+def problem_text(problem: Any) -> str:
+    place = f"（{problem.place}）" if getattr(problem, "place", "") else ""
+    return f"{problem.message_zh}{place}"
+
+
+def check_upload(data: bytes) -> list[str]:
+    """中文 problems of an uploaded template; empty when it may be stored."""
+    from metrolab.engine.documents.contract import PROVIDED_VARIABLES
+    from metrolab.engine.documents.lint import lint_template
+
+    if not data:
+        return ["请选择要上传的 .docx 文件"]
+    return [problem_text(p) for p in lint_template(data, PROVIDED_VARIABLES)]
+
+
+async def templates() -> list[dict[str, Any]]:
+    rows = await CertificateTemplate.select().order_by(CertificateTemplate.key)
+    for row in rows:
+        row["versions"] = await versions(row["id"])
+        row["published"] = next((v for v in row["versions"] if v["status"] == "published"), None)
+    return rows
+
+
+async def get_template(template_id: int) -> dict[str, Any]:
+    row = await CertificateTemplate.select().where(CertificateTemplate.id == template_id).first()
+    if row is None:
+        raise UserError(status_code=404, detail="证书模板不存在")
+    return row
+
+
+async def versions(template_id: int) -> list[dict[str, Any]]:
+    return (
+        await TemplateVersion.select(
+            TemplateVersion.all_columns(),
+            TemplateVersion.author.full_name.as_alias("author_name"),
+            TemplateVersion.reviewer.full_name.as_alias("reviewer_name"),
+        )
+        .where(TemplateVersion.template == template_id)
+        .order_by(TemplateVersion.number, ascending=False)
+        .output(load_json=True)
+    )
+
+
+async def get_version(version_id: int) -> dict[str, Any]:
+    row = (
+        await TemplateVersion.select(
+            TemplateVersion.all_columns(),
+            TemplateVersion.template.key.as_alias("template_key"),
+            TemplateVersion.template.name.as_alias("template_name"),
+            TemplateVersion.template.kind.as_alias("template_kind"),
+            TemplateVersion.author.full_name.as_alias("author_name"),
+        )
+        .where(TemplateVersion.id == version_id)
+        .output(load_json=True)
+        .first()
+    )
+    if row is None:
+        raise UserError(status_code=404, detail="模板版本不存在")
+    return row
+
+
+async def upload(
+    data: bytes,
+    filename: str,
+    user: Any,
+    *,
+    template_id: int | None = None,
+    key: str = "",
+    name: str = "",
+    kind: str = "",
+) -> dict[str, Any]:
+    """A new draft version (of ``template_id``, or of a new template ``key``/``name``/``kind``)."""
+    if template_id is None:
+        key, name = key.strip(), name.strip()
+        problems = []
+        if not key or not key.replace("_", "").isalnum() or not key.isascii():
+            problems.append("模板代码只能由字母、数字和下划线组成")
+        if not name:
+            problems.append("请填写模板名称")
+        if kind not in KINDS:
+            problems.append("请选择文书类型（检定证书 / 检定结果通知书）")
+        if key and await CertificateTemplate.exists().where(CertificateTemplate.key == key):
+            problems.append(f"模板代码 {key} 已存在")
+        if problems:
+            raise TemplateRefused(problems)
+    problems = await anyio.to_thread.run_sync(check_upload, data)
+    if problems:
+        raise TemplateRefused(problems)
+    digest = await anyio.to_thread.run_sync(storage.put, data)
+    if template_id is None:
+        tpl = CertificateTemplate(key=key, name=name, kind=kind)
+        await tpl.save()
+        template_id = tpl.id
+    else:
+        await get_template(template_id)
+    last = (
+        await TemplateVersion.select(TemplateVersion.number)
+        .where(TemplateVersion.template == template_id)
+        .order_by(TemplateVersion.number, ascending=False)
+        .first()
+    )
+    version = TemplateVersion(
+        template=template_id,
+        number=(last["number"] + 1) if last else 1,
+        status="draft",
+        docx_sha256=digest,
+        filename=filename[:255],
+        author=getattr(user, "id", None),
+    )
+    await version.save()
+    await record(
+        "certificate_template.uploaded",
+        actor=user,
+        target_type="certificate_template_version",
+        target_id=version.id,
+        details={"template": template_id, "number": version.number, "sha256": digest},
+    )
+    return await get_version(version.id)
+
+
+async def submit(version_id: int, user: Any) -> None:
+    version = await get_version(version_id)
+    if version["status"] != "draft":
+        raise UserError(status_code=409, detail="只有草稿可以提交审核")
+    await TemplateVersion.update(
+        {TemplateVersion.status: "in_review", TemplateVersion.submitted_at: datetime.now(UTC)}
+    ).where(TemplateVersion.id == version_id)
+    await record("certificate_template.submitted", actor=user,
+                 target_type="certificate_template_version", target_id=version_id)
+
+
+async def approve(version_id: int, user: Any, password: str) -> None:
+    """Publish a version: the reviewer is not its author and re-enters the password (a signature)."""
+    from metrolab.accounts.passwords import verify_password
+    from metrolab.accounts.tables import User
+
+    version = await get_version(version_id)
+    if version["status"] != "in_review":
+        raise UserError(status_code=409, detail="只有待审核的模板可以批准")
+    if version["author"] == user.id:
+        raise UserError(status_code=409, detail="不能审核自己上传的模板")
+    stored = await User.select(User.password_hash).where(User.id == user.id).first()
+    if not await verify_password(stored["password_hash"] if stored else None, password or ""):
+        raise UserError(status_code=403, detail="密码不正确，签名未完成")
+    now = datetime.now(UTC)
+    signature = {"signer": user.username, "name": user.full_name, "meaning": "批准发布",
+                 "at": now.isoformat(), "sha256": version["docx_sha256"]}
+    await TemplateVersion.update({TemplateVersion.status: "retired"}).where(
+        (TemplateVersion.template == version["template"]) & (TemplateVersion.status == "published")
+    )
+    await TemplateVersion.update(
+        {
+            TemplateVersion.status: "published",
+            TemplateVersion.reviewer: user.id,
+            TemplateVersion.review_reason: "",
+            TemplateVersion.approval_signature: signature,
+            TemplateVersion.published_at: now,
+        }
+    ).where(TemplateVersion.id == version_id)
+    await record("certificate_template.published", actor=user,
+                 target_type="certificate_template_version", target_id=version_id,
+                 details={"sha256": version["docx_sha256"]})
+
+
+async def return_version(version_id: int, user: Any, reason: str) -> None:
+    """退回 to the author with a required reason; the version becomes a draft again."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise UserError(status_code=400, detail="退回必须填写原因")
+    version = await get_version(version_id)
+    if version["status"] != "in_review":
+        raise UserError(status_code=409, detail="只有待审核的模板可以退回")
+    if version["author"] == user.id:
+        raise UserError(status_code=409, detail="不能审核自己上传的模板")
+    await TemplateVersion.update(
+        {TemplateVersion.status: "draft", TemplateVersion.reviewer: user.id,
+         TemplateVersion.review_reason: reason}
+    ).where(TemplateVersion.id == version_id)
+    await record("certificate_template.returned", actor=user,
+                 target_type="certificate_template_version", target_id=version_id,
+                 details={"reason": reason})
+
+
+async def preview_pdf(version_id: int) -> bytes:
+    """The version rendered with the contract's sample data (and sample QR / signatures)."""
+    from metrolab.certificates.services import to_pdf
+    from metrolab.engine.documents.contract import sample_context, sample_images
+    from metrolab.engine.documents.render import render_docx
+
+    version = await get_version(version_id)
+    ctx = sample_context("notice" if version["template_kind"] == "检定结果通知书" else "certificate")
+    template = storage.get(version["docx_sha256"])
+    docx = await anyio.to_thread.run_sync(render_docx, template, ctx, sample_images(ctx))
+    return await anyio.to_thread.run_sync(to_pdf, docx)
+
+
+async def seed_templates() -> int:
+    """The shipped .docx as published version 1 (signed by "system", 随产品发布)."""
+    n = 0
+    for key, name, kind in SHIPPED:
+        if await CertificateTemplate.exists().where(CertificateTemplate.key == key):
+            continue
+        data = (data_folder("certificate_templates") / f"{key}.docx").read_bytes()
+        digest = storage.put(data)
+        tpl = CertificateTemplate(key=key, name=name, kind=kind)
+        await tpl.save()
+        now = datetime.now(UTC)
+        await TemplateVersion.insert(
+            TemplateVersion(
+                template=tpl.id, number=1, status="published", docx_sha256=digest,
+                filename=f"{key}.docx", published_at=now,
+                approval_signature={"signer": "system", "meaning": "随产品发布",
+                                    "at": now.isoformat(), "sha256": digest},
+            )
+        )
+        n += 1
+    return n
