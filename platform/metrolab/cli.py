@@ -170,5 +170,28 @@ def check() -> None:
     sys.exit(0 if ok else 1)
 
 
+@main.group(help="审计")
+def audit() -> None:
+    pass
+
+
+@audit.command("verify", help="校验每份原始记录的修改链（哈希链），发现断链则列出记录编号与修订序号并以 1 退出")
+def audit_verify() -> None:
+    from metrolab.records.services import verify_chain
+
+    async def go():  # noqa: ANN202
+        await _require_database()
+        return await verify_chain()
+
+    records, revisions, broken = _run(go())
+    for link in broken:
+        click.echo(f"  ✗ 记录 {link.number} 修订 #{link.seq}：{link.problem}")
+    if broken:
+        click.echo(f"审计链校验失败：{len({b.number for b in broken})} 份记录、{len(broken)} 处断链"
+                   f"（共 {records} 份记录、{revisions} 条修订）", err=True)
+        sys.exit(1)
+    click.echo(f"审计链完好：{records} 份原始记录、{revisions} 条修订，全部哈希校验通过")
+
+
 if __name__ == "__main__":
     main()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from datetime import datetime, timezone
 from typing import Any
 
@@ -24,6 +25,7 @@ from metrolab.forms import catalogue as indicators
 from metrolab.forms.tables import FormDefinition, FormVersion
 from metrolab.web.errors import UserError
 
+log = logging.getLogger("metrolab.forms")
 SYSTEM_SIGNATURE = {"signer": "system", "meaning": "随产品发布"}
 KINDS = ("record", "entrustment", "self_check", "other")
 
@@ -367,11 +369,16 @@ async def seed_shipped_forms() -> int:
 
     n = 0
     for path in sorted((data_folder("form_schemas")).glob("*.json")):
-        raw = parse_document(path.read_bytes())
-        if await FormDefinition.exists().where(FormDefinition.key == raw["key"]):
+        try:
+            raw = parse_document(path.read_bytes())
+            if await FormDefinition.exists().where(FormDefinition.key == raw["key"]):
+                continue
+            cat = await indicators.get_catalogue(raw.get("catalogue") or "")
+            schema = derive_schema(load_definition(raw, cat), cat)
+        except (UserError, DefinitionInvalid) as exc:
+            # tests/test_shipped_definitions.py fails on such a file; seeding goes on with the others
+            log.warning("form_schemas/%s not seeded: %s", path.name, getattr(exc, "detail", exc))
             continue
-        cat = await indicators.get_catalogue(raw.get("catalogue") or "")
-        schema = derive_schema(load_definition(raw, cat), cat)
         at = now()
         async with FormDefinition._meta.db.transaction():
             form = FormDefinition(key=raw["key"])

@@ -1,5 +1,6 @@
 """The records feature: electronic original records with a hash-chained revision history (§6.2)."""
 
+from metrolab.customers.services import REFERENCES
 from metrolab.records.routes import router
 from metrolab.web.auth import CurrentUser
 from metrolab.web.navigation import NavItem, TaskCounter
@@ -11,10 +12,19 @@ NAV = [NavItem("检定业务", "原始记录", "/records", "records.view", 20),
 
 
 async def _my_drafts(user: CurrentUser) -> int:
-    from metrolab.records.tables import OriginalRecord
+    from metrolab.records.services import count_my_drafts
 
-    return await OriginalRecord.count().where((OriginalRecord.verifier == user.id) & (OriginalRecord.status == "draft"))
+    return await count_my_drafts(user.id)
+
+
+async def _customer_records(customer_id: int) -> int:
+    from metrolab.records.services import customer_references
+
+    return await customer_references(customer_id)
 
 
 TASKS = [TaskCounter("records_my_drafts", "我的原始记录草稿", "/records?mine=drafts", "records.edit", _my_drafts, 20)]
+# A customer with original records cannot be deleted (customers.services.references).
+if not any(name == "原始记录" for name, _ in REFERENCES):
+    REFERENCES.append(("原始记录", _customer_records))
 __all__ = ["router"]

@@ -1,0 +1,505 @@
+"""Electronic original records (§6.2): filled under a pinned, published form version, validated and
+computed by the form engine on the server, saved, then changed only with a reason.
+
+Every save after the first draft appends a :class:`RecordRevision` (who, when, reason, field-level
+old → new) whose hash chains to the previous one, and which also fixes the SHA-256 of the record's
+content after the change — so `metrolab audit verify` detects an edited revision, a removed one and
+a record changed behind the application's back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from functools import lru_cache
+from typing import Any
+
+from metrolab.engine.forms import FieldProblem, FormDefinition, compute, load_definition, validate_submission
+from metrolab.engine.forms.compute import ENV_LABELS
+from metrolab.engine.forms.model import text_of
+from metrolab.engine.forms.problems import full_label, problem
+from metrolab.engine.forms.scopes import build
+from metrolab.engine.forms.walk import visit
+from metrolab.forms import catalogue as indicators
+from metrolab.forms.services import published_version
+from metrolab.records.tables import OriginalRecord, RecordRevision
+from metrolab.web.errors import UserError
+
+# Header columns that mirror a top-level key of the form's data when the form has that key;
+# otherwise the record page asks for them itself.
+MIRRORED = {"serial": "serial", "model": "model", "manufacturer": "manufacturer",
+            "verified_on": "verification_date", "standards": "standards", "environment": "environment"}
+HEADER_LABELS = {"customer": "送检单位", "instrument_name": "器具名称", "serial": "出厂编号", "model": "型号规格",
+                 "manufacturer": "制造单位", "verified_on": "检定日期", "standards": "计量标准器",
+                 "environment": "环境条件", "conclusion": "检定结论"}
+NUMBER_PREFIX = "YS"
+
+
+def _uid(user: Any) -> int | None:
+    if user is None:
+        return None
+    return user["id"] if isinstance(user, dict) else user.id
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    """JSON-native copy (what the database gives back), so hashes computed now match later."""
+    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
+
+
+# ── the pinned definition ──────────────────────────────────────────────────────────────────────
+
+
+@dataclass
+class Pinned:
+    """A record's form version, loaded: the definition and its instrument type."""
+
+    version_id: int
+    number: int
+    key: str
+    defn: FormDefinition
+    catalogue: dict[str, Any] | None
+    fields: set[str] = field(default_factory=set)  # top-level data keys of the form
+
+
+@lru_cache(maxsize=64)
+def _load(version_id: int, raw_text: str, cat_text: str) -> FormDefinition:
+    # Published versions never change, so a loaded definition can be kept per version.
+    return load_definition(raw_text, json.loads(cat_text) if cat_text != "null" else None)
+
+
+async def pinned(version_id: int) -> Pinned:
+    from metrolab.forms.services import get_version
+
+    version = await get_version(version_id)
+    if version is None:
+        raise UserError(status_code=404, detail="表单版本不存在")
+    raw = version["definition"]
+    cat = await indicators.get_catalogue(raw.get("catalogue") or "")
+    defn = _load(version_id, canonical(raw), canonical(cat))
+    root, _ = build(defn, cat)
+    return Pinned(version_id, version["number"], version["form_key"], defn, cat, set(root.entries))
+
+
+# ── evaluation ─────────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass
+class Evaluation:
+    data: dict[str, Any]  # typed + computed
+    conclusion: str | None
+    items: list[Any]
+    errors: list[FieldProblem]
+    warnings: list[FieldProblem]
+    field_problems: list[FieldProblem]  # validation only: render_form adds the computing ones itself
+    context: dict[str, Any]
+
+    @property
+    def problems(self) -> list[FieldProblem]:
+        return self.errors + self.warnings
+
+
+def verification_date(pin: Pinned, data: dict[str, Any], header: dict[str, Any]) -> date:
+    text = data.get("verification_date") if "verification_date" in pin.fields else header.get("verified_on")
+    try:
+        return date.fromisoformat(str(text)) if text else date.today()
+    except ValueError:
+        return date.today()
+
+
+async def context_for(pin: Pinned, on: date, compute_url: str | None = None) -> dict[str, Any]:
+    ctx: dict[str, Any] = {"standards": await indicators.standards_for_picker(on, pin.catalogue and pin.catalogue.get("code")),
+                           "today": on.isoformat()}
+    if compute_url:
+        ctx["compute_url"] = compute_url
+    return ctx
+
+
+async def _expired_standards(pin: Pinned, data: dict[str, Any], on: date) -> list[FieldProblem]:
+    """An expired standard cannot be used, named: "标准器 … 已于 2025-01-01 过期"."""
+    root, _ = build(pin.defn, pin.catalogue)
+    out = []
+    for v in visit(root, data):
+        if v.entry.kind != "field" or v.entry.node.get("control") != "standard_picker":
+            continue
+        codes = [c for c in (v.value if isinstance(v.value, list) else [v.value]) if c]
+        for std in await indicators.get_standards([str(c) for c in codes]):
+            until = std.get("valid_until")
+            until_d = until if isinstance(until, date) else (date.fromisoformat(until) if until else None)
+            if until_d and until_d < on:
+                name = std.get("name")
+                name = text_of(name, "zh") if isinstance(name, dict) else (name or "")
+                out.append(problem(v.path, v.labels, v.entry.node.get("label"),
+                                   f"标准器 {name}（{std['code']}）已于 {until_d.isoformat()} 过期",
+                                   f"standard {std['code']} expired on {until_d.isoformat()}", code="expired"))
+    return out
+
+
+async def evaluate(pin: Pinned, data: dict[str, Any], header: dict[str, Any] | None = None,
+                   required: bool = True) -> Evaluation:
+    """Validate and compute on the server. ``required=False`` (live computing while typing) leaves
+    out "必填" for fields not filled in yet."""
+    header = header or {}
+    on = verification_date(pin, data, header)
+    ctx = await context_for(pin, on)
+    checked = [p for p in validate_submission(pin.defn, data, pin.catalogue, ctx) if p.code != "expired"]
+    checked += await _expired_standards(pin, data, on)
+    result = compute(pin.defn, data, pin.catalogue, ctx)
+    seen = {(p.path, p.message_zh) for p in checked}
+    problems = checked + [p for p in result.problems if (p.path, p.message_zh) not in seen]
+    if not required:
+        checked = [p for p in checked if p.code != "required"]
+        problems = [p for p in problems if p.code != "required"]
+    errors = [p for p in problems if p.severity == "error"]
+    warnings = [p for p in problems if p.severity != "error"]
+    return Evaluation(_plain(result.data), result.conclusion, result.items, errors, warnings, checked, ctx)
+
+
+# ── records ────────────────────────────────────────────────────────────────────────────────────
+
+
+_SELECT = (
+    OriginalRecord.all_columns(),
+    OriginalRecord.customer.name.as_alias("customer_name"),
+    OriginalRecord.verifier.full_name.as_alias("verifier_name"),
+    OriginalRecord.form_version.number.as_alias("form_number"),
+    OriginalRecord.form_version.form.key.as_alias("form_key"),
+)
+
+
+async def get_record(record_id: int) -> dict[str, Any] | None:
+    return await OriginalRecord.select(*_SELECT).where(OriginalRecord.id == record_id).output(load_json=True).first()
+
+
+async def record_or_404(record_id: int) -> dict[str, Any]:
+    rec = await get_record(record_id)
+    if rec is None:
+        raise UserError(status_code=404, detail="原始记录不存在")
+    return rec
+
+
+async def search(q: str = "", status: str = "", verifier: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    query = OriginalRecord.select(
+        OriginalRecord.id, OriginalRecord.number, OriginalRecord.instrument_type, OriginalRecord.instrument_name,
+        OriginalRecord.serial, OriginalRecord.verified_on, OriginalRecord.conclusion, OriginalRecord.status,
+        OriginalRecord.updated_at, OriginalRecord.customer.name.as_alias("customer_name"),
+        OriginalRecord.verifier.full_name.as_alias("verifier_name"),
+    ).order_by(OriginalRecord.id, ascending=False).limit(limit)
+    if q:
+        query = query.where(OriginalRecord.number.ilike(f"%{q}%") | OriginalRecord.serial.ilike(f"%{q}%")
+                            | OriginalRecord.instrument_name.ilike(f"%{q}%")
+                            | OriginalRecord.customer.name.ilike(f"%{q}%"))
+    if status:
+        query = query.where(OriginalRecord.status == status)
+    if verifier is not None:
+        query = query.where(OriginalRecord.verifier == verifier)
+    return await query
+
+
+async def _next_number(year: int) -> str:
+    prefix = f"{NUMBER_PREFIX}{year}-"
+    last = await OriginalRecord.select(OriginalRecord.number).where(OriginalRecord.number.like(f"{prefix}%")).order_by(
+        OriginalRecord.number, ascending=False).first()
+    n = int(last["number"][len(prefix):]) + 1 if last else 1
+    return f"{prefix}{n:06d}"
+
+
+async def record_form_for(instrument_type: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(instrument type, published record form version) or a refusal in words."""
+    cat = await indicators.get_catalogue(instrument_type)
+    if cat is None:
+        raise UserError(status_code=400, detail=f"器具类型 “{instrument_type}” 不存在")
+    key = cat.get("record_form") or f"{instrument_type}_record"
+    version = await published_version(key)
+    if version is None:
+        raise UserError(status_code=409, detail="该器具类型的原始记录表单尚未发布")
+    return cat, version
+
+
+async def create_record(user: Any, *, customer_id: int | None, instrument_type: str, instrument_name: str = "",
+                        verified_on: date | None = None) -> dict[str, Any]:
+    """A new draft record pinned to the published record form of the instrument type."""
+    from metrolab.customers.tables import Customer
+
+    cat, version = await record_form_for(instrument_type)
+    customer = await Customer.select(Customer.id, Customer.name).where(Customer.id == customer_id).first() \
+        if customer_id else None
+    if customer is None:
+        raise UserError(status_code=400, detail="请选择送检单位")
+    pin = await pinned(version["id"])
+    on = verified_on or date.today()
+    data: dict[str, Any] = {}
+    if "customer" in pin.fields:
+        data["customer"] = customer["name"]
+    if "verification_date" in pin.fields:
+        data["verification_date"] = on.isoformat()
+    for attempt in range(5):
+        number = await _next_number(on.year)
+        try:
+            rec = OriginalRecord(number=number, instrument_type=instrument_type, form_version=version["id"],
+                                 customer=customer["id"], instrument_name=instrument_name or indicators.type_name(cat),
+                                 verified_on=on, data=data, status="draft", verifier=_uid(user))
+            await rec.save()
+            break
+        except Exception:  # noqa: BLE001 - a concurrent record took the number: take the next one
+            if attempt == 4:
+                raise
+    return await record_or_404(rec.id)
+
+
+def header_columns(pin: Pinned, data: dict[str, Any], header: dict[str, Any]) -> dict[str, Any]:
+    """The record's header columns: from the form's data when it has the key, else the page's."""
+    out: dict[str, Any] = {"instrument_name": str(header.get("instrument_name") or "").strip()}
+    for column, key in MIRRORED.items():
+        value = data.get(key) if key in pin.fields else header.get(column)
+        if column == "verified_on":
+            try:
+                value = date.fromisoformat(str(value)) if value else None
+            except ValueError:
+                value = None
+        elif column == "standards":
+            value = [str(v) for v in (value if isinstance(value, list) else [value] if value else [])]
+        elif column == "environment":
+            value = value if isinstance(value, dict) else {}
+        else:
+            value = str(value or "").strip()
+        out[column] = value
+    return out
+
+
+def content_of(rec: dict[str, Any]) -> dict[str, Any]:
+    """What a revision fixes with its content hash: every column a person can change."""
+    verified_on = rec.get("verified_on")
+    return _plain({"customer": rec.get("customer"), "instrument_name": rec.get("instrument_name", ""),
+                   "serial": rec.get("serial", ""), "model": rec.get("model", ""),
+                   "manufacturer": rec.get("manufacturer", ""),
+                   "verified_on": verified_on.isoformat() if isinstance(verified_on, date) else verified_on,
+                   "standards": rec.get("standards") or [], "environment": rec.get("environment") or {},
+                   "data": rec.get("data") or {}, "conclusion": rec.get("conclusion") or "",
+                   "form_version": rec.get("form_version")})
+
+
+# ── field-level changes ─────────────────────────────────────────────────────────────────────────
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "、".join(_text(v) for v in value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return str(value)
+
+
+def _typed_fields(pin: Pinned, data: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """path → (label_zh, value) for every field a person fills in (computed values follow them)."""
+    root, _ = build(pin.defn, pin.catalogue)
+    out = {}
+    for v in visit(root, data):
+        if v.entry.kind == "field":
+            out[v.path] = (full_label(v.labels, v.entry.node.get("label"))[0], _text(v.value))
+        elif v.entry.kind == "environment":
+            values = v.value if isinstance(v.value, dict) else {}
+            for name, (label, _unit) in ENV_LABELS.items():
+                if name in values or name in (v.entry.node.get("fields") or []):
+                    out[f"{v.path}.{name}"] = (full_label(v.labels, label)[0], _text(values.get(name)))
+    return out
+
+
+async def changes_between(pin: Pinned, old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, str]]:
+    """[{path, label_zh, old, new}] between two record contents (header + typed fields + conclusion)."""
+    from metrolab.customers.tables import Customer
+
+    changes = []
+    for column in ("customer", "instrument_name", *[c for c, k in MIRRORED.items() if k not in pin.fields]):
+        a, b = old.get(column), new.get(column)
+        if column == "customer" and a != b:
+            names = {r["id"]: r["name"] for r in await Customer.select(Customer.id, Customer.name).where(
+                Customer.id.is_in([x for x in (a, b) if x is not None] or [-1]))}
+            a, b = names.get(a, a), names.get(b, b)
+        if _text(a) != _text(b):
+            changes.append({"path": column, "label_zh": HEADER_LABELS[column], "old": _text(a), "new": _text(b)})
+    before, after = _typed_fields(pin, old.get("data") or {}), _typed_fields(pin, new.get("data") or {})
+    for path in list(before) + [p for p in after if p not in before]:
+        a, b = before.get(path, ("", ""))[1], after.get(path, ("", ""))[1]
+        if a != b:
+            label = (after.get(path) or before.get(path))[0]
+            changes.append({"path": path, "label_zh": label, "old": a, "new": b})
+    if (old.get("conclusion") or "") != (new.get("conclusion") or ""):
+        changes.append({"path": "conclusion", "label_zh": "检定结论", "old": old.get("conclusion") or "",
+                        "new": new.get("conclusion") or ""})
+    return changes
+
+
+# ── saving ─────────────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass
+class SaveOutcome:
+    saved: bool
+    record: dict[str, Any]
+    evaluation: Evaluation | None = None
+    header_errors: dict[str, str] = field(default_factory=dict)
+    revision: dict[str, Any] | None = None
+
+    @property
+    def problems(self) -> list[FieldProblem]:
+        return self.evaluation.problems if self.evaluation else []
+
+
+def _header_errors(header: dict[str, Any], cols: dict[str, Any], pin: Pinned) -> dict[str, str]:
+    errors = {}
+    if not header.get("customer"):
+        errors["customer"] = "请选择送检单位"
+    if "verification_date" not in pin.fields and header.get("verified_on") and cols["verified_on"] is None:
+        errors["verified_on"] = "日期格式应为 YYYY-MM-DD"
+    return errors
+
+
+def _customer_id(header: dict[str, Any]) -> int | None:
+    try:
+        return int(header.get("customer") or 0) or None
+    except (TypeError, ValueError):
+        return None
+
+
+async def autosave(record_id: int, header: dict[str, Any], data: dict[str, Any], user: Any) -> dict[str, Any]:  # noqa: ARG001
+    """Keep a draft as typed (no validation: nothing typed is lost). Saved records need a reason."""
+    rec = await record_or_404(record_id)
+    if rec["status"] != "draft":
+        raise UserError(status_code=409, detail="记录已保存，修改须填写修改原因后点击“保存”")
+    pin = await pinned(rec["form_version"])
+    evaluation = await evaluate(pin, data, header, required=False)
+    cols = header_columns(pin, evaluation.data, header)
+    values = {OriginalRecord.data: evaluation.data, OriginalRecord.conclusion: evaluation.conclusion or "",
+              OriginalRecord.updated_at: datetime.now(timezone.utc),
+              **{getattr(OriginalRecord, k): v for k, v in cols.items()}}
+    if cid := _customer_id(header):
+        values[OriginalRecord.customer] = cid
+    await OriginalRecord.update(values).where((OriginalRecord.id == record_id) & (OriginalRecord.status == "draft"))
+    return await record_or_404(record_id)
+
+
+def revision_hash(record_id: int, seq: int, at: datetime | str, by: int | None, reason: str,
+                  changes: list[dict[str, Any]], content_sha256: str, prev_hash: str) -> str:
+    at_text = at if isinstance(at, str) else at.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return sha256_text(canonical({"record": record_id, "seq": seq, "at": at_text, "by": by, "reason": reason,
+                                  "changes": changes, "content_sha256": content_sha256, "prev_hash": prev_hash}))
+
+
+async def save(record_id: int, header: dict[str, Any], data: dict[str, Any], user: Any, reason: str = "") -> SaveOutcome:
+    """"保存": validate and compute; the first save makes the record `saved`, every later change
+    needs a reason and appends a hash-chained revision. Refusals keep what was typed."""
+    from metrolab.accounts.tables import User
+
+    rec = await record_or_404(record_id)
+    pin = await pinned(rec["form_version"])
+    evaluation = await evaluate(pin, data, header)
+    cols = header_columns(pin, evaluation.data, header)
+    header_errors = _header_errors(header, cols, pin)
+    if evaluation.errors or header_errors:
+        if rec["status"] == "draft":  # keep the draft as typed
+            await autosave(record_id, header, data, user)
+        return SaveOutcome(False, rec, evaluation, header_errors)
+    new = {**rec, **cols, "customer": _customer_id(header), "data": evaluation.data,
+           "conclusion": evaluation.conclusion or ""}
+    new_content, old_content = content_of(new), content_of(rec)
+    reason = (reason or "").strip()
+    first = rec["status"] == "draft"
+    if first:
+        changes: list[dict[str, str]] = []
+        reason = reason or "首次保存"
+    else:
+        changes = await changes_between(pin, old_content, new_content)
+        if not changes and new_content == old_content:
+            return SaveOutcome(True, rec, evaluation)
+        if not reason:
+            return SaveOutcome(False, rec, evaluation, {"reason": "修改已保存的原始记录须填写修改原因"})
+    last = await RecordRevision.select(RecordRevision.seq).where(RecordRevision.record == record_id).order_by(
+        RecordRevision.seq, ascending=False).first()
+    seq = (last["seq"] if last else 0) + 1
+    at = datetime.now(timezone.utc)
+    by = _uid(user)
+    who = await User.select(User.full_name).where(User.id == by).first() if by else None
+    content_sha = sha256_text(canonical(new_content))
+    prev = rec["last_revision_hash"]
+    digest = revision_hash(record_id, seq, at, by, reason, changes, content_sha, prev)
+    async with OriginalRecord._meta.db.transaction():
+        done = await OriginalRecord.update({
+            OriginalRecord.data: evaluation.data, OriginalRecord.conclusion: evaluation.conclusion or "",
+            OriginalRecord.customer: new["customer"], OriginalRecord.status: "saved", OriginalRecord.updated_at: at,
+            OriginalRecord.last_revision_hash: digest, **{getattr(OriginalRecord, k): v for k, v in cols.items()},
+        }).where((OriginalRecord.id == record_id) & (OriginalRecord.last_revision_hash == prev)).returning(
+            OriginalRecord.id)
+        if not done:
+            raise UserError(status_code=409, detail="该记录刚被他人保存，请刷新后再修改")
+        await RecordRevision.insert(RecordRevision(
+            record=record_id, seq=seq, at=at, by=by, by_name=who["full_name"] if who else "", reason=reason,
+            changes=changes, content_sha256=content_sha, prev_hash=prev, hash=digest))
+    revision = {"seq": seq, "reason": reason, "changes": changes, "hash": digest}
+    return SaveOutcome(True, await record_or_404(record_id), evaluation, revision=revision)
+
+
+async def revisions(record_id: int) -> list[dict[str, Any]]:
+    return await RecordRevision.select().where(RecordRevision.record == record_id).order_by(
+        RecordRevision.seq).output(load_json=True)
+
+
+# ── the audit chain ─────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class BrokenLink:
+    number: str
+    seq: int
+    problem: str
+
+
+async def verify_chain() -> tuple[int, int, list[BrokenLink]]:
+    """Recompute every record's revision chain: (records, revisions, broken links)."""
+    records = await OriginalRecord.select().order_by(OriginalRecord.number).output(load_json=True)
+    rows = await RecordRevision.select().order_by(RecordRevision.record).order_by(RecordRevision.seq).output(
+        load_json=True)
+    by_record: dict[int, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_record.setdefault(r["record"], []).append(r)
+    broken: list[BrokenLink] = []
+    for rec in records:
+        chain = by_record.get(rec["id"], [])
+        prev = ""
+        for i, rev in enumerate(chain, start=1):
+            if rev["seq"] != i:
+                broken.append(BrokenLink(rec["number"], rev["seq"], f"序号不连续（应为 {i}）"))
+            if rev["prev_hash"] != prev:
+                broken.append(BrokenLink(rec["number"], rev["seq"], "与上一修订的链接不符"))
+            expected = revision_hash(rec["id"], rev["seq"], rev["at"], rev["by"], rev["reason"], rev["changes"],
+                                     rev["content_sha256"], rev["prev_hash"])
+            if expected != rev["hash"]:
+                broken.append(BrokenLink(rec["number"], rev["seq"], "修订内容与其哈希不符（被改动）"))
+            prev = rev["hash"]
+        last_seq = chain[-1]["seq"] if chain else 0
+        if rec["last_revision_hash"] != prev:
+            broken.append(BrokenLink(rec["number"], last_seq, "记录的最后修订哈希与修订链不符（修订被删除或改动）"))
+        if chain and sha256_text(canonical(content_of(rec))) != chain[-1]["content_sha256"]:
+            broken.append(BrokenLink(rec["number"], last_seq, "记录内容与最后一次修订不符（记录被直接改动）"))
+        if rec["status"] == "saved" and not chain:
+            broken.append(BrokenLink(rec["number"], 0, "已保存的记录没有修订"))
+    return len(records), len(rows), broken
+
+
+async def count_my_drafts(user_id: int) -> int:
+    return await OriginalRecord.count().where((OriginalRecord.verifier == user_id) & (OriginalRecord.status == "draft"))
+
+
+async def customer_references(customer_id: int) -> int:
+    return await OriginalRecord.count().where(OriginalRecord.customer == customer_id)
