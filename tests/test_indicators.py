@@ -321,3 +321,20 @@ def test_a_deactivated_type_is_hidden_from_lists_but_still_resolves(browser, mak
     browser.put("/api/v1/instrument-types/dipstick", json=dict(SEED_TYPES["dipstick"], cycle_months=24))
     assert run(services.get_type("dipstick"))["active"] is False  # a PUT without "active" leaves it
     assert json.loads(run(services.export_types(["dipstick"])))[0]["active"] is False
+
+
+def test_standards_import_page_and_api_import(browser, make_user):
+    browser.login(make_user("tech_manager"))
+    payload = (ROOT / "seed_data/standards.json").read_bytes()
+    r = browser.post("/standards/import", files={"file": ("standards.json", payload, "application/json")})
+    assert r.status_code == 200 and "STD-VOL-20-01" in r.text and run(services.list_standards()) == []
+    digest = r.text.split('name="digest" value="')[1].split('"')[0]
+    assert browser.post("/standards/import/confirm", data={"digest": digest}, follow_redirects=False).status_code == 303
+    assert len(run(services.list_standards())) == len(SEED_STANDARDS["facilities"]) + len(SEED_STANDARDS["instruments"])
+    types = json.dumps([SEED_TYPES["co_detector"]]).encode()
+    r = browser.post("/api/v1/instrument-types/import", params={"dry_run": "true"}, content=types)
+    assert r.status_code == 200 and r.json()["created"] == ["co_detector"] and r.json()["applied"] is False
+    r = browser.post("/api/v1/instrument-types/import", content=b'{"code": 1}')
+    assert r.status_code == 400 and r.json()["errors"] and run(services.get_catalogue("co_detector")) is None
+    assert browser.post("/api/v1/instrument-types/import", content=types).json()["applied"] is True
+    assert json.loads(browser.get("/api/v1/instrument-types/export").content) == [SEED_TYPES["co_detector"]]
