@@ -82,13 +82,17 @@ def docx_with(*paragraphs: str) -> bytes:
 
 @pytest.fixture(scope="module")
 def converter():
-    """ONE warm converter for the module (the services' own, as the app uses it)."""
+    """ONE warm converter for the whole module (each test app's shutdown leaves it running)."""
+    from metrolab.engine.documents.pdf import get_converter
+
     try:
-        conv = services.converter()
+        conv = get_converter(size=2)
     except Exception as exc:  # noqa: BLE001
         pytest.skip(f"no PDF converter: {exc}")
+    services.use_converter(conv)
     yield conv
-    services.close_converter()
+    services.use_converter(None)
+    conv.close()
 
 
 @pytest.fixture

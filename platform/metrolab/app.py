@@ -33,6 +33,12 @@ async def _disconnect() -> None:
         await DB.close_connection_pool()
 
 
+async def _close_converter() -> None:
+    from metrolab.certificates.services import close_converter
+
+    close_converter()  # the warm LibreOffice servers of certificate issuing, if any were started
+
+
 def create_app() -> Litestar:
     settings = get_settings()
     static = create_static_files_router(path="/static", directories=[PACKAGE_DIR / "web" / "static"], opt=PUBLIC,
@@ -50,7 +56,7 @@ def create_app() -> Litestar:
                                      render_plugins=[JsonRenderPlugin()],
                                      openapi_router=Router(path="/schema", route_handlers=[], opt=AUTHENTICATED)),
         on_startup=[_connect],
-        on_shutdown=[_disconnect],
+        on_shutdown=[_disconnect, _close_converter],
         request_max_body_size=settings.upload_max_bytes + 1024 * 1024,
         debug=settings.debug,
     )

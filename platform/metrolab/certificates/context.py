@@ -66,13 +66,23 @@ def _text(value: Any) -> str:
 
 
 def _requirement(item: dict[str, Any] | None) -> str:
+    """技术要求 as a certificate states it: short; the limit rather than the method."""
     if not item:
         return ""
-    text = _zh(item.get("requirement"))
-    if item.get("mpe") not in (None, "") and "MPE" not in text and "±" not in text:
-        unit = item.get("unit") or ""
-        text = f"{text}（MPE ±{item['mpe']} {unit}）".replace(" ）", "）")
-    return text
+    text = _zh(item.get("requirement")).strip()
+    mpe, unit = item.get("mpe"), item.get("unit") or ""
+    if mpe in (None, ""):
+        return text
+    short = len(text) <= 30
+    if short and str(mpe) in text:
+        return text
+    conformity = (item.get("conformity") or "").replace(" ", "")
+    limit = f"{mpe} {unit}".strip()
+    if conformity.startswith("result<=mpe"):
+        bound = f"≤ {limit}"
+    else:
+        bound = f"±{limit}"
+    return f"{text.rstrip('。')}（{bound}）" if short else f"不超过 {bound}".replace("不超过 ≤", "≤")
 
 
 def _measured(result: Any, unit: str | None) -> str:

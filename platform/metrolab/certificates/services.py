@@ -53,6 +53,7 @@ __all__ = [
     "new_token",
     "recall",
     "token_genuine",
+    "use_converter",
     "valid_until",
     "verify_status",
     "verify_url",
@@ -96,6 +97,7 @@ def verify_url(token: str) -> str:
 # ── one shared, warm PDF converter per process ──────────────────────────────────────────────
 
 _converter: Any = None
+_converter_external = False  # given by use_converter(): its owner closes it
 _converter_lock = threading.Lock()
 
 
@@ -110,11 +112,18 @@ def converter() -> Any:
         return _converter
 
 
+def use_converter(conv: Any) -> None:
+    """Issue with ``conv`` (a test's or a benchmark's); ``close_converter`` leaves it to its owner."""
+    global _converter, _converter_external
+    with _converter_lock:
+        _converter, _converter_external = conv, conv is not None
+
+
 def close_converter() -> None:
     """Stop the converter (app shutdown); the next issue starts a new one."""
     global _converter
     with _converter_lock:
-        if _converter is not None:
+        if _converter is not None and not _converter_external:
             _converter.close()
             _converter = None
 
