@@ -12,7 +12,7 @@ from litestar import Router
 from metrolab.web import permissions
 from metrolab.web.navigation import add_nav, add_tasks
 
-FEATURES = ["lab", "accounts", "customers", "indicators", "forms", "records", "certificates", "designer"]
+FEATURES = ["lab", "accounts", "customers", "indicators", "forms", "records", "certificates", "designer", "ledger"]
 # Piccolo apps, in migration order (a feature without tables has no piccolo_app module).
 PICCOLO_APPS = ["audit", *FEATURES]
 

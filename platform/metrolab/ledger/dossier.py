@@ -63,6 +63,14 @@ KINDS: dict[str, Kind] = {k.key: k for k in [
 ]}
 
 
+CENT = Decimal("0.01")
+
+
+def money(value: Any) -> Decimal:
+    """An amount with two decimals (SQLite hands NUMERIC back without its scale: 12000.5)."""
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
 async def check(kind: Kind, values: dict[str, str], customer_id: int) -> tuple[dict[str, Any], dict[str, str]]:
     out: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -141,12 +149,16 @@ async def rows(customer_id: int) -> dict[str, list[dict[str, Any]]]:
         User.id.is_in([v["visitor"] for v in out["visits"] if v["visitor"]] or [-1]))}
     for v in out["visits"]:
         v["visitor_name"] = names.get(v["visitor"], "")
+    for p in out["prices"]:
+        p["price"] = money(p["price"])
     charged: dict[int, Decimal] = {}
     for ch in out["charges"]:
-        charged[ch["contract"]] = charged.get(ch["contract"], Decimal(0)) + Decimal(ch["amount"])
+        ch["amount"] = money(ch["amount"])
+        charged[ch["contract"]] = charged.get(ch["contract"], Decimal(0)) + ch["amount"]
     for c in out["contracts"]:
-        c["charged"] = charged.get(c["id"], Decimal(0))
-        c["balance"] = Decimal(c["amount"]) - c["charged"]
+        c["amount"] = money(c["amount"])
+        c["charged"] = money(charged.get(c["id"], 0))
+        c["balance"] = c["amount"] - c["charged"]
     return out
 
 
@@ -170,8 +182,8 @@ async def statistics(customer_id: int, today: date | None = None) -> dict[str, A
                 due[state] += 1
     contracts = await Contract.select(Contract.id, Contract.amount).where(Contract.customer == customer_id)
     charges = await Charge.select(Charge.amount).where(Charge.contract.customer == customer_id)
-    total = sum((Decimal(c["amount"]) for c in contracts), Decimal(0))
-    charged = sum((Decimal(c["amount"]) for c in charges), Decimal(0))
+    total = sum((money(c["amount"]) for c in contracts), money(0))
+    charged = sum((money(c["amount"]) for c in charges), money(0))
     return {"by_category": dict(sorted(by_category.items())), "due": due, "instruments": len(instruments),
             "contracts": len(contracts), "contract_total": total, "charged_total": charged,
             "outstanding": total - charged}
