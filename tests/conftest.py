@@ -72,8 +72,16 @@ def _drop_database() -> None:
         run(_pg_admin(f'DROP DATABASE IF EXISTS "{_PG_NAME}" WITH (FORCE)'))
 
 
-# Tables filled by `metrolab seed` stay between tests; everything else is emptied after each test.
-SEEDED_TABLES = {"role", "department", "public_page", "migration"}
+# What `metrolab seed` put in the database, table by table: restored after each test that changed it.
+# Every other table is emptied after each test.
+_SEEDED: dict[str, list[dict]] = {}
+
+
+def _tables():  # noqa: ANN202
+    from piccolo.conf.apps import Finder
+    from piccolo.table import sort_table_classes
+
+    return sort_table_classes(Finder().get_table_classes())
 
 
 async def _migrate_and_seed() -> None:
@@ -84,16 +92,24 @@ async def _migrate_and_seed() -> None:
     result = await run_forwards(app_name="all")
     assert result.success, result.message
     await seed_all()
+    for table in _tables():
+        rows = await table.select().order_by(table._meta.primary_key)
+        if rows:
+            _SEEDED[table._meta.tablename] = rows
 
 
-async def _empty_tables() -> None:
-    from piccolo.conf.apps import Finder
-    from piccolo.table import sort_table_classes
-
-    tables = sort_table_classes(Finder().get_table_classes())
-    for table in reversed(tables):
-        if table._meta.tablename not in SEEDED_TABLES:
+async def _reset_tables() -> None:
+    tables = _tables()
+    changed = []
+    for table in reversed(tables):  # children before parents
+        name = table._meta.tablename
+        if name not in _SEEDED:
             await table.delete(force=True)
+        elif await table.select().order_by(table._meta.primary_key) != _SEEDED[name]:
+            await table.delete(force=True)
+            changed.append(table)
+    for table in reversed(changed):  # parents before children
+        await table.insert(*[table(**row) for row in _SEEDED[table._meta.tablename]])
 
 
 @pytest.fixture(scope="session")
@@ -107,7 +123,7 @@ def database():
 @pytest.fixture
 def db(database):
     yield database
-    run(_empty_tables())
+    run(_reset_tables())
 
 
 def pytest_sessionfinish(session, exitstatus):  # noqa: ANN001, ARG001
