@@ -289,24 +289,33 @@ def test_shipped_templates_are_published_by_the_system(seeded, browser, make_use
 
 @needs_pdf
 def test_every_template_renders_every_instrument_type(seeded, converter):
+    from metrolab import storage
+
     types = run(instrument_types())
     assert len(types) >= 11
-    for n, itype in enumerate(types):
-        for conforming in (True, False):
-            serial = f"SN{n:02d}{int(conforming)}-48{n:02d}"
-            cert = run(issued(itype["code"], conforming=conforming, serial=serial))
-            from metrolab import storage
+    cases = [(itype["code"], ok, f"SN{n:02d}{int(ok)}-48{n:02d}")
+             for n, itype in enumerate(types) for ok in (True, False)]
 
-            text = flat(pdf_text(storage.get(cert["pdf_sha256"])))
-            ctx = cert["context"]
-            expected = [cert["number"], ctx["customer"]["name"], ctx["instrument"]["name"], serial,
-                        ctx["basis"]["code"].replace(" ", ""), "检定结果通知书" if not conforming else "检定证书"]
-            for row in ctx["results"]:
-                expected += [row["item"], row["measured"], row["requirement"]]
-            if conforming:
-                expected.append(ctx["valid_until"]["year"])
-            for value in expected:
-                assert flat(str(value)) in text, (itype["code"], conforming, value)
+    async def issue_all() -> list[dict]:  # concurrently, as approvals arrive: the pool has 2 servers
+        await _customer()
+        return await asyncio.gather(*(issued(code, conforming=ok, serial=serial)
+                                      for code, ok, serial in cases))
+
+    certs = run(issue_all())
+    assert len({c["number"] for c in certs}) == len(cases)
+    for (code, conforming, serial), cert in zip(cases, certs, strict=True):
+        text = flat(pdf_text(storage.get(cert["pdf_sha256"])))
+        ctx = cert["context"]
+        expected = [cert["number"], ctx["customer"]["name"], ctx["instrument"]["name"], serial,
+                    ctx["basis"]["code"].replace(" ", ""), "检定证书" if conforming else "检定结果通知书"]
+        for row in ctx["results"]:
+            expected += [row["item"], row["measured"], row["requirement"]]
+        if conforming:
+            expected.append(ctx["valid_until"]["year"])
+        else:
+            expected += [row["item"] for row in ctx["failing_items"]]
+        for value in expected:
+            assert flat(str(value)) in text, (code, conforming, value)
 
 
 @needs_pdf
@@ -425,3 +434,50 @@ def test_template_preview_is_a_pdf_with_the_sample_data(seeded, converter, brows
     r = browser.get(f"/certificate-templates/versions/{vid}/preview.pdf")
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
     assert "冀中能源峰峰集团有限公司大淑村矿" in flat(pdf_text(r.content))
+
+
+# ── from an original record; printing the record ─────────────────────────────────────────
+
+
+async def _original_record(user_id: int) -> int:
+    """A saved original record of a methane detector, filled with the form's computed sample."""
+    from metrolab.forms.services import seed_shipped_forms
+    from metrolab.forms.tables import FormVersion
+    from metrolab.records.tables import OriginalRecord
+
+    await seed_shipped_forms()
+    version = await FormVersion.select(FormVersion.id).where(
+        (FormVersion.form.key == "methane_detector_record") & (FormVersion.status == "published")).first()
+    rec = await record_for("methane_detector", serial="SN-REC-5150")
+    customer = await _customer()
+    row = OriginalRecord(number="YS2026-000001", instrument_type="methane_detector",
+                         form_version=version["id"], customer=customer["id"],
+                         instrument_name="便携式甲烷检测报警仪", serial="SN-REC-5150", model="JCB4",
+                         verified_on=date(2026, 3, 12), standards=["FAC-GAS-01", "STD-GAS-CO-01"],
+                         environment={"temperature": "21.5", "humidity": "48", "pressure": "101.2"},
+                         data=rec["data"], conclusion=rec["conclusion"], status="saved", verifier=user_id)
+    await row.save()
+    return row.id
+
+
+@needs_pdf
+def test_certificate_from_a_record_and_the_record_printed_from_the_print_page(
+        seeded, converter, browser, make_user):
+    from metrolab import storage
+    from metrolab.certificates.from_record import certificate_for_record
+
+    verifier = make_user("verifier", full_name="张晓明")
+    record_id = run(_original_record(verifier["id"]))
+    cert = run(certificate_for_record(record_id))
+    ctx = cert["context"]
+    assert cert["record"] == record_id and cert["kind"] == "检定证书"
+    assert ctx["instrument"]["name"] == "便携式甲烷检测报警仪" and ctx["people"]["verifier"]["name"] == "张晓明"
+    assert [s["name"] for s in ctx["standard_devices"]] == ["可燃气体检测报警器检定装置"]
+    assert len(ctx["standard_instruments"]) == 1
+    cert = run(services.issue(cert["id"]))
+    assert "SN-REC-5150" in pdf_text(storage.get(cert["pdf_sha256"]))
+    browser.login(make_user("clerk"))
+    page = browser.get("/certificates/print")
+    assert f"/certificates/records/{record_id}/print" in page.text
+    printed = browser.get(f"/certificates/records/{record_id}/print")
+    assert printed.status_code == 200 and "YS2026-000001" in printed.text and "ml-form" in printed.text
