@@ -65,13 +65,13 @@
   }
 
   function slotCaption(node, slot, i) {
-    if (slot.startsWith("col")) return t("cap_column").replace("{n}", +slot.slice(3) + 1);
+    if (/^col\d+$/.test(slot)) return t("cap_column").replace("{n}", +slot.slice(3) + 1);
     if (slot.startsWith("by:")) return t("cap_by_item").replace("{c}", slot.slice(3));
     return CONTAINER_CAPTION[slot] ? t(CONTAINER_CAPTION[slot]) : "";
   }
 
   function listHTML(owner, slot, list, caption) {
-    let h = `<div class="dz-slot${slot.startsWith("col") ? " is-col" : ""}">`;
+    let h = `<div class="dz-slot${/^col\d+$/.test(slot) ? " is-col" : ""}">`;
     if (caption) h += `<div class="dz-slot-cap">${esc(caption)}</div>`;
     h += `<div class="dz-list" data-owner="${owner}" data-slot="${esc(slot)}" data-empty="${esc(t("drop_here"))}">`;
     for (const n of list) if (n && typeof n === "object") h += nodeHTML(n);
@@ -202,16 +202,27 @@
     });
   }
 
+  /** Where the dropped element sits among the list's nodes (a palette item counts as a node). */
+  function domIndex(list, item) {
+    let i = 0;
+    for (const c of list.children) {
+      if (c === item) return i;
+      if (c.classList.contains("dn") && !c.classList.contains("dn-ghost")) i++;
+    }
+    return i;
+  }
+
   function onDrop(evt) {
     const from = evt.from;
     const to = evt.to;
+    perf.lastDrop = { owner: to.dataset.owner, slot: to.dataset.slot, index: evt.newDraggableIndex, newIndex: evt.newIndex, palette: from.classList.contains("dz-pal-list"), toClass: to.className };
     const fromPalette = from.classList.contains("dz-pal-list");
     if (fromPalette) {
       if (to === from || !to.classList.contains("dz-list")) return;
       const kind = evt.item.dataset.make;
+      const index = domIndex(to, evt.item);
       evt.item.remove();
-      const owner = +to.dataset.owner;
-      add(kind, owner, to.dataset.slot, evt.newDraggableIndex ?? 0, to);
+      add(kind, +to.dataset.owner, to.dataset.slot, index, to);
       return;
     }
     const uid = +evt.item.dataset.uid;
@@ -219,7 +230,7 @@
     const fromSlot = from.dataset.slot;
     const toOwner = +to.dataset.owner;
     const toSlot = to.dataset.slot;
-    const index = evt.newDraggableIndex ?? 0;
+    const index = domIndex(to, evt.item);
     const place = model.parentOf(uid);
     if (place && place.owner === toOwner && place.slot === toSlot && place.index === index) return;
     change(() => model.move(uid, toOwner, toSlot, index, t), {
