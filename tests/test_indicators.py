@@ -19,6 +19,16 @@ SEED_TYPES = {t["code"]: t for t in (parse_json(p.read_bytes()) for p in TYPE_FI
 SEED_STANDARDS = json.loads((ROOT / "seed_data/standards.json").read_text(encoding="utf-8"))
 
 
+@pytest.fixture(autouse=True)
+def empty_catalogue(db):
+    """These tests start from an empty indicator database (conftest restores the seeded one afterwards)."""
+    from metrolab.indicators.tables import InstrumentType, Standard
+
+    run(InstrumentType.delete(force=True))
+    run(Standard.delete(force=True))
+
+
+
 def _seed():
     run(services.seed_instrument_types())
     run(services.seed_standards())
