@@ -19,10 +19,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import run
 from docx import Document
 
-from metrolab.certificates import numbers, printing, services
+from conftest import run
+from metrolab.certificates import numbers, services
 from metrolab.certificates import template_versions as tv
 from metrolab.certificates.catalogue import instrument_type, instrument_types, standards
 from metrolab.certificates.tables import (
@@ -32,10 +32,12 @@ from metrolab.certificates.tables import (
     TemplateVersion,
     VerificationScan,
 )
+from metrolab.engine.documents.contract import SAMPLE
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_pdf = pytest.mark.skipif(
-    shutil.which("soffice") is None or shutil.which("zbarimg") is None
+    shutil.which("soffice") is None
+    or shutil.which("zbarimg") is None
     or shutil.which("pdftotext") is None,
     reason="LibreOffice / poppler-utils / zbar-tools not installed",
 )
@@ -141,20 +143,30 @@ async def record_for(code: str, *, conforming: bool | None = None, serial: str =
     }
 
 
-async def make_certificate(code: str = "methane_detector", conforming: bool | None = True,
-                           serial: str = "", signers: dict | None = None) -> dict:
+async def make_certificate(
+    code: str = "methane_detector",
+    conforming: bool | None = True,
+    serial: str = "",
+    signers: dict | None = None,
+) -> dict:
     itype = await instrument_type(code)
     customer = await _customer()
     rec = await record_for(code, conforming=conforming, serial=serial)
     stds = await standards(["FAC-GAS-01", "STD-GAS-CO-01", "STD-VOL-20-01"])
     ctx = services.build_context(
-        rec, customer=customer, instrument_type=itype,
+        rec,
+        customer=customer,
+        instrument_type=itype,
         people={"verifier": "张晓明", "checker": "李建华", "approver": "王志刚"},
-        standards=stds, lab={"name": "邯郸市矿用仪表计量检定中心", "authorization_no": "(冀)法计(2023)04017号"},
-        number=None, revision=1, verify_url=None,
+        standards=stds,
+        lab=SAMPLE["lab"],
+        number=None,
+        revision=1,
+        verify_url=None,
     )
-    return await services.create_certificate(ctx, instrument_type=code, customer_id=customer["id"],
-                                              signers=signers)
+    return await services.create_certificate(
+        ctx, instrument_type=code, customer_id=customer["id"], signers=signers
+    )
 
 
 async def issued(code: str = "methane_detector", **kw) -> dict:
@@ -185,9 +197,17 @@ def test_context_follows_the_conclusion_and_the_validity_rule(seeded):
 def test_items_are_found_in_record_data_without_the_form(seeded):
     rec = run(record_for("fuel_dispenser"))
     itype = run(instrument_type("fuel_dispenser"))
-    rows = services.build_context({k: v for k, v in rec.items() if k != "items"}, customer=None,
-                                  instrument_type=itype, people={}, standards=[], lab=None,
-                                  number=None, revision=1, verify_url=None)["results"]
+    rows = services.build_context(
+        {k: v for k, v in rec.items() if k != "items"},
+        customer=None,
+        instrument_type=itype,
+        people={},
+        standards=[],
+        lab=None,
+        number=None,
+        revision=1,
+        verify_url=None,
+    )["results"]
     assert len(rows) == len(rec["items"]) and rows[0]["item"].endswith("示值误差")
 
 
@@ -206,7 +226,9 @@ def test_numbers_are_sequential_per_year_and_a_voided_number_is_never_reused(db,
         run(numbers.void_number("JD2031-00003", "again", admin))
     with pytest.raises(Exception, match="原因"):
         run(numbers.void_number("JD2031-00001", " ", admin))
-    rows = run(CertificateNumber.select(CertificateNumber.number).where(CertificateNumber.year == 2031))
+    rows = run(
+        CertificateNumber.select(CertificateNumber.number).where(CertificateNumber.year == 2031)
+    )
     assert sorted(r["number"] for r in rows) == [f"JD2031-0000{i}" for i in (1, 2, 3, 5)]
 
 
@@ -230,9 +252,11 @@ def test_template_upload_refusals_are_shown_and_nothing_is_stored(seeded, browse
     before = run(TemplateVersion.count())
 
     def upload(data: bytes, name: str = "t.docx"):
-        return browser.post("/certificate-templates",
-                            data={"key": "my_cert", "name": "我的证书", "kind": "检定证书"},
-                            files={"file": (name, data, "application/octet-stream")})
+        return browser.post(
+            "/certificate-templates",
+            data={"key": "my_cert", "name": "我的证书", "kind": "检定证书"},
+            files={"file": (name, data, "application/octet-stream")},
+        )
 
     r = upload(b"%PDF-1.4 not a word file", "t.pdf")
     assert r.status_code == 400 and "不是 Word 文档" in r.text
@@ -241,7 +265,9 @@ def test_template_upload_refusals_are_shown_and_nothing_is_stored(seeded, browse
     r = upload(docx_with("送检单位：{{ customer.name }}", "仪器：{{ instrument.colour }}"))
     assert r.status_code == 400 and "instrument.colour" in r.text and "没有的变量" in r.text
     r = upload(docx_with("第一段", "检定结论：{{ conclusion }", "第三段"))
-    assert r.status_code == 400 and "模板语法错误" in r.text and "检定结论：{{ conclusion }" in r.text
+    assert (
+        r.status_code == 400 and "模板语法错误" in r.text and "检定结论：{{ conclusion }" in r.text
+    )
     assert run(TemplateVersion.count()) == before
     r = upload(docx_with("送检单位：{{ customer.name }}；编号 {{ certificate.number }}"))
     assert r.status_code == 200 and "第 1 版" in r.text and "草稿" in r.text
@@ -252,34 +278,53 @@ def test_review_needs_another_person_and_the_password(seeded, browser, new_brows
     author = make_user("tech_manager", "template_reviewer")
     reviewer = make_user("template_reviewer")
     browser.login(author)
-    r = browser.post("/certificate-templates", data={"key": "plain", "name": "简式证书", "kind": "检定证书"},
-                     files={"file": ("p.docx", docx_with("{{ customer.name }}"), "application/octet-stream")},
-                     follow_redirects=False)
+    r = browser.post(
+        "/certificate-templates",
+        data={"key": "plain", "name": "简式证书", "kind": "检定证书"},
+        files={"file": ("p.docx", docx_with("{{ customer.name }}"), "application/octet-stream")},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     version = run(TemplateVersion.select().where(TemplateVersion.template.key == "plain").first())
     vid = version["id"]
     assert browser.post(f"/certificate-templates/versions/{vid}/submit").status_code == 200
-    r = browser.post(f"/certificate-templates/versions/{vid}/approve", data={"password": author["password"]})
+    r = browser.post(
+        f"/certificate-templates/versions/{vid}/approve", data={"password": author["password"]}
+    )
     assert r.status_code == 409 and "不能审核自己上传的模板" in r.text
     other = new_browser().login(reviewer)
-    r = other.post(f"/certificate-templates/versions/{vid}/approve", data={"password": "wrong-password-1"})
+    r = other.post(
+        f"/certificate-templates/versions/{vid}/approve", data={"password": "wrong-password-1"}
+    )
     assert r.status_code == 403 and "密码不正确" in r.text
     r = other.post(f"/certificate-templates/versions/{vid}/return", data={"reason": ""})
     assert r.status_code == 400 and "原因" in r.text
-    r = other.post(f"/certificate-templates/versions/{vid}/approve", data={"password": reviewer["password"]})
+    r = other.post(
+        f"/certificate-templates/versions/{vid}/approve", data={"password": reviewer["password"]}
+    )
     assert r.status_code == 200 and "已发布" in r.text
-    row = run(TemplateVersion.select().where(TemplateVersion.id == vid).output(load_json=True).first())
+    row = run(
+        TemplateVersion.select().where(TemplateVersion.id == vid).output(load_json=True).first()
+    )
     sig = row["approval_signature"]
     assert row["status"] == "published" and row["reviewer"] == reviewer["id"]
-    assert sig["signer"] == reviewer["username"] and sig["sha256"] == row["docx_sha256"] and sig["at"]
+    assert (
+        sig["signer"] == reviewer["username"] and sig["sha256"] == row["docx_sha256"] and sig["at"]
+    )
 
 
 def test_shipped_templates_are_published_by_the_system(seeded, browser, make_user):
-    rows = run(TemplateVersion.select(TemplateVersion.status, TemplateVersion.approval_signature)
-               .output(load_json=True))
+    rows = run(
+        TemplateVersion.select(TemplateVersion.status, TemplateVersion.approval_signature).output(
+            load_json=True
+        )
+    )
     assert len(rows) == 2 and all(r["status"] == "published" for r in rows)
-    assert all(r["approval_signature"]["signer"] == "system"
-               and r["approval_signature"]["meaning"] == "随产品发布" for r in rows)
+    assert all(
+        r["approval_signature"]["signer"] == "system"
+        and r["approval_signature"]["meaning"] == "随产品发布"
+        for r in rows
+    )
     page = browser.login(make_user("verifier")).get("/certificate-templates")
     assert page.status_code == 200 and "verification_certificate" in page.text
 
@@ -293,21 +338,33 @@ def test_every_template_renders_every_instrument_type(seeded, converter):
 
     types = run(instrument_types())
     assert len(types) >= 11
-    cases = [(itype["code"], ok, f"SN{n:02d}{int(ok)}-48{n:02d}")
-             for n, itype in enumerate(types) for ok in (True, False)]
+    cases = [
+        (itype["code"], ok, f"SN{n:02d}{int(ok)}-48{n:02d}")
+        for n, itype in enumerate(types)
+        for ok in (True, False)
+    ]
 
-    async def issue_all() -> list[dict]:  # concurrently, as approvals arrive: the pool has 2 servers
+    async def issue_all() -> list[
+        dict
+    ]:  # concurrently, as approvals arrive: the pool has 2 servers
         await _customer()
-        return await asyncio.gather(*(issued(code, conforming=ok, serial=serial)
-                                      for code, ok, serial in cases))
+        return await asyncio.gather(
+            *(issued(code, conforming=ok, serial=serial) for code, ok, serial in cases)
+        )
 
     certs = run(issue_all())
     assert len({c["number"] for c in certs}) == len(cases)
     for (code, conforming, serial), cert in zip(cases, certs, strict=True):
         text = flat(pdf_text(storage.get(cert["pdf_sha256"])))
         ctx = cert["context"]
-        expected = [cert["number"], ctx["customer"]["name"], ctx["instrument"]["name"], serial,
-                    ctx["basis"]["code"].replace(" ", ""), "检定证书" if conforming else "检定结果通知书"]
+        expected = [
+            cert["number"],
+            ctx["customer"]["name"],
+            ctx["instrument"]["name"],
+            serial,
+            ctx["basis"]["code"].replace(" ", ""),
+            "检定证书" if conforming else "检定结果通知书",
+        ]
         for row in ctx["results"]:
             expected += [row["item"], row["measured"], row["requirement"]]
         if conforming:
@@ -331,20 +388,33 @@ def test_qr_code_opens_the_verification_page(seeded, converter, browser, make_us
     assert url == f"http://testserver.local/verify/{cert['verify_token']}"
     page = browser.get(url.removeprefix("http://testserver.local"))
     assert page.status_code == 200
-    for text in ("有效", cert["number"], "便携式" if False else cert["context"]["instrument"]["name"],
-                 cert["context"]["customer"]["name"], cert["pdf_sha256"], "合格"):
+    for text in (
+        "有效",
+        cert["number"],
+        "便携式" if False else cert["context"]["instrument"]["name"],
+        cert["context"]["customer"]["name"],
+        cert["pdf_sha256"],
+        "合格",
+    ):
         assert text in page.text
     assert run(VerificationScan.count().where(VerificationScan.result == "valid")) == 1
 
     # the uploaded PDF matches; anything else does not
-    r = browser.post(url.removeprefix("http://testserver.local") + "/check",
-                     files={"file": ("c.pdf", pdf, "application/pdf")})
+    r = browser.post(
+        url.removeprefix("http://testserver.local") + "/check",
+        files={"file": ("c.pdf", pdf, "application/pdf")},
+    )
     assert r.status_code == 200 and "一致：" in r.text
-    r = browser.post(url.removeprefix("http://testserver.local") + "/check",
-                     files={"file": ("c.pdf", pdf + b"\n%tampered", "application/pdf")})
+    r = browser.post(
+        url.removeprefix("http://testserver.local") + "/check",
+        files={"file": ("c.pdf", pdf + b"\n%tampered", "application/pdf")},
+    )
     assert r.status_code == 400 and "不一致" in r.text
-    r = browser.post(url.removeprefix("http://testserver.local") + "/check", csrf=False,
-                     files={"file": ("c.pdf", pdf, "application/pdf")})
+    r = browser.post(
+        url.removeprefix("http://testserver.local") + "/check",
+        csrf=False,
+        files={"file": ("c.pdf", pdf, "application/pdf")},
+    )
     assert r.status_code == 403  # CSRF like every form
 
     # a forged or altered token is "not genuine", never a 500
@@ -355,7 +425,9 @@ def test_qr_code_opens_the_verification_page(seeded, converter, browser, make_us
         assert r.status_code == 404 and "证书不存在或二维码不是本机构签发的" in r.text, bad
 
     # §5.3 lookup by number and the last 4 of the serial
-    r = browser.get("/verify", params={"number": cert["number"], "serial": "7315"}, follow_redirects=False)
+    r = browser.get(
+        "/verify", params={"number": cert["number"], "serial": "7315"}, follow_redirects=False
+    )
     assert r.status_code == 303 and r.headers["location"] == f"/verify/{token}"
     r = browser.get("/verify", params={"number": cert["number"], "serial": "0000"})
     assert r.status_code == 404 and "没有找到" in r.text
@@ -387,14 +459,25 @@ def test_a_failed_issue_is_visible_retryable_and_never_half_done(seeded, convert
     tid = run(TemplateVersion.select(TemplateVersion.template).first())["template"]
     bad = TemplateVersion(template=tid, number=99, status="retired", docx_sha256=broken)
     run(bad.save())
-    run(Certificate.update({Certificate.template_version: bad.id}).where(Certificate.id == cert["id"]))
+    run(
+        Certificate.update({Certificate.template_version: bad.id}).where(
+            Certificate.id == cert["id"]
+        )
+    )
     with pytest.raises(services.IssueFailed):
         run(services.issue(cert["id"]))
     row = run(services.get_certificate(cert["id"]))
-    assert row["issue_error"] and row["number"] is None and row["pdf_sha256"] == "" and row["verify_token"] is None
+    assert (
+        row["issue_error"]
+        and row["number"] is None
+        and row["pdf_sha256"] == ""
+        and row["verify_token"] is None
+    )
     held = run(CertificateNumber.select().where(CertificateNumber.certificate == cert["id"]))
     assert len(held) == 1
-    run(Certificate.update({Certificate.template_version: None}).where(Certificate.id == cert["id"]))
+    run(
+        Certificate.update({Certificate.template_version: None}).where(Certificate.id == cert["id"])
+    )
     done = run(services.issue(cert["id"]))
     assert done["number"] == held[0]["number"] and done["pdf_sha256"] and done["issue_error"] == ""
     assert run(services.issue(cert["id"]))["pdf_sha256"] == done["pdf_sha256"]  # idempotent
@@ -416,7 +499,9 @@ def test_printing_marks_printed_logs_reprints_and_merges(seeded, converter, brow
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/pdf")
     expected = pdf_pages(storage.get(a["pdf_sha256"])) + pdf_pages(storage.get(b["pdf_sha256"]))
     assert pdf_pages(r.content) == expected
-    assert {c["print_status"] for c in run(Certificate.select(Certificate.print_status))} == {"已打印"}
+    assert {c["print_status"] for c in run(Certificate.select(Certificate.print_status))} == {
+        "已打印"
+    }
     assert a["number"] not in browser.get("/certificates/print").text  # 待打印 by default
     assert a["number"] in browser.get("/certificates/print", params={"print_status": "已打印"}).text
     r = browser.post("/certificates/print", data={"ids": str(a["id"])})
@@ -429,8 +514,11 @@ def test_printing_marks_printed_logs_reprints_and_merges(seeded, converter, brow
 @needs_pdf
 def test_template_preview_is_a_pdf_with_the_sample_data(seeded, converter, browser, make_user):
     browser.login(make_user("template_reviewer"))
-    vid = run(TemplateVersion.select(TemplateVersion.id).where(
-        TemplateVersion.template.key == "result_notice").first())["id"]
+    vid = run(
+        TemplateVersion.select(TemplateVersion.id)
+        .where(TemplateVersion.template.key == "result_notice")
+        .first()
+    )["id"]
     r = browser.get(f"/certificate-templates/versions/{vid}/preview.pdf")
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
     assert "冀中能源峰峰集团有限公司大淑村矿" in flat(pdf_text(r.content))
@@ -446,23 +534,40 @@ async def _original_record(user_id: int) -> int:
     from metrolab.records.tables import OriginalRecord
 
     await seed_shipped_forms()
-    version = await FormVersion.select(FormVersion.id).where(
-        (FormVersion.form.key == "methane_detector_record") & (FormVersion.status == "published")).first()
+    version = (
+        await FormVersion.select(FormVersion.id)
+        .where(
+            (FormVersion.form.key == "methane_detector_record")
+            & (FormVersion.status == "published")
+        )
+        .first()
+    )
     rec = await record_for("methane_detector", serial="SN-REC-5150")
     customer = await _customer()
-    row = OriginalRecord(number="YS2026-000001", instrument_type="methane_detector",
-                         form_version=version["id"], customer=customer["id"],
-                         instrument_name="便携式甲烷检测报警仪", serial="SN-REC-5150", model="JCB4",
-                         verified_on=date(2026, 3, 12), standards=["FAC-GAS-01", "STD-GAS-CO-01"],
-                         environment={"temperature": "21.5", "humidity": "48", "pressure": "101.2"},
-                         data=rec["data"], conclusion=rec["conclusion"], status="saved", verifier=user_id)
+    row = OriginalRecord(
+        number="YS2026-000001",
+        instrument_type="methane_detector",
+        form_version=version["id"],
+        customer=customer["id"],
+        instrument_name="便携式甲烷检测报警仪",
+        serial="SN-REC-5150",
+        model="JCB4",
+        verified_on=date(2026, 3, 12),
+        standards=["FAC-GAS-01", "STD-GAS-CO-01"],
+        environment={"temperature": "21.5", "humidity": "48", "pressure": "101.2"},
+        data=rec["data"],
+        conclusion=rec["conclusion"],
+        status="saved",
+        verifier=user_id,
+    )
     await row.save()
     return row.id
 
 
 @needs_pdf
 def test_certificate_from_a_record_and_the_record_printed_from_the_print_page(
-        seeded, converter, browser, make_user):
+    seeded, converter, browser, make_user
+):
     from metrolab import storage
     from metrolab.certificates.from_record import certificate_for_record
 
@@ -471,7 +576,10 @@ def test_certificate_from_a_record_and_the_record_printed_from_the_print_page(
     cert = run(certificate_for_record(record_id))
     ctx = cert["context"]
     assert cert["record"] == record_id and cert["kind"] == "检定证书"
-    assert ctx["instrument"]["name"] == "便携式甲烷检测报警仪" and ctx["people"]["verifier"]["name"] == "张晓明"
+    assert (
+        ctx["instrument"]["name"] == "便携式甲烷检测报警仪"
+        and ctx["people"]["verifier"]["name"] == "张晓明"
+    )
     assert [s["name"] for s in ctx["standard_devices"]] == ["可燃气体检测报警器检定装置"]
     assert len(ctx["standard_instruments"]) == 1
     cert = run(services.issue(cert["id"]))
@@ -480,4 +588,6 @@ def test_certificate_from_a_record_and_the_record_printed_from_the_print_page(
     page = browser.get("/certificates/print")
     assert f"/certificates/records/{record_id}/print" in page.text
     printed = browser.get(f"/certificates/records/{record_id}/print")
-    assert printed.status_code == 200 and "YS2026-000001" in printed.text and "ml-form" in printed.text
+    assert (
+        printed.status_code == 200 and "YS2026-000001" in printed.text and "ml-form" in printed.text
+    )

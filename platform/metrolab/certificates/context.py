@@ -78,11 +78,10 @@ def _requirement(item: dict[str, Any] | None) -> str:
         return text
     conformity = (item.get("conformity") or "").replace(" ", "")
     limit = f"{mpe} {unit}".strip()
-    if conformity.startswith("result<=mpe"):
-        bound = f"≤ {limit}"
-    else:
-        bound = f"±{limit}"
-    return f"{text.rstrip('。')}（{bound}）" if short else f"不超过 {bound}".replace("不超过 ≤", "≤")
+    bound = f"≤ {limit}" if conformity.startswith("result<=mpe") else f"±{limit}"
+    return (
+        f"{text.rstrip('。')}（{bound}）" if short else f"不超过 {bound}".replace("不超过 ≤", "≤")
+    )
 
 
 def _measured(result: Any, unit: str | None) -> str:
@@ -101,9 +100,7 @@ def _walk_items(data: Any, codes: list[str]) -> list[dict[str, Any]]:
     def visit(node: Any, prefix: str) -> None:
         if isinstance(node, dict):
             present = [c for c in codes if isinstance(node.get(c), dict)]
-            if present and all(
-                "conclusion" in node[c] or "result" in node[c] for c in present
-            ):
+            if present and all("conclusion" in node[c] or "result" in node[c] for c in present):
                 for code in codes:
                     if isinstance(node.get(code), dict):
                         found.append({"code": code, "prefix": prefix, **node[code]})
@@ -119,9 +116,7 @@ def _walk_items(data: Any, codes: list[str]) -> list[dict[str, Any]]:
     return found
 
 
-def result_rows(
-    record: dict[str, Any], instrument_type: dict[str, Any]
-) -> list[dict[str, Any]]:
+def result_rows(record: dict[str, Any], instrument_type: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per verification item (per instrument in a multi-nozzle record).
 
     Uses ``record["items"]`` when given (``ItemResult``-like dicts: code, label_zh, result, unit,
@@ -269,12 +264,8 @@ def build_context(
             k: _text(environment.get(k)) if environment.get(k) not in (None, "") else None
             for k in ("temperature", "humidity", "pressure")
         },
-        "standard_devices": [
-            _standard(s) for s in standards if _is_device(s)
-        ],
-        "standard_instruments": [
-            _standard(s) for s in standards if not _is_device(s)
-        ],
+        "standard_devices": [_standard(s) for s in standards if _is_device(s)],
+        "standard_instruments": [_standard(s) for s in standards if not _is_device(s)],
         "results": results,
         "failing_items": failing if kind == NOTICE else [],
         "remarks": list(remarks or []),

@@ -6,8 +6,14 @@ from metrolab.web.navigation import NavItem, TaskCounter
 PERMISSIONS = {
     "certificates.view": ("查看证书", "View certificates"),
     "certificates.print": ("打印证书与原始记录", "Print certificates and original records"),
-    "certificates.issue": ("出具证书（生成 PDF，失败后重试）", "Issue certificates (render the PDF, retry)"),
-    "certificates.void": ("撤回证书、作废证书编号", "Recall certificates, void certificate numbers"),
+    "certificates.issue": (
+        "出具证书（生成 PDF，失败后重试）",
+        "Issue certificates (render the PDF, retry)",
+    ),
+    "certificates.void": (
+        "撤回证书、作废证书编号",
+        "Recall certificates, void certificate numbers",
+    ),
     "templates.design": ("制作证书模板", "Design certificate templates"),
     "templates.review": ("审核证书模板", "Review certificate templates"),
 }
@@ -23,21 +29,35 @@ async def _to_print(user) -> int:  # noqa: ANN001
     from metrolab.certificates.tables import Certificate
 
     return await Certificate.count().where(
-        (Certificate.pdf_sha256 != "") & (Certificate.print_status == "待打印"))
+        (Certificate.pdf_sha256 != "") & (Certificate.print_status == "待打印")
+    )
 
 
 async def _templates_to_review(user) -> int:  # noqa: ANN001
     from metrolab.certificates.tables import TemplateVersion
 
     return await TemplateVersion.count().where(
-        (TemplateVersion.status == "in_review") & (TemplateVersion.author != user.id))
+        (TemplateVersion.status == "in_review") & (TemplateVersion.author != user.id)
+    )
 
 
 TASKS = [
-    TaskCounter("certificates_to_print", "待打印证书", "/certificates/print", "certificates.print",
-                _to_print, 40),
-    TaskCounter("certificate_templates_to_review", "待审核证书模板", "/certificate-templates",
-                "templates.review", _templates_to_review, 41),
+    TaskCounter(
+        "certificates_to_print",
+        "待打印证书",
+        "/certificates/print",
+        "certificates.print",
+        _to_print,
+        40,
+    ),
+    TaskCounter(
+        "certificate_templates_to_review",
+        "待审核证书模板",
+        "/certificate-templates",
+        "templates.review",
+        _templates_to_review,
+        41,
+    ),
 ]
 
 

@@ -8,7 +8,10 @@ APP_CONFIG = AppConfig(
     app_name="certificates",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
     table_classes=table_finder(modules=["metrolab.certificates.tables"], exclude_imported=True),
-    migration_dependencies=["metrolab.accounts.piccolo_app", "metrolab.customers.piccolo_app",
-                            "metrolab.records.piccolo_app"],
+    migration_dependencies=[
+        "metrolab.accounts.piccolo_app",
+        "metrolab.customers.piccolo_app",
+        "metrolab.records.piccolo_app",
+    ],
     commands=[],
 )

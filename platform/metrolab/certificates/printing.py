@@ -28,18 +28,28 @@ async def search(
     if q:
         where.append(Certificate.number.ilike(f"%{q}%") | Certificate.customer.name.ilike(f"%{q}%"))
     query = Certificate.select(
-        Certificate.id, Certificate.number, Certificate.kind, Certificate.status,
-        Certificate.revision, Certificate.instrument_type, Certificate.conclusion,
-        Certificate.issued_at, Certificate.print_status, Certificate.printed_at,
-        Certificate.record, Certificate.customer.name.as_alias("customer_name"),
+        Certificate.id,
+        Certificate.number,
+        Certificate.kind,
+        Certificate.status,
+        Certificate.revision,
+        Certificate.instrument_type,
+        Certificate.conclusion,
+        Certificate.issued_at,
+        Certificate.print_status,
+        Certificate.printed_at,
+        Certificate.record,
+        Certificate.customer.name.as_alias("customer_name"),
     )
     count = Certificate.count()
     for clause in where:
         query, count = query.where(clause), count.where(clause)
     total = await count
     page_no = max(1, page_no)
-    rows = await query.order_by(Certificate.id, ascending=False).limit(PAGE_SIZE).offset(
-        (page_no - 1) * PAGE_SIZE
+    rows = (
+        await query.order_by(Certificate.id, ascending=False)
+        .limit(PAGE_SIZE)
+        .offset((page_no - 1) * PAGE_SIZE)
     )
     return rows, total, max(1, -(-total // PAGE_SIZE))
 
@@ -64,14 +74,19 @@ async def print_pdf(certificate_ids: list[int], user: Any) -> bytes:
     now = datetime.now(UTC)
     for i in ids:
         reprint = by_id[i]["print_status"] == "已打印"
-        await PrintLog.insert(PrintLog(certificate=i, by=getattr(user, "id", None), at=now,
-                                       reprint=reprint))
+        await PrintLog.insert(
+            PrintLog(certificate=i, by=getattr(user, "id", None), at=now, reprint=reprint)
+        )
         await Certificate.update(
             {Certificate.print_status: "已打印", Certificate.printed_at: now}
         ).where(Certificate.id == i)
-        await record("certificate.reprinted" if reprint else "certificate.printed", actor=user,
-                     target_type="certificate", target_id=i,
-                     details={"number": by_id[i]["number"]})
+        await record(
+            "certificate.reprinted" if reprint else "certificate.printed",
+            actor=user,
+            target_type="certificate",
+            target_id=i,
+            details={"number": by_id[i]["number"]},
+        )
     if len(pdfs) == 1:
         return pdfs[0]
     return await anyio.to_thread.run_sync(merge_pdfs, pdfs)
@@ -79,7 +94,9 @@ async def print_pdf(certificate_ids: list[int], user: Any) -> bytes:
 
 async def print_log(certificate_id: int) -> list[dict[str, Any]]:
     return (
-        await PrintLog.select(PrintLog.at, PrintLog.reprint, PrintLog.by.full_name.as_alias("by_name"))
+        await PrintLog.select(
+            PrintLog.at, PrintLog.reprint, PrintLog.by.full_name.as_alias("by_name")
+        )
         .where(PrintLog.certificate == certificate_id)
         .order_by(PrintLog.id)
     )

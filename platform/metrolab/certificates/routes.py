@@ -3,6 +3,7 @@ and the public verification pages (§5.3 证书核查, §7.2.3 二维码)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from typing import Any
 
@@ -45,14 +46,23 @@ async def _upload(request: Request, field: str = "file") -> tuple[bytes, str]:
 
 @get("/certificate-templates", opt=perm("certificates.view"), include_in_schema=False)
 async def template_list() -> Template:
-    return page("certificates/templates.html", title=_("证书模板"), templates=await tv.templates(),
-                labels=tv.STATUS_LABELS)
+    return page(
+        "certificates/templates.html",
+        title=_("证书模板"),
+        templates=await tv.templates(),
+        labels=tv.STATUS_LABELS,
+    )
 
 
 @get("/certificate-templates/new", opt=perm("templates.design"), include_in_schema=False)
 async def template_new() -> Template:
-    return page("certificates/template_new.html", title=_("上传证书模板"), values={}, problems=[],
-                kinds=KINDS)
+    return page(
+        "certificates/template_new.html",
+        title=_("上传证书模板"),
+        values={},
+        problems=[],
+        kinds=KINDS,
+    )
 
 
 @post("/certificate-templates", opt=perm("templates.design"), include_in_schema=False)
@@ -62,30 +72,55 @@ async def template_create(request: Request) -> Response:
     values = {k: v if isinstance(v, str) else "" for k, v in values.items()}
     data, filename = await _upload(request)
     try:
-        version = await tv.upload(data, filename, request.user, key=values["key"],
-                                  name=values["name"], kind=values["kind"])
+        version = await tv.upload(
+            data,
+            filename,
+            request.user,
+            key=values["key"],
+            name=values["name"],
+            kind=values["kind"],
+        )
     except tv.TemplateRefused as exc:
-        return page("certificates/template_new.html", status_code=400, title=_("上传证书模板"),
-                    values=values, problems=exc.problems, kinds=KINDS)
+        return page(
+            "certificates/template_new.html",
+            status_code=400,
+            title=_("上传证书模板"),
+            values=values,
+            problems=exc.problems,
+            kinds=KINDS,
+        )
     return see_other(f"/certificate-templates/{version['template']}")
 
 
-async def _template_page(template_id: int, problems: list[str] | None = None,
-                         status_code: int = 200) -> Template:
+async def _template_page(
+    template_id: int, problems: list[str] | None = None, status_code: int = 200
+) -> Template:
     tpl = await tv.get_template(template_id)
-    return page("certificates/template_detail.html", status_code=status_code, title=tpl["name"],
-                t=tpl, versions=await tv.versions(template_id), labels=tv.STATUS_LABELS,
-                problems=problems or [])
+    return page(
+        "certificates/template_detail.html",
+        status_code=status_code,
+        title=tpl["name"],
+        t=tpl,
+        versions=await tv.versions(template_id),
+        labels=tv.STATUS_LABELS,
+        problems=problems or [],
+    )
 
 
-@get("/certificate-templates/{template_id:int}", opt=perm("certificates.view"),
-     include_in_schema=False)
+@get(
+    "/certificate-templates/{template_id:int}",
+    opt=perm("certificates.view"),
+    include_in_schema=False,
+)
 async def template_detail(template_id: int) -> Template:
     return await _template_page(template_id)
 
 
-@post("/certificate-templates/{template_id:int}/versions", opt=perm("templates.design"),
-      include_in_schema=False)
+@post(
+    "/certificate-templates/{template_id:int}/versions",
+    opt=perm("templates.design"),
+    include_in_schema=False,
+)
 async def template_version_upload(request: Request, template_id: int) -> Response:
     await tv.get_template(template_id)
     data, filename = await _upload(request)
@@ -96,39 +131,54 @@ async def template_version_upload(request: Request, template_id: int) -> Respons
     return see_other(f"/certificate-templates/{template_id}")
 
 
-@post("/certificate-templates/versions/{version_id:int}/submit", opt=perm("templates.design"),
-      include_in_schema=False)
+@post(
+    "/certificate-templates/versions/{version_id:int}/submit",
+    opt=perm("templates.design"),
+    include_in_schema=False,
+)
 async def template_submit(request: Request, version_id: int) -> Response:
     await tv.submit(version_id, request.user)
     return see_other(f"/certificate-templates/{(await tv.get_version(version_id))['template']}")
 
 
-@post("/certificate-templates/versions/{version_id:int}/approve", opt=perm("templates.review"),
-      include_in_schema=False)
+@post(
+    "/certificate-templates/versions/{version_id:int}/approve",
+    opt=perm("templates.review"),
+    include_in_schema=False,
+)
 async def template_approve(request: Request, version_id: int) -> Response:
     form = await form_dict(request)
     await tv.approve(version_id, request.user, form.get("password", ""))
     return see_other(f"/certificate-templates/{(await tv.get_version(version_id))['template']}")
 
 
-@post("/certificate-templates/versions/{version_id:int}/return", opt=perm("templates.review"),
-      include_in_schema=False)
+@post(
+    "/certificate-templates/versions/{version_id:int}/return",
+    opt=perm("templates.review"),
+    include_in_schema=False,
+)
 async def template_return(request: Request, version_id: int) -> Response:
     form = await form_dict(request)
     await tv.return_version(version_id, request.user, form.get("reason", ""))
     return see_other(f"/certificate-templates/{(await tv.get_version(version_id))['template']}")
 
 
-@get("/certificate-templates/versions/{version_id:int}/preview.pdf",
-     opt=perm("certificates.view"), include_in_schema=False)
+@get(
+    "/certificate-templates/versions/{version_id:int}/preview.pdf",
+    opt=perm("certificates.view"),
+    include_in_schema=False,
+)
 async def template_preview(version_id: int) -> Response:
     version = await tv.get_version(version_id)
     pdf = await tv.preview_pdf(version_id)
     return _pdf(pdf, f"preview-{version['template_key']}-v{version['number']}.pdf")
 
 
-@get("/certificate-templates/versions/{version_id:int}/template.docx",
-     opt=perm("certificates.view"), include_in_schema=False)
+@get(
+    "/certificate-templates/versions/{version_id:int}/template.docx",
+    opt=perm("certificates.view"),
+    include_in_schema=False,
+)
 async def template_download(version_id: int) -> Response:
     from metrolab import storage
 
@@ -136,8 +186,9 @@ async def template_download(version_id: int) -> Response:
     return Response(
         content=storage.get(version["docx_sha256"]),
         media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        headers={"content-disposition":
-                 f'attachment; filename="{version["template_key"]}-v{version["number"]}.docx"'},
+        headers={
+            "content-disposition": f'attachment; filename="{version["template_key"]}-v{version["number"]}.docx"'
+        },
     )
 
 
@@ -145,24 +196,43 @@ async def template_download(version_id: int) -> Response:
 
 
 @get("/certificates", opt=perm("certificates.view"), include_in_schema=False)
-async def certificate_list(request: Request, q: str = "", kind: str = "", print_status: str = "",
-                           page_no: int = QueryParameter(name="page", default=1, ge=1)) -> Template:
+async def certificate_list(
+    request: Request,
+    q: str = "",
+    kind: str = "",
+    print_status: str = "",
+    page_no: int = QueryParameter(name="page", default=1, ge=1),
+) -> Template:
     rows, total, pages = await printing.search(print_status, q, kind, page_no)
-    return page("certificates/list.html", title=_("证书查询"), rows=rows, total=total, pages=pages,
-                page_no=page_no, query={"q": q, "kind": kind}, kinds=KINDS)
+    return page(
+        "certificates/list.html",
+        title=_("证书查询"),
+        rows=rows,
+        total=total,
+        pages=pages,
+        page_no=page_no,
+        query={"q": q, "kind": kind},
+        kinds=KINDS,
+    )
 
 
 @get("/certificates/{certificate_id:int}", opt=perm("certificates.view"), include_in_schema=False)
 async def certificate_detail(certificate_id: int) -> Template:
     cert = await services.get_certificate(certificate_id)
     state = await services.status_of(cert) if cert["pdf_sha256"] else ("", "")
-    return page("certificates/detail.html", title=cert["number"] or _("证书（未编号）"), c=cert,
-                state=state, prints=await printing.print_log(certificate_id),
-                verify_url=services.verify_url(cert["verify_token"]) if cert["verify_token"] else "")
+    return page(
+        "certificates/detail.html",
+        title=cert["number"] or _("证书（未编号）"),
+        c=cert,
+        state=state,
+        prints=await printing.print_log(certificate_id),
+        verify_url=services.verify_url(cert["verify_token"]) if cert["verify_token"] else "",
+    )
 
 
-@get("/certificates/{certificate_id:int}/pdf", opt=perm("certificates.view"),
-     include_in_schema=False)
+@get(
+    "/certificates/{certificate_id:int}/pdf", opt=perm("certificates.view"), include_in_schema=False
+)
 async def certificate_pdf(certificate_id: int) -> Response:
     from metrolab import storage
 
@@ -172,18 +242,22 @@ async def certificate_pdf(certificate_id: int) -> Response:
     return _pdf(storage.get(cert["pdf_sha256"]), f"{cert['number']}.pdf")
 
 
-@post("/certificates/{certificate_id:int}/issue", opt=perm("certificates.issue"),
-      include_in_schema=False)
+@post(
+    "/certificates/{certificate_id:int}/issue",
+    opt=perm("certificates.issue"),
+    include_in_schema=False,
+)
 async def certificate_issue(request: Request, certificate_id: int) -> Response:
-    try:
+    with contextlib.suppress(services.IssueFailed):  # the page shows issue_error and "retry"
         await services.issue(certificate_id, user=request.user)
-    except services.IssueFailed:
-        pass  # the detail page shows issue_error and the retry button
     return see_other(f"/certificates/{certificate_id}")
 
 
-@post("/certificates/{certificate_id:int}/recall", opt=perm("certificates.void"),
-      include_in_schema=False)
+@post(
+    "/certificates/{certificate_id:int}/recall",
+    opt=perm("certificates.void"),
+    include_in_schema=False,
+)
 async def certificate_recall(request: Request, certificate_id: int) -> Response:
     form = await form_dict(request)
     await services.recall(certificate_id, form.get("reason", ""), request.user)
@@ -194,16 +268,30 @@ async def certificate_recall(request: Request, certificate_id: int) -> Response:
 
 
 @get("/certificates/print", opt=perm("certificates.print"), include_in_schema=False)
-async def print_list(request: Request, print_status: str = "待打印", q: str = "", kind: str = "",
-                     page_no: int = QueryParameter(name="page", default=1, ge=1)) -> Template:
+async def print_list(
+    request: Request,
+    print_status: str = "待打印",
+    q: str = "",
+    kind: str = "",
+    page_no: int = QueryParameter(name="page", default=1, ge=1),
+) -> Template:
     rows, total, pages = await printing.search(print_status, q, kind, page_no)
-    return page("certificates/print.html", title=_("证书打印"), rows=rows, total=total,
-                pages=pages, page_no=page_no, kinds=KINDS,
-                query={"print_status": print_status, "q": q, "kind": kind},
-                record_print=_record_print_available())
+    return page(
+        "certificates/print.html",
+        title=_("证书打印"),
+        rows=rows,
+        total=total,
+        pages=pages,
+        page_no=page_no,
+        kinds=KINDS,
+        query={"print_status": print_status, "q": q, "kind": kind},
+        record_print=_record_print_available(),
+    )
 
 
-@post("/certificates/print", opt=perm("certificates.print"), include_in_schema=False, status_code=200)
+@post(
+    "/certificates/print", opt=perm("certificates.print"), include_in_schema=False, status_code=200
+)
 async def print_many(request: Request) -> Response:
     form = await request.form()
     ids = [int(v) for v in form.getall("ids") if str(v).isdigit()] if "ids" in form else []
@@ -219,8 +307,11 @@ def _record_print_available() -> bool:
     return True
 
 
-@get("/certificates/records/{record_id:int}/print", opt=perm("certificates.print"),
-     include_in_schema=False)
+@get(
+    "/certificates/records/{record_id:int}/print",
+    opt=perm("certificates.print"),
+    include_in_schema=False,
+)
 async def record_print(record_id: int) -> Template:
     """A printable original record (the form engine's "view" mode under its pinned version)."""
     from metrolab.certificates.record_view import printable_record
@@ -234,8 +325,13 @@ async def record_print(record_id: int) -> Template:
 
 @get("/certificates/numbers", opt=perm("certificates.void"), include_in_schema=False)
 async def numbers_page() -> Template:
-    return page("certificates/numbers.html", title=_("作废证书编号"),
-                rows=await numbers.voided_numbers(), values={}, errors={})
+    return page(
+        "certificates/numbers.html",
+        title=_("作废证书编号"),
+        rows=await numbers.voided_numbers(),
+        values={},
+        errors={},
+    )
 
 
 @post("/certificates/numbers/void", opt=perm("certificates.void"), include_in_schema=False)
@@ -244,9 +340,14 @@ async def number_void(request: Request) -> Response:
     try:
         await services.void_number(form.get("number", ""), form.get("reason", ""), request.user)
     except UserError as exc:
-        return page("certificates/numbers.html", status_code=exc.status_code,
-                    title=_("作废证书编号"), rows=await numbers.voided_numbers(),
-                    values=form, errors={"number": exc.detail})
+        return page(
+            "certificates/numbers.html",
+            status_code=exc.status_code,
+            title=_("作废证书编号"),
+            rows=await numbers.voided_numbers(),
+            values=form,
+            errors={"number": exc.detail},
+        )
     return see_other("/certificates/numbers")
 
 
@@ -266,8 +367,12 @@ async def _log_scan(request: Request, token: str, info: dict[str, Any], result: 
 
 
 def _not_genuine() -> Template:
-    return page("certificates/not_genuine.html", status_code=404, title=_(NOT_GENUINE),
-                message=_(NOT_GENUINE))
+    return page(
+        "certificates/not_genuine.html",
+        status_code=404,
+        title=_(NOT_GENUINE),
+        message=_(NOT_GENUINE),
+    )
 
 
 @get("/verify/{token:str}", opt=PUBLIC, include_in_schema=False)
@@ -293,12 +398,22 @@ async def verify_check(request: Request, token: str) -> Template:
     else:
         digest = hashlib.sha256(data).hexdigest()
         ok = digest == info["pdf_sha256"]
-        check = {"ok": ok, "sha256": digest,
-                 "message": _("一致：该文件就是本机构出具的证书 PDF") if ok
-                 else _("不一致：该文件不是本机构出具的这份证书 PDF，或已被修改")}
+        check = {
+            "ok": ok,
+            "sha256": digest,
+            "message": _("一致：该文件就是本机构出具的证书 PDF")
+            if ok
+            else _("不一致：该文件不是本机构出具的这份证书 PDF，或已被修改"),
+        }
     await _log_scan(request, token, info, "pdf_match" if check["ok"] else "pdf_mismatch")
-    return page("certificates/verify.html", status_code=200 if check["ok"] else 400,
-                title=_("证书查询"), info=info, token=token, check=check)
+    return page(
+        "certificates/verify.html",
+        status_code=200 if check["ok"] else 400,
+        title=_("证书查询"),
+        info=info,
+        token=token,
+        check=check,
+    )
 
 
 @get("/verify", opt=PUBLIC, include_in_schema=False)
@@ -307,33 +422,71 @@ async def verify_lookup(request: Request, number: str = "", serial: str = "") ->
     if not number and not serial:
         return page("certificates/lookup.html", title=_("证书核查"), values={}, message="")
     found = await services.lookup(number, serial)
-    await _log_scan(request, f"lookup:{number}"[:300], {}, "lookup_found" if found else "lookup_none")
+    await _log_scan(
+        request, f"lookup:{number}"[:300], {}, "lookup_found" if found else "lookup_none"
+    )
     if found:
         return see_other(f"/verify/{found['verify_token']}")
-    return page("certificates/lookup.html", status_code=404, title=_("证书核查"),
-                values={"number": number, "serial": serial},
-                message=_("没有找到该证书：请核对证书编号和出厂编号后 4 位"))
+    return page(
+        "certificates/lookup.html",
+        status_code=404,
+        title=_("证书核查"),
+        values={"number": number, "serial": serial},
+        message=_("没有找到该证书：请核对证书编号和出厂编号后 4 位"),
+    )
 
 
 # ── JSON API ──────────────────────────────────────────────────────────────────────────────
 
 
-@get("/api/v1/certificates/{certificate_id:int}", opt=perm("certificates.view"),
-     tags=["certificates"], summary="证书详情")
+@get(
+    "/api/v1/certificates/{certificate_id:int}",
+    opt=perm("certificates.view"),
+    tags=["certificates"],
+    summary="证书详情",
+)
 async def api_certificate(certificate_id: int) -> dict[str, Any]:
     return await services.get_certificate(certificate_id)
 
 
-@post("/api/v1/certificates/{certificate_id:int}/issue", opt=perm("certificates.issue"),
-      tags=["certificates"], summary="出具证书（编号、二维码、PDF）", status_code=200)
+@post(
+    "/api/v1/certificates/{certificate_id:int}/issue",
+    opt=perm("certificates.issue"),
+    tags=["certificates"],
+    summary="出具证书（编号、二维码、PDF）",
+    status_code=200,
+)
 async def api_issue(request: Request, certificate_id: int) -> dict[str, Any]:
     return await services.issue(certificate_id, user=request.user)
 
 
-router = Router(path="/", route_handlers=[
-    template_list, template_new, template_create, template_detail, template_version_upload,
-    template_submit, template_approve, template_return, template_preview, template_download,
-    certificate_list, certificate_detail, certificate_pdf, certificate_issue, certificate_recall,
-    print_list, print_many, record_print, numbers_page, number_void,
-    verify_page, verify_check, verify_lookup, api_certificate, api_issue,
-])
+router = Router(
+    path="/",
+    route_handlers=[
+        template_list,
+        template_new,
+        template_create,
+        template_detail,
+        template_version_upload,
+        template_submit,
+        template_approve,
+        template_return,
+        template_preview,
+        template_download,
+        certificate_list,
+        certificate_detail,
+        certificate_pdf,
+        certificate_issue,
+        certificate_recall,
+        print_list,
+        print_many,
+        record_print,
+        numbers_page,
+        number_void,
+        verify_page,
+        verify_check,
+        verify_lookup,
+        api_certificate,
+        api_issue,
+    ],
+)

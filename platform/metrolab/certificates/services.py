@@ -215,9 +215,11 @@ async def _people_and_images(cert: dict[str, Any], ctx: dict[str, Any]) -> dict[
     for role, user_id in (cert.get("signers") or {}).items():
         if role not in ctx.get("people", {}) or not user_id:
             continue
-        user = await User.select(User.full_name, User.signature_sha256).where(
-            User.id == user_id
-        ).first()
+        user = (
+            await User.select(User.full_name, User.signature_sha256)
+            .where(User.id == user_id)
+            .first()
+        )
         if user is None:
             continue
         ctx["people"][role]["name"] = user["full_name"]
@@ -312,7 +314,10 @@ async def issue(certificate_id: int, *, user: Any = None, status: str = "issued"
 
 async def _failed(cert: dict[str, Any], message: str, user: Any) -> None:
     await Certificate.update(
-        {Certificate.issue_error: message[:2000], Certificate.lock_version: Certificate.lock_version + 1}
+        {
+            Certificate.issue_error: message[:2000],
+            Certificate.lock_version: Certificate.lock_version + 1,
+        }
     ).where(Certificate.id == cert["id"])
     await record(
         "certificate.issue_failed",
@@ -392,9 +397,7 @@ def _public(cert: dict[str, Any]) -> dict[str, Any]:
         "number": cert["number"],
         "kind": cert["kind"],
         "revision": cert["revision"],
-        "instrument": " ".join(
-            x for x in (instrument.get("name"), instrument.get("model")) if x
-        ),
+        "instrument": " ".join(x for x in (instrument.get("name"), instrument.get("model")) if x),
         "serial": instrument.get("serial") or "",
         "customer": (ctx.get("customer") or {}).get("name") or cert.get("customer_name") or "",
         "conclusion": cert["conclusion"],

@@ -68,7 +68,9 @@ class Certificate(Table, tablename="certificate"):
     instrument_type = Varchar(length=100, default="", index=True)
     customer = ForeignKey(Customer, null=True, on_delete=OnDelete.restrict)
     context = JSON(default={})  # the plain contract dict; frozen at issue
-    signers = JSON(default={})  # {"verifier": user_id, "checker": …, "approver": …}: signature images
+    signers = JSON(
+        default={}
+    )  # {"verifier": user_id, "checker": …, "approver": …}: signature images
     template_version = ForeignKey(TemplateVersion, null=True, on_delete=OnDelete.restrict)
     verified_on = Date(null=True, default=None)
     valid_until = Date(null=True, default=None)  # None on a 检定结果通知书

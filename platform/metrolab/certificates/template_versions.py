@@ -163,8 +163,12 @@ async def submit(version_id: int, user: Any) -> None:
     await TemplateVersion.update(
         {TemplateVersion.status: "in_review", TemplateVersion.submitted_at: datetime.now(UTC)}
     ).where(TemplateVersion.id == version_id)
-    await record("certificate_template.submitted", actor=user,
-                 target_type="certificate_template_version", target_id=version_id)
+    await record(
+        "certificate_template.submitted",
+        actor=user,
+        target_type="certificate_template_version",
+        target_id=version_id,
+    )
 
 
 async def approve(version_id: int, user: Any, password: str) -> None:
@@ -181,8 +185,13 @@ async def approve(version_id: int, user: Any, password: str) -> None:
     if not await verify_password(stored["password_hash"] if stored else None, password or ""):
         raise UserError(status_code=403, detail="密码不正确，签名未完成")
     now = datetime.now(UTC)
-    signature = {"signer": user.username, "name": user.full_name, "meaning": "批准发布",
-                 "at": now.isoformat(), "sha256": version["docx_sha256"]}
+    signature = {
+        "signer": user.username,
+        "name": user.full_name,
+        "meaning": "批准发布",
+        "at": now.isoformat(),
+        "sha256": version["docx_sha256"],
+    }
     await TemplateVersion.update({TemplateVersion.status: "retired"}).where(
         (TemplateVersion.template == version["template"]) & (TemplateVersion.status == "published")
     )
@@ -195,9 +204,13 @@ async def approve(version_id: int, user: Any, password: str) -> None:
             TemplateVersion.published_at: now,
         }
     ).where(TemplateVersion.id == version_id)
-    await record("certificate_template.published", actor=user,
-                 target_type="certificate_template_version", target_id=version_id,
-                 details={"sha256": version["docx_sha256"]})
+    await record(
+        "certificate_template.published",
+        actor=user,
+        target_type="certificate_template_version",
+        target_id=version_id,
+        details={"sha256": version["docx_sha256"]},
+    )
 
 
 async def return_version(version_id: int, user: Any, reason: str) -> None:
@@ -211,12 +224,19 @@ async def return_version(version_id: int, user: Any, reason: str) -> None:
     if version["author"] == user.id:
         raise UserError(status_code=409, detail="不能审核自己上传的模板")
     await TemplateVersion.update(
-        {TemplateVersion.status: "draft", TemplateVersion.reviewer: user.id,
-         TemplateVersion.review_reason: reason}
+        {
+            TemplateVersion.status: "draft",
+            TemplateVersion.reviewer: user.id,
+            TemplateVersion.review_reason: reason,
+        }
     ).where(TemplateVersion.id == version_id)
-    await record("certificate_template.returned", actor=user,
-                 target_type="certificate_template_version", target_id=version_id,
-                 details={"reason": reason})
+    await record(
+        "certificate_template.returned",
+        actor=user,
+        target_type="certificate_template_version",
+        target_id=version_id,
+        details={"reason": reason},
+    )
 
 
 async def preview_pdf(version_id: int) -> bytes:
@@ -226,7 +246,9 @@ async def preview_pdf(version_id: int) -> bytes:
     from metrolab.engine.documents.render import render_docx
 
     version = await get_version(version_id)
-    ctx = sample_context("notice" if version["template_kind"] == "检定结果通知书" else "certificate")
+    ctx = sample_context(
+        "notice" if version["template_kind"] == "检定结果通知书" else "certificate"
+    )
     template = storage.get(version["docx_sha256"])
     docx = await anyio.to_thread.run_sync(render_docx, template, ctx, sample_images(ctx))
     return await anyio.to_thread.run_sync(to_pdf, docx)
@@ -245,10 +267,18 @@ async def seed_templates() -> int:
         now = datetime.now(UTC)
         await TemplateVersion.insert(
             TemplateVersion(
-                template=tpl.id, number=1, status="published", docx_sha256=digest,
-                filename=f"{key}.docx", published_at=now,
-                approval_signature={"signer": "system", "meaning": "随产品发布",
-                                    "at": now.isoformat(), "sha256": digest},
+                template=tpl.id,
+                number=1,
+                status="published",
+                docx_sha256=digest,
+                filename=f"{key}.docx",
+                published_at=now,
+                approval_signature={
+                    "signer": "system",
+                    "meaning": "随产品发布",
+                    "at": now.isoformat(),
+                    "sha256": digest,
+                },
             )
         )
         n += 1
