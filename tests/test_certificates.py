@@ -243,6 +243,15 @@ def test_concurrent_allocations_give_distinct_consecutive_numbers(db):
     assert len(set(got)) == 20
     assert sorted(got) == [f"JD2040-{i:05d}" for i in range(1, 21)]
 
+    # two approvals of the same certificate at once: one number, and no gap after it
+    async def same_certificate() -> list[str]:
+        cert = Certificate(kind="检定证书")
+        await cert.save()
+        return await asyncio.gather(*(numbers.number_for(cert.id, 2041) for _ in range(5)))
+
+    assert set(run(same_certificate())) == {"JD2041-00001"}
+    assert run(numbers.allocate_number(2041)) == "JD2041-00002"
+
 
 # ── template upload, review ───────────────────────────────────────────────────────────────
 

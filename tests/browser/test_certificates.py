@@ -1,10 +1,10 @@
 """The public verification page in Chromium: no login, the status, and the PDF check form (CSRF)."""
 
 import pytest
-from conftest import run
-from test_certificates import converter, issued, seeded  # noqa: F401 - fixtures
 
+from conftest import run
 from metrolab import storage
+from test_certificates import converter, issued, seeded  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
 

@@ -47,34 +47,54 @@ async def _next_seq(year: int) -> int:
     return int(rows[0]["last_seq"])
 
 
+class _AlreadyNumbered(Exception):  # noqa: N818 - control flow: roll the increment back
+    def __init__(self, number: str) -> None:
+        self.number = number
+
+
+async def _held_by(certificate_id: int) -> str | None:
+    rows = (
+        await CertificateNumber.select(CertificateNumber.number)
+        .where(CertificateNumber.certificate == certificate_id)
+        .order_by(CertificateNumber.id, ascending=False)
+    )
+    for row in rows:
+        if not await VoidedNumber.exists().where(VoidedNumber.number == row["number"]):
+            return row["number"]
+    return None
+
+
 async def allocate_number(
     year: int, pattern: str | None = None, *, certificate_id: int | None = None
 ) -> str:
-    """The next number of ``year`` (e.g. ``JD2026-00001``), recorded in ``CertificateNumber``."""
+    """The next number of ``year`` (e.g. ``JD2026-00001``), recorded in ``CertificateNumber``.
+
+    With ``certificate_id`` a certificate gets at most one live number: a second (concurrent)
+    call for it returns the number it already holds and rolls its own increment back.
+    """
     pattern = pattern or number_pattern()
-    async with _transaction():
-        while True:
-            seq = await _next_seq(year)
-            number = format_number(pattern, year, seq)
-            if not await VoidedNumber.exists().where(VoidedNumber.number == number):
-                break  # a number voided before it was reached is skipped
-        await CertificateNumber.insert(
-            CertificateNumber(number=number, year=year, seq=seq, certificate=certificate_id)
-        )
+    try:
+        async with _transaction():
+            while True:
+                seq = await _next_seq(year)  # from here on, the year's counter is locked
+                number = format_number(pattern, year, seq)
+                if not await VoidedNumber.exists().where(VoidedNumber.number == number):
+                    break  # a number voided before it was reached is skipped
+            if certificate_id is not None and (held := await _held_by(certificate_id)):
+                raise _AlreadyNumbered(held)
+            await CertificateNumber.insert(
+                CertificateNumber(number=number, year=year, seq=seq, certificate=certificate_id)
+            )
+    except _AlreadyNumbered as exc:
+        return exc.number
     return number
 
 
 async def number_for(certificate_id: int, year: int) -> str:
     """The number allocated to this certificate by an earlier (failed) attempt, else a new one."""
-    held = (
-        await CertificateNumber.select(CertificateNumber.number)
-        .where(CertificateNumber.certificate == certificate_id)
-        .order_by(CertificateNumber.id, ascending=False)
-        .first()
+    return await _held_by(certificate_id) or await allocate_number(
+        year, certificate_id=certificate_id
     )
-    if held and not await VoidedNumber.exists().where(VoidedNumber.number == held["number"]):
-        return held["number"]
-    return await allocate_number(year, certificate_id=certificate_id)
 
 
 async def void_number(number: str, reason: str, user: Any) -> None:
