@@ -5,6 +5,7 @@ but the router). Adding a feature = one line here (its Piccolo app is found from
 from __future__ import annotations
 
 from importlib import import_module
+from importlib.util import find_spec
 from types import ModuleType
 
 from litestar import Router
@@ -12,9 +13,9 @@ from litestar import Router
 from metrolab.web import permissions
 from metrolab.web.navigation import add_nav, add_tasks
 
-FEATURES = ["lab", "accounts", "customers", "indicators", "forms", "records", "certificates", "designer", "ledger"]
+FEATURES = ["lab", "accounts", "customers", "workflows", "indicators", "forms", "records", "certificates", "designer", "ledger"]
 # Piccolo apps, in migration order (a feature without tables has no piccolo_app module).
-PICCOLO_APPS = ["audit", *FEATURES]
+PICCOLO_APPS = [name for name in ["audit", *FEATURES] if find_spec(f"metrolab.{name}.piccolo_app")]
 
 
 def modules() -> list[ModuleType]:

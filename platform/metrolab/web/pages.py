@@ -7,11 +7,9 @@ from typing import Any
 from litestar import Request
 from litestar.response import Redirect, Template
 
-from metrolab.settings import get_settings
 
 
 def page(name: str, request: Request | None = None, status_code: int = 200, **context: Any) -> Template:
-    context.setdefault("lab_name", get_settings().lab_name)
     return Template(template_name=name, context=context, status_code=status_code)
 
 

@@ -10,6 +10,7 @@ from litestar.template.config import TemplateConfig
 
 from metrolab.engine import forms as forms_engine
 from metrolab.paths import PACKAGE_DIR
+from metrolab.settings import get_settings
 from metrolab.web import i18n
 from metrolab.web.navigation import nav_for
 
@@ -35,6 +36,7 @@ def make_environment() -> Environment:
         current_language=i18n.current_language,
         LANGUAGES=i18n.LANGUAGES,
         nav_for=nav_for,
+        lab_name=get_settings().lab_name,
     )
     forms_engine.install(env)  # the form engine's partial needs its global (engine/*/templates are loaded above)
     return env

@@ -1,0 +1,110 @@
+"""Run objects through their workflows: load stored definitions, compute available actions, and apply
+a transition atomically (optimistic locking on `lock_version`), recording it with its signature.
+
+Any table with `status` and `lock_version` columns can be driven: certificates, entrustments, delay
+requests, and later office processes (收文, 报价单) — they differ only in their definition (data)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from piccolo.table import Table
+
+from metrolab.audit.log import record
+from metrolab.engine import workflow as engine
+from metrolab.paths import data_folder
+from metrolab.web.auth import CurrentUser
+from metrolab.web.errors import UserError
+from metrolab.workflows.signatures import sign
+from metrolab.workflows.tables import TransitionRecord, WorkflowVersion
+
+
+class TransitionConflict(UserError):
+    status_code = 409
+
+
+@dataclass(frozen=True)
+class Applied:
+    from_state: str
+    to_state: str
+    transition: engine.Transition
+    signature: dict[str, Any] | None
+
+
+async def seed_workflows() -> int:
+    """Store each shipped definition; a changed file becomes a new active version."""
+    n = 0
+    for path in sorted((data_folder("seed_data") / "workflows").glob("*.json")):
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        engine.load_definition(raw)  # refuse a broken file before storing anything
+        digest = hashlib.sha256(json.dumps(raw, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        latest = await WorkflowVersion.select().where(WorkflowVersion.key == raw["key"]) \
+            .order_by(WorkflowVersion.version, ascending=False).first()
+        if latest and latest["sha256"] == digest:
+            continue
+        version = max(int(raw.get("version", 1)), (latest["version"] + 1) if latest else 1)
+        await WorkflowVersion.update({WorkflowVersion.active: False}).where(WorkflowVersion.key == raw["key"])
+        await WorkflowVersion.insert(WorkflowVersion(key=raw["key"], version=version, definition=raw, sha256=digest))
+        n += 1
+    return n
+
+
+async def definition(key: str) -> tuple[engine.WorkflowDefinition, int]:
+    row = await WorkflowVersion.select().where((WorkflowVersion.key == key) & (WorkflowVersion.active == True)) \
+        .first().output(load_json=True)  # noqa: E712
+    if row is None:
+        raise UserError(status_code=500, detail=f"工作流 {key} 未载入（请执行 metrolab seed）")
+    return engine.load_definition(row["definition"]), row["version"]
+
+
+async def available(key: str, state: str, user: CurrentUser, context: dict[str, Any]) -> list[engine.Transition]:
+    defn, _ = await definition(key)
+    return engine.available_actions(defn, state, user.roles, context)
+
+
+async def apply(table: type[Table], object_id: int, key: str, action: str, user: CurrentUser, *,
+                context: dict[str, Any], reason: str | None = None, password: str | None = None,
+                expected_lock: int | None = None, signed_content: Any = None,
+                changes: dict[Any, Any] | None = None) -> Applied:
+    """Move one object: check state, role, guard, rules, reason and signature; then update it only if
+    nobody moved it meanwhile (lock_version), and record the step. Refusals say which rule refused."""
+    defn, version = await definition(key)
+    row = await table.select(table.status, table.lock_version).where(table._meta.primary_key == object_id).first()
+    if row is None:
+        raise UserError(status_code=404, detail="对象不存在")
+    if expected_lock is not None and expected_lock != row["lock_version"]:
+        raise TransitionConflict(detail="该记录已被他人处理，请刷新后再操作")
+    try:
+        step = engine.check_transition(defn, row["status"], action, user.roles, context, reason=reason,
+                                       signed=True)
+    except engine.TransitionRefused as refused:
+        raise UserError(status_code=refused.http_status, detail=refused.message_zh) from refused
+    signature = None
+    if step.signature:
+        signature = await sign(user, password, step.signature, signed_content if signed_content is not None else
+                               {"object": table._meta.tablename, "id": object_id, "action": action})
+    to_state = step.target(row["status"])
+    values = {table.status: to_state, table.lock_version: row["lock_version"] + 1, **(changes or {})}
+    # The move and its record commit together; the lock_version condition makes a concurrent move lose.
+    async with table._meta.db.transaction():
+        moved = await table.update(values).where(
+            (table._meta.primary_key == object_id) & (table.lock_version == row["lock_version"])
+        ).returning(table._meta.primary_key)
+        if not moved:
+            raise TransitionConflict(detail="该记录刚被他人处理，本次操作未生效，请刷新后查看")
+        await TransitionRecord.insert(TransitionRecord(
+            workflow_key=key, workflow_version=version, object_type=table._meta.tablename, object_id=object_id,
+            action=action, from_state=row["status"], to_state=to_state, actor=user.id, actor_name=user.full_name,
+            reason=reason or "", signature=signature or {}))
+    await record(f"{table._meta.tablename}.{action}", actor=user, target_type=table._meta.tablename,
+                 target_id=object_id, details={"from": row["status"], "to": to_state, "reason": reason or ""})
+    return Applied(row["status"], to_state, step, signature)
+
+
+async def history(table: type[Table], object_id: int) -> list[dict[str, Any]]:
+    return await TransitionRecord.select().where(
+        (TransitionRecord.object_type == table._meta.tablename) & (TransitionRecord.object_id == object_id)
+    ).order_by(TransitionRecord.id).output(load_json=True)

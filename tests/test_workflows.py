@@ -1,0 +1,99 @@
+"""Workflows: stored definitions, diagram pages, and a real process (delay requests) driven through them —
+atomic transitions with optimistic locking, recorded history, role and rule refusals, signatures."""
+
+import threading
+
+from conftest import run
+
+from metrolab.workflows.tables import DelayRequest, TransitionRecord, WorkflowVersion
+
+
+def _register(browser, subject="JD2026-00017"):
+    r = browser.post("/delays", data={"subject": subject, "due_date": "2026-12-01", "new_due_date": "2026-12-15",
+                                      "reason": "标准器送检未归"}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return int(r.headers["location"].rsplit("/", 1)[1])
+
+
+def test_shipped_workflows_are_stored_and_drawn(browser, make_user):
+    keys = {r["key"] for r in run(WorkflowVersion.select(WorkflowVersion.key))}
+    assert {"certificate", "entrustment", "delay_request"} <= keys
+    browser.login(make_user("verifier"))
+    page = browser.get("/workflows/certificate")
+    assert page.status_code == 200 and "<svg" in page.text and "核验" in page.text
+
+
+def test_delay_request_register_approve_and_history(browser, new_browser, make_user):
+    verifier, manager = make_user("verifier", full_name="周检定"), make_user("tech_manager", full_name="李明")
+    browser.login(verifier)
+    delay_id = _register(browser)
+    # The requester may not approve (role), and the manager sees the task on the home page.
+    refused = browser.post(f"/delays/{delay_id}/approve")
+    assert refused.status_code == 403
+    boss = new_browser().login(manager)
+    assert 'data-task="delays_to_approve"><b>1</b>' in boss.get("/home").text
+    assert boss.post(f"/delays/{delay_id}/reject").status_code == 422  # a rejection needs a reason
+    assert boss.post(f"/delays/{delay_id}/approve", follow_redirects=False).status_code == 303
+    row = run(DelayRequest.select().where(DelayRequest.id == delay_id).first())
+    assert row["status"] == "approved" and row["lock_version"] == 1
+    detail = boss.get(f"/delays/{delay_id}")
+    assert "李明" in detail.text and "已批准" in detail.text
+    # A final state has no more actions: approving again is a conflict with the state.
+    assert boss.post(f"/delays/{delay_id}/approve").status_code == 409
+
+
+def test_guard_and_rule_refusals_say_why(browser, new_browser, make_user):
+    both = make_user("verifier", "tech_manager")
+    browser.login(both)
+    delay_id = _register(browser)
+    r = browser.post(f"/api/v1/delays/{delay_id}/approve", json={})
+    assert r.status_code == 403 and "审批人不能是申请人本人" in r.json()["detail"]
+
+
+def test_stale_lock_version_is_refused_and_nothing_changes(browser, new_browser, make_user):
+    browser.login(make_user("verifier"))
+    delay_id = _register(browser)
+    boss = new_browser().login(make_user("tech_manager"))
+    r = boss.post(f"/api/v1/delays/{delay_id}/approve", json={"lock_version": 7})
+    assert r.status_code == 409
+    assert run(DelayRequest.select(DelayRequest.status).where(DelayRequest.id == delay_id).first())["status"] == "registered"
+    assert run(TransitionRecord.count()) == 0
+
+
+def test_two_people_acting_at_once_exactly_one_succeeds(browser, new_browser, make_user):
+    browser.login(make_user("verifier"))
+    delay_id = _register(browser)
+    bosses = [new_browser().login(make_user("tech_manager")) for _ in range(2)]
+    results = []
+
+    def act(b, action, extra):  # noqa: ANN001
+        results.append(b.post(f"/api/v1/delays/{delay_id}/{action}", json={"lock_version": 0, **extra}).status_code)
+
+    threads = [threading.Thread(target=act, args=(bosses[0], "approve", {})),
+               threading.Thread(target=act, args=(bosses[1], "reject", {"reason": "理由不足"}))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [201, 409] or sorted(results) == [200, 409], results
+    assert run(TransitionRecord.count()) == 1
+
+
+def test_signature_requires_the_password(db):
+    from metrolab.web.auth import CurrentUser
+    from metrolab.web.errors import UserError
+    from metrolab.workflows.signatures import canonical_sha256, sign
+
+    from conftest import UserFactory
+
+    user = UserFactory()("checker", full_name="吴核验")
+    me = CurrentUser(id=user["id"], username=user["username"], full_name="吴核验", language="zh", department_id=None)
+    for password, status in ((None, 422), ("wrong-password-9", 403)):
+        try:
+            run(sign(me, password, "核验", {"n": 1}))
+        except UserError as exc:
+            assert exc.status_code == status
+        else:
+            raise AssertionError("signature without the right password")
+    sig = run(sign(me, user["password"], "核验", {"n": 1}))
+    assert sig["signer"] == "吴核验" and sig["meaning"] == "核验" and sig["sha256"] == canonical_sha256({"n": 1})
