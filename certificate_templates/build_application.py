@@ -104,7 +104,7 @@ def build() -> bytes:
         cell_text(cell, h, True)
     cell_text(lst.cell(1, 0), "{%tr for r in instruments %}")
     for cell, k in zip(lst.rows[2].cells, keys, strict=True):
-        cell_text(cell, "{{ r.%s }}" % k)
+        cell_text(cell, "{{ r." + k + " }}")
     loop_end = lst.add_row()
     cell_text(loop_end.cells[0], "{%tr endfor %}")
     # docxtpl wants the tag rows alone: drop the other cells' text (already empty)

@@ -262,6 +262,11 @@ def test_exports_open_in_openpyxl_with_the_right_rows(types, browser, make_user)
     assert [row[2] for row in notice.iter_rows(min_row=3, values_only=True)] == ["A-1"]
     page = browser.get(f"/ledger/customers/{a}/notice")
     assert "检定到期通知书" in page.text and "A-1" in page.text and "A-2" not in page.text
+    by_customer = {c["customer_name"]: c for c in run(services.due_by_customer(30))}
+    assert (by_customer["甲加油站"]["d30"], by_customer["甲加油站"]["overdue"]) == (1, 0)
+    assert (by_customer["乙煤矿"]["d30"], by_customer["乙煤矿"]["overdue"]) == (0, 1)
+    assert by_customer["乙煤矿"]["first_due"] == services.due_date(TODAY - timedelta(days=400), 12)
+    assert list(by_customer) == ["乙煤矿", "甲加油站"]  # soonest first
     due = browser.get("/ledger/due", params={"within": 30})
     assert "甲加油站" in due.text and "乙煤矿" in due.text  # due soon / overdue
 
@@ -499,3 +504,40 @@ def test_the_demo_seeder_loads_the_demo_customers_instruments(types):
     dispenser = next(r for r in rows if r["serial"] == "JY-2021-0001")
     assert dispenser["next_due_on"] == date(2026, 12, 9) and dispenser["nozzles"] == 4
     assert run(steps["ledger"]()) == 0  # idempotent
+
+
+def test_api_instruments_external_certificates_and_records(types, browser, new_browser, make_user):
+    browser.login(make_user("clerk"))
+    cid = customer()
+    r = browser.post(f"/api/v1/ledger/customers/{cid}/instruments",
+                     json={"instrument_type": "pressure_gauge", "serial": "API-1", "last_verified_on": "2026-06-10"})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["next_due_on"] == "2026-12-09" and body["compulsory"] is True
+    bad = browser.post(f"/api/v1/ledger/customers/{cid}/instruments", json={"instrument_type": "nope", "serial": ""})
+    assert bad.status_code == 400 and {e["field"] for e in bad.json()["errors"]} == {"instrument_type", "serial"}
+    r = browser.put(f"/api/v1/ledger/instruments/{body['id']}", json={
+        "instrument_type": "pressure_gauge", "serial": "API-1", "status": "停用", "last_verified_on": "2026-06-10"})
+    assert r.status_code == 200 and r.json()["status"] == "idle"
+    r = browser.post(f"/api/v1/ledger/instruments/{body['id']}/external", data={
+        "number": "API-EXT", "issued_by": "某所", "verified_on": "2026-07-01", "valid_until": "2026-12-31"},
+        files={"scan": ("s.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "image/png")})
+    assert r.status_code == 201 and r.json()["scan_sha256"]
+    assert browser.get(f"/api/v1/ledger/instruments/{body['id']}").json()["next_due_on"] == "2026-12-31"
+    r = browser.post(f"/api/v1/ledger/customers/{cid}/records/licences",
+                     json={"kind": "营业执照", "number": "L-1", "valid_until": "2030-01-01"})
+    assert r.status_code == 201
+    from metrolab.ledger.tables import Licence
+
+    lid = r.json()["id"]
+    refused = browser.post(f"/ledger/customers/{cid}/licences/{lid}/scan",
+                           files={"scan": ("l.pdf", b"<html>not a pdf</html>", "application/pdf")})
+    assert refused.status_code == 400 and "只能是 PDF 或图片" in refused.text
+    assert browser.post(f"/ledger/customers/{cid}/licences/{lid}/scan", files={"scan": ("l.pdf", pdf_bytes(), "x/y")},
+                        follow_redirects=False).status_code == 303
+    assert run(Licence.select().first())["scan_type"] == "pdf"
+    assert browser.get(f"/ledger/customers/{cid}/licences/{lid}/scan").content.startswith(b"%PDF")
+    checker = new_browser().login(make_user("checker"))
+    assert checker.post(f"/api/v1/ledger/customers/{cid}/records/contracts",
+                        json={"number": "H", "signed_on": "2026-01-01", "amount": "1"}).status_code == 403
+    assert checker.post(f"/api/v1/ledger/customers/{cid}/instruments", json={}).status_code == 403

@@ -41,3 +41,31 @@ def test_compliance_page_red_then_green(page, make_user):
     assert page.locator("article.lg-req.is-red").count() == 0
     assert "全部达标" in page.locator(".lg-score").inner_text()
     page.screenshot(path=str(_DATA_DIR / "ledger-compliance-green.png"), full_page=True)
+
+
+def test_customer_dossier_and_portal_pages(page, make_user, new_browser):
+    import re
+
+    from metrolab.indicators.services import seed_instrument_types
+    from test_ledger import compliant_station
+
+    run(seed_instrument_types())
+    cid, _ids = compliant_station("淄博临淄诚信加油站")
+    ui_login(page, make_user("clerk"))
+    page.goto(f"/ledger/customers/{cid}")
+    assert page.locator(".lg-stat").count() == 7
+    page.fill("#contracts input[name=number]", "HT-2026-08")
+    page.fill("#contracts input[name=signed_on]", "2026-08-01")
+    page.fill("#contracts input[name=amount]", "8800")
+    page.click("#contracts button[type=submit]")
+    page.wait_for_url(f"**/ledger/customers/{cid}#contracts")
+    assert "HT-2026-08" in page.locator("#contracts").inner_text()
+    page.screenshot(path=str(_DATA_DIR / "ledger-customer.png"), full_page=True)
+    link = page.locator("#portal input[readonly]").input_value()
+    path = re.sub(r"^https?://[^/]+", "", link)
+    anonymous = page.context.browser.new_context(base_url=page.base, locale="zh-CN")
+    tab = anonymous.new_page()
+    tab.goto(path)
+    assert "计量器具检定有效期" in tab.locator("h1").inner_text() and "D1" in tab.locator("table").inner_text()
+    tab.screenshot(path=str(_DATA_DIR / "ledger-portal.png"), full_page=True)
+    anonymous.close()

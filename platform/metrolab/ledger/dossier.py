@@ -12,7 +12,15 @@ from typing import Any
 from piccolo.table import Table
 
 from metrolab.ledger import services
-from metrolab.ledger.tables import Charge, Contract, CustomerPrice, LedgerInstrument, Licence, StationStaff, Visit
+from metrolab.ledger.tables import (
+    Charge,
+    Contract,
+    CustomerPrice,
+    LedgerInstrument,
+    Licence,
+    StationStaff,
+    Visit,
+)
 from metrolab.web.errors import UserError
 
 

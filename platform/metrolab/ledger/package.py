@@ -83,8 +83,8 @@ def _zh_date(text: str) -> str:
 
 
 async def application_docx(customer_id: int) -> bytes:
-    from metrolab.engine.forms import compute
     from metrolab.engine.documents.render import render_docx
+    from metrolab.engine.forms import compute
 
     data = compute(definition(), await saved_or_prefilled(customer_id)).data
     keys = {n["key"] for n in _keys(definition().layout)}

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, get, post, put
 from litestar.response import Template
 
 from metrolab import storage
@@ -202,12 +202,16 @@ async def import_confirm(request: Request, customer_id: int) -> Response:
 # ── due-date warnings, recall notice, portal ─────────────────────────────────────────────────
 
 
+DUE_PAGE_ROWS = 500
+
+
 @get("/ledger/due", opt=perm("ledger.view"), include_in_schema=False)
 async def due_page(within: int = 30) -> Template:
     within = within if within in services.WINDOWS else 30
     today = date.today()
     return page("ledger/due.html", title=_("到期预警"), within=within, windows=services.WINDOWS, today=today,
-                customers=await services.due_by_customer(within, today), rows=await services.due(within, today=today),
+                customers=await services.due_by_customer(within, today),
+                rows=await services.due(within, today=today, limit=DUE_PAGE_ROWS), total=await services.count_due(within, today),
                 types=await services.instrument_types(), type_name=services.type_name,
                 due_labels=services.DUE_LABELS, due_state=services.due_state)
 
@@ -294,7 +298,8 @@ async def api_ledger(customer: int | None = None, category: str = "", instrument
 
 @get("/api/v1/ledger/due", opt=perm("ledger.view"), tags=["ledger"], summary="到期预警")
 async def api_due(within: int = 30, customer: int | None = None) -> dict[str, Any]:
-    return {"items": await services.due(within, customer), "by_customer": await services.due_by_customer(within)}
+    return {"items": await services.due(within, customer, limit=5000),
+            "by_customer": await services.due_by_customer(within)}
 
 
 @post("/api/v1/ledger/sync", opt=perm("ledger.manage"), tags=["ledger"], summary="从已出具证书更新台账")
@@ -302,7 +307,49 @@ async def api_sync() -> dict[str, int]:
     return {"certificates": await services.sync_from_certificates()}
 
 
-handlers = [ledger_query, ledger_export, instrument_new, instrument_create, instrument_detail, instrument_edit,
+async def _api_save(request: Request, customer_id: int, data: dict[str, Any], instrument_id: int | None
+                    ) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise UserError(status_code=400, detail="请求体应为 JSON 对象")
+    values = {k: "" if v is None else str(v) for k, v in data.items()}
+    values.setdefault("compulsory", "default")
+    clean, errors = services.check_instrument(values, await services.instrument_types())
+    if errors:
+        raise UserError(status_code=400, detail="；".join(errors.values()),
+                        extra=[{"key": k, "message": v} for k, v in errors.items()])
+    instrument_id = await services.save_instrument(customer_id, clean, instrument_id, user=request.user)
+    return await services.get_instrument(instrument_id)
+
+
+@post("/api/v1/ledger/customers/{customer_id:int}/instruments", opt=perm("ledger.manage"), tags=["ledger"],
+      summary="新增台账器具", status_code=201)
+async def api_instrument_create(request: Request, customer_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    await services.customer(customer_id)
+    return await _api_save(request, customer_id, data, None)
+
+
+@get("/api/v1/ledger/instruments/{instrument_id:int}", opt=perm("ledger.view"), tags=["ledger"], summary="台账器具")
+async def api_instrument(instrument_id: int) -> dict[str, Any]:
+    r = await services.get_instrument(instrument_id)
+    r["external_certificates"] = await services.external_certificates(instrument_id)
+    return r
+
+
+@put("/api/v1/ledger/instruments/{instrument_id:int}", opt=perm("ledger.manage"), tags=["ledger"],
+     summary="修改台账器具")
+async def api_instrument_update(request: Request, instrument_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    r = await services.get_instrument(instrument_id)
+    return await _api_save(request, r["customer"], data, instrument_id)
+
+
+@post("/api/v1/ledger/instruments/{instrument_id:int}/external", opt=perm("ledger.manage"), tags=["ledger"],
+      summary="外检证书登记（multipart：scan 文件 + 字段）", status_code=201)
+async def api_external(request: Request, instrument_id: int) -> dict[str, Any]:
+    scan, filename, values = await _upload(request, "scan")
+    return await services.register_external(instrument_id, values, scan, filename, request.user)
+
+
+handlers = [api_instrument_create, api_instrument, api_instrument_update, api_external, ledger_query, ledger_export, instrument_new, instrument_create, instrument_detail, instrument_edit,
             instrument_update, external_register, external_scan, import_template, import_page, import_preview,
             import_confirm, due_page, notice_page, notice_xlsx, portal_regenerate, portal, portal_notice, sync,
             api_ledger, api_due, api_sync]

@@ -116,6 +116,40 @@ async def record_delete(request: Request, customer_id: int, kind: str, row_id: i
     return see_other(f"/ledger/customers/{customer_id}#{kind}")
 
 
+@post("/ledger/customers/{customer_id:int}/licences/{licence_id:int}/scan", opt=perm("ledger.manage"),
+      include_in_schema=False)
+async def licence_scan_upload(request: Request, customer_id: int, licence_id: int) -> Response:
+    from metrolab import storage
+    from metrolab.ledger.routes import _upload
+    from metrolab.ledger.tables import Licence
+
+    if not await Licence.exists().where((Licence.id == licence_id) & (Licence.customer == customer_id)):
+        raise UserError(status_code=404, detail="证照不存在")
+    content, _name, _values = await _upload(request, "scan")
+    try:
+        kind = services.sniff_scan(content)
+    except UserError as exc:
+        return await _dossier(request, customer_id, {"licences": {"scan": str(exc.detail)}}, {}, 400)
+    digest = storage.put(content)
+    await Licence.update({Licence.scan_sha256: digest, Licence.scan_type: kind}).where(Licence.id == licence_id)
+    await record("ledger.licence_scan", actor=request.user, target_type="customer", target_id=customer_id,
+                 details={"licence": licence_id, "sha256": digest})
+    return see_other(f"/ledger/customers/{customer_id}#licences")
+
+
+@get("/ledger/customers/{customer_id:int}/licences/{licence_id:int}/scan", opt=perm("ledger.view"),
+     include_in_schema=False)
+async def licence_scan(customer_id: int, licence_id: int) -> Response:
+    from metrolab import storage
+    from metrolab.ledger.tables import Licence
+
+    row = await Licence.select().where((Licence.id == licence_id) & (Licence.customer == customer_id)).first()
+    if row is None or not row["scan_sha256"] or not storage.exists(row["scan_sha256"]):
+        raise UserError(status_code=404, detail="扫描件不存在")
+    return Response(content=storage.get(row["scan_sha256"]), media_type=services.SCAN_MEDIA[row["scan_type"]],
+                    headers={"x-content-type-options": "nosniff"})
+
+
 # ── gas-station compliance (T/ZBMS 005) ──────────────────────────────────────────────────────
 
 
@@ -181,7 +215,12 @@ async def self_check_new(instrument_id: int) -> Template:
 
 
 async def _posted(request: Request) -> tuple[Any, dict[str, Any], list, str]:
-    from metrolab.engine.forms import apply_row_action, compute, parse_submission, validate_submission
+    from metrolab.engine.forms import (
+        apply_row_action,
+        compute,
+        parse_submission,
+        validate_submission,
+    )
 
     defn = _self_check_form()
     form = await request.form()
@@ -301,6 +340,23 @@ async def api_compliance(customer_id: int) -> dict[str, Any]:
                              for r in await compliance.evaluate(customer_id)]}
 
 
-handlers = [customer_page, customer_export, record_add, record_delete, station_page, station_equipment,
+@post("/api/v1/ledger/customers/{customer_id:int}/records/{kind:str}", opt=perm("ledger.view"), tags=["ledger"],
+      summary="登记客户证价、证照、合同、收费、拜访、站内人员", status_code=201)
+async def api_record_add(request: Request, customer_id: int, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    spec = dossier.KINDS.get(kind)
+    if spec is None:
+        raise UserError(status_code=404, detail=f"未知的记录类别：{kind}")
+    if not request.user.can(spec.permission):
+        raise UserError(status_code=403, detail="没有权限")
+    await services.customer(customer_id)
+    row_id = await dossier.add(spec, customer_id, {k: "" if v is None else str(v) for k, v in data.items()},
+                               request.user)
+    await record(f"ledger.{kind}_added", actor=request.user, target_type="customer", target_id=customer_id,
+                 details={"id": row_id})
+    return {"id": row_id, "kind": kind}
+
+
+handlers = [customer_page, customer_export, record_add, record_delete, licence_scan_upload, licence_scan,
+            api_record_add, station_page, station_equipment,
             self_check_new, self_check_compute, self_check_save, self_check_view, application_page,
             application_compute, application_save, application_docx, application_package, api_compliance]

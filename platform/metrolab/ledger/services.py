@@ -102,7 +102,7 @@ def type_code_for(types: dict[str, dict[str, Any]], text: str) -> str | None:
     text = (text or "").strip()
     if text in types:
         return text
-    for code, t in types.items():
+    for code in types:
         if text and text == type_name(types, code):
             return code
     return None
@@ -404,6 +404,8 @@ async def search(customer_id: int | None = None, category: str = "", instrument_
         query = query.where(LedgerInstrument.status == status)
     if due == "overdue":
         query = query.where(LedgerInstrument.next_due_on < today)
+    elif due.startswith("upto") and due[4:].isdigit():  # overdue included, as on the due page
+        query = query.where(LedgerInstrument.next_due_on <= today + timedelta(days=int(due[4:])))
     elif due.isdigit():
         query = query.where((LedgerInstrument.next_due_on >= today)
                             & (LedgerInstrument.next_due_on <= today + timedelta(days=int(due))))
@@ -416,15 +418,16 @@ async def search(customer_id: int | None = None, category: str = "", instrument_
     return await query
 
 
-async def due(within_days: int = 30, customer_id: int | None = None, today: date | None = None
-              ) -> list[dict[str, Any]]:
+async def due(within_days: int = 30, customer_id: int | None = None, today: date | None = None,
+              limit: int | None = None) -> list[dict[str, Any]]:
     """In-use instruments due within ``within_days`` days, overdue ones included, soonest first."""
     today = today or date.today()
     query = LedgerInstrument.select(*_columns()).where(
         (LedgerInstrument.status == "in_use") & (LedgerInstrument.next_due_on <= today + timedelta(days=within_days)))
     if customer_id:
         query = query.where(LedgerInstrument.customer == customer_id)
-    return await query.order_by(LedgerInstrument.next_due_on)
+    query = query.order_by(LedgerInstrument.next_due_on)
+    return await (query.limit(limit) if limit else query)
 
 
 async def count_due(within_days: int = 30, today: date | None = None) -> int:
@@ -433,16 +436,31 @@ async def count_due(within_days: int = 30, today: date | None = None) -> int:
         (LedgerInstrument.status == "in_use") & (LedgerInstrument.next_due_on <= today + timedelta(days=within_days)))
 
 
+_BY_CUSTOMER = """
+SELECT li.customer AS customer, c.name AS customer_name,
+       SUM(CASE WHEN li.next_due_on < {} THEN 1 ELSE 0 END) AS overdue,
+       SUM(CASE WHEN li.next_due_on >= {} AND li.next_due_on <= {} THEN 1 ELSE 0 END) AS d30,
+       SUM(CASE WHEN li.next_due_on > {} AND li.next_due_on <= {} THEN 1 ELSE 0 END) AS d60,
+       SUM(CASE WHEN li.next_due_on > {} THEN 1 ELSE 0 END) AS d90,
+       MIN(li.next_due_on) AS first_due
+FROM ledger_instrument li JOIN customer c ON c.id = li.customer
+WHERE li.status = 'in_use' AND li.next_due_on <= {}
+GROUP BY li.customer, c.name
+ORDER BY MIN(li.next_due_on), c.name
+"""
+
+
 async def due_by_customer(within_days: int = 90, today: date | None = None) -> list[dict[str, Any]]:
-    """Per customer: how many in-use instruments are overdue / due within 30, 60, 90 days."""
+    """Per customer: how many in-use instruments are overdue / due within 30, 60, 90 days (one GROUP BY)."""
     today = today or date.today()
-    rows = await due(within_days, today=today)
-    out: dict[int, dict[str, Any]] = {}
+    d30, d60 = today + timedelta(days=30), today + timedelta(days=60)
+    rows = await LedgerInstrument.raw(_BY_CUSTOMER, today, today, d30, d30, d60, d60,
+                                      today + timedelta(days=within_days))
     for r in rows:
-        c = out.setdefault(r["customer"], {"customer": r["customer"], "customer_name": r["customer_name"],
-                                          "overdue": 0, "d30": 0, "d60": 0, "d90": 0, "first_due": r["next_due_on"]})
-        c[due_state(r, today)] += 1
-    return sorted(out.values(), key=lambda c: (c["first_due"], c["customer_name"]))
+        r["first_due"] = parse_date(r["first_due"])
+        for k in ("overdue", "d30", "d60", "d90"):
+            r[k] = int(r[k] or 0)
+    return rows
 
 
 async def customer(customer_id: int) -> dict[str, Any]:

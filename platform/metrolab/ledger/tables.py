@@ -2,7 +2,18 @@
 T/ZBMS 005 §5.4), external certificates (外检证书登记 §5.8.12), the customer extensions of §5.9
 (证价, 证照, 合同 + 收费, 拜访 §5.7.4) and a gas station's self-checks and staff (T/ZBMS 005 §4.4, §4.5)."""
 
-from piccolo.columns import JSON, Boolean, Date, ForeignKey, Integer, Numeric, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    Numeric,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
