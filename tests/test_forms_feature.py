@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from conftest import run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,7 +69,7 @@ def test_lifecycle_through_the_api(seeded, browser, new_browser, make_user):
     # the author (also a reviewer here) cannot approve their own submission
     both = make_user("tech_manager", "template_reviewer")
     own = new_browser().login(both)
-    drafted = own.post("/api/v1/forms/versions/%d/return" % v2["id"], json={"reason": "先退回"})
+    drafted = own.post(f"/api/v1/forms/versions/{v2['id']}/return", json={"reason": "先退回"})
     assert drafted.status_code == 200
     own_v = own.post("/api/v1/forms/fuel_dispenser_record/drafts").json()
     assert own_v["id"] == v2["id"]  # the open draft is reused

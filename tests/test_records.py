@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from conftest import run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -279,7 +280,7 @@ def test_autosave_draft_and_my_drafts_counter(lab, browser, make_user):
     tasks = {t["key"]: t["count"] for t in browser.get("/api/v1/tasks").json()}
     assert tasks["records_my_drafts"] == 1
     edit = browser.get(f"/records/{record_id}/edit")
-    assert 'hx-trigger="change delay:1s from:#record-form"' in edit.text and 'hx-post="/records/%d/compute"' % record_id in edit.text
+    assert 'hx-trigger="change delay:1s from:#record-form"' in edit.text and f'hx-post="/records/{record_id}/compute"' in edit.text
     assert browser.get(f"/records/{record_id}").status_code == 200
 
 

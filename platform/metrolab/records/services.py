@@ -12,11 +12,17 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
-from metrolab.engine.forms import FieldProblem, FormDefinition, compute, load_definition, validate_submission
+from metrolab.engine.forms import (
+    FieldProblem,
+    FormDefinition,
+    compute,
+    load_definition,
+    validate_submission,
+)
 from metrolab.engine.forms.compute import ENV_LABELS
 from metrolab.engine.forms.model import text_of
 from metrolab.engine.forms.problems import full_label, problem
@@ -382,7 +388,7 @@ async def autosave(record_id: int, header: dict[str, Any], data: dict[str, Any],
     evaluation = await evaluate(pin, data, header, required=False)
     cols = header_columns(pin, evaluation.data, header)
     values = {OriginalRecord.data: evaluation.data, OriginalRecord.conclusion: evaluation.conclusion or "",
-              OriginalRecord.updated_at: datetime.now(timezone.utc),
+              OriginalRecord.updated_at: datetime.now(UTC),
               **{getattr(OriginalRecord, k): v for k, v in cols.items()}}
     if cid := _customer_id(header):
         values[OriginalRecord.customer] = cid
@@ -392,19 +398,21 @@ async def autosave(record_id: int, header: dict[str, Any], data: dict[str, Any],
 
 def revision_hash(record_id: int, seq: int, at: datetime | str, by: int | None, reason: str,
                   changes: list[dict[str, Any]], content_sha256: str, prev_hash: str) -> str:
-    at_text = at if isinstance(at, str) else at.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    at_text = at if isinstance(at, str) else at.astimezone(UTC).isoformat(timespec="microseconds")
     return sha256_text(canonical({"record": record_id, "seq": seq, "at": at_text, "by": by, "reason": reason,
                                   "changes": changes, "content_sha256": content_sha256, "prev_hash": prev_hash}))
 
 
-async def save(record_id: int, header: dict[str, Any], data: dict[str, Any], user: Any, reason: str = "") -> SaveOutcome:
-    """"保存": validate and compute; the first save makes the record `saved`, every later change
-    needs a reason and appends a hash-chained revision. Refusals keep what was typed."""
+async def save(record_id: int, header: dict[str, Any], data: dict[str, Any], user: Any, reason: str = "",
+               evaluation: Evaluation | None = None) -> SaveOutcome:
+    """"保存": validate and compute (or take ``evaluation`` from :func:`evaluate` on the same
+    data); the first save makes the record `saved`, every later change needs a reason and appends
+    a hash-chained revision. Refusals keep what was typed."""
     from metrolab.accounts.tables import User
 
     rec = await record_or_404(record_id)
     pin = await pinned(rec["form_version"])
-    evaluation = await evaluate(pin, data, header)
+    evaluation = evaluation or await evaluate(pin, data, header)
     cols = header_columns(pin, evaluation.data, header)
     header_errors = _header_errors(header, cols, pin)
     if evaluation.errors or header_errors:
@@ -428,7 +436,7 @@ async def save(record_id: int, header: dict[str, Any], data: dict[str, Any], use
     last = await RecordRevision.select(RecordRevision.seq).where(RecordRevision.record == record_id).order_by(
         RecordRevision.seq, ascending=False).first()
     seq = (last["seq"] if last else 0) + 1
-    at = datetime.now(timezone.utc)
+    at = datetime.now(UTC)
     by = _uid(user)
     who = await User.select(User.full_name).where(User.id == by).first() if by else None
     content_sha = sha256_text(canonical(new_content))
