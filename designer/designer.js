@@ -61,7 +61,7 @@
       (meta.length ? `<span class="dn-meta">${meta.join(" · ")}</span>` : "") +
       (node.visible_if ? `<span class="dn-cond" title="${esc(t("p_visible_if") + ": " + node.visible_if)}">${t("meta_cond")}</span>` : "") +
       `<span class="dn-flag" aria-hidden="true"></span>` +
-      (editable ? `<span class="dn-tools"><button type="button" class="dn-btn" data-act="dup" tabindex="-1" title="${t("duplicate")} (Ctrl+D)">⧉</button><button type="button" class="dn-btn dn-del" data-act="del" tabindex="-1" title="${t("delete")} (Delete)">✕</button></span>` : "");
+      (editable ? `<span class="dn-tools"><button type="button" class="dn-btn" data-act="dup" tabindex="-1" title="${t("duplicate")} (Ctrl+D)">${t("duplicate")}</button><button type="button" class="dn-btn dn-del" data-act="del" tabindex="-1" title="${t("delete")} (Delete)">✕</button></span>` : "");
   }
 
   function slotCaption(node, slot, i) {
@@ -178,6 +178,8 @@
 
   function initSortables(root) {
     if (!editable) return;
+    // Sortable's animation measures every sibling on each move: costly on very large forms.
+    SORT_OPTIONS.animation = model.count() > 400 ? 0 : 120;
     const lists = root.matches && root.matches(".dz-list") ? [root] : [];
     lists.push(...root.querySelectorAll(".dz-list"));
     for (const el of lists) {
@@ -415,6 +417,7 @@
   }
 
   canvas.addEventListener("pointerdown", () => { perf.lastDown = performance.now(); }, true);
+  document.addEventListener("pointerup", () => { perf.lastUp = performance.now(); }, true);
   document.querySelector(".dz-palette").addEventListener("pointerdown", () => { perf.lastDown = performance.now(); }, true);
 
   canvas.addEventListener("click", (e) => {
@@ -429,6 +432,12 @@
       return;
     }
     select(uid, { focus: true });
+  });
+
+  // Tab / programmatic focus onto a node selects it (roving tabindex).
+  canvas.addEventListener("focusin", (e) => {
+    const el = e.target.closest(".dn");
+    if (el && e.target === el && +el.dataset.uid !== selected) select(+el.dataset.uid);
   });
 
   canvas.addEventListener("dblclick", (e) => {

@@ -152,3 +152,38 @@ def test_a_section_dropped_into_a_table_is_refused_and_the_model_is_unchanged(pa
     assert "不能放在这里" in page.locator("#dz-toast").inner_text()
     assert page.evaluate("JSON.stringify(window.__dz.api.model.defn)") == before
     assert page.locator('.dn-table .dz-list[data-slot="columns"] .dn-section').count() == 0
+
+
+def test_keyboard_only_editing_and_a_refused_import(page, make_user, shipped, tmp_path):
+    ui_login(page, make_user("tech_manager"))
+    open_entrustment(page)
+    model = "window.__dz.api.model"
+    first_key = page.evaluate(f"{model}.defn.layout[0].label.zh")
+    page.locator(".dz-root > .dn").first.focus()
+    page.keyboard.press("Enter")  # Enter edits the properties of the focused node
+    assert page.locator('#dz-props input[data-prop="label.zh"]').evaluate("el => el === document.activeElement")
+    page.keyboard.press("Escape")  # back to the canvas
+    page.keyboard.press("Alt+ArrowDown")  # move the first section below the second node
+    assert page.evaluate(f"{model}.defn.layout[1].label.zh") == first_key
+    n = page.evaluate(f"{model}.count()")
+    page.keyboard.press("Control+d")
+    assert page.evaluate(f"{model}.count()") > n
+    page.keyboard.press("Delete")
+    assert page.evaluate(f"{model}.count()") == n
+    page.keyboard.press("ArrowDown")  # into the section's first child
+    page.keyboard.press("a")  # to the palette; Enter adds after the selection
+    assert page.locator(".dz-pal-item").first.evaluate("el => el === document.activeElement")
+    page.keyboard.press("ArrowDown")  # 数字
+    page.keyboard.press("Enter")
+    assert page.evaluate(f"{model}.count()") == n + 1
+    assert page.evaluate(f"{model}.nodes.get(window.__dz.api.state().selected).control") == "number"
+
+    bad = tmp_path / "broken.json"
+    bad.write_text('{"format": "metrolab.form/1", "key": "entrustment", "key": "x"}', encoding="utf-8")
+    before = page.evaluate(f"JSON.stringify({model}.defn)")
+    page.set_input_files("#dz-file", str(bad))
+    dialog = page.locator("#dz-dialog")
+    dialog.wait_for(state="visible")
+    assert "导入被拒绝" in dialog.inner_text() and "重复" in dialog.inner_text()
+    assert page.evaluate(f"JSON.stringify({model}.defn)") == before
+    shot(page, "designer-import-refused.png")

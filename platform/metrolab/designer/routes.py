@@ -22,7 +22,8 @@ MAX_BODY = 8 * 1024 * 1024
 
 
 def _forms():  # noqa: ANN202 - the forms feature's services, imported when first needed
-    from metrolab.forms import catalogue, services as forms
+    from metrolab.forms import catalogue
+    from metrolab.forms import services as forms
 
     return forms, catalogue
 
