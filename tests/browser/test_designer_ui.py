@@ -187,3 +187,23 @@ def test_keyboard_only_editing_and_a_refused_import(page, make_user, shipped, tm
     assert "导入被拒绝" in dialog.inner_text() and "重复" in dialog.inner_text()
     assert page.evaluate(f"JSON.stringify({model}.defn)") == before
     shot(page, "designer-import-refused.png")
+
+
+def test_work_the_server_refuses_to_store_is_kept_in_the_browser_and_offered_back(page, make_user, shipped):
+    ui_login(page, make_user("tech_manager"))
+    url = open_entrustment(page)
+    page.on("dialog", lambda d: d.accept())  # the "leave with unsaved changes?" prompt
+    page.locator(".dz-pal-item[data-make=computed]").focus()
+    page.keyboard.press("Enter")  # a computed field without an expression: the forms API refuses the draft
+    page.wait_for_function("document.querySelector('#dz-save').dataset.state === 'invalid'", timeout=15_000)
+    assert "暂未保存" in page.locator("#dz-save").inner_text()
+    n = page.evaluate("window.__dz.api.model.count()")
+    page.goto(url)
+    page.wait_for_function("window.__dz && window.__dz.ready")
+    assert page.evaluate("window.__dz.api.model.count()") == n - 1  # the server has the last valid draft
+    banner = page.locator("#dz-banner")
+    assert "发现未保存的更改" in banner.inner_text()
+    banner.locator("[data-banner=recover]").click()
+    assert page.evaluate("window.__dz.api.model.count()") == n
+    page.wait_for_selector(".dn-computed.has-problem")  # flagged in place by the preview: no expression yet
+    assert "表达式" in page.locator(".dn-computed.has-problem .dn-flag").get_attribute("title")
