@@ -513,11 +513,18 @@ def test_printing_marks_printed_logs_reprints_and_merges(seeded, converter, brow
     }
     assert a["number"] not in browser.get("/certificates/print").text  # 待打印 by default
     assert a["number"] in browser.get("/certificates/print", params={"print_status": "已打印"}).text
-    r = browser.post("/certificates/print", data={"ids": str(a["id"])})
+    # a row's own button prints that certificate only, whatever else is ticked
+    r = browser.post(
+        "/certificates/print", data={"ids": [str(a["id"]), str(b["id"])], "one": str(a["id"])}
+    )
     assert r.content == storage.get(a["pdf_sha256"])
     logs = run(PrintLog.select().where(PrintLog.certificate == a["id"]).order_by(PrintLog.id))
     assert [log["reprint"] for log in logs] == [False, True] and logs[1]["by"] == clerk["id"]
     assert "补打" in browser.get(f"/certificates/{a['id']}").text
+    run(services.recall(b["id"], "结论有误", Actor(clerk["id"])))
+    assert b["number"] not in browser.get("/certificates/print", params={"print_status": ""}).text
+    r = browser.post("/certificates/print", data={"ids": str(b["id"])})
+    assert r.status_code == 409 and "不能打印" in r.text
 
 
 @needs_pdf
@@ -599,4 +606,31 @@ def test_certificate_from_a_record_and_the_record_printed_from_the_print_page(
     printed = browser.get(f"/certificates/records/{record_id}/print")
     assert (
         printed.status_code == 200 and "YS2026-000001" in printed.text and "ml-form" in printed.text
+    )
+
+
+def test_pages_for_numbers_certificates_and_new_templates(seeded, browser, new_browser, make_user):
+    admin = browser.login(make_user("admin"))
+    r = admin.post(
+        "/certificates/numbers/void",
+        data={"number": "JD2030-00007", "reason": "纸张损坏"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    page = admin.get("/certificates/numbers")
+    assert page.status_code == 200 and "JD2030-00007" in page.text and "纸张损坏" in page.text
+    r = admin.post("/certificates/numbers/void", data={"number": "JD2030-00007", "reason": "再次"})
+    assert r.status_code == 409 and "已作废" in r.text
+    cert = run(make_certificate())
+    page = admin.get(f"/certificates/{cert['id']}")
+    assert page.status_code == 200 and "（未编号）" in page.text and "出具证书" in page.text
+    assert admin.get("/certificates").status_code == 200
+    assert admin.get(f"/api/v1/certificates/{cert['id']}").json()["kind"] == "检定证书"
+    designer = new_browser().login(make_user("tech_manager"))
+    assert "上传证书模板" in designer.get("/certificate-templates/new").text
+    clerk = new_browser().login(make_user("clerk"))
+    assert clerk.get("/certificate-templates/new").status_code == 403
+    assert (
+        clerk.post("/certificates/numbers/void", data={"number": "X", "reason": "y"}).status_code
+        == 403
     )

@@ -13,6 +13,7 @@ from metrolab.certificates.tables import Certificate, PrintLog
 from metrolab.web.errors import UserError
 
 PAGE_SIZE = 30
+NOT_PRINTABLE = ("recalled", "superseded", "voided")
 MAX_BATCH = 200
 
 
@@ -20,7 +21,7 @@ async def search(
     print_status: str = "待打印", q: str = "", kind: str = "", page_no: int = 1
 ) -> tuple[list[dict[str, Any]], int, int]:
     """Issued certificates (a PDF exists), newest first."""
-    where = [Certificate.pdf_sha256 != ""]
+    where = [Certificate.pdf_sha256 != "", Certificate.status.not_in(list(NOT_PRINTABLE))]
     if print_status in {"待打印", "已打印"}:
         where.append(Certificate.print_status == print_status)
     if kind:
@@ -64,12 +65,21 @@ async def print_pdf(certificate_ids: list[int], user: Any) -> bytes:
     if len(ids) > MAX_BATCH:
         raise UserError(status_code=400, detail=f"一次最多打印 {MAX_BATCH} 份证书")
     rows = await Certificate.select(
-        Certificate.id, Certificate.number, Certificate.pdf_sha256, Certificate.print_status
+        Certificate.id,
+        Certificate.number,
+        Certificate.pdf_sha256,
+        Certificate.print_status,
+        Certificate.status,
     ).where(Certificate.id.is_in(ids))
     by_id = {r["id"]: r for r in rows}
     missing = [i for i in ids if i not in by_id or not by_id[i]["pdf_sha256"]]
     if missing:
         raise UserError(status_code=409, detail="所选证书中有尚未出具（没有 PDF）的证书")
+    withdrawn = [by_id[i]["number"] for i in ids if by_id[i]["status"] in NOT_PRINTABLE]
+    if withdrawn:
+        raise UserError(
+            status_code=409, detail=f"已撤回、被替代或作废的证书不能打印：{'、'.join(withdrawn)}"
+        )
     pdfs = [storage.get(by_id[i]["pdf_sha256"]) for i in ids]
     now = datetime.now(UTC)
     for i in ids:

@@ -294,7 +294,11 @@ async def print_list(
 )
 async def print_many(request: Request) -> Response:
     form = await request.form()
-    ids = [int(v) for v in form.getall("ids") if str(v).isdigit()] if "ids" in form else []
+    one = str(form.get("one") or "")
+    if one.isdigit():  # a row's own button: just that certificate, whatever else is ticked
+        ids = [int(one)]
+    else:
+        ids = [int(v) for v in form.getall("ids") if str(v).isdigit()] if "ids" in form else []
     pdf = await printing.print_pdf(ids, request.user)
     return _pdf(pdf, "certificates.pdf" if len(ids) > 1 else f"certificate-{ids[0]}.pdf")
 

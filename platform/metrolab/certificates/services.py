@@ -405,6 +405,7 @@ def _public(cert: dict[str, Any]) -> dict[str, Any]:
         "valid_until": cert["valid_until"],
         "issued_at": cert["issued_at"],
         "pdf_sha256": cert["pdf_sha256"],
+        "lab": (ctx.get("lab") or {}).get("name") or get_settings().lab_name,
     }
 
 
