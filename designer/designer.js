@@ -1126,7 +1126,12 @@
     if (!editable) return;
     await saveNow();
     if (conflict) return;
-    if (keyFlags.size) { showTab("problems"); toast(t("submit_fix_first"), "bad"); return; }
+    if (keyFlags.size || dirty) {
+      // Never submit an older server copy while this one is unsaved (refused or not yet saved).
+      showTab("problems");
+      toast(t("submit_fix_first"), "bad");
+      return;
+    }
     const r = await api("POST", boot.urls.submit, {});
     const body = r.body || {};
     if (r.status >= 200 && r.status < 300) {
@@ -1134,9 +1139,13 @@
       setStatus("saved", t("submitted_short"));
       app.classList.add("is-readonly");
     } else {
-      const problems = body.problems || body.errors || [];
-      dialog(t("submit_refused"), [body.detail || ""].concat(problems.map((p) => (p.place ? p.place + "：" : p.field ? p.field + "：" : "") + (p.message || p.message_zh || p))).filter(Boolean));
-      if (problems.length && problems[0].place) setServerProblems(problems.map((p) => ({ place: p.place, message: p.message || p.message_zh })));
+      // detail: "intro：place：message；place：message" (the forms API lists every problem)
+      const detail = body.detail || t("submit_refused");
+      const cut = detail.indexOf("：");
+      const parts = cut >= 0 ? detail.slice(cut + 1).split("；") : [];
+      const problems = parts.map((p) => { const j = p.indexOf("："); return j > 0 ? { place: p.slice(0, j), message: p.slice(j + 1) } : null; }).filter(Boolean);
+      dialog(t("submit_refused"), cut >= 0 ? [detail.slice(0, cut)].concat(parts) : [detail]);
+      if (problems.length) setServerProblems(problems);
     }
   }
 

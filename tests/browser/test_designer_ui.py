@@ -18,20 +18,20 @@ def shipped(db):
     run(seed_shipped_forms())
 
 
-def drag(page, source, target) -> None:  # noqa: ANN001
+def drag(page, source, target, y_frac: float = 0.5) -> None:  # noqa: ANN001
     """A mouse drag in small steps (SortableJS runs in its pointer fallback mode)."""
     renders = page.evaluate("window.__dz.renders")
     target.evaluate("el => el.scrollIntoView({block: 'center'})")
     sb, tb = source.bounding_box(), target.bounding_box()
     page.mouse.move(sb["x"] + sb["width"] / 2, sb["y"] + sb["height"] / 2)
     page.mouse.down()
-    tx, ty = tb["x"] + tb["width"] / 2, tb["y"] + tb["height"] / 2
+    tx, ty = tb["x"] + tb["width"] / 2, tb["y"] + tb["height"] * y_frac
     for step in range(1, 11):
         page.mouse.move(sb["x"] + (tx - sb["x"]) * step / 10, sb["y"] + (ty - sb["y"]) * step / 10)
         page.wait_for_timeout(20)
     for _ in range(4):  # the placeholder shifts the layout while dragging: aim again, as a person would
         tb = target.bounding_box()
-        page.mouse.move(tb["x"] + tb["width"] / 2, tb["y"] + tb["height"] / 2, steps=3)
+        page.mouse.move(tb["x"] + tb["width"] / 2, tb["y"] + tb["height"] * y_frac, steps=3)
         page.wait_for_timeout(60)
     page.mouse.up()
     page.wait_for_function(f"window.__dz.renders > {renders}")
@@ -147,8 +147,9 @@ def test_a_section_dropped_into_a_table_is_refused_and_the_model_is_unchanged(pa
     ui_login(page, make_user("tech_manager"))
     open_entrustment(page)
     before = page.evaluate("JSON.stringify(window.__dz.api.model.defn)")
-    table_list = page.locator('.dn-table .dz-list[data-slot="columns"]').first
-    drag(page, page.locator(".dz-pal-item[data-make=section]"), table_list)
+    first_column = page.locator('.dn-table .dz-list[data-slot="columns"] > .dn').first
+    drag(page, page.locator(".dz-pal-item[data-make=section]"), first_column, y_frac=0.3)
+    assert page.evaluate("window.__dz.lastDrop.slot") == "columns"  # it was dropped among the table's columns
     assert "不能放在这里" in page.locator("#dz-toast").inner_text()
     assert page.evaluate("JSON.stringify(window.__dz.api.model.defn)") == before
     assert page.locator('.dn-table .dz-list[data-slot="columns"] .dn-section').count() == 0
@@ -178,6 +179,10 @@ def test_keyboard_only_editing_and_a_refused_import(page, make_user, shipped, tm
     assert page.evaluate(f"{model}.count()") == n + 1
     assert page.evaluate(f"{model}.nodes.get(window.__dz.api.state().selected).control") == "number"
 
+    page.click("[data-cmd=submit]")  # the draft is valid: saved first, then submitted
+    page.wait_for_selector("#dz-banner.is-ok")
+    assert "已提交审核" in page.locator("#dz-banner").inner_text()
+
     bad = tmp_path / "broken.json"
     bad.write_text('{"format": "metrolab.form/1", "key": "entrustment", "key": "x"}', encoding="utf-8")
     before = page.evaluate(f"JSON.stringify({model}.defn)")
@@ -205,5 +210,8 @@ def test_work_the_server_refuses_to_store_is_kept_in_the_browser_and_offered_bac
     assert "发现未保存的更改" in banner.inner_text()
     banner.locator("[data-banner=recover]").click()
     assert page.evaluate("window.__dz.api.model.count()") == n
+    page.click("[data-cmd=submit]")  # refused here: the server copy is not what is on screen
+    page.wait_for_function("document.querySelector('#dz-toast').textContent.includes('请先修正')")
+    assert page.locator("#dz-banner.is-ok").count() == 0
     page.wait_for_selector(".dn-computed.has-problem")  # flagged in place by the preview: no expression yet
     assert "表达式" in page.locator(".dn-computed.has-problem .dn-flag").get_attribute("title")

@@ -96,7 +96,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "recover": ("恢复这些更改", "Recover"), "discard": ("丢弃", "Discard"), "recovered": ("已恢复本机保存的更改", "Recovered"),
     "import_refused": ("导入被拒绝", "Import refused"), "import_too_big": ("文件过大（上限 5 MB）", "File too large (5 MB)"),
     "imported": ("已导入 {name}（可撤销）", "Imported {name} (undo available)"),
-    "submit_fix_first": ("请先修正问题列表中的问题", "Fix the listed problems first"),
+    "submit_fix_first": ("草稿有未保存的更改或问题，请先修正（见“问题”）", "The draft has unsaved changes or problems: fix them first"),
     "submitted": ("已提交审核。审核通过前此版本不可修改。", "Submitted for review; the version is read-only until reviewed."),
     "submitted_short": ("已提交审核", "Submitted"), "submit_refused": ("未能提交审核", "Not submitted"),
     "reload": ("重新加载", "Reload"), "ok": ("确定", "OK"), "added": ("已添加“{kind}”", "Added “{kind}”"),
