@@ -118,12 +118,12 @@ _USER_COLUMNS = (User.id, User.username, User.full_name, User.language, User.dep
 
 
 async def user_for_session(token_sha256: str, now: datetime) -> CurrentUser | None:
-    session = await LoginSession.select(LoginSession.user, LoginSession.expires_at).where(
-        LoginSession.token_sha256 == token_sha256
-    ).first()
-    if session is None or session["expires_at"] <= now:
+    # One query for the session and its user (every request pays for this).
+    row = await LoginSession.select(
+        LoginSession.expires_at, *(getattr(LoginSession.user, c._meta.name).as_alias(c._meta.name) for c in _USER_COLUMNS)
+    ).where(LoginSession.token_sha256 == token_sha256).first()
+    if row is None or row["expires_at"] <= now:
         return None
-    row = await User.select(*_USER_COLUMNS).where(User.id == session["user"]).first()
     return await _current(row)
 
 
