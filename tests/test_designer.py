@@ -130,3 +130,11 @@ def test_permissions_refuse_anonymous_and_users_without_forms_design(browser, ne
     assert clerk.get("/forms/versions/1/designer", follow_redirects=False).status_code == 403
     assert clerk.post("/designer/open/entrustment", follow_redirects=False).status_code == 403
     assert browser.get("/static/designer/designer.js").status_code == 200  # static assets are public
+
+
+def test_the_page_speaks_english_when_the_user_chose_it(shipped, browser, make_user):
+    b = _designer(browser, make_user)
+    url = b.post("/designer/open/entrustment", follow_redirects=False).headers["location"]
+    assert b.post("/language", data={"language": "en", "next": url}, follow_redirects=False).status_code == 303
+    text = b.get(url).text
+    assert "Submit for review" in text and '"undo": "Undo"' in text and "提交审核" not in text
