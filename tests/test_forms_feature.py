@@ -58,6 +58,7 @@ def test_lifecycle_through_the_api(seeded, browser, new_browser, make_user):
     assert v2["number"] == 2 and v2["status"] == "draft"
     changed = copy.deepcopy(v2["definition"])
     changed["layout"][0]["children"][0]["columns"][0][1]["label"]["zh"] = "出厂编号（铭牌）"
+    changed["layout"][0]["children"][1]["expression"] = 'if(fuel == "汽油", 0.00120, if(fuel == "柴油", 0.0009, None))'
     r = browser.put(f"/api/v1/forms/versions/{v2['id']}", json={"definition": changed, "revision": v2["revision"]})
     assert r.status_code == 200 and r.json()["revision"] == v2["revision"] + 1
     # a second save with the old revision is a conflict naming who saved and when
@@ -99,6 +100,8 @@ def test_lifecycle_through_the_api(seeded, browser, new_browser, make_user):
     page = browser.get(f"/forms/fuel_dispenser_record?v={v2['id']}")
     assert page.status_code == 200
     assert "出厂编号（铭牌）" in page.text and "标签" in page.text and 'id="form-body"' in page.text
+    diff = page.text[page.text.index('id="diff"'):page.text.index('id="preview"')]
+    assert "v1 → v2" in diff and "表达式由" in diff and "0.00120" in diff and "0.0012, " in diff
 
 
 def test_published_version_refuses_a_database_update(seeded):

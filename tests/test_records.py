@@ -297,3 +297,23 @@ def test_api_save_and_ownership(lab, browser, new_browser, make_user):
     stranger = new_browser().login(make_user("verifier"))
     assert stranger.put(f"/api/v1/records/{rec['id']}", json={"data": data}).status_code == 403
     assert len(browser.get(f"/api/v1/records/{rec['id']}/revisions").json()) == 1
+
+
+def test_environment_outside_limits_warns_or_refuses_as_the_type_says(lab, browser, make_user):
+    from metrolab.indicators import services as indicators
+
+    browser.login(_verifier(make_user))
+    header = {"customer": lab["customer"]}
+    data = fuel_data([-20] * 3, [-20] * 3)
+    data["environment"]["temperature"] = "60"  # the fuel dispenser allows −25～55 ℃, mode "warn"
+    record_id = _new_record(browser, lab)
+    r = browser.post(f"/records/{record_id}/compute", data=post_body(data, header), headers={"hx-request": "true"})
+    assert "ml-warning" in r.text and "温度 60 ℃ 超出允许范围 -25～55 ℃" in r.text
+    assert browser.post(f"/records/{record_id}/save", data=post_body(data, header),
+                        follow_redirects=False).status_code == 303
+    fuel = run(indicators.get_catalogue("fuel_dispenser"))
+    fuel["environment"]["mode"] = "error"
+    run(indicators.save_type(fuel, None, mode="update", original_code="fuel_dispenser"))
+    record_id = _new_record(browser, lab)
+    r = browser.post(f"/records/{record_id}/save", data=post_body(data, header))
+    assert r.status_code == 400 and "温度 60 ℃ 超出允许范围 -25～55 ℃" in r.text
