@@ -457,6 +457,12 @@ def test_recalled_and_superseded_certificates_say_so(seeded, converter, browser,
         url = qr_url(storage.get(cert["pdf_sha256"]))
         page = browser.get(url.removeprefix("http://testserver.local"))
         assert page.status_code == 200 and word in page.text, word
+    run(
+        Certificate.update({Certificate.valid_until: date(2020, 1, 1)}).where(
+            Certificate.id == second["id"]
+        )
+    )
+    assert "已过期" in browser.get(f"/verify/{second['verify_token']}").text
 
 
 @needs_pdf
