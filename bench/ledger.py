@@ -1,5 +1,6 @@
 """The instrument ledger at lab scale: N instruments over N/20 customers (bulk insert), then p50/p95 of
-the lab-wide due-date queries (the clerks' task counter, the 30-day due list, the per-customer summary),
+the lab-wide due-date queries (the clerks' task counter, the due page's first 500 rows + count, the whole
+30-day list as the API returns it, the per-customer summary),
 one customer's pages (ledger + statistics, portal) and a gas station's compliance computation — on SQLite
 and on PostgreSQL, each in a fresh database (temporary SQLite file; a PostgreSQL database created and
 dropped on METROLAB_TEST_PG), each in a child process (Piccolo binds tables to the engine at import).
@@ -50,14 +51,19 @@ async def timed(fn, runs: int) -> dict[str, float]:  # noqa: ANN001
 
 
 async def child(n: int) -> dict:
+    from piccolo.engine.postgres import PostgresEngine
+
     from metrolab.cli import _upgrade
     from metrolab.customers.tables import Customer
     from metrolab.ledger import compliance, dossier, services
     from metrolab.ledger.tables import LedgerInstrument
+    from metrolab.piccolo_conf import DB
     from metrolab.seed import seed_all
 
     await _upgrade()
     await seed_all()
+    if isinstance(DB, PostgresEngine):  # as `metrolab serve` does
+        await DB.start_connection_pool(min_size=1, max_size=4)
     types = await services.instrument_types()
     rng = random.Random(7)
     today = date.today()
@@ -95,13 +101,16 @@ async def child(n: int) -> dict:
         "insert_rows_per_s": round(n / insert_s), "overdue": overdue,
         "due_within_30": await services.count_due(30),
         "task_counter_count_due_30": await timed(lambda: services.count_due(30), 30),
-        "lab_due_list_30": await timed(lambda: services.due(30), 10),
+        "lab_due_page_30": await timed(lambda: asyncio.gather(services.due(30, limit=500), services.count_due(30)), 30),
+        "lab_due_list_30_all_rows": await timed(lambda: services.due(30), 10),
         "lab_due_by_customer_30": await timed(lambda: services.due_by_customer(30), 10),
         "customer_due_30": await timed(lambda: services.due(30, one), 100),
         "customer_ledger_and_statistics": await timed(
             lambda: asyncio.gather(services.search(customer_id=one, limit=None), dossier.statistics(one)), 100),
         "compliance_station": await timed(lambda: compliance.evaluate(station), 100),
     }
+    if isinstance(DB, PostgresEngine):
+        await DB.close_connection_pool()
     return results
 
 
@@ -126,7 +135,7 @@ async def _pg(sql: str) -> None:
         await conn.close()
 
 
-QUERIES = ["task_counter_count_due_30", "lab_due_list_30", "lab_due_by_customer_30", "customer_due_30",
+QUERIES = ["task_counter_count_due_30", "lab_due_page_30", "lab_due_list_30_all_rows", "lab_due_by_customer_30", "customer_due_30",
            "customer_ledger_and_statistics", "compliance_station"]
 
 

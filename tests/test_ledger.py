@@ -541,3 +541,25 @@ def test_api_instruments_external_certificates_and_records(types, browser, new_b
     assert checker.post(f"/api/v1/ledger/customers/{cid}/records/contracts",
                         json={"number": "H", "signed_on": "2026-01-01", "amount": "1"}).status_code == 403
     assert checker.post(f"/api/v1/ledger/customers/{cid}/instruments", json={}).status_code == 403
+
+
+def test_the_stations_metrologist_fills_the_self_check_through_the_portal_link(types, browser):
+    cid = customer()
+    iid = instrument(cid, "fuel_dispenser", "PS-1", TODAY - timedelta(days=20), nozzles=1)
+    other = instrument(customer("别家加油站"), "fuel_dispenser", "PS-2", TODAY - timedelta(days=20), nozzles=1)
+    token = run(services.portal_token(cid))
+    portal = browser.get(f"/portal/{token}")  # anonymous
+    assert portal.status_code == 200 and f"/portal/{token}/self-check/{iid}" in portal.text
+    form = browser.get(f"/portal/{token}/self-check/{iid}")
+    assert form.status_code == 200 and "nozzles.0.V_J" in form.text and f'action="/portal/{token}/self-check/{iid}"' in form.text
+    assert browser.get(f"/portal/{token}/self-check/{other}").status_code == 404  # not this station's
+    month = TODAY.strftime("%Y-%m")
+    data = {"month": month, "check_date": TODAY.isoformat(), "dispenser": "PS-1", "checker": "站内计量员",
+            "nozzles.0.nozzle_no": "1", "nozzles.0.V_J": "20.00", "nozzles.0.V_s": "19.990"}
+    r = browser.post(f"/portal/{token}/self-check/{iid}", data=data, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    row = run(SelfCheck.select().first())
+    assert row["month"] == month and row["conclusion"] == "合格" and row["filled_by"] is None
+    assert month in browser.get(f"/portal/{token}").text
+    assert browser.post(f"/portal/{token}x/self-check/{iid}", data=data).status_code == 404
+    assert run(SelfCheck.count()) == 1

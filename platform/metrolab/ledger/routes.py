@@ -270,7 +270,13 @@ async def portal(token: str) -> Template:
     for r in rows:
         r["due_zh"] = services.DUE_LABELS[services.due_state(r, today)] if r["status"] == "in_use" else ""
         r["due_key"] = services.due_state(r, today)
-    return page("ledger/portal.html", title=_("计量器具检定有效期查询"), c=c, rows=rows, today=today, token=token)
+    checks = await SelfCheck.select(SelfCheck.instrument, SelfCheck.month).where(
+        SelfCheck.instrument.is_in([r["id"] for r in rows if r["instrument_type"] == "fuel_dispenser"] or [-1]))
+    last_checks: dict[int, str] = {}
+    for ch in checks:
+        last_checks[ch["instrument"]] = max(last_checks.get(ch["instrument"], ""), ch["month"])
+    return page("ledger/portal.html", title=_("计量器具检定有效期查询"), c=c, rows=rows, today=today, token=token,
+                last_checks=last_checks)
 
 
 @get("/portal/{token:str}/notice.xlsx", opt=PUBLIC, include_in_schema=False)

@@ -16,7 +16,7 @@ from metrolab.ledger.tables import STATUSES, SelfCheck
 from metrolab.web.errors import UserError
 from metrolab.web.i18n import _, current_language
 from metrolab.web.pages import form_dict, page, see_other
-from metrolab.web.permissions import perm
+from metrolab.web.permissions import PUBLIC, perm
 
 GAS_STATION = "加油站"
 
@@ -193,25 +193,29 @@ def _self_check_form() -> Any:
 
 
 async def _self_check_page(instrument_id: int, data: dict[str, Any], problems: list, month: str,
-                           status_code: int = 200, message: str = "") -> Template:
+                           status_code: int = 200, message: str = "", action: str = "") -> Template:
     from metrolab.engine.forms import render_form
 
     r = await services.get_instrument(instrument_id)
     if r["instrument_type"] != compliance.DISPENSER:
         raise UserError(status_code=409, detail="月度自校记录只适用于燃油加油机")
-    html = render_form(_self_check_form(), data, problems, None,
-                       {"compute_url": f"/ledger/instruments/{instrument_id}/self-check/compute"},
+    action = action or f"/ledger/instruments/{instrument_id}/self-check"
+    html = render_form(_self_check_form(), data, problems, None, {"compute_url": f"{action}/compute"},
                        current_language(), "edit")
     return page("ledger/self_check.html", status_code=status_code, title=_("加油机月度自校记录"), r=r, form_html=html,
-                month=month, message=message)
+                month=month, message=message, action=action, portal=action.startswith("/portal/"))
+
+
+async def _blank_self_check(instrument_id: int, action: str = "") -> Template:
+    r = await services.get_instrument(instrument_id)
+    data = {"check_date": date.today().isoformat(), "dispenser": r["serial"],
+            "nozzles": [{"nozzle_no": str(n + 1)} for n in range(r["nozzles"] or 1)]}
+    return await _self_check_page(instrument_id, data, [], date.today().strftime("%Y-%m"), action=action)
 
 
 @get("/ledger/instruments/{instrument_id:int}/self-check", opt=perm("ledger.manage"), include_in_schema=False)
 async def self_check_new(instrument_id: int) -> Template:
-    r = await services.get_instrument(instrument_id)
-    data = {"check_date": date.today().isoformat(), "dispenser": r["serial"],
-            "nozzles": [{"nozzle_no": str(n + 1)} for n in range(r["nozzles"] or 1)]}
-    return await _self_check_page(instrument_id, data, [], date.today().strftime("%Y-%m"))
+    return await _blank_self_check(instrument_id)
 
 
 async def _posted(request: Request) -> tuple[Any, dict[str, Any], list, str]:
@@ -240,22 +244,59 @@ async def self_check_compute(request: Request, instrument_id: int) -> Template:
     return await _self_check_page(instrument_id, data, problems, month)
 
 
-@post("/ledger/instruments/{instrument_id:int}/self-check", opt=perm("ledger.manage"), include_in_schema=False)
-async def self_check_save(request: Request, instrument_id: int) -> Response:
+async def _save_self_check(request: Request, instrument_id: int, user: Any, action: str = "") -> Template | int:
+    """The new SelfCheck's id, or the form again (400) with the problems."""
     _defn, data, problems, month = await _posted(request)
     errors = [p for p in problems if p.severity == "error"]
     try:
         month = date.fromisoformat(f"{month}-01").strftime("%Y-%m")
     except ValueError:
-        return await _self_check_page(instrument_id, data, problems, month, 400, "月份格式应为 YYYY-MM")
+        return await _self_check_page(instrument_id, data, problems, month, 400, "月份格式应为 YYYY-MM", action)
     if errors:
-        return await _self_check_page(instrument_id, data, problems, month, 400, "请修改标红的项目后再保存")
+        return await _self_check_page(instrument_id, data, problems, month, 400, "请修改标红的项目后再保存", action)
     check = SelfCheck(instrument=instrument_id, month=month, data=data, conclusion=str(data.get("conclusion") or ""),
-                      filled_by=request.user.id)
+                      filled_by=getattr(user, "id", None))
     await check.save()
-    await record("ledger.self_check", actor=request.user, target_type="ledger_instrument", target_id=instrument_id,
-                 details={"month": month, "conclusion": check.conclusion})
-    return see_other(f"/ledger/self-checks/{check.id}")
+    await record("ledger.self_check", actor=user, target_type="ledger_instrument", target_id=instrument_id,
+                 details={"month": month, "conclusion": check.conclusion, "checker": str(data.get("checker") or ""),
+                          "via": "portal" if user is None else "lab"})
+    return check.id
+
+
+@post("/ledger/instruments/{instrument_id:int}/self-check", opt=perm("ledger.manage"), include_in_schema=False)
+async def self_check_save(request: Request, instrument_id: int) -> Response:
+    saved = await _save_self_check(request, instrument_id, request.user)
+    return saved if isinstance(saved, Template) else see_other(f"/ledger/self-checks/{saved}")
+
+
+# The station's metrologist fills the self-check through the station's portal link (no lab account).
+
+
+async def _portal_dispenser(token: str, instrument_id: int) -> str:
+    customer_id = await services.customer_for_token(token)
+    r = await services.get_instrument(instrument_id) if customer_id else None
+    if r is None or r["customer"] != customer_id or r["instrument_type"] != compliance.DISPENSER:
+        raise UserError(status_code=404, detail="链接无效或已失效，请向检定机构索取新的链接")
+    return f"/portal/{token}/self-check/{instrument_id}"
+
+
+@get("/portal/{token:str}/self-check/{instrument_id:int}", opt=PUBLIC, include_in_schema=False)
+async def portal_self_check(token: str, instrument_id: int) -> Template:
+    return await _blank_self_check(instrument_id, await _portal_dispenser(token, instrument_id))
+
+
+@post("/portal/{token:str}/self-check/{instrument_id:int}/compute", opt=PUBLIC, include_in_schema=False)
+async def portal_self_check_compute(request: Request, token: str, instrument_id: int) -> Template:
+    action = await _portal_dispenser(token, instrument_id)
+    _defn, data, problems, month = await _posted(request)
+    return await _self_check_page(instrument_id, data, problems, month, action=action)
+
+
+@post("/portal/{token:str}/self-check/{instrument_id:int}", opt=PUBLIC, include_in_schema=False)
+async def portal_self_check_save(request: Request, token: str, instrument_id: int) -> Response:
+    action = await _portal_dispenser(token, instrument_id)
+    saved = await _save_self_check(request, instrument_id, None, action)
+    return saved if isinstance(saved, Template) else see_other(f"/portal/{token}?self_check={saved}#self-checks")
 
 
 @get("/ledger/self-checks/{check_id:int}", opt=perm("ledger.view"), include_in_schema=False)
@@ -358,5 +399,6 @@ async def api_record_add(request: Request, customer_id: int, kind: str, data: di
 
 handlers = [customer_page, customer_export, record_add, record_delete, licence_scan_upload, licence_scan,
             api_record_add, station_page, station_equipment,
-            self_check_new, self_check_compute, self_check_save, self_check_view, application_page,
+            self_check_new, self_check_compute, self_check_save, self_check_view, portal_self_check,
+            portal_self_check_compute, portal_self_check_save, application_page,
             application_compute, application_save, application_docx, application_package, api_compliance]

@@ -224,7 +224,8 @@ async def _apply_verification(instrument: dict[str, Any], verified_on: date, con
 # ── certificates → ledger ─────────────────────────────────────────────────────────────────────
 
 
-async def record_certificate(certificate: dict[str, Any]) -> dict[str, Any] | None:
+async def record_certificate(certificate: dict[str, Any], types: dict[str, dict[str, Any]] | None = None
+                             ) -> dict[str, Any] | None:
     """One certificate (ours) into its customer's ledger: upsert the instrument by (customer, type,
     serial) and make it the last verification. ``certificate``: a Certificate row as a dict (``customer``
     or ``customer_id``, ``instrument_type``, ``verified_on``, ``valid_until``, ``conclusion``, ``number``,
@@ -241,7 +242,7 @@ async def record_certificate(certificate: dict[str, Any]) -> dict[str, Any] | No
     verified_on = parse_date(certificate.get("verified_on") or ctx.get("verified_on"))
     if not customer_id or not serial or not code or verified_on is None:
         return None
-    types = await instrument_types()
+    types = types if types is not None else await instrument_types()
     conclusion = str(certificate.get("conclusion") or ctx.get("conclusion") or "")
     cycle = (types.get(code) or {}).get("cycle_months")
     valid_until = parse_date(certificate.get("valid_until") or ctx.get("valid_until"))
@@ -285,9 +286,10 @@ async def sync_from_certificates() -> int:
         (Certificate.pdf_sha256 != "") & Certificate.customer.is_not_null()
         & Certificate.status.not_in(list(ISSUED_EXCLUDED))
     ).order_by(Certificate.verified_on).output(load_json=True)
+    types = await instrument_types()
     n = 0
     for row in rows:
-        if await record_certificate(row) is not None:
+        if await record_certificate(row, types) is not None:
             n += 1
     return n
 
