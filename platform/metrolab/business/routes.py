@@ -1,0 +1,291 @@
+"""Pages of the business feature: 委托单, tasks, certificate steps, batch approval, progress, release."""
+
+from __future__ import annotations
+
+import base64
+from datetime import date
+from typing import Any
+
+import anyio
+from litestar import Request, Response, Router, get, post
+from litestar.response import Template
+
+from metrolab import storage
+from metrolab.business import services
+from metrolab.business.tables import Entrustment
+from metrolab.web.errors import UserError
+from metrolab.web.i18n import _
+from metrolab.web.pages import form_dict, page, see_other
+from metrolab.web.permissions import perm
+from metrolab.workflows import services as wf
+
+
+def _int(value: Any, default: int | None = None) -> int | None:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return default
+
+
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+async def _state_labels(key: str) -> dict[str, str]:
+    defn, _v = await wf.definition(key)
+    return {s.key: s.text("zh") for s in defn.states.values()}
+
+
+ENTRUSTMENT_ACTIONS = ("receive", "complete", "cancel", "schedule_onsite", "confirm_onsite", "start_onsite")
+
+
+# ── 委托单 ────────────────────────────────────────────────────────────────────────────────────
+
+
+@get("/entrustments", opt=perm("business.view"), include_in_schema=False)
+async def entrustment_list(q: str = "", status: str = "", stage: str = "", page_no: int = 1) -> Template:
+    page_no = max(1, page_no)
+    rows, total = await services.search_entrustments(q, status, stage, page_no)
+    return page("business/entrustment_list.html", title=_("委托单"), rows=rows, total=total, page_no=page_no,
+                query={"q": q, "status": status, "stage": stage}, labels=await _state_labels("entrustment"))
+
+
+async def _new_page(pin: services.Pinned, data: dict, problems: list, status_code: int = 200,
+                    message: str = "") -> Template:
+    return page("business/entrustment_new.html", status_code=status_code, title=_("受理委托"), pin=pin, data=data,
+                problems=problems, types=await services.instrument_types(), message=message)
+
+
+@get("/entrustments/new", opt=perm("business.entrust"), include_in_schema=False)
+async def entrustment_new() -> Template:
+    pin = await services.entrustment_form()
+    return await _new_page(pin, {"service_mode": "送检", "instruments": [{"quantity": "1"}]}, [])
+
+
+@post("/entrustments", opt=perm("business.entrust"), include_in_schema=False)
+async def entrustment_create(request: Request) -> Response:
+    from metrolab.engine.forms import apply_row_action, parse_submission
+
+    form = await request.form()
+    pin = await services.entrustment_form(_int(form.get("_version")))
+    data = parse_submission(pin.defn, form)
+    action = str(form.get("_action") or "")
+    if action.startswith(("add_row", "remove_row")):
+        return await _new_page(pin, apply_row_action(pin.defn, data, action), [])
+    problems, codes = await services.check_entrustment(pin, data)
+    if problems:
+        return await _new_page(pin, data, problems, 400, _("请按提示修改后再提交"))
+    e = await services.create_entrustment(request.user, pin, data, codes)
+    return see_other(f"/entrustments/{e['id']}")
+
+
+@get("/entrustments/{entrustment_id:int}", opt=perm("business.view"), include_in_schema=False)
+async def entrustment_detail(request: Request, entrustment_id: int) -> Template:
+    from metrolab.engine import workflow as engine
+
+    e = await services.get_entrustment(entrustment_id)
+    defn, _v = await wf.definition("entrustment")
+    pending = await services.pending_certificates(entrustment_id)
+    actions = [(t, r) for t, r in engine.action_status(defn, e["status"], request.user.roles,
+                                                        services.entrustment_context(e, pending))
+               if t.key in ENTRUSTMENT_ACTIONS]
+    return page("business/entrustment_detail.html", title=_("委托单 {n}", n=e["number"]), e=e,
+                tasks=await services.tasks_of(entrustment_id), actions=actions, labels=await _state_labels("entrustment"),
+                cert_labels=await _state_labels("certificate"), task_zh=services.TASK_STATUS_ZH,
+                verifiers=await services.verifiers(), history=await wf.history(Entrustment, entrustment_id),
+                releases=await services.releases_of(entrustment_id), modes=services.RELEASE_MODES)
+
+
+@get("/entrustments/{entrustment_id:int}/slip", opt=perm("business.view"), include_in_schema=False)
+async def entrustment_slip(entrustment_id: int) -> Template:
+    from metrolab.engine.documents.qr import qr_png
+
+    e = await services.get_entrustment(entrustment_id)
+    qr = base64.b64encode(qr_png(e["number"])).decode()
+    return page("business/entrustment_slip.html", title=_("委托受理单 {n}", n=e["number"]), e=e,
+                tasks=await services.tasks_of(entrustment_id), qr=qr)
+
+
+@post("/entrustments/{entrustment_id:int}/receive", opt=perm("business.receive"), include_in_schema=False)
+async def entrustment_receive(request: Request, entrustment_id: int) -> Response:
+    form = await form_dict(request)
+    await services.receive(entrustment_id, request.user, _int(form.get("count"), 0) or 0,
+                           expected_lock=_int(form.get("lock_version")))
+    return see_other(f"/entrustments/{entrustment_id}")
+
+
+@post("/entrustments/{entrustment_id:int}/act/{action:str}", opt=perm("business.view"), include_in_schema=False)
+async def entrustment_act(request: Request, entrustment_id: int, action: str) -> Response:
+    if action not in ENTRUSTMENT_ACTIONS or action == "receive":
+        raise UserError(status_code=404, detail="未知的动作")
+    form = await form_dict(request)
+    await services.entrustment_act(entrustment_id, action, request.user, reason=form.get("reason") or None,
+                                   expected_lock=_int(form.get("lock_version")))
+    return see_other(f"/entrustments/{entrustment_id}")
+
+
+# ── tasks ─────────────────────────────────────────────────────────────────────────────────────
+
+
+@get("/tasks", opt=perm("business.view"), include_in_schema=False)
+async def task_list(request: Request, mine: str = "", stage: str = "", q: str = "") -> Template:
+    rows = await services.search_tasks(request.user, bool(mine), stage, q)
+    return page("business/task_list.html", title=_("检定任务"), rows=rows, task_zh=services.TASK_STATUS_ZH,
+                query={"mine": mine, "stage": stage, "q": q}, cert_labels=await _state_labels("certificate"))
+
+
+@post("/tasks/{task_id:int}/assign", opt=perm("business.receive"), include_in_schema=False)
+async def task_assign(request: Request, task_id: int) -> Response:
+    form = await form_dict(request)
+    await services.assign(task_id, _int(form.get("verifier"), 0) or 0, request.user, form.get("department", ""))
+    task = await services.get_task(task_id)
+    return see_other(f"/entrustments/{task['entrustment']}")
+
+
+@post("/tasks/{task_id:int}/record", opt=perm("business.compile"), include_in_schema=False)
+async def task_record(request: Request, task_id: int) -> Response:
+    form = await form_dict(request)
+    record_id = await services.open_record(task_id, request.user, _date(form.get("verified_on", "")))
+    return see_other(f"/records/{record_id}/edit")
+
+
+@post("/tasks/{task_id:int}/compile", opt=perm("business.compile"), include_in_schema=False)
+async def task_compile(request: Request, task_id: int) -> Response:
+    cert_id = await services.compile_certificate(task_id, request.user)
+    return see_other(f"/business/certificates/{cert_id}")
+
+
+# ── certificates ─────────────────────────────────────────────────────────────────────────────
+
+
+@get("/business/certificates", opt=perm("business.view"), include_in_schema=False)
+async def certificate_list(request: Request, status: str = "", q: str = "", mine: str = "", issued_from: str = "",
+                           issued_to: str = "", page_no: int = 1) -> Template:
+    page_no = max(1, page_no)
+    rows, total = await services.search_certificates(status, q, bool(mine), request.user, _date(issued_from),
+                                                     _date(issued_to), page_no)
+    return page("business/certificate_list.html", title=_("证书进度"), rows=rows, total=total, page_no=page_no,
+                per_page=50, labels=await _state_labels("certificate"), stages=services.STAGES,
+                progress=services.progress,
+                query={"status": status, "q": q, "mine": mine, "issued_from": issued_from, "issued_to": issued_to})
+
+
+@get("/business/certificates/{certificate_id:int}", opt=perm("business.view"), include_in_schema=False)
+async def certificate_detail(request: Request, certificate_id: int) -> Template:
+    from metrolab.certificates.tables import Certificate
+
+    cert = await services.certificate_row(certificate_id)
+    return page("business/certificate_detail.html", title=_("证书流转"), c=cert,
+                actions=await services.certificate_actions(cert, request.user),
+                labels=await _state_labels("certificate"), stages=services.STAGES,
+                progress=services.progress(cert["status"]), task=await services.task_for_certificate(certificate_id),
+                history=await wf.history(Certificate, certificate_id))
+
+
+@get("/business/certificates/{certificate_id:int}/preview.pdf", opt=perm("business.view"), include_in_schema=False)
+async def certificate_preview(certificate_id: int) -> Response:
+    """The certificate as it would print now (no number yet, a preview QR)."""
+    from metrolab.certificates import services as certs
+    from metrolab.engine.documents.qr import qr_png
+    from metrolab.engine.documents.render import render_docx
+
+    cert = await services.certificate_row(certificate_id)
+    if cert["pdf_sha256"]:
+        pdf = storage.get(cert["pdf_sha256"])
+    else:
+        _tv, template = await certs._template_bytes(cert)  # noqa: SLF001 - the same template issue() uses
+        ctx = dict(cert["context"])
+        ctx["certificate"] = {**ctx.get("certificate", {}), "number": "（预览）", "kind": cert["kind"],
+                              "revision": cert["revision"] - 1, "issued_at": date.today()}
+        ctx["verify_url"] = "预览"
+        ctx["people"] = {k: dict(v) for k, v in ctx.get("people", {}).items()}
+        docx = await anyio.to_thread.run_sync(render_docx, template, ctx, {"qr_code": qr_png("preview")})
+        pdf = await anyio.to_thread.run_sync(certs.to_pdf, docx)
+    return Response(pdf, media_type="application/pdf",
+                    headers={"content-disposition": f'inline; filename="certificate-{certificate_id}.pdf"'})
+
+
+@post("/business/certificates/{certificate_id:int}/act/{action:str}", opt=perm("business.view"),
+      include_in_schema=False)
+async def certificate_act(request: Request, certificate_id: int, action: str) -> Response:
+    form = await form_dict(request)
+    await services.act(certificate_id, action, request.user, reason=form.get("reason") or None,
+                       password=form.get("password") or None, expected_lock=_int(form.get("lock_version")))
+    return see_other(f"/business/certificates/{certificate_id}")
+
+
+@post("/business/certificates/{certificate_id:int}/reissue", opt=perm("business.approve"), include_in_schema=False)
+async def certificate_reissue(request: Request, certificate_id: int) -> Response:
+    cert = await services.certificate_row(certificate_id)
+    if cert["status"] != "issued" or cert["pdf_sha256"]:
+        raise UserError(status_code=409, detail="该证书不需要重新出具")
+    await services.issue_approved(certificate_id, request.user)
+    return see_other(f"/business/certificates/{certificate_id}")
+
+
+@get("/business/approvals", opt=perm("business.approve"), include_in_schema=False)
+async def approval_list(request: Request) -> Template:
+    waiting, _n = await services.search_certificates("approving", per_page=services.MAX_BATCH)
+    unfinished, _m = await services.search_certificates("issued", per_page=services.MAX_BATCH)
+    unfinished = [r for r in unfinished if not r["pdf_sha256"]]
+    return page("business/approvals.html", title=_("批量批准"), rows=waiting + unfinished, result=None)
+
+
+@post("/business/approvals", opt=perm("business.approve"), include_in_schema=False)
+async def approval_batch(request: Request) -> Template:
+    form = await request.form()
+    ids = [i for i in (_int(v) for v in form.getall("ids")) if i] if hasattr(form, "getall") else []
+    result = await services.approve_batch(ids, request.user, str(form.get("password") or ""))
+    waiting, _n = await services.search_certificates("approving", per_page=services.MAX_BATCH)
+    return page("business/approvals.html", title=_("批量批准"), rows=waiting, result=result)
+
+
+# ── release ───────────────────────────────────────────────────────────────────────────────────
+
+
+@get("/entrustments/{entrustment_id:int}/release", opt=perm("business.entrust"), include_in_schema=False)
+async def release_page(entrustment_id: int) -> Template:
+    return await _release_page(entrustment_id, {}, "")
+
+
+async def _release_page(entrustment_id: int, values: dict, error: str, status_code: int = 200) -> Template:
+    e = await services.get_entrustment(entrustment_id)
+    tasks = [t for t in await services.tasks_of(entrustment_id) if t["status"] != "released"]
+    return page("business/release.html", status_code=status_code, title=_("发放"), e=e, tasks=tasks,
+                modes=services.RELEASE_MODES, methods=services.RELEASE_METHODS, values=values, error=error,
+                cert_labels=await _state_labels("certificate"))
+
+
+@post("/entrustments/{entrustment_id:int}/release", opt=perm("business.entrust"), include_in_schema=False)
+async def release_do(request: Request, entrustment_id: int) -> Response:
+    form = await request.form()
+    values = {k: str(v) for k, v in form.items() if k != "signature"}
+    task_ids = [i for i in (_int(v) for v in form.getall("tasks")) if i]
+    try:
+        await services.release(entrustment_id, request.user, mode=str(form.get("mode") or ""), task_ids=task_ids,
+                               collector=str(form.get("collector") or ""), method=str(form.get("method") or ""),
+                               signature_data_url=str(form.get("signature") or ""),
+                               remarks=str(form.get("remarks") or ""))
+    except UserError as exc:
+        return await _release_page(entrustment_id, values, str(exc.detail), 400)
+    return see_other(f"/entrustments/{entrustment_id}")
+
+
+@get("/business/releases/{release_id:int}/signature.png", opt=perm("business.view"), include_in_schema=False)
+async def release_signature(release_id: int) -> Response:
+    from metrolab.business.tables import Release
+
+    row = await Release.select(Release.signature_sha256).where(Release.id == release_id).first()
+    if row is None or not row["signature_sha256"]:
+        raise UserError(status_code=404, detail="没有签名")
+    return Response(storage.get(row["signature_sha256"]), media_type="image/png")
+
+
+router = Router(path="/", route_handlers=[
+    entrustment_list, entrustment_new, entrustment_create, entrustment_detail, entrustment_slip, entrustment_receive,
+    entrustment_act, task_list, task_assign, task_record, task_compile, certificate_list, certificate_detail,
+    certificate_preview, certificate_act, certificate_reissue, approval_list, approval_batch, release_page,
+    release_do, release_signature])

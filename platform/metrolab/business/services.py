@@ -1,0 +1,658 @@
+"""Business rules and queries: 委托单 (§5.7.1), receipt and assignment (§5.8.2), record and compile
+(§5.8.3), initial review / check / approve (§5.8.4–§5.8.6, batch approval), task lists (§5.8.1),
+certificate progress (§5.8.7) and release (§5.7.7–§5.7.9).
+
+The certificate's workflow (seed_data/workflows/certificate.json) is applied through
+`metrolab.workflows.services.apply`; its rules (metrolab.workflows.rules) are synchronous, so
+`certificate_context` gathers the facts they judge: the verifier's qualification on the verification
+date, the standards' validity on that date, who compiled, who verified, who acts.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from metrolab import storage
+from metrolab.audit.log import record as audit
+from metrolab.business.tables import Entrustment, Release, VerificationTask
+from metrolab.certificates.tables import Certificate
+from metrolab.web.errors import UserError
+from metrolab.workflows import rules  # noqa: F401 - registers the certificate rules
+from metrolab.workflows import services as wf
+
+CERT_WF, ENTRUST_WF = "certificate", "entrustment"
+TASK_STATUS_ZH = {"registered": "待分配", "assigned": "已分配", "recording": "原始记录中", "certifying": "证书流转中",
+                  "released": "已发放"}
+RELEASE_MODES = {"certificate_and_instrument": "证书和仪表", "instrument_only": "仅仪表", "certificate_only": "仅证书"}
+RELEASE_METHODS = ("自取", "代领", "邮寄")
+MAX_SIGNATURE_BYTES = 512 * 1024
+MAX_BATCH = 200
+
+
+def _uid(user: Any) -> int | None:
+    return getattr(user, "id", None) if not isinstance(user, dict) else user.get("id")
+
+
+# ── 委托单 ────────────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass
+class Pinned:
+    version_id: int
+    defn: Any
+
+
+async def entrustment_form(version_id: int | None = None) -> Pinned:
+    """The published 委托受理单 (or the version an entrustment is pinned to)."""
+    from metrolab.engine.forms import load_definition
+    from metrolab.forms.services import get_version, published_version
+
+    version = await (get_version(version_id) if version_id else published_version("entrustment"))
+    if version is None:
+        raise UserError(status_code=409, detail="委托受理单表单尚未发布")
+    raw = version["definition"]
+    if isinstance(raw, str):
+        raw = json.loads(raw)
+    return Pinned(version["id"], load_definition(raw))
+
+
+async def instrument_types() -> dict[str, str]:
+    """{code: 中文名}, active types."""
+    from metrolab.forms import catalogue
+
+    return {t["code"]: catalogue.type_name(t) for t in await catalogue.list_types()}
+
+
+def _problem(path: str, label: str, message: str) -> Any:
+    from metrolab.engine.forms.problems import FieldProblem
+
+    return FieldProblem(path=path, label_zh=label, label_en=label, message_zh=message, message_en=message)
+
+
+async def _next_number(year: int) -> str:
+    prefix = f"WT{year}-"
+    rows = await Entrustment.select(Entrustment.number).where(Entrustment.number.like(f"{prefix}%"))
+    last = max((int(r["number"][len(prefix):]) for r in rows if r["number"][len(prefix):].isdigit()), default=0)
+    return f"{prefix}{last + 1:05d}"
+
+
+async def _customer_for(data: dict[str, Any]) -> int:
+    from metrolab.customers.tables import Customer
+
+    name = str(data.get("customer") or "").strip()
+    row = await Customer.select(Customer.id).where(Customer.name == name).first()
+    if row:
+        return row["id"]
+    c = Customer(name=name[:200], credit_code=str(data.get("credit_code") or "")[:18],
+                 address=str(data.get("address") or "")[:300], phone=str(data.get("phone") or "")[:50])
+    await c.save()
+    return c.id
+
+
+async def fee_for(customer_id: int, instrument_type: str, on: date) -> str:
+    """The customer's agreed price (ledger 客户证价) valid on that date, else blank."""
+    try:
+        from metrolab.ledger.tables import CustomerPrice
+    except ImportError:  # pragma: no cover - the ledger feature is optional
+        return ""
+    row = await CustomerPrice.select(CustomerPrice.price).where(
+        (CustomerPrice.customer == customer_id) & (CustomerPrice.instrument_type == instrument_type)
+        & (CustomerPrice.valid_from <= on)).order_by(CustomerPrice.valid_from, ascending=False).first()
+    return str(row["price"]) if row else ""
+
+
+async def check_entrustment(pin: Pinned, data: dict[str, Any]) -> tuple[list[Any], list[str]]:
+    """(field problems, instrument type code per line). Types may be typed by name or code."""
+    from metrolab.engine.forms import validate_submission
+
+    problems = [p for p in validate_submission(pin.defn, data) if p.severity == "error"]
+    types = await instrument_types()
+    by_name = {v: k for k, v in types.items()}
+    codes: list[str] = []
+    for i, row in enumerate(data.get("instruments") or []):
+        typed = str((row or {}).get("instrument_type") or "").strip()
+        code = typed if typed in types else by_name.get(typed, "")
+        codes.append(code)
+        if typed and not code:
+            problems.append(_problem(f"instruments.{i}.instrument_type", "器具名称",
+                                     f"没有名为“{typed}”的器具类型，请填写器具类型名称或代码"))
+    return problems, codes
+
+
+async def create_entrustment(user: Any, pin: Pinned, data: dict[str, Any], codes: list[str]) -> dict[str, Any]:
+    """Store the entrustment (pinned form version) and one task per instrument line."""
+    customer_id = await _customer_for(data)
+    requested = None
+    if data.get("requested_date"):
+        try:
+            requested = date.fromisoformat(str(data["requested_date"]))
+        except ValueError:
+            requested = None
+    today = date.today()
+    types = await instrument_types()
+    async with Entrustment._meta.db.transaction():
+        for _attempt in range(5):
+            number = await _next_number(today.year)
+            if not await Entrustment.exists().where(Entrustment.number == number):
+                break
+        e = Entrustment(number=number, customer=customer_id, contact=str(data.get("contact") or "")[:100],
+                        phone=str(data.get("phone") or "")[:50], requested_date=requested,
+                        onsite=data.get("service_mode") == "现场检定", form_version=pin.version_id,
+                        data=json.loads(json.dumps(data, default=str)), created_by=_uid(user))
+        await e.save()
+        for i, (row, code) in enumerate(zip(data.get("instruments") or [], codes, strict=False), start=1):
+            try:
+                quantity = max(1, int(str(row.get("quantity") or "1").split(".")[0]))
+            except ValueError:
+                quantity = 1
+            await VerificationTask(entrustment=e.id, line=i, instrument_type=code, name=types.get(code, code),
+                                   model=str(row.get("model") or "")[:100], serial=str(row.get("serial") or "")[:100],
+                                   manufacturer=str(row.get("manufacturer") or "")[:200], quantity=quantity,
+                                   fee=await fee_for(customer_id, code, today)).save()
+    await audit("entrustment.created", actor=user, target_type="entrustment", target_id=e.id, details={"number": number})
+    return await get_entrustment(e.id)
+
+
+async def get_entrustment(entrustment_id: int) -> dict[str, Any]:
+    row = await Entrustment.select(Entrustment.all_columns(), Entrustment.customer.name.as_alias("customer_name"),
+                                   Entrustment.created_by.full_name.as_alias("created_by_name"),
+                                   Entrustment.received_by.full_name.as_alias("received_by_name")) \
+        .where(Entrustment.id == entrustment_id).output(load_json=True).first()
+    if row is None:
+        raise UserError(status_code=404, detail="委托单不存在")
+    return row
+
+
+async def search_entrustments(q: str = "", status: str = "", stage: str = "", page_no: int = 1,
+                              per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+    query = Entrustment.select(Entrustment.all_columns(exclude=[Entrustment.data]),
+                               Entrustment.customer.name.as_alias("customer_name"))
+    count = Entrustment.count()
+    where = []
+    if q:
+        where.append(Entrustment.number.ilike(f"%{q}%") | Entrustment.customer.name.ilike(f"%{q}%"))
+    if status:
+        where.append(Entrustment.status == status)
+    if stage == "release":
+        where.append(Entrustment.status.is_in(["in_progress", "completed"]))
+    for w in where:
+        query, count = query.where(w), count.where(w)
+    rows = await query.order_by(Entrustment.id, ascending=False).limit(per_page).offset((page_no - 1) * per_page)
+    return rows, await count
+
+
+async def tasks_of(entrustment_id: int) -> list[dict[str, Any]]:
+    return await _tasks().where(VerificationTask.entrustment == entrustment_id).order_by(VerificationTask.line)
+
+
+def _tasks():  # noqa: ANN202
+    return VerificationTask.select(
+        VerificationTask.all_columns(), VerificationTask.assigned_to.full_name.as_alias("assigned_name"),
+        VerificationTask.entrustment.number.as_alias("entrustment_number"),
+        VerificationTask.entrustment.customer.name.as_alias("customer_name"),
+        VerificationTask.entrustment.customer.as_alias("customer_id"),
+        VerificationTask.certificate.status.as_alias("certificate_status"),
+        VerificationTask.certificate.number.as_alias("certificate_number"),
+        VerificationTask.record.number.as_alias("record_number"),
+        VerificationTask.record.status.as_alias("record_status"))
+
+
+async def get_task(task_id: int) -> dict[str, Any]:
+    row = await _tasks().where(VerificationTask.id == task_id).first()
+    if row is None:
+        raise UserError(status_code=404, detail="检定任务不存在")
+    return row
+
+
+async def search_tasks(user: Any, mine: bool = False, stage: str = "", q: str = "") -> list[dict[str, Any]]:
+    query = _tasks()
+    if mine:
+        query = query.where(VerificationTask.assigned_to == _uid(user))
+    if stage == "compile":
+        query = query.where(VerificationTask.status.is_in(["assigned", "recording"]))
+    elif stage == "unassigned":
+        query = query.where(VerificationTask.status == "registered")
+    if q:
+        query = query.where(VerificationTask.serial.ilike(f"%{q}%") | VerificationTask.entrustment.number.ilike(f"%{q}%"))
+    return await query.order_by(VerificationTask.id, ascending=False).limit(300)
+
+
+def entrustment_context(e: dict[str, Any], pending: int = 0, signed: bool = False) -> dict[str, Any]:
+    return {"onsite": bool(e["onsite"]), "pending_certificates": pending, "customer_signed": signed}
+
+
+async def pending_certificates(entrustment_id: int) -> int:
+    """Tasks whose certificate is not approved yet (no certificate, or one still before 待打印)."""
+    rows = await VerificationTask.select(VerificationTask.certificate.status.as_alias("cs"),
+                                         VerificationTask.certificate.pdf_sha256.as_alias("pdf")) \
+        .where(VerificationTask.entrustment == entrustment_id)
+    return sum(1 for r in rows if not r["pdf"])
+
+
+async def entrustment_act(entrustment_id: int, action: str, user: Any, *, reason: str | None = None,
+                          expected_lock: int | None = None) -> None:
+    """cancel / complete (完成入库, once every certificate is approved) / on-site steps."""
+    e = await get_entrustment(entrustment_id)
+    await wf.apply(Entrustment, entrustment_id, ENTRUST_WF, action, user,
+                   context=entrustment_context(e, await pending_certificates(entrustment_id)), reason=reason,
+                   expected_lock=expected_lock)
+    if action == "complete":
+        remaining = await VerificationTask.count().where((VerificationTask.entrustment == entrustment_id)
+                                                         & (VerificationTask.status != "released"))
+        if remaining == 0:  # everything was handed over before it was stored: released now
+            e = await get_entrustment(entrustment_id)
+            await wf.apply(Entrustment, entrustment_id, ENTRUST_WF, "release", user,
+                           context=entrustment_context(e, signed=True))
+
+
+# ── receipt and assignment (§5.8.2) ────────────────────────────────────────────────────────────
+
+
+async def receive(entrustment_id: int, user: Any, count: int, expected_lock: int | None = None) -> None:
+    e = await get_entrustment(entrustment_id)
+    lines = await VerificationTask.count().where(VerificationTask.entrustment == entrustment_id)
+    if count < 1:
+        raise UserError(status_code=400, detail="请填写接收的仪表数量")
+    await wf.apply(Entrustment, entrustment_id, ENTRUST_WF, "receive", user, context=entrustment_context(e),
+                   expected_lock=expected_lock,
+                   changes={Entrustment.received_at: datetime.now(UTC), Entrustment.received_by: _uid(user),
+                            Entrustment.received_count: count})
+    if count != lines:
+        await audit("entrustment.received_count_differs", actor=user, target_type="entrustment",
+                    target_id=entrustment_id, details={"lines": lines, "received": count})
+
+
+async def verifiers() -> list[dict[str, Any]]:
+    from metrolab.accounts.tables import User, UserRole
+
+    ids = [r["user"] for r in await UserRole.select(UserRole.user).where(UserRole.role.key == "verifier")]
+    if not ids:
+        return []
+    return await User.select(User.id, User.full_name).where(User.id.is_in(ids)).order_by(User.full_name)
+
+
+async def assign(task_id: int, verifier_id: int, user: Any, department: str = "") -> None:
+    task = await get_task(task_id)
+    e = await get_entrustment(task["entrustment"])
+    if e["status"] not in ("received", "onsite_confirmed", "in_progress"):
+        raise UserError(status_code=409, detail="委托单尚未由科室接收（或已完成），不能分配任务")
+    if task["status"] not in ("registered", "assigned"):
+        raise UserError(status_code=409, detail="该任务已开始原始记录，不能再分配")
+    if verifier_id not in {v["id"] for v in await verifiers()}:
+        raise UserError(status_code=400, detail="请选择一名检定员")
+    await VerificationTask.update({VerificationTask.assigned_to: verifier_id, VerificationTask.status: "assigned",
+                                   VerificationTask.department: department[:100]}) \
+        .where(VerificationTask.id == task_id)
+    await audit("task.assigned", actor=user, target_type="verification_task", target_id=task_id,
+                details={"verifier": verifier_id})
+
+
+def _own_task(task: dict[str, Any], user: Any) -> None:
+    if task["assigned_to"] != _uid(user):
+        raise UserError(status_code=403, detail="只有分配到该任务的检定员可以操作")
+
+
+async def _start_entrustment(entrustment_id: int, user: Any) -> None:
+    """The first record of a received entrustment starts it (接收 → 检定中)."""
+    e = await get_entrustment(entrustment_id)
+    action = {"received": "start", "onsite_confirmed": "start_onsite"}.get(e["status"])
+    if action:
+        with contextlib.suppress(UserError):  # someone else started it meanwhile
+            await wf.apply(Entrustment, entrustment_id, ENTRUST_WF, action, user, context=entrustment_context(e))
+
+
+# ── record and compile (§5.8.3) ───────────────────────────────────────────────────────────────
+
+
+async def open_record(task_id: int, user: Any, verified_on: date | None = None) -> int:
+    """The task's original record: created (draft, pinned to the type's published form) on first use."""
+    from metrolab.records.services import create_record
+    from metrolab.records.tables import OriginalRecord
+
+    task = await get_task(task_id)
+    _own_task(task, user)
+    if task["record"]:
+        return task["record"]
+    rec = await create_record(user, customer_id=task["customer_id"], instrument_type=task["instrument_type"],
+                              instrument_name=task["name"], verified_on=verified_on)
+    await OriginalRecord.update({OriginalRecord.serial: task["serial"], OriginalRecord.model: task["model"],
+                                 OriginalRecord.manufacturer: task["manufacturer"]}) \
+        .where(OriginalRecord.id == rec["id"])
+    await VerificationTask.update({VerificationTask.record: rec["id"], VerificationTask.status: "recording"}) \
+        .where((VerificationTask.id == task_id) & (VerificationTask.record.is_null()))
+    await _start_entrustment(task["entrustment"], user)
+    return (await get_task(task_id))["record"]
+
+
+async def compile_certificate(task_id: int, user: Any) -> int:
+    """编制: a certificate (编制中) from the task's saved original record."""
+    from metrolab.certificates.from_record import certificate_for_record
+
+    task = await get_task(task_id)
+    if task["certificate"] and task["certificate_status"] not in ("voided",):
+        return task["certificate"]
+    if not task["record"]:
+        raise UserError(status_code=409, detail="请先填写并保存原始记录")
+    if task["record_status"] != "saved":
+        raise UserError(status_code=409, detail="原始记录尚未保存，不能编制证书")
+    cert = await certificate_for_record(task["record"], user=user)
+    await VerificationTask.update({VerificationTask.certificate: cert["id"], VerificationTask.status: "certifying"}) \
+        .where(VerificationTask.id == task_id)
+    await audit("task.compiled", actor=user, target_type="verification_task", target_id=task_id,
+                details={"certificate": cert["id"]})
+    return cert["id"]
+
+
+# ── the certificate workflow ─────────────────────────────────────────────────────────────────
+
+
+async def certificate_row(certificate_id: int) -> dict[str, Any]:
+    from metrolab.certificates.services import get_certificate
+
+    return await get_certificate(certificate_id)
+
+
+async def previous_state(certificate_id: int) -> str:
+    hist = await wf.history(Certificate, certificate_id)
+    return hist[-1]["from_state"] if hist else ""
+
+
+async def certificate_context(cert: dict[str, Any], user: Any) -> dict[str, Any]:
+    """What the certificate workflow's guards and rules judge."""
+    from metrolab.accounts.services import valid_qualification
+    from metrolab.accounts.tables import User
+    from metrolab.forms import catalogue
+
+    verifier = (cert.get("signers") or {}).get("verifier")
+    on = cert.get("verified_on")
+    std_codes: list[str] = []
+    if cert.get("record"):
+        from metrolab.records.tables import OriginalRecord
+
+        rec = await OriginalRecord.select(OriginalRecord.standards, OriginalRecord.verified_on) \
+            .where(OriginalRecord.id == cert["record"]).output(load_json=True).first()
+        if rec:
+            std_codes = list(rec["standards"] or [])
+            on = on or rec["verified_on"]
+    on = on or date.today()
+    expired = []
+    for s in await catalogue.get_standards(std_codes):
+        if s.get("valid_until") is None or s["valid_until"] < on:
+            expired.append(f"{s['code']} {s.get('name', '')}（有效期至 {s.get('valid_until') or '未填'}）")
+    found = {s["code"] for s in await catalogue.get_standards(std_codes)}
+    expired += [f"{c}（未登记）" for c in std_codes if c not in found]
+    verifier_name = ""
+    if verifier:
+        row = await User.select(User.full_name).where(User.id == verifier).first()
+        verifier_name = row["full_name"] if row else ""
+    types = await instrument_types()
+    return {
+        "compiler": cert.get("created_by"),
+        "verifier": verifier,
+        "actor": _uid(user),
+        "previous_state": await previous_state(cert["id"]) if cert["status"] == "recall_requested" else "",
+        "verifier_name": verifier_name,
+        "actor_name": getattr(user, "full_name", ""),
+        "verifier_qualified": bool(verifier and await valid_qualification(verifier, cert["instrument_type"], on)),
+        "verified_on": on.isoformat(),
+        "instrument_type": cert["instrument_type"],
+        "instrument_type_name": types.get(cert["instrument_type"], cert["instrument_type"]),
+        "expired_standards": expired,
+    }
+
+
+async def certificate_actions(cert: dict[str, Any], user: Any) -> list[tuple[Any, Any]]:
+    from metrolab.engine import workflow as engine
+
+    defn, _v = await wf.definition(CERT_WF)
+    ctx = await certificate_context(cert, user)
+    hidden = {"request_delay", "print", "reprint", "release", "void", "direct_modification",
+              "request_modification", "review_modification", "reject_modification_review",
+              "approve_modification", "reject_modification_approval"}
+    return [(t, r) for t, r in engine.action_status(defn, cert["status"], user.roles, ctx) if t.key not in hidden]
+
+
+async def act(certificate_id: int, action: str, user: Any, *, reason: str | None = None,
+              password: str | None = None, expected_lock: int | None = None) -> dict[str, Any]:
+    """One workflow step on a certificate; approving issues it (number, QR, signatures, PDF)."""
+    cert = await certificate_row(certificate_id)
+    signers = dict(cert.get("signers") or {})
+    changes: dict[Any, Any] = {}
+    if action == "pass_check":
+        signers["checker"] = _uid(user)
+    elif action == "approve":
+        signers["approver"] = _uid(user)
+    if signers != (cert.get("signers") or {}):
+        changes[Certificate.signers] = signers
+    await wf.apply(Certificate, certificate_id, CERT_WF, action, user,
+                   context=await certificate_context(cert, user), reason=(reason or "").strip() or None,
+                   password=password, expected_lock=expected_lock, changes=changes,
+                   signed_content={"certificate": certificate_id, "action": action,
+                                   "context_sha256": _sha(cert.get("context"))})
+    if action == "approve":
+        return await issue_approved(certificate_id, user)
+    if action == "approve_recall":
+        await _new_revision_for_task(certificate_id, user)
+    return await certificate_row(certificate_id)
+
+
+def _sha(value: Any) -> str:
+    from metrolab.workflows.signatures import canonical_sha256
+
+    return canonical_sha256(value)
+
+
+async def issue_approved(certificate_id: int, user: Any) -> dict[str, Any]:
+    """Issue an approved certificate (state 待打印 without a PDF): all or nothing, retryable."""
+    from metrolab.certificates.services import issue
+
+    return await issue(certificate_id, user=user, status="issued")
+
+
+async def _new_revision_for_task(certificate_id: int, user: Any) -> None:
+    """同意追回: the old certificate is recalled, the task gets revision N+1 to compile again."""
+    from metrolab.certificates.services import new_revision
+
+    new = await new_revision(certificate_id, user)  # the old one says 已被第 N 版替代 once this is issued
+    await VerificationTask.update({VerificationTask.certificate: new["id"], VerificationTask.status: "certifying",
+                                   VerificationTask.released_at: None}) \
+        .where(VerificationTask.certificate == certificate_id)
+
+
+@dataclass
+class BatchResult:
+    done: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def approve_batch(ids: list[int], user: Any, password: str) -> BatchResult:
+    """批量批准: one password for all; each certificate is approved and issued on its own, so one
+    refusal or failure is listed and the rest go on. Rerunning completes what an interruption left:
+    an approved certificate without its PDF is issued again (same number)."""
+    from metrolab.workflows.signatures import sign
+
+    ids = list(dict.fromkeys(int(i) for i in ids))
+    if not ids:
+        raise UserError(status_code=400, detail="请选择要批准的证书")
+    if len(ids) > MAX_BATCH:
+        raise UserError(status_code=400, detail=f"一次最多批准 {MAX_BATCH} 份证书")
+    await sign(user, password, "批准", {"batch": ids})  # a wrong password stops the batch before anything
+    result = BatchResult()
+    for cid in ids:
+        label = f"#{cid}"
+        try:
+            cert = await certificate_row(cid)
+            label = _label(cert)
+            if cert["status"] == "issued" and not cert["pdf_sha256"]:
+                cert = await issue_approved(cid, user)
+            elif cert["status"] == "approving":
+                cert = await act(cid, "approve", user, password=password, expected_lock=cert["lock_version"])
+            elif cert["pdf_sha256"]:
+                result.done.append({"id": cid, "label": label, "number": cert["number"], "note": "已出具"})
+                continue
+            else:
+                raise UserError(status_code=409, detail="该证书不在待批准状态")
+            result.done.append({"id": cid, "label": label, "number": cert["number"], "note": ""})
+        except UserError as exc:
+            result.failed.append({"id": cid, "label": label, "message": str(exc.detail)})
+        except Exception as exc:  # noqa: BLE001 - one broken certificate must not stop the batch
+            result.failed.append({"id": cid, "label": label, "message": str(exc) or type(exc).__name__})
+    await audit("certificate.batch_approved", actor=user, target_type="certificate", target_id=None,
+                details={"done": [d["id"] for d in result.done], "failed": [f["id"] for f in result.failed]})
+    return result
+
+
+def _label(cert: dict[str, Any]) -> str:
+    inst = (cert.get("context") or {}).get("instrument") or {}
+    return " ".join(x for x in (cert.get("number") or f"#{cert['id']}", inst.get("name"), inst.get("serial")) if x)
+
+
+# ── queries: task counters, certificate progress (§5.8.1, §5.8.7, §5.8.14) ─────────────────────
+
+
+STAGES = ["compiling", "initial_review", "checking", "approving", "issued", "printed", "released"]
+
+
+async def task_count(kind: str, user: Any) -> int:
+    uid = _uid(user)
+    if kind == "compile":
+        return await VerificationTask.count().where((VerificationTask.assigned_to == uid)
+                                                    & VerificationTask.status.is_in(["assigned", "recording"]))
+    if kind == "initial_review":
+        rows = await Certificate.select(Certificate.signers).where(Certificate.status == "initial_review") \
+            .output(load_json=True)
+        return sum(1 for r in rows if (r["signers"] or {}).get("verifier") == uid)
+    if kind in ("checking", "approving"):
+        rows = await Certificate.select(Certificate.signers).where(Certificate.status == kind).output(load_json=True)
+        return sum(1 for r in rows if (r["signers"] or {}).get("verifier") != uid)
+    if kind == "release":
+        return await Entrustment.count().where(Entrustment.status.is_in(["in_progress", "completed"]))
+    return 0
+
+
+async def search_certificates(status: str = "", q: str = "", mine: bool = False, user: Any = None,
+                              issued_from: date | None = None, issued_to: date | None = None,
+                              page_no: int = 1, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+    cols = [Certificate.id, Certificate.number, Certificate.status, Certificate.revision, Certificate.instrument_type,
+            Certificate.conclusion, Certificate.verified_on, Certificate.issued_at, Certificate.signers,
+            Certificate.context, Certificate.lock_version, Certificate.pdf_sha256, Certificate.issue_error,
+            Certificate.customer.name.as_alias("customer_name")]
+    query, count = Certificate.select(*cols), Certificate.count()
+    where = []
+    if status == "issued_any":
+        where.append(Certificate.pdf_sha256 != "")
+    elif status:
+        where.append(Certificate.status == status)
+    if q:
+        where.append(Certificate.number.ilike(f"%{q}%") | Certificate.customer.name.ilike(f"%{q}%"))
+    if issued_from:
+        where.append(Certificate.issued_at >= datetime.combine(issued_from, datetime.min.time(), UTC))
+    if issued_to:
+        where.append(Certificate.issued_at < datetime.combine(issued_to, datetime.max.time(), UTC))
+    for w in where:
+        query, count = query.where(w), count.where(w)
+    rows = await query.order_by(Certificate.id, ascending=False).output(load_json=True)
+    if mine and user is not None:
+        rows = [r for r in rows if (r["signers"] or {}).get("verifier") == _uid(user)]
+    total = len(rows) if mine else await count
+    rows = rows[(page_no - 1) * per_page: page_no * per_page]
+    for r in rows:
+        r["label"] = _label(r)
+        r["serial"] = ((r.get("context") or {}).get("instrument") or {}).get("serial", "")
+        r.pop("context", None)
+    return rows, total
+
+
+def progress(status: str) -> int:
+    """How far along (§5.8.7 进度): index in the main path."""
+    return STAGES.index(status) + 1 if status in STAGES else 0
+
+
+async def task_for_certificate(certificate_id: int) -> dict[str, Any] | None:
+    row = await VerificationTask.select(VerificationTask.id).where(VerificationTask.certificate == certificate_id) \
+        .first()
+    return await get_task(row["id"]) if row else None
+
+
+# ── release (§5.7.7–§5.7.9) ───────────────────────────────────────────────────────────────────
+
+
+def signature_png(data_url: str) -> bytes:
+    """The customer's on-screen signature: a PNG data URL, bounded and checked."""
+    prefix = "data:image/png;base64,"
+    if not data_url or not data_url.startswith(prefix):
+        raise UserError(status_code=400, detail="请客户在签名框内签名")
+    try:
+        png = base64.b64decode(data_url[len(prefix):], validate=True)
+    except ValueError as exc:
+        raise UserError(status_code=400, detail="签名图片无法读取") from exc
+    if len(png) > MAX_SIGNATURE_BYTES or not png.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise UserError(status_code=400, detail="签名图片格式不正确或过大")
+    return png
+
+
+async def release(entrustment_id: int, user: Any, *, mode: str, task_ids: list[int], collector: str,
+                  method: str, signature_data_url: str, remarks: str = "") -> int:
+    """Hand over certificates and/or instruments of some tasks, with the customer's signature."""
+    if mode not in RELEASE_MODES:
+        raise UserError(status_code=400, detail="请选择发放方式（证书和仪表 / 仅仪表 / 仅证书）")
+    if method not in RELEASE_METHODS:
+        raise UserError(status_code=400, detail="请选择领取方式")
+    if not collector.strip():
+        raise UserError(status_code=400, detail="请填写领取人")
+    png = signature_png(signature_data_url)
+    e = await get_entrustment(entrustment_id)
+    tasks = {t["id"]: t for t in await tasks_of(entrustment_id)}
+    chosen = [tasks[i] for i in task_ids if i in tasks and tasks[i]["status"] != "released"]
+    if not chosen:
+        raise UserError(status_code=400, detail="请选择要发放的器具")
+    with_cert = mode != "instrument_only"
+    if with_cert:
+        missing = [t["serial"] or f"第{t['line']}行" for t in chosen
+                   if not t["certificate"] or t["certificate_status"] not in ("issued", "printed")]
+        if missing:
+            raise UserError(status_code=409, detail=f"以下器具的证书尚未批准出具：{'、'.join(missing)}")
+    if e["status"] not in ("in_progress", "completed"):
+        raise UserError(status_code=409, detail="委托单尚未开始检定或已发放，不能发放")
+    digest = storage.put(png)
+    numbers = []
+    if with_cert:
+        from metrolab.certificates.tables import PrintLog
+
+        for t in chosen:
+            cert = await certificate_row(t["certificate"])
+            ctx = await certificate_context(cert, user)
+            if cert["status"] == "issued":  # handed over now: printed for the customer
+                await wf.apply(Certificate, cert["id"], CERT_WF, "print", user, context=ctx,
+                               changes={Certificate.print_status: "已打印",
+                                        Certificate.printed_at: datetime.now(UTC)})
+                await PrintLog.insert(PrintLog(certificate=cert["id"], by=_uid(user)))
+            await wf.apply(Certificate, cert["id"], CERT_WF, "release", user, context=ctx)
+            numbers.append(cert["number"])
+    rel = Release(entrustment=entrustment_id, mode=mode, tasks=[t["id"] for t in chosen], certificates=numbers,
+                  collector=collector.strip()[:100], method=method, signature_sha256=digest, remarks=remarks[:2000],
+                  by=_uid(user))
+    await rel.save()
+    if mode != "certificate_only":
+        await VerificationTask.update({VerificationTask.status: "released",
+                                       VerificationTask.released_at: datetime.now(UTC)}) \
+            .where(VerificationTask.id.is_in([t["id"] for t in chosen]))
+    remaining = await VerificationTask.count().where((VerificationTask.entrustment == entrustment_id)
+                                                     & (VerificationTask.status != "released"))
+    e = await get_entrustment(entrustment_id)
+    if remaining == 0 and e["status"] == "completed":
+        await wf.apply(Entrustment, entrustment_id, ENTRUST_WF, "release", user,
+                       context=entrustment_context(e, signed=True))
+    await audit("entrustment.released", actor=user, target_type="entrustment", target_id=entrustment_id,
+                details={"mode": mode, "tasks": [t["id"] for t in chosen], "collector": collector})
+    return rel.id
+
+
+async def releases_of(entrustment_id: int) -> list[dict[str, Any]]:
+    return await Release.select(Release.all_columns(), Release.by.full_name.as_alias("by_name")) \
+        .where(Release.entrustment == entrustment_id).order_by(Release.id).output(load_json=True)
