@@ -19,10 +19,10 @@ test: system-deps setup ## the whole suite on SQLite and on PostgreSQL
 	$(MAKE) --no-print-directory test-sqlite test-postgres
 
 test-sqlite:
-	METROLAB_TEST_DB=sqlite $(BIN)/python -m pytest -q -p no:cacheprovider --junitxml=var/test-results/sqlite.xml $(PYTEST_ARGS)
+	METROLAB_TEST_DB=sqlite $(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --junitxml=var/test-results/sqlite.xml $(PYTEST_ARGS)
 
 test-postgres:
-	METROLAB_TEST_DB=postgres $(BIN)/python -m pytest -q -p no:cacheprovider --junitxml=var/test-results/postgres.xml $(PYTEST_ARGS)
+	METROLAB_TEST_DB=postgres $(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --junitxml=var/test-results/postgres.xml $(PYTEST_ARGS)
 
 system-deps:
 	@./scripts/install_system_deps.sh
