@@ -347,3 +347,37 @@ def test_release_with_the_customer_signature_and_the_verify_page(people, convert
     assert cert["number"] in listed.text
     home = browser.get("/home")
     assert "待发放" in home.text
+
+
+@needs_pdf
+def test_modification_after_release_makes_a_new_revision_and_the_old_one_says_superseded(
+        people, converter, browser, make_user):
+    from metrolab.certificates.services import verify_status
+
+    tech = who(make_user("tech_manager"), "tech_manager", name="技术负责人")
+    (cid,) = run(_to_certificate(people["clerk"], people["verifier"]))
+    run(services.act(cid, "submit", people["verifier"], password=PASSWORD))
+    run(services.act(cid, "pass_check", people["checker"], password=PASSWORD))
+    old = run(services.act(cid, "approve", people["approver"], password=PASSWORD))
+    task = run(VerificationTask.select().first())
+    run(services.entrustment_act(task["entrustment"], "complete", people["verifier"]))
+    run(services.release(task["entrustment"], people["clerk"], mode="certificate_and_instrument",
+                         task_ids=[task["id"]], collector="张三", method="自取", signature_data_url=_png()))
+    assert run(services.certificate_row(cid))["status"] == "released"
+    assert "原因" in _refused(services.act(cid, "request_modification", people["verifier"]))
+    run(services.act(cid, "request_modification", people["verifier"], reason="客户名称有误"))
+    run(services.act(cid, "review_modification", tech))
+    new = run(services.act(cid, "approve_modification", people["approver"]))
+    assert new["revision"] == 2 and new["status"] == "compiling" and new["supersedes"] == cid
+    assert run(VerificationTask.select().first())["certificate"] == new["id"]
+    assert "第 2 版" in _refused(services.act(cid, "submit", people["verifier"], password=PASSWORD))
+    assert run(verify_status(old["verify_token"]))["status"] == "有效"  # until the new one is issued
+    # compiled by the approver (not the verifier): the verifier's initial review, then check and approval
+    run(services.act(new["id"], "submit_initial_review", people["verifier"]))
+    run(services.act(new["id"], "confirm_initial_review", people["verifier"], password=PASSWORD))
+    run(services.act(new["id"], "pass_check", people["checker"], password=PASSWORD))
+    issued2 = run(services.act(new["id"], "approve", people["approver"], password=PASSWORD))
+    assert issued2["pdf_sha256"] and issued2["number"]
+    old_page = run(verify_status(old["verify_token"]))
+    assert old_page["state"] == "superseded" and old_page["status"] == "已被第 2 版替代"
+    assert run(verify_status(issued2["verify_token"]))["status"] == "有效"

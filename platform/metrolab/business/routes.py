@@ -212,9 +212,9 @@ async def certificate_preview(certificate_id: int) -> Response:
       include_in_schema=False)
 async def certificate_act(request: Request, certificate_id: int, action: str) -> Response:
     form = await form_dict(request)
-    await services.act(certificate_id, action, request.user, reason=form.get("reason") or None,
-                       password=form.get("password") or None, expected_lock=_int(form.get("lock_version")))
-    return see_other(f"/business/certificates/{certificate_id}")
+    cert = await services.act(certificate_id, action, request.user, reason=form.get("reason") or None,
+                              password=form.get("password") or None, expected_lock=_int(form.get("lock_version")))
+    return see_other(f"/business/certificates/{cert['id']}")
 
 
 @post("/business/certificates/{certificate_id:int}/reissue", opt=perm("business.approve"), include_in_schema=False)

@@ -409,18 +409,27 @@ async def certificate_context(cert: dict[str, Any], user: Any) -> dict[str, Any]
 async def certificate_actions(cert: dict[str, Any], user: Any) -> list[tuple[Any, Any]]:
     from metrolab.engine import workflow as engine
 
+    if await newer_revision(cert["id"]):
+        return []
     defn, _v = await wf.definition(CERT_WF)
     ctx = await certificate_context(cert, user)
-    hidden = {"request_delay", "print", "reprint", "release", "void", "direct_modification",
-              "request_modification", "review_modification", "reject_modification_review",
-              "approve_modification", "reject_modification_approval"}
+    hidden = {"request_delay", "print", "reprint", "release"}
     return [(t, r) for t, r in engine.action_status(defn, cert["status"], user.roles, ctx) if t.key not in hidden]
+
+
+async def newer_revision(certificate_id: int) -> dict[str, Any] | None:
+    """The revision that replaces this certificate (being compiled or issued), if any."""
+    return await Certificate.select(Certificate.id, Certificate.revision) \
+        .where(Certificate.supersedes == certificate_id).first()
 
 
 async def act(certificate_id: int, action: str, user: Any, *, reason: str | None = None,
               password: str | None = None, expected_lock: int | None = None) -> dict[str, Any]:
     """One workflow step on a certificate; approving issues it (number, QR, signatures, PDF)."""
     cert = await certificate_row(certificate_id)
+    newer = await newer_revision(certificate_id)
+    if newer:
+        raise UserError(status_code=409, detail=f"该证书已有第 {newer['revision']} 版，请在新版本上操作")
     signers = dict(cert.get("signers") or {})
     changes: dict[Any, Any] = {}
     if action == "pass_check":
@@ -436,8 +445,8 @@ async def act(certificate_id: int, action: str, user: Any, *, reason: str | None
                                    "context_sha256": _sha(cert.get("context"))})
     if action == "approve":
         return await issue_approved(certificate_id, user)
-    if action == "approve_recall":
-        await _new_revision_for_task(certificate_id, user)
+    if action in NEW_REVISION_ACTIONS:
+        return await _new_revision_for_task(certificate_id, user)
     return await certificate_row(certificate_id)
 
 
@@ -454,14 +463,17 @@ async def issue_approved(certificate_id: int, user: Any) -> dict[str, Any]:
     return await issue(certificate_id, user=user, status="issued")
 
 
-async def _new_revision_for_task(certificate_id: int, user: Any) -> None:
-    """同意追回: the old certificate is recalled, the task gets revision N+1 to compile again."""
+async def _new_revision_for_task(certificate_id: int, user: Any) -> dict[str, Any]:
+    """内部追回 / 已发修改 approved (§5.8.8, §5.8.9): revision N+1 (编制中) takes over the task; the old
+    one stays valid until the new one is issued, then its verify page says 已被第 N 版替代."""
     from metrolab.certificates.services import new_revision
 
-    new = await new_revision(certificate_id, user)  # the old one says 已被第 N 版替代 once this is issued
-    await VerificationTask.update({VerificationTask.certificate: new["id"], VerificationTask.status: "certifying",
-                                   VerificationTask.released_at: None}) \
+    new = await new_revision(certificate_id, user)
+    await VerificationTask.update({VerificationTask.certificate: new["id"], VerificationTask.status: "certifying"}) \
         .where(VerificationTask.certificate == certificate_id)
+    await audit("certificate.new_revision", actor=user, target_type="certificate", target_id=new["id"],
+                details={"supersedes": certificate_id})
+    return new
 
 
 @dataclass
@@ -515,6 +527,7 @@ def _label(cert: dict[str, Any]) -> str:
 # ── queries: task counters, certificate progress (§5.8.1, §5.8.7, §5.8.14) ─────────────────────
 
 
+NEW_REVISION_ACTIONS = ("approve_recall", "approve_modification", "direct_modification")
 STAGES = ["compiling", "initial_review", "checking", "approving", "issued", "printed", "released"]
 
 
