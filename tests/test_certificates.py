@@ -640,3 +640,15 @@ def test_pages_for_numbers_certificates_and_new_templates(seeded, browser, new_b
         clerk.post("/certificates/numbers/void", data={"number": "X", "reason": "y"}).status_code
         == 403
     )
+
+
+def test_issuing_puts_the_instrument_in_the_customers_ledger_with_its_due_date(seeded, converter):
+    """Issue 7: the ledger follows issued certificates (through certificates.services.ISSUED_HOOKS)."""
+    from metrolab.ledger.tables import LedgerInstrument
+
+    cert = run(issued("methane_detector", conforming=True, serial="SN-LEDGER-0001"))
+    row = run(LedgerInstrument.select().where(LedgerInstrument.serial == "SN-LEDGER-0001").first())
+    assert row is not None and row["customer"] == cert["customer"]
+    assert row["last_verified_on"] == date(2026, 3, 12)
+    assert row["next_due_on"] == cert["valid_until"]  # verified_on + cycle − 1 day
+    assert row["last_conclusion"] == "合格"

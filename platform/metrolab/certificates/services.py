@@ -16,6 +16,7 @@ from __future__ import annotations
 import secrets
 import threading
 from datetime import UTC, date, datetime
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -63,6 +64,11 @@ __all__ = [
 TEMPLATE_FOR_KIND = {CERTIFICATE: "verification_certificate", NOTICE: "result_notice"}
 # The public page's words for each state.
 STATUS_VALID, STATUS_RECALLED, STATUS_EXPIRED, STATUS_VOIDED = "有效", "已撤回", "已过期", "已作废"
+
+
+# Features that follow issued certificates (the customers' instrument ledger) register here:
+# async hook(certificate_id), called after a certificate is issued.
+ISSUED_HOOKS: list[Callable[[int], Awaitable[None]]] = []
 
 
 class IssueFailed(UserError):
@@ -309,6 +315,8 @@ async def issue(certificate_id: int, *, user: Any = None, status: str = "issued"
         target_id=certificate_id,
         details={"number": number, "pdf_sha256": digest},
     )
+    for hook in ISSUED_HOOKS:
+        await hook(certificate_id)
     return await get_certificate(certificate_id)
 
 

@@ -39,6 +39,22 @@ if not any(description == "计量器具台账" for description, _ in REFERENCES)
     REFERENCES.append(("计量器具台账", _count_for_customer))
 
 
+async def _follow_issued_certificate(certificate_id: int) -> None:
+    from metrolab.ledger.services import on_certificate_issued
+
+    await on_certificate_issued(certificate_id)
+
+
+def _follow_certificates() -> None:
+    from metrolab.certificates.services import ISSUED_HOOKS
+
+    if _follow_issued_certificate not in ISSUED_HOOKS:
+        ISSUED_HOOKS.append(_follow_issued_certificate)
+
+
+_follow_certificates()
+
+
 async def _seed_demo_ledger() -> int:
     """The demo customers' instruments (seed_data/demo_lab.json), matched to customers by name."""
     import json
