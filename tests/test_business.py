@@ -381,3 +381,30 @@ def test_modification_after_release_makes_a_new_revision_and_the_old_one_says_su
     old_page = run(verify_status(old["verify_token"]))
     assert old_page["state"] == "superseded" and old_page["status"] == "已被第 2 版替代"
     assert run(verify_status(issued2["verify_token"]))["status"] == "有效"
+
+
+def test_pages_task_counters_greyed_actions_and_certificate_query(people, browser, make_user):
+    ids = run(_to_certificate(people["clerk"], people["verifier"], serials=("SN-Q-1", "SN-Q-2")))
+    run(services.act(ids[0], "submit", people["verifier"], password=PASSWORD))
+    browser.login(run(_user_row(people["checker"].id)))
+    home = browser.get("/home")
+    assert "待核验" in home.text
+    detail = browser.get(f"/business/certificates/{ids[1]}")  # 编制中: the checker may not submit
+    assert detail.status_code == 200 and "需要以下角色之一" in detail.text and "disabled" in detail.text
+    checking = browser.get("/business/certificates?status=checking")
+    assert "SN-Q-1" in checking.text and "SN-Q-2" not in checking.text
+    assert "SN-Q-2" in browser.get("/business/certificates?q=峰峰").text
+    refused = browser.post(f"/business/certificates/{ids[0]}/act/return_check", data={"reason": ""})
+    assert refused.status_code in (400, 422) and "原因" in refused.text
+    r = browser.post(f"/business/certificates/{ids[0]}/act/return_check", data={"reason": "重新计算"},
+                     follow_redirects=False)
+    assert r.status_code == 303
+    assert run(services.certificate_row(ids[0]))["status"] == "compiling"
+    assert task_counts_for(people["verifier"]) >= 2
+    tasks = browser.get("/tasks?q=SN-Q")
+    assert "SN-Q-1" in tasks.text and "SN-Q-2" in tasks.text
+
+
+def task_counts_for(user) -> int:  # noqa: ANN001
+    return run(services.task_count("checking", user)) + run(services.task_count("compile", user)) + \
+        len(run(services.search_certificates("compiling", mine=True, user=user))[0])

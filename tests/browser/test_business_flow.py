@@ -141,3 +141,36 @@ def test_one_instrument_from_entrustment_to_release(tabs, make_user):
     p = tabs()
     p.goto(verify_href)
     assert "有效" in p.locator("body").inner_text()
+
+
+def test_batch_approval_shows_progress_and_lists_the_failure(tabs, make_user):
+    from metrolab.business import services
+    from metrolab.certificates import template_versions as tv
+    from metrolab.certificates.tables import Certificate
+    from test_business import PASSWORD as PW
+    from test_business import _to_certificate, qualify, who
+
+    run(tv.seed_templates())
+    clerk, verifier = make_user("clerk"), make_user("verifier", full_name="检定员甲")
+    checker, approver = make_user("checker"), make_user("signatory", full_name="批准人乙")
+    qualify(verifier)
+    v, k = who(verifier, "verifier", name="检定员甲"), who(checker, "checker")
+    ids = run(_to_certificate(who(clerk, "clerk"), v, serials=("SN-P-1", "SN-P-2", "SN-P-3")))
+    for cid in ids:
+        run(services.act(cid, "submit", v, password=PW))
+        run(services.act(cid, "pass_check", k, password=PW))
+    cert = run(services.certificate_row(ids[1]))  # the approver verified this one himself
+    run(Certificate.update({Certificate.signers: {**cert["signers"], "verifier": approver["id"]}})
+        .where(Certificate.id == ids[1]))
+    a = tabs()
+    ui_login(a, approver)
+    a.goto("/business/approvals")
+    a.fill("#batch-form input[name=password]", PW)
+    a.click("#batch-submit")
+    a.wait_for_function("document.getElementById('batch-progress').value === 3", timeout=120_000)
+    assert a.locator("#batch-count").inner_text().startswith("3 / 3")
+    assert a.locator("#batch-live-done li").count() == 2
+    failure = a.locator("#batch-live-failed li").inner_text()
+    assert "SN-P-2" in failure and "approver_not_verifier" in failure
+    rows = {r["id"]: r for r in run(Certificate.select().where(Certificate.id.is_in(ids)))}
+    assert [bool(rows[i]["pdf_sha256"]) for i in ids] == [True, False, True]

@@ -243,6 +243,16 @@ async def approval_batch(request: Request) -> Template:
     return page("business/approvals.html", title=_("批量批准"), rows=waiting, result=result)
 
 
+@post("/business/approvals/one", opt=perm("business.approve"), include_in_schema=False, status_code=200)
+async def approval_one(request: Request) -> dict[str, Any]:
+    """One certificate of a batch run by the page's script (progress shown as it goes)."""
+    form = await form_dict(request)
+    cid = _int(form.get("id"))
+    if not cid:
+        raise UserError(status_code=400, detail="请选择要批准的证书")
+    return await services.approve_one(cid, request.user, str(form.get("password") or ""))
+
+
 # ── release ───────────────────────────────────────────────────────────────────────────────────
 
 
@@ -287,5 +297,5 @@ async def release_signature(release_id: int) -> Response:
 router = Router(path="/", route_handlers=[
     entrustment_list, entrustment_new, entrustment_create, entrustment_detail, entrustment_slip, entrustment_receive,
     entrustment_act, task_list, task_assign, task_record, task_compile, certificate_list, certificate_detail,
-    certificate_preview, certificate_act, certificate_reissue, approval_list, approval_batch, release_page,
+    certificate_preview, certificate_act, certificate_reissue, approval_list, approval_batch, approval_one, release_page,
     release_do, release_signature])

@@ -496,27 +496,35 @@ async def approve_batch(ids: list[int], user: Any, password: str) -> BatchResult
     await sign(user, password, "批准", {"batch": ids})  # a wrong password stops the batch before anything
     result = BatchResult()
     for cid in ids:
-        label = f"#{cid}"
-        try:
-            cert = await certificate_row(cid)
-            label = _label(cert)
-            if cert["status"] == "issued" and not cert["pdf_sha256"]:
-                cert = await issue_approved(cid, user)
-            elif cert["status"] == "approving":
-                cert = await act(cid, "approve", user, password=password, expected_lock=cert["lock_version"])
-            elif cert["pdf_sha256"]:
-                result.done.append({"id": cid, "label": label, "number": cert["number"], "note": "已出具"})
-                continue
-            else:
-                raise UserError(status_code=409, detail="该证书不在待批准状态")
-            result.done.append({"id": cid, "label": label, "number": cert["number"], "note": ""})
-        except UserError as exc:
-            result.failed.append({"id": cid, "label": label, "message": str(exc.detail)})
-        except Exception as exc:  # noqa: BLE001 - one broken certificate must not stop the batch
-            result.failed.append({"id": cid, "label": label, "message": str(exc) or type(exc).__name__})
+        outcome = await approve_one(cid, user, password)
+        (result.done if outcome["ok"] else result.failed).append(outcome)
     await audit("certificate.batch_approved", actor=user, target_type="certificate", target_id=None,
                 details={"done": [d["id"] for d in result.done], "failed": [f["id"] for f in result.failed]})
     return result
+
+
+async def approve_one(cid: int, user: Any, password: str) -> dict[str, Any]:
+    """One certificate of a batch: approve + issue, or retry the issue of an approved one.
+    Never raises: ``{"id", "label", "ok", "number" | "message"}``."""
+    label = f"#{cid}"
+    try:
+        cert = await certificate_row(cid)
+        label = _label(cert)
+        note = ""
+        if cert["status"] == "issued" and not cert["pdf_sha256"]:
+            cert = await issue_approved(cid, user)
+            note = "补出具"
+        elif cert["status"] == "approving":
+            cert = await act(cid, "approve", user, password=password, expected_lock=cert["lock_version"])
+        elif cert["pdf_sha256"]:
+            note = "已出具"
+        else:
+            raise UserError(status_code=409, detail="该证书不在待批准状态")
+        return {"id": cid, "label": label, "ok": True, "number": cert["number"], "note": note}
+    except UserError as exc:
+        return {"id": cid, "label": label, "ok": False, "message": str(exc.detail), "status": exc.status_code}
+    except Exception as exc:  # noqa: BLE001 - one broken certificate must not stop the batch
+        return {"id": cid, "label": label, "ok": False, "message": str(exc) or type(exc).__name__}
 
 
 def _label(cert: dict[str, Any]) -> str:
