@@ -408,3 +408,35 @@ def test_pages_task_counters_greyed_actions_and_certificate_query(people, browse
 def task_counts_for(user) -> int:  # noqa: ANN001
     return run(services.task_count("checking", user)) + run(services.task_count("compile", user)) + \
         len(run(services.search_certificates("compiling", mine=True, user=user))[0])
+
+
+def test_modifying_an_entrustment_needs_a_reason_and_keeps_started_tasks(people, browser):
+    e = run(_entrustment(people["clerk"], ("SN-M-1", "SN-M-2")))
+    browser.login(run(_user_row(people["clerk"].id)))
+    assert browser.get(f"/entrustments/{e['id']}/edit").status_code == 200
+    form = entrust_form(("SN-M-1", "SN-M-2X", "SN-M-3"))
+    r = browser.post(f"/entrustments/{e['id']}/edit", data=form)
+    assert r.status_code == 400 and "修改委托单必须填写原因" in r.text and "SN-M-3" in r.text
+    r = browser.post(f"/entrustments/{e['id']}/edit", data={**form, "_reason": "客户补送一台"}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    tasks = run(services.tasks_of(e["id"]))
+    assert [t["serial"] for t in tasks] == ["SN-M-1", "SN-M-2X", "SN-M-3"]
+    hist = run(services.wf.history(Entrustment, e["id"]))
+    assert hist[-1]["action"] == "modify" and hist[-1]["reason"] == "客户补送一台"
+    run(services.receive(e["id"], people["verifier"], 3))
+    run(services.assign(tasks[2]["id"], people["verifier"].id, people["verifier"]))
+    r = browser.post(f"/entrustments/{e['id']}/edit", data={**entrust_form(("SN-M-1",)), "_reason": "删两台"})
+    assert r.status_code == 409 and "SN-M-3" in r.text
+    assert len(run(services.tasks_of(e["id"]))) == 3
+
+
+def test_a_returned_certificate_is_back_on_the_verifiers_to_compile_list(people, browser):
+    (cid,) = run(_to_certificate(people["clerk"], people["verifier"]))
+    assert run(services.task_count("compile", people["verifier"])) == 1  # compiled, not yet submitted
+    run(services.act(cid, "submit", people["verifier"], password=PASSWORD))
+    assert run(services.task_count("compile", people["verifier"])) == 0
+    assert run(services.task_count("checking", people["checker"])) == 1
+    run(services.act(cid, "return_check", people["checker"], reason="结论有误"))
+    assert run(services.task_count("compile", people["verifier"])) == 1
+    browser.login(run(_user_row(people["verifier"].id)))
+    assert "SN-A-0001" in browser.get("/tasks?mine=1&stage=compile").text

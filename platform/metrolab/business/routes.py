@@ -54,9 +54,11 @@ async def entrustment_list(q: str = "", status: str = "", stage: str = "", page_
 
 
 async def _new_page(pin: services.Pinned, data: dict, problems: list, status_code: int = 200,
-                    message: str = "") -> Template:
-    return page("business/entrustment_new.html", status_code=status_code, title=_("受理委托"), pin=pin, data=data,
-                problems=problems, types=await services.instrument_types(), message=message)
+                    message: str = "", edit: dict | None = None, reason: str = "", reason_error: str = "") -> Template:
+    return page("business/entrustment_new.html", status_code=status_code,
+                title=_("修改委托单") if edit else _("受理委托"), pin=pin, data=data, problems=problems,
+                types=await services.instrument_types(), message=message, edit=edit, reason=reason,
+                reason_error=reason_error)
 
 
 @get("/entrustments/new", opt=perm("business.entrust"), include_in_schema=False)
@@ -80,6 +82,35 @@ async def entrustment_create(request: Request) -> Response:
         return await _new_page(pin, data, problems, 400, _("请按提示修改后再提交"))
     e = await services.create_entrustment(request.user, pin, data, codes)
     return see_other(f"/entrustments/{e['id']}")
+
+
+@get("/entrustments/{entrustment_id:int}/edit", opt=perm("business.entrust"), include_in_schema=False)
+async def entrustment_edit(entrustment_id: int) -> Template:
+    e = await services.get_entrustment(entrustment_id)
+    return await _new_page(await services.entrustment_form(e["form_version"]), e["data"] or {}, [], edit=e)
+
+
+@post("/entrustments/{entrustment_id:int}/edit", opt=perm("business.entrust"), include_in_schema=False)
+async def entrustment_update(request: Request, entrustment_id: int) -> Response:
+    """修改委托单: on its pinned form version, with a reason; errors beside the fields, nothing lost."""
+    from metrolab.engine.forms import apply_row_action, parse_submission
+
+    e = await services.get_entrustment(entrustment_id)
+    form = await request.form()
+    pin = await services.entrustment_form(e["form_version"])
+    data = parse_submission(pin.defn, form)
+    reason = str(form.get("_reason") or "").strip()
+    action = str(form.get("_action") or "")
+    if action.startswith(("add_row", "remove_row")):
+        return await _new_page(pin, apply_row_action(pin.defn, data, action), [], edit=e, reason=reason)
+    problems, codes = await services.check_entrustment(pin, data)
+    reason_error = "" if reason else _("修改委托单必须填写原因")
+    if problems or reason_error:
+        return await _new_page(pin, data, problems, 400, _("请按提示修改后再提交"), edit=e, reason=reason,
+                               reason_error=reason_error)
+    await services.modify_entrustment(entrustment_id, request.user, data, codes, reason,
+                                      expected_lock=_int(form.get("lock_version")))
+    return see_other(f"/entrustments/{entrustment_id}")
 
 
 @get("/entrustments/{entrustment_id:int}", opt=perm("business.view"), include_in_schema=False)
@@ -295,7 +326,7 @@ async def release_signature(release_id: int) -> Response:
 
 
 router = Router(path="/", route_handlers=[
-    entrustment_list, entrustment_new, entrustment_create, entrustment_detail, entrustment_slip, entrustment_receive,
+    entrustment_list, entrustment_new, entrustment_create, entrustment_edit, entrustment_update, entrustment_detail, entrustment_slip, entrustment_receive,
     entrustment_act, task_list, task_assign, task_record, task_compile, certificate_list, certificate_detail,
     certificate_preview, certificate_act, certificate_reissue, approval_list, approval_batch, approval_one, release_page,
     release_do, release_signature])

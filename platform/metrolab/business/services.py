@@ -158,6 +158,53 @@ async def create_entrustment(user: Any, pin: Pinned, data: dict[str, Any], codes
     return await get_entrustment(e.id)
 
 
+async def modify_entrustment(entrustment_id: int, user: Any, data: dict[str, Any], codes: list[str], reason: str,
+                             expected_lock: int | None = None) -> None:
+    """修改委托单 (§5.7.1): new data on the same pinned form version, with a reason. Lines map to tasks
+    by position: changed lines update their task, new lines add tasks; a line may be removed only while
+    its task is unassigned."""
+    e = await get_entrustment(entrustment_id)
+    tasks = await tasks_of(entrustment_id)
+    lines = list(zip(data.get("instruments") or [], codes, strict=False))
+    removed = tasks[len(lines):]
+    started = [t["serial"] or f"第{t['line']}行" for t in removed if t["status"] != "registered"]
+    if started:
+        raise UserError(status_code=409, detail=f"以下器具的任务已分配，不能从委托单中删除：{'、'.join(started)}")
+    for i, ((_row, code), task) in enumerate(zip(lines, tasks, strict=False), start=1):
+        if task["record"] and task["instrument_type"] != code:
+            raise UserError(status_code=409, detail=f"第{i}行已有原始记录，不能更改器具类型")
+    types = await instrument_types()
+    requested = None
+    if data.get("requested_date"):
+        try:
+            requested = date.fromisoformat(str(data["requested_date"]))
+        except ValueError:
+            requested = None
+    await wf.apply(Entrustment, entrustment_id, ENTRUST_WF, "modify", user, context=entrustment_context(e),
+                   reason=(reason or "").strip() or None, expected_lock=expected_lock,
+                   changes={Entrustment.data: json.loads(json.dumps(data, default=str)),
+                            Entrustment.contact: str(data.get("contact") or "")[:100],
+                            Entrustment.phone: str(data.get("phone") or "")[:50],
+                            Entrustment.requested_date: requested})
+    for i, (row, code) in enumerate(lines, start=1):
+        try:
+            quantity = max(1, int(str(row.get("quantity") or "1").split(".")[0]))
+        except ValueError:
+            quantity = 1
+        values = {"instrument_type": code, "name": types.get(code, code), "model": str(row.get("model") or "")[:100],
+                  "serial": str(row.get("serial") or "")[:100],
+                  "manufacturer": str(row.get("manufacturer") or "")[:200], "quantity": quantity}
+        if i <= len(tasks):
+            task = tasks[i - 1]
+            await VerificationTask.update({getattr(VerificationTask, k): v for k, v in values.items()}) \
+                .where(VerificationTask.id == task["id"])
+        else:
+            await VerificationTask(entrustment=entrustment_id, line=i,
+                                   fee=await fee_for(e["customer"], code, date.today()), **values).save()
+    if removed:
+        await VerificationTask.delete().where(VerificationTask.id.is_in([t["id"] for t in removed]))
+
+
 async def get_entrustment(entrustment_id: int) -> dict[str, Any]:
     row = await Entrustment.select(Entrustment.all_columns(), Entrustment.customer.name.as_alias("customer_name"),
                                    Entrustment.created_by.full_name.as_alias("created_by_name"),
@@ -213,8 +260,9 @@ async def search_tasks(user: Any, mine: bool = False, stage: str = "", q: str = 
     query = _tasks()
     if mine:
         query = query.where(VerificationTask.assigned_to == _uid(user))
-    if stage == "compile":
-        query = query.where(VerificationTask.status.is_in(["assigned", "recording"]))
+    if stage == "compile":  # records to fill, certificates to compile (new or returned)
+        query = query.where(VerificationTask.status.is_in(["assigned", "recording"])
+                            | (VerificationTask.certificate.status == "compiling"))
     elif stage == "unassigned":
         query = query.where(VerificationTask.status == "registered")
     if q:
@@ -541,9 +589,11 @@ STAGES = ["compiling", "initial_review", "checking", "approving", "issued", "pri
 
 async def task_count(kind: str, user: Any) -> int:
     uid = _uid(user)
-    if kind == "compile":
-        return await VerificationTask.count().where((VerificationTask.assigned_to == uid)
-                                                    & VerificationTask.status.is_in(["assigned", "recording"]))
+    if kind == "compile":  # records to fill and certificates to compile (new or returned)
+        return await VerificationTask.count().where(
+            (VerificationTask.assigned_to == uid)
+            & (VerificationTask.status.is_in(["assigned", "recording"])
+               | (VerificationTask.certificate.status == "compiling")))
     if kind == "initial_review":
         rows = await Certificate.select(Certificate.signers).where(Certificate.status == "initial_review") \
             .output(load_json=True)
