@@ -440,3 +440,48 @@ def test_a_returned_certificate_is_back_on_the_verifiers_to_compile_list(people,
     assert run(services.task_count("compile", people["verifier"])) == 1
     browser.login(run(_user_row(people["verifier"].id)))
     assert "SN-A-0001" in browser.get("/tasks?mine=1&stage=compile").text
+
+
+def test_onsite_entrustment_is_scheduled_not_received(people):
+    from metrolab.engine.forms import parse_submission
+
+    async def onsite() -> dict:
+        pin = await services.entrustment_form()
+        posted = {**entrust_form(("SN-O-1",)), "service_mode": "现场检定", "site_address": "大淑村矿井下"}
+        data = parse_submission(pin.defn, posted)
+        problems, codes = await services.check_entrustment(pin, data)
+        assert not problems, problems
+        return await services.create_entrustment(people["clerk"], pin, data, codes)
+
+    e = run(onsite())
+    assert e["onsite"] is True
+    assert "下厂检定的委托单不经科室接收" in _refused(services.receive(e["id"], people["verifier"], 1))
+    run(services.entrustment_act(e["id"], "schedule_onsite", people["clerk"]))
+    run(services.entrustment_act(e["id"], "confirm_onsite", people["verifier"]))
+    task = run(services.tasks_of(e["id"]))[0]
+    run(services.assign(task["id"], people["verifier"].id, people["verifier"]))
+    run(services.open_record(task["id"], people["verifier"]))
+    assert run(services.get_entrustment(e["id"]))["status"] == "in_progress"
+
+
+@needs_pdf
+def test_release_certificate_only_then_instrument_only(people, converter):
+    ids = run(_to_certificate(people["clerk"], people["verifier"], serials=("SN-R-1", "SN-R-2")))
+    e_id = run(VerificationTask.select().first())["entrustment"]
+    tasks = run(services.tasks_of(e_id))
+    run(services.act(ids[0], "submit", people["verifier"], password=PASSWORD))
+    run(services.act(ids[0], "pass_check", people["checker"], password=PASSWORD))
+    run(services.act(ids[0], "approve", people["approver"], password=PASSWORD))
+    msg = _refused(services.release(e_id, people["clerk"], mode="certificate_only", task_ids=[t["id"] for t in tasks],
+                                    collector="张三", method="邮寄", signature_data_url=_png()))
+    assert "SN-R-2" in msg and "尚未批准" in msg
+    run(services.release(e_id, people["clerk"], mode="certificate_only", task_ids=[tasks[0]["id"]],
+                         collector="张三", method="邮寄", signature_data_url=_png()))
+    assert run(services.certificate_row(ids[0]))["status"] == "released"
+    assert run(services.get_task(tasks[0]["id"]))["status"] == "certifying"  # the instrument is still here
+    run(services.release(e_id, people["clerk"], mode="instrument_only", task_ids=[tasks[0]["id"]],
+                         collector="李四", method="自取", signature_data_url=_png()))
+    assert run(services.get_task(tasks[0]["id"]))["status"] == "released"
+    assert run(services.get_entrustment(e_id))["status"] == "in_progress"  # SN-R-2 not done yet
+    modes = [r["mode"] for r in run(services.releases_of(e_id))]
+    assert modes == ["certificate_only", "instrument_only"]

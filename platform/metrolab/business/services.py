@@ -428,11 +428,10 @@ async def certificate_context(cert: dict[str, Any], user: Any) -> dict[str, Any]
             std_codes = list(rec["standards"] or [])
             on = on or rec["verified_on"]
     on = on or date.today()
-    expired = []
-    for s in await catalogue.get_standards(std_codes):
-        if s.get("valid_until") is None or s["valid_until"] < on:
-            expired.append(f"{s['code']} {s.get('name', '')}（有效期至 {s.get('valid_until') or '未填'}）")
-    found = {s["code"] for s in await catalogue.get_standards(std_codes)}
+    standards = await catalogue.get_standards(std_codes)
+    expired = [f"{s['code']} {s.get('name', '')}（有效期至 {s.get('valid_until') or '未填'}）" for s in standards
+               if s.get("valid_until") is None or s["valid_until"] < on]
+    found = {s["code"] for s in standards}
     expired += [f"{c}（未登记）" for c in std_codes if c not in found]
     verifier_name = ""
     if verifier:
