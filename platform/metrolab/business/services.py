@@ -24,6 +24,7 @@ from metrolab.certificates.tables import Certificate
 from metrolab.web.errors import UserError
 from metrolab.workflows import rules  # noqa: F401 - registers the certificate rules
 from metrolab.workflows import services as wf
+from metrolab.workflows.signatures import SignerProof
 
 CERT_WF, ENTRUST_WF = "certificate", "entrustment"
 TASK_STATUS_ZH = {"registered": "待分配", "assigned": "已分配", "recording": "原始记录中", "certifying": "证书流转中",
@@ -471,7 +472,7 @@ async def newer_revision(certificate_id: int) -> dict[str, Any] | None:
 
 
 async def act(certificate_id: int, action: str, user: Any, *, reason: str | None = None,
-              password: str | None = None, expected_lock: int | None = None) -> dict[str, Any]:
+              password: str | SignerProof | None = None, expected_lock: int | None = None) -> dict[str, Any]:
     """One workflow step on a certificate; approving issues it (number, QR, signatures, PDF)."""
     cert = await certificate_row(certificate_id)
     newer = await newer_revision(certificate_id)
@@ -533,24 +534,24 @@ async def approve_batch(ids: list[int], user: Any, password: str) -> BatchResult
     """批量批准: one password for all; each certificate is approved and issued on its own, so one
     refusal or failure is listed and the rest go on. Rerunning completes what an interruption left:
     an approved certificate without its PDF is issued again (same number)."""
-    from metrolab.workflows.signatures import sign
+    from metrolab.workflows.signatures import check_password
 
     ids = list(dict.fromkeys(int(i) for i in ids))
     if not ids:
         raise UserError(status_code=400, detail="请选择要批准的证书")
     if len(ids) > MAX_BATCH:
         raise UserError(status_code=400, detail=f"一次最多批准 {MAX_BATCH} 份证书")
-    await sign(user, password, "批准", {"batch": ids})  # a wrong password stops the batch before anything
+    proof = await check_password(user, password)  # a wrong password stops the batch before anything
     result = BatchResult()
     for cid in ids:
-        outcome = await approve_one(cid, user, password)
+        outcome = await approve_one(cid, user, proof)
         (result.done if outcome["ok"] else result.failed).append(outcome)
     await audit("certificate.batch_approved", actor=user, target_type="certificate", target_id=None,
                 details={"done": [d["id"] for d in result.done], "failed": [f["id"] for f in result.failed]})
     return result
 
 
-async def approve_one(cid: int, user: Any, password: str) -> dict[str, Any]:
+async def approve_one(cid: int, user: Any, password: str | SignerProof) -> dict[str, Any]:
     """One certificate of a batch: approve + issue, or retry the issue of an approved one.
     Never raises: ``{"id", "label", "ok", "number" | "message"}``."""
     label = f"#{cid}"

@@ -13,8 +13,10 @@ from metrolab.web.errors import UserError
 from metrolab.web.i18n import _, current_language
 from metrolab.web.pages import form_dict, page, see_other
 from metrolab.web.permissions import perm
-from metrolab.workflows import rules  # noqa: F401 - registers the business rules
-from metrolab.workflows import services
+from metrolab.workflows import (
+    rules,  # noqa: F401 - registers the business rules
+    services,
+)
 from metrolab.workflows.tables import DelayRequest, WorkflowVersion
 
 

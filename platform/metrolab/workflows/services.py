@@ -18,7 +18,7 @@ from metrolab.engine import workflow as engine
 from metrolab.paths import data_folder
 from metrolab.web.auth import CurrentUser
 from metrolab.web.errors import UserError
-from metrolab.workflows.signatures import sign
+from metrolab.workflows.signatures import SignerProof, sign
 from metrolab.workflows.tables import TransitionRecord, WorkflowVersion
 
 
@@ -66,7 +66,7 @@ async def available(key: str, state: str, user: CurrentUser, context: dict[str, 
 
 
 async def apply(table: type[Table], object_id: int, key: str, action: str, user: CurrentUser, *,
-                context: dict[str, Any], reason: str | None = None, password: str | None = None,
+                context: dict[str, Any], reason: str | None = None, password: str | SignerProof | None = None,
                 expected_lock: int | None = None, signed_content: Any = None,
                 changes: dict[Any, Any] | None = None) -> Applied:
     """Move one object: check state, role, guard, rules, reason and signature; then update it only if

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from metrolab.accounts.passwords import verify_password
@@ -19,18 +20,32 @@ def canonical_sha256(content: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-async def sign(user: CurrentUser, password: str | None, meaning: str, content: Any) -> dict[str, Any]:
-    """A signature by `user` with the given meaning (检定 / 核验 / 批准 …) over `content`, or a refusal."""
+@dataclass(frozen=True)
+class SignerProof:
+    """The signer's password was checked moments ago: one batch, one password, one argon2 check."""
+
+    user_id: int
+
+
+async def check_password(user: CurrentUser, password: str | None) -> SignerProof:
     if not password:
         raise UserError(status_code=422, detail="签名须再次输入密码")
-    row = await User.select(User.password_hash, User.signature_sha256).where(User.id == user.id).first()
+    row = await User.select(User.password_hash).where(User.id == user.id).first()
     if row is None or not await verify_password(row["password_hash"], password):
         raise UserError(status_code=403, detail="密码不正确，签名未完成")
+    return SignerProof(user.id)
+
+
+async def sign(user: CurrentUser, password: str | SignerProof | None, meaning: str, content: Any) -> dict[str, Any]:
+    """A signature by `user` with the given meaning (检定 / 核验 / 批准 …) over `content`, or a refusal."""
+    if not (isinstance(password, SignerProof) and password.user_id == user.id):
+        await check_password(user, password if isinstance(password, str) else None)
+    row = await User.select(User.signature_sha256).where(User.id == user.id).first()
     return {
         "signer_id": user.id,
         "signer": user.full_name,
         "meaning": meaning,
-        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "sha256": canonical_sha256(content),
         "image_sha256": row["signature_sha256"] or None,
     }
