@@ -69,9 +69,19 @@ def demo() -> None:
     from metrolab.seed import demo_users, seed_all
 
     async def go() -> list[tuple[str, str, str]]:
+        from metrolab.features import seeders
+
         await _upgrade()
-        await seed_all(demo=True)
-        return await demo_users()
+        await seed_all()
+        created = await demo_users()
+        try:
+            for _name, fn in seeders(demo=True):  # demo customers, ledger, business (they need the users)
+                await fn()
+        finally:
+            from metrolab.certificates.services import close_converter
+
+            close_converter()  # the demo issues a few certificates through the warm PDF converter
+        return created
 
     created = _run(go())
     if created:

@@ -53,3 +53,13 @@ async def _customer_entrustments(customer_id: int) -> int:
 if not any(name == "委托单" for name, _ in REFERENCES):
     REFERENCES.append(("委托单", _customer_entrustments))
 __all__ = ["router"]
+
+
+async def _seed_demo_business() -> int:
+    from metrolab.business.demo import seed_demo_business
+
+    return await seed_demo_business()
+
+
+# Runs after the demo users exist (see `metrolab demo`).
+DEMO_SEEDERS = [("business", _seed_demo_business)]
