@@ -1,0 +1,112 @@
+"""Task lists and the certificate query with 10 k and 1 M certificates on PostgreSQL.
+
+Fills a fresh database with N certificates in a realistic mix of states (one INSERT … SELECT
+generate_series), then times what pages run: the home page's counters (待核验 / 待批准 …) and the
+certificate query (first page, a status filter, a number search, a later page).
+
+    .venv/bin/python bench/task_lists.py --sizes 10000,1000000
+Prints a table, writes bench/results/task_lists.json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN = os.environ.get("METROLAB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+WORKER = r'''
+import asyncio, json, statistics, sys, time
+from metrolab.cli import _upgrade
+from metrolab.seed import seed_all
+from metrolab.piccolo_conf import DB
+from metrolab.accounts import staff
+from metrolab.customers.tables import Customer
+from metrolab.web.auth import CurrentUser
+
+N = int(sys.argv[1])
+FILL = """
+INSERT INTO certificate (number, kind, status, lock_version, revision, instrument_type, customer, context, signers,
+                         verified_on, valid_until, conclusion, pdf_sha256, issue_error, print_status, recall_reason,
+                         created_at, issued_at)
+SELECT CASE WHEN g % 10 < 7 THEN 'JD' || (2020 + g % 6) || '-' || lpad(g::text, 7, '0') END,
+       '检定证书',
+       (ARRAY['released','released','released','released','printed','printed','issued','approving','checking','compiling'])[1 + g % 10],
+       1, 1, (ARRAY['fuel_dispenser','methane_detector','pressure_gauge'])[1 + g % 3], {customer}, '{{}}', '{{}}',
+       DATE '2020-01-01' + (g % 2190), DATE '2020-06-01' + (g % 2190), '合格',
+       CASE WHEN g % 10 < 7 THEN md5(g::text) || md5(g::text) ELSE '' END, '', '待打印', '',
+       now(), CASE WHEN g % 10 < 7 THEN now() END
+FROM generate_series(1, {n}) AS g
+"""
+
+async def timed(fn, runs=15):
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter(); await fn(); times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return {"p50_ms": statistics.median(times), "p95_ms": times[int(0.95 * (len(times) - 1))]}
+
+async def main():
+    await _upgrade(); await seed_all()
+    c = Customer(name="压测客户"); await c.save()
+    u = await staff.create_user({"username": "bench_v", "full_name": "压测检定员", "password": "bench-pass-1"}, ["checker"])
+    t0 = time.perf_counter()
+    await DB.run_ddl(FILL.format(customer=c.id, n=N))
+    await DB.run_ddl("ANALYZE certificate")
+    fill_s = time.perf_counter() - t0
+    from metrolab.business import services
+    me = CurrentUser(id=u.id, username="bench_v", full_name="压测检定员", language="zh", department_id=None,
+                     roles=frozenset({"checker"}))
+    out = {"certificates": N, "fill_s": fill_s}
+    out["counter_checking"] = await timed(lambda: services.task_count("checking", me))
+    out["counter_approving"] = await timed(lambda: services.task_count("approving", me))
+    out["query_first_page"] = await timed(lambda: services.search_certificates(page_no=1))
+    out["query_status_checking"] = await timed(lambda: services.search_certificates(status="checking"))
+    out["query_number_search"] = await timed(lambda: services.search_certificates(q="JD2023-00001"))
+    out["query_page_100"] = await timed(lambda: services.search_certificates(page_no=100))
+    print(json.dumps(out))
+
+asyncio.run(main())
+'''
+
+
+def run_size(n: int) -> dict:
+    name = f"metrolab_bench_tasks_{secrets.token_hex(3)}"
+    subprocess.run(["psql", PG_ADMIN, "-qc", f'CREATE DATABASE "{name}"'], check=True)
+    try:
+        env = dict(os.environ, METROLAB_DATABASE_URL=PG_ADMIN.rsplit("/", 1)[0] + f"/{name}",
+                   METROLAB_DATA_DIR=f"/tmp/{name}", METROLAB_SECRET_KEY="bench", METROLAB_DB_POOL="0")
+        env.pop("PICCOLO_CONF", None)
+        out = subprocess.run([sys.executable, "-c", WORKER, str(n)], env=env, cwd=ROOT, capture_output=True,
+                             text=True, check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        subprocess.run(["psql", PG_ADMIN, "-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,1000000")
+    args = parser.parse_args()
+    results = [run_size(int(n)) for n in args.sizes.split(",")]
+    keys = [k for k in results[0] if isinstance(results[0][k], dict)]
+    print("\nTask lists and certificate query on PostgreSQL (p50 / p95 ms)")
+    print(f"{'query':<24}" + "".join(f"{r['certificates']:>22,}" for r in results))
+    for k in keys:
+        print(f"{k:<24}" + "".join(f"{r[k]['p50_ms']:>12.1f} / {r[k]['p95_ms']:<7.1f}" for r in results))
+    print(f"{'(fill, s)':<24}" + "".join(f"{r['fill_s']:>22.1f}" for r in results))
+    out = ROOT / "bench" / "results" / "task_lists.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"→ {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
