@@ -13,10 +13,8 @@ import argparse
 import json
 import os
 import secrets
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
