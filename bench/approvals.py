@@ -88,27 +88,29 @@ async def _approving(n: int) -> tuple[list[int], object]:
     defn = load_definition(form, catalogue=itype)
     sample = compute(defn, sample_data(defn, catalogue=itype), catalogue=itype)
     pin = await services.entrustment_form()
-    posted = {"customer": "压测煤矿", "contact": "张三", "phone": "0310-5551234", "service_mode": "送检"}
-    for i in range(n):
-        posted.update({f"instruments.{i}.instrument_type": "methane_detector", f"instruments.{i}.serial": f"SN-{i:05d}",
-                       f"instruments.{i}.quantity": "1"})
-    data = parse_submission(pin.defn, posted)
-    problems, codes = await services.check_entrustment(pin, data)
-    assert not problems, problems
-    e = await services.create_entrustment(clerk, pin, data, codes)
-    await services.receive(e["id"], verifier, n)
     ids = []
-    for t in await services.tasks_of(e["id"]):
-        await services.assign(t["id"], verifier.id, verifier)
-        record_id = await services.open_record(t["id"], verifier)
-        await OriginalRecord.update({OriginalRecord.data: sample.data, OriginalRecord.conclusion: sample.conclusion,
-                                     OriginalRecord.standards: ["STD-GAS-CO-01"],
-                                     OriginalRecord.verified_on: date(2026, 3, 12),
-                                     OriginalRecord.status: "saved"}).where(OriginalRecord.id == record_id)
-        cid = await services.compile_certificate(t["id"], verifier)
-        await services.act(cid, "submit", verifier, password=PASSWORD)
-        await services.act(cid, "pass_check", checker, password=PASSWORD)
-        ids.append(cid)
+    for start in range(0, n, 200):  # an entrustment holds at most 200 instruments
+        size = min(200, n - start)
+        posted = {"customer": "压测煤矿", "contact": "张三", "phone": "0310-5551234", "service_mode": "送检"}
+        for i in range(size):
+            posted.update({f"instruments.{i}.instrument_type": "methane_detector",
+                           f"instruments.{i}.serial": f"SN-{start + i:05d}", f"instruments.{i}.quantity": "1"})
+        data = parse_submission(pin.defn, posted)
+        problems, codes = await services.check_entrustment(pin, data)
+        assert not problems, problems
+        e = await services.create_entrustment(clerk, pin, data, codes)
+        await services.receive(e["id"], verifier, size)
+        for t in await services.tasks_of(e["id"]):
+            await services.assign(t["id"], verifier.id, verifier)
+            record_id = await services.open_record(t["id"], verifier)
+            await OriginalRecord.update({OriginalRecord.data: sample.data, OriginalRecord.conclusion: sample.conclusion,
+                                         OriginalRecord.standards: ["STD-GAS-CO-01"],
+                                         OriginalRecord.verified_on: date(2026, 3, 12),
+                                         OriginalRecord.status: "saved"}).where(OriginalRecord.id == record_id)
+            cid = await services.compile_certificate(t["id"], verifier)
+            await services.act(cid, "submit", verifier, password=PASSWORD)
+            await services.act(cid, "pass_check", checker, password=PASSWORD)
+            ids.append(cid)
     return ids, approver
 
 
