@@ -72,7 +72,7 @@ class Certificate(Table, tablename="certificate"):
         default={}
     )  # {"verifier": user_id, "checker": …, "approver": …}: signature images
     template_version = ForeignKey(TemplateVersion, null=True, on_delete=OnDelete.restrict)
-    verified_on = Date(null=True, default=None)
+    verified_on = Date(null=True, default=None, index=True)  # statistics and queries by period
     valid_until = Date(null=True, default=None)  # None on a 检定结果通知书
     conclusion = Varchar(length=100, default="")
     verify_token = Varchar(length=200, null=True, default=None, unique=True)
