@@ -32,7 +32,7 @@ TASK_STATUS_ZH = {"registered": "待分配", "assigned": "已分配", "recording
 RELEASE_MODES = {"certificate_and_instrument": "证书和仪表", "instrument_only": "仅仪表", "certificate_only": "仅证书"}
 RELEASE_METHODS = ("自取", "代领", "邮寄")
 MAX_SIGNATURE_BYTES = 512 * 1024
-MAX_BATCH = 200
+MAX_BATCH = 500
 
 
 def _uid(user: Any) -> int | None:
