@@ -1,26 +1,22 @@
-"""Pages and API of the certificates feature: templates (§5.8.15), certificates, printing (§5.8.11),
-and the public verification pages (§5.3 证书核查, §7.2.3 二维码)."""
+"""Pages and API of the certificates feature: templates (§5.8.15), certificates, printing (§5.8.11).
+The public verification pages are in verify_routes.py."""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.params import QueryParameter
 from litestar.response import Template
 
-from metrolab.certificates import numbers, printing, services
+from metrolab.certificates import numbers, printing, services, verify_routes
 from metrolab.certificates import template_versions as tv
-from metrolab.certificates.tables import KINDS, VerificationScan
-from metrolab.settings import get_settings
+from metrolab.certificates.tables import KINDS
 from metrolab.web.errors import UserError
 from metrolab.web.i18n import _
-from metrolab.web.pages import form_dict, page, see_other
-from metrolab.web.permissions import PUBLIC, perm
-
-NOT_GENUINE = "证书不存在或二维码不是本机构签发的"
+from metrolab.web.pages import form_dict, page, read_upload, see_other
+from metrolab.web.permissions import perm
 
 
 def _pdf(data: bytes, filename: str) -> Response:
@@ -30,15 +26,6 @@ def _pdf(data: bytes, filename: str) -> Response:
         status_code=200,
         headers={"content-disposition": f'inline; filename="{filename}"'},
     )
-
-
-async def _upload(request: Request, field: str = "file") -> tuple[bytes, str]:
-    form = await request.form()
-    upload = form.get(field)
-    if upload is None or isinstance(upload, str):
-        return b"", ""
-    data = await upload.read(get_settings().upload_max_bytes + 1)
-    return data, upload.filename or ""
 
 
 # ── certificate templates ─────────────────────────────────────────────────────────────────
@@ -70,7 +57,7 @@ async def template_create(request: Request) -> Response:
     form = await request.form()
     values = {k: form.get(k) or "" for k in ("key", "name", "kind")}
     values = {k: v if isinstance(v, str) else "" for k, v in values.items()}
-    data, filename = await _upload(request)
+    data, filename = await read_upload(request)
     try:
         version = await tv.upload(
             data,
@@ -123,7 +110,7 @@ async def template_detail(template_id: int) -> Template:
 )
 async def template_version_upload(request: Request, template_id: int) -> Response:
     await tv.get_template(template_id)
-    data, filename = await _upload(request)
+    data, filename = await read_upload(request)
     try:
         await tv.upload(data, filename, request.user, template_id=template_id)
     except tv.TemplateRefused as exc:
@@ -355,91 +342,6 @@ async def number_void(request: Request) -> Response:
     return see_other("/certificates/numbers")
 
 
-# ── public verification (no login) ────────────────────────────────────────────────────────
-
-
-async def _log_scan(request: Request, token: str, info: dict[str, Any], result: str) -> None:
-    await VerificationScan.insert(
-        VerificationScan(
-            token=token[:300],
-            certificate=info.get("id"),
-            ip=(request.client.host if request.client else "")[:64],
-            user_agent=request.headers.get("user-agent", "")[:300],
-            result=result,
-        )
-    )
-
-
-def _not_genuine() -> Template:
-    return page(
-        "certificates/not_genuine.html",
-        status_code=404,
-        title=_(NOT_GENUINE),
-        message=_(NOT_GENUINE),
-    )
-
-
-@get("/verify/{token:str}", opt=PUBLIC, include_in_schema=False)
-async def verify_page(request: Request, token: str) -> Template:
-    info = await services.verify_status(token)
-    await _log_scan(request, token, info, info["state"])
-    if not info["genuine"]:
-        return _not_genuine()
-    return page("certificates/verify.html", title=_("证书查询"), info=info, token=token, check=None)
-
-
-@post("/verify/{token:str}/check", opt=PUBLIC, include_in_schema=False)
-async def verify_check(request: Request, token: str) -> Template:
-    info = await services.verify_status(token)
-    if not info["genuine"]:
-        await _log_scan(request, token, info, "not_genuine")
-        return _not_genuine()
-    data, _name = await _upload(request)
-    if not data:
-        check = {"ok": False, "message": _("请选择要核对的 PDF 文件")}
-    elif len(data) > get_settings().upload_max_bytes:
-        check = {"ok": False, "message": _("文件过大")}
-    else:
-        digest = hashlib.sha256(data).hexdigest()
-        ok = digest == info["pdf_sha256"]
-        check = {
-            "ok": ok,
-            "sha256": digest,
-            "message": _("一致：该文件就是本机构出具的证书 PDF")
-            if ok
-            else _("不一致：该文件不是本机构出具的这份证书 PDF，或已被修改"),
-        }
-    await _log_scan(request, token, info, "pdf_match" if check["ok"] else "pdf_mismatch")
-    return page(
-        "certificates/verify.html",
-        status_code=200 if check["ok"] else 400,
-        title=_("证书查询"),
-        info=info,
-        token=token,
-        check=check,
-    )
-
-
-@get("/verify", opt=PUBLIC, include_in_schema=False)
-async def verify_lookup(request: Request, number: str = "", serial: str = "") -> Response:
-    """§5.3 证书核查: certificate number + last 4 characters of the 出厂编号."""
-    if not number and not serial:
-        return page("certificates/lookup.html", title=_("证书核查"), values={}, message="")
-    found = await services.lookup(number, serial)
-    await _log_scan(
-        request, f"lookup:{number}"[:300], {}, "lookup_found" if found else "lookup_none"
-    )
-    if found:
-        return see_other(f"/verify/{found['verify_token']}")
-    return page(
-        "certificates/lookup.html",
-        status_code=404,
-        title=_("证书核查"),
-        values={"number": number, "serial": serial},
-        message=_("没有找到该证书：请核对证书编号和出厂编号后 4 位"),
-    )
-
-
 # ── JSON API ──────────────────────────────────────────────────────────────────────────────
 
 
@@ -487,10 +389,8 @@ router = Router(
         record_print,
         numbers_page,
         number_void,
-        verify_page,
-        verify_check,
-        verify_lookup,
         api_certificate,
         api_issue,
+        verify_routes.router,
     ],
 )

@@ -13,14 +13,12 @@ Numbers: ``allocate_number`` / ``void_number`` (metrolab.certificates.numbers).
 
 from __future__ import annotations
 
-import secrets
 import threading
-from datetime import UTC, date, datetime
 from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
 from typing import Any
 
 import anyio
-from itsdangerous import BadSignature, Signer
 
 from metrolab import storage
 from metrolab.audit.log import record
@@ -34,7 +32,14 @@ from metrolab.certificates.context import (
 )
 from metrolab.certificates.numbers import allocate_number, number_for, void_number
 from metrolab.certificates.tables import Certificate, CertificateTemplate, TemplateVersion
-from metrolab.settings import get_settings
+from metrolab.certificates.verification import (
+    lookup,
+    new_token,
+    status_of,
+    token_genuine,
+    verify_status,
+    verify_url,
+)
 from metrolab.web.errors import UserError
 
 __all__ = [
@@ -50,9 +55,11 @@ __all__ = [
     "get_certificate",
     "issue",
     "kind_for",
+    "lookup",
     "new_revision",
     "new_token",
     "recall",
+    "status_of",
     "token_genuine",
     "use_converter",
     "valid_until",
@@ -62,8 +69,6 @@ __all__ = [
 ]
 
 TEMPLATE_FOR_KIND = {CERTIFICATE: "verification_certificate", NOTICE: "result_notice"}
-# The public page's words for each state.
-STATUS_VALID, STATUS_RECALLED, STATUS_EXPIRED, STATUS_VOIDED = "有效", "已撤回", "已过期", "已作废"
 
 
 # Features that follow issued certificates (the customers' instrument ledger) register here:
@@ -75,29 +80,6 @@ class IssueFailed(UserError):
     """Issuing failed; the certificate keeps its state and shows ``issue_error``: retry."""
 
     status_code = 409
-
-
-# ── the verification token: unguessable, signed, not the certificate number ────────────────
-
-
-def _signer() -> Signer:
-    return Signer(get_settings().secret_key, salt="metrolab.certificate.verify")
-
-
-def new_token() -> str:
-    return _signer().sign(secrets.token_urlsafe(12)).decode()
-
-
-def token_genuine(token: str) -> bool:
-    try:
-        _signer().unsign(token.encode())
-    except (BadSignature, UnicodeError, ValueError):
-        return False
-    return True
-
-
-def verify_url(token: str) -> str:
-    return f"{get_settings().base_url}/verify/{token}"
 
 
 # ── one shared, warm PDF converter per process ──────────────────────────────────────────────
@@ -393,77 +375,6 @@ async def new_revision(certificate_id: int, user: Any = None) -> dict[str, Any]:
         details={"supersedes": old["id"], "revision": old["revision"] + 1},
     )
     return await get_certificate(cert.id)
-
-
-# ── public verification ───────────────────────────────────────────────────────────────────
-
-
-def _public(cert: dict[str, Any]) -> dict[str, Any]:
-    ctx = cert.get("context") or {}
-    instrument = ctx.get("instrument") or {}
-    return {
-        "number": cert["number"],
-        "kind": cert["kind"],
-        "revision": cert["revision"],
-        "instrument": " ".join(x for x in (instrument.get("name"), instrument.get("model")) if x),
-        "serial": instrument.get("serial") or "",
-        "customer": (ctx.get("customer") or {}).get("name") or cert.get("customer_name") or "",
-        "conclusion": cert["conclusion"],
-        "verified_on": cert["verified_on"],
-        "valid_until": cert["valid_until"],
-        "issued_at": cert["issued_at"],
-        "pdf_sha256": cert["pdf_sha256"],
-        "lab": (ctx.get("lab") or {}).get("name") or get_settings().lab_name,
-    }
-
-
-async def status_of(cert: dict[str, Any]) -> tuple[str, str]:
-    """(state, 中文 label) of an issued certificate."""
-    if cert["status"] == "voided":
-        return "voided", STATUS_VOIDED
-    if cert["superseded_by"]:
-        newest = cert
-        seen = {cert["id"]}
-        while newest["superseded_by"] and newest["superseded_by"] not in seen:
-            seen.add(newest["superseded_by"])
-            newest = await get_certificate(newest["superseded_by"])
-        return "superseded", f"已被第 {newest['revision']} 版替代"
-    if cert["recalled_at"] or cert["status"] == "recalled":
-        return "recalled", STATUS_RECALLED
-    if cert["valid_until"] and cert["valid_until"] < date.today():
-        return "expired", STATUS_EXPIRED
-    return "valid", STATUS_VALID
-
-
-async def verify_status(token: str) -> dict[str, Any]:
-    """What the QR code's page shows: ``{"genuine": False}`` or the status and key fields."""
-    if not token or len(token) > 200 or not token_genuine(token):
-        return {"genuine": False, "state": "not_genuine"}
-    row = await Certificate.select(Certificate.id).where(Certificate.verify_token == token).first()
-    if row is None:
-        return {"genuine": False, "state": "not_genuine"}
-    cert = await get_certificate(row["id"])
-    if not cert["pdf_sha256"]:
-        return {"genuine": False, "state": "not_genuine"}
-    state, label = await status_of(cert)
-    return {"genuine": True, "state": state, "status": label, "id": cert["id"], **_public(cert)}
-
-
-async def lookup(number: str, serial_tail: str) -> dict[str, Any] | None:
-    """§5.3 证书核查: certificate number + the last 4 characters of the serial → its token."""
-    number, serial_tail = (number or "").strip(), (serial_tail or "").strip()
-    if not number or len(serial_tail) < 4:
-        return None
-    rows = (
-        await Certificate.select(Certificate.verify_token, Certificate.context)
-        .where((Certificate.number == number) & (Certificate.pdf_sha256 != ""))
-        .output(load_json=True)
-    )
-    for row in rows:
-        serial = str(((row["context"] or {}).get("instrument") or {}).get("serial") or "")
-        if serial and serial[-4:] == serial_tail[-4:]:
-            return row
-    return None
 
 
 async def published_template_keys() -> dict[str, str]:
