@@ -6,14 +6,11 @@ import re
 from datetime import date
 from typing import Any
 
-from litestar import Request, Response, Router, get, post
-from litestar.datastructures import Cookie, UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar import Request, Response, Router, delete, get, post, put
+from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
-from metrolab import storage
-from metrolab.accounts import services, staff
+from metrolab.accounts import services, signatures, staff
 from metrolab.accounts.passwords import hash_password, password_problem, verify_password
 from metrolab.accounts.tables import ApiToken, Department, Qualification, Role, User
 from metrolab.audit.log import record
@@ -21,7 +18,7 @@ from metrolab.settings import get_settings
 from metrolab.web.auth import SESSION_COOKIE, CurrentUser
 from metrolab.web.errors import UserError
 from metrolab.web.i18n import LANGUAGES, _
-from metrolab.web.pages import form_dict, page, see_other
+from metrolab.web.pages import form_dict, page, read_upload, see_other
 from metrolab.web.permissions import AUTHENTICATED, PUBLIC, perm
 
 
@@ -95,7 +92,7 @@ async def _me_page(request: Request, status_code: int = 200, **extra: Any) -> Te
     quals = await Qualification.select().where(Qualification.user == user.id).output(load_json=True)
     extra.setdefault("errors", {})
     return page("accounts/me.html", status_code=status_code, title=_("个人设置"), tokens=tokens,
-                has_signature=bool(row["signature_sha256"]), qualifications=quals, **extra)
+                signature_sha256=row["signature_sha256"], qualifications=quals, **extra)
 
 
 @get("/me", opt=AUTHENTICATED, include_in_schema=False)
@@ -198,6 +195,7 @@ async def staff_update(request: Request, user_id: int) -> Response:
 async def staff_set_active(request: Request, user_id: int) -> Response:
     form = await form_dict(request)
     active = form.get("active") == "1"
+    await staff.get_user(user_id)
     if user_id == request.user.id and not active:
         raise UserError(status_code=409, detail="不能停用自己的账户")
     await User.update({User.is_active: active}).where(User.id == user_id)
@@ -210,6 +208,7 @@ async def staff_set_active(request: Request, user_id: int) -> Response:
 @post("/staff/{user_id:int}/qualifications", opt=perm("staff.manage"), include_in_schema=False)
 async def staff_add_qualification(request: Request, user_id: int) -> Response:
     form = await form_dict(request)
+    await staff.get_user(user_id)
     errors: dict[str, str] = {}
     if not form.get("certificate_no"):
         errors["certificate_no"] = _("证书编号不能为空")
@@ -229,26 +228,84 @@ async def staff_add_qualification(request: Request, user_id: int) -> Response:
     return see_other(f"/staff/{user_id}")
 
 
+# ── signature images: admin for anyone (staff page), everyone for themselves (/me) ─────────────
+
+
+async def _upload(request: Request) -> bytes:
+    if request.headers.get("content-type", "").startswith("multipart/"):
+        data, _filename = await read_upload(request, "signature")
+        return data
+    return await request.body()  # the API also takes the image itself as the request body
+
+
+async def _changeable(request: Request, user_id: int) -> None:
+    await staff.get_user(user_id)
+    if not signatures.may_change(request.user, user_id):
+        raise UserError(status_code=403, detail="只有管理员可以更改他人的签名图片")
+
+
 @post("/staff/{user_id:int}/signature", opt=perm("staff.manage"), include_in_schema=False)
-async def staff_signature(request: Request, user_id: int,
-                          data: dict[str, UploadFile] = Body(media_type=RequestEncodingType.MULTI_PART)) -> Response:
-    upload = data.get("signature")
-    content = await upload.read() if upload else b""
-    problem = staff.signature_problem(content)
-    if problem:
-        return await _detail(request, user_id, 400, errors={"signature": _(problem)})
-    digest = storage.put(content)
-    await User.update({User.signature_sha256: digest}).where(User.id == user_id)
-    await record("user.signature_set", actor=request.user, target_type="user", target_id=user_id, details={"sha256": digest})
-    return see_other(f"/staff/{user_id}")
+async def staff_signature(request: Request, user_id: int) -> Response:
+    await staff.get_user(user_id)
+    try:
+        await signatures.set_signature(user_id, await _upload(request), request.user)
+    except signatures.SignatureRefused as refused:
+        return await _detail(request, user_id, 400, errors={"signature": refused.text})
+    return see_other(f"/staff/{user_id}#signature")
+
+
+@post("/staff/{user_id:int}/signature/remove", opt=perm("staff.manage"), include_in_schema=False)
+async def staff_signature_remove(request: Request, user_id: int) -> Response:
+    await staff.get_user(user_id)
+    await signatures.remove_signature(user_id, request.user)
+    return see_other(f"/staff/{user_id}#signature")
+
+
+@post("/me/signature", opt=AUTHENTICATED, include_in_schema=False)
+async def my_signature(request: Request) -> Response:
+    try:
+        await signatures.set_signature(request.user.id, await _upload(request), request.user)
+    except signatures.SignatureRefused as refused:
+        return await _me_page(request, 400, errors={"signature": refused.text})
+    return see_other("/me#signature")
+
+
+@post("/me/signature/remove", opt=AUTHENTICATED, include_in_schema=False)
+async def my_signature_remove(request: Request) -> Response:
+    await signatures.remove_signature(request.user.id, request.user)
+    return see_other("/me#signature")
 
 
 @get("/staff/{user_id:int}/signature.png", opt=AUTHENTICATED, include_in_schema=False)
-async def staff_signature_image(user_id: int) -> Response:
-    row = await User.select(User.signature_sha256).where(User.id == user_id).first()
-    if not row or not storage.exists(row["signature_sha256"]):
+async def staff_signature_image(request: Request, user_id: int) -> Response:
+    await staff.get_user(user_id)
+    if not signatures.may_view(request.user, user_id):
+        raise UserError(status_code=403, detail="没有权限查看他人的签名图片")
+    image = await signatures.image_of(user_id)
+    if image is None:
         raise UserError(status_code=404, detail="未上传签名图片")
-    return Response(content=storage.get(row["signature_sha256"]), media_type="image/png")
+    # Images stored before uploads were re-encoded may be JPEG.
+    media_type = "image/jpeg" if image.startswith(b"\xff\xd8") else "image/png"
+    return Response(content=image, media_type=media_type,
+                    headers={"Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"})
+
+
+@put("/api/v1/users/{user_id:int}/signature", opt=AUTHENTICATED, tags=["accounts"], summary="上传签名图片",
+     description="PNG 或 JPEG，≤ 1 MB：multipart 字段 signature，或请求体就是图片（Content-Type: image/png）。"
+                 "管理员可为任何人设置，其他用户只能设置自己的。")
+async def api_set_signature(request: Request, user_id: int) -> dict[str, Any]:
+    await _changeable(request, user_id)
+    try:
+        digest = await signatures.set_signature(user_id, await _upload(request), request.user)
+    except signatures.SignatureRefused as refused:
+        raise UserError(status_code=400, detail=refused.text) from refused
+    return {"user_id": user_id, "signature_sha256": digest}
+
+
+@delete("/api/v1/users/{user_id:int}/signature", opt=AUTHENTICATED, tags=["accounts"], summary="删除签名图片")
+async def api_remove_signature(request: Request, user_id: int) -> None:
+    await _changeable(request, user_id)
+    await signatures.remove_signature(user_id, request.user)
 
 
 @get("/staff/statistics", opt=perm("staff.view"), include_in_schema=False)
@@ -323,6 +380,7 @@ async def api_user(user_id: int) -> dict[str, Any]:
 router = Router(path="/", route_handlers=[
     login_page, login, logout, switch_language, me_page, change_password, create_token, revoke_token,
     staff_list, staff_new, staff_create, staff_detail, staff_update, staff_set_active, staff_add_qualification,
-    staff_signature, staff_signature_image, staff_statistics, roles_page, roles_update, department_create,
+    staff_signature, staff_signature_remove, my_signature, my_signature_remove, staff_signature_image,
+    api_set_signature, api_remove_signature, staff_statistics, roles_page, roles_update, department_create,
     api_me, api_users, api_create_user, api_user,
 ])

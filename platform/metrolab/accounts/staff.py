@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from typing import Any
 
 from piccolo.query.functions.aggregate import Count
-from PIL import Image, UnidentifiedImageError
 
 from metrolab.accounts.passwords import hash_password, password_problem
 from metrolab.accounts.tables import Department, LoginSession, Role, User, UserRole
@@ -35,7 +33,12 @@ async def all_roles() -> list[dict]:
     return await Role.select().order_by(Role.id).output(load_json=True)
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers: a larger one is "not found", not a database error
+
+
 async def get_user(user_id: int) -> dict[str, Any]:
+    if not 0 < user_id <= MAX_ID:
+        raise UserError(status_code=404, detail="工作人员不存在")
     row = await User.select(
         User.id, User.username, User.full_name, User.department, User.department.name.as_alias("department_name"),
         User.phone, User.email, User.language, User.is_active, User.signature_sha256, User.last_login, User.created_at,
@@ -118,24 +121,6 @@ async def update_user(user_id: int, values: dict[str, str], role_keys: list[str]
 
 async def end_all_sessions(user_id: int) -> None:
     await LoginSession.delete().where(LoginSession.user == user_id)
-
-
-def signature_problem(content: bytes) -> str | None:
-    """Signature images are untrusted uploads: size-limited, must decode as PNG/JPEG, bounded pixels."""
-    if not content:
-        return "请选择签名图片"
-    if len(content) > 1024 * 1024:
-        return "签名图片不能超过 1 MB"
-    try:
-        with Image.open(io.BytesIO(content)) as img:
-            if img.format not in {"PNG", "JPEG"}:
-                return "签名图片须为 PNG 或 JPEG"
-            if img.width * img.height > 4_000_000:
-                return "签名图片尺寸过大"
-            img.verify()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
-        return "无法识别的图片文件"
-    return None
 
 
 async def statistics() -> tuple[list[dict], list[dict]]:
