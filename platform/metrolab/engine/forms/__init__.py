@@ -4,7 +4,7 @@ See ``README.md`` beside this file for the definition format and the shape of re
 """
 
 from metrolab.engine.forms.checks import validate_for_publish
-from metrolab.engine.forms.compute import ComputeResult, ItemResult, compute
+from metrolab.engine.forms.compute import ComputedValue, ComputeResult, ItemResult, compute
 from metrolab.engine.forms.diff import Change, diff_definitions
 from metrolab.engine.forms.model import (
     DefinitionInvalid,
@@ -25,6 +25,7 @@ from metrolab.engine.forms.submission import (
 __all__ = [
     "Change",
     "ComputeResult",
+    "ComputedValue",
     "DefinitionInvalid",
     "DefinitionProblem",
     "FieldProblem",

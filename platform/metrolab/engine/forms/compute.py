@@ -1,15 +1,20 @@
 """Computation of a record: computed fields, item results and conclusions, the overall conclusion.
 
-Each scope is evaluated in dependency order (:func:`checks.order`); values are ``Decimal``; a
-computed field with ``round`` is rounded once (GB/T 8170) and the rounded value is what later
-expressions see and what is stored (as a string). Hidden nodes (``visible_if`` false or blank)
-contribute ``None``.
+Each scope is evaluated in dependency order (:func:`checks.order`); values are ``Decimal``.
+
+Round once (GB/T 8170 §3): a computed field's ``round`` (an item's ``rounding``) gives its
+*reported* value — displayed, stored (as a string) and put on the certificate. Every later
+expression and aggregate reads the *exact* (full-precision) value; conformity rules (item
+conclusions, ``conclusion`` expressions) read the reported values, so a verdict agrees with the
+numbers printed beside it. Both are in :attr:`ComputeResult.values`. Hidden nodes (``visible_if``
+false or blank) contribute ``None``.
 """
 
 from __future__ import annotations
 
 import copy
 from collections import ChainMap
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -44,13 +49,61 @@ class ItemResult:
     mpe: str | None = None
 
 
+@dataclass(frozen=True)
+class ComputedValue:
+    """One computed field or item result: what computations use and what is reported."""
+
+    exact: Any  # full precision: every later expression and aggregate reads this
+    reported: Any  # after ``round`` / ``rounding``: displayed, stored, on the certificate
+
+
 @dataclass
 class ComputeResult:
-    data: dict[str, Any]
-    items: list[ItemResult] = field(default_factory=list)
+    data: dict[str, Any]  # the record with computed values filled in, as reported (strings)
+    items: list[ItemResult] = field(default_factory=list)  # results as reported
     conclusion: str | None = None
     problems: list[FieldProblem] = field(default_factory=list)
     hidden: set[str] = field(default_factory=set)
+    values: dict[str, ComputedValue] = field(default_factory=dict)  # data path → exact and reported
+
+
+class _Env(dict):
+    """A scope's names → exact values; ``reported`` holds the rounded value of each name that has
+    a ``round`` (computed fields, an item's ``result``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reported: dict[str, Any] = {}
+
+
+class _Reported(Mapping):
+    """A scope seen as reported, for conformity rules: a rounded name gives its reported value."""
+
+    def __init__(self, env: Mapping[str, Any]) -> None:
+        self.env = env
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.env[key]
+        rounded = getattr(self.env, "reported", {})
+        return _as_reported(rounded.get(key, value))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.env)
+
+    def __len__(self) -> int:
+        return len(self.env)
+
+
+def _as_reported(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return _Reported(value)
+    if isinstance(value, list):
+        return [_as_reported(v) for v in value]
+    return value
+
+
+def _reported_chain(chain: ChainMap) -> ChainMap:
+    return ChainMap(*(_Reported(m) for m in chain.maps))
 
 
 def compute(
@@ -66,12 +119,14 @@ def compute(
     run = _Run(defn, catalogue, context or {})
     out = copy.deepcopy(data) if data else {}
     base = {name: to_value(run.context.get(name)) for name in defn.context_names}
-    run.scope(root, out, {}, ChainMap(base), "", (), True)
+    run.scope(root, out, _Env(), ChainMap(base), "", (), True)
     conclusions = [it.conclusion for it in run.items if it.conclusion is not _NO_RULE]
     overall = _overall(conclusions) if conclusions else None
     for target, key, _entry in run.deferred:
         target[key] = overall
-    result = ComputeResult(out, [i for i in run.items], overall, run.problems, run.hidden)
+    result = ComputeResult(
+        out, [i for i in run.items], overall, run.problems, run.hidden, run.values
+    )
     for item in result.items:
         if item.conclusion is _NO_RULE:
             item.conclusion = None
@@ -96,6 +151,7 @@ class _Run:
         self.problems: list[FieldProblem] = []
         self.hidden: set[str] = set()
         self.deferred: list[tuple[dict[str, Any], str, Entry]] = []
+        self.values: dict[str, ComputedValue] = {}
 
     # -- expressions ----------------------------------------------------------------------
 
@@ -153,10 +209,31 @@ class _Run:
     def do_computed(self, entry: Entry, data, env, chain, path, labels) -> None:
         node = entry.node
         value = self.evaluate(node["expression"], chain, path, labels, node.get("label"))
-        if node.get("round") and value is not None:
-            value = self.round(value, node["round"], path, labels, node.get("label"))
-        env[entry.key] = value
-        data[entry.key] = to_text(value)
+        data[entry.key] = self.keep(
+            env, entry.key, value, node.get("round"), path, labels, node.get("label")
+        )
+
+    def keep(
+        self,
+        env: _Env,
+        key: str,
+        exact: Any,
+        step: str | None,
+        path: str,
+        labels: Labels,
+        label: Any,
+    ) -> Any:
+        """Round once: ``env`` keeps ``exact`` for later expressions, the reported value goes to
+        conformity rules and the stored data (returned as text)."""
+        reported = exact
+        if step and exact is not None:
+            reported = self.round(exact, step, path, labels, label)
+            if reported is None:  # the step could not be applied (already a problem)
+                exact = None
+            env.reported[key] = reported
+        env[key] = exact
+        self.values[path] = ComputedValue(exact, reported)
+        return to_text(reported)
 
     def round(self, value: Any, step: str, path: str, labels: Labels, label: Any) -> Any:
         from metrolab.engine.rounding import round_gb
@@ -197,7 +274,7 @@ class _Run:
             fixed = inner.fixed_rows[i] if i < len(inner.fixed_rows) else {}
             for k, v in fixed.items():
                 row.setdefault(k, v)
-            row_env = {k: to_value(v) for k, v in fixed.items()}
+            row_env = _Env({k: to_value(v) for k, v in fixed.items()})
             self.scope(
                 inner,
                 row,
@@ -219,7 +296,7 @@ class _Run:
         sub = data.get(entry.key)
         if not isinstance(sub, dict):
             sub = data[entry.key] = {}
-        sub_env: dict[str, Any] = {}
+        sub_env = _Env()
         self.scope(inner, sub, sub_env, chain, f"{path}.", labels, True)
         env[entry.key] = sub_env
 
@@ -257,8 +334,12 @@ class _Run:
 
     def do_conclusion(self, entry: Entry, data, env, chain, path, labels) -> None:
         if entry.node.get("expression"):
-            value = self.evaluate(
-                entry.node["expression"], chain, path, labels, entry.node.get("label")
+            value = self.evaluate(  # a verdict: on the reported values
+                entry.node["expression"],
+                _reported_chain(chain),
+                path,
+                labels,
+                entry.node.get("label"),
             )
             value = _conclusion_text(value)
             env[entry.key] = value
@@ -319,7 +400,7 @@ class _Run:
         point_envs = []
         for j, (point, pdata) in enumerate(zip(spec.points, points, strict=True)):
             pdata["point"] = point.get("code")
-            penv = {k: to_value(v) for k, v in (point.get("params") or {}).items()}
+            penv = _Env({k: to_value(v) for k, v in (point.get("params") or {}).items()})
             penv.update(base, point=point.get("code"))
             plabel = point.get("label") or {
                 "zh": point.get("code", ""),
@@ -335,7 +416,7 @@ class _Run:
                 True,
             )
             point_envs.append(penv)
-        ienv: dict[str, Any] = dict(base, points=point_envs, result=None, conclusion=None)
+        ienv = _Env(base, points=point_envs, result=None, conclusion=None)
         items_env[spec.code] = ienv
         ichain = ChainMap(ienv, *chain.maps)
         result = None
@@ -343,17 +424,21 @@ class _Run:
             result = self.evaluate(
                 spec.result[0], ichain, f"{path}.result", ilabels, {"zh": "结果", "en": "result"}
             )
-            if item.get("rounding"):
-                result = self.round(
-                    result, item["rounding"], f"{path}.result", ilabels, {"zh": "结果"}
-                )
-        ienv["result"] = result
-        idata["result"] = to_text(result)
+        result_text = self.keep(
+            ienv,
+            "result",
+            result,
+            item.get("rounding"),
+            f"{path}.result",
+            ilabels,
+            {"zh": "结果", "en": "result"},
+        )
+        idata["result"] = result_text
         conclusion = _NO_RULE
         if spec.conclusion:
-            raw = self.evaluate(
+            raw = self.evaluate(  # the verdict is on the reported result (and reported points)
                 spec.conclusion[0],
-                ichain,
+                _reported_chain(ichain),
                 f"{path}.conclusion",
                 ilabels,
                 {"zh": "结论", "en": "conclusion"},
@@ -380,7 +465,7 @@ class _Run:
                 name,
                 zh,
                 en,
-                to_text(result),
+                result_text,
                 conclusion,
                 item.get("unit"),
                 None if item.get("mpe") is None else str(item.get("mpe")),
