@@ -274,7 +274,10 @@ def headers_and_footers(doc: Document) -> None:
     lines = [
         "检定机构：{{ lab.name }}",
         "地址：{{ lab.address }}    邮编：{{ lab.postcode }}",
-        "电话：{{ lab.phone }}",
+        "电话：{{ lab.phone }}{% if lab.fax %}    传真：{{ lab.fax }}{% endif %}",
+        "{%p if lab.website %}",
+        "网址：{{ lab.website }}",
+        "{%p endif %}",
         "本证书真伪及状态可扫描右侧二维码查询。",
     ]
     for i, text in enumerate(lines):
@@ -317,11 +320,18 @@ def cover(doc: Document, notice: bool) -> None:
     run(p, "{{ certificate.number }}", 14)
     run(p, " 号", 14)
     run(p, "{% if certificate.revision %}（第 {{ certificate.revision }} 次修订）{% endif %}", 12)
+    # an amendment names the certificate it replaces (ISO/IEC 17025 §7.8.8.2)
+    para(doc, "{%p if certificate.supersedes_number %}")
+    para(doc, "本证书替代 {{ certificate.supersedes_number }} 号证书", 12,
+         align=WD_ALIGN_PARAGRAPH.CENTER, after=10)
+    para(doc, "{%p endif %}")
 
     fields = [
         ("送检单位", "{{ customer.name }}"),
         ("计量器具名称", "{{ instrument.name }}"),
         ("型号/规格", "{{ instrument.model }}"),
+        ("测量范围", "{{ instrument.range }}", "instrument.range"),
+        ("准确度等级", "{{ instrument.accuracy }}", "instrument.accuracy"),
         ("出厂编号", "{{ instrument.serial }}"),
         ("制造单位", "{{ instrument.manufacturer }}"),
         ("检定依据", "{{ basis.code }}《{{ basis.name }}》"),
@@ -329,7 +339,9 @@ def cover(doc: Document, notice: bool) -> None:
     ]
     table = doc.add_table(rows=0, cols=3)
     borders(table, None)
-    for label, value in fields:
+    for label, value, *optional in fields:
+        if optional:  # a row only when the type states it (JJG 52: a gauge's range and class)
+            cell_text(table.add_row().cells[0], f"{{%tr if {optional[0]} %}}", 14)
         row = table.add_row()
         row_height(row, 10)
         cell_text(row.cells[0], label, 14, align=WD_ALIGN_PARAGRAPH.DISTRIBUTE)
@@ -338,13 +350,16 @@ def cover(doc: Document, notice: bool) -> None:
         row.cells[0].vertical_alignment = row.cells[2].vertical_alignment = (
             WD_CELL_VERTICAL_ALIGNMENT.BOTTOM
         )
+        if optional:
+            cell_text(table.add_row().cells[0], "{%tr endif %}", 14)
     widths(table, [34, 6, 115])
 
     para(doc, after=8)
     signatures = doc.add_table(rows=3, cols=3)
     borders(signatures, None)
     seal = signatures.cell(0, 0).merge(signatures.cell(2, 0))
-    cell_text(seal, "（检定专用章）", 12)
+    # the seal image where the lab has one; else the place to stamp it (Appendix A)
+    cell_text(seal, "{% if lab.seal %}{{ lab.seal }}{% else %}（检定专用章）{% endif %}", 12)
     for i, (label, role) in enumerate(
         (("批准人", "approver"), ("核验员", "checker"), ("检定员", "verifier"))
     ):
@@ -441,10 +456,14 @@ def second_page(doc: Document) -> None:
     borders(env, 4)
     for cell, text in zip(
         env.rows[0].cells,
-        (
-            "温度：{{ environment.temperature }} ℃",
-            "相对湿度：{{ environment.humidity }} %RH",
-            "大气压：{{ environment.pressure }} kPa",
+        # a condition the record does not state prints “—”, without its unit
+        tuple(
+            f"{label}：{{% if environment.{key} %}}{{{{ environment.{key} }}}} {unit}{{% else %}}—{{% endif %}}"
+            for label, key, unit in (
+                ("温度", "temperature", "℃"),
+                ("相对湿度", "humidity", "%RH"),
+                ("大气压", "pressure", "kPa"),
+            )
         ),
         strict=True,
     ):
@@ -518,6 +537,8 @@ def results_page(doc: Document, notice: bool) -> None:
 
 def build(notice: bool) -> bytes:
     doc = base_document()
+    # render_docx replaces the title with the document's kind and number (检定证书 JD2026-00017)
+    doc.core_properties.title = "检定结果通知书模板" if notice else "检定证书模板"
     headers_and_footers(doc)
     cover(doc, notice)
     page_break(doc)

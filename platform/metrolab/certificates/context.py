@@ -10,7 +10,7 @@ import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from metrolab.certificates.results import _text, _zh, result_rows
+from metrolab.certificates.results import _text, _zh, instrument_range, result_rows
 from metrolab.settings import get_settings
 
 CERTIFICATE, NOTICE = "检定证书", "检定结果通知书"
@@ -78,15 +78,22 @@ def _standard(s: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+LAB_KEYS = ("name", "authorization_no", "authorization_note", "address", "postcode", "phone", "fax", "website")
+
+
 def default_lab() -> dict[str, Any]:
-    return {
-        "name": get_settings().lab_name,
-        "authorization_no": "",
-        "authorization_note": "",
-        "address": "",
-        "postcode": "",
-        "phone": "",
-    }
+    """The ``lab`` section before the lab's settings are known: blanks, never None; ``seal`` is the
+    place of the 检定专用章 image (``render_docx(images={"lab.seal": png})``)."""
+    return {**dict.fromkeys(LAB_KEYS, ""), "name": get_settings().lab_name, "seal": None}
+
+
+def _lab(lab: dict[str, Any] | None) -> dict[str, Any]:
+    out = default_lab()
+    for key in LAB_KEYS:
+        value = (lab or {}).get(key)
+        if value not in (None, ""):
+            out[key] = _text(value)
+    return out
 
 
 def build_context(
@@ -100,6 +107,7 @@ def build_context(
     number: str | None,
     revision: int,
     verify_url: str | None,
+    supersedes_number: str | None = None,
 ) -> dict[str, Any]:
     """The certificate data contract for one record (see engine/documents/contract.py).
 
@@ -108,6 +116,8 @@ def build_context(
     ``items``). ``standards``: as ``indicators.services.get_standards`` gives them
     (``kind`` "device" = 计量标准装置, else 标准器) or seed_data/standards.json entries. ``revision``: 1 for the first issue (the
     contract counts from 0). The kind follows the conclusion: 合格 → 检定证书, else 检定结果通知书.
+    ``supersedes_number``: the number of the certificate this one replaces (ISO/IEC 17025 §7.8.8.2).
+    Text that may be missing is "" (a template never prints None); dates and images may be None.
     """
     rec = dict(record_or_plain)
     data = rec.get("data") or {}
@@ -133,12 +143,13 @@ def build_context(
     if isinstance(remarks, str):
         remarks = [line.strip() for line in remarks.splitlines() if line.strip()]
     return {
-        "lab": {**default_lab(), **(lab or {})},
+        "lab": _lab(lab),
         "certificate": {
-            "number": number,
+            "number": _text(number),
             "kind": kind,
             "revision": max(0, int(revision) - 1),
             "issued_at": date.today(),
+            "supersedes_number": _text(supersedes_number),
         },
         "customer": {
             "name": _text((customer or {}).get("name") or data.get("customer")),
@@ -149,8 +160,7 @@ def build_context(
             "model": _text(rec.get("model") or data.get("model")),
             "serial": _text(rec.get("serial") or data.get("serial")),
             "manufacturer": _text(rec.get("manufacturer") or data.get("manufacturer")),
-            "accuracy": _text(data.get("accuracy_class") or instrument_type.get("accuracy")),
-            "range": _zh(data.get("range") or instrument_type.get("range")),
+            **instrument_range(data, instrument_type),  # this instrument's range and class, as recorded
         },
         "basis": {"code": code, "name": _text(regulation.get("name"))},
         "conclusion": conclusion,
@@ -158,8 +168,7 @@ def build_context(
         "valid_until": valid_until(verified_on, instrument_type.get("cycle_months"), kind),
         "people": _people(people),
         "environment": {
-            k: _text(environment.get(k)) if environment.get(k) not in (None, "") else None
-            for k in ("temperature", "humidity", "pressure")
+            k: _text(environment.get(k)).strip() for k in ("temperature", "humidity", "pressure")
         },
         "standard_devices": [_standard(s) for s in standards if _is_device(s)],
         "standard_instruments": [_standard(s) for s in standards if not _is_device(s)],

@@ -15,19 +15,11 @@ from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from metrolab.audit.log import record
 from metrolab.certificates.tables import Certificate, CertificateNumber, NumberCounter, VoidedNumber
-from metrolab.settings import get_settings
+from metrolab.lab import services as lab
+from metrolab.lab.numbering import DEFAULT_PATTERN, format_number
 from metrolab.web.errors import UserError
 
-DEFAULT_PATTERN = "JD{yyyy}-{seq:05d}"
-
-
-def number_pattern() -> str:
-    """``settings.certificate_number_pattern`` when the settings have one, else the default."""
-    return getattr(get_settings(), "certificate_number_pattern", None) or DEFAULT_PATTERN
-
-
-def format_number(pattern: str, year: int, seq: int) -> str:
-    return pattern.format(yyyy=f"{year:04d}", yy=f"{year % 100:02d}", seq=seq)
+__all__ = ["DEFAULT_PATTERN", "allocate_number", "format_number", "number_for", "void_number"]
 
 
 def _transaction() -> Any:
@@ -69,17 +61,21 @@ async def allocate_number(
 ) -> str:
     """The next number of ``year`` (e.g. ``JD2026-00001``), recorded in ``CertificateNumber``.
 
+    ``pattern``: the lab's (机构信息 → 证书编号格式) unless given. The sequence is the year's counter
+    whatever the pattern: changing the pattern mid-year changes how numbers look, not their count.
     With ``certificate_id`` a certificate gets at most one live number: a second (concurrent)
     call for it returns the number it already holds and rolls its own increment back.
     """
-    pattern = pattern or number_pattern()
+    pattern = pattern or await lab.number_pattern()
     try:
         async with _transaction():
             while True:
                 seq = await _next_seq(year)  # from here on, the year's counter is locked
                 number = format_number(pattern, year, seq)
-                if not await VoidedNumber.exists().where(VoidedNumber.number == number):
-                    break  # a number voided before it was reached is skipped
+                if not await VoidedNumber.exists().where(VoidedNumber.number == number) and not (
+                    await CertificateNumber.exists().where(CertificateNumber.number == number)
+                ):
+                    break  # skipped: voided before it was reached, or made by an earlier pattern
             if certificate_id is not None and (held := await _held_by(certificate_id)):
                 raise _AlreadyNumbered(held)
             await CertificateNumber.insert(
@@ -91,7 +87,8 @@ async def allocate_number(
 
 
 async def number_for(certificate_id: int, year: int) -> str:
-    """The number allocated to this certificate by an earlier (failed) attempt, else a new one."""
+    """The number allocated to this certificate by an earlier (failed) attempt, else a new one
+    in the lab's pattern."""
     return await _held_by(certificate_id) or await allocate_number(
         year, certificate_id=certificate_id
     )

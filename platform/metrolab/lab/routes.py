@@ -9,6 +9,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.response import Template
 
 from metrolab.audit.log import record
+from metrolab.lab.settings_routes import ROUTES as SETTINGS_ROUTES
 from metrolab.lab.tables import PublicPage
 from metrolab.web.errors import UserError
 from metrolab.web.i18n import _
@@ -79,4 +80,5 @@ async def healthz() -> Response:
         return Response({"status": "error", "database": f"{exc.__class__.__name__}"}, status_code=503)
 
 
-router = Router(path="/", route_handlers=[public_home, public_page, home, api_tasks, pages_admin, page_save, healthz])
+router = Router(path="/", route_handlers=[public_home, public_page, home, api_tasks, pages_admin, page_save, healthz,
+                                          *SETTINGS_ROUTES])

@@ -15,3 +15,19 @@ class PublicPage(Table, tablename="public_page"):
     body_zh = Text(default="")
     body_en = Text(default="")
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class LabSettings(Table, tablename="lab_settings"):
+    """The lab's own particulars, printed on every certificate (one row, seeded from seed_data/lab.json)."""
+
+    name = Varchar(length=100)  # 单位名称
+    authorization_note = Varchar(length=300, default="")  # 检定机构授权说明
+    authorization_no = Varchar(length=100, default="")  # 计量检定机构授权证书号
+    address = Varchar(length=200, default="")
+    postcode = Varchar(length=6, default="")
+    phone = Varchar(length=50, default="")
+    fax = Varchar(length=50, default="")
+    website = Varchar(length=200, default="")
+    seal_sha256 = Varchar(length=64, default="")  # 检定专用章, a PNG in metrolab.storage
+    number_pattern = Varchar(length=40, default="")  # "" = the default pattern
+    updated_at = Timestamptz(default=TimestamptzNow())

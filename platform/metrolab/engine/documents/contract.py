@@ -2,20 +2,25 @@
 
 It follows DB1304/T 505-2025 Appendix A (检定证书格式). Values are plain data: dicts,
 lists, str, ``Decimal`` (shown as ``str(value)``, so ``Decimal("0.50")`` keeps its
-reporting resolution), ``datetime.date`` or ``None``. The renderer turns every date
+reporting resolution), ``datetime.date`` or ``None``. Text that is missing is ``""``, never
+``None``; only dates and images may be ``None``. The renderer turns every date
 into ``{"iso", "year", "month", "day", "zh"}`` (``zh`` = ``2025年06月12日``), so a
 template writes ``{{ verified_on.year }}年{{ verified_on.month }}月{{ verified_on.day }}日``.
 
-Images (the QR code, signatures) are not in the dict: they are passed to
-``render_docx(images={"qr_code": png, "people.approver.image": png, ...})`` and the
-renderer puts an ``InlineImage`` at that path; the dict holds ``None`` there.
+Images (the QR code, signatures, the seal) are not in the dict: they are passed to
+``render_docx(images={"qr_code": png, "people.approver.image": png, "lab.seal": png, ...})``
+and the renderer puts an ``InlineImage`` at that path; the dict holds ``None`` there.
 
-Keys (every key is always present; ``None`` / ``[]`` when not applicable):
+Keys (every key is always present; ``""`` / ``None`` / ``[]`` when not applicable). Keys in
+``OPTIONAL_VARIABLES`` may be blank on a real certificate: template lint refuses a tag that
+prints one of them unless it is guarded (``{% if x %}…{% endif %}``, ``x if x else '—'``,
+``x or '—'`` or ``x|default('—', true)``).
 
 lab                 name, authorization_no (授权证书号), authorization_note (授权说明),
-                    address, postcode, phone
+                    address, postcode, phone, fax, website, seal (image: 检定专用章)
 certificate         number, kind ("检定证书" | "检定结果通知书"), revision (int, 0 = first
-                    issue), issued_at (date)
+                    issue), issued_at (date), supersedes_number (the number this one
+                    replaces, ISO/IEC 17025 §7.8.8.2; "" on a first issue)
 customer            name, address (送检单位)
 instrument          name, model (型号/规格), serial (出厂编号), manufacturer, accuracy,
                     range
@@ -24,7 +29,8 @@ conclusion          "合格" | "不合格" | free text such as "符合1级"
 verified_on         date (检定日期)
 valid_until         date (有效期至) on a certificate; None on a notice
 people              verifier / checker / approver: {name, image}
-environment         temperature (℃), humidity (%RH), pressure (kPa): str or Decimal
+environment         temperature (℃), humidity (%RH), pressure (kPa): str or Decimal;
+                    "" when the record does not state it
 standard_devices    [{name, range, uncertainty, certificate_no, valid_until}] 计量标准装置
 standard_instruments  [same keys] 主要计量标准器
 results             [{seq, item, requirement, measured, conclusion}] 检定结果
@@ -53,12 +59,16 @@ SAMPLE: dict[str, Any] = {
         "address": "河北省邯郸市丛台区联纺东路 188 号",
         "postcode": "056002",
         "phone": "0310-8826517",
+        "fax": "0310-8826518",
+        "website": "www.hdjl.example.cn",
+        "seal": None,
     },
     "certificate": {
         "number": "JD2025-000317",
         "kind": "检定证书",
         "revision": 0,
         "issued_at": date(2025, 6, 13),
+        "supersedes_number": "",
     },
     "customer": {
         "name": "冀中能源峰峰集团有限公司大淑村矿",
@@ -210,15 +220,91 @@ def sample_context(
     return ctx
 
 
+# Paths whose value may be blank ("" or None) on a real certificate: printed only behind a guard.
+OPTIONAL_VARIABLES: frozenset[str] = frozenset(
+    {
+        "lab.fax",
+        "lab.website",
+        "lab.seal",
+        "certificate.supersedes_number",
+        "instrument.range",
+        "instrument.accuracy",
+        "environment.temperature",
+        "environment.humidity",
+        "environment.pressure",
+        "valid_until",
+        "standard_devices[].valid_until",
+        "standard_instruments[].valid_until",
+        "people.verifier.image",
+        "people.checker.image",
+        "people.approver.image",
+        "qr_code",
+        "verify_url",
+    }
+)
+
+
 def sample_images(context: dict[str, Any] | None = None) -> dict[str, bytes]:
-    """QR code for the sample's URL and drawn signature images for its three people."""
+    """QR code for the sample's URL, drawn signature images for its three people and a seal."""
     from metrolab.engine.documents.qr import qr_png
 
     ctx = context or SAMPLE
     images = {"qr_code": qr_png(ctx["verify_url"])}
     for role, person in ctx["people"].items():
         images[f"people.{role}.image"] = _signature_png(person["name"])
+    images["lab.seal"] = stand_in_seal_png(ctx["lab"]["name"])
     return images
+
+
+def _cjk_font(size: int, bold: bool = False) -> Any:
+    from PIL import ImageFont
+
+    weight = "Bold" if bold else "Regular"
+    for path in (
+        f"/usr/share/fonts/opentype/noto/NotoSansCJK-{weight}.ttc",
+        f"/usr/share/fonts/opentype/noto/NotoSerifCJK-{weight}.ttc",
+    ):
+        try:
+            return ImageFont.truetype(path, size)
+        except OSError:
+            continue
+    return ImageFont.load_default()
+
+
+@cache
+def stand_in_seal_png(name: str) -> bytes:
+    """A stand-in for a scanned 检定专用章: a red ring, the lab's name along the top, a star and
+    检定专用章 (for the sample and the demo lab; a real lab uploads its own)."""
+    import math
+
+    from PIL import Image, ImageDraw
+
+    size, red = 480, (200, 20, 40, 235)
+    cx = cy = size / 2
+    img = Image.new("RGBA", (size, size), (255, 255, 255, 0))
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((10, 10, size - 10, size - 10), outline=red, width=14)
+    star = [
+        (cx + r * math.sin(math.radians(a)), cy - r * math.cos(math.radians(a)))
+        for i, a in enumerate(range(0, 360, 36))
+        for r in [72 if i % 2 == 0 else 28]
+    ]
+    draw.polygon(star, fill=red)
+    chars = list(name[:16]) or ["章"]
+    span = min(250.0, 22.0 * len(chars))
+    font = _cjk_font(52, bold=True)
+    for i, ch in enumerate(chars):
+        angle = -span / 2 + span * (i + 0.5) / len(chars)
+        glyph = Image.new("RGBA", (64, 64), (255, 255, 255, 0))
+        ImageDraw.Draw(glyph).text((32, 32), ch, font=font, fill=red, anchor="mm")
+        glyph = glyph.rotate(-angle, resample=Image.Resampling.BICUBIC)
+        x = cx + 168 * math.sin(math.radians(angle))
+        y = cy - 168 * math.cos(math.radians(angle))
+        img.alpha_composite(glyph, (round(x - 32), round(y - 32)))
+    draw.text((cx, cy + 130), "检定专用章", font=_cjk_font(44, bold=True), fill=red, anchor="mm")
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
 
 
 @cache

@@ -3,7 +3,9 @@
 Refuses, from the file alone: a file that is not a .docx, an oversize file, a zip
 bomb (judged from the zip directory, before anything is extracted), Jinja syntax
 errors (quoting the paragraph), sandbox escapes such as ``{{ ''.__class__ }}``,
-and variables the certificate data does not provide.
+variables the certificate data does not provide, and tags that would print a value the
+contract marks optional (``OPTIONAL_VARIABLES``: blank or None on a real certificate)
+without a guard — so "大气压：None kPa" cannot reach a certificate.
 """
 
 from __future__ import annotations
@@ -228,15 +230,137 @@ def unknown_paths(tree: nodes.Template, provided: set[str]) -> dict[str, int]:
     return found
 
 
+def _test_guards(test: nodes.Node, scope: dict[str, str]) -> tuple[set[str], set[str]]:
+    """(paths known truthy where ``test`` holds, paths known truthy where it fails)."""
+    if isinstance(test, nodes.Not):
+        holds, fails = _test_guards(test.node, scope)
+        return fails, holds
+    if isinstance(test, (nodes.And, nodes.Or)):
+        left, right = _test_guards(test.left, scope), _test_guards(test.right, scope)
+        if isinstance(test, nodes.And):
+            return left[0] | right[0], left[1] & right[1]
+        return left[0] & right[0], left[1] | right[1]
+    if isinstance(test, nodes.Test) and test.name == "none":  # x is none
+        path = _chain(test.node, scope)
+        return set(), {path} if path else set()
+    if isinstance(test, nodes.Compare) and len(test.ops) == 1:  # x != "" / x == none
+        path, op = _chain(test.expr, scope), test.ops[0]
+        blank = isinstance(op.expr, nodes.Const) and op.expr.value in ("", None)
+        if path and blank and op.op in ("ne", "eq"):
+            return ({path}, set()) if op.op == "ne" else (set(), {path})
+        return set(), set()
+    path = _chain(test, scope)
+    return ({path} if path else set()), set()
+
+
+def _is_blank_default(node: nodes.Filter) -> bool:
+    """``x|default('—', true)``: replaces None and "" (without ``true`` only undefined)."""
+    if node.name not in ("default", "d"):
+        return False
+    flag = node.args[1] if len(node.args) > 1 else next((k.value for k in node.kwargs if k.key == "boolean"), None)
+    return isinstance(flag, nodes.Const) and flag.value is True
+
+
+def unguarded_optional(tree: nodes.Template, optional: set[str]) -> dict[str, tuple[int, str, str]]:
+    """Optional paths printed outside every guard: ``{path: (lineno, tag as written, its guard)}``
+    of the first such tag (``s.valid_until.iso`` for ``standard_devices[].valid_until``)."""
+    found: dict[str, tuple[int, str, str]] = {}
+
+    def optional_in(path: str) -> str | None:
+        for o in optional:
+            if path == o or path.startswith((o + ".", o + "[")):
+                return o
+        return None
+
+    def printed(node: nodes.Node, scope: dict[str, str], guarded: set[str]) -> None:
+        if isinstance(node, nodes.CondExpr):
+            holds, fails = _test_guards(node.test, scope)
+            printed(node.expr1, scope, guarded | holds)
+            if node.expr2 is not None:
+                printed(node.expr2, scope, guarded | fails)
+            return
+        if isinstance(node, (nodes.Or, nodes.And)):
+            holds, fails = _test_guards(node.left, scope)
+            if isinstance(node, nodes.Or):  # x or '—': x is printed only when truthy
+                printed(node.left, scope, guarded | holds)
+                printed(node.right, scope, guarded | fails)
+            else:  # x and y: x is printed when falsy
+                printed(node.left, scope, guarded)
+                printed(node.right, scope, guarded | holds)
+            return
+        if isinstance(node, nodes.Filter) and node.node is not None and _is_blank_default(node):
+            path = _chain(node.node, scope)
+            printed(node.node, scope, guarded | ({path} if path else set()))
+            return
+        if isinstance(node, (nodes.Name, nodes.Getattr, nodes.Getitem)):
+            path = _chain(node, scope)
+            if path:
+                o = optional_in(path)
+                if o and o not in guarded:
+                    written = _chain(node, {}) or path
+                    suffix = path[len(o):]
+                    guard = written[: len(written) - len(suffix)] if written.endswith(suffix) else written
+                    found.setdefault(o, (node.lineno, written, guard))
+                return
+        for child in node.iter_child_nodes():
+            printed(child, scope, guarded)
+
+    def visit(node: nodes.Node, scope: dict[str, str], guarded: set[str]) -> None:
+        if isinstance(node, nodes.Output):
+            for child in node.nodes:
+                if not isinstance(child, nodes.TemplateData):
+                    printed(child, scope, guarded)
+            return
+        if isinstance(node, nodes.If):
+            holds, fails = _test_guards(node.test, scope)
+            for child in node.body:
+                visit(child, scope, guarded | holds)
+            for child in [*node.elif_, *node.else_]:
+                visit(child, scope, guarded | fails)
+            return
+        if isinstance(node, nodes.For):
+            inner = dict(scope)
+            iterated = _chain(node.iter, scope)
+            if isinstance(node.target, nodes.Name):
+                inner[node.target.name] = f"{iterated}[]" if iterated else ""
+            holds = _test_guards(node.test, inner)[0] if node.test else set()
+            for child in node.body:
+                visit(child, inner, guarded | holds)
+            for child in node.else_:
+                visit(child, scope, guarded)
+            return
+        for child in node.iter_child_nodes():
+            visit(child, scope, guarded)
+
+    visit(tree, {}, set())
+    return found
+
+
+def _optional_problem(path: str, written: str, guard: str, place: str) -> TemplateProblem:
+    about = guard if guard == path else f"{guard}（{path}）"
+    return TemplateProblem(
+        f"模板标签 {{{{ {written} }}}} 直接打印了可能为空的 {about}：没有数据时证书上会印出“None”"
+        f"或只剩单位。请放在 {{% if {guard} %}}…{{% endif %}} 中，或写成 "
+        f"{{{{ {written}|default('—', true) }}}}",
+        f"{{{{ {written} }}}} prints {path}, which may be blank or None, without a guard: wrap it in "
+        f"{{% if {guard} %}}…{{% endif %}} or write {{{{ {written}|default('—', true) }}}}",
+        place,
+    )
+
+
 def lint_template(
     data: bytes,
     provided: set[str] | frozenset[str] | dict[str, Any],
     limits: Limits = LIMITS,
+    *,
+    optional: set[str] | frozenset[str] | None = None,
 ) -> list[TemplateProblem]:
     """Every problem found in ``data``; an empty list means the template may be used.
 
     ``provided``: the variables the certificate data offers, as dotted paths
     (``contract.PROVIDED_VARIABLES``) or as a sample dict to derive them from.
+    ``optional``: paths that may be blank and must be printed behind a guard; by default the
+    contract's ``OPTIONAL_VARIABLES`` that ``provided`` offers.
     """
     problems = check_container(data, limits)
     if problems:
@@ -247,6 +371,11 @@ def lint_template(
 
     env = sandbox_environment()
     paths = _provided_paths(provided)
+    if optional is None:
+        from metrolab.engine.documents.contract import OPTIONAL_VARIABLES
+
+        optional = OPTIONAL_VARIABLES & paths
+    unguarded: dict[str, tuple[str, str, str]] = {}
     try:
         with PARSE_LOCK:
             sources = list(template_sources(data))
@@ -270,6 +399,8 @@ def lint_template(
             )
             continue
         problems += sandbox_problems(tree, source)
+        for path, (lineno, written, guard) in unguarded_optional(tree, set(optional)).items():
+            unguarded.setdefault(path, (written, guard, source.paragraph(lineno)))
         for path, lineno in unknown_paths(tree, paths).items():
             unknown.setdefault(path, source.paragraph(lineno))
         if declared is not None:
@@ -280,6 +411,7 @@ def lint_template(
                         if node.name == name:
                             unknown.setdefault(name, source.paragraph(node.lineno))
                             break
+    problems += [_optional_problem(path, *where) for path, where in sorted(unguarded.items())]
     if unknown:
         names = sorted(unknown)
         problems.append(

@@ -35,7 +35,10 @@ from metrolab.engine.documents.problems import RenderTimeout, TemplateProblem
 
 # Image sizes in millimetres (width, height); None keeps the aspect ratio.
 DEFAULT_IMAGE_SIZE: tuple[float | None, float | None] = (None, 11.0)  # a signature
-IMAGE_SIZES: dict[str, tuple[float | None, float | None]] = {"qr_code": (22.0, None)}
+IMAGE_SIZES: dict[str, tuple[float | None, float | None]] = {
+    "qr_code": (22.0, None),
+    "seal": (38.0, None),  # 检定专用章: a real one is about 40 mm across
+}
 WORKER_MEMORY_LIMIT = 1536 * 1024 * 1024  # bytes of address space per render worker
 MAX_SEQUENCE = 100_000  # longest str / list a template may build with `*`
 
@@ -134,13 +137,25 @@ def _static_problems(template: bytes) -> list[TemplateProblem]:
     return problems
 
 
+def document_title(data: dict[str, Any]) -> str | None:
+    """The document's kind and number (“检定证书 JD2026-000123”), when the context has them: the
+    title a PDF reader shows and a search finds, whatever the template's own title says."""
+    cert = data.get("certificate")
+    if not isinstance(cert, dict):
+        return None
+    words = [str(cert.get(key) or "").strip() for key in ("kind", "number")]
+    return " ".join(w for w in words if w) or None
+
+
 def render_docx(
     template: bytes,
     context: dict[str, Any],
     images: dict[str, bytes] | None = None,
     timeout: float = 20,
+    title: str | None = None,
 ) -> bytes:
-    """The rendered .docx. ``images`` maps dotted context paths to PNG/JPEG bytes.
+    """The rendered .docx. ``images`` maps dotted context paths to PNG/JPEG bytes. ``title`` (the
+    document properties' title, which becomes the PDF's): by default ``document_title(context)``.
 
     Raises ``TemplateProblem`` (``RenderTimeout`` when the time limit is hit).
     """
@@ -151,7 +166,8 @@ def render_docx(
     data = to_plain(context)
     for path in images or {}:
         _set_path(data, path, None)  # check the path exists before crossing the process line
-    status, *payload = _workers().run((template, data, dict(images or {})), timeout)
+    job = (template, data, dict(images or {}), title or document_title(data))
+    status, *payload = _workers().run(job, timeout)
     if status == "ok":
         return payload[0]
     raise TemplateProblem(*payload)
@@ -191,7 +207,9 @@ class _CachingSandbox(CertificateSandbox):
         return template
 
 
-def _render_in_worker(template: bytes, data: dict[str, Any], images: dict[str, bytes]) -> tuple:
+def _render_in_worker(
+    template: bytes, data: dict[str, Any], images: dict[str, bytes], title: str | None = None
+) -> tuple:
     from docx.shared import Mm
     from docxtpl import DocxTemplate, InlineImage
 
@@ -220,6 +238,8 @@ def _render_in_worker(template: bytes, data: dict[str, Any], images: dict[str, b
             )
             _set_path(data, path, image)
         tpl.render(data, jinja_env=_worker_env, autoescape=True)
+        if title:
+            tpl.docx.core_properties.title = title
         out = io.BytesIO()
         tpl.save(out)
         return ("ok", out.getvalue())
