@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import shutil
-import subprocess
 import sys
 
 import click
@@ -152,15 +150,26 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
                 workers=workers, log_level="info", proxy_headers=True)
 
 
-@main.command(help="检查配置与依赖：数据库、LibreOffice、中文字体")
-def check() -> None:
+async def _lab_missing() -> tuple[str, list[str]]:
+    from metrolab.lab.services import lab_settings, missing_required
+
+    settings = await lab_settings()
+    return settings["name"], missing_required(settings)
+
+
+@main.command(help="检查配置与依赖：数据库、机构信息、LibreOffice、证书模板所用字体及其替代字体")
+@click.option("--no-convert", is_flag=True, help="不做 PDF 试转换（更快）")
+def check(no_convert: bool) -> None:
+    from metrolab.engine.documents.pdf import diagnose, word_available
+
     settings = get_settings()
     ok = True
 
-    def line(good: bool, what: str, detail: str) -> None:
+    def line(good: bool, what: str, detail: str, warn: bool = False) -> None:
+        """✓ fine, ! a warning (exit status unchanged), ✗ a failure (exit status 1)."""
         nonlocal ok
-        ok = ok and good
-        click.echo(f"  [{'✓' if good else '✗'}] {what}: {detail}")
+        ok = ok and (good or warn)
+        click.echo(f"  [{'✓' if good else '!' if warn else '✗'}] {what}: {detail}")
 
     click.echo("metrolab 配置与依赖检查")
     line(True, "数据目录", str(settings.data_dir))
@@ -170,13 +179,20 @@ def check() -> None:
         line(True, "数据库", redact_url(settings.database_url))
     except click.ClickException as exc:
         line(False, "数据库", exc.message)
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    line(bool(soffice), "LibreOffice", soffice or "未找到（Debian: apt install libreoffice-writer-nogui；Windows 可用 Microsoft Word）")
-    fonts = ""
-    if shutil.which("fc-list"):
-        fonts = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True).stdout
-    cjk = [f for f in ("Noto Serif CJK SC", "Noto Sans CJK SC", "SimSun", "宋体") if f in fonts]
-    line(bool(cjk), "中文字体", "、".join(cjk) if cjk else "未找到（Debian: apt install fonts-noto-cjk）")
+    else:
+        try:
+            name, missing = _run(_lab_missing())
+        except Exception as exc:  # noqa: BLE001 - e.g. not migrated yet: say so, go on
+            line(False, "机构信息", f"无法读取（{type(exc).__name__}；先执行 metrolab db upgrade）", warn=True)
+        else:
+            if missing:
+                line(False, "机构信息", f"证书须载明的 {'、'.join(missing)} 尚未填写，证书上将是空白"
+                                       "（管理员：系统 → 机构信息，/lab/settings）", warn=True)
+            else:
+                line(True, "机构信息", name)
+    word = word_available()  # with Word, LibreOffice is a fallback only
+    for what, good, detail in diagnose(convert=not no_convert):
+        line(good, what, detail, warn=word and what in {"LibreOffice soffice", "unoserver"})
     sys.exit(0 if ok else 1)
 
 

@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 from docx import Document
 
-from metrolab.engine.documents import merge_pdfs, pdf_sha256
+from metrolab.engine.documents import fonts, merge_pdfs, pdf_sha256
 from metrolab.engine.documents.contract import (
+    OPTIONAL_VARIABLES,
     PROVIDED_VARIABLES,
     SAMPLE,
     sample_context,
@@ -93,6 +94,27 @@ def certificate_pdf(pool, tmp_path_factory) -> Path:
     return path
 
 
+def blank_context(kind: str = "certificate") -> dict:
+    """The sample as a form that records no pressure, a lab without fax, website or seal, a type
+    without range or class, and an amendment (revision 1 replacing another number)."""
+    ctx = sample_context(kind)
+    ctx["environment"]["pressure"] = ""
+    ctx["lab"].update(fax="", website="")
+    ctx["instrument"].update(range="", accuracy="")
+    ctx["certificate"].update(revision=1, supersedes_number="JD2025-000211")
+    return ctx
+
+
+@pytest.fixture(scope="module")
+def blank_pdf(pool, tmp_path_factory) -> Path:
+    ctx = blank_context()
+    images = {k: v for k, v in sample_images(ctx).items() if k != "lab.seal"}
+    pdf = pool.convert(render_docx(CERTIFICATE, ctx, images))
+    path = tmp_path_factory.mktemp("pdf") / "blank.pdf"
+    path.write_bytes(pdf)
+    return path
+
+
 @pytest.fixture(scope="module")
 def notice_pdf(pool, tmp_path_factory) -> Path:
     ctx = sample_context("notice")
@@ -125,11 +147,15 @@ def test_certificate_pdf_shows_every_field_and_result(certificate_pdf):
         "有效日期",
         "2026年06月11日",
         s["lab"]["authorization_no"],
+        s["lab"]["authorization_note"],
+        "传真：" + s["lab"]["fax"],
+        "网址：" + s["lab"]["website"],
+        "测量范围" + s["instrument"]["range"],
+        "准确度等级" + s["instrument"]["accuracy"],
         "本证书出具的数据通过国家计量检定系统，可溯源至国家计量基准。",
         "温度：21.5℃",
         "相对湿度：48%RH",
         "大气压：101.2kPa",
-        "（检定专用章）",
         "批准人",
         "核验员",
         "检定员",
@@ -142,6 +168,27 @@ def test_certificate_pdf_shows_every_field_and_result(certificate_pdf):
         expected += [row["item"], str(row["measured"]), row["requirement"]]
     missing = [value for value in expected if flat(value) not in text]
     assert not missing, f"not in the PDF: {missing}"
+    # the seal image takes the place of the words; a first issue replaces nothing
+    assert "检定专用章" not in text and "本证书替代" not in text and "None" not in text
+
+
+@needs_libreoffice
+def test_blank_values_print_neither_none_nor_a_lonely_unit(blank_pdf):
+    text = flat(tool("pdftotext", str(blank_pdf), "-"))
+    assert "None" not in text and "null" not in text and "{{" not in text
+    assert "大气压：—" in text and "kPa" not in text  # no value, no unit
+    assert "温度：21.5℃" in text
+    cover = flat(tool("pdftotext", "-f", "1", "-l", "1", str(blank_pdf), "-"))
+    assert "传真" not in cover and "网址" not in cover and "测量范围" not in cover and "准确度等级" not in cover
+    assert "（检定专用章）" in text  # no seal image: the place to stamp it
+    assert "本证书替代JD2025-000211号证书" in text and "（第1次修订）" in text
+    assert flat(SAMPLE["lab"]["authorization_no"]) in text
+
+
+@needs_libreoffice
+def test_pdf_title_is_the_documents_kind_and_number(certificate_pdf, notice_pdf):
+    assert "Title:           检定证书 JD2025-000317" in tool("pdfinfo", str(certificate_pdf))
+    assert "Title:           检定结果通知书 TZ2025-000042" in tool("pdfinfo", str(notice_pdf))
 
 
 @needs_libreoffice
@@ -154,6 +201,9 @@ def test_pdf_embeds_the_cjk_faces(certificate_pdf):
     assert any("NotoSerifCJK" in r for r in rows), fonts
     assert any("NotoSansCJK" in r for r in rows), fonts
     assert all(r.split()[-5] == "yes" for r in rows), fonts  # the "emb" column
+    # Times New Roman → its metric-compatible twin (fonts-liberation2 + the alias), embedded
+    latin = [line for line in fonts.splitlines() if "LiberationSerif" in line]
+    assert latin and all(r.split()[-5] == "yes" for r in latin), fonts
     assert "DejaVu" not in fonts, fonts
 
 
@@ -224,6 +274,50 @@ def test_decimal_keeps_its_resolution_and_floats_are_refused():
     ctx["environment"]["temperature"] = 20.5
     with pytest.raises(TypeError):
         render_docx(docx("{{ environment.temperature }}"), ctx)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "大气压：{{ environment.pressure }} kPa",
+        "{{ environment.pressure|default('') }} kPa",  # default() without true lets None through
+        "{{ lab.seal }}",
+        "{{ valid_until.year }} 年",
+        "{% for s in standard_devices %}{{ s.valid_until.iso }}{% endfor %}",
+        "{% if lab.fax or lab.website %}传真：{{ lab.fax }}{% endif %}",
+        "{% if not certificate.supersedes_number %}本证书替代 {{ certificate.supersedes_number }}{% endif %}",
+    ],
+)
+def test_lint_refuses_a_bare_optional_tag(source):
+    problems = lint_template(docx("封面", source), PROVIDED_VARIABLES)
+    (problem,) = problems
+    assert problem.message_zh.startswith("模板标签 {{") and "可能为空" in problem.message_zh
+    assert "{% if" in problem.message_zh and "default('—', true)" in problem.message_zh
+    assert "正文第 2 段" in problem.place and source[:12] in problem.place
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% if environment.pressure %}大气压：{{ environment.pressure }} kPa{% endif %}",
+        "大气压：{% if environment.pressure %}{{ environment.pressure }} kPa{% else %}—{% endif %}",
+        "{{ environment.pressure|default('—', true) }}",
+        "{{ environment.pressure or '—' }}",
+        "{{ valid_until.zh if valid_until else '—' }}",
+        "{% if not valid_until %}—{% else %}{{ valid_until.zh }}{% endif %}",
+        "{% for s in standard_devices if s.valid_until %}{{ s.valid_until.iso }}{% endfor %}",
+        "{% if lab.fax and lab.website %}{{ lab.fax }} {{ lab.website }}{% endif %}",
+        "{% if lab.seal is none %}（检定专用章）{% else %}{{ lab.seal }}{% endif %}",
+        "{{ lab.name }} {{ lab.authorization_no }}",  # required ones: "" until filled, never None
+    ],
+)
+def test_lint_accepts_guarded_optional_tags(source):
+    assert lint_template(docx(source), PROVIDED_VARIABLES) == []
+
+
+def test_optional_variables_are_part_of_the_contract():
+    assert OPTIONAL_VARIABLES <= PROVIDED_VARIABLES
+    assert {"lab.fax", "lab.website", "lab.seal", "certificate.supersedes_number"} <= PROVIDED_VARIABLES
 
 
 def test_shipped_templates_lint_clean_and_render():
@@ -425,6 +519,38 @@ def test_diagnose_reports_a_working_toolchain():
     rows = diagnose()
     assert {name for name, _, _ in rows} >= {"unoserver", "font 宋体", "test conversion"}
     assert all(ok for _, ok, _ in rows), rows
+    detail = {name: text for name, _, text in rows}
+    assert detail["font Times New Roman"] == "→ Liberation Serif"
+    assert detail["font 宋体"] == "→ Noto Serif CJK SC" and detail["font 黑体"] == "→ Noto Sans CJK SC"
+
+
+def test_template_faces_are_read_from_the_docx_xml():
+    faces = fonts.template_faces([TEMPLATES / "verification_certificate.docx"])
+    assert {"Times New Roman", "宋体", "黑体"} <= set(faces)
+    assert fonts.expected_family("Times New Roman") == "Liberation Serif"
+    assert fonts.expected_family("Calibri") == "Carlito" and fonts.expected_family("Cambria") == "Caladea"
+    assert fonts.expected_family("宋体") == "Noto Serif CJK SC"
+
+
+@pytest.mark.skipif(shutil.which("fc-match") is None, reason="fontconfig not installed")
+def test_a_machine_without_the_latin_twins_fails_the_font_check(tmp_path, monkeypatch):
+    # What a fresh machine with only fonts-noto-cjk and DejaVu sees: Times New Roman falls back.
+    conf = tmp_path / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd"><fontconfig>'
+        "<dir>/usr/share/fonts/opentype/noto</dir><dir>/usr/share/fonts/truetype/dejavu</dir>"
+        f"<cachedir>{tmp_path / 'cache'}</cachedir></fontconfig>",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("METROLAB_FONTCONFIG_FILE", str(conf))
+    row = fonts.check_face("Times New Roman")
+    assert not row.ok and "应为 Liberation Serif" in row.detail and "fonts-liberation2" in row.detail
+    script = subprocess.run(
+        [str(ROOT / "scripts" / "check_fonts.sh")], capture_output=True, text=True, timeout=120
+    )
+    assert script.returncode == 1 and '"Times New Roman" resolves to' in script.stderr
+    monkeypatch.delenv("METROLAB_FONTCONFIG_FILE")
+    assert fonts.check_face("Times New Roman").ok  # deploy/fontconfig/fonts.conf on this machine
 
 
 @pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="Word may exist here")

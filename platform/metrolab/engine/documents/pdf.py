@@ -93,15 +93,15 @@ def get_converter(**pool_options: object) -> PdfConverter:
     return LibreOfficePool(**pool_options)  # type: ignore[arg-type]
 
 
-def diagnose() -> list[tuple[str, bool, str]]:
-    """``(check, ok, detail)`` rows for a ``metrolab check``-style report of the PDF toolchain.
+def diagnose(convert: bool = True) -> list[tuple[str, bool, str]]:
+    """``(check, ok, detail)`` rows for a ``metrolab check``-style report of the PDF toolchain:
+    converters, the fontconfig file, each face the shipped certificate templates use and what it
+    resolves to (``fonts.check_templates``), and (``convert``) a test conversion.
 
     Uses only the one-shot converter: never touches a running pool's profile.
     """
-    import shutil
-    import subprocess
-
-    from metrolab.engine.documents.libreoffice import _tiny_docx, fontconfig_file, soffice_env
+    from metrolab.engine.documents.fonts import check_templates
+    from metrolab.engine.documents.libreoffice import _tiny_docx, fontconfig_file
 
     rows: list[tuple[str, bool, str]] = []
     if word_available():
@@ -112,13 +112,10 @@ def diagnose() -> list[tuple[str, bool, str]]:
         except ConversionError as exc:
             rows.append((label, False, str(exc)))
     fonts = fontconfig_file()
-    rows.append(("fontconfig aliases", fonts is not None, str(fonts or "not found")))
-    if fc_match := shutil.which("fc-match"):
-        for family, want in (("宋体", "Noto Serif CJK"), ("黑体", "Noto Sans CJK")):
-            out = subprocess.run(
-                [fc_match, family], env=soffice_env(), capture_output=True, text=True, timeout=30
-            ).stdout.strip()
-            rows.append((f"font {family}", want in out, out))
+    rows.append(("fontconfig aliases", fonts is not None, str(fonts.resolve() if fonts else "not found")))
+    rows += [(f"font {c.face}", c.ok, c.detail) for c in check_templates()]
+    if not convert:
+        return rows
     try:
         pdf = SofficeOnceConverter(timeout=120).convert(_tiny_docx())
         rows.append(("test conversion", pdf.startswith(b"%PDF"), f"{len(pdf)} bytes"))
