@@ -46,6 +46,7 @@ assets:
 
 lint:
 	$(BIN)/ruff check platform tests bench
+	node --test designer/tests/
 
 bench: setup
 	$(BIN)/python bench/http_load.py

@@ -99,6 +99,7 @@ export class Model {
   isRowList(owner, slot) {
     if (owner === 0) return false;
     const node = this.nodes.get(owner);
+    if (!node) return false; // list() then refuses the missing owner
     return (node.type === "table" && slot === "columns") || node.type === "indicator_table";
   }
 
