@@ -24,9 +24,11 @@ ENVIRONMENT_LIMITS = {"temperature": "温度", "humidity": "相对湿度", "pres
 
 TYPE_KEYS = ("code", "name", "category", "model", "manufacturer", "range", "accuracy", "mpe", "regulation",
              "cycle_months", "compulsory", "environment", "record_form", "certificate_template", "items", "source")
-TYPE_OPTIONAL = ("to_be_confirmed", "note", "active")
+TYPE_OPTIONAL = ("record_fields", "to_be_confirmed", "note", "active")
 ITEM_KEYS = ("code", "name", "requirement", "unit", "mpe", "resolution", "rounding", "conformity", "points", "source")
-ITEM_OPTIONAL = ("result", "to_be_confirmed", "note")
+ITEM_OPTIONAL = ("result", "limit", "to_be_confirmed", "note")
+# Where a record of the type holds the instrument's own range and class (a pressure gauge's nameplate).
+RECORD_FIELDS = {"lower": "测量范围下限", "upper": "测量范围上限", "unit": "单位", "accuracy": "准确度等级"}
 Problems = dict[str, str]
 
 
@@ -86,7 +88,8 @@ def check_type(data: Any) -> tuple[dict[str, Any], Problems]:
         problems["name_zh"] = "器具名称（中文）不能为空"
     for key in ("category", "model", "manufacturer", "accuracy", "mpe"):
         out[key] = _text(data.get(key))
-    out["range"] = _labels(data.get("range"))
+    out["range"] = _check_range(data.get("range"), problems)
+    record_fields = _check_record_fields(data.get("record_fields"), problems)
     regulation = data.get("regulation") if isinstance(data.get("regulation"), dict) else {}
     out["regulation"] = {k: _text(regulation.get(k)) for k in ("code", "edition", "name")}
     if not out["regulation"]["code"]:
@@ -118,6 +121,8 @@ def check_type(data: Any) -> tuple[dict[str, Any], Problems]:
     out["source"] = _text(data.get("source"))
     if not out["source"]:
         problems["source"] = "请写明依据（规程名称与条款）"
+    if record_fields:
+        out["record_fields"] = record_fields
     if data.get("to_be_confirmed"):
         out["to_be_confirmed"] = True
     if note := _text(data.get("note")):
@@ -127,6 +132,49 @@ def check_type(data: Any) -> tuple[dict[str, Any], Problems]:
     if "active" in data:  # not part of the catalogue: absent means "leave as it is"
         out["active"] = bool(data["active"])
     return out, problems
+
+
+def _check_range(value: Any, problems: Problems) -> dict[str, str]:
+    """测量范围: the text printed, and optionally the limits as numbers (upper > lower) with a unit."""
+    out = _labels(value)
+    given = value if isinstance(value, dict) else {}
+    lower, upper, unit = (_text(given.get(k)) for k in ("lower", "upper", "unit"))
+    low, high = _number(lower), _number(upper)
+    if lower and low is None:
+        problems["range_lower"] = f"测量范围下限“{lower}”应为数字（如 0），单位另填"
+    if upper and high is None:
+        problems["range_upper"] = f"测量范围上限“{upper}”应为数字（如 1.6），单位另填"
+    if bool(lower) != bool(upper):
+        problems["range_lower" if not lower else "range_upper"] = "测量范围应同时填写下限和上限（按铭牌的不填）"
+    elif low is not None and high is not None:
+        if high <= low:
+            problems["range_upper"] = f"测量范围上限（{upper}）应大于下限（{lower}）"
+        if not unit:
+            problems["range_unit"] = "测量范围有下限和上限时请填写单位（如 MPa）"
+    out.update({k: v for k, v in (("lower", lower), ("upper", upper), ("unit", unit)) if v})
+    return out
+
+
+def _check_record_fields(value: Any, problems: Problems) -> dict[str, str]:
+    if value in (None, "", {}):
+        return {}
+    if not isinstance(value, dict):
+        problems["record_fields"] = "原始记录字段应为 JSON 对象"
+        return {}
+    out: dict[str, str] = {}
+    for key, label in RECORD_FIELDS.items():
+        name = _text(value.get(key))
+        if name and not IDENTIFIER.match(name):
+            problems[f"record_{key}"] = f"原始记录中“{label}”的字段名“{name}”应以字母开头，只含字母、数字和下划线"
+        if name:
+            out[key] = name
+    if bool(out.get("lower")) != bool(out.get("upper")):
+        problems["record_lower" if not out.get("lower") else "record_upper"] = (
+            "原始记录中的测量范围应同时指明下限和上限字段")
+    unknown = sorted(set(value) - set(RECORD_FIELDS))
+    if unknown:
+        problems["record_fields"] = f"原始记录字段含未知项：{'、'.join(unknown)}"
+    return out
 
 
 def _check_environment(env: Any, problems: Problems) -> dict[str, Any]:
@@ -195,7 +243,7 @@ def _check_item(i: int, item: Any, problems: Problems) -> dict[str, Any]:
             parse_step(out["rounding"])
         except ValueError:
             problems[f"{key}.rounding"] = f"{place}：修约间隔应为 1、2 或 5 乘以 10 的整数次幂（如 0.01、0.5、0.2）"
-    for field, label in (("conformity", "符合性规则"), ("result", "结果表达式")):
+    for field, label in (("conformity", "符合性规则"), ("result", "结果表达式"), ("limit", "证书上的允许误差")):
         value = _blank_to_none(item.get(field))
         if value is not None and (problem := _expression_problem(value)):
             problems[f"{key}.{field}"] = f"{place}：{label}有误：{problem}"
@@ -218,7 +266,7 @@ def _check_item(i: int, item: Any, problems: Problems) -> dict[str, Any]:
     if out.get("to_be_confirmed") and not out.get("note"):
         problems[f"{key}.note"] = f"{place}：标记为“待确认”时，请在备注中写明待确认的内容"
     # Keep the shipped files' key order, so an export reads like them.
-    order = [*ITEM_KEYS[:8], "result", "points", "source", "to_be_confirmed", "note"]
+    order = [*ITEM_KEYS[:8], "result", "limit", "points", "source", "to_be_confirmed", "note"]
     return {k: out[k] for k in order if k in out}
 
 
@@ -259,6 +307,8 @@ def type_to_row(catalogue: dict[str, Any]) -> dict[str, Any]:
         "code": catalogue["code"], "name_zh": catalogue["name"]["zh"], "name_en": catalogue["name"]["en"],
         "category": catalogue["category"], "model": catalogue["model"], "manufacturer": catalogue["manufacturer"],
         "measuring_range": catalogue["range"]["zh"], "measuring_range_en": catalogue["range"]["en"],
+        "range_limits": {k: catalogue["range"][k] for k in ("lower", "upper", "unit") if k in catalogue["range"]},
+        "record_fields": catalogue.get("record_fields") or {},
         "accuracy": catalogue["accuracy"], "mpe": catalogue["mpe"],
         "regulation_code": catalogue["regulation"]["code"], "regulation_edition": catalogue["regulation"]["edition"],
         "regulation_name": catalogue["regulation"]["name"], "cycle_months": catalogue["cycle_months"],
@@ -274,7 +324,7 @@ def row_to_type(row: dict[str, Any]) -> dict[str, Any]:
     out = {
         "code": row["code"], "name": {"zh": row["name_zh"], "en": row["name_en"]}, "category": row["category"],
         "model": row["model"], "manufacturer": row["manufacturer"],
-        "range": {"zh": row["measuring_range"], "en": row["measuring_range_en"]},
+        "range": {"zh": row["measuring_range"], "en": row["measuring_range_en"], **(row.get("range_limits") or {})},
         "accuracy": row["accuracy"], "mpe": row["mpe"],
         "regulation": {"code": row["regulation_code"], "edition": row["regulation_edition"],
                        "name": row["regulation_name"]},
@@ -282,6 +332,8 @@ def row_to_type(row: dict[str, Any]) -> dict[str, Any]:
         "environment": row["environment"] or {}, "record_form": row["record_form"],
         "certificate_template": row["certificate_template"], "items": row["items"] or [], "source": row["source"],
     }
+    if row.get("record_fields"):
+        out["record_fields"] = row["record_fields"]
     if row["to_be_confirmed"]:
         out["to_be_confirmed"] = True
     if row["note"]:

@@ -10,15 +10,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from metrolab.indicators.catalogue import ENVIRONMENT_LIMITS, IDENTIFIER, Problems
+from metrolab.indicators.catalogue import ENVIRONMENT_LIMITS, IDENTIFIER, RECORD_FIELDS, Problems
 
-TYPE_FIELDS = ("code", "name_zh", "name_en", "category", "model", "manufacturer", "range_zh", "range_en", "accuracy",
+RANGE_FIELDS = ("range_lower", "range_upper", "range_unit", *(f"record_{k}" for k in RECORD_FIELDS))
+TYPE_FIELDS = ("code", "name_zh", "name_en", "category", "model", "manufacturer", "range_zh", "range_en", *RANGE_FIELDS,
+               "accuracy",
                "mpe", "regulation_code", "regulation_edition", "regulation_name", "cycle_months", "record_form",
                "certificate_template", "source", "note", "env_mode", "env_note",
                *(f"env_{k}_{end}" for k in ENVIRONMENT_LIMITS for end in ("min", "max")))
 TYPE_FLAGS = ("compulsory", "to_be_confirmed", "active", "env_to_be_confirmed")
 ITEM_FIELDS = ("code", "name_zh", "name_en", "requirement_zh", "requirement_en", "unit", "mpe", "resolution",
-               "rounding", "conformity", "result", "source", "note")
+               "rounding", "conformity", "result", "limit", "source", "note")
 POINT_FIELDS = ("code", "label_zh", "label_en", "params")
 _ITEM = re.compile(r"^items\.(\d{1,3})\.([a-z_]+)$")
 _POINT = re.compile(r"^items\.(\d{1,3})\.points\.(\d{1,3})\.([a-z_]+)$")
@@ -66,6 +68,8 @@ def catalogue_to_values(cat: dict[str, Any], active: bool = True) -> dict[str, A
         "code": cat["code"], "name_zh": cat["name"]["zh"], "name_en": cat["name"].get("en", ""),
         "category": cat["category"], "model": cat["model"], "manufacturer": cat["manufacturer"],
         "range_zh": cat["range"]["zh"], "range_en": cat["range"].get("en", ""), "accuracy": cat["accuracy"],
+        **{f"range_{k}": str(cat["range"].get(k) or "") for k in ("lower", "upper", "unit")},
+        **{f"record_{k}": (cat.get("record_fields") or {}).get(k, "") for k in RECORD_FIELDS},
         "mpe": cat["mpe"], "regulation_code": cat["regulation"]["code"],
         "regulation_edition": cat["regulation"]["edition"], "regulation_name": cat["regulation"]["name"],
         "cycle_months": str(cat["cycle_months"]), "compulsory": cat["compulsory"],
@@ -80,8 +84,8 @@ def catalogue_to_values(cat: dict[str, Any], active: bool = True) -> dict[str, A
     values["items"] = [{
         "code": i["code"], "name_zh": i["name"]["zh"], "name_en": i["name"].get("en", ""),
         "requirement_zh": i["requirement"]["zh"], "requirement_en": i["requirement"].get("en", ""),
-        **{k: i.get(k) or "" for k in ("unit", "mpe", "resolution", "rounding", "conformity", "result", "source",
-                                       "note")},
+        **{k: i.get(k) or "" for k in ("unit", "mpe", "resolution", "rounding", "conformity", "result", "limit",
+                                       "source", "note")},
         "to_be_confirmed": bool(i.get("to_be_confirmed")),
         "points": [{"code": p["code"], "label_zh": p["label"]["zh"], "label_en": p["label"].get("en", ""),
                     "params": format_params(p.get("params") or {})} for p in i["points"]],
@@ -189,8 +193,9 @@ def values_to_catalogue(values: dict[str, Any]) -> tuple[dict[str, Any], Problem
                  "requirement": {"zh": item["requirement_zh"], "en": item["requirement_en"]},
                  **{k: item[k] for k in ("unit", "mpe", "resolution", "rounding", "conformity")},
                  "points": points, "source": item["source"]}
-        if item["result"]:
-            entry["result"] = item["result"]
+        for key in ("result", "limit"):
+            if item[key]:
+                entry[key] = item[key]
         if item["to_be_confirmed"]:
             entry["to_be_confirmed"] = True
         if item["note"]:
@@ -199,7 +204,10 @@ def values_to_catalogue(values: dict[str, Any]) -> tuple[dict[str, Any], Problem
     catalogue = {
         "code": values["code"], "name": {"zh": values["name_zh"], "en": values["name_en"]},
         "category": values["category"], "model": values["model"], "manufacturer": values["manufacturer"],
-        "range": {"zh": values["range_zh"], "en": values["range_en"]}, "accuracy": values["accuracy"],
+        "range": {"zh": values["range_zh"], "en": values["range_en"], "lower": values["range_lower"],
+                  "upper": values["range_upper"], "unit": values["range_unit"]},
+        "record_fields": {k: values[f"record_{k}"] for k in RECORD_FIELDS if values[f"record_{k}"]},
+        "accuracy": values["accuracy"],
         "mpe": values["mpe"], "regulation": {"code": values["regulation_code"], "edition": values["regulation_edition"],
                                              "name": values["regulation_name"]},
         "cycle_months": cycle, "compulsory": values["compulsory"], "environment": env,

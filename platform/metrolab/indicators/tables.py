@@ -22,6 +22,8 @@ class InstrumentType(Table, tablename="instrument_type"):
     manufacturer = Varchar(length=200, default="")
     measuring_range = Varchar(length=300, default="")  # 测量范围 (中文)
     measuring_range_en = Varchar(length=300, default="")
+    range_limits = JSON(default={})  # {"lower": "0", "upper": "15", "unit": "m"} when the type has one range
+    record_fields = JSON(default={})  # record fields holding the instrument's own range/unit/class
     accuracy = Varchar(length=200, default="")  # 准确度等级
     mpe = Varchar(length=200, default="")  # 最大允许误差 (text, e.g. "±0.30 %")
     regulation_code = Varchar(length=100, default="")  # JJG 443
