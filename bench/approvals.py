@@ -75,6 +75,7 @@ async def _approving(n: int) -> tuple[list[int], object]:
     """N certificates in 批准中, and the approver."""
     from metrolab.accounts.tables import Qualification
     from metrolab.business import services
+    from metrolab.certificates import workflow as cw
     from metrolab.certificates.catalogue import instrument_type
     from metrolab.engine.forms import compute, load_definition, parse_submission, sample_data
     from metrolab.records.tables import OriginalRecord
@@ -108,8 +109,8 @@ async def _approving(n: int) -> tuple[list[int], object]:
                                          OriginalRecord.verified_on: date(2026, 3, 12),
                                          OriginalRecord.status: "saved"}).where(OriginalRecord.id == record_id)
             cid = await services.compile_certificate(t["id"], verifier)
-            await services.act(cid, "submit", verifier, password=PASSWORD)
-            await services.act(cid, "pass_check", checker, password=PASSWORD)
+            await cw.act(cid, "submit", verifier, password=PASSWORD)
+            await cw.act(cid, "pass_check", checker, password=PASSWORD)
             ids.append(cid)
     return ids, approver
 
@@ -118,8 +119,8 @@ async def _bench(n: int) -> dict[str, float]:
     import anyio
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    from metrolab.business import services
     from metrolab.certificates import services as certs
+    from metrolab.certificates import workflow as cw
     from metrolab.certificates.tables import Certificate
     from metrolab.engine.documents.qr import qr_png
     from metrolab.engine.documents.render import render_docx
@@ -143,7 +144,7 @@ async def _bench(n: int) -> dict[str, float]:
     baseline = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    result = await services.approve_batch(ids, approver, PASSWORD)
+    result = await cw.approve_batch(ids, approver, PASSWORD)
     batch = time.perf_counter() - t0
     assert not result.failed, result.failed
     assert await Certificate.count().where(Certificate.pdf_sha256 != "") == n

@@ -1,6 +1,8 @@
 """The one place that wires every feature. Each feature package has a `feature.py` declaring what it
-adds to the app: `router`, `PERMISSIONS`, `NAV`, `TASKS`, `SEEDERS` and `DEMO_SEEDERS` (all optional
-but the router). Adding a feature = one line here (its Piccolo app is found from the same list)."""
+adds to the app: `router`, `PERMISSIONS`, `NAV`, `TASKS`, `SEEDERS` and `DEMO_SEEDERS`, and how it
+meets the others: `RULES` and `EFFECTS` (named in workflow definitions) and `HOOKS` (called by another
+feature, e.g. ``{"certificate.issued": [fn]}``; `CUSTOMER_REFERENCES` keep a customer from deletion) — all optional but the router. Nothing registers itself
+at import time. Adding a feature = one line here (its Piccolo app is found from the same list)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ def modules() -> list[ModuleType]:
 
 def register_all() -> list[Router]:
     """Register every feature's permissions, navigation and task counters; return the routers."""
+    wire()
     routers = []
     for feature in modules():
         for code, labels in getattr(feature, "PERMISSIONS", {}).items():
@@ -32,6 +35,28 @@ def register_all() -> list[Router]:
         add_tasks(*getattr(feature, "TASKS", []))
         routers.append(feature.router)
     return routers
+
+
+_wired = False
+
+
+def wire() -> None:
+    """Hand every feature's RULES, EFFECTS and HOOKS to the registries that run them (once)."""
+    global _wired
+    if _wired:
+        return
+    from metrolab import hooks
+    from metrolab.customers.services import REFERENCES
+    from metrolab.engine import workflow as engine
+    from metrolab.workflows import services as wf
+
+    for feature in modules():
+        engine.RULES.update(getattr(feature, "RULES", {}))
+        wf.EFFECTS.update(getattr(feature, "EFFECTS", {}))
+        for name, functions in getattr(feature, "HOOKS", {}).items():
+            hooks.add(name, *functions)
+        REFERENCES.extend(getattr(feature, "CUSTOMER_REFERENCES", []))
+    _wired = True
 
 
 def seeders(demo: bool = False) -> list[tuple[str, object]]:

@@ -144,8 +144,8 @@ def test_one_instrument_from_entrustment_to_release(tabs, make_user):
 
 
 def test_batch_approval_shows_progress_and_lists_the_failure(tabs, make_user):
-    from metrolab.business import services
     from metrolab.certificates import template_versions as tv
+    from metrolab.certificates import workflow as cw
     from metrolab.certificates.tables import Certificate
     from test_business import PASSWORD as PW
     from test_business import _to_certificate, qualify, who
@@ -157,9 +157,9 @@ def test_batch_approval_shows_progress_and_lists_the_failure(tabs, make_user):
     v, k = who(verifier, "verifier", name="检定员甲"), who(checker, "checker")
     ids = run(_to_certificate(who(clerk, "clerk"), v, serials=("SN-P-1", "SN-P-2", "SN-P-3")))
     for cid in ids:
-        run(services.act(cid, "submit", v, password=PW))
-        run(services.act(cid, "pass_check", k, password=PW))
-    cert = run(services.certificate_row(ids[1]))  # the approver verified this one himself
+        run(cw.act(cid, "submit", v, password=PW))
+        run(cw.act(cid, "pass_check", k, password=PW))
+    cert = run(cw.get_certificate(ids[1]))  # the approver verified this one himself
     run(Certificate.update({Certificate.signers: {**cert["signers"], "verifier": approver["id"]}})
         .where(Certificate.id == ids[1]))
     a = tabs()

@@ -69,6 +69,7 @@ async def _entrust(clerk: CurrentUser, customer: str, serial: str) -> dict[str, 
 async def seed_demo_business() -> int:
     from metrolab.business import services
     from metrolab.business.tables import Entrustment
+    from metrolab.certificates import workflow as cw
     from metrolab.customers.tables import Customer
     from metrolab.workflows.signatures import SignerProof
 
@@ -96,7 +97,7 @@ async def seed_demo_business() -> int:
         wanted = {"compiling": 0, "checking": 1, "approving": 2}.get(stage, 3)
         try:
             for action, who in steps[:wanted]:
-                await services.act(cid, action, p[who], password=SignerProof(p[who].id))
+                await cw.act(cid, action, p[who], password=SignerProof(p[who].id))
         except Exception as exc:  # noqa: BLE001 - no PDF converter on this machine: stop before issuing
             log.warning("demo certificate %s stopped at %s: %s", cid, stage, exc)
             continue

@@ -1,7 +1,6 @@
 """The business feature: 委托单 → 任务 → 原始记录 → 证书（编制/初审/核验/批准）→ 发放 (§5.7, §5.8)."""
 
 from metrolab.business.routes import router
-from metrolab.customers.services import REFERENCES
 from metrolab.web.auth import CurrentUser
 from metrolab.web.navigation import NavItem, TaskCounter
 
@@ -50,8 +49,16 @@ async def _customer_entrustments(customer_id: int) -> int:
 
 
 # A customer with entrustments cannot be deleted (customers.services.references).
-if not any(name == "委托单" for name, _ in REFERENCES):
-    REFERENCES.append(("委托单", _customer_entrustments))
+CUSTOMER_REFERENCES = [("委托单", _customer_entrustments)]
+
+
+async def _follow_revision(old_id: int, new_id: int) -> None:
+    from metrolab.business.services import follow_revision
+
+    await follow_revision(old_id, new_id)
+
+
+HOOKS = {"certificate.revised": [_follow_revision]}
 __all__ = ["router"]
 
 

@@ -13,6 +13,7 @@ from litestar.response import Template
 from metrolab import storage
 from metrolab.business import services
 from metrolab.business.tables import Entrustment
+from metrolab.certificates import workflow as cw
 from metrolab.web.errors import UserError
 from metrolab.web.i18n import _
 from metrolab.web.pages import form_dict, page, see_other
@@ -35,8 +36,14 @@ def _date(value: str) -> date | None:
 
 
 async def _state_labels(key: str) -> dict[str, str]:
+    return await wf.state_labels(key)
+
+
+async def _action_labels(key: str) -> dict[str, str]:
+    from metrolab.web.i18n import current_language
+
     defn, _v = await wf.definition(key)
-    return {s.key: s.text("zh") for s in defn.states.values()}
+    return {t.key: t.text(current_language()) for t in defn.transitions}
 
 
 ENTRUSTMENT_ACTIONS = ("receive", "complete", "cancel", "schedule_onsite", "confirm_onsite", "start_onsite")
@@ -208,9 +215,10 @@ async def certificate_list(request: Request, status: str = "", q: str = "", mine
 async def certificate_detail(request: Request, certificate_id: int) -> Template:
     from metrolab.certificates.tables import Certificate
 
-    cert = await services.certificate_row(certificate_id)
+    cert = await cw.get_certificate(certificate_id)
     return page("business/certificate_detail.html", title=_("证书流转"), c=cert,
-                actions=await services.certificate_actions(cert, request.user),
+                newer=await cw.newer_revision(certificate_id), action_labels=await _action_labels("certificate"),
+                actions=await cw.certificate_actions(cert, request.user),
                 labels=await _state_labels("certificate"), stages=services.STAGES,
                 progress=services.progress(cert["status"]), task=await services.task_for_certificate(certificate_id),
                 history=await wf.history(Certificate, certificate_id))
@@ -223,12 +231,13 @@ async def certificate_preview(certificate_id: int) -> Response:
     from metrolab.engine.documents.qr import qr_png
     from metrolab.engine.documents.render import render_docx
 
-    cert = await services.certificate_row(certificate_id)
+    cert = await cw.get_certificate(certificate_id)
     if cert["pdf_sha256"]:
         pdf = storage.get(cert["pdf_sha256"])
     else:
         _tv, template = await certs._template_bytes(cert)  # noqa: SLF001 - the same template issue() uses
-        ctx = dict(cert["context"])
+        # While compiling, the record may still change: show what it says now; later, what was signed.
+        ctx = await cw.derive_content(cert) if cert["status"] == "compiling" else dict(cert["context"])
         ctx["certificate"] = {**ctx.get("certificate", {}), "number": "（预览）", "kind": cert["kind"],
                               "revision": cert["revision"] - 1, "issued_at": date.today()}
         ctx["verify_url"] = "预览"
@@ -243,24 +252,26 @@ async def certificate_preview(certificate_id: int) -> Response:
       include_in_schema=False)
 async def certificate_act(request: Request, certificate_id: int, action: str) -> Response:
     form = await form_dict(request)
-    cert = await services.act(certificate_id, action, request.user, reason=form.get("reason") or None,
+    cert = await cw.act(certificate_id, action, request.user, reason=form.get("reason") or None,
                               password=form.get("password") or None, expected_lock=_int(form.get("lock_version")))
     return see_other(f"/business/certificates/{cert['id']}")
 
 
 @post("/business/certificates/{certificate_id:int}/reissue", opt=perm("business.approve"), include_in_schema=False)
 async def certificate_reissue(request: Request, certificate_id: int) -> Response:
-    cert = await services.certificate_row(certificate_id)
+    cert = await cw.get_certificate(certificate_id)
     if cert["status"] != "issued" or cert["pdf_sha256"]:
         raise UserError(status_code=409, detail="该证书不需要重新出具")
-    await services.issue_approved(certificate_id, request.user)
+    from metrolab.certificates.services import issue
+
+    await issue(certificate_id, user=request.user)
     return see_other(f"/business/certificates/{certificate_id}")
 
 
 @get("/business/approvals", opt=perm("business.approve"), include_in_schema=False)
 async def approval_list(request: Request) -> Template:
-    waiting, _n = await services.search_certificates("approving", per_page=services.MAX_BATCH)
-    unfinished, _m = await services.search_certificates("issued", per_page=services.MAX_BATCH)
+    waiting, _n = await services.search_certificates("approving", per_page=cw.MAX_BATCH)
+    unfinished, _m = await services.search_certificates("issued", per_page=cw.MAX_BATCH)
     unfinished = [r for r in unfinished if not r["pdf_sha256"]]
     return page("business/approvals.html", title=_("批量批准"), rows=waiting + unfinished, result=None)
 
@@ -269,8 +280,8 @@ async def approval_list(request: Request) -> Template:
 async def approval_batch(request: Request) -> Template:
     form = await request.form()
     ids = [i for i in (_int(v) for v in form.getall("ids")) if i] if hasattr(form, "getall") else []
-    result = await services.approve_batch(ids, request.user, str(form.get("password") or ""))
-    waiting, _n = await services.search_certificates("approving", per_page=services.MAX_BATCH)
+    result = await cw.approve_batch(ids, request.user, str(form.get("password") or ""))
+    waiting, _n = await services.search_certificates("approving", per_page=cw.MAX_BATCH)
     return page("business/approvals.html", title=_("批量批准"), rows=waiting, result=result)
 
 
@@ -281,7 +292,7 @@ async def approval_one(request: Request) -> dict[str, Any]:
     cid = _int(form.get("id"))
     if not cid:
         raise UserError(status_code=400, detail="请选择要批准的证书")
-    return await services.approve_one(cid, request.user, str(form.get("password") or ""))
+    return await cw.approve_one(cid, request.user, str(form.get("password") or ""))
 
 
 # ── release ───────────────────────────────────────────────────────────────────────────────────

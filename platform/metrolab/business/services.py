@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -21,18 +21,16 @@ from metrolab import storage
 from metrolab.audit.log import record as audit
 from metrolab.business.tables import Entrustment, Release, VerificationTask
 from metrolab.certificates.tables import Certificate
+from metrolab.certificates.workflow import certificate_label
 from metrolab.web.errors import UserError
-from metrolab.workflows import rules  # noqa: F401 - registers the certificate rules
 from metrolab.workflows import services as wf
-from metrolab.workflows.signatures import SignerProof
 
-CERT_WF, ENTRUST_WF = "certificate", "entrustment"
+ENTRUST_WF = "entrustment"
 TASK_STATUS_ZH = {"registered": "待分配", "assigned": "已分配", "recording": "原始记录中", "certifying": "证书流转中",
                   "released": "已发放"}
 RELEASE_MODES = {"certificate_and_instrument": "证书和仪表", "instrument_only": "仅仪表", "certificate_only": "仅证书"}
 RELEASE_METHODS = ("自取", "代领", "邮寄")
 MAX_SIGNATURE_BYTES = 512 * 1024
-MAX_BATCH = 500
 
 
 def _uid(user: Any) -> int | None:
@@ -397,193 +395,19 @@ async def compile_certificate(task_id: int, user: Any) -> int:
     return cert["id"]
 
 
-# ── the certificate workflow ─────────────────────────────────────────────────────────────────
+# ── the certificate's workflow lives in metrolab.certificates.workflow; the task follows it ─────
 
 
-async def certificate_row(certificate_id: int) -> dict[str, Any]:
-    from metrolab.certificates.services import get_certificate
-
-    return await get_certificate(certificate_id)
-
-
-async def previous_state(certificate_id: int) -> str:
-    hist = await wf.history(Certificate, certificate_id)
-    return hist[-1]["from_state"] if hist else ""
-
-
-async def certificate_context(cert: dict[str, Any], user: Any) -> dict[str, Any]:
-    """What the certificate workflow's guards and rules judge."""
-    from metrolab.accounts.services import valid_qualification
-    from metrolab.accounts.tables import User
-    from metrolab.forms import catalogue
-
-    verifier = (cert.get("signers") or {}).get("verifier")
-    on = cert.get("verified_on")
-    std_codes: list[str] = []
-    if cert.get("record"):
-        from metrolab.records.tables import OriginalRecord
-
-        rec = await OriginalRecord.select(OriginalRecord.standards, OriginalRecord.verified_on) \
-            .where(OriginalRecord.id == cert["record"]).output(load_json=True).first()
-        if rec:
-            std_codes = list(rec["standards"] or [])
-            on = on or rec["verified_on"]
-    on = on or date.today()
-    standards = await catalogue.get_standards(std_codes)
-    expired = [f"{s['code']} {s.get('name', '')}（有效期至 {s.get('valid_until') or '未填'}）" for s in standards
-               if s.get("valid_until") is None or s["valid_until"] < on]
-    found = {s["code"] for s in standards}
-    expired += [f"{c}（未登记）" for c in std_codes if c not in found]
-    verifier_name = ""
-    if verifier:
-        row = await User.select(User.full_name).where(User.id == verifier).first()
-        verifier_name = row["full_name"] if row else ""
-    types = await instrument_types()
-    return {
-        "compiler": cert.get("created_by"),
-        "verifier": verifier,
-        "actor": _uid(user),
-        "previous_state": await previous_state(cert["id"]) if cert["status"] == "recall_requested" else "",
-        "verifier_name": verifier_name,
-        "actor_name": getattr(user, "full_name", ""),
-        "verifier_qualified": bool(verifier and await valid_qualification(verifier, cert["instrument_type"], on)),
-        "verified_on": on.isoformat(),
-        "instrument_type": cert["instrument_type"],
-        "instrument_type_name": types.get(cert["instrument_type"], cert["instrument_type"]),
-        "expired_standards": expired,
-    }
-
-
-async def certificate_actions(cert: dict[str, Any], user: Any) -> list[tuple[Any, Any]]:
-    from metrolab.engine import workflow as engine
-
-    if await newer_revision(cert["id"]):
-        return []
-    defn, _v = await wf.definition(CERT_WF)
-    ctx = await certificate_context(cert, user)
-    hidden = {"request_delay", "print", "reprint", "release"}
-    return [(t, r) for t, r in engine.action_status(defn, cert["status"], user.roles, ctx) if t.key not in hidden]
-
-
-async def newer_revision(certificate_id: int) -> dict[str, Any] | None:
-    """The revision that replaces this certificate (being compiled or issued), if any."""
-    return await Certificate.select(Certificate.id, Certificate.revision) \
-        .where(Certificate.supersedes == certificate_id).first()
-
-
-async def act(certificate_id: int, action: str, user: Any, *, reason: str | None = None,
-              password: str | SignerProof | None = None, expected_lock: int | None = None) -> dict[str, Any]:
-    """One workflow step on a certificate; approving issues it (number, QR, signatures, PDF)."""
-    cert = await certificate_row(certificate_id)
-    newer = await newer_revision(certificate_id)
-    if newer:
-        raise UserError(status_code=409, detail=f"该证书已有第 {newer['revision']} 版，请在新版本上操作")
-    signers = dict(cert.get("signers") or {})
-    changes: dict[Any, Any] = {}
-    if action == "pass_check":
-        signers["checker"] = _uid(user)
-    elif action == "approve":
-        signers["approver"] = _uid(user)
-    if signers != (cert.get("signers") or {}):
-        changes[Certificate.signers] = signers
-    await wf.apply(Certificate, certificate_id, CERT_WF, action, user,
-                   context=await certificate_context(cert, user), reason=(reason or "").strip() or None,
-                   password=password, expected_lock=expected_lock, changes=changes,
-                   signed_content={"certificate": certificate_id, "action": action,
-                                   "context_sha256": _sha(cert.get("context"))})
-    if action == "approve":
-        return await issue_approved(certificate_id, user)
-    if action in NEW_REVISION_ACTIONS:
-        return await _new_revision_for_task(certificate_id, user)
-    return await certificate_row(certificate_id)
-
-
-def _sha(value: Any) -> str:
-    from metrolab.workflows.signatures import canonical_sha256
-
-    return canonical_sha256(value)
-
-
-async def issue_approved(certificate_id: int, user: Any) -> dict[str, Any]:
-    """Issue an approved certificate (state 待打印 without a PDF): all or nothing, retryable."""
-    from metrolab.certificates.services import issue
-
-    return await issue(certificate_id, user=user, status="issued")
-
-
-async def _new_revision_for_task(certificate_id: int, user: Any) -> dict[str, Any]:
-    """内部追回 / 已发修改 approved (§5.8.8, §5.8.9): revision N+1 (编制中) takes over the task; the old
-    one stays valid until the new one is issued, then its verify page says 已被第 N 版替代."""
-    from metrolab.certificates.services import new_revision
-
-    new = await new_revision(certificate_id, user)
-    await VerificationTask.update({VerificationTask.certificate: new["id"], VerificationTask.status: "certifying"}) \
-        .where(VerificationTask.certificate == certificate_id)
-    await audit("certificate.new_revision", actor=user, target_type="certificate", target_id=new["id"],
-                details={"supersedes": certificate_id})
-    return new
-
-
-@dataclass
-class BatchResult:
-    done: list[dict[str, Any]] = field(default_factory=list)
-    failed: list[dict[str, Any]] = field(default_factory=list)
-
-
-async def approve_batch(ids: list[int], user: Any, password: str) -> BatchResult:
-    """批量批准: one password for all; each certificate is approved and issued on its own, so one
-    refusal or failure is listed and the rest go on. Rerunning completes what an interruption left:
-    an approved certificate without its PDF is issued again (same number)."""
-    from metrolab.workflows.signatures import check_password
-
-    ids = list(dict.fromkeys(int(i) for i in ids))
-    if not ids:
-        raise UserError(status_code=400, detail="请选择要批准的证书")
-    if len(ids) > MAX_BATCH:
-        raise UserError(status_code=400, detail=f"一次最多批准 {MAX_BATCH} 份证书")
-    proof = await check_password(user, password)  # a wrong password stops the batch before anything
-    result = BatchResult()
-    for cid in ids:
-        outcome = await approve_one(cid, user, proof)
-        (result.done if outcome["ok"] else result.failed).append(outcome)
-    await audit("certificate.batch_approved", actor=user, target_type="certificate", target_id=None,
-                details={"done": [d["id"] for d in result.done], "failed": [f["id"] for f in result.failed]})
-    return result
-
-
-async def approve_one(cid: int, user: Any, password: str | SignerProof) -> dict[str, Any]:
-    """One certificate of a batch: approve + issue, or retry the issue of an approved one.
-    Never raises: ``{"id", "label", "ok", "number" | "message"}``."""
-    label = f"#{cid}"
-    try:
-        cert = await certificate_row(cid)
-        label = _label(cert)
-        note = ""
-        if cert["status"] == "issued" and not cert["pdf_sha256"]:
-            cert = await issue_approved(cid, user)
-            note = "补出具"
-        elif cert["status"] == "approving":
-            cert = await act(cid, "approve", user, password=password, expected_lock=cert["lock_version"])
-        elif cert["pdf_sha256"]:
-            note = "已出具"
-        else:
-            raise UserError(status_code=409, detail="该证书不在待批准状态")
-        return {"id": cid, "label": label, "ok": True, "number": cert["number"], "note": note}
-    except UserError as exc:
-        return {"id": cid, "label": label, "ok": False, "message": str(exc.detail), "status": exc.status_code}
-    except Exception as exc:  # noqa: BLE001 - one broken certificate must not stop the batch
-        return {"id": cid, "label": label, "ok": False, "message": str(exc) or type(exc).__name__}
-
-
-def _label(cert: dict[str, Any]) -> str:
-    inst = (cert.get("context") or {}).get("instrument") or {}
-    return " ".join(x for x in (cert.get("number") or f"#{cert['id']}", inst.get("name"), inst.get("serial")) if x)
+async def follow_revision(old_certificate_id: int, new_certificate_id: int) -> None:
+    """Hook ``certificate.revised``: revision N+1 takes over the task (its record is open again)."""
+    await VerificationTask.update(
+        {VerificationTask.certificate: new_certificate_id, VerificationTask.status: "certifying"}
+    ).where(VerificationTask.certificate == old_certificate_id)
 
 
 # ── queries: task counters, certificate progress (§5.8.1, §5.8.7, §5.8.14) ─────────────────────
 
 
-NEW_REVISION_ACTIONS = ("approve_recall", "approve_modification", "direct_modification")
 STAGES = ["compiling", "initial_review", "checking", "approving", "issued", "printed", "released"]
 
 
@@ -635,7 +459,7 @@ async def search_certificates(status: str = "", q: str = "", mine: bool = False,
         .output(load_json=True)
     total = await count
     for r in rows:
-        r["label"] = _label(r)
+        r["label"] = certificate_label(r)
         r["serial"] = ((r.get("context") or {}).get("instrument") or {}).get("serial", "")
         r.pop("context", None)
     return rows, total
@@ -690,22 +514,19 @@ async def release(entrustment_id: int, user: Any, *, mode: str, task_ids: list[i
                    if not t["certificate"] or t["certificate_status"] not in ("issued", "printed")]
         if missing:
             raise UserError(status_code=409, detail=f"以下器具的证书尚未批准出具：{'、'.join(missing)}")
+        unprinted = [t["certificate_number"] or t["serial"] for t in chosen if t["certificate_status"] == "issued"]
+        if unprinted:
+            raise UserError(status_code=409,
+                            detail=f"以下证书尚未打印，请先在“证书打印”中打印后再发放：{'、'.join(unprinted)}")
     if e["status"] not in ("in_progress", "completed"):
         raise UserError(status_code=409, detail="委托单尚未开始检定或已发放，不能发放")
     digest = storage.put(png)
     numbers = []
     if with_cert:
-        from metrolab.certificates.tables import PrintLog
+        from metrolab.certificates.workflow import act
 
         for t in chosen:
-            cert = await certificate_row(t["certificate"])
-            ctx = await certificate_context(cert, user)
-            if cert["status"] == "issued":  # handed over now: printed for the customer
-                await wf.apply(Certificate, cert["id"], CERT_WF, "print", user, context=ctx,
-                               changes={Certificate.print_status: "已打印",
-                                        Certificate.printed_at: datetime.now(UTC)})
-                await PrintLog.insert(PrintLog(certificate=cert["id"], by=_uid(user)))
-            await wf.apply(Certificate, cert["id"], CERT_WF, "release", user, context=ctx)
+            cert = await act(t["certificate"], "release", user)
             numbers.append(cert["number"])
     rel = Release(entrustment=entrustment_id, mode=mode, tasks=[t["id"] for t in chosen], certificates=numbers,
                   collector=collector.strip()[:100], method=method, signature_sha256=digest, remarks=remarks[:2000],

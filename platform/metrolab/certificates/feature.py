@@ -1,5 +1,6 @@
 """The certificates feature: templates as reviewed data, numbering, issuing, verification, printing."""
 
+from metrolab.certificates import rules, workflow
 from metrolab.certificates.routes import router
 from metrolab.web.navigation import NavItem, TaskCounter
 
@@ -29,7 +30,7 @@ async def _to_print(user) -> int:  # noqa: ANN001
     from metrolab.certificates.tables import Certificate
 
     return await Certificate.count().where(
-        (Certificate.pdf_sha256 != "") & (Certificate.print_status == "待打印")
+        (Certificate.pdf_sha256 != "") & (Certificate.status == "issued")
     )
 
 
@@ -68,4 +69,18 @@ async def _seed_templates() -> int:
 
 
 SEEDERS = [("certificate_templates", _seed_templates)]
+RULES = {
+    "verifier_qualified": rules.verifier_qualified,
+    "standards_valid": rules.standards_valid,
+    "checker_not_verifier": rules.checker_not_verifier,
+    "approver_authorised": rules.approver_authorised,
+    "approver_not_verifier": rules.approver_not_verifier,
+    "approver_not_checker": rules.approver_not_checker,
+}
+HOOKS = {"record.locked_by": [workflow.record_lock]}
+EFFECTS = {
+    "issue_certificate": workflow.issue_effect,
+    "new_revision": workflow.new_revision_effect,
+    "record_print": workflow.record_print_effect,
+}
 __all__ = ["router"]

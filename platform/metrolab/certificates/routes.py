@@ -17,6 +17,7 @@ from metrolab.web.errors import UserError
 from metrolab.web.i18n import _
 from metrolab.web.pages import form_dict, page, read_upload, see_other
 from metrolab.web.permissions import perm
+from metrolab.workflows import services as wf
 
 
 def _pdf(data: bytes, filename: str) -> Response:
@@ -190,9 +191,11 @@ async def certificate_list(
     print_status: str = "",
     page_no: int = QueryParameter(name="page", default=1, ge=1),
 ) -> Template:
-    rows, total, pages = await printing.search(print_status, q, kind, page_no)
+    rows, total, pages = await printing.search(print_status, q, kind, page_no, printable_only=False)
     return page(
         "certificates/list.html",
+        labels=await wf.state_labels("certificate"),
+        print_status=printing.print_status,
         title=_("证书查询"),
         rows=rows,
         total=total,
@@ -209,6 +212,8 @@ async def certificate_detail(certificate_id: int) -> Template:
     state = await services.status_of(cert) if cert["pdf_sha256"] else ("", "")
     return page(
         "certificates/detail.html",
+        labels=await wf.state_labels("certificate"),
+        print_status=printing.print_status,
         title=cert["number"] or _("证书（未编号）"),
         c=cert,
         state=state,
@@ -247,7 +252,7 @@ async def certificate_issue(request: Request, certificate_id: int) -> Response:
 )
 async def certificate_recall(request: Request, certificate_id: int) -> Response:
     form = await form_dict(request)
-    await services.recall(certificate_id, form.get("reason", ""), request.user)
+    await services.recall(certificate_id, form.get("reason", ""), request.user, form.get("password"))
     return see_other(f"/certificates/{certificate_id}")
 
 
@@ -265,6 +270,7 @@ async def print_list(
     rows, total, pages = await printing.search(print_status, q, kind, page_no)
     return page(
         "certificates/print.html",
+        print_status=printing.print_status,
         title=_("证书打印"),
         rows=rows,
         total=total,
@@ -286,7 +292,7 @@ async def print_many(request: Request) -> Response:
         ids = [int(one)]
     else:
         ids = [int(v) for v in form.getall("ids") if str(v).isdigit()] if "ids" in form else []
-    pdf = await printing.print_pdf(ids, request.user)
+    pdf = await printing.print_pdf(ids, request.user, str(form.get("reason") or ""))
     return _pdf(pdf, "certificates.pdf" if len(ids) > 1 else f"certificate-{ids[0]}.pdf")
 
 

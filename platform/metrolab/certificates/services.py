@@ -14,13 +14,12 @@ Numbers: ``allocate_number`` / ``void_number`` (metrolab.certificates.numbers).
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
 import anyio
 
-from metrolab import storage
+from metrolab import hooks, storage
 from metrolab.audit.log import record
 from metrolab.certificates.context import (
     CERTIFICATE,
@@ -69,11 +68,6 @@ __all__ = [
 ]
 
 TEMPLATE_FOR_KIND = {CERTIFICATE: "verification_certificate", NOTICE: "result_notice"}
-
-
-# Features that follow issued certificates (the customers' instrument ledger) register here:
-# async hook(certificate_id), called after a certificate is issued.
-ISSUED_HOOKS: list[Callable[[int], Awaitable[None]]] = []
 
 
 class IssueFailed(UserError):
@@ -178,22 +172,36 @@ async def create_certificate(
 
 
 async def _template_bytes(cert: dict[str, Any]) -> tuple[int, bytes]:
-    """The pinned template version, else the published one for the certificate's kind."""
+    """The pinned template version, else the newest published version of the template the
+    instrument type names for this kind, else of the shipped one for the kind."""
+    from metrolab.certificates.catalogue import instrument_type
+
     query = TemplateVersion.select(TemplateVersion.id, TemplateVersion.docx_sha256)
     if cert["template_version"]:
         row = await query.where(TemplateVersion.id == cert["template_version"]).first()
-    else:
-        key = TEMPLATE_FOR_KIND[cert["kind"]]
-        row = (
-            await query.where(
-                (TemplateVersion.template.key == key) & (TemplateVersion.status == "published")
-            )
-            .order_by(TemplateVersion.number, ascending=False)
-            .first()
+        if row is None:
+            raise UserError(status_code=409, detail="证书固定的模板版本不存在")
+        return row["id"], storage.get(row["docx_sha256"])
+    key = TEMPLATE_FOR_KIND[cert["kind"]]
+    itype = await instrument_type(cert["instrument_type"]) if cert["instrument_type"] else None
+    own = (itype or {}).get("certificate_template") or ""
+    if own and own != key and await _template_kind(own) == cert["kind"]:
+        key = own
+    row = (
+        await query.where(
+            (TemplateVersion.template.key == key) & (TemplateVersion.status == "published")
         )
+        .order_by(TemplateVersion.number, ascending=False)
+        .first()
+    )
     if row is None:
-        raise UserError(status_code=409, detail=f"没有已发布的{cert['kind']}模板")
+        raise UserError(status_code=409, detail=f"证书模板“{key}”没有已发布的版本，不能出具{cert['kind']}")
     return row["id"], storage.get(row["docx_sha256"])
+
+
+async def _template_kind(key: str) -> str | None:
+    row = await CertificateTemplate.select(CertificateTemplate.kind).where(CertificateTemplate.key == key).first()
+    return row["kind"] if row else None
 
 
 async def _people_and_images(cert: dict[str, Any], ctx: dict[str, Any]) -> dict[str, bytes]:
@@ -216,20 +224,22 @@ async def _people_and_images(cert: dict[str, Any], ctx: dict[str, Any]) -> dict[
     return images
 
 
-async def issue(certificate_id: int, *, user: Any = None, status: str = "issued") -> dict[str, Any]:
+async def issue(certificate_id: int, *, user: Any = None) -> dict[str, Any]:
     """Number, QR code, signatures, PDF — then one final update (never half-issued).
 
+    Only an approved certificate is issued: the certificate workflow's approve transition (with the
+    signatory's signature) moves it to 待打印 and runs this as its effect; anything else is refused.
     On failure the certificate keeps its state with ``issue_error`` set and ``IssueFailed`` is
-    raised; calling ``issue`` again retries with the same allocated number.
+    raised; calling ``issue`` again retries with the same allocated number and the signed content.
     """
     from metrolab.engine.documents.qr import qr_png
     from metrolab.engine.documents.render import render_docx
+    from metrolab.lab.services import seal_png
 
     cert = await get_certificate(certificate_id)
     if cert["pdf_sha256"]:
         return cert  # already issued: issuing is idempotent
-    if cert["status"] in {"recalled", "superseded", "voided"}:
-        raise UserError(status_code=409, detail="该证书已撤回、被替代或作废，不能出具")
+    await _refuse_unless_approved(cert)
     try:
         template_version_id, template = await _template_bytes(cert)
         today = date.today()
@@ -248,6 +258,8 @@ async def issue(certificate_id: int, *, user: Any = None, status: str = "issued"
         ctx["people"] = {k: dict(v) for k, v in ctx.get("people", {}).items()}
         images = await _people_and_images(cert, ctx)
         images["qr_code"] = qr_png(url)
+        if seal := await seal_png():
+            images["lab.seal"] = seal
         docx = await anyio.to_thread.run_sync(render_docx, template, ctx, images)
         pdf = await anyio.to_thread.run_sync(to_pdf, docx)
         digest = await anyio.to_thread.run_sync(storage.put, pdf)
@@ -269,7 +281,6 @@ async def issue(certificate_id: int, *, user: Any = None, status: str = "issued"
                 Certificate.context: to_plain(ctx),
                 Certificate.template_version: template_version_id,
                 Certificate.issue_error: "",
-                Certificate.status: status,
                 Certificate.lock_version: cert["lock_version"] + 1,
             }
         )
@@ -286,7 +297,6 @@ async def issue(certificate_id: int, *, user: Any = None, status: str = "issued"
         await Certificate.update(
             {
                 Certificate.superseded_by: certificate_id,
-                Certificate.status: "superseded",
                 Certificate.lock_version: Certificate.lock_version + 1,
             }
         ).where(Certificate.id == cert["supersedes"])
@@ -297,9 +307,29 @@ async def issue(certificate_id: int, *, user: Any = None, status: str = "issued"
         target_id=certificate_id,
         details={"number": number, "pdf_sha256": digest},
     )
-    for hook in ISSUED_HOOKS:
-        await hook(certificate_id)
+    await hooks.call("certificate.issued", certificate_id)
     return await get_certificate(certificate_id)
+
+
+async def _refuse_unless_approved(cert: dict[str, Any]) -> None:
+    """批准 is the only door to a numbered certificate: state 待打印 reached by a signed approval."""
+    from metrolab.workflows.tables import TransitionRecord
+
+    if cert["status"] != "issued":
+        raise UserError(status_code=409, detail="证书尚未经核验和批准，不能出具（出具只能由批准人批准）")
+    approval = (
+        await TransitionRecord.select(TransitionRecord.signature)
+        .where(
+            (TransitionRecord.object_type == "certificate")
+            & (TransitionRecord.object_id == cert["id"])
+            & (TransitionRecord.action == "approve")
+        )
+        .order_by(TransitionRecord.id, ascending=False)
+        .output(load_json=True)
+        .first()
+    )
+    if approval is None or not approval["signature"]:
+        raise UserError(status_code=409, detail="证书没有批准人的签名记录，不能出具")
 
 
 async def _failed(cert: dict[str, Any], message: str, user: Any) -> None:
@@ -318,29 +348,14 @@ async def _failed(cert: dict[str, Any], message: str, user: Any) -> None:
     )
 
 
-async def recall(certificate_id: int, reason: str, user: Any) -> None:
-    """撤回 an issued certificate: the public page shows 已撤回 from now on."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise UserError(status_code=400, detail="撤回证书必须填写原因")
-    cert = await get_certificate(certificate_id)
-    if cert["recalled_at"]:
-        raise UserError(status_code=409, detail="该证书已撤回")
+async def recall(certificate_id: int, reason: str, user: Any, password: str | None) -> None:
+    """撤回 an issued certificate (the workflow's withdraw, signed): the public page shows 已撤回."""
+    from metrolab.certificates.workflow import act
+
+    await act(certificate_id, "withdraw", user, reason=reason, password=password)
     await Certificate.update(
-        {
-            Certificate.status: "recalled",
-            Certificate.recalled_at: datetime.now(UTC),
-            Certificate.recall_reason: reason,
-            Certificate.lock_version: Certificate.lock_version + 1,
-        }
+        {Certificate.recalled_at: datetime.now(UTC), Certificate.recall_reason: (reason or "").strip()}
     ).where(Certificate.id == certificate_id)
-    await record(
-        "certificate.recalled",
-        actor=user,
-        target_type="certificate",
-        target_id=certificate_id,
-        details={"reason": reason},
-    )
 
 
 async def new_revision(certificate_id: int, user: Any = None) -> dict[str, Any]:

@@ -24,7 +24,6 @@ from metrolab.records.tables import OriginalRecord
 
 KINDS = ("检定证书", "检定结果通知书")
 TEMPLATE_STATUSES = ("draft", "in_review", "published", "retired")
-PRINT_STATUSES = ("待打印", "已打印")
 
 
 class CertificateTemplate(Table, tablename="certificate_template"):
@@ -79,8 +78,7 @@ class Certificate(Table, tablename="certificate"):
     pdf_sha256 = Varchar(length=64, default="")
     issued_at = Timestamptz(null=True, default=None)
     issue_error = Text(default="")  # the last failed issue attempt, for a person to retry
-    print_status = Varchar(length=10, default="待打印", index=True)
-    printed_at = Timestamptz(null=True, default=None)
+    printed_at = Timestamptz(null=True, default=None)  # first print (the state is `status`)
     recalled_at = Timestamptz(null=True, default=None)
     recall_reason = Text(default="")
     created_by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
@@ -131,3 +129,4 @@ class PrintLog(Table, tablename="certificate_print_log"):
     by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
     at = Timestamptz(default=TimestamptzNow())
     reprint = Boolean(default=False)
+    reason = Text(default="")  # why it was printed again

@@ -78,6 +78,9 @@ async def search(q: str = "", category: str = "", page_no: int = 1) -> tuple[lis
 
 async def references(customer_id: int) -> list[str]:
     """What still refers to this customer, in words ("委托单 3 张")."""
+    from metrolab.features import wire
+
+    wire()  # the features' CUSTOMER_REFERENCES
     found = []
     for description, counter in REFERENCES:
         if n := await counter(customer_id):

@@ -196,12 +196,16 @@ _TRANSITION_KEYS = {
 
 
 def load_definition(
-    data: Mapping[str, Any] | str | bytes, *, known_rules: Iterable[str] | None = None
+    data: Mapping[str, Any] | str | bytes,
+    *,
+    known_rules: Iterable[str] | None = None,
+    known_effects: Iterable[str] | None = None,
 ) -> WorkflowDefinition:
     """Validate and build a definition from parsed JSON (or JSON text).
 
     Raises :class:`DefinitionError` listing every problem, e.g.
-    ``transitions[3].to: 未知状态 “chekcing”``. With ``known_rules``, rule names are checked too.
+    ``transitions[3].to: 未知状态 “chekcing”``. With ``known_rules`` / ``known_effects``, rule and effect
+    names are checked too (a name nothing implements is refused at load, not ignored at run time).
     """
     if isinstance(data, (str, bytes)):
         try:
@@ -263,9 +267,10 @@ def load_definition(
         raw_transitions = []
     seen: set[str] = set()
     rule_names = None if known_rules is None else set(known_rules)
+    effect_names = None if known_effects is None else set(known_effects)
     for i, raw in enumerate(raw_transitions):
         transition = _transition(
-            raw, f"transitions[{i}]", states, roles, context, rule_names, errors
+            raw, f"transitions[{i}]", states, roles, context, rule_names, effect_names, errors
         )
         if transition is None:
             continue
@@ -298,6 +303,7 @@ def _transition(
     roles: list[str],
     context: Mapping[str, Any],
     rule_names: set[str] | None,
+    effect_names: set[str] | None,
     errors: list[str],
 ) -> Transition | None:
     if not isinstance(raw, Mapping):
@@ -348,6 +354,9 @@ def _transition(
         if rule_names is not None and rule not in rule_names:
             errors.append(f"{place}.rules[{j}]: 未注册的规则 “{rule}”")
     effects = _str_list(raw.get("effects", []), f"{place}.effects", errors)
+    for j, effect in enumerate(effects):
+        if effect_names is not None and effect not in effect_names:
+            errors.append(f"{place}.effects[{j}]: 未注册的效果 “{effect}”")
     return Transition(
         key=tkey,
         sources=tuple(s for s in sources if isinstance(s, str)),

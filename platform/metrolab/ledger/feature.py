@@ -6,7 +6,6 @@ from datetime import date
 
 from litestar import Router
 
-from metrolab.customers.services import REFERENCES
 from metrolab.ledger import routes, routes_station
 from metrolab.web.auth import CurrentUser
 from metrolab.web.i18n import N_
@@ -35,8 +34,8 @@ async def _count_for_customer(customer_id: int) -> int:
     return await count_for_customer(customer_id)
 
 
-if not any(description == "计量器具台账" for description, _ in REFERENCES):
-    REFERENCES.append(("计量器具台账", _count_for_customer))
+# A customer with instruments in the ledger cannot be deleted (customers.services.references).
+CUSTOMER_REFERENCES = [("计量器具台账", _count_for_customer)]
 
 
 async def _follow_issued_certificate(certificate_id: int) -> None:
@@ -45,14 +44,7 @@ async def _follow_issued_certificate(certificate_id: int) -> None:
     await on_certificate_issued(certificate_id)
 
 
-def _follow_certificates() -> None:
-    from metrolab.certificates.services import ISSUED_HOOKS
-
-    if _follow_issued_certificate not in ISSUED_HOOKS:
-        ISSUED_HOOKS.append(_follow_issued_certificate)
-
-
-_follow_certificates()
+HOOKS = {"certificate.issued": [_follow_issued_certificate]}
 
 
 async def _seed_demo_ledger() -> int:

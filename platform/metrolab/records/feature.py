@@ -1,6 +1,5 @@
 """The records feature: electronic original records with a hash-chained revision history (§6.2)."""
 
-from metrolab.customers.services import REFERENCES
 from metrolab.records.routes import router
 from metrolab.web.auth import CurrentUser
 from metrolab.web.navigation import NavItem, TaskCounter
@@ -25,6 +24,5 @@ async def _customer_records(customer_id: int) -> int:
 
 TASKS = [TaskCounter("records_my_drafts", "我的原始记录草稿", "/records?mine=drafts", "records.edit", _my_drafts, 20)]
 # A customer with original records cannot be deleted (customers.services.references).
-if not any(name == "原始记录" for name, _ in REFERENCES):
-    REFERENCES.append(("原始记录", _customer_records))
+CUSTOMER_REFERENCES = [("原始记录", _customer_records)]
 __all__ = ["router"]

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from litestar import Request, Response, Router, get, post, put
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from metrolab.audit.log import record as audit
 from metrolab.engine.forms import apply_row_action, parse_submission
@@ -117,13 +117,16 @@ async def record_view(request: Request, record_id: int) -> Template:
     evaluation = await services.evaluate(pin, rec["data"], _header_of(rec), required=False)
     return page("records/view.html", title=_("原始记录 {n}", n=rec["number"]), rec=rec, pin=pin, ctx=evaluation.context,
                 evaluation=evaluation, status_zh=STATUS_ZH, revisions=await services.revisions(record_id),
+                lock=await services.locked_by(record_id),
                 labels=services.HEADER_LABELS, header_fields=[c for c, k in services.MIRRORED.items() if k not in pin.fields])
 
 
 @get("/records/{record_id:int}/edit", opt=perm("records.edit"), include_in_schema=False)
-async def record_edit(request: Request, record_id: int) -> Template:
+async def record_edit(request: Request, record_id: int) -> Template | Redirect:
     rec = await services.record_or_404(record_id)
     _mine(rec, request.user)
+    if await services.locked_by(record_id):  # read-only: the record page says why and where to go
+        return see_other(f"/records/{record_id}")
     pin = await services.pinned(rec["form_version"])
     header = _header_of(rec)
     evaluation = await services.evaluate(pin, rec["data"], header, required=False)

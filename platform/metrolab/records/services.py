@@ -396,6 +396,14 @@ async def autosave(record_id: int, header: dict[str, Any], data: dict[str, Any],
     return await record_or_404(record_id)
 
 
+async def locked_by(record_id: int) -> dict[str, str] | None:
+    """Why the record is read-only now (a certificate made from it is in check, approval or issued),
+    with a link to the procedure that reopens it; None while it may be edited."""
+    from metrolab import hooks
+
+    return await hooks.first("record.locked_by", record_id)
+
+
 def revision_hash(record_id: int, seq: int, at: datetime | str, by: int | None, reason: str,
                   changes: list[dict[str, Any]], content_sha256: str, prev_hash: str) -> str:
     at_text = at if isinstance(at, str) else at.astimezone(UTC).isoformat(timespec="microseconds")
@@ -411,6 +419,8 @@ async def save(record_id: int, header: dict[str, Any], data: dict[str, Any], use
     from metrolab.accounts.tables import User
 
     rec = await record_or_404(record_id)
+    if lock := await locked_by(record_id):
+        raise UserError(status_code=409, detail=lock["message"])
     pin = await pinned(rec["form_version"])
     evaluation = evaluation or await evaluate(pin, data, header)
     cols = header_columns(pin, evaluation.data, header)

@@ -4,6 +4,7 @@
 from metrolab.web.auth import CurrentUser
 from metrolab.web.i18n import N_
 from metrolab.web.navigation import NavItem, TaskCounter
+from metrolab.workflows import rules
 from metrolab.workflows.routes import router
 
 PERMISSIONS = {
@@ -33,4 +34,5 @@ async def _seed() -> int:
 
 
 SEEDERS = [("workflows", _seed)]
+RULES = {"approver_not_requester": rules.approver_not_requester}
 __all__ = ["router"]

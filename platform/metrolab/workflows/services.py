@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,12 +35,41 @@ class Applied:
     signature: dict[str, Any] | None
 
 
+@dataclass(frozen=True)
+class EffectCall:
+    """What an effect is told: which object moved, by whom, why, and the step taken."""
+
+    table: type[Table]
+    object_id: int
+    user: CurrentUser
+    reason: str | None
+    applied: Applied
+
+
+# The effects a definition's transitions may name, by name: filled by metrolab.features from each
+# feature's EFFECTS; a definition naming anything else is refused when it is loaded.
+EFFECTS: dict[str, Callable[[EffectCall], Awaitable[None]]] = {}
+
+
+def _known_effects() -> dict[str, Callable[[EffectCall], Awaitable[None]]]:
+    from metrolab.features import wire
+
+    wire()
+    return EFFECTS
+
+
+def load(raw: Any) -> engine.WorkflowDefinition:
+    """A definition, refused if it names a rule or an effect that no feature implements."""
+    known = _known_effects()
+    return engine.load_definition(raw, known_rules=engine.RULES, known_effects=known)
+
+
 async def seed_workflows() -> int:
     """Store each shipped definition; a changed file becomes a new active version."""
     n = 0
     for path in sorted((data_folder("seed_data") / "workflows").glob("*.json")):
         raw = json.loads(path.read_text(encoding="utf-8"))
-        engine.load_definition(raw)  # refuse a broken file before storing anything
+        load(raw)  # refuse a broken file before storing anything
         digest = hashlib.sha256(json.dumps(raw, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
         latest = await WorkflowVersion.select().where(WorkflowVersion.key == raw["key"]) \
             .order_by(WorkflowVersion.version, ascending=False).first()
@@ -57,7 +87,15 @@ async def definition(key: str) -> tuple[engine.WorkflowDefinition, int]:
         .first().output(load_json=True)  # noqa: E712
     if row is None:
         raise UserError(status_code=500, detail=f"工作流 {key} 未载入（请执行 metrolab seed）")
-    return engine.load_definition(row["definition"]), row["version"]
+    return load(row["definition"]), row["version"]
+
+
+async def state_labels(key: str) -> dict[str, str]:
+    """{state: label in the user's language} of a workflow: no raw state key on a page."""
+    from metrolab.web.i18n import current_language
+
+    defn, _v = await definition(key)
+    return {s.key: s.text(current_language()) for s in defn.states.values()}
 
 
 async def available(key: str, state: str, user: CurrentUser, context: dict[str, Any]) -> list[engine.Transition]:
@@ -101,7 +139,12 @@ async def apply(table: type[Table], object_id: int, key: str, action: str, user:
             reason=reason or "", signature=signature or {}))
     await record(f"{table._meta.tablename}.{action}", actor=user, target_type=table._meta.tablename,
                  target_id=object_id, details={"from": row["status"], "to": to_state, "reason": reason or ""})
-    return Applied(row["status"], to_state, step, signature)
+    applied = Applied(row["status"], to_state, step, signature)
+    # The definition names what follows the move (issue the certificate, open revision N+1…).
+    effects = _known_effects()
+    for name in step.effects:
+        await effects[name](EffectCall(table, object_id, user, reason, applied))
+    return applied
 
 
 async def history(table: type[Table], object_id: int) -> list[dict[str, Any]]:

@@ -1,0 +1,37 @@
+"""Named hooks between features: one feature calls ``await hooks.call("certificate.issued", id)``,
+others declare ``HOOKS = {"certificate.issued": [fn]}`` in their feature.py (wired by metrolab.features).
+
+The names in use: ``certificate.issued`` (certificate_id) — issued, follow it (the ledger);
+``certificate.revised`` (old_id, new_id) — revision N+1 takes over (the entrustment's task);
+``record.locked_by`` (record_id) → ``{"message", "href"}`` or None — why a record is read-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+_HOOKS: dict[str, list[Callable[..., Awaitable[Any]]]] = {}
+
+
+def add(name: str, *functions: Callable[..., Awaitable[Any]]) -> None:
+    _HOOKS.setdefault(name, []).extend(f for f in functions if f not in _HOOKS.get(name, []))
+
+
+async def call(name: str, *args: Any) -> None:
+    from metrolab.features import wire
+
+    wire()
+    for function in _HOOKS.get(name, []):
+        await function(*args)
+
+
+async def first(name: str, *args: Any) -> Any:
+    """The first answer that is not None (for questions such as ``record.locked_by``)."""
+    from metrolab.features import wire
+
+    wire()
+    for function in _HOOKS.get(name, []):
+        if (answer := await function(*args)) is not None:
+            return answer
+    return None
