@@ -193,6 +193,26 @@ def test_bad_input_is_named_in_chinese_and_what_was_typed_is_kept(browser, make_
     assert run(services.get_catalogue("fuel_dispenser"))["name"]["zh"] == "燃油加油机"
 
 
+def test_the_editor_refuses_a_range_with_upper_below_lower_then_keeps_a_good_one(browser, make_user):
+    browser.login(make_user("tech_manager"))
+    r = browser.post("/instrument-types", data=_type_form(range_lower="4", range_upper="0", range_unit="%CH₄"))
+    assert r.status_code == 400 and "测量范围上限（0）应大于下限（4）" in r.text
+    assert 'id="range_lower" value="4"' in r.text and 'id="range_upper" value="0"' in r.text
+    r = browser.post("/instrument-types", data=_type_form(range_lower="0", range_upper="4", range_unit=""))
+    assert r.status_code == 400 and "测量范围有下限和上限时请填写单位（如 MPa）" in r.text
+    assert run(services.get_catalogue("ch4_test")) is None
+    r = browser.post("/instrument-types", data=_type_form(**{
+        "range_lower": "0", "range_upper": "4", "range_unit": "%CH₄", "record_accuracy": "accuracy_class",
+        "items.0.limit": "points.c_nom / 10"}), follow_redirects=False)
+    assert r.status_code == 303, r.text
+    t = run(services.get_catalogue("ch4_test"))
+    assert t["range"] == {"zh": "(0～4) %CH₄", "en": "", "lower": "0", "upper": "4", "unit": "%CH₄"}
+    assert t["record_fields"] == {"accuracy": "accuracy_class"} and t["items"][0]["limit"] == "points.c_nom / 10"
+    edit = browser.get("/instrument-types/ch4_test/edit").text
+    assert 'id="range_upper" value="4"' in edit and 'value="accuracy_class"' in edit
+    assert 'value="points.c_nom / 10"' in edit
+
+
 def test_save_type_refuses_with_every_problem_in_chinese(db):
     bad = dict(SEED_TYPES["fuel_dispenser"], code="9bad", cycle_months=0, items=[
         {"code": "a", "name": {"zh": "甲"}, "conformity": "within(result,", "points": [{"code": "P", "params": []}]},
