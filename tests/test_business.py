@@ -390,8 +390,21 @@ def test_modification_after_release_makes_a_new_revision_and_the_old_one_says_su
     issued2 = run(cw.act(new["id"], "approve", people["approver"], password=PASSWORD))
     assert issued2["pdf_sha256"] and issued2["number"]
     old_page = run(verify_status(old["verify_token"]))
-    assert old_page["state"] == "superseded" and old_page["status"] == "已被第 2 版替代"
-    assert run(verify_status(issued2["verify_token"]))["status"] == "有效"
+    assert old_page["state"] == "superseded"
+    assert old_page["status"] == f"已被第 2 版替代（证书编号 {issued2['number']}）"
+    assert old_page["replaced_by"] == {"number": issued2["number"], "token": issued2["verify_token"]}
+    new_page = run(verify_status(issued2["verify_token"]))
+    assert new_page["status"] == "有效" and new_page["replaces"]["number"] == old["number"]
+    # the amendment says on itself which certificate it replaces (ISO/IEC 17025 §7.8.8.2)
+    from metrolab import storage
+    from test_certificates import pdf_text
+
+    assert issued2["context"]["certificate"]["supersedes_number"] == old["number"]
+    assert f"本证书替代 {old['number']} 号证书" in pdf_text(storage.get(issued2["pdf_sha256"])).replace("\n", "")
+    # the issued-certificates query keeps the superseded one, marked
+    browser.login(make_user("clerk"))
+    listing = browser.get("/certificates", params={"q": old["number"]}).text
+    assert old["number"] in listing and "已被替代" in listing
 
 
 def test_pages_task_counters_greyed_actions_and_certificate_query(people, browser, make_user):
@@ -497,3 +510,102 @@ def test_release_certificate_only_then_instrument_only(people, converter):
     assert run(services.get_entrustment(e_id))["status"] == "in_progress"  # SN-R-2 not done yet
     modes = [r["mode"] for r in run(services.releases_of(e_id))]
     assert modes == ["certificate_only", "instrument_only"]
+
+
+# ── a certificate true to its record (issue 10) ─────────────────────────────────────────────────
+
+
+def _correct_record(record_id: int, verifier, reason: str, **data_changes) -> None:  # noqa: ANN001
+    """The verifier corrects the saved record through the records service (划改 with a reason)."""
+    from metrolab.records import services as records
+
+    rec = run(records.get_record(record_id))
+    header = {"customer": str(rec["customer"] or ""), "instrument_name": rec["instrument_name"],
+              "serial": rec["serial"], "model": rec["model"], "manufacturer": rec["manufacturer"],
+              "verified_on": rec["verified_on"].isoformat(), "standards": rec["standards"]}
+    data = {**rec["data"], "standards": ["FAC-GAS-01"], "verification_date": VERIFIED_ON.isoformat(), **data_changes}
+    outcome = run(records.save(record_id, header, data, verifier, reason))
+    assert outcome.saved, (outcome.header_errors, [(p.path, p.message_zh) for p in outcome.problems])
+
+
+@needs_pdf
+def test_a_returned_certificate_is_reissued_with_the_corrected_record(people, converter, make_user):
+    """The record is locked once submitted; 核验退回 reopens it; the re-submitted content, its signature
+    hash and the issued PDF all say what the corrected record says."""
+    from metrolab import storage
+    from metrolab.records import services as records
+    from test_certificates import pdf_text
+
+    (cid,) = run(_to_certificate(people["clerk"], people["verifier"]))
+    record_id = run(cw.get_certificate(cid))["record"]
+    model = run(records.get_record(record_id))["data"]["model"]
+    run(cw.act(cid, "submit", people["verifier"], password=PASSWORD))
+    first_hash = run(wf.history(Certificate, cid))[-1]["signature"]["sha256"]
+    # locked: the record page says why, the service refuses
+    lock = run(records.locked_by(record_id))
+    assert lock and "核验中" in lock["message"] and lock["href"] == f"/business/certificates/{cid}"
+    with pytest.raises(UserError) as refused:
+        _correct_record(record_id, people["verifier"], "型号抄错", model="YB-100")
+    assert refused.value.status_code == 409 and "不能直接修改" in str(refused.value.detail)
+    # 核验退回 → the record opens again; the correction is a 划改 with its reason
+    run(cw.act(cid, "return_check", people["checker"], reason="型号与铭牌不符"))
+    assert run(records.locked_by(record_id)) is None
+    _correct_record(record_id, people["verifier"], "型号抄错", model="YB-100")
+    run(cw.act(cid, "submit", people["verifier"], password=PASSWORD))
+    cert = run(cw.get_certificate(cid))
+    assert cert["context"]["instrument"]["model"] == "YB-100" != model
+    second_hash = run(wf.history(Certificate, cid))[-1]["signature"]["sha256"]
+    assert second_hash != first_hash  # the verifier signed different content
+    run(cw.act(cid, "pass_check", people["checker"], password=PASSWORD))
+    cert = run(cw.act(cid, "approve", people["approver"], password=PASSWORD))
+    text = pdf_text(storage.get(cert["pdf_sha256"]))
+    assert "YB-100" in text and model not in text
+
+
+@needs_pdf
+def test_content_changed_after_signing_sends_the_certificate_back(people, converter):
+    """Changed behind the lock (here: directly in the database): the checker's signature is refused and
+    the certificate returns to 编制 with the reason, instead of signing content nobody checked."""
+    from metrolab.records.tables import OriginalRecord
+
+    (cid,) = run(_to_certificate(people["clerk"], people["verifier"]))
+    run(cw.act(cid, "submit", people["verifier"], password=PASSWORD))
+    record_id = run(cw.get_certificate(cid))["record"]
+    rec = run(OriginalRecord.select(OriginalRecord.data).where(OriginalRecord.id == record_id).output(load_json=True).first())
+    run(OriginalRecord.update({OriginalRecord.data: {**rec["data"], "model": "ZZ-9"}, OriginalRecord.model: "ZZ-9"})
+        .where(OriginalRecord.id == record_id))
+    msg = _refused(cw.act(cid, "pass_check", people["checker"], password=PASSWORD))
+    assert "已改变" in msg
+    cert = run(cw.get_certificate(cid))
+    assert cert["status"] == "compiling" and run(wf.history(Certificate, cid))[-1]["action"] == "content_changed"
+
+
+@needs_pdf
+def test_one_person_never_checks_and_approves_the_same_certificate(people, converter, make_user):
+    both = who(make_user("checker", "signatory"), "checker", "signatory", name="两个角色的人")
+    (cid,) = run(_to_certificate(people["clerk"], people["verifier"]))
+    run(cw.act(cid, "submit", people["verifier"], password=PASSWORD))
+    run(cw.act(cid, "pass_check", both, password=PASSWORD))
+    msg = _refused(cw.act(cid, "approve", both, password=PASSWORD))
+    assert "同一人不能既核验又批准" in msg
+    assert run(cw.get_certificate(cid))["number"] is None
+    assert run(cw.act(cid, "approve", people["approver"], password=PASSWORD))["number"]
+
+
+def test_issue_is_refused_outside_the_approval(people, browser, make_user):
+    """Every door that can reach issuing: the service, the page, the API, the batch; only 批准 opens it."""
+    from metrolab.certificates import services as certs
+
+    (cid,) = run(_to_certificate(people["clerk"], people["verifier"]))
+    admin = browser.login(make_user("admin", "signatory"))
+    for state in ("compiling", "checking", "approving"):
+        run(Certificate.update({Certificate.status: state}).where(Certificate.id == cid))
+        assert "尚未经核验和批准" in _refused(certs.issue(cid, user=people["approver"]))
+        assert admin.post(f"/api/v1/certificates/{cid}/issue").status_code == 409
+        admin.post(f"/certificates/{cid}/issue")
+        assert admin.post(f"/business/certificates/{cid}/reissue").status_code == 409
+    # 待打印 without a signed approval on record (moved there behind the workflow's back): refused too
+    run(Certificate.update({Certificate.status: "issued"}).where(Certificate.id == cid))
+    assert "没有批准人的签名记录" in _refused(certs.issue(cid))
+    assert admin.post(f"/api/v1/certificates/{cid}/issue").status_code == 409
+    assert run(cw.get_certificate(cid))["number"] is None and not run(cw.get_certificate(cid))["pdf_sha256"]

@@ -29,6 +29,7 @@ from metrolab.certificates.catalogue import instrument_type, instrument_types, s
 from metrolab.certificates.tables import (
     Certificate,
     CertificateNumber,
+    CertificateTemplate,
     PrintLog,
     TemplateVersion,
     VerificationScan,
@@ -669,3 +670,34 @@ def test_issuing_puts_the_instrument_in_the_customers_ledger_with_its_due_date(s
     assert row["last_verified_on"] == date(2026, 3, 12)
     assert row["next_due_on"] == cert["valid_until"]  # verified_on + cycle − 1 day
     assert row["last_conclusion"] == "合格"
+
+
+@needs_pdf
+def test_a_notice_is_never_shown_as_valid_on_its_public_page(seeded, converter, browser):
+    notice = run(issued(conforming=False, serial="SN-N-0001"))
+    assert notice["kind"] == "检定结果通知书"
+    page = browser.get(f"/verify/{notice['verify_token']}").text
+    assert "检定结果通知书：检定结论为不合格" in page and 'class="ml-verify-status ml-verify-notice"' in page
+    assert "<strong>有效</strong>" not in page
+
+
+@needs_pdf
+def test_an_instrument_types_own_published_template_is_the_one_used(seeded, converter):
+    """A type that names its own reviewed, published template gets it (not the shipped one)."""
+    from metrolab import storage
+    from metrolab.indicators.tables import InstrumentType
+
+    own = CertificateTemplate(key="methane_own", name="甲烷专用证书", kind="检定证书")
+    run(own.save())
+    docx = docx_with("甲烷专用格式 {{ certificate.number }} {{ instrument.serial }}")
+    run(TemplateVersion(template=own.id, number=1, status="published",
+                        docx_sha256=storage.put(docx)).save())
+    run(InstrumentType.update({InstrumentType.certificate_template: "methane_own"})
+        .where(InstrumentType.code == "methane_detector"))
+    cert = run(issued(serial="SN-OWN-0001"))
+    assert "甲烷专用格式" in pdf_text(storage.get(cert["pdf_sha256"]))
+    # a named template without a published version is refused by name, not silently replaced
+    run(TemplateVersion.update({TemplateVersion.status: "retired"}).where(TemplateVersion.template == own.id))
+    with pytest.raises(UserError) as refused:
+        run(issued(serial="SN-OWN-0002"))
+    assert "methane_own" in str(refused.value.detail) and "没有已发布的版本" in str(refused.value.detail)

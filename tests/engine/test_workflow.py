@@ -34,6 +34,7 @@ CERTIFICATE_RULES = {
     "standards_valid",
     "checker_not_verifier",
     "approver_authorised",
+    "approver_not_checker",
     "approver_not_verifier",
     "approver_not_requester",
 }
@@ -103,8 +104,14 @@ def test_every_shipped_workflow_loads_and_every_state_is_reachable() -> None:
     assert {f.stem for f in files} >= {"certificate", "entrustment", "delay_request"}
     definitions = shipped_definitions(SHIPPED)
     assert set(definitions) >= {"certificate", "entrustment", "delay_request"}
+    from metrolab.engine.workflow import RULES, load_definition
+    from metrolab.features import wire
+    from metrolab.workflows.services import EFFECTS
+
+    wire()  # the rules and effects the features implement: a name nothing implements is refused
     for path in files:
-        defn = load_file(path, known_rules=CERTIFICATE_RULES)
+        defn = load_file(path)
+        load_definition(path.read_bytes(), known_rules=RULES, known_effects=EFFECTS)
         assert defn.key == path.stem
         assert set(defn.roles) == ROLES
         reached, queue = {defn.initial}, deque([defn.initial])
@@ -119,6 +126,15 @@ def test_every_shipped_workflow_loads_and_every_state_is_reachable() -> None:
             assert t.label.get("zh") and t.label.get("en"), (path.name, t.key)
         for state in defn.states.values():
             assert state.label.get("zh") and state.label.get("en")
+
+
+def test_an_effect_nothing_implements_is_refused_at_load() -> None:
+    raw = json.loads((SHIPPED / "certificate.json").read_text("utf-8"))
+    approve = next(t for t in raw["transitions"] if t["key"] == "approve")
+    approve["effects"] = ["issue_certificate", "assign_number"]
+    with pytest.raises(DefinitionError) as refused:
+        load_definition(raw, known_effects={"issue_certificate"})
+    assert "未注册的效果 “assign_number”" in str(refused.value)
 
 
 def test_shipped_definitions_default_folder() -> None:
@@ -159,7 +175,7 @@ def test_certificate_follows_db1304_5_8() -> None:
     # approving: approve with signature 批准 (number + QR), or return with a reason
     approve = defn.transition("approve")
     assert approve is not None and approve.signature == "批准"
-    assert {"assign_number", "generate_qr"} <= set(approve.effects)
+    assert approve.effects == ("issue_certificate",)  # approving is what issues
     assert go("approving", "approve", {"signatory"}, signed=True) == "issued"
     assert go("approving", "return_approval", {"signatory"}, reason="x") == "compiling"
     assert go("issued", "print", {"clerk"}) == "printed"
@@ -185,10 +201,15 @@ def test_certificate_follows_db1304_5_8() -> None:
     assert "new_revision" in defn.transition("approve_modification").effects  # type: ignore[union-attr]
     # delay keeps the state; void ends it
     assert go("checking", "request_delay", {"checker"}, reason="标准器送检") == "checking"
-    assert go("issued", "void", {"tech_manager"}, reason="重复") == "voided"
+    assert go("issued", "void", {"tech_manager"}, reason="重复", signed=True) == "voided"
     with pytest.raises(TransitionRefused) as refused:
-        go("released", "void", {"tech_manager"}, reason="x")
+        go("released", "void", {"tech_manager"}, reason="x", signed=True)
     assert refused.value.http_status == 409
+    # withdrawing an issued certificate (no new revision) is signed too; the public page says 已撤回
+    assert defn.transition("withdraw").signature == "撤回"  # type: ignore[union-attr]
+    assert go("released", "withdraw", {"signatory"}, reason="结论有误", signed=True) == "recalled"
+    # content that changed after the verifier signed goes back to 编制
+    assert go("approving", "content_changed", {"signatory"}, reason="记录已改") == "compiling"
 
 
 def test_entrustment_onsite_variant_and_guards() -> None:

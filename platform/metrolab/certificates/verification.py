@@ -14,6 +14,8 @@ from metrolab.settings import get_settings
 
 # The public page's words for each state.
 STATUS_VALID, STATUS_RECALLED, STATUS_EXPIRED, STATUS_VOIDED = "有效", "已撤回", "已过期", "已作废"
+STATUS_NOTICE = "检定结果通知书：检定结论为不合格"
+NOTICE = "检定结果通知书"
 
 
 # ── the verification token: unguessable, signed, not the certificate number ────────────────
@@ -61,19 +63,27 @@ def _public(cert: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def newest_revision(cert: dict[str, Any]) -> dict[str, Any]:
+    """The issued revision that replaces ``cert`` in the end (``cert`` itself if none does)."""
+    newest, seen = cert, {cert["id"]}
+    while newest["superseded_by"] and newest["superseded_by"] not in seen:
+        seen.add(newest["superseded_by"])
+        newest = await _certificate(newest["superseded_by"])
+    return newest
+
+
 async def status_of(cert: dict[str, Any]) -> tuple[str, str]:
-    """(state, 中文 label) of an issued certificate."""
+    """(state, 中文 label) of an issued certificate. A 检定结果通知书 is never "有效": it states that
+    the instrument failed; its page says so."""
     if cert["status"] == "voided":
         return "voided", STATUS_VOIDED
     if cert["superseded_by"]:
-        newest = cert
-        seen = {cert["id"]}
-        while newest["superseded_by"] and newest["superseded_by"] not in seen:
-            seen.add(newest["superseded_by"])
-            newest = await _certificate(newest["superseded_by"])
-        return "superseded", f"已被第 {newest['revision']} 版替代"
+        newest = await newest_revision(cert)
+        return "superseded", f"已被第 {newest['revision']} 版替代（证书编号 {newest['number']}）"
     if cert["recalled_at"] or cert["status"] == "recalled":
         return "recalled", STATUS_RECALLED
+    if cert["kind"] == NOTICE:
+        return "notice", STATUS_NOTICE
     if cert["valid_until"] and cert["valid_until"] < date.today():
         return "expired", STATUS_EXPIRED
     return "valid", STATUS_VALID
@@ -90,7 +100,14 @@ async def verify_status(token: str) -> dict[str, Any]:
     if not cert["pdf_sha256"]:
         return {"genuine": False, "state": "not_genuine"}
     state, label = await status_of(cert)
-    return {"genuine": True, "state": state, "status": label, "id": cert["id"], **_public(cert)}
+    info = {"genuine": True, "state": state, "status": label, "id": cert["id"], **_public(cert)}
+    if state == "superseded":
+        newest = await newest_revision(cert)
+        info["replaced_by"] = {"number": newest["number"], "token": newest["verify_token"]}
+    if cert["supersedes"]:
+        old = await _certificate(cert["supersedes"])
+        info["replaces"] = {"number": old["number"], "token": old["verify_token"]}
+    return info
 
 
 async def lookup(number: str, serial_tail: str) -> dict[str, Any] | None:
