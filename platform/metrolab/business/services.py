@@ -74,10 +74,11 @@ def _problem(path: str, label: str, message: str) -> Any:
 
 
 async def _next_number(year: int) -> str:
-    prefix = f"WT{year}-"
-    rows = await Entrustment.select(Entrustment.number).where(Entrustment.number.like(f"{prefix}%"))
-    last = max((int(r["number"][len(prefix):]) for r in rows if r["number"][len(prefix):].isdigit()), default=0)
-    return f"{prefix}{last + 1:05d}"
+    """WT2026-00001…: the lab's series allocator (inside the caller's numbering transaction)."""
+    from metrolab.lab.series import allocate
+
+    return await allocate("entrustment", year, lambda seq: f"WT{year}-{seq:05d}",
+                          lambda n: Entrustment.exists().where(Entrustment.number == n).run())
 
 
 async def _customer_for(data: dict[str, Any]) -> int:
@@ -89,8 +90,9 @@ async def _customer_for(data: dict[str, Any]) -> int:
         return row["id"]
     c = Customer(name=name[:200], credit_code=str(data.get("credit_code") or "")[:18],
                  address=str(data.get("address") or "")[:300], phone=str(data.get("phone") or "")[:50])
-    await c.save()
-    return c.id
+    # Two clerks entering the same new customer at once: one row, both entrustments point to it.
+    await Customer.insert(c).on_conflict(target=Customer.name, action="DO NOTHING")
+    return (await Customer.select(Customer.id).where(Customer.name == name[:200]).first())["id"]
 
 
 async def fee_for(customer_id: int, instrument_type: str, on: date) -> str:
@@ -134,11 +136,10 @@ async def create_entrustment(user: Any, pin: Pinned, data: dict[str, Any], codes
             requested = None
     today = date.today()
     types = await instrument_types()
-    async with Entrustment._meta.db.transaction():
-        for _attempt in range(5):
-            number = await _next_number(today.year)
-            if not await Entrustment.exists().where(Entrustment.number == number):
-                break
+    from metrolab.lab.series import numbering_transaction
+
+    async with numbering_transaction():  # two clerks at once queue for the number, neither fails
+        number = await _next_number(today.year)
         e = Entrustment(number=number, customer=customer_id, contact=str(data.get("contact") or "")[:100],
                         phone=str(data.get("phone") or "")[:50], requested_date=requested,
                         onsite=data.get("service_mode") == "现场检定", form_version=pin.version_id,

@@ -31,3 +31,11 @@ class LabSettings(Table, tablename="lab_settings"):
     seal_sha256 = Varchar(length=64, default="")  # 检定专用章, a PNG in metrolab.storage
     number_pattern = Varchar(length=40, default="")  # "" = the default pattern
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class SeriesCounter(Table, tablename="number_series_counter"):
+    """The last sequence number used per series and year (``entrustment:2026``, ``record:2026`` …),
+    row-locked by the upsert that increments it: numbers without duplicates, even under concurrency."""
+
+    key = Varchar(length=60, unique=True)
+    last_seq = Integer(default=0)

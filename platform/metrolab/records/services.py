@@ -212,11 +212,11 @@ async def search(q: str = "", status: str = "", verifier: int | None = None, lim
 
 
 async def _next_number(year: int) -> str:
-    prefix = f"{NUMBER_PREFIX}{year}-"
-    last = await OriginalRecord.select(OriginalRecord.number).where(OriginalRecord.number.like(f"{prefix}%")).order_by(
-        OriginalRecord.number, ascending=False).first()
-    n = int(last["number"][len(prefix):]) + 1 if last else 1
-    return f"{prefix}{n:06d}"
+    """YS2026-000001…: the lab's series allocator (inside the caller's numbering transaction)."""
+    from metrolab.lab.series import allocate
+
+    return await allocate("record", year, lambda seq: f"{NUMBER_PREFIX}{year}-{seq:06d}",
+                          lambda n: OriginalRecord.exists().where(OriginalRecord.number == n).run())
 
 
 async def record_form_for(instrument_type: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -248,17 +248,14 @@ async def create_record(user: Any, *, customer_id: int | None, instrument_type: 
         data["customer"] = customer["name"]
     if "verification_date" in pin.fields:
         data["verification_date"] = on.isoformat()
-    for attempt in range(5):
+    from metrolab.lab.series import numbering_transaction
+
+    async with numbering_transaction():  # concurrent records queue for the number, none fails
         number = await _next_number(on.year)
-        try:
-            rec = OriginalRecord(number=number, instrument_type=instrument_type, form_version=version["id"],
-                                 customer=customer["id"], instrument_name=instrument_name or indicators.type_name(cat),
-                                 verified_on=on, data=data, status="draft", verifier=_uid(user))
-            await rec.save()
-            break
-        except Exception:  # noqa: BLE001 - a concurrent record took the number: take the next one
-            if attempt == 4:
-                raise
+        rec = OriginalRecord(number=number, instrument_type=instrument_type, form_version=version["id"],
+                             customer=customer["id"], instrument_name=instrument_name or indicators.type_name(cat),
+                             verified_on=on, data=data, status="draft", verifier=_uid(user))
+        await rec.save()
     return await record_or_404(rec.id)
 
 
