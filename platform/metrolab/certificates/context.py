@@ -5,38 +5,24 @@ Pure functions: no database. ``build_context`` is re-exported by ``metrolab.cert
 
 from __future__ import annotations
 
-import calendar
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from metrolab.certificates.results import _text, _zh, instrument_range, result_rows
+from metrolab.kernel.validity import conforms, due_date
 from metrolab.settings import get_settings
 
 CERTIFICATE, NOTICE = "检定证书", "检定结果通知书"
-
-
-def conforms(conclusion: str | None) -> bool:
-    """合格 (or 符合…级) → a 检定证书; anything else → a 检定结果通知书."""
-    text = (conclusion or "").strip()
-    return text == "合格" or text.startswith("符合")
 
 
 def kind_for(conclusion: str | None) -> str:
     return CERTIFICATE if conforms(conclusion) else NOTICE
 
 
-def add_months(day: date, months: int) -> date:
-    month0 = day.month - 1 + months
-    year, month = day.year + month0 // 12, month0 % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
 def valid_until(verified_on: date | None, cycle_months: int | None, kind: str) -> date | None:
     """有效期至 = 检定日期 + 周期 − 1 天; none on a notice or without a cycle."""
-    if kind != CERTIFICATE or verified_on is None or not cycle_months:
-        return None
-    return add_months(verified_on, int(cycle_months)) - timedelta(days=1)
+    return due_date(verified_on, cycle_months) if kind == CERTIFICATE else None
 
 
 def _date(value: Any) -> date | None:

@@ -15,7 +15,6 @@ an external certificate's validity date as entered). Only a conforming result ge
 
 from __future__ import annotations
 
-import calendar
 import json
 import secrets
 from datetime import date, datetime, timedelta
@@ -27,6 +26,7 @@ from itsdangerous import BadSignature, Signer
 from metrolab import storage
 from metrolab.audit.log import record
 from metrolab.customers.tables import Customer
+from metrolab.kernel.validity import conforms, due_date
 from metrolab.ledger.tables import STATUSES, ExternalCertificate, LedgerInstrument, PortalLink
 from metrolab.settings import get_settings
 from metrolab.web.errors import UserError
@@ -38,24 +38,6 @@ FIELDS = ("instrument_type", "name", "model", "serial", "manufacturer", "locatio
 
 
 # ── dates and conclusions ─────────────────────────────────────────────────────────────────────
-
-
-def add_months(day: date, months: int) -> date:
-    month0 = day.month - 1 + months
-    year, month = day.year + month0 // 12, month0 % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def due_date(verified_on: date | None, cycle_months: int | None) -> date | None:
-    """有效期至 = 检定日期 + 周期 − 1 天."""
-    if verified_on is None or not cycle_months:
-        return None
-    return add_months(verified_on, int(cycle_months)) - timedelta(days=1)
-
-
-def conforms(conclusion: str | None) -> bool:
-    text = (conclusion or "").strip()
-    return text == "合格" or text.startswith("符合")
 
 
 def parse_date(value: Any) -> date | None:
