@@ -53,4 +53,6 @@ def test_cli_check_reports_database_and_tools():
     import sys
 
     out = subprocess.run([sys.executable, "-m", "metrolab.cli", "check"], capture_output=True, text=True, env=os.environ)
-    assert "数据库" in out.stdout and "LibreOffice" in out.stdout and "中文字体" in out.stdout
+    assert "数据库" in out.stdout and "LibreOffice" in out.stdout
+    # each face the shipped templates use, and the free twin it resolves to (a fresh machine has them)
+    assert "Times New Roman: → Liberation Serif" in out.stdout and "宋体: → Noto Serif CJK SC" in out.stdout

@@ -9,7 +9,7 @@ from piccolo.query.functions.aggregate import Count
 
 from metrolab.accounts.passwords import hash_password, password_problem
 from metrolab.accounts.tables import Department, LoginSession, Role, User, UserRole
-from metrolab.web.errors import UserError
+from metrolab.kernel.errors import NotFound
 
 PAGE_SIZE = 30
 
@@ -38,13 +38,13 @@ MAX_ID = 2**31 - 1  # ids are 32-bit integers: a larger one is "not found", not 
 
 async def get_user(user_id: int) -> dict[str, Any]:
     if not 0 < user_id <= MAX_ID:
-        raise UserError(status_code=404, detail="工作人员不存在")
+        raise NotFound("工作人员不存在")
     row = await User.select(
         User.id, User.username, User.full_name, User.department, User.department.name.as_alias("department_name"),
         User.phone, User.email, User.language, User.is_active, User.signature_sha256, User.last_login, User.created_at,
     ).where(User.id == user_id).first()
     if row is None:
-        raise UserError(status_code=404, detail="工作人员不存在")
+        raise NotFound("工作人员不存在")
     return row
 
 

@@ -22,7 +22,7 @@ from metrolab.audit.log import record as audit
 from metrolab.business.tables import Entrustment, Release, VerificationTask
 from metrolab.certificates.tables import Certificate
 from metrolab.certificates.workflow import certificate_label
-from metrolab.web.errors import UserError
+from metrolab.kernel.errors import Conflict, Forbidden, NotFound, Refused
 from metrolab.workflows import services as wf
 
 ENTRUST_WF = "entrustment"
@@ -53,7 +53,7 @@ async def entrustment_form(version_id: int | None = None) -> Pinned:
 
     version = await (get_version(version_id) if version_id else published_version("entrustment"))
     if version is None:
-        raise UserError(status_code=409, detail="委托受理单表单尚未发布")
+        raise Conflict("委托受理单表单尚未发布")
     raw = version["definition"]
     if isinstance(raw, str):
         raw = json.loads(raw)
@@ -169,10 +169,10 @@ async def modify_entrustment(entrustment_id: int, user: Any, data: dict[str, Any
     removed = tasks[len(lines):]
     started = [t["serial"] or f"第{t['line']}行" for t in removed if t["status"] != "registered"]
     if started:
-        raise UserError(status_code=409, detail=f"以下器具的任务已分配，不能从委托单中删除：{'、'.join(started)}")
+        raise Conflict(f"以下器具的任务已分配，不能从委托单中删除：{'、'.join(started)}")
     for i, ((_row, code), task) in enumerate(zip(lines, tasks, strict=False), start=1):
         if task["record"] and task["instrument_type"] != code:
-            raise UserError(status_code=409, detail=f"第{i}行已有原始记录，不能更改器具类型")
+            raise Conflict(f"第{i}行已有原始记录，不能更改器具类型")
     types = await instrument_types()
     requested = None
     if data.get("requested_date"):
@@ -211,7 +211,7 @@ async def get_entrustment(entrustment_id: int) -> dict[str, Any]:
                                    Entrustment.received_by.full_name.as_alias("received_by_name")) \
         .where(Entrustment.id == entrustment_id).output(load_json=True).first()
     if row is None:
-        raise UserError(status_code=404, detail="委托单不存在")
+        raise NotFound("委托单不存在")
     return row
 
 
@@ -252,7 +252,7 @@ def _tasks():  # noqa: ANN202
 async def get_task(task_id: int) -> dict[str, Any]:
     row = await _tasks().where(VerificationTask.id == task_id).first()
     if row is None:
-        raise UserError(status_code=404, detail="检定任务不存在")
+        raise NotFound("检定任务不存在")
     return row
 
 
@@ -305,7 +305,7 @@ async def receive(entrustment_id: int, user: Any, count: int, expected_lock: int
     e = await get_entrustment(entrustment_id)
     lines = await VerificationTask.count().where(VerificationTask.entrustment == entrustment_id)
     if count < 1:
-        raise UserError(status_code=400, detail="请填写接收的仪表数量")
+        raise Refused("请填写接收的仪表数量")
     await wf.apply(Entrustment, entrustment_id, ENTRUST_WF, "receive", user, context=entrustment_context(e),
                    expected_lock=expected_lock,
                    changes={Entrustment.received_at: datetime.now(UTC), Entrustment.received_by: _uid(user),
@@ -328,11 +328,11 @@ async def assign(task_id: int, verifier_id: int, user: Any, department: str = ""
     task = await get_task(task_id)
     e = await get_entrustment(task["entrustment"])
     if e["status"] not in ("received", "onsite_confirmed", "in_progress"):
-        raise UserError(status_code=409, detail="委托单尚未由科室接收（或已完成），不能分配任务")
+        raise Conflict("委托单尚未由科室接收（或已完成），不能分配任务")
     if task["status"] not in ("registered", "assigned"):
-        raise UserError(status_code=409, detail="该任务已开始原始记录，不能再分配")
+        raise Conflict("该任务已开始原始记录，不能再分配")
     if verifier_id not in {v["id"] for v in await verifiers()}:
-        raise UserError(status_code=400, detail="请选择一名检定员")
+        raise Refused("请选择一名检定员")
     await VerificationTask.update({VerificationTask.assigned_to: verifier_id, VerificationTask.status: "assigned",
                                    VerificationTask.department: department[:100]}) \
         .where(VerificationTask.id == task_id)
@@ -342,7 +342,7 @@ async def assign(task_id: int, verifier_id: int, user: Any, department: str = ""
 
 def _own_task(task: dict[str, Any], user: Any) -> None:
     if task["assigned_to"] != _uid(user):
-        raise UserError(status_code=403, detail="只有分配到该任务的检定员可以操作")
+        raise Forbidden("只有分配到该任务的检定员可以操作")
 
 
 async def _start_entrustment(entrustment_id: int, user: Any) -> None:
@@ -350,7 +350,7 @@ async def _start_entrustment(entrustment_id: int, user: Any) -> None:
     e = await get_entrustment(entrustment_id)
     action = {"received": "start", "onsite_confirmed": "start_onsite"}.get(e["status"])
     if action:
-        with contextlib.suppress(UserError):  # someone else started it meanwhile
+        with contextlib.suppress(Refused):  # someone else started it meanwhile
             await wf.apply(Entrustment, entrustment_id, ENTRUST_WF, action, user, context=entrustment_context(e))
 
 
@@ -385,9 +385,9 @@ async def compile_certificate(task_id: int, user: Any) -> int:
     if task["certificate"] and task["certificate_status"] not in ("voided",):
         return task["certificate"]
     if not task["record"]:
-        raise UserError(status_code=409, detail="请先填写并保存原始记录")
+        raise Conflict("请先填写并保存原始记录")
     if task["record_status"] != "saved":
-        raise UserError(status_code=409, detail="原始记录尚未保存，不能编制证书")
+        raise Conflict("原始记录尚未保存，不能编制证书")
     cert = await certificate_for_record(task["record"], user=user)
     await VerificationTask.update({VerificationTask.certificate: cert["id"], VerificationTask.status: "certifying"}) \
         .where(VerificationTask.id == task_id)
@@ -484,13 +484,13 @@ def signature_png(data_url: str) -> bytes:
     """The customer's on-screen signature: a PNG data URL, bounded and checked."""
     prefix = "data:image/png;base64,"
     if not data_url or not data_url.startswith(prefix):
-        raise UserError(status_code=400, detail="请客户在签名框内签名")
+        raise Refused("请客户在签名框内签名")
     try:
         png = base64.b64decode(data_url[len(prefix):], validate=True)
     except ValueError as exc:
-        raise UserError(status_code=400, detail="签名图片无法读取") from exc
+        raise Refused("签名图片无法读取") from exc
     if len(png) > MAX_SIGNATURE_BYTES or not png.startswith(b"\x89PNG\r\n\x1a\n"):
-        raise UserError(status_code=400, detail="签名图片格式不正确或过大")
+        raise Refused("签名图片格式不正确或过大")
     return png
 
 
@@ -498,29 +498,28 @@ async def release(entrustment_id: int, user: Any, *, mode: str, task_ids: list[i
                   method: str, signature_data_url: str, remarks: str = "") -> int:
     """Hand over certificates and/or instruments of some tasks, with the customer's signature."""
     if mode not in RELEASE_MODES:
-        raise UserError(status_code=400, detail="请选择发放方式（证书和仪表 / 仅仪表 / 仅证书）")
+        raise Refused("请选择发放方式（证书和仪表 / 仅仪表 / 仅证书）")
     if method not in RELEASE_METHODS:
-        raise UserError(status_code=400, detail="请选择领取方式")
+        raise Refused("请选择领取方式")
     if not collector.strip():
-        raise UserError(status_code=400, detail="请填写领取人")
+        raise Refused("请填写领取人")
     png = signature_png(signature_data_url)
     e = await get_entrustment(entrustment_id)
     tasks = {t["id"]: t for t in await tasks_of(entrustment_id)}
     chosen = [tasks[i] for i in task_ids if i in tasks and tasks[i]["status"] != "released"]
     if not chosen:
-        raise UserError(status_code=400, detail="请选择要发放的器具")
+        raise Refused("请选择要发放的器具")
     with_cert = mode != "instrument_only"
     if with_cert:
         missing = [t["serial"] or f"第{t['line']}行" for t in chosen
                    if not t["certificate"] or t["certificate_status"] not in ("issued", "printed")]
         if missing:
-            raise UserError(status_code=409, detail=f"以下器具的证书尚未批准出具：{'、'.join(missing)}")
+            raise Conflict(f"以下器具的证书尚未批准出具：{'、'.join(missing)}")
         unprinted = [t["certificate_number"] or t["serial"] for t in chosen if t["certificate_status"] == "issued"]
         if unprinted:
-            raise UserError(status_code=409,
-                            detail=f"以下证书尚未打印，请先在“证书打印”中打印后再发放：{'、'.join(unprinted)}")
+            raise Conflict(f"以下证书尚未打印，请先在“证书打印”中打印后再发放：{'、'.join(unprinted)}")
     if e["status"] not in ("in_progress", "completed"):
-        raise UserError(status_code=409, detail="委托单尚未开始检定或已发放，不能发放")
+        raise Conflict("委托单尚未开始检定或已发放，不能发放")
     digest = storage.put(png)
     numbers = []
     if with_cert:

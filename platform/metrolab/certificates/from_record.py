@@ -11,7 +11,7 @@ from typing import Any
 
 from metrolab.certificates import catalogue
 from metrolab.certificates.services import build_context, create_certificate
-from metrolab.web.errors import UserError
+from metrolab.kernel.errors import Conflict, NotFound
 
 
 async def record_row(record_id: int) -> dict[str, Any]:
@@ -27,7 +27,7 @@ async def record_row(record_id: int) -> dict[str, Any]:
         .first()
     )
     if row is None:
-        raise UserError(status_code=404, detail="原始记录不存在")
+        raise NotFound("原始记录不存在")
     return row
 
 
@@ -43,7 +43,7 @@ async def record_items(row: dict[str, Any], itype: dict[str, Any] | None) -> lis
         .first()
     )
     if version is None:
-        raise UserError(status_code=409, detail="原始记录的表单版本不存在")
+        raise Conflict("原始记录的表单版本不存在")
     defn = load_definition(version["definition"], catalogue=itype)
     return [dataclasses.asdict(i) for i in compute(defn, row["data"] or {}, catalogue=itype).items]
 
@@ -61,7 +61,7 @@ async def context_for_record(
     row = await record_row(record_id)
     itype = await catalogue.instrument_type(row["instrument_type"])
     if itype is None:
-        raise UserError(status_code=409, detail=f"器具类型 {row['instrument_type']} 不存在")
+        raise Conflict(f"器具类型 {row['instrument_type']} 不存在")
     customer = None
     if row["customer"]:
         customer = await Customer.select().where(Customer.id == row["customer"]).first()

@@ -15,9 +15,9 @@ from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from metrolab.audit.log import record
 from metrolab.certificates.tables import Certificate, CertificateNumber, NumberCounter, VoidedNumber
+from metrolab.kernel.errors import Conflict, Refused
 from metrolab.lab import services as lab
 from metrolab.lab.numbering import DEFAULT_PATTERN, format_number
-from metrolab.web.errors import UserError
 
 __all__ = ["DEFAULT_PATTERN", "allocate_number", "format_number", "number_for", "void_number"]
 
@@ -101,11 +101,11 @@ async def void_number(number: str, reason: str, user: Any) -> None:
     """
     number, reason = (number or "").strip(), (reason or "").strip()
     if not number:
-        raise UserError(status_code=400, detail="请填写要作废的证书编号")
+        raise Refused("请填写要作废的证书编号")
     if not reason:
-        raise UserError(status_code=400, detail="作废证书编号必须填写原因")
+        raise Refused("作废证书编号必须填写原因")
     if await VoidedNumber.exists().where(VoidedNumber.number == number):
-        raise UserError(status_code=409, detail=f"证书编号 {number} 已作废")
+        raise Conflict(f"证书编号 {number} 已作废")
     await VoidedNumber.insert(
         VoidedNumber(number=number, reason=reason, by=getattr(user, "id", None))
     )

@@ -15,7 +15,7 @@ from metrolab import storage
 from metrolab.audit.log import record
 from metrolab.certificates.tables import Certificate, PrintLog
 from metrolab.engine.documents import merge_pdfs
-from metrolab.web.errors import UserError
+from metrolab.kernel.errors import Conflict, Refused
 
 PAGE_SIZE = 30
 NOT_PRINTABLE = ("recalled", "voided")  # and any certificate with a newer issued revision
@@ -79,9 +79,9 @@ async def print_pdf(certificate_ids: list[int], user: Any, reason: str = "") -> 
 
     ids = list(dict.fromkeys(int(i) for i in certificate_ids))
     if not ids:
-        raise UserError(status_code=400, detail="请选择要打印的证书")
+        raise Refused("请选择要打印的证书")
     if len(ids) > MAX_BATCH:
-        raise UserError(status_code=400, detail=f"一次最多打印 {MAX_BATCH} 份证书")
+        raise Refused(f"一次最多打印 {MAX_BATCH} 份证书")
     rows = await Certificate.select(
         Certificate.id, Certificate.number, Certificate.pdf_sha256, Certificate.status,
         Certificate.superseded_by,
@@ -89,17 +89,15 @@ async def print_pdf(certificate_ids: list[int], user: Any, reason: str = "") -> 
     by_id = {r["id"]: r for r in rows}
     missing = [i for i in ids if i not in by_id or not by_id[i]["pdf_sha256"]]
     if missing:
-        raise UserError(status_code=409, detail="所选证书中有尚未出具（没有 PDF）的证书")
+        raise Conflict("所选证书中有尚未出具（没有 PDF）的证书")
     withdrawn = [by_id[i]["number"] for i in ids
                  if by_id[i]["status"] in NOT_PRINTABLE or by_id[i]["superseded_by"]]
     if withdrawn:
-        raise UserError(
-            status_code=409, detail=f"已撤回、被替代或作废的证书不能打印：{'、'.join(withdrawn)}"
+        raise Conflict(f"已撤回、被替代或作废的证书不能打印：{'、'.join(withdrawn)}"
         )
     reprints = [by_id[i]["number"] for i in ids if by_id[i]["status"] != "issued"]
     if reprints and not reason.strip():
-        raise UserError(
-            status_code=400, detail=f"补打须填写原因（已打印过：{'、'.join(reprints)}）"
+        raise Refused(f"补打须填写原因（已打印过：{'、'.join(reprints)}）"
         )
     for i in ids:
         first = by_id[i]["status"] == "issued"

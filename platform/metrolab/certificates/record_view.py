@@ -9,7 +9,7 @@ from typing import Any
 from markupsafe import Markup
 
 from metrolab.certificates.catalogue import instrument_type
-from metrolab.web.errors import UserError
+from metrolab.kernel.errors import NotFound
 
 
 async def printable_record(record_id: int) -> dict[str, Any]:
@@ -17,7 +17,7 @@ async def printable_record(record_id: int) -> dict[str, Any]:
         from metrolab.forms.tables import FormVersion
         from metrolab.records.tables import OriginalRecord
     except ImportError as exc:
-        raise UserError(status_code=404, detail="原始记录功能尚未安装") from exc
+        raise NotFound("原始记录功能尚未安装") from exc
     from metrolab.engine.forms import load_definition, render_form
 
     row = (
@@ -27,7 +27,7 @@ async def printable_record(record_id: int) -> dict[str, Any]:
         .first()
     )
     if row is None:
-        raise UserError(status_code=404, detail="原始记录不存在")
+        raise NotFound("原始记录不存在")
     version = (
         await FormVersion.select(FormVersion.definition)
         .where(FormVersion.id == row["form_version"])

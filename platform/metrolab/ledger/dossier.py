@@ -11,6 +11,7 @@ from typing import Any
 
 from piccolo.table import Table
 
+from metrolab.kernel.errors import NotFound, Refused
 from metrolab.ledger import services
 from metrolab.ledger.tables import (
     Charge,
@@ -21,7 +22,6 @@ from metrolab.ledger.tables import (
     StationStaff,
     Visit,
 )
-from metrolab.web.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ async def check(kind: Kind, values: dict[str, str], customer_id: int) -> tuple[d
 async def add(kind: Kind, customer_id: int, values: dict[str, str], user: Any = None) -> int:
     clean, errors = await check(kind, values, customer_id)
     if errors:
-        raise UserError(status_code=400, detail="；".join(errors.values()),
+        raise Refused("；".join(errors.values()),
                         extra=[{"key": k, "message": v} for k, v in errors.items()])
     if kind.parent == "customer":
         clean["customer"] = customer_id
@@ -137,7 +137,7 @@ async def delete(kind: Kind, customer_id: int, row_id: int) -> None:
     else:
         owned = await table.exists().where((table.id == row_id) & (table.customer == customer_id))
     if not owned:
-        raise UserError(status_code=404, detail="记录不存在")
+        raise NotFound("记录不存在")
     await table.delete().where(table.id == row_id)
 
 

@@ -11,10 +11,10 @@ from typing import Any
 from itsdangerous import BadSignature, Signer
 
 from metrolab import storage
+from metrolab.kernel.errors import Refused
 from metrolab.ledger import services
 from metrolab.ledger.tables import LedgerInstrument
 from metrolab.settings import get_settings
-from metrolab.web.errors import UserError
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
@@ -122,11 +122,11 @@ async def confirm(customer_id: int, ticket: str, user: Any = None) -> int:
         digest = _signer(customer_id).unsign(ticket.encode()).decode()
         content = storage.get(digest)
     except (BadSignature, UnicodeError, ValueError, OSError) as exc:
-        raise UserError(status_code=400, detail="导入凭据无效或已过期，请重新上传文件") from exc
+        raise Refused("导入凭据无效或已过期，请重新上传文件") from exc
     types, existing = await _context(customer_id)
     result = parse(content, customer_id, types, existing)
     if result.problem:
-        raise UserError(status_code=400, detail=result.problem)
+        raise Refused(result.problem)
     async with LedgerInstrument._meta.db.transaction():
         for good in result.good:
             clean = good["values"]

@@ -26,10 +26,10 @@ from itsdangerous import BadSignature, Signer
 from metrolab import storage
 from metrolab.audit.log import record
 from metrolab.customers.tables import Customer
+from metrolab.kernel.errors import Conflict, NotFound, Refused
 from metrolab.kernel.validity import conforms, due_date
 from metrolab.ledger.tables import STATUSES, ExternalCertificate, LedgerInstrument, PortalLink
 from metrolab.settings import get_settings
-from metrolab.web.errors import UserError
 
 MAX_SCAN_BYTES = 10 * 1024 * 1024
 WINDOWS = (30, 60, 90)
@@ -154,7 +154,7 @@ async def save_instrument(customer_id: int, clean: dict[str, Any], instrument_id
     """Insert or update a checked instrument (``check_instrument``); refuses a duplicate serial."""
     same = await find_instrument(customer_id, clean["instrument_type"], clean["serial"])
     if same and same["id"] != instrument_id:
-        raise UserError(status_code=409, detail=f"该客户已有同类型、出厂编号为 {clean['serial']} 的器具")
+        raise Conflict(f"该客户已有同类型、出厂编号为 {clean['serial']} 的器具")
     values = {k: v for k, v in clean.items() if k in {*FIELDS, "next_due_on"}}
     if instrument_id is None:
         row = LedgerInstrument(customer=customer_id, source=source, **values)
@@ -174,7 +174,7 @@ async def get_instrument(instrument_id: int) -> dict[str, Any]:
         LedgerInstrument.customer.category.as_alias("customer_category"),
     ).where(LedgerInstrument.id == instrument_id).first()
     if row is None:
-        raise UserError(status_code=404, detail="器具不存在")
+        raise NotFound("器具不存在")
     return row
 
 
@@ -282,16 +282,16 @@ async def sync_from_certificates() -> int:
 def sniff_scan(data: bytes) -> str:
     """"pdf" | "png" | "jpeg" from the magic bytes (never the file name); refuses anything else."""
     if not data:
-        raise UserError(status_code=400, detail="请选择扫描件文件")
+        raise Refused("请选择扫描件文件")
     if len(data) > MAX_SCAN_BYTES:
-        raise UserError(status_code=400, detail="扫描件不能超过 10 MB")
+        raise Refused("扫描件不能超过 10 MB")
     if data.startswith(b"%PDF-"):
         return "pdf"
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
     if data.startswith(b"\xff\xd8\xff"):
         return "jpeg"
-    raise UserError(status_code=400, detail="扫描件只能是 PDF 或图片（PNG、JPEG）文件")
+    raise Refused("扫描件只能是 PDF 或图片（PNG、JPEG）文件")
 
 
 SCAN_MEDIA = {"pdf": "application/pdf", "png": "image/png", "jpeg": "image/jpeg"}
@@ -324,15 +324,15 @@ def check_external(values: dict[str, str]) -> tuple[dict[str, Any], dict[str, st
 async def register_external(instrument_id: int, values: dict[str, str], scan: bytes, filename: str,
                             user: Any = None) -> dict[str, Any]:
     """Store the scan and the certificate; it counts like ours for due dates and compliance.
-    Raises UserError (400) with every problem."""
+    Raises Refused (400) with every problem."""
     instrument = await get_instrument(instrument_id)
     clean, errors = check_external(values)
     try:
         scan_type = sniff_scan(scan)
-    except UserError as exc:
+    except Refused as exc:
         errors["scan"] = str(exc.detail)
     if errors:
-        raise UserError(status_code=400, detail="；".join(errors.values()),
+        raise Refused("；".join(errors.values()),
                         extra=[{"key": k, "message": v} for k, v in errors.items()])
     digest = storage.put(scan)
     cert = ExternalCertificate(instrument=instrument_id, scan_sha256=digest, scan_type=scan_type,
@@ -450,7 +450,7 @@ async def due_by_customer(within_days: int = 90, today: date | None = None) -> l
 async def customer(customer_id: int) -> dict[str, Any]:
     row = await Customer.select().where(Customer.id == customer_id).first()
     if row is None:
-        raise UserError(status_code=404, detail="客户不存在")
+        raise NotFound("客户不存在")
     return row
 
 

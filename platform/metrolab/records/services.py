@@ -30,8 +30,8 @@ from metrolab.engine.forms.scopes import build
 from metrolab.engine.forms.walk import visit
 from metrolab.forms import catalogue as indicators
 from metrolab.forms.services import published_version
+from metrolab.kernel.errors import Conflict, NotFound, Refused
 from metrolab.records.tables import OriginalRecord, RecordRevision
-from metrolab.web.errors import UserError
 
 # Header columns that mirror a top-level key of the form's data when the form has that key;
 # otherwise the record page asks for them itself.
@@ -88,7 +88,7 @@ async def pinned(version_id: int) -> Pinned:
 
     version = await get_version(version_id)
     if version is None:
-        raise UserError(status_code=404, detail="表单版本不存在")
+        raise NotFound("表单版本不存在")
     raw = version["definition"]
     cat = await indicators.get_catalogue(raw.get("catalogue") or "")
     defn = _load(version_id, canonical(raw), canonical(cat))
@@ -189,7 +189,7 @@ async def get_record(record_id: int) -> dict[str, Any] | None:
 async def record_or_404(record_id: int) -> dict[str, Any]:
     rec = await get_record(record_id)
     if rec is None:
-        raise UserError(status_code=404, detail="原始记录不存在")
+        raise NotFound("原始记录不存在")
     return rec
 
 
@@ -223,11 +223,11 @@ async def record_form_for(instrument_type: str) -> tuple[dict[str, Any], dict[st
     """(instrument type, published record form version) or a refusal in words."""
     cat = await indicators.get_catalogue(instrument_type)
     if cat is None:
-        raise UserError(status_code=400, detail=f"器具类型 “{instrument_type}” 不存在")
+        raise Refused(f"器具类型 “{instrument_type}” 不存在")
     key = cat.get("record_form") or f"{instrument_type}_record"
     version = await published_version(key)
     if version is None:
-        raise UserError(status_code=409, detail="该器具类型的原始记录表单尚未发布")
+        raise Conflict("该器具类型的原始记录表单尚未发布")
     return cat, version
 
 
@@ -240,7 +240,7 @@ async def create_record(user: Any, *, customer_id: int | None, instrument_type: 
     customer = await Customer.select(Customer.id, Customer.name).where(Customer.id == customer_id).first() \
         if customer_id else None
     if customer is None:
-        raise UserError(status_code=400, detail="请选择送检单位")
+        raise Refused("请选择送检单位")
     pin = await pinned(version["id"])
     on = verified_on or date.today()
     data: dict[str, Any] = {}
@@ -380,7 +380,7 @@ async def autosave(record_id: int, header: dict[str, Any], data: dict[str, Any],
     """Keep a draft as typed (no validation: nothing typed is lost). Saved records need a reason."""
     rec = await record_or_404(record_id)
     if rec["status"] != "draft":
-        raise UserError(status_code=409, detail="记录已保存，修改须填写修改原因后点击“保存”")
+        raise Conflict("记录已保存，修改须填写修改原因后点击“保存”")
     pin = await pinned(rec["form_version"])
     evaluation = await evaluate(pin, data, header, required=False)
     cols = header_columns(pin, evaluation.data, header)
@@ -417,7 +417,7 @@ async def save(record_id: int, header: dict[str, Any], data: dict[str, Any], use
 
     rec = await record_or_404(record_id)
     if lock := await locked_by(record_id):
-        raise UserError(status_code=409, detail=lock["message"])
+        raise Conflict(lock["message"])
     pin = await pinned(rec["form_version"])
     evaluation = evaluation or await evaluate(pin, data, header)
     cols = header_columns(pin, evaluation.data, header)
@@ -457,7 +457,7 @@ async def save(record_id: int, header: dict[str, Any], data: dict[str, Any], use
         }).where((OriginalRecord.id == record_id) & (OriginalRecord.last_revision_hash == prev)).returning(
             OriginalRecord.id)
         if not done:
-            raise UserError(status_code=409, detail="该记录刚被他人保存，请刷新后再修改")
+            raise Conflict("该记录刚被他人保存，请刷新后再修改")
         await RecordRevision.insert(RecordRevision(
             record=record_id, seq=seq, at=at, by=by, by_name=who["full_name"] if who else "", reason=reason,
             changes=changes, content_sha256=content_sha, prev_hash=prev, hash=digest))

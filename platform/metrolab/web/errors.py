@@ -15,6 +15,7 @@ from litestar.exceptions import (
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from metrolab.kernel.errors import Refused
 from metrolab.web.i18n import N_, _
 
 log = logging.getLogger("metrolab")
@@ -33,10 +34,8 @@ _TITLES = {
 }
 
 
-class UserError(HTTPException):
-    """A refusal meant for a person: status code + a 中文 message (+ optional field problems)."""
-
-    status_code = 400
+# Routes raise the same refusals services do (metrolab.kernel.errors); this is their usual name here.
+UserError = Refused
 
 
 def _wants_json(request: Request) -> bool:
@@ -46,7 +45,7 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def _field_problems(exc: HTTPException) -> list[dict[str, str]]:
+def _field_problems(exc: HTTPException | Refused) -> list[dict[str, str]]:
     """Litestar's validation details, made readable: which field, what is wrong."""
     problems = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
@@ -57,7 +56,7 @@ def _field_problems(exc: HTTPException) -> list[dict[str, str]]:
     return problems
 
 
-def _message(exc: HTTPException) -> str:
+def _message(exc: HTTPException | Refused) -> str:
     detail = exc.detail or ""
     if "CSRF" in detail:
         return _("表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试")
@@ -70,7 +69,7 @@ def _message(exc: HTTPException) -> str:
     return _(_TITLES.get(exc.status_code, "错误")) + f"（{detail}）"
 
 
-def http_error(request: Request, exc: HTTPException) -> Response:
+def http_error(request: Request, exc: HTTPException | Refused) -> Response:
     status = exc.status_code
     if isinstance(exc, NotAuthorizedException) and not _wants_json(request):
         return Redirect(path=f"/login?next={request.url.path}", status_code=303)
@@ -95,6 +94,7 @@ def server_error(request: Request, exc: Exception) -> Response:
 
 
 EXCEPTION_HANDLERS = {
+    Refused: http_error,
     HTTPException: http_error,
     NotFoundException: http_error,
     PermissionDeniedException: http_error,

@@ -16,14 +16,14 @@ from piccolo.table import Table
 
 from metrolab.audit.log import record
 from metrolab.engine import workflow as engine
+from metrolab.kernel.errors import NotFound, Refused
 from metrolab.paths import data_folder
 from metrolab.web.auth import CurrentUser
-from metrolab.web.errors import UserError
 from metrolab.workflows.signatures import SignerProof, sign
 from metrolab.workflows.tables import TransitionRecord, WorkflowVersion
 
 
-class TransitionConflict(UserError):
+class TransitionConflict(Refused):
     status_code = 409
 
 
@@ -86,7 +86,7 @@ async def definition(key: str) -> tuple[engine.WorkflowDefinition, int]:
     row = await WorkflowVersion.select().where((WorkflowVersion.key == key) & (WorkflowVersion.active == True)) \
         .first().output(load_json=True)  # noqa: E712
     if row is None:
-        raise UserError(status_code=500, detail=f"工作流 {key} 未载入（请执行 metrolab seed）")
+        raise Refused(f"工作流 {key} 未载入（请执行 metrolab seed）", status_code=500)
     return load(row["definition"]), row["version"]
 
 
@@ -112,14 +112,14 @@ async def apply(table: type[Table], object_id: int, key: str, action: str, user:
     defn, version = await definition(key)
     row = await table.select(table.status, table.lock_version).where(table._meta.primary_key == object_id).first()
     if row is None:
-        raise UserError(status_code=404, detail="对象不存在")
+        raise NotFound("对象不存在")
     if expected_lock is not None and expected_lock != row["lock_version"]:
         raise TransitionConflict(detail="该记录已被他人处理，请刷新后再操作")
     try:
         step = engine.check_transition(defn, row["status"], action, user.roles, context, reason=reason,
                                        signed=True)
     except engine.TransitionRefused as refused:
-        raise UserError(status_code=refused.http_status, detail=refused.message_zh) from refused
+        raise Refused(refused.message_zh, status_code=refused.http_status) from refused
     signature = None
     if step.signature:
         signature = await sign(user, password, step.signature, signed_content if signed_content is not None else

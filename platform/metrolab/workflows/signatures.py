@@ -11,8 +11,8 @@ from typing import Any
 
 from metrolab.accounts.passwords import verify_password
 from metrolab.accounts.tables import User
+from metrolab.kernel.errors import Forbidden, Refused
 from metrolab.web.auth import CurrentUser
-from metrolab.web.errors import UserError
 
 
 def canonical_sha256(content: Any) -> str:
@@ -29,10 +29,10 @@ class SignerProof:
 
 async def check_password(user: CurrentUser, password: str | None) -> SignerProof:
     if not password:
-        raise UserError(status_code=422, detail="签名须再次输入密码")
+        raise Refused("签名须再次输入密码")  # 400 with the message on the page, not a 422 page
     row = await User.select(User.password_hash).where(User.id == user.id).first()
     if row is None or not await verify_password(row["password_hash"], password):
-        raise UserError(status_code=403, detail="密码不正确，签名未完成")
+        raise Forbidden("密码不正确，签名未完成")
     return SignerProof(user.id)
 
 
