@@ -90,6 +90,7 @@ async def _template_page(
         title=tpl["name"],
         t=tpl,
         versions=await tv.versions(template_id),
+        used_by=await tv.types_using(tpl["key"], tpl["kind"]),
         labels=tv.STATUS_LABELS,
         problems=problems or [],
     )
@@ -149,6 +150,32 @@ async def template_return(request: Request, version_id: int) -> Response:
     form = await form_dict(request)
     await tv.return_version(version_id, request.user, form.get("reason", ""))
     return see_other(f"/certificate-templates/{(await tv.get_version(version_id))['template']}")
+
+
+@post(
+    "/certificate-templates/versions/{version_id:int}/retire",
+    opt=perm("templates.design"),
+    include_in_schema=False,
+)
+async def template_retire(request: Request, version_id: int) -> Response | Template:
+    template_id = (await tv.get_version(version_id))["template"]
+    try:
+        await tv.retire(version_id, request.user)
+    except UserError as exc:  # still used by instrument types: say which, on the template's page
+        return await _template_page(template_id, [str(exc.detail)], exc.status_code)
+    return see_other(f"/certificate-templates/{template_id}")
+
+
+@post(
+    "/api/v1/certificate-templates/versions/{version_id:int}/retire",
+    opt=perm("templates.design"),
+    tags=["certificates"],
+    summary="停用已发布的证书模板版本（仍被器具类型使用的唯一已发布版本不能停用）",
+    status_code=200,
+)
+async def api_template_retire(request: Request, version_id: int) -> dict[str, Any]:
+    await tv.retire(version_id, request.user)
+    return await tv.get_version(version_id)
 
 
 @get(
@@ -383,6 +410,8 @@ router = Router(
         template_submit,
         template_approve,
         template_return,
+        template_retire,
+        api_template_retire,
         template_preview,
         template_download,
         certificate_list,

@@ -173,7 +173,9 @@ async def create_certificate(
 
 async def _template_bytes(cert: dict[str, Any]) -> tuple[int, bytes]:
     """The pinned template version, else the newest published version of the template the
-    instrument type names for this kind, else of the shipped one for the kind."""
+    instrument type names for this kind (`certificate_template` / `notice_template`), else of the
+    shipped one for the kind. A named template that is missing, of the other kind or unpublished
+    is refused by name: a type never silently gets another layout."""
     from metrolab.certificates.catalogue import instrument_type
 
     query = TemplateVersion.select(TemplateVersion.id, TemplateVersion.docx_sha256)
@@ -183,9 +185,15 @@ async def _template_bytes(cert: dict[str, Any]) -> tuple[int, bytes]:
             raise UserError(status_code=409, detail="证书固定的模板版本不存在")
         return row["id"], storage.get(row["docx_sha256"])
     key = TEMPLATE_FOR_KIND[cert["kind"]]
+    field, label = {CERTIFICATE: ("certificate_template", "证书模板"),
+                    NOTICE: ("notice_template", "检定结果通知书模板")}[cert["kind"]]
     itype = await instrument_type(cert["instrument_type"]) if cert["instrument_type"] else None
-    own = (itype or {}).get("certificate_template") or ""
-    if own and own != key and await _template_kind(own) == cert["kind"]:
+    if own := (itype or {}).get(field) or "":
+        kind = await _template_kind(own)
+        if kind != cert["kind"]:
+            why = "不存在" if kind is None else f"是{kind}模板"
+            raise UserError(status_code=409, detail=f"器具类型“{itype['name']['zh']}”的{label}“{own}”{why}，"
+                                                    f"不能出具{cert['kind']}：请在器具类型中改选已发布的{cert['kind']}模板")
         key = own
     row = (
         await query.where(
@@ -200,6 +208,7 @@ async def _template_bytes(cert: dict[str, Any]) -> tuple[int, bytes]:
 
 
 async def _template_kind(key: str) -> str | None:
+    """The document kind of template ``key``, or None when there is no such template."""
     row = await CertificateTemplate.select(CertificateTemplate.kind).where(CertificateTemplate.key == key).first()
     return row["kind"] if row else None
 

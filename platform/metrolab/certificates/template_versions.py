@@ -239,6 +239,63 @@ async def return_version(version_id: int, user: Any, reason: str) -> None:
     )
 
 
+async def published_templates() -> dict[str, dict[str, Any]]:
+    """Every template by key: key, name, kind, id and ``number`` of its published version (None
+    when it has none) — what an instrument type may name and what its pages show."""
+    out = {
+        r["key"]: {**r, "number": None}
+        for r in await CertificateTemplate.select(
+            CertificateTemplate.id, CertificateTemplate.key, CertificateTemplate.name, CertificateTemplate.kind
+        )
+    }
+    rows = await TemplateVersion.select(
+        TemplateVersion.number, TemplateVersion.template.key.as_alias("key")
+    ).where(TemplateVersion.status == "published")
+    for row in rows:
+        found = out[row["key"]]
+        found["number"] = max(found["number"] or 0, row["number"])
+    return out
+
+
+async def types_using(key: str, kind: str) -> list[dict[str, Any]]:
+    """Instrument types whose certificates of ``kind`` are printed with template ``key``: those naming
+    it, and — for a shipped template — those naming none (they use the shipped one)."""
+    from metrolab.indicators.services import types_naming_template
+
+    shipped = next((k for k, _name, kd in SHIPPED if kd == kind), "")
+    return await types_naming_template(key, kind, default=key == shipped)
+
+
+async def retire(version_id: int, user: Any) -> None:
+    """停用 a published version. The last published version of a template an instrument type uses
+    is refused, naming the types: issuing for them would stop (a type never falls back to another
+    layout), so the type is re-pointed first."""
+    version = await get_version(version_id)
+    if version["status"] != "published":
+        raise UserError(status_code=409, detail="只有已发布的版本可以停用")
+    others = await TemplateVersion.exists().where(
+        (TemplateVersion.template == version["template"])
+        & (TemplateVersion.status == "published")
+        & (TemplateVersion.id != version_id)
+    )
+    users = [] if others else await types_using(version["template_key"], version["template_kind"])
+    if users:
+        names = "、".join(f"{t['name_zh']}（{t['code']}）" for t in users)
+        raise UserError(
+            status_code=409,
+            detail=f"不能停用：这是模板“{version['template_name']}”唯一已发布的版本，器具类型 {names} "
+            f"出具{version['template_kind']}时使用它。请先在这些器具类型中改选其他已发布的模板，再停用。",
+        )
+    await TemplateVersion.update({TemplateVersion.status: "retired"}).where(TemplateVersion.id == version_id)
+    await record(
+        "certificate_template.retired",
+        actor=user,
+        target_type="certificate_template_version",
+        target_id=version_id,
+        details={"template": version["template_key"], "number": version["number"]},
+    )
+
+
 async def preview_pdf(version_id: int) -> bytes:
     """The version rendered with the contract's sample data (and sample QR / signatures)."""
     from metrolab.certificates.services import to_pdf

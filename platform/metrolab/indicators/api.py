@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post, put
 
-from metrolab.indicators import services
+from metrolab.indicators import services, type_templates
 from metrolab.indicators.routes import MANAGE, VIEW
 from metrolab.web.errors import UserError
 
@@ -30,6 +30,15 @@ async def api_type(code: str) -> dict[str, Any]:
     if found is None:
         raise UserError(status_code=404, detail=f"器具类型“{code}”不存在")
     return found
+
+
+@get("/api/v1/instrument-types/{code:str}/templates", opt=VIEW, tags=TAGS,
+     summary="器具类型出具证书、通知书所用的模板（含已发布版本号；未指定时为系统默认模板）")
+async def api_type_templates(code: str) -> list[dict[str, Any]]:
+    found = await services.get_catalogue(code)
+    if found is None:
+        raise UserError(status_code=404, detail=f"器具类型“{code}”不存在")
+    return await type_templates.in_use_of(found)
 
 
 @post("/api/v1/instrument-types", opt=MANAGE, tags=TAGS, summary="新建器具类型", status_code=201)
@@ -96,6 +105,6 @@ async def api_export_standards(code: list[str] | None = None) -> Response:
     return Response(content=await services.export_standards(code or None), media_type="application/json")
 
 
-HANDLERS = [api_types, api_type, api_create_type, api_update_type, api_import_types, api_export_types,
+HANDLERS = [api_types, api_type, api_type_templates, api_create_type, api_update_type, api_import_types, api_export_types,
             api_standards, api_expiring, api_standard, api_create_standard, api_update_standard,
             api_import_standards, api_export_standards]

@@ -23,7 +23,8 @@ KINDS = {"device": "计量标准装置", "instrument": "标准器"}
 ENVIRONMENT_LIMITS = {"temperature": "温度", "humidity": "相对湿度", "pressure": "大气压力"}
 
 TYPE_KEYS = ("code", "name", "category", "model", "manufacturer", "range", "accuracy", "mpe", "regulation",
-             "cycle_months", "compulsory", "environment", "record_form", "certificate_template", "items", "source")
+             "cycle_months", "compulsory", "environment", "record_form", "certificate_template", "notice_template",
+             "items", "source")
 TYPE_OPTIONAL = ("record_fields", "to_be_confirmed", "note", "active")
 ITEM_KEYS = ("code", "name", "requirement", "unit", "mpe", "resolution", "rounding", "conformity", "points", "source")
 ITEM_OPTIONAL = ("result", "limit", "to_be_confirmed", "note")
@@ -104,7 +105,8 @@ def check_type(data: Any) -> tuple[dict[str, Any], Problems]:
         out["cycle_months"] = cycle
     out["compulsory"] = bool(data.get("compulsory"))
     out["environment"] = _check_environment(data.get("environment"), problems)
-    for key, label in (("record_form", "原始记录表单"), ("certificate_template", "证书模板")):
+    for key, label in (("record_form", "原始记录表单"), ("certificate_template", "证书模板"),
+                       ("notice_template", "检定结果通知书模板")):
         value = _text(data.get(key))
         if value and not IDENTIFIER.match(value):
             problems[key] = f"{label}的标识应以字母开头，只含字母、数字和下划线"
@@ -314,7 +316,8 @@ def type_to_row(catalogue: dict[str, Any]) -> dict[str, Any]:
         "regulation_name": catalogue["regulation"]["name"], "cycle_months": catalogue["cycle_months"],
         "compulsory": catalogue["compulsory"], "environment": catalogue["environment"],
         "record_form": catalogue["record_form"], "certificate_template": catalogue["certificate_template"],
-        "items": catalogue["items"], "source": catalogue["source"], "note": catalogue.get("note", ""),
+        "notice_template": catalogue["notice_template"], "items": catalogue["items"], "source": catalogue["source"],
+        "note": catalogue.get("note", ""),
         "to_be_confirmed": bool(catalogue.get("to_be_confirmed")),
     } | ({"active": catalogue["active"]} if "active" in catalogue else {})
 
@@ -330,7 +333,8 @@ def row_to_type(row: dict[str, Any]) -> dict[str, Any]:
                        "name": row["regulation_name"]},
         "cycle_months": row["cycle_months"], "compulsory": row["compulsory"],
         "environment": row["environment"] or {}, "record_form": row["record_form"],
-        "certificate_template": row["certificate_template"], "items": row["items"] or [], "source": row["source"],
+        "certificate_template": row["certificate_template"], "notice_template": row["notice_template"],
+        "items": row["items"] or [], "source": row["source"],
     }
     if row.get("record_fields"):
         out["record_fields"] = row["record_fields"]

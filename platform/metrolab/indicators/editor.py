@@ -16,7 +16,7 @@ RANGE_FIELDS = ("range_lower", "range_upper", "range_unit", *(f"record_{k}" for 
 TYPE_FIELDS = ("code", "name_zh", "name_en", "category", "model", "manufacturer", "range_zh", "range_en", *RANGE_FIELDS,
                "accuracy",
                "mpe", "regulation_code", "regulation_edition", "regulation_name", "cycle_months", "record_form",
-               "certificate_template", "source", "note", "env_mode", "env_note",
+               "certificate_template", "notice_template", "source", "note", "env_mode", "env_note",
                *(f"env_{k}_{end}" for k in ENVIRONMENT_LIMITS for end in ("min", "max")))
 TYPE_FLAGS = ("compulsory", "to_be_confirmed", "active", "env_to_be_confirmed")
 ITEM_FIELDS = ("code", "name_zh", "name_en", "requirement_zh", "requirement_en", "unit", "mpe", "resolution",
@@ -74,7 +74,8 @@ def catalogue_to_values(cat: dict[str, Any], active: bool = True) -> dict[str, A
         "regulation_edition": cat["regulation"]["edition"], "regulation_name": cat["regulation"]["name"],
         "cycle_months": str(cat["cycle_months"]), "compulsory": cat["compulsory"],
         "record_form": cat["record_form"], "certificate_template": cat["certificate_template"],
-        "source": cat["source"], "note": cat.get("note", ""), "to_be_confirmed": bool(cat.get("to_be_confirmed")),
+        "notice_template": cat.get("notice_template", ""), "source": cat["source"], "note": cat.get("note", ""),
+        "to_be_confirmed": bool(cat.get("to_be_confirmed")),
         "active": active, "env_mode": env.get("mode", "warn"), "env_note": env.get("note", ""),
         "env_to_be_confirmed": bool(env.get("to_be_confirmed")),
     }
@@ -212,7 +213,8 @@ def values_to_catalogue(values: dict[str, Any]) -> tuple[dict[str, Any], Problem
                                              "name": values["regulation_name"]},
         "cycle_months": cycle, "compulsory": values["compulsory"], "environment": env,
         "record_form": values["record_form"], "certificate_template": values["certificate_template"],
-        "items": items, "source": values["source"], "note": values["note"],
+        "notice_template": values["notice_template"], "items": items, "source": values["source"],
+        "note": values["note"],
         "to_be_confirmed": values["to_be_confirmed"], "active": values["active"],
     }
     return catalogue, problems

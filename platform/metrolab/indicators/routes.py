@@ -10,7 +10,7 @@ from litestar.datastructures import UploadFile
 from litestar.response import Template
 
 from metrolab import storage
-from metrolab.indicators import editor, services
+from metrolab.indicators import editor, services, type_templates
 from metrolab.indicators.catalogue import ENVIRONMENT_LIMITS
 from metrolab.web.errors import UserError
 from metrolab.web.i18n import _
@@ -47,6 +47,9 @@ async def _type_or_404(code: str) -> dict[str, Any]:
 @get("/instrument-types", opt=VIEW, include_in_schema=False)
 async def type_list(request: Request, q: str = "", category: str = "", inactive: bool = False) -> Template:
     rows = await services.search_types(q.strip(), category, include_inactive=inactive)
+    templates = await type_templates.known()
+    for row in rows:
+        row["templates"] = type_templates.in_use(row, templates)
     template = "indicators/_type_rows.html" if is_htmx(request) else "indicators/type_list.html"
     return page(template, title=_("器具类型"), rows=rows, categories=await services.categories(),
                 query={"q": q, "category": category, "inactive": inactive})
@@ -56,7 +59,8 @@ async def _editor(values: dict[str, Any], errors: dict[str, str], code: str | No
                   ) -> Template:
     return page("indicators/type_form.html", status_code=status_code,
                 title=_("编辑器具类型") if code else _("新建器具类型"), values=values, errors=errors, code=code,
-                record_forms=await services.known_record_forms(), templates=await services.known_certificate_templates(),
+                record_forms=await services.known_record_forms(), template_choices=await type_templates.choices(),
+                templates_in_use=await type_templates.in_use_of(values),
                 categories=await services.categories(), limits=ENVIRONMENT_LIMITS)
 
 
@@ -125,7 +129,8 @@ async def type_import_confirm(request: Request) -> Response | Template:
 @get("/instrument-types/{code:str}", opt=VIEW, include_in_schema=False)
 async def type_detail(code: str) -> Template:
     t = await _type_or_404(code)
-    return page("indicators/type_detail.html", title=t["name"]["zh"], t=t)
+    return page("indicators/type_detail.html", title=t["name"]["zh"], t=t,
+                templates_in_use=await type_templates.in_use_of(t))
 
 
 @get("/instrument-types/{code:str}/edit", opt=MANAGE, include_in_schema=False)

@@ -25,6 +25,7 @@ from typing import Any
 
 from metrolab.audit.log import record
 from metrolab.engine.forms.model import DefinitionInvalid, parse_json
+from metrolab.indicators import type_templates
 from metrolab.indicators.catalogue import (
     KINDS,
     Problems,
@@ -88,7 +89,7 @@ async def search_types(q: str = "", category: str = "", include_inactive: bool =
         InstrumentType.code, InstrumentType.name_zh, InstrumentType.name_en, InstrumentType.category,
         InstrumentType.regulation_code, InstrumentType.regulation_edition, InstrumentType.cycle_months,
         InstrumentType.compulsory, InstrumentType.mpe, InstrumentType.to_be_confirmed, InstrumentType.active,
-        InstrumentType.items,
+        InstrumentType.items, InstrumentType.certificate_template, InstrumentType.notice_template,
     ).output(load_json=True).order_by(InstrumentType.category).order_by(InstrumentType.name_zh)
     if q:
         query = query.where(InstrumentType.code.ilike(f"%{q}%") | InstrumentType.name_zh.ilike(f"%{q}%")
@@ -124,8 +125,11 @@ async def _write_type(catalogue: dict[str, Any], exists: bool) -> None:
 
 async def check_new_type(data: Any, mode: str = "upsert", original_code: str | None = None
                          ) -> tuple[dict[str, Any], Problems, bool]:
-    """check_type plus the database rules: duplicate code on create, unknown type on update."""
+    """check_type plus the database rules: duplicate code on create, unknown type on update, and
+    named certificate / notice templates that exist, are of that kind and have a published version."""
     catalogue, problems = check_type(data)
+    for place, problem in (await type_templates.problems(catalogue)).items():
+        problems.setdefault(place, problem)
     code = catalogue.get("code")
     exists = bool(code) and await InstrumentType.exists().where(InstrumentType.code == code)
     if mode == "create" and exists:
@@ -472,9 +476,8 @@ async def seed_standards() -> int:
     return n
 
 
-# Other features (form designer, certificate templates) add functions listing keys kept in the database.
+# Other features (the form designer) add functions listing keys kept in the database.
 FORM_KEY_SOURCES: list[Callable[[], Awaitable[list[str]]]] = []
-TEMPLATE_KEY_SOURCES: list[Callable[[], Awaitable[list[str]]]] = []
 
 
 async def known_record_forms() -> list[str]:
@@ -490,8 +493,10 @@ async def known_record_forms() -> list[str]:
     return sorted(keys)
 
 
-async def known_certificate_templates() -> list[str]:
-    keys = {p.stem for p in data_folder("certificate_templates").glob("*.docx")}
-    for source in TEMPLATE_KEY_SOURCES:
-        keys.update(await source())
-    return sorted(keys)
+async def types_naming_template(key: str, kind: str, default: bool = False) -> list[dict[str, Any]]:
+    """Types (inactive ones too) whose `kind` documents print with template `key`: those naming it,
+    and with `default` those naming none (they use the shipped one)."""
+    field = next(getattr(InstrumentType, f) for f, (k, _label) in type_templates.FIELDS.items() if k == kind)
+    where = (field == key) | (field == "") if default else field == key
+    return await InstrumentType.select(InstrumentType.code, InstrumentType.name_zh, InstrumentType.active).where(
+        where).order_by(InstrumentType.code)

@@ -33,7 +33,8 @@ class InstrumentType(Table, tablename="instrument_type"):
     compulsory = Boolean(default=False)  # 强制检定
     environment = JSON(default={})
     record_form = Varchar(length=100, default="")  # form definition key
-    certificate_template = Varchar(length=100, default="")  # certificate template key
+    certificate_template = Varchar(length=100, default="")  # 检定证书 template key; "" = the shipped one
+    notice_template = Varchar(length=100, default="")  # 检定结果通知书 template key; "" = the shipped one
     items = JSON(default=[])
     source = Text(default="")
     note = Text(default="")
