@@ -139,10 +139,13 @@ def _publish_v2(make_user, new_label: str) -> int:
     from metrolab.forms import services as forms
     from metrolab.web.auth import CurrentUser
 
-    def current(u):
-        return CurrentUser(id=u["id"], username=u["username"], full_name="", language="zh", department_id=None)
-
     author, reviewer = make_user("tech_manager"), make_user("template_reviewer")
+    roles = {author["id"]: frozenset({"tech_manager"}), reviewer["id"]: frozenset({"template_reviewer"})}
+
+    def current(u):
+        return CurrentUser(id=u["id"], username=u["username"], full_name="", language="zh", department_id=None,
+                           roles=roles[u["id"]])
+
     draft = run(forms.new_draft("fuel_dispenser_record", current(author)))
     doc = copy.deepcopy(draft["definition"])
     doc["layout"][0]["children"][0]["columns"][0][1]["label"]["zh"] = new_label

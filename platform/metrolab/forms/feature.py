@@ -35,6 +35,22 @@ async def _seed_forms() -> int:
 SEEDERS = [("forms", _seed_forms)]
 
 
+async def _retire_previous(call) -> None:  # noqa: ANN001 - a workflows.services.EffectCall
+    from metrolab.forms.services import retire_previous
+
+    await retire_previous(call)
+
+
+def _reviewer_not_author(context: dict) -> str | None:
+    from metrolab.forms.services import reviewer_not_author
+
+    return reviewer_not_author(context)
+
+
+RULES = {"reviewer_not_author": _reviewer_not_author}
+EFFECTS = {"retire_previous_form_version": _retire_previous}
+
+
 async def _record_form_keys() -> list[str]:
     from metrolab.forms.tables import FormDefinition
 

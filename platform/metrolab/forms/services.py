@@ -7,7 +7,6 @@ Versions are returned as plain dicts (``form_key`` joined in, JSON loaded).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from datetime import UTC, datetime
@@ -23,10 +22,10 @@ from metrolab.engine.forms import (
 )
 from metrolab.forms import catalogue as indicators
 from metrolab.forms.tables import FormDefinition, FormVersion
-from metrolab.kernel.errors import Conflict, Forbidden, NotFound, Refused
+from metrolab.kernel.errors import Conflict, NotFound, Refused
 
 log = logging.getLogger("metrolab.forms")
-SYSTEM_SIGNATURE = {"signer": "system", "meaning": "随产品发布"}
+SYSTEM_SIGNATURE = {"signer_id": None, "signer": "system", "meaning": "随产品发布"}  # the workflow signature shape
 KINDS = ("record", "entrustment", "self_check", "other")
 
 
@@ -57,7 +56,9 @@ def canonical(value: Any) -> str:
 
 
 def sha256_of(value: Any) -> str:
-    return hashlib.sha256(canonical(value).encode()).hexdigest()
+    from metrolab.workflows.signatures import canonical_sha256
+
+    return canonical_sha256(value)  # the same hash every signature uses
 
 
 def _refuse(intro: str, exc: DefinitionInvalid) -> DefinitionRefused:
@@ -253,6 +254,25 @@ async def publish_problems(raw: dict[str, Any]) -> list[dict[str, str]]:
     return []
 
 
+# ── review (§6.1) on the workflow engine: seed_data/workflows/form_version.json ─────────────────
+
+FORM_WF = "form_version"
+
+
+def _review_context(version: dict[str, Any], user: Any) -> dict[str, Any]:
+    return {"author": version["author"], "submitter": version["submitted_by"], "actor": _uid(user)}
+
+
+async def _act(version: dict[str, Any], action: str, user: Any, *, reason: str | None = None,
+               password: str | None = None, changes: dict[Any, Any] | None = None) -> Any:
+    from metrolab.workflows.services import apply
+
+    return await apply(FormVersion, version["id"], FORM_WF, action, user, context=_review_context(version, user),
+                       reason=reason, password=password, changes=changes,
+                       signature_into=FormVersion.approval_signature,
+                       signed_content=version["definition"])  # the reviewer signs the document itself
+
+
 async def submit_for_review(version_id: int, user: Any) -> dict[str, Any]:
     version = await _version_or_404(version_id)
     if version["status"] != "draft":
@@ -260,45 +280,35 @@ async def submit_for_review(version_id: int, user: Any) -> dict[str, Any]:
     if problems := await publish_problems(version["definition"]):
         text = "；".join(f"{p['place']}：{p['message']}" for p in problems)
         raise DefinitionRefused(detail=f"表单定义不能发布，请先修改：{text}", extra=problems)
-    await FormVersion.update({FormVersion.status: "in_review", FormVersion.submitted_by: _uid(user),
-                              FormVersion.submitted_at: now(), FormVersion.review_reason: ""}).where(
-        (FormVersion.id == version_id) & (FormVersion.status == "draft"))
+    await _act(version, "submit", user, changes={FormVersion.submitted_by: _uid(user),
+                                                 FormVersion.submitted_at: now(), FormVersion.review_reason: ""})
     return await _version_or_404(version_id)
 
 
 async def approve(version_id: int, reviewer: Any, password: str) -> dict[str, Any]:
-    """Approve with an e-signature (password re-checked): publish, retire the previous one."""
-    from metrolab.accounts.passwords import verify_password
-    from metrolab.accounts.tables import User
-
+    """批准发布 with the reviewer's e-signature (the workflow re-asks the password); the previous
+    published version is retired by the transition's effect."""
     version = await _version_or_404(version_id)
     if version["status"] != "in_review":
         raise Conflict("只有审核中的表单版本可以批准")
-    reviewer_id = _uid(reviewer)
-    if reviewer_id in (version["submitted_by"], version["author"]):
-        raise Forbidden("不能审批自己提交的模板")
-    who = await User.select(User.username, User.full_name, User.password_hash).where(User.id == reviewer_id).first()
-    if who is None or not await verify_password(who["password_hash"], password or ""):
-        raise Forbidden("密码不正确，未签名")
     raw = version["definition"]
     if problems := await publish_problems(raw):
         raise DefinitionRefused(detail="表单定义不能发布：" + "；".join(f"{p['place']}：{p['message']}" for p in problems),
                                 extra=problems)
     cat = await indicators.get_catalogue(raw.get("catalogue") or "")
-    schema = derive_schema(load_definition(raw, cat), cat)
     at = now()
-    signature = {"signer": who["username"], "signer_name": who["full_name"], "user_id": reviewer_id,
-                 "meaning": "模板批准", "time": at.isoformat(), "sha256": sha256_of(raw)}
-    async with FormVersion._meta.db.transaction():
-        await FormVersion.update({FormVersion.status: "retired", FormVersion.retired_at: at}).where(
-            (FormVersion.form == version["form"]) & (FormVersion.status == "published"))
-        done = await FormVersion.update({
-            FormVersion.status: "published", FormVersion.schema: schema, FormVersion.approval_signature: signature,
-            FormVersion.reviewed_by: reviewer_id, FormVersion.reviewed_at: at, FormVersion.published_at: at,
-        }).where((FormVersion.id == version_id) & (FormVersion.status == "in_review")).returning(FormVersion.id)
-        if not done:
-            raise Conflict("该版本已被他人处理，请刷新")
+    await _act(version, "approve", reviewer, password=password, changes={
+        FormVersion.schema: derive_schema(load_definition(raw, cat), cat), FormVersion.reviewed_by: _uid(reviewer),
+        FormVersion.reviewed_at: at, FormVersion.published_at: at})
     return await _version_or_404(version_id)
+
+
+async def retire_previous(call: Any) -> None:
+    """Effect ``retire_previous_form_version``: one published version per form."""
+    row = await FormVersion.select(FormVersion.form).where(FormVersion.id == call.object_id).first()
+    await FormVersion.update({FormVersion.status: "retired", FormVersion.retired_at: now(),
+                              FormVersion.lock_version: FormVersion.lock_version + 1}).where(
+        (FormVersion.form == row["form"]) & (FormVersion.status == "published") & (FormVersion.id != call.object_id))
 
 
 async def return_for_changes(version_id: int, reviewer: Any, reason: str) -> dict[str, Any]:
@@ -308,19 +318,24 @@ async def return_for_changes(version_id: int, reviewer: Any, reason: str) -> dic
     version = await _version_or_404(version_id)
     if version["status"] != "in_review":
         raise Conflict("只有审核中的表单版本可以退回")
-    await FormVersion.update({FormVersion.status: "draft", FormVersion.review_reason: reason,
-                              FormVersion.reviewed_by: _uid(reviewer), FormVersion.reviewed_at: now()}).where(
-        FormVersion.id == version_id)
+    await _act(version, "return", reviewer, reason=reason, changes={
+        FormVersion.review_reason: reason, FormVersion.reviewed_by: _uid(reviewer), FormVersion.reviewed_at: now()})
     return await _version_or_404(version_id)
 
 
-async def retire(version_id: int, user: Any) -> dict[str, Any]:  # noqa: ARG001 - kept for the audit trail
+async def retire(version_id: int, user: Any) -> dict[str, Any]:
     version = await _version_or_404(version_id)
     if version["status"] != "published":
         raise Conflict("只有已发布的表单版本可以停用")
-    await FormVersion.update({FormVersion.status: "retired", FormVersion.retired_at: now()}).where(
-        FormVersion.id == version_id)
+    await _act(version, "retire", user, changes={FormVersion.retired_at: now()})
     return await _version_or_404(version_id)
+
+
+def reviewer_not_author(context: dict[str, Any]) -> str | None:
+    """Rule ``reviewer_not_author``: nobody approves a template they wrote or submitted (§6.1)."""
+    if context.get("actor") is None or context.get("actor") in (context.get("author"), context.get("submitter")):
+        return "不能审批自己编写或提交的模板"
+    return None
 
 
 def diff(version_a: dict[str, Any], version_b: dict[str, Any]) -> list[Change]:
@@ -385,7 +400,7 @@ async def seed_shipped_forms() -> int:
             await form.save()
             await FormDefinition.update(_definition_columns(raw)).where(FormDefinition.id == form.id)
             await _insert_version(form.id, 1, raw, None, status="published", schema=schema, published_at=at,
-                                  approval_signature=SYSTEM_SIGNATURE | {"time": at.isoformat(),
+                                  approval_signature=SYSTEM_SIGNATURE | {"at": at.isoformat(timespec="seconds"),
                                                                          "sha256": sha256_of(raw)})
         n += 1
     return n

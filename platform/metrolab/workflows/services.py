@@ -106,9 +106,10 @@ async def available(key: str, state: str, user: CurrentUser, context: dict[str, 
 async def apply(table: type[Table], object_id: int, key: str, action: str, user: CurrentUser, *,
                 context: dict[str, Any], reason: str | None = None, password: str | SignerProof | None = None,
                 expected_lock: int | None = None, signed_content: Any = None,
-                changes: dict[Any, Any] | None = None) -> Applied:
+                changes: dict[Any, Any] | None = None, signature_into: Any = None) -> Applied:
     """Move one object: check state, role, guard, rules, reason and signature; then update it only if
-    nobody moved it meanwhile (lock_version), and record the step. Refusals say which rule refused."""
+    nobody moved it meanwhile (lock_version), and record the step. Refusals say which rule refused.
+    ``signature_into``: a column of the object that keeps a copy of the step's signature."""
     defn, version = await definition(key)
     row = await table.select(table.status, table.lock_version).where(table._meta.primary_key == object_id).first()
     if row is None:
@@ -126,6 +127,8 @@ async def apply(table: type[Table], object_id: int, key: str, action: str, user:
                                {"object": table._meta.tablename, "id": object_id, "action": action})
     to_state = step.target(row["status"])
     values = {table.status: to_state, table.lock_version: row["lock_version"] + 1, **(changes or {})}
+    if signature_into is not None and signature:  # the object shows its signature (same shape)
+        values[signature_into] = signature
     # The move and its record commit together; the lock_version condition makes a concurrent move lose.
     async with table._meta.db.transaction():
         moved = await table.update(values).where(
