@@ -220,3 +220,26 @@ def test_the_last_published_version_of_a_template_in_use_cannot_be_retired(brows
     r = browser.post(f"/api/v1/certificate-templates/versions/{cert_tpl['id']}/retire")
     assert r.status_code == 200 and r.json()["status"] == "retired"
     assert browser.post(f"/api/v1/certificate-templates/versions/{cert_tpl['id']}/retire").status_code == 409
+
+
+@pytest.mark.browser
+def test_chromium_a_technical_manager_picks_the_notice_template_and_the_type_page_names_it(page, make_user):
+    from conftest import ui_login
+
+    _cert, notice_tpl = _own_templates()
+    ui_login(page, make_user("tech_manager"))
+    page.goto(f"/instrument-types/{TYPE}/edit")
+    assert page.input_value("#notice_template") == ""
+    assert page.locator("#uses-notice_template").inner_text().startswith("使用系统默认模板（检定结果通知书")
+    offered = page.locator("#notice_template option").all_inner_texts()
+    assert offered == ["使用系统默认模板", "甲烷专用结果通知书（methane_notice），第 1 版",
+                       "检定结果通知书（result_notice），第 1 版"]
+    page.select_option("#notice_template", "methane_notice")
+    page.click("#save-type")
+    page.wait_for_url(f"**/instrument-types/{TYPE}")
+    assert run(services.get_catalogue(TYPE))["notice_template"] == "methane_notice"
+    uses = page.locator("#uses-notice_template")
+    assert uses.inner_text() == "甲烷专用结果通知书（methane_notice），第 1 版"
+    uses.get_by_role("link", name="甲烷专用结果通知书").click()
+    page.wait_for_url(f"**/certificate-templates/{notice_tpl['template']}")
+    assert "甲烷检测报警仪（methane_detector）" in page.locator("#used-by").inner_text()
