@@ -187,8 +187,8 @@ async def _template_bytes(cert: dict[str, Any]) -> tuple[int, bytes]:
     key = TEMPLATE_FOR_KIND[cert["kind"]]
     field, label = {CERTIFICATE: ("certificate_template", "证书模板"),
                     NOTICE: ("notice_template", "检定结果通知书模板")}[cert["kind"]]
-    itype = await instrument_type(cert["instrument_type"]) if cert["instrument_type"] else None
-    if own := (itype or {}).get(field) or "":
+    itype = (await instrument_type(cert["instrument_type"]) if cert["instrument_type"] else None) or {}
+    if own := itype.get(field) or "":
         kind = await _template_kind(own)
         if kind != cert["kind"]:
             why = "不存在" if kind is None else f"是{kind}模板"
