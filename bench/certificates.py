@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "platform"))
 
-from metrolab.engine.documents.contract import sample_context, sample_images  # noqa: E402
+from metrolab.certificates.contract import sample_context, sample_images  # noqa: E402
 from metrolab.engine.documents.pdf import LibreOfficePool, SofficeOnceConverter  # noqa: E402
 from metrolab.engine.documents.qr import qr_png  # noqa: E402
 from metrolab.engine.documents.render import render_docx  # noqa: E402

@@ -34,7 +34,7 @@ from metrolab.certificates.tables import (
     TemplateVersion,
     VerificationScan,
 )
-from metrolab.engine.documents.contract import SAMPLE
+from metrolab.certificates.contract import SAMPLE
 from metrolab.web.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,7 +17,7 @@ from PIL import Image
 
 from conftest import run, ui_login
 from metrolab.certificates import numbers
-from metrolab.engine.documents.contract import stand_in_seal_png
+from metrolab.certificates.contract import stand_in_seal_png
 from metrolab.lab import services
 from metrolab.lab.numbering import format_number, pattern_problem
 

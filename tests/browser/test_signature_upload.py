@@ -62,7 +62,7 @@ def _image_rows(pdf: bytes, tmp_path, name: str) -> list[tuple[str, int, int]]: 
 def test_signatory_signature_uploaded_in_the_browser_prints_on_the_certificate(page, make_user, pool, tmp_path):
     from metrolab import storage
     from metrolab.accounts.tables import User
-    from metrolab.engine.documents.contract import sample_context
+    from metrolab.certificates.contract import sample_context
     from metrolab.engine.documents.qr import qr_png
     from metrolab.engine.documents.render import render_docx
 

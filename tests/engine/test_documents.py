@@ -22,14 +22,14 @@ from pathlib import Path
 import pytest
 from docx import Document
 
-from metrolab.engine.documents import fonts, merge_pdfs, pdf_sha256
-from metrolab.engine.documents.contract import (
+from metrolab.certificates.contract import (
     OPTIONAL_VARIABLES,
     PROVIDED_VARIABLES,
     SAMPLE,
     sample_context,
     sample_images,
 )
+from metrolab.engine.documents import fonts, merge_pdfs, pdf_sha256
 from metrolab.engine.documents.lint import Limits, lint_template
 from metrolab.engine.documents.pdf import (
     ConversionError,
@@ -289,7 +289,7 @@ def test_decimal_keeps_its_resolution_and_floats_are_refused():
     ],
 )
 def test_lint_refuses_a_bare_optional_tag(source):
-    problems = lint_template(docx("封面", source), PROVIDED_VARIABLES)
+    problems = lint_template(docx("封面", source), PROVIDED_VARIABLES, optional=OPTIONAL_VARIABLES)
     (problem,) = problems
     assert problem.message_zh.startswith("模板标签 {{") and "可能为空" in problem.message_zh
     assert "{% if" in problem.message_zh and "default('—', true)" in problem.message_zh
@@ -312,7 +312,7 @@ def test_lint_refuses_a_bare_optional_tag(source):
     ],
 )
 def test_lint_accepts_guarded_optional_tags(source):
-    assert lint_template(docx(source), PROVIDED_VARIABLES) == []
+    assert lint_template(docx(source), PROVIDED_VARIABLES, optional=OPTIONAL_VARIABLES) == []
 
 
 def test_optional_variables_are_part_of_the_contract():
@@ -322,7 +322,7 @@ def test_optional_variables_are_part_of_the_contract():
 
 def test_shipped_templates_lint_clean_and_render():
     for template, kind in ((CERTIFICATE, "certificate"), (NOTICE, "notice")):
-        assert lint_template(template, PROVIDED_VARIABLES) == []
+        assert lint_template(template, PROVIDED_VARIABLES, optional=OPTIONAL_VARIABLES) == []
         ctx = sample_context(kind)
         out = render_docx(template, ctx, sample_images(ctx))
         body = "\n".join(p.text for p in Document(io.BytesIO(out)).paragraphs)
@@ -352,7 +352,7 @@ def test_readme_lists_the_contract():
 )
 def test_sandbox_escapes_are_refused_by_lint_and_render(source):
     template = docx(source)
-    problems = lint_template(template, PROVIDED_VARIABLES)
+    problems = lint_template(template, PROVIDED_VARIABLES, optional=OPTIONAL_VARIABLES)
     assert any("受保护的属性" in p.message_zh for p in problems), problems
     with pytest.raises(TemplateProblem) as err:
         render_docx(template, sample_context())
@@ -368,7 +368,7 @@ def test_sandbox_violation_at_runtime_is_a_template_problem():
 
 def test_syntax_error_is_quoted_with_its_paragraph():
     template = docx("第一段", "检定结论：{{ conclusion }", "第三段")
-    (problem,) = lint_template(template, PROVIDED_VARIABLES)
+    (problem,) = lint_template(template, PROVIDED_VARIABLES, optional=OPTIONAL_VARIABLES)
     assert "语法错误" in problem.message_zh
     assert "检定结论：{{ conclusion }" in problem.place
     with pytest.raises(TemplateProblem, match="语法错误"):
@@ -381,7 +381,7 @@ def test_unknown_variables_are_listed_in_chinese_first():
         "{% for r in results %}{{ r.itm }}{{ r.item }}{{ loop.index }}{% endfor %}",
         "{{ lab.name.upper() }} {% for k, v in lab.items() %}{{ v }}{% endfor %}",
     )
-    (problem,) = lint_template(template, PROVIDED_VARIABLES)
+    (problem,) = lint_template(template, PROVIDED_VARIABLES, optional=OPTIONAL_VARIABLES)
     assert problem.message_zh.startswith("模板使用了证书数据中没有的变量")
     for name in ("instrument.nmae", "fax", "results[].itm"):
         assert name in problem.message_zh and name in problem.message_en
@@ -393,7 +393,7 @@ def test_unknown_variables_are_listed_in_chinese_first():
 
 def test_not_a_docx_is_refused():
     for data in (b"hello", b"PK\x03\x04broken", _zip({"a.txt": b"x"})):
-        (problem,) = lint_template(data, PROVIDED_VARIABLES)
+        (problem,) = lint_template(data, PROVIDED_VARIABLES, optional=OPTIONAL_VARIABLES)
         assert "不是 Word 文档" in problem.message_zh
         with pytest.raises(TemplateProblem):
             render_docx(data, sample_context())
@@ -401,7 +401,7 @@ def test_not_a_docx_is_refused():
 
 def test_broken_document_inside_a_valid_zip_is_refused():
     broken = _zip({"[Content_Types].xml": b"<x/>", "word/document.xml": b"not xml"})
-    (problem,) = lint_template(broken, PROVIDED_VARIABLES)
+    (problem,) = lint_template(broken, PROVIDED_VARIABLES, optional=OPTIONAL_VARIABLES)
     assert "无法读取" in problem.message_zh
     with pytest.raises(TemplateProblem, match="无法读取"):
         render_docx(broken, sample_context())
@@ -411,7 +411,7 @@ def test_oversize_file_is_refused():
     template = docx("x")
     assert lint_template(template, PROVIDED_VARIABLES, Limits(max_bytes=len(template) - 1))
     big = template + b"\0" * (10 * 1024 * 1024)
-    (problem,) = lint_template(big, PROVIDED_VARIABLES)
+    (problem,) = lint_template(big, PROVIDED_VARIABLES, optional=OPTIONAL_VARIABLES)
     assert "过大" in problem.message_zh
 
 
@@ -419,10 +419,10 @@ def test_zip_bomb_is_refused_from_the_directory():
     parts = {"[Content_Types].xml": b"<x/>", "word/document.xml": b"<x/>"}
     bomb = _zip(parts | {"word/media/bomb.bin": b"\0" * (120 * 1024 * 1024)})
     assert len(bomb) < 1024 * 1024
-    (problem,) = lint_template(bomb, PROVIDED_VARIABLES)
+    (problem,) = lint_template(bomb, PROVIDED_VARIABLES, optional=OPTIONAL_VARIABLES)
     assert "压缩炸弹" in problem.message_zh
     ratio = _zip(parts | {"word/media/a.bin": b"\0" * (20 * 1024 * 1024)})
-    (problem,) = lint_template(ratio, PROVIDED_VARIABLES)
+    (problem,) = lint_template(ratio, PROVIDED_VARIABLES, optional=OPTIONAL_VARIABLES)
     assert "压缩比" in problem.message_zh
     with pytest.raises(TemplateProblem, match="压缩"):
         render_docx(bomb, sample_context())

@@ -1,4 +1,4 @@
-"""From an original record to the certificate data contract (metrolab.engine.documents.contract).
+"""From an original record to the certificate data contract (metrolab.certificates.contract).
 
 Pure functions: no database. ``build_context`` is re-exported by ``metrolab.certificates.services``.
 """
@@ -95,7 +95,7 @@ def build_context(
     verify_url: str | None,
     supersedes_number: str | None = None,
 ) -> dict[str, Any]:
-    """The certificate data contract for one record (see engine/documents/contract.py).
+    """The certificate data contract for one record (see certificates/contract.py).
 
     ``record_or_plain``: an OriginalRecord row as a dict (``data``, ``conclusion``, ``verified_on``,
     ``instrument_name``, ``serial``, ``model``, ``manufacturer``, ``environment``, optional

@@ -1,4 +1,5 @@
-"""The certificate data contract: the plain dict the business layer hands to a template.
+"""The certificate data contract: the plain dict the certificates feature hands to a template
+(a lab concept, so it lives here; the documents engine knows only plain dicts and dotted paths).
 
 It follows DB1304/T 505-2025 Appendix A (检定证书格式). Values are plain data: dicts,
 lists, str, ``Decimal`` (shown as ``str(value)``, so ``Decimal("0.50")`` keeps its
@@ -325,23 +326,8 @@ def _signature_png(name: str) -> bytes:
     return out.getvalue()
 
 
-def variable_paths(data: Any, prefix: str = "") -> set[str]:
-    """Dotted paths a template may use; list items as ``name[]`` (``results[].item``)."""
-    paths: set[str] = set()
-    if isinstance(data, dict):
-        for key, value in data.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
-            paths.add(path)
-            paths |= variable_paths(value, path)
-    elif isinstance(data, list):
-        if data:
-            paths.add(f"{prefix}[]")
-        for item in data:
-            paths |= variable_paths(item, f"{prefix}[]")
-    return paths
-
-
 def _provided() -> frozenset[str]:
+    from metrolab.engine.documents.lint import variable_paths
     from metrolab.engine.documents.render import to_plain
 
     data = to_plain(sample_context("notice")) | {}

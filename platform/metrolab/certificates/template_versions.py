@@ -43,12 +43,12 @@ def problem_text(problem: Any) -> str:
 
 def check_upload(data: bytes) -> list[str]:
     """中文 problems of an uploaded template; empty when it may be stored."""
-    from metrolab.engine.documents.contract import PROVIDED_VARIABLES
+    from metrolab.certificates.contract import OPTIONAL_VARIABLES, PROVIDED_VARIABLES
     from metrolab.engine.documents.lint import lint_template
 
     if not data:
         return ["请选择要上传的 .docx 文件"]
-    return [problem_text(p) for p in lint_template(data, PROVIDED_VARIABLES)]
+    return [problem_text(p) for p in lint_template(data, PROVIDED_VARIABLES, optional=OPTIONAL_VARIABLES)]
 
 
 async def templates() -> list[dict[str, Any]]:
@@ -299,7 +299,7 @@ async def retire(version_id: int, user: Any) -> None:
 async def preview_pdf(version_id: int) -> bytes:
     """The version rendered with the contract's sample data (and sample QR / signatures)."""
     from metrolab.certificates.services import to_pdf
-    from metrolab.engine.documents.contract import sample_context, sample_images
+    from metrolab.certificates.contract import sample_context, sample_images
     from metrolab.engine.documents.render import render_docx
 
     version = await get_version(version_id)

@@ -194,7 +194,7 @@ async def seed_settings() -> int:
 
 async def seed_demo_settings() -> int:
     """The demo lab's particulars and a drawn stand-in seal, while the settings are still blank."""
-    from metrolab.engine.documents.contract import stand_in_seal_png
+    from metrolab.certificates.contract import stand_in_seal_png
 
     await seed_settings()
     current = await lab_settings()

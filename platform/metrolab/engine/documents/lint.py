@@ -4,7 +4,7 @@ Refuses, from the file alone: a file that is not a .docx, an oversize file, a zi
 bomb (judged from the zip directory, before anything is extracted), Jinja syntax
 errors (quoting the paragraph), sandbox escapes such as ``{{ ''.__class__ }}``,
 variables the certificate data does not provide, and tags that would print a value the
-contract marks optional (``OPTIONAL_VARIABLES``: blank or None on a real certificate)
+caller marks optional (a contract's ``OPTIONAL_VARIABLES``: blank or None on a real certificate)
 without a guard — so "大气压：None kPa" cannot reach a certificate.
 """
 
@@ -154,9 +154,24 @@ def sandbox_problems(tree: nodes.Template, source: Source) -> list[TemplateProbl
     return problems
 
 
+def variable_paths(data: Any, prefix: str = "") -> set[str]:
+    """Dotted paths a template may use; list items as ``name[]`` (``results[].item``)."""
+    paths: set[str] = set()
+    if isinstance(data, dict):
+        for key, value in data.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            paths.add(path)
+            paths |= variable_paths(value, path)
+    elif isinstance(data, list):
+        if data:
+            paths.add(f"{prefix}[]")
+        for item in data:
+            paths |= variable_paths(item, f"{prefix}[]")
+    return paths
+
+
 def _provided_paths(provided: set[str] | frozenset[str] | dict[str, Any]) -> set[str]:
     if isinstance(provided, dict):
-        from metrolab.engine.documents.contract import variable_paths
         from metrolab.engine.documents.render import to_plain
 
         return variable_paths(to_plain(provided))
@@ -358,9 +373,9 @@ def lint_template(
     """Every problem found in ``data``; an empty list means the template may be used.
 
     ``provided``: the variables the certificate data offers, as dotted paths
-    (``contract.PROVIDED_VARIABLES``) or as a sample dict to derive them from.
-    ``optional``: paths that may be blank and must be printed behind a guard; by default the
-    contract's ``OPTIONAL_VARIABLES`` that ``provided`` offers.
+    (``certificates.contract.PROVIDED_VARIABLES``) or as a sample dict to derive them from.
+    ``optional``: paths that may be blank and must be printed behind a guard (the certificate
+    contract's ``OPTIONAL_VARIABLES``).
     """
     problems = check_container(data, limits)
     if problems:
@@ -371,10 +386,7 @@ def lint_template(
 
     env = sandbox_environment()
     paths = _provided_paths(provided)
-    if optional is None:
-        from metrolab.engine.documents.contract import OPTIONAL_VARIABLES
-
-        optional = OPTIONAL_VARIABLES & paths
+    optional = set(optional or ()) & paths
     unguarded: dict[str, tuple[str, str, str]] = {}
     try:
         with PARSE_LOCK:
