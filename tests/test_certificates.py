@@ -304,7 +304,7 @@ def test_review_needs_another_person_and_the_password(seeded, browser, new_brows
     r = browser.post(
         f"/certificate-templates/versions/{vid}/approve", data={"password": author["password"]}
     )
-    assert r.status_code == 409 and "不能审核自己上传的模板" in r.text
+    assert r.status_code == 403 and "不能审批自己编写或提交的模板" in r.text  # rule reviewer_not_author
     other = new_browser().login(reviewer)
     r = other.post(
         f"/certificate-templates/versions/{vid}/approve", data={"password": "wrong-password-1"}
@@ -321,9 +321,12 @@ def test_review_needs_another_person_and_the_password(seeded, browser, new_brows
     )
     sig = row["approval_signature"]
     assert row["status"] == "published" and row["reviewer"] == reviewer["id"]
-    assert (
-        sig["signer"] == reviewer["username"] and sig["sha256"] == row["docx_sha256"] and sig["at"]
-    )
+    # the workflow's one signature shape, over the template version's identity and its file's hash
+    from metrolab.workflows.signatures import canonical_sha256
+
+    signed = {"template": "plain", "number": row["number"], "docx_sha256": row["docx_sha256"]}
+    assert sig["signer_id"] == reviewer["id"] and sig["meaning"] == "批准发布" and sig["at"]
+    assert sig["sha256"] == canonical_sha256(signed)
 
 
 def test_shipped_templates_are_published_by_the_system(seeded, browser, make_user):

@@ -78,7 +78,16 @@ RULES = {
     "approver_not_checker": rules.approver_not_checker,
 }
 HOOKS = {"record.locked_by": [workflow.record_lock]}
+
+
+async def _retire_previous_template(call) -> None:  # noqa: ANN001 - a workflows.services.EffectCall
+    from metrolab.certificates.template_versions import retire_previous
+
+    await retire_previous(call)
+
+
 EFFECTS = {
+    "retire_previous_template_version": _retire_previous_template,
     "issue_certificate": workflow.issue_effect,
     "new_revision": workflow.new_revision_effect,
     "record_print": workflow.record_print_effect,

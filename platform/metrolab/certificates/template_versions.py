@@ -16,6 +16,7 @@ import anyio
 from metrolab import storage
 from metrolab.audit.log import record
 from metrolab.certificates.tables import KINDS, CertificateTemplate, TemplateVersion
+from metrolab.kernel.errors import Conflict, Refused
 from metrolab.paths import data_folder
 from metrolab.web.errors import UserError
 
@@ -156,87 +157,60 @@ async def upload(
     return await get_version(version.id)
 
 
+# ── review (§5.8.15, §6.1) on the workflow engine: seed_data/workflows/certificate_template_version.json ─
+
+TEMPLATE_WF = "certificate_template_version"
+
+
+async def _act(version: dict[str, Any], action: str, user: Any, *, reason: str | None = None,
+               password: str | None = None, changes: dict[Any, Any] | None = None) -> None:
+    from metrolab.workflows.services import apply
+
+    await apply(TemplateVersion, version["id"], TEMPLATE_WF, action, user,
+                context={"author": version["author"], "submitter": version["author"], "actor": user.id},
+                reason=reason, password=password, changes=changes,
+                signature_into=TemplateVersion.approval_signature,
+                signed_content={"template": version["template_key"], "number": version["number"],
+                                "docx_sha256": version["docx_sha256"]})
+
+
 async def submit(version_id: int, user: Any) -> None:
     version = await get_version(version_id)
     if version["status"] != "draft":
-        raise UserError(status_code=409, detail="只有草稿可以提交审核")
-    await TemplateVersion.update(
-        {TemplateVersion.status: "in_review", TemplateVersion.submitted_at: datetime.now(UTC)}
-    ).where(TemplateVersion.id == version_id)
-    await record(
-        "certificate_template.submitted",
-        actor=user,
-        target_type="certificate_template_version",
-        target_id=version_id,
-    )
+        raise Conflict("只有草稿可以提交审核")
+    await _act(version, "submit", user, changes={TemplateVersion.submitted_at: datetime.now(UTC)})
 
 
 async def approve(version_id: int, user: Any, password: str) -> None:
-    """Publish a version: the reviewer is not its author and re-enters the password (a signature)."""
-    from metrolab.accounts.passwords import verify_password
-    from metrolab.accounts.tables import User
-
+    """批准发布 with the reviewer's signature (the workflow re-asks the password; the rule
+    reviewer_not_author refuses the author); the effect retires the previously published version."""
     version = await get_version(version_id)
     if version["status"] != "in_review":
-        raise UserError(status_code=409, detail="只有待审核的模板可以批准")
-    if version["author"] == user.id:
-        raise UserError(status_code=409, detail="不能审核自己上传的模板")
-    stored = await User.select(User.password_hash).where(User.id == user.id).first()
-    if not await verify_password(stored["password_hash"] if stored else None, password or ""):
-        raise UserError(status_code=403, detail="密码不正确，签名未完成")
-    now = datetime.now(UTC)
-    signature = {
-        "signer": user.username,
-        "name": user.full_name,
-        "meaning": "批准发布",
-        "at": now.isoformat(),
-        "sha256": version["docx_sha256"],
-    }
-    await TemplateVersion.update({TemplateVersion.status: "retired"}).where(
-        (TemplateVersion.template == version["template"]) & (TemplateVersion.status == "published")
-    )
-    await TemplateVersion.update(
-        {
-            TemplateVersion.status: "published",
-            TemplateVersion.reviewer: user.id,
-            TemplateVersion.review_reason: "",
-            TemplateVersion.approval_signature: signature,
-            TemplateVersion.published_at: now,
-        }
-    ).where(TemplateVersion.id == version_id)
-    await record(
-        "certificate_template.published",
-        actor=user,
-        target_type="certificate_template_version",
-        target_id=version_id,
-        details={"sha256": version["docx_sha256"]},
-    )
+        raise Conflict("只有待审核的模板可以批准")
+    await _act(version, "approve", user, password=password, changes={
+        TemplateVersion.reviewer: user.id, TemplateVersion.review_reason: "",
+        TemplateVersion.published_at: datetime.now(UTC)})
+
+
+async def retire_previous(call: Any) -> None:
+    """Effect ``retire_previous_template_version``: one published version per template."""
+    row = await TemplateVersion.select(TemplateVersion.template).where(TemplateVersion.id == call.object_id).first()
+    await TemplateVersion.update({TemplateVersion.status: "retired",
+                                  TemplateVersion.lock_version: TemplateVersion.lock_version + 1}).where(
+        (TemplateVersion.template == row["template"]) & (TemplateVersion.status == "published")
+        & (TemplateVersion.id != call.object_id))
 
 
 async def return_version(version_id: int, user: Any, reason: str) -> None:
     """退回 to the author with a required reason; the version becomes a draft again."""
     reason = (reason or "").strip()
     if not reason:
-        raise UserError(status_code=400, detail="退回必须填写原因")
+        raise Refused("退回必须填写原因")
     version = await get_version(version_id)
     if version["status"] != "in_review":
-        raise UserError(status_code=409, detail="只有待审核的模板可以退回")
-    if version["author"] == user.id:
-        raise UserError(status_code=409, detail="不能审核自己上传的模板")
-    await TemplateVersion.update(
-        {
-            TemplateVersion.status: "draft",
-            TemplateVersion.reviewer: user.id,
-            TemplateVersion.review_reason: reason,
-        }
-    ).where(TemplateVersion.id == version_id)
-    await record(
-        "certificate_template.returned",
-        actor=user,
-        target_type="certificate_template_version",
-        target_id=version_id,
-        details={"reason": reason},
-    )
+        raise Conflict("只有待审核的模板可以退回")
+    await _act(version, "return", user, reason=reason,
+               changes={TemplateVersion.reviewer: user.id, TemplateVersion.review_reason: reason})
 
 
 async def published_templates() -> dict[str, dict[str, Any]]:
@@ -286,20 +260,13 @@ async def retire(version_id: int, user: Any) -> None:
             detail=f"不能停用：这是模板“{version['template_name']}”唯一已发布的版本，器具类型 {names} "
             f"出具{version['template_kind']}时使用它。请先在这些器具类型中改选其他已发布的模板，再停用。",
         )
-    await TemplateVersion.update({TemplateVersion.status: "retired"}).where(TemplateVersion.id == version_id)
-    await record(
-        "certificate_template.retired",
-        actor=user,
-        target_type="certificate_template_version",
-        target_id=version_id,
-        details={"template": version["template_key"], "number": version["number"]},
-    )
+    await _act(version, "retire", user)
 
 
 async def preview_pdf(version_id: int) -> bytes:
     """The version rendered with the contract's sample data (and sample QR / signatures)."""
-    from metrolab.certificates.services import to_pdf
     from metrolab.certificates.contract import sample_context, sample_images
+    from metrolab.certificates.services import to_pdf
     from metrolab.engine.documents.render import render_docx
 
     version = await get_version(version_id)

@@ -41,13 +41,6 @@ async def _retire_previous(call) -> None:  # noqa: ANN001 - a workflows.services
     await retire_previous(call)
 
 
-def _reviewer_not_author(context: dict) -> str | None:
-    from metrolab.forms.services import reviewer_not_author
-
-    return reviewer_not_author(context)
-
-
-RULES = {"reviewer_not_author": _reviewer_not_author}
 EFFECTS = {"retire_previous_form_version": _retire_previous}
 
 

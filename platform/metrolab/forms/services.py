@@ -331,13 +331,6 @@ async def retire(version_id: int, user: Any) -> dict[str, Any]:
     return await _version_or_404(version_id)
 
 
-def reviewer_not_author(context: dict[str, Any]) -> str | None:
-    """Rule ``reviewer_not_author``: nobody approves a template they wrote or submitted (§6.1)."""
-    if context.get("actor") is None or context.get("actor") in (context.get("author"), context.get("submitter")):
-        return "不能审批自己编写或提交的模板"
-    return None
-
-
 def diff(version_a: dict[str, Any], version_b: dict[str, Any]) -> list[Change]:
     """What changed from version_a to version_b (versions or bare definition documents)."""
     a = version_a.get("definition", version_a) if "format" not in version_a else version_a

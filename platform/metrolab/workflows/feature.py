@@ -34,5 +34,5 @@ async def _seed() -> int:
 
 
 SEEDERS = [("workflows", _seed)]
-RULES = {"approver_not_requester": rules.approver_not_requester}
+RULES = {"approver_not_requester": rules.approver_not_requester, "reviewer_not_author": rules.reviewer_not_author}
 __all__ = ["router"]
