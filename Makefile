@@ -44,8 +44,10 @@ assets:
 .venv-uno/bin/unoserver:
 	@if [ -x scripts/setup_unoserver.sh ]; then ./scripts/setup_unoserver.sh; fi
 
-lint:
+lint: python-deps ## style and types: ruff, ruff format, mypy, the designer's unit tests
 	$(BIN)/ruff check platform tests bench
+	$(BIN)/ruff format --check platform tests bench
+	$(BIN)/mypy
 	node --test designer/tests/
 
 bench: setup

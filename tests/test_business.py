@@ -609,3 +609,37 @@ def test_issue_is_refused_outside_the_approval(people, browser, make_user):
     assert "没有批准人的签名记录" in _refused(certs.issue(cid))
     assert admin.post(f"/api/v1/certificates/{cid}/issue").status_code == 409
     assert run(cw.get_certificate(cid))["number"] is None and not run(cw.get_certificate(cid))["pdf_sha256"]
+
+
+def test_no_route_but_the_signed_approval_numbers_a_certificate(people, browser, app, make_user):
+    """Enumerate every unsafe route of the app and call it, as a user holding every role, on a
+    certificate in 批准中 (ids substituted, typical fields posted, the password included): none
+    numbers it, except the workflow's 批准 action with the signatory's password."""
+    import re
+
+    from test_permissions import _routes
+
+    (cid,) = run(_to_certificate(people["clerk"], people["verifier"]))
+    run(cw.act(cid, "submit", people["verifier"], password=PASSWORD))
+    run(cw.act(cid, "pass_check", people["checker"], password=PASSWORD))
+    every = make_user("admin", "tech_manager", "template_reviewer", "clerk", "checker", "signatory")
+    client = browser.login(every)
+    form = {"password": every["password"], "reason": "测试", "ids": str(cid), "id": str(cid),
+            "lock_version": "", "one": str(cid)}
+    tried = 0
+    for path, method, _handler in _routes(app):
+        if method not in {"POST", "PUT", "PATCH", "DELETE"} or path.startswith(("/login", "/logout", "/language")):
+            continue
+        if (path.endswith("/act/{action:str}") and "certificates" in path) or path.startswith("/business/approvals"):
+            continue  # the workflow's 批准, one at a time or in a batch: tried below
+        url = re.sub(r"\{[^}:]+:int\}", str(cid), path)
+        url = re.sub(r"\{action:str\}", "approve", url)
+        url = re.sub(r"\{[^}]+\}", "x", url)
+        client.request(method, url, data=form)
+        tried += 1
+        assert run(cw.get_certificate(cid))["number"] is None, f"{method} {path} numbered a certificate"
+    assert tried > 50
+    r = client.post("/business/approvals/one", data={"id": str(cid), "password": every["password"]})
+    assert r.status_code == 200 and run(cw.get_certificate(cid))["number"]
+    approval = [h for h in run(wf.history(Certificate, cid)) if h["action"] == "approve"]
+    assert len(approval) == 1 and approval[0]["signature"]["signer_id"] == every["id"]
