@@ -213,10 +213,17 @@ async def certificate_list(request: Request, status: str = "", q: str = "", mine
 
 @get("/business/certificates/{certificate_id:int}", opt=perm("business.view"), include_in_schema=False)
 async def certificate_detail(request: Request, certificate_id: int) -> Template:
+    """The 流转与操作 tab of the one certificate page (/certificates/{id}): actions and history."""
+    from metrolab.accounts.tables import Role
+    from metrolab.certificates import compiler_edits
     from metrolab.certificates.tables import Certificate
+    from metrolab.web.i18n import current_language
 
-    cert = await cw.get_certificate(certificate_id)
-    return page("business/certificate_detail.html", title=_("证书流转"), c=cert,
+    cert = await compiler_edits.certificate(certificate_id)  # bounded id: 404, not a database error
+    en = current_language() == "en"
+    role_names = {r["key"]: (r["name_en"] if en else r["name_zh"]) or r["name_zh"]
+                  for r in await Role.select(Role.key, Role.name_zh, Role.name_en)}
+    return page("business/certificate_detail.html", title=_("证书流转"), c=cert, tab="workflow", role_names=role_names,
                 newer=await cw.newer_revision(certificate_id), action_labels=await _action_labels("certificate"),
                 actions=await cw.certificate_actions(cert, request.user),
                 labels=await _state_labels("certificate"), stages=services.STAGES,

@@ -6,10 +6,11 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from litestar import Request, Response, Router, get, post
+from litestar import Request, Response, Router, get, post, put
 from litestar.params import QueryParameter
 from litestar.response import Template
 
+from metrolab.certificates import compiler_edits as ce
 from metrolab.certificates import numbers, printing, services, verify_routes
 from metrolab.certificates import template_versions as tv
 from metrolab.certificates.tables import KINDS
@@ -234,19 +235,148 @@ async def certificate_list(
 
 
 @get("/certificates/{certificate_id:int}", opt=perm("certificates.view"), include_in_schema=False)
-async def certificate_detail(certificate_id: int) -> Template:
-    cert = await services.get_certificate(certificate_id)
-    state = await services.status_of(cert) if cert["pdf_sha256"] else ("", "")
+async def certificate_detail(request: Request, certificate_id: int) -> Template:
+    """The one certificate page (§7.1): this tab is its overview — issued info, print log, withdraw."""
+    return await _tab_page(request, certificate_id, "overview")
+
+
+# ── the §7.1 editing screens: tabs of the certificate page ──────────────────────────────────────
+
+
+async def _record_info(cert: dict[str, Any]) -> dict[str, Any] | None:
+    """The certificate's original record: number, and either where to edit it or why it is locked."""
+    from metrolab import hooks
+    from metrolab.records.tables import OriginalRecord
+
+    if not cert.get("record"):
+        return None
+    row = await OriginalRecord.select(OriginalRecord.id, OriginalRecord.number) \
+        .where(OriginalRecord.id == cert["record"]).first()
+    if row is None:
+        return None
+    lock = await hooks.first("record.locked_by", row["id"])
+    return {**row, "lock": lock, "edit_href": None if lock else f"/records/{row['id']}/edit"}
+
+
+async def _customer_address(cert: dict[str, Any]) -> str:
+    from metrolab.customers.tables import Customer
+
+    if not cert.get("customer"):
+        return ""
+    row = await Customer.select(Customer.address).where(Customer.id == cert["customer"]).first()
+    return (row or {}).get("address") or ""
+
+
+async def _tab_page(
+    request: Request,
+    certificate_id: int,
+    tab: str,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    message: str = "",
+    status_code: int = 200,
+    flash: str = "",
+) -> Template:
+    from metrolab.engine.documents.render import to_plain
+
+    cert = await ce.certificate(certificate_id)
+    content, problem = await ce.current_content(cert)
+    stored = cert.get("compiler_edits") or {}
+    extra: dict[str, Any] = {}
+    if tab == "overview":
+        extra = {
+            "state": await services.status_of(cert) if cert["pdf_sha256"] else ("", ""),
+            "prints": await printing.print_log(certificate_id),
+            "verify_url": services.verify_url(cert["verify_token"]) if cert["verify_token"] else "",
+            "print_status": printing.print_status,
+        }
+    elif tab == "cover":
+        extra = {"file_address": await _customer_address(cert)}
     return page(
-        "certificates/detail.html",
-        labels=await wf.state_labels("certificate"),
-        print_status=printing.print_status,
-        title=cert["number"] or _("证书（未编号）"),
+        "certificates/detail.html" if tab == "overview" else f"certificates/tab_{tab}.html",
+        status_code=status_code,
+        title=f"{cert['kind']} {cert['number'] or _('（未编号）')}",
+        tab=tab,
         c=cert,
-        state=state,
-        prints=await printing.print_log(certificate_id),
-        verify_url=services.verify_url(cert["verify_token"]) if cert["verify_token"] else "",
+        ctx=to_plain(content),
+        problem=problem,
+        record=await _record_info(cert),
+        refusal=await ce.refusal(cert, request.user),
+        edits=stored,
+        values=stored if values is None else values,
+        errors=errors or {},
+        message=message,
+        fields=ce.FIELDS,
+        labels=await wf.state_labels("certificate"),
+        flash=flash,
+        **extra,
     )
+
+
+@get("/certificates/{certificate_id:int}/cover", opt=perm("certificates.view"), include_in_schema=False)
+async def certificate_cover(request: Request, certificate_id: int, saved: str = "") -> Template:
+    """送检单位信息: the cover as the record gives it; 送检单位地址 and 检定地点 as the compiler states."""
+    return await _tab_page(request, certificate_id, "cover", flash=_("已保存") if saved else "")
+
+
+@get("/certificates/{certificate_id:int}/standards", opt=perm("certificates.view"), include_in_schema=False)
+async def certificate_standards(request: Request, certificate_id: int) -> Template:
+    """检定结果信息: 计量标准装置, 主要计量标准器 (certificate numbers, validity), 环境条件."""
+    return await _tab_page(request, certificate_id, "standards")
+
+
+@get("/certificates/{certificate_id:int}/results", opt=perm("certificates.view"), include_in_schema=False)
+async def certificate_results(request: Request, certificate_id: int, saved: str = "") -> Template:
+    """检定结果页: the results rows from the record; 备注 as the compiler states."""
+    return await _tab_page(request, certificate_id, "results", flash=_("已保存") if saved else "")
+
+
+@get("/certificates/{certificate_id:int}/view", opt=perm("certificates.view"), include_in_schema=False)
+async def certificate_view(request: Request, certificate_id: int) -> Template:
+    """证书查看: the real PDF (the preview while it is being compiled)."""
+    return await _tab_page(request, certificate_id, "view")
+
+
+@post(
+    "/certificates/{certificate_id:int}/compiler-edits",
+    opt=perm("business.compile"),
+    include_in_schema=False,
+)
+async def certificate_edits_save(request: Request, certificate_id: int) -> Response:
+    """One tab's form: only its fields change; a refusal re-renders the tab with what was typed."""
+    form = await request.form()
+    tab = "results" if form.get("tab") == "results" else "cover"
+    values = {k: form.get(k) for k, f in ce.FIELDS.items() if f.tab == tab and k in form}
+    try:
+        await ce.save(certificate_id, request.user, values, replace=False)
+    except UserError as exc:
+        if exc.status_code not in (400, 409):
+            raise
+        errors = {str(p["key"]): str(p["message"]) for p in exc.extra or [] if isinstance(p, dict)}
+        return await _tab_page(request, certificate_id, tab, values=values, errors=errors,
+                               message=str(exc.detail), status_code=exc.status_code)
+    return see_other(f"/certificates/{certificate_id}/{tab}?saved=1")
+
+
+async def _content_body(request: Request, certificate_id: int) -> dict[str, Any]:
+    from metrolab.engine.documents.render import to_plain
+
+    cert = await ce.certificate(certificate_id)
+    content, problem = await ce.current_content(cert)
+    refusal = await ce.refusal(cert, request.user)
+    return {
+        "id": cert["id"],
+        "status": cert["status"],
+        "status_label": (await wf.state_labels("certificate")).get(cert["status"], ""),
+        "editable": refusal is None,
+        "refusal": refusal or "",
+        "problem": problem,
+        "content": to_plain(content),
+        "compiler_edits": cert.get("compiler_edits") or {},
+        "fields": {k: {"label": f.label, "max_chars": f.max_chars, "max_lines": f.max_lines}
+                   for k, f in ce.FIELDS.items()},
+    }
 
 
 @get(
@@ -388,6 +518,28 @@ async def api_certificate(certificate_id: int) -> dict[str, Any]:
     return await services.get_certificate(certificate_id)
 
 
+@get(
+    "/api/v1/certificates/{certificate_id:int}/content",
+    opt=perm("certificates.view"),
+    tags=["certificates"],
+    summary="证书内容（由原始记录得出）与编制人的编辑",
+)
+async def api_certificate_content(request: Request, certificate_id: int) -> dict[str, Any]:
+    return await _content_body(request, certificate_id)
+
+
+@put(
+    "/api/v1/certificates/{certificate_id:int}/compiler-edits",
+    opt=perm("business.compile"),
+    tags=["certificates"],
+    summary="编制人编辑证书（备注、送检单位地址、检定地点；仅编制中）",
+    request_max_body_size=64 * 1024,
+)
+async def api_compiler_edits(request: Request, certificate_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    await ce.save(certificate_id, request.user, data, replace=True)
+    return await _content_body(request, certificate_id)
+
+
 @post(
     "/api/v1/certificates/{certificate_id:int}/issue",
     opt=perm("certificates.issue"),
@@ -416,6 +568,11 @@ router = Router(
         template_download,
         certificate_list,
         certificate_detail,
+        certificate_cover,
+        certificate_standards,
+        certificate_results,
+        certificate_view,
+        certificate_edits_save,
         certificate_pdf,
         certificate_issue,
         certificate_recall,
@@ -425,6 +582,8 @@ router = Router(
         numbers_page,
         number_void,
         api_certificate,
+        api_certificate_content,
+        api_compiler_edits,
         api_issue,
         verify_routes.router,
     ],

@@ -384,6 +384,7 @@ async def new_revision(certificate_id: int, user: Any = None) -> dict[str, Any]:
         instrument_type=old["instrument_type"],
         customer=old["customer"],
         context=old["context"],
+        compiler_edits=old["compiler_edits"],  # the compiler's remarks carry over to revision N+1
         signers=old["signers"],
         verified_on=old["verified_on"],
         valid_until=old["valid_until"],

@@ -71,6 +71,9 @@ class Certificate(Table, tablename="certificate"):
         default={}
     )  # {"verifier": user_id, "checker": …, "approver": …}: signature images
     template_version = ForeignKey(TemplateVersion, null=True, on_delete=OnDelete.restrict)
+    # What the compiler states on the certificate that the record does not hold (§7.1: 备注, cover
+    # fields); applied by derive_content, so it is part of what is signed (compiler_edits.py).
+    compiler_edits = JSON(default={})
     verified_on = Date(null=True, default=None, index=True)  # statistics and queries by period
     valid_until = Date(null=True, default=None)  # None on a 检定结果通知书
     conclusion = Varchar(length=100, default="")

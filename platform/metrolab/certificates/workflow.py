@@ -59,6 +59,7 @@ def content_sha256(context: dict[str, Any]) -> str:
 
 async def derive_content(cert: dict[str, Any]) -> dict[str, Any]:
     """The certificate's content as its record (and everything around it) says now."""
+    from metrolab.certificates.compiler_edits import apply_compiler_edits
     from metrolab.certificates.from_record import context_for_record
     from metrolab.lab.services import lab_settings
 
@@ -67,6 +68,7 @@ async def derive_content(cert: dict[str, Any]) -> dict[str, Any]:
     ctx, _row = await context_for_record(
         cert["record"], lab=await lab_settings(), revision=cert["revision"]
     )
+    ctx = apply_compiler_edits(ctx, cert.get("compiler_edits") or {})
     if cert.get("supersedes"):
         old = await get_certificate(cert["supersedes"])
         ctx["certificate"]["supersedes_number"] = old["number"] or ""
