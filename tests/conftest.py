@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import os
 import secrets
 import sys
@@ -129,10 +130,8 @@ def db(database):
 def pytest_sessionfinish(session, exitstatus):  # noqa: ANN001, ARG001
     # The database fixture drops it on normal exit; make sure an interrupted run does too.
     if TEST_DB == "postgres":
-        try:
+        with contextlib.suppress(Exception):  # already dropped, or the server is gone
             _drop_database()
-        except Exception:  # noqa: BLE001, S110
-            pass
 
 
 def pytest_report_header(config):  # noqa: ANN001, ARG001
@@ -161,6 +160,31 @@ class UserFactory:
 @pytest.fixture
 def make_user(db):
     return UserFactory()
+
+
+@pytest.fixture(scope="session")
+def converter():
+    """ONE warm PDF converter (LibreOffice pool) per test worker, used by every issue in it."""
+    from metrolab.certificates import services as certs
+    from metrolab.engine.documents.pdf import get_converter
+
+    try:
+        conv = get_converter(size=2)
+    except Exception as exc:  # noqa: BLE001 - no LibreOffice here: the PDF tests skip
+        pytest.skip(f"no PDF converter: {exc}")
+    certs.use_converter(conv)
+    yield conv
+    certs.use_converter(None)
+    conv.close()
+
+
+@pytest.fixture
+def seeded(db):
+    """The shipped certificate templates (published version 1); tables are emptied after every test."""
+    from metrolab.certificates import template_versions as tv
+
+    run(tv.seed_templates())
+    return db
 
 
 # ── a client that behaves like a browser ─────────────────────────────────────────────────────

@@ -27,27 +27,8 @@ PASSWORD = "secret-pass-1"
 VERIFIED_ON = date(2026, 3, 12)
 
 
-@pytest.fixture(scope="module")
-def converter():
-    from metrolab.certificates import services as certs
-    from metrolab.engine.documents.pdf import get_converter
-
-    try:
-        conv = get_converter(size=2)
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"no PDF converter: {exc}")
-    certs.use_converter(conv)
-    yield conv
-    certs.use_converter(None)
-    conv.close()
 
 
-@pytest.fixture
-def seeded(db):
-    from metrolab.certificates import template_versions as tv
-
-    run(tv.seed_templates())
-    return db
 
 
 def who(user: dict, *roles: str, name: str = "") -> CurrentUser:

@@ -24,8 +24,8 @@ from docx import Document
 from conftest import run
 from factories import PASSWORD, approved, person_async
 from metrolab.certificates import numbers, services
-from metrolab.certificates import template_versions as tv
 from metrolab.certificates.catalogue import instrument_type, instrument_types, standards
+from metrolab.certificates.contract import SAMPLE
 from metrolab.certificates.tables import (
     Certificate,
     CertificateNumber,
@@ -34,7 +34,6 @@ from metrolab.certificates.tables import (
     TemplateVersion,
     VerificationScan,
 )
-from metrolab.certificates.contract import SAMPLE
 from metrolab.web.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,26 +84,8 @@ def docx_with(*paragraphs: str) -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture(scope="module")
-def converter():
-    """ONE warm converter for the whole module (each test app's shutdown leaves it running)."""
-    from metrolab.engine.documents.pdf import get_converter
-
-    try:
-        conv = get_converter(size=2)
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"no PDF converter: {exc}")
-    services.use_converter(conv)
-    yield conv
-    services.use_converter(None)
-    conv.close()
 
 
-@pytest.fixture
-def seeded(db):
-    """The shipped templates (published version 1); tables are emptied after every test."""
-    run(tv.seed_templates())
-    return db
 
 
 async def _customer(name: str = "冀中能源峰峰集团有限公司大淑村矿") -> dict:

@@ -16,7 +16,8 @@ FUEL = json.loads((ROOT / "form_schemas/fuel_dispenser_record.json").read_text("
 
 
 @pytest.fixture
-def seeded(db):
+def everything(db):
+    """Everything `metrolab seed` loads (types, standards, forms, templates, workflows)."""
     from metrolab.seed import seed_all
 
     run(seed_all())
@@ -29,7 +30,7 @@ def _user(make_user, *roles):
     return u, CurrentUser(id=u["id"], username=u["username"], full_name="x", language="zh", department_id=None)
 
 
-def test_shipped_forms_are_published_once(seeded):
+def test_shipped_forms_are_published_once(everything):
     from metrolab.forms import services
     from metrolab.forms.tables import FormDefinition
 
@@ -51,7 +52,7 @@ def _draft_v2(browser, make_user):
     return author, r.json()
 
 
-def test_lifecycle_through_the_api(seeded, browser, new_browser, make_user):
+def test_lifecycle_through_the_api(everything, browser, new_browser, make_user):
     from metrolab.forms import services
 
     author, v2 = _draft_v2(browser, make_user)
@@ -104,7 +105,7 @@ def test_lifecycle_through_the_api(seeded, browser, new_browser, make_user):
     assert "v1 → v2" in diff and "表达式由" in diff and "0.00120" in diff and "0.0012, " in diff
 
 
-def test_published_version_refuses_a_database_update(seeded):
+def test_published_version_refuses_a_database_update(everything):
     from metrolab.forms.tables import FormVersion
 
     row = run(FormVersion.select(FormVersion.id).where(FormVersion.status == "published").first())
@@ -118,7 +119,7 @@ def test_published_version_refuses_a_database_update(seeded):
     assert "tampered" not in str(after["definition"])
 
 
-def test_submit_lists_every_problem_with_its_place(seeded, browser, make_user):
+def test_submit_lists_every_problem_with_its_place(everything, browser, make_user):
     _, v2 = _draft_v2(browser, make_user)
     runs = ["layout", 2, "children", 1, "by_item", "indication", "point_columns", 0, "columns"]
 
@@ -149,7 +150,7 @@ def test_submit_lists_every_problem_with_its_place(seeded, browser, make_user):
     assert r.status_code == 400 and "catalogue：器具类型 “no_such_type” 不在指标库中" in r.json()["detail"]
 
 
-def test_malformed_import_is_refused_whole(seeded, browser, make_user):
+def test_malformed_import_is_refused_whole(everything, browser, make_user):
     from metrolab.forms.tables import FormDefinition, FormVersion
 
     browser.login(make_user("tech_manager"))
@@ -165,7 +166,7 @@ def test_malformed_import_is_refused_whole(seeded, browser, make_user):
     assert (run(FormDefinition.count()), run(FormVersion.count())) == before
 
 
-def test_import_export_round_trip_and_pages(seeded, browser, make_user):
+def test_import_export_round_trip_and_pages(everything, browser, make_user):
     browser.login(make_user("tech_manager"))
     doc = copy.deepcopy(FUEL) | {"key": "fuel_dispenser_record_b", "title": {"zh": "加油机记录 B", "en": "B"}}
     r = browser.post("/forms/import", files={"file": ("b.json", json.dumps(doc).encode(), "application/json")},
@@ -181,7 +182,7 @@ def test_import_export_round_trip_and_pages(seeded, browser, make_user):
     assert "fuel_dispenser_record_b" in listing.text and "草稿" in listing.text
 
 
-def test_reviewer_task_counter_and_returned_reason(seeded, browser, new_browser, make_user):
+def test_reviewer_task_counter_and_returned_reason(everything, browser, new_browser, make_user):
     author, v2 = _draft_v2(browser, make_user)
     browser.post(f"/api/v1/forms/versions/{v2['id']}/submit")
     reviewer = new_browser().login(make_user("template_reviewer"))

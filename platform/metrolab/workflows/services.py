@@ -151,6 +151,16 @@ async def apply(table: type[Table], object_id: int, key: str, action: str, user:
 
 
 async def history(table: type[Table], object_id: int) -> list[dict[str, Any]]:
-    return await TransitionRecord.select().where(
+    """The object's steps, oldest first, each with ``action_label`` in the user's language."""
+    from metrolab.web.i18n import current_language
+
+    rows = await TransitionRecord.select().where(
         (TransitionRecord.object_type == table._meta.tablename) & (TransitionRecord.object_id == object_id)
     ).order_by(TransitionRecord.id).output(load_json=True)
+    labels: dict[str, dict[str, str]] = {}
+    for row in rows:
+        if row["workflow_key"] not in labels:
+            defn, _v = await definition(row["workflow_key"])
+            labels[row["workflow_key"]] = {t.key: t.text(current_language()) for t in defn.transitions}
+        row["action_label"] = labels[row["workflow_key"]].get(row["action"], "")
+    return rows
