@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import getpass
 import sys
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import click
 
 from metrolab.settings import get_settings, redact_url
 
+T = TypeVar("T")
 
-def _run(coro):  # noqa: ANN001, ANN202 - a thin asyncio bridge for click commands
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:  # a thin asyncio bridge for click commands
     return asyncio.run(coro)
 
 
@@ -203,9 +207,9 @@ def audit() -> None:
 
 @audit.command("verify", help="校验每份原始记录的修改链（哈希链），发现断链则列出记录编号与修订序号并以 1 退出")
 def audit_verify() -> None:
-    from metrolab.records.services import verify_chain
+    from metrolab.records.services import BrokenLink, verify_chain
 
-    async def go():  # noqa: ANN202
+    async def go() -> tuple[int, int, list[BrokenLink]]:
         await _require_database()
         return await verify_chain()
 

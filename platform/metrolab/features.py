@@ -6,6 +6,7 @@ at import time. Adding a feature = one line here (its Piccolo app is found from 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from importlib import import_module
 from importlib.util import find_spec
 from types import ModuleType
@@ -59,6 +60,6 @@ def wire() -> None:
     _wired = True
 
 
-def seeders(demo: bool = False) -> list[tuple[str, object]]:
+def seeders(demo: bool = False) -> list[tuple[str, Callable[[], Awaitable[int]]]]:
     attr = "DEMO_SEEDERS" if demo else "SEEDERS"
     return [s for feature in modules() for s in getattr(feature, attr, [])]

@@ -90,6 +90,7 @@ async def _me_page(request: Request, status_code: int = 200, **extra: Any) -> Te
     tokens = await ApiToken.select().where((ApiToken.user == user.id) & (ApiToken.revoked == False)).order_by(ApiToken.id)  # noqa: E712
     row = await User.select(User.signature_sha256).where(User.id == user.id).first()
     quals = await Qualification.select().where(Qualification.user == user.id).output(load_json=True)
+    assert row is not None  # the signed-in user's own row
     extra.setdefault("errors", {})
     return page("accounts/me.html", status_code=status_code, title=_("个人设置"), tokens=tokens,
                 signature_sha256=row["signature_sha256"], qualifications=quals, **extra)
@@ -104,6 +105,7 @@ async def me_page(request: Request) -> Template:
 async def change_password(request: Request) -> Template:
     form = await form_dict(request)
     row = await User.select(User.password_hash).where(User.id == request.user.id).first()
+    assert row is not None  # the signed-in user's own row
     if not await verify_password(row["password_hash"], form.get("current", "")):
         return await _me_page(request, 400, errors={"current": _("当前密码不正确")})
     if problem := password_problem(form.get("new", "")):

@@ -135,7 +135,7 @@ async def user_for_token(token_sha256: str) -> CurrentUser | None:
         return None
     await ApiToken.update({ApiToken.last_used_at: _now()}).where(ApiToken.id == token["id"])
     row = await User.select(*_USER_COLUMNS).where(User.id == token["user"]).first()
-    return await _current(row, via_token=True)
+    return await _current(row, via_token=True) if row is not None else None
 
 
 async def valid_qualification(user_id: int, instrument_type: str, on: date) -> dict | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from piccolo.custom_types import Combinable
 from piccolo.query.functions.aggregate import Count
 
 from metrolab.accounts.passwords import hash_password, password_problem
@@ -49,7 +50,7 @@ async def get_user(user_id: int) -> dict[str, Any]:
 
 
 async def search(q: str, department: int | None, role: str, status: str, page_no: int) -> tuple[list[dict], int]:
-    where = []
+    where: list[Combinable] = []
     if q:
         where.append(User.username.ilike(f"%{q}%") | User.full_name.ilike(f"%{q}%") | User.phone.ilike(f"%{q}%"))
     if department:

@@ -1,5 +1,7 @@
 """The business feature: 委托单 → 任务 → 原始记录 → 证书（编制/初审/核验/批准）→ 发放 (§5.7, §5.8)."""
 
+from collections.abc import Awaitable, Callable
+
 from metrolab.business.routes import router
 from metrolab.web.auth import CurrentUser
 from metrolab.web.navigation import NavItem, TaskCounter
@@ -21,7 +23,7 @@ NAV = [
 ]
 
 
-def _counter(kind: str):  # noqa: ANN202
+def _counter(kind: str) -> Callable[[CurrentUser], Awaitable[int]]:
     async def count(user: CurrentUser) -> int:
         from metrolab.business.services import task_count
 

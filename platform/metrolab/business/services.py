@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from piccolo.custom_types import Combinable
+from piccolo.query.methods.select import Select
+
 from metrolab import storage
 from metrolab.audit.log import record as audit
 from metrolab.business.tables import Entrustment, Release, VerificationTask
@@ -92,7 +95,9 @@ async def _customer_for(data: dict[str, Any]) -> int:
                  address=str(data.get("address") or "")[:300], phone=str(data.get("phone") or "")[:50])
     # Two clerks entering the same new customer at once: one row, both entrustments point to it.
     await Customer.insert(c).on_conflict(target=Customer.name, action="DO NOTHING")
-    return (await Customer.select(Customer.id).where(Customer.name == name[:200]).first())["id"]
+    row = await Customer.select(Customer.id).where(Customer.name == name[:200]).first()
+    assert row is not None  # inserted just now, or by the other clerk
+    return row["id"]
 
 
 async def fee_for(customer_id: int, instrument_type: str, on: date) -> str:
@@ -200,13 +205,13 @@ async def modify_entrustment(entrustment_id: int, user: Any, data: dict[str, Any
                 .where(VerificationTask.id == task["id"])
         else:
             await VerificationTask(entrustment=entrustment_id, line=i,
-                                   fee=await fee_for(e["customer"], code, date.today()), **values).save()
+                                   fee=await fee_for(e["customer"], code, date.today()), **values).save()  # type: ignore[arg-type]  # Piccolo: **columns go to untyped **kwargs; mypy matches them to _data
     if removed:
         await VerificationTask.delete().where(VerificationTask.id.is_in([t["id"] for t in removed]))
 
 
 async def get_entrustment(entrustment_id: int) -> dict[str, Any]:
-    row = await Entrustment.select(Entrustment.all_columns(), Entrustment.customer.name.as_alias("customer_name"),
+    row = await Entrustment.select(*Entrustment.all_columns(), Entrustment.customer.name.as_alias("customer_name"),
                                    Entrustment.created_by.full_name.as_alias("created_by_name"),
                                    Entrustment.received_by.full_name.as_alias("received_by_name")) \
         .where(Entrustment.id == entrustment_id).output(load_json=True).first()
@@ -217,10 +222,10 @@ async def get_entrustment(entrustment_id: int) -> dict[str, Any]:
 
 async def search_entrustments(q: str = "", status: str = "", stage: str = "", page_no: int = 1,
                               per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
-    query = Entrustment.select(Entrustment.all_columns(exclude=[Entrustment.data]),
+    query = Entrustment.select(*Entrustment.all_columns(exclude=[Entrustment.data]),
                                Entrustment.customer.name.as_alias("customer_name"))
     count = Entrustment.count()
-    where = []
+    where: list[Combinable] = []
     if q:
         where.append(Entrustment.number.ilike(f"%{q}%") | Entrustment.customer.name.ilike(f"%{q}%"))
     if status:
@@ -237,11 +242,11 @@ async def tasks_of(entrustment_id: int) -> list[dict[str, Any]]:
     return await _tasks().where(VerificationTask.entrustment == entrustment_id).order_by(VerificationTask.line)
 
 
-def _tasks():  # noqa: ANN202
+def _tasks() -> Select:
     return VerificationTask.select(
-        VerificationTask.all_columns(), VerificationTask.assigned_to.full_name.as_alias("assigned_name"),
+        *VerificationTask.all_columns(), VerificationTask.assigned_to.full_name.as_alias("assigned_name"),
         VerificationTask.entrustment.number.as_alias("entrustment_number"),
-        VerificationTask.entrustment.customer.name.as_alias("customer_name"),
+        VerificationTask.entrustment.customer.name.as_alias("customer_name"),  # type: ignore[union-attr]  # Piccolo: a join through two ForeignKeys is typed Column | Any
         VerificationTask.entrustment.customer.as_alias("customer_id"),
         VerificationTask.certificate.status.as_alias("certificate_status"),
         VerificationTask.certificate.number.as_alias("certificate_number"),
@@ -439,7 +444,7 @@ async def search_certificates(status: str = "", q: str = "", mine: bool = False,
             Certificate.context, Certificate.lock_version, Certificate.pdf_sha256, Certificate.issue_error,
             Certificate.customer.name.as_alias("customer_name")]
     query, count = Certificate.select(*cols), Certificate.count()
-    where = []
+    where: list[Combinable] = []
     if status == "issued_any":
         where.append(Certificate.pdf_sha256 != "")
     elif status:
@@ -548,5 +553,5 @@ async def release(entrustment_id: int, user: Any, *, mode: str, task_ids: list[i
 
 
 async def releases_of(entrustment_id: int) -> list[dict[str, Any]]:
-    return await Release.select(Release.all_columns(), Release.by.full_name.as_alias("by_name")) \
+    return await Release.select(*Release.all_columns(), Release.by.full_name.as_alias("by_name")) \
         .where(Release.entrustment == entrustment_id).order_by(Release.id).output(load_json=True)

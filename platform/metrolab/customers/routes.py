@@ -56,12 +56,12 @@ async def _save(request: Request, customer_id: int | None) -> Response:
     if errors:
         return _editor(values, {k: _(v) for k, v in errors.items()}, contacts, customer_id, 400)
     if customer_id is None:
-        customer = Customer(**values)
+        customer = Customer(**values)  # type: ignore[arg-type]  # Piccolo: **columns go to untyped **kwargs; mypy matches them to _data
         await customer.save()
         customer_id = customer.id
         action = "customer.created"
     else:
-        await Customer.update(values).where(Customer.id == customer_id)
+        await Customer.update(values).where(Customer.id == customer_id)  # type: ignore[arg-type]  # Piccolo: update() takes str keys; its dict type is invariant
         action = "customer.updated"
     await services.save_contacts(customer_id, contacts)
     await record(action, actor=request.user, target_type="customer", target_id=customer_id, details={"name": values["name"]})
@@ -135,11 +135,11 @@ async def _api_save(request: Request, data: dict[str, Any], customer_id: int | N
         raise UserError(status_code=400, detail="；".join(f"{k}：{v}" for k, v in errors.items()),
                         extra=[{"key": k, "message": v} for k, v in errors.items()])
     if customer_id is None:
-        customer = Customer(**values)
+        customer = Customer(**values)  # type: ignore[arg-type]  # Piccolo: **columns go to untyped **kwargs; mypy matches them to _data
         await customer.save()
         customer_id = customer.id
     else:
-        await Customer.update(values).where(Customer.id == customer_id)
+        await Customer.update(values).where(Customer.id == customer_id)  # type: ignore[arg-type]  # Piccolo: update() takes str keys; its dict type is invariant
     await services.save_contacts(customer_id, [{k: str(c.get(k, "")) for k in ("name", "position", "phone", "email")}
                                                for c in contacts])
     await record("customer.saved", actor=request.user, target_type="customer", target_id=customer_id)

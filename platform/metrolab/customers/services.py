@@ -109,4 +109,4 @@ def contact_rows(form_lists: dict[str, list[str]]) -> tuple[list[dict[str, str]]
 async def save_contacts(customer_id: int, rows: list[dict[str, str]]) -> None:
     await Contact.delete().where(Contact.customer == customer_id)
     if rows:
-        await Contact.insert(*[Contact(customer=customer_id, **row) for row in rows])
+        await Contact.insert(*[Contact(customer=customer_id, **row) for row in rows])  # type: ignore[arg-type]  # Piccolo: **columns go to untyped **kwargs; mypy matches them to _data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 import anyio
@@ -21,7 +22,7 @@ DESIGN = perm("forms.design")
 MAX_BODY = 8 * 1024 * 1024
 
 
-def _forms():  # noqa: ANN202 - the forms feature's services, imported when first needed
+def _forms() -> tuple[ModuleType, ModuleType]:  # the forms feature's services, imported when first needed
     from metrolab.forms import catalogue
     from metrolab.forms import services as forms
 
@@ -92,7 +93,7 @@ async def check_expression(data: Any) -> dict[str, Any]:
 async def preview(data: Any) -> dict[str, Any]:
     body = _body(data)
     raw = body.get("definition")
-    lang = body.get("lang") if body.get("lang") in ("zh", "en") else current_language()
+    lang: str = body["lang"] if body.get("lang") in ("zh", "en") else current_language()
     if not isinstance(raw, dict):
         return {"ok": False, "html": "", "problems": [{"place": "（根）", "message": "定义必须是 JSON 对象"}]}
     _, catalogue = _forms()

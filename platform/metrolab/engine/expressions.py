@@ -625,7 +625,12 @@ class _Evaluator:
                 negative = isinstance(index, ast.UnaryOp)
                 constant = index.operand if isinstance(index, ast.UnaryOp) else index
                 assert isinstance(constant, ast.Constant)
-                segments.append(-constant.value if negative else constant.value)
+                segment = constant.value
+                if negative:  # the compiler admits only -<int>
+                    assert isinstance(segment, int)
+                    segment = -segment
+                assert isinstance(segment, (str, int))
+                segments.append(segment)
             current = current.value
         assert isinstance(current, ast.Name)
         value = self.lookup(current)

@@ -283,11 +283,12 @@ def load_definition(
         _check_graph(str(initial), states, transitions, errors)
     if errors:
         raise DefinitionError(errors)
+    assert isinstance(version, int)  # checked above
     return WorkflowDefinition(
         key=str(key),
-        version=int(version),
+        version=version,
         title=title,
-        initial=str(initial),  # type: ignore[arg-type]
+        initial=str(initial),
         states=states,
         transitions=tuple(transitions),
         roles=tuple(roles),

@@ -6,10 +6,11 @@ A thin, lazily imported door to ``metrolab.indicators.services`` (that feature o
 from __future__ import annotations
 
 from datetime import date
+from types import ModuleType
 from typing import Any
 
 
-def _service():  # noqa: ANN202 - the indicators services module
+def _service() -> ModuleType:  # the indicators services module, imported when first needed
     from metrolab.indicators import services
 
     return services

@@ -1,8 +1,13 @@
 """The forms feature: versioned form definitions, their review and publication (§5.1, §6.1)."""
 
+from typing import TYPE_CHECKING
+
 from metrolab.forms.routes import router
 from metrolab.web.auth import CurrentUser
 from metrolab.web.navigation import NavItem, TaskCounter
+
+if TYPE_CHECKING:
+    from metrolab.workflows.services import EffectCall
 
 PERMISSIONS = {"forms.view": ("查看表单定义", "View form definitions"),
                "forms.design": ("设计表单（新建、修改、提交审核、停用）", "Design forms (draft, submit, retire)"),
@@ -35,7 +40,7 @@ async def _seed_forms() -> int:
 SEEDERS = [("forms", _seed_forms)]
 
 
-async def _retire_previous(call) -> None:  # noqa: ANN001 - a workflows.services.EffectCall
+async def _retire_previous(call: "EffectCall") -> None:
     from metrolab.forms.services import retire_previous
 
     await retire_previous(call)

@@ -52,7 +52,8 @@ async def _detail(request: Request, key: str, version_id: int | None = None, err
         raise UserError(status_code=404, detail="表单不存在")
     versions = await services.versions_of(key)
     version = next((v for v in versions if v["id"] == version_id), None) or (versions[0] if versions else None)
-    base, changes, preview = None, [], (None, None, {}, [])
+    base, changes = None, []
+    preview: tuple[Any, Any, dict, list[str]] = (None, None, {}, [])
     if version:
         base = await services.previous_published(version)
         changes = services.diff(base, version) if base else []

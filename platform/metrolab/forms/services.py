@@ -12,6 +12,8 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from piccolo.query.methods.select import Select
+
 from metrolab.engine.forms import (
     Change,
     DefinitionInvalid,
@@ -85,7 +87,7 @@ def parse_document(data: dict | str | bytes) -> dict[str, Any]:
 
 
 _SELECT = (
-    FormVersion.all_columns(),
+    *FormVersion.all_columns(),
     FormVersion.form.key.as_alias("form_key"),
     FormVersion.form.catalogue.as_alias("catalogue"),
     FormVersion.author.full_name.as_alias("author_name"),
@@ -95,7 +97,7 @@ _SELECT = (
 )
 
 
-def _versions():  # noqa: ANN202 - a Piccolo select with the joined names
+def _versions() -> Select:  # a Piccolo select with the joined names
     return FormVersion.select(*_SELECT).output(load_json=True)
 
 
@@ -306,6 +308,7 @@ async def approve(version_id: int, reviewer: Any, password: str) -> dict[str, An
 async def retire_previous(call: Any) -> None:
     """Effect ``retire_previous_form_version``: one published version per form."""
     row = await FormVersion.select(FormVersion.form).where(FormVersion.id == call.object_id).first()
+    assert row is not None  # the version being approved
     await FormVersion.update({FormVersion.status: "retired", FormVersion.retired_at: now(),
                               FormVersion.lock_version: FormVersion.lock_version + 1}).where(
         (FormVersion.form == row["form"]) & (FormVersion.status == "published") & (FormVersion.id != call.object_id))
@@ -345,7 +348,8 @@ async def previous_published(version: dict[str, Any]) -> dict[str, Any] | None:
                                    & (FormVersion.number < version["number"])).order_by(
         FormVersion.number, ascending=False)
     published = [r for r in rows if r["status"] == "published"]
-    return (published or rows or [None])[0]
+    found = published or rows
+    return found[0] if found else None
 
 
 def export_json(version: dict[str, Any]) -> bytes:

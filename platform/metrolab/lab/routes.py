@@ -61,10 +61,10 @@ async def page_save(request: Request, slug: str) -> Response:
               PublicPage.body_zh: form.get("body_zh", ""), PublicPage.body_en: form.get("body_en", ""),
               PublicPage.updated_at: datetime.now(UTC)}
     if await PublicPage.exists().where(PublicPage.slug == slug):
-        await PublicPage.update(values).where(PublicPage.slug == slug)
+        await PublicPage.update(values).where(PublicPage.slug == slug)  # type: ignore[arg-type]  # Piccolo: update() takes str keys; its dict type is invariant
     else:
         count = await PublicPage.count()
-        await PublicPage.insert(PublicPage(slug=slug, position=count, **{c._meta.name: v for c, v in values.items()}))
+        await PublicPage.insert(PublicPage(slug=slug, position=count, **{c._meta.name: v for c, v in values.items()}))  # type: ignore[arg-type]  # Piccolo: **columns go to untyped **kwargs; mypy matches them to _data
     await record("public_page.saved", actor=request.user, target_type="public_page", target_id=slug)
     return see_other("/lab/pages")
 

@@ -173,7 +173,7 @@ async def save(values: dict[str, str], *, seal: bytes | None = None, remove_seal
     if row is None:
         await LabSettings.insert(LabSettings(**{"name": get_settings().lab_name, **update}))
     elif changed:
-        await LabSettings.update({**update, "updated_at": datetime.now(UTC)}).where(LabSettings.id == row["id"])
+        await LabSettings.update({**update, "updated_at": datetime.now(UTC)}).where(LabSettings.id == row["id"])  # type: ignore[dict-item]  # Piccolo: update() takes str keys; its dict type is invariant
     return changed
 
 
@@ -188,7 +188,7 @@ async def seed_settings() -> int:
         return 0
     values = clean(_seed_file().get("settings", {}))
     values["name"] = values.get("name") or get_settings().lab_name
-    await LabSettings.insert(LabSettings(**values))
+    await LabSettings.insert(LabSettings(**values))  # type: ignore[arg-type]  # Piccolo: **columns go to untyped **kwargs; mypy matches them to _data
     return 1
 
 

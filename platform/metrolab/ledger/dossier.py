@@ -148,7 +148,7 @@ async def rows(customer_id: int) -> dict[str, list[dict[str, Any]]]:
     for kind in KINDS.values():
         t = kind.table
         if kind.parent == "contract":
-            query = t.select(t.all_columns(), t.contract.number.as_alias("contract_number")).where(
+            query = t.select(*t.all_columns(), t.contract.number.as_alias("contract_number")).where(
                 t.contract.customer == customer_id).order_by(t.charged_on, ascending=False)
         else:
             query = t.select().where(t.customer == customer_id).order_by(t.id, ascending=False)

@@ -161,7 +161,7 @@ async def save_instrument(customer_id: int, clean: dict[str, Any], instrument_id
         await row.save()
         instrument_id = row.id
     else:
-        await LedgerInstrument.update({**values, "updated_at": datetime.now().astimezone()}).where(
+        await LedgerInstrument.update({**values, "updated_at": datetime.now().astimezone()}).where(  # type: ignore[dict-item]  # Piccolo: update() takes str keys; its dict type is invariant
             LedgerInstrument.id == instrument_id)
     await record("ledger.instrument_saved", actor=user, target_type="ledger_instrument", target_id=instrument_id,
                  details={"customer": customer_id, "serial": clean["serial"], "source": source})
@@ -170,7 +170,7 @@ async def save_instrument(customer_id: int, clean: dict[str, Any], instrument_id
 
 async def get_instrument(instrument_id: int) -> dict[str, Any]:
     row = await LedgerInstrument.select(
-        LedgerInstrument.all_columns(), LedgerInstrument.customer.name.as_alias("customer_name"),
+        *LedgerInstrument.all_columns(), LedgerInstrument.customer.name.as_alias("customer_name"),
         LedgerInstrument.customer.category.as_alias("customer_category"),
     ).where(LedgerInstrument.id == instrument_id).first()
     if row is None:

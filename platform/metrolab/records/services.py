@@ -123,7 +123,7 @@ def verification_date(pin: Pinned, data: dict[str, Any], header: dict[str, Any])
 
 
 async def context_for(pin: Pinned, on: date, compute_url: str | None = None) -> dict[str, Any]:
-    ctx: dict[str, Any] = {"standards": await indicators.standards_for_picker(on, pin.catalogue and pin.catalogue.get("code")),
+    ctx: dict[str, Any] = {"standards": await indicators.standards_for_picker(on, pin.catalogue.get("code") if pin.catalogue else None),
                            "today": on.isoformat()}
     if compute_url:
         ctx["compute_url"] = compute_url
@@ -174,11 +174,11 @@ async def evaluate(pin: Pinned, data: dict[str, Any], header: dict[str, Any] | N
 
 
 _SELECT = (
-    OriginalRecord.all_columns(),
+    *OriginalRecord.all_columns(),
     OriginalRecord.customer.name.as_alias("customer_name"),
     OriginalRecord.verifier.full_name.as_alias("verifier_name"),
     OriginalRecord.form_version.number.as_alias("form_number"),
-    OriginalRecord.form_version.form.key.as_alias("form_key"),
+    OriginalRecord.form_version.form.key.as_alias("form_key"),  # type: ignore[union-attr]  # Piccolo: a join through two ForeignKeys is typed Column | Any
 )
 
 
@@ -336,7 +336,7 @@ async def changes_between(pin: Pinned, old: dict[str, Any], new: dict[str, Any])
     for path in list(before) + [p for p in after if p not in before]:
         a, b = before.get(path, ("", ""))[1], after.get(path, ("", ""))[1]
         if a != b:
-            label = (after.get(path) or before.get(path))[0]
+            label = (after[path] if path in after else before[path])[0]
             changes.append({"path": path, "label_zh": label, "old": a, "new": b})
     if (old.get("conclusion") or "") != (new.get("conclusion") or ""):
         changes.append({"path": "conclusion", "label_zh": "检定结论", "old": old.get("conclusion") or "",

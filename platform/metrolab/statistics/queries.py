@@ -39,16 +39,16 @@ class Row:
 
 def _columns(source: str) -> dict[str, Any]:
     if source == "records":
-        from metrolab.records.tables import OriginalRecord as T
+        from metrolab.records.tables import OriginalRecord as R
 
-        return {"table": T, "date": T.verified_on, "month": T.verified_on, "instrument_type": T.instrument_type,
-                "department": T.verifier.department.name, "verifier": T.verifier.full_name,
-                "conclusion": T.conclusion, "customer": T.customer.name}
-    from metrolab.certificates.tables import Certificate as T
+        return {"table": R, "date": R.verified_on, "month": R.verified_on, "instrument_type": R.instrument_type,
+                "department": R.verifier.department.name,  # type: ignore[union-attr]  # Piccolo: a join through two ForeignKeys is typed Column | Any
+                "verifier": R.verifier.full_name, "conclusion": R.conclusion, "customer": R.customer.name}
+    from metrolab.certificates.tables import Certificate as C
 
-    return {"table": T, "date": T.verified_on, "month": T.verified_on, "instrument_type": T.instrument_type,
-            "department": T.record.verifier.department.name, "verifier": T.record.verifier.full_name,
-            "conclusion": T.conclusion, "customer": T.customer.name}
+    return {"table": C, "date": C.verified_on, "month": C.verified_on, "instrument_type": C.instrument_type,
+            "department": C.record.verifier.department.name, "verifier": C.record.verifier.full_name,  # type: ignore[union-attr]  # Piccolo: a join through two ForeignKeys is typed Column | Any
+            "conclusion": C.conclusion, "customer": C.customer.name}
 
 
 async def type_names() -> dict[str, str]:

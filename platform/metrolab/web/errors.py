@@ -14,6 +14,7 @@ from litestar.exceptions import (
 )
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
 
 from metrolab.kernel.errors import Refused
 from metrolab.web.i18n import N_, _
@@ -93,7 +94,7 @@ def server_error(request: Request, exc: Exception) -> Response:
     return http_error(request, fake)
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     Refused: http_error,
     HTTPException: http_error,
     NotFoundException: http_error,

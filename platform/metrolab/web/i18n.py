@@ -29,7 +29,11 @@ def catalogue(lang: str) -> dict[str, str]:
         return {}
     with path.open("rb") as f:
         cat = read_po(f)
-    return {m.id: m.string for m in cat if m.id and isinstance(m.id, str) and m.string}
+    return {
+        m.id: m.string
+        for m in cat
+        if m.id and isinstance(m.id, str) and isinstance(m.string, str) and m.string
+    }
 
 
 def gettext(message: str, **values: object) -> str:

@@ -41,6 +41,7 @@ async def sign(user: CurrentUser, password: str | SignerProof | None, meaning: s
     if not (isinstance(password, SignerProof) and password.user_id == user.id):
         await check_password(user, password if isinstance(password, str) else None)
     row = await User.select(User.signature_sha256).where(User.id == user.id).first()
+    assert row is not None  # the signer's own row
     return {
         "signer_id": user.id,
         "signer": user.full_name,

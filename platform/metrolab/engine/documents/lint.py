@@ -322,9 +322,9 @@ def unguarded_optional(tree: nodes.Template, optional: set[str]) -> dict[str, tu
 
     def visit(node: nodes.Node, scope: dict[str, str], guarded: set[str]) -> None:
         if isinstance(node, nodes.Output):
-            for child in node.nodes:
-                if not isinstance(child, nodes.TemplateData):
-                    printed(child, scope, guarded)
+            for expr in node.nodes:
+                if not isinstance(expr, nodes.TemplateData):
+                    printed(expr, scope, guarded)
             return
         if isinstance(node, nodes.If):
             holds, fails = _test_guards(node.test, scope)

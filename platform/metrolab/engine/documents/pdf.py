@@ -65,6 +65,7 @@ class Docx2PdfConverter:
 
 
 def word_available() -> bool:
+    present = False
     if sys.platform == "darwin":
         present = Path("/Applications/Microsoft Word.app").exists()
     elif sys.platform == "win32":
@@ -74,7 +75,7 @@ def word_available() -> bool:
             winreg.OpenKey(winreg.HKEY_CLASSES_ROOT, "Word.Application").Close()
             present = True
         except OSError:
-            present = False
+            pass
     else:
         return False
     if not present:

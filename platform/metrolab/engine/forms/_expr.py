@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import lru_cache
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from metrolab.engine.expressions import ExpressionError
 
 
 def module() -> ModuleType:
@@ -22,7 +25,7 @@ def evaluate(compiled: Any, env: Mapping[str, Any]) -> Any:
     return module().evaluate(compiled, env)
 
 
-def error_type() -> type[Exception]:
+def error_type() -> type[ExpressionError]:
     return module().ExpressionError
 
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import copy
 from collections import ChainMap
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from metrolab.engine.forms import _expr
 from metrolab.engine.forms.checks import order
@@ -103,7 +103,8 @@ def _as_reported(value: Any) -> Any:
 
 
 def _reported_chain(chain: ChainMap) -> ChainMap:
-    return ChainMap(*(_Reported(m) for m in chain.maps))
+    # read-only views: a ChainMap only reads its maps here (typeshed asks for mutable ones)
+    return ChainMap(*(cast(MutableMapping[str, Any], _Reported(m)) for m in chain.maps))
 
 
 def compute(
@@ -203,10 +204,26 @@ class _Run:
                 continue
             getattr(self, "do_" + entry.kind)(entry, data, env, chain, path, labels)
 
-    def do_field(self, entry: Entry, data, env, chain, path, labels) -> None:
+    def do_field(
+        self,
+        entry: Entry,
+        data: dict[str, Any],
+        env: _Env,
+        chain: ChainMap,
+        path: str,
+        labels: Labels,
+    ) -> None:
         env[entry.key] = field_value(entry.node, data.get(entry.key))
 
-    def do_computed(self, entry: Entry, data, env, chain, path, labels) -> None:
+    def do_computed(
+        self,
+        entry: Entry,
+        data: dict[str, Any],
+        env: _Env,
+        chain: ChainMap,
+        path: str,
+        labels: Labels,
+    ) -> None:
         node = entry.node
         value = self.evaluate(node["expression"], chain, path, labels, node.get("label"))
         data[entry.key] = self.keep(
@@ -248,7 +265,15 @@ class _Run:
             )
             return None
 
-    def do_table(self, entry: Entry, data, env, chain, path, labels) -> None:
+    def do_table(
+        self,
+        entry: Entry,
+        data: dict[str, Any],
+        env: _Env,
+        chain: ChainMap,
+        path: str,
+        labels: Labels,
+    ) -> None:
         inner = entry.inner
         assert inner is not None
         rows = data.get(entry.key)
@@ -287,7 +312,15 @@ class _Run:
             row_envs.append(row_env)
         env[entry.key] = row_envs
 
-    def do_group(self, entry: Entry, data, env, chain, path, labels) -> None:
+    def do_group(
+        self,
+        entry: Entry,
+        data: dict[str, Any],
+        env: _Env,
+        chain: ChainMap,
+        path: str,
+        labels: Labels,
+    ) -> None:
         inner = entry.inner
         assert inner is not None
         if entry.repeat:
@@ -300,7 +333,15 @@ class _Run:
         self.scope(inner, sub, sub_env, chain, f"{path}.", labels, True)
         env[entry.key] = sub_env
 
-    def do_environment(self, entry: Entry, data, env, chain, path, labels) -> None:
+    def do_environment(
+        self,
+        entry: Entry,
+        data: dict[str, Any],
+        env: _Env,
+        chain: ChainMap,
+        path: str,
+        labels: Labels,
+    ) -> None:
         sub = data.get(entry.key)
         sub = sub if isinstance(sub, dict) else {}
         values = {}
@@ -332,7 +373,15 @@ class _Run:
                 )
         env[entry.key] = values
 
-    def do_conclusion(self, entry: Entry, data, env, chain, path, labels) -> None:
+    def do_conclusion(
+        self,
+        entry: Entry,
+        data: dict[str, Any],
+        env: _Env,
+        chain: ChainMap,
+        path: str,
+        labels: Labels,
+    ) -> None:
         if entry.node.get("expression"):
             value = self.evaluate(  # a verdict: on the reported values
                 entry.node["expression"],
@@ -358,7 +407,15 @@ class _Run:
             env[entry.key] = None
             self.deferred.append((data, entry.key, entry))
 
-    def do_indicator(self, entry: Entry, data, env, chain, path, labels) -> None:
+    def do_indicator(
+        self,
+        entry: Entry,
+        data: dict[str, Any],
+        env: _Env,
+        chain: ChainMap,
+        path: str,
+        labels: Labels,
+    ) -> None:
         items_data = data.get(entry.key)
         if not isinstance(items_data, dict):
             items_data = data[entry.key] = {}

@@ -278,7 +278,8 @@ class _Builder:
             if spec.code == "*":
                 continue
             ipath = f"{path}.{spec.code}"
-            idata = items_data.get(spec.code) if isinstance(items_data.get(spec.code), dict) else {}
+            found = items_data.get(spec.code)
+            idata = found if isinstance(found, dict) else {}
             points = []
             for j, pdata in enumerate(rows_of(idata.get("points"))):
                 point = spec.points[j] if j < len(spec.points) else {}

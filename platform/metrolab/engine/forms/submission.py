@@ -39,15 +39,14 @@ def parse_submission(
 ) -> dict[str, Any]:
     """Nest posted names into record data, keeping what was typed; unknown names are dropped."""
     raw: dict[str, Any] = {}
-    items = formdata.items() if hasattr(formdata, "items") else formdata
+    get = getattr(formdata, "getall", None) or getattr(formdata, "getlist", None)
     if hasattr(formdata, "multi_items"):
         pairs: list[tuple[str, Any]] = list(formdata.multi_items())
-    elif hasattr(formdata, "getall") or hasattr(formdata, "getlist"):
-        get = getattr(formdata, "getall", None) or formdata.getlist
+    elif get is not None:
         pairs = [(k, v) for k in formdata for v in get(k)]
     else:
         pairs = []
-        for name, value in items:
+        for name, value in formdata.items():
             values = value if isinstance(value, (list, tuple)) else [value]
             pairs.extend((name, v) for v in values)
     for name, value in pairs:

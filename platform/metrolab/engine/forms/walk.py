@@ -45,7 +45,8 @@ def visit(scope: Scope, data: Any, prefix: str = "", labels: Labels = ()) -> Ite
                     continue
                 name = spec.item.get("name") or {}
                 ilabels = labels + ((text_of(name, "zh"), text_of(name, "en")),)
-                idata = items.get(spec.code) if isinstance(items.get(spec.code), dict) else {}
+                found = items.get(spec.code)
+                idata = found if isinstance(found, dict) else {}
                 for j, pdata in enumerate(rows_of(idata.get("points"))):
                     point = spec.points[j] if j < len(spec.points) else {}
                     plabel = point.get("label") or {
