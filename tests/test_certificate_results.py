@@ -210,7 +210,11 @@ def test_limits_per_test_point_and_from_the_kind_of_verification(lab):
 def test_the_instrument_range_and_class_on_the_certificate(lab):
     assert context_of("dipstick", RECORDS["dipstick"])["instrument"]["range"] == "(0～15) m"
     fuel = context_of("fuel_dispenser", RECORDS["fuel_dispenser"])["instrument"]
-    assert (fuel["range"], fuel["accuracy"]) == ("流量 (5～60) L/min，单次最小体积 2 L", "0.3 级")
+    assert (fuel["range"], fuel["accuracy"]) == ("(5～60) L/min", "0.3 级")
+    # a type described, not measured ("按铭牌", "按罐容量表"): the cover states no range rather than the note
+    assert context_of("metering_tank", RECORDS["metering_tank"])["instrument"]["range"] == ""
+    # limits per test point or per stage are on the results page, not a class on the cover
+    assert context_of("methane_detector", RECORDS["methane_detector"])["instrument"]["accuracy"] == ""
     transmitter = context_of("temperature_transmitter", RECORDS["temperature_transmitter"])["instrument"]
     assert transmitter["range"] == f"({MINUS}20～80) ℃"
     # a gauge whose record lacks them: blank, never "按铭牌" nor the type's "1.0/1.6/2.5/4.0 级"

@@ -260,11 +260,12 @@ def instrument_range(data: dict[str, Any], instrument_type: dict[str, Any]) -> d
         low, high = _recorded(data, fields["lower"]), _recorded(data, fields.get("upper"))
         unit = instrument_unit(data, instrument_type)
         span = f"({signed(low, sign=False)}～{signed(high, sign=False)}) {unit}".strip() if low and high else ""
+    elif type_range.get("lower") and type_range.get("upper"):
+        # The type's numeric range; its description ("按铭牌", "按罐容量表") is for the type page.
+        low, high = (signed(type_range[k], sign=False) for k in ("lower", "upper"))
+        span = f"({low}～{high}) {type_range.get('unit', '')}".strip()
     else:
-        span = _zh(type_range)
-        if not span and type_range.get("lower") and type_range.get("upper"):
-            low, high = (signed(type_range[k], sign=False) for k in ("lower", "upper"))
-            span = f"({low}～{high}) {type_range.get('unit', '')}".strip()
+        span = ""
     if fields.get("accuracy"):
         accuracy = _recorded(data, fields["accuracy"])
         if accuracy and _number(accuracy) is not None:

@@ -39,7 +39,7 @@ from metrolab.certificates.verification import (
     verify_status,
     verify_url,
 )
-from metrolab.web.errors import UserError
+from metrolab.kernel.errors import Conflict, NotFound, Refused
 
 __all__ = [
     "CERTIFICATE",
@@ -70,7 +70,7 @@ __all__ = [
 TEMPLATE_FOR_KIND = {CERTIFICATE: "verification_certificate", NOTICE: "result_notice"}
 
 
-class IssueFailed(UserError):
+class IssueFailed(Refused):
     """Issuing failed; the certificate keeps its state and shows ``issue_error``: retry."""
 
     status_code = 409
@@ -134,7 +134,7 @@ async def get_certificate(certificate_id: int) -> dict[str, Any]:
         .first()
     )
     if row is None:
-        raise UserError(status_code=404, detail="证书不存在")
+        raise NotFound("证书不存在")
     return row
 
 
@@ -182,7 +182,7 @@ async def _template_bytes(cert: dict[str, Any]) -> tuple[int, bytes]:
     if cert["template_version"]:
         row = await query.where(TemplateVersion.id == cert["template_version"]).first()
         if row is None:
-            raise UserError(status_code=409, detail="证书固定的模板版本不存在")
+            raise Conflict("证书固定的模板版本不存在")
         return row["id"], storage.get(row["docx_sha256"])
     key = TEMPLATE_FOR_KIND[cert["kind"]]
     field, label = {CERTIFICATE: ("certificate_template", "证书模板"),
@@ -192,8 +192,8 @@ async def _template_bytes(cert: dict[str, Any]) -> tuple[int, bytes]:
         kind = await _template_kind(own)
         if kind != cert["kind"]:
             why = "不存在" if kind is None else f"是{kind}模板"
-            raise UserError(status_code=409, detail=f"器具类型“{itype['name']['zh']}”的{label}“{own}”{why}，"
-                                                    f"不能出具{cert['kind']}：请在器具类型中改选已发布的{cert['kind']}模板")
+            raise Conflict(f"器具类型“{itype['name']['zh']}”的{label}“{own}”{why}，"
+                           f"不能出具{cert['kind']}：请在器具类型中改选已发布的{cert['kind']}模板")
         key = own
     row = (
         await query.where(
@@ -203,7 +203,7 @@ async def _template_bytes(cert: dict[str, Any]) -> tuple[int, bytes]:
         .first()
     )
     if row is None:
-        raise UserError(status_code=409, detail=f"证书模板“{key}”没有已发布的版本，不能出具{cert['kind']}")
+        raise Conflict(f"证书模板“{key}”没有已发布的版本，不能出具{cert['kind']}")
     return row["id"], storage.get(row["docx_sha256"])
 
 
@@ -272,7 +272,7 @@ async def issue(certificate_id: int, *, user: Any = None) -> dict[str, Any]:
         docx = await anyio.to_thread.run_sync(render_docx, template, ctx, images)
         pdf = await anyio.to_thread.run_sync(to_pdf, docx)
         digest = await anyio.to_thread.run_sync(storage.put, pdf)
-    except UserError as exc:
+    except Refused as exc:
         await _failed(cert, str(exc.detail), user)
         raise
     except Exception as exc:  # noqa: BLE001 - render / conversion / storage: shown, retryable
@@ -301,7 +301,7 @@ async def issue(certificate_id: int, *, user: Any = None) -> dict[str, Any]:
         .returning(Certificate.id)
     )
     if not done:
-        raise UserError(status_code=409, detail="证书已被他人修改，请刷新后重试")
+        raise Conflict("证书已被他人修改，请刷新后重试")
     if cert["supersedes"]:
         await Certificate.update(
             {
@@ -325,7 +325,7 @@ async def _refuse_unless_approved(cert: dict[str, Any]) -> None:
     from metrolab.workflows.tables import TransitionRecord
 
     if cert["status"] != "issued":
-        raise UserError(status_code=409, detail="证书尚未经核验和批准，不能出具（出具只能由批准人批准）")
+        raise Conflict("证书尚未经核验和批准，不能出具（出具只能由批准人批准）")
     approval = (
         await TransitionRecord.select(TransitionRecord.signature)
         .where(
@@ -338,7 +338,7 @@ async def _refuse_unless_approved(cert: dict[str, Any]) -> None:
         .first()
     )
     if approval is None or not approval["signature"]:
-        raise UserError(status_code=409, detail="证书没有批准人的签名记录，不能出具")
+        raise Conflict("证书没有批准人的签名记录，不能出具")
 
 
 async def _failed(cert: dict[str, Any], message: str, user: Any) -> None:
@@ -374,7 +374,7 @@ async def new_revision(certificate_id: int, user: Any = None) -> dict[str, Any]:
     """
     old = await get_certificate(certificate_id)
     if old["superseded_by"]:
-        raise UserError(status_code=409, detail="该证书已有新版本")
+        raise Conflict("该证书已有新版本")
     cert = Certificate(
         kind=old["kind"],
         status="compiling",

@@ -41,6 +41,7 @@ class TemplateVersion(Table, tablename="certificate_template_version"):
     template = ForeignKey(CertificateTemplate, on_delete=OnDelete.cascade)
     number = Integer()
     status = Varchar(length=20, default="draft", index=True)
+    lock_version = Integer(default=1)  # the review workflow's (certificate_template_version.json)
     docx_sha256 = Varchar(length=64)  # in metrolab.storage
     filename = Varchar(length=255, default="")
     author = ForeignKey(User, null=True, on_delete=OnDelete.set_null)

@@ -18,7 +18,7 @@ from typing import Any
 from metrolab.audit.log import record as audit
 from metrolab.certificates.services import get_certificate
 from metrolab.certificates.tables import Certificate
-from metrolab.web.errors import UserError
+from metrolab.kernel.errors import Conflict, Refused
 from metrolab.workflows import services as wf
 from metrolab.workflows.signatures import SignerProof, canonical_sha256
 
@@ -64,7 +64,7 @@ async def derive_content(cert: dict[str, Any]) -> dict[str, Any]:
     from metrolab.lab.services import lab_settings
 
     if not cert.get("record"):
-        raise UserError(status_code=409, detail="该证书没有原始记录，不能编制")
+        raise Conflict("该证书没有原始记录，不能编制")
     ctx, _row = await context_for_record(
         cert["record"], lab=await lab_settings(), revision=cert["revision"]
     )
@@ -210,9 +210,7 @@ async def act(
     """One workflow step on a certificate; the definition's effects follow (approve → issued)."""
     newer = await newer_revision(certificate_id)
     if newer:
-        raise UserError(
-            status_code=409,
-            detail=f"该证书已有第 {newer['revision']} 版，请在新版本上操作",
+        raise Conflict(f"该证书已有第 {newer['revision']} 版，请在新版本上操作",
         )
     cert = await get_certificate(certificate_id)
     if action in SUBMISSIONS and cert["status"] in ("compiling", "initial_review"):
@@ -271,7 +269,7 @@ async def _refuse_if_changed(cert: dict[str, Any], user: Any) -> None:
         context=await certificate_context(cert, user),
         reason=why,
     )
-    raise UserError(status_code=409, detail=why)
+    raise Conflict(why)
 
 
 # ── the record lock (hook ``record.locked_by``) ────────────────────────────────────────────────
@@ -296,6 +294,8 @@ async def record_lock(record_id: int) -> dict[str, str] | None:
         how = "如需更正，请申请内部追回（发放前）或已发修改（发放后），批准后记录重新开放"
     elif current["status"] in ("checking", "approving", "initial_review"):
         how = "如需更正，请核验员或批准人退回编制"
+    elif current["status"] in ("recall_requested", "modification_requested", "modification_reviewed"):
+        how = "追回或修改申请正在审批，批准后出新版本、记录重新开放"
     else:
         how = "该证书已结束流转"
     return {
@@ -355,9 +355,9 @@ async def approve_batch(ids: list[int], user: Any, password: str) -> BatchResult
 
     ids = list(dict.fromkeys(int(i) for i in ids))
     if not ids:
-        raise UserError(status_code=400, detail="请选择要批准的证书")
+        raise Refused("请选择要批准的证书")
     if len(ids) > MAX_BATCH:
-        raise UserError(status_code=400, detail=f"一次最多批准 {MAX_BATCH} 份证书")
+        raise Refused(f"一次最多批准 {MAX_BATCH} 份证书")
     proof = await check_password(user, password)  # a wrong password stops the batch before anything
     result = BatchResult()
     for cid in ids:
@@ -391,9 +391,9 @@ async def approve_one(cid: int, user: Any, password: str | SignerProof) -> dict[
         elif cert["pdf_sha256"]:
             note = "已出具"
         else:
-            raise UserError(status_code=409, detail="该证书不在待批准状态")
+            raise Conflict("该证书不在待批准状态")
         return {"id": cid, "label": label, "ok": True, "number": cert["number"], "note": note}
-    except UserError as exc:
+    except Refused as exc:
         return {"id": cid, "label": label, "ok": False, "message": str(exc.detail),
                 "status": exc.status_code}
     except Exception as exc:  # noqa: BLE001 - one broken certificate must not stop the batch
