@@ -57,8 +57,8 @@ async def _bench(n: int, concurrency: int) -> dict[str, float]:
 
     from metrolab.certificates import services
     from metrolab.certificates.catalogue import instrument_type
-    from metrolab.customers.tables import Customer
     from metrolab.certificates.contract import SAMPLE
+    from metrolab.customers.tables import Customer
     from metrolab.seed import seed_all
 
     assert (await run_forwards(app_name="all")).success

@@ -19,7 +19,7 @@ from metrolab.certificates.tables import Certificate, TemplateVersion
 from metrolab.indicators import services
 from metrolab.indicators.tables import InstrumentType
 from metrolab.web.errors import UserError
-from test_certificates import converter, docx_with, make_certificate, needs_pdf, pdf_text  # noqa: F401
+from test_certificates import docx_with, make_certificate, needs_pdf, pdf_text
 from test_indicators import _posted_form, _type_form
 
 TYPE = "methane_detector"

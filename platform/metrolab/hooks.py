@@ -3,7 +3,8 @@ others declare ``HOOKS = {"certificate.issued": [fn]}`` in their feature.py (wir
 
 The names in use: ``certificate.issued`` (certificate_id) — issued, follow it (the ledger);
 ``certificate.revised`` (old_id, new_id) — revision N+1 takes over (the entrustment's task);
-``record.locked_by`` (record_id) → ``{"message", "href"}`` or None — why a record is read-only.
+``record.locked_by`` (record_id) → ``{"message", "href"}`` or None — why a record is read-only;
+``indicators.record_form_keys`` () → [key] — record forms kept in the database (the type editor offers them).
 """
 
 from __future__ import annotations
@@ -35,3 +36,11 @@ async def first(name: str, *args: Any) -> Any:
         if (answer := await function(*args)) is not None:
             return answer
     return None
+
+
+async def gather(name: str, *args: Any) -> list[Any]:
+    """Every function's answer, in wiring order (for questions many features answer)."""
+    from metrolab.features import wire
+
+    wire()
+    return [await function(*args) for function in _HOOKS.get(name, [])]

@@ -11,6 +11,7 @@ import re
 import shutil
 
 import pytest
+from playwright.sync_api import expect
 
 from conftest import run, ui_login
 
@@ -116,8 +117,17 @@ def test_one_instrument_from_entrustment_to_release(tabs, make_user):
     _act(a, "approve", password=PASSWORD)
     assert a.locator("#certificate-status").inner_text() == "待打印"
     verify_href = a.locator("#verify-link").get_attribute("href")
+    cert_number = a.locator("h1").inner_text().split()[1]  # "检定证书 JD2026-00001"
 
-    # 5. the verifier stores the instrument (完成入库); the clerk releases with the customer's signature
+    # 5. the clerk prints it (待打印 → 已打印: a step of its own); the verifier stores the instrument
+    # (完成入库); the clerk releases with the customer's signature
+    c.goto("/certificates/print")
+    row = c.get_by_role("row").filter(has_text=cert_number)
+    with c.context.expect_page() as printed:
+        row.get_by_role("button", name="打印").click()
+    printed.value.close()
+    c.goto("/certificates/print?print_status=已打印")
+    expect(c.get_by_role("row").filter(has_text=cert_number)).to_be_visible()
     v.goto(entrustment_url)
     _act(v, "complete")
     c.goto(entrustment_url)

@@ -14,6 +14,7 @@ reworked) we click by visible text and role only."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 
@@ -84,12 +85,20 @@ def _entrustment_with_task(users: dict) -> int:
     return e["id"]
 
 
+@contextlib.contextmanager
+def _computes(tab):  # noqa: ANN001, ANN202
+    """The server's compute answered and htmx finished swapping the form (what a person waits for)."""
+    with tab.expect_response(lambda r: "/compute" in r.url):
+        yield
+    tab.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+
+
 def _type(tab, name: str, text: str) -> None:  # noqa: ANN001
     """Type a value key by key (replacing what is there), leave the field, wait for the server's compute."""
     field = tab.locator(f"[name='{name}']")
     field.fill("")
     field.press_sequentially(text)
-    with tab.expect_response(lambda r: "/compute" in r.url):
+    with _computes(tab):
         field.press("Tab")
     assert tab.locator(f"[name='{name}']").input_value() == text  # still there after the swap
 
@@ -100,16 +109,16 @@ def _fill_record(tab, entrustment_id: int, model: str, temperature: str) -> int:
     tab.wait_for_url(re.compile(r"/records/\d+/edit$"))
     record_id = int(re.search(r"/records/(\d+)/edit", tab.url).group(1))
     date = tab.locator("[name=verification_date]")
-    with tab.expect_response(lambda r: "/compute" in r.url):
+    with _computes(tab):
         date.fill("2026-03-12")  # a date control, not typed text; the standards valid on that day open up
-    with tab.expect_response(lambda r: "/compute" in r.url):
+    with _computes(tab):
         tab.get_by_label("检定类别").select_option("首次检定")
     _type(tab, "serial", "SN-CH4-2031")
     _type(tab, "model", model)
     _type(tab, "manufacturer", "重庆煤科院仪器厂")
     _type(tab, "environment.temperature", temperature)
     _type(tab, "environment.humidity", "55")
-    with tab.expect_response(lambda r: "/compute" in r.url):
+    with _computes(tab):
         tab.get_by_label("计量标准器").select_option(["FAC-GAS-01", "STD-GAS-CH4-01"])
     for name, value in READINGS.items():
         _type(tab, name, value)

@@ -4,7 +4,7 @@ import pytest
 
 from conftest import run
 from metrolab import storage
-from test_certificates import converter, issued, seeded  # noqa: F401 - fixtures
+from test_certificates import issued
 
 pytestmark = pytest.mark.browser
 

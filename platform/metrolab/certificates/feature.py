@@ -2,7 +2,9 @@
 
 from metrolab.certificates import rules, workflow
 from metrolab.certificates.routes import router
+from metrolab.web.auth import CurrentUser
 from metrolab.web.navigation import NavItem, TaskCounter
+from metrolab.workflows.services import EffectCall
 
 PERMISSIONS = {
     "certificates.view": ("查看证书", "View certificates"),
@@ -26,7 +28,7 @@ NAV = [
 ]
 
 
-async def _to_print(user) -> int:  # noqa: ANN001
+async def _to_print(user: CurrentUser) -> int:
     from metrolab.certificates.tables import Certificate
 
     return await Certificate.count().where(
@@ -34,7 +36,7 @@ async def _to_print(user) -> int:  # noqa: ANN001
     )
 
 
-async def _templates_to_review(user) -> int:  # noqa: ANN001
+async def _templates_to_review(user: CurrentUser) -> int:
     from metrolab.certificates.tables import TemplateVersion
 
     return await TemplateVersion.count().where(
@@ -80,7 +82,7 @@ RULES = {
 HOOKS = {"record.locked_by": [workflow.record_lock]}
 
 
-async def _retire_previous_template(call) -> None:  # noqa: ANN001 - a workflows.services.EffectCall
+async def _retire_previous_template(call: EffectCall) -> None:
     from metrolab.certificates.template_versions import retire_previous
 
     await retire_previous(call)

@@ -19,7 +19,7 @@ async def record_row(record_id: int) -> dict[str, Any]:
 
     row = (
         await OriginalRecord.select(
-            OriginalRecord.all_columns(),
+            *OriginalRecord.all_columns(),
             OriginalRecord.verifier.full_name.as_alias("verifier_name"),
         )
         .where(OriginalRecord.id == record_id)

@@ -124,7 +124,7 @@ async def void_number(number: str, reason: str, user: Any) -> None:
 async def voided_numbers(limit: int = 200) -> list[dict[str, Any]]:
     return (
         await VoidedNumber.select(
-            VoidedNumber.all_columns(), VoidedNumber.by.full_name.as_alias("by_name")
+            *VoidedNumber.all_columns(), VoidedNumber.by.full_name.as_alias("by_name")
         )
         .order_by(VoidedNumber.id, ascending=False)
         .limit(limit)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio
+from piccolo.custom_types import Combinable
 
 from metrolab import storage
 from metrolab.audit.log import record
@@ -35,7 +36,7 @@ async def search(
 ) -> tuple[list[dict[str, Any]], int, int]:
     """Issued certificates (a PDF exists), newest first; with ``printable_only=False`` also the
     withdrawn, voided and superseded ones (the issued-certificates query marks them)."""
-    where = [Certificate.pdf_sha256 != ""]
+    where: list[Combinable] = [Certificate.pdf_sha256 != ""]
     if printable_only:
         where += [Certificate.status.not_in(list(NOT_PRINTABLE)), Certificate.superseded_by.is_null()]
     if print_status in PRINT_STATES:

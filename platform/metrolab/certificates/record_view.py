@@ -34,6 +34,8 @@ async def printable_record(record_id: int) -> dict[str, Any]:
         .output(load_json=True)
         .first()
     )
+    if version is None:
+        raise NotFound("原始记录的表单版本不存在")
     catalogue = await instrument_type(row["instrument_type"])
     defn = load_definition(version["definition"], catalogue=catalogue)
     html = render_form(defn, row["data"] or {}, [], catalogue, {}, "zh", "view")

@@ -79,7 +79,7 @@ def signed(value: Decimal | str, unit: str | None = None, sign: bool = True) -> 
 def _segment(source: str, node: ast.AST) -> str:
     """Source text of a sub-expression (ast offsets are UTF-8 bytes; `if(` is rewritten in place)."""
     line = source.encode("utf-8")
-    return line[node.col_offset : node.end_col_offset].decode("utf-8")  # type: ignore[attr-defined]
+    return line[node.col_offset : node.end_col_offset].decode("utf-8")
 
 
 def _is_result(node: ast.AST) -> bool:

@@ -4,7 +4,7 @@ The public verification pages are in verify_routes.py."""
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, post, put
 from litestar.params import QueryParameter
@@ -217,7 +217,7 @@ async def certificate_list(
     q: str = "",
     kind: str = "",
     print_status: str = "",
-    page_no: int = QueryParameter(name="page", default=1, ge=1),
+    page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
 ) -> Template:
     rows, total, pages = await printing.search(print_status, q, kind, page_no, printable_only=False)
     return page(
@@ -422,7 +422,7 @@ async def print_list(
     print_status: str = "待打印",
     q: str = "",
     kind: str = "",
-    page_no: int = QueryParameter(name="page", default=1, ge=1),
+    page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
 ) -> Template:
     rows, total, pages = await printing.search(print_status, q, kind, page_no)
     return page(

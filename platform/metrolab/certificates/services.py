@@ -127,7 +127,7 @@ def to_pdf(docx: bytes) -> bytes:
 async def get_certificate(certificate_id: int) -> dict[str, Any]:
     row = (
         await Certificate.select(
-            Certificate.all_columns(), Certificate.customer.name.as_alias("customer_name")
+            *Certificate.all_columns(), Certificate.customer.name.as_alias("customer_name")
         )
         .where(Certificate.id == certificate_id)
         .output(load_json=True)

@@ -62,8 +62,8 @@ class Certificate(Table, tablename="certificate"):
     status = Varchar(length=30, default="compiling", index=True)
     lock_version = Integer(default=1)  # optimistic locking: UPDATE … WHERE lock_version = n
     revision = Integer(default=1)
-    supersedes = ForeignKey("self", null=True, on_delete=OnDelete.set_null)
-    superseded_by = ForeignKey("self", null=True, on_delete=OnDelete.set_null)
+    supersedes: ForeignKey = ForeignKey("self", null=True, on_delete=OnDelete.set_null)
+    superseded_by: ForeignKey = ForeignKey("self", null=True, on_delete=OnDelete.set_null)
     record = ForeignKey(OriginalRecord, null=True, on_delete=OnDelete.restrict)  # 原始记录
     instrument_type = Varchar(length=100, default="", index=True)
     customer = ForeignKey(Customer, null=True, on_delete=OnDelete.restrict)

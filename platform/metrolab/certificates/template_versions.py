@@ -70,7 +70,7 @@ async def get_template(template_id: int) -> dict[str, Any]:
 async def versions(template_id: int) -> list[dict[str, Any]]:
     return (
         await TemplateVersion.select(
-            TemplateVersion.all_columns(),
+            *TemplateVersion.all_columns(),
             TemplateVersion.author.full_name.as_alias("author_name"),
             TemplateVersion.reviewer.full_name.as_alias("reviewer_name"),
         )
@@ -83,7 +83,7 @@ async def versions(template_id: int) -> list[dict[str, Any]]:
 async def get_version(version_id: int) -> dict[str, Any]:
     row = (
         await TemplateVersion.select(
-            TemplateVersion.all_columns(),
+            *TemplateVersion.all_columns(),
             TemplateVersion.template.key.as_alias("template_key"),
             TemplateVersion.template.name.as_alias("template_name"),
             TemplateVersion.template.kind.as_alias("template_kind"),
@@ -195,6 +195,7 @@ async def approve(version_id: int, user: Any, password: str) -> None:
 async def retire_previous(call: Any) -> None:
     """Effect ``retire_previous_template_version``: one published version per template."""
     row = await TemplateVersion.select(TemplateVersion.template).where(TemplateVersion.id == call.object_id).first()
+    assert row is not None  # the version the workflow just moved
     await TemplateVersion.update({TemplateVersion.status: "retired",
                                   TemplateVersion.lock_version: TemplateVersion.lock_version + 1}).where(
         (TemplateVersion.template == row["template"]) & (TemplateVersion.status == "published")

@@ -55,13 +55,6 @@ async def _record_form_keys() -> list[str]:
     return [r["key"] for r in await FormDefinition.select(FormDefinition.key).where(FormDefinition.kind == "record")]
 
 
-def _offer_record_forms() -> None:
-    """The indicators editor suggests record-form keys; add the ones kept in the database."""
-    from metrolab.indicators.services import FORM_KEY_SOURCES
-
-    if _record_form_keys not in FORM_KEY_SOURCES:
-        FORM_KEY_SOURCES.append(_record_form_keys)
-
-
-_offer_record_forms()
+# The indicators editor suggests record-form keys: these are the ones kept in the database.
+HOOKS = {"indicators.record_form_keys": [_record_form_keys]}
 __all__ = ["router"]

@@ -91,7 +91,7 @@ def check_type(data: Any) -> tuple[dict[str, Any], Problems]:
         out[key] = _text(data.get(key))
     out["range"] = _check_range(data.get("range"), problems)
     record_fields = _check_record_fields(data.get("record_fields"), problems)
-    regulation = data.get("regulation") if isinstance(data.get("regulation"), dict) else {}
+    regulation: dict[str, Any] = data["regulation"] if isinstance(data.get("regulation"), dict) else {}
     out["regulation"] = {k: _text(regulation.get(k)) for k in ("code", "edition", "name")}
     if not out["regulation"]["code"]:
         problems["regulation_code"] = "检定规程编号不能为空（如 JJG 443）"
@@ -278,7 +278,7 @@ def _check_point(key: str, place: str, j: int, point: Any, problems: Problems) -
     if not isinstance(point, dict):
         problems[pkey] = f"{here}：应为 JSON 对象"
         return {}
-    out = {"code": _text(point.get("code")), "label": _labels(point.get("label")), "params": {}}
+    out: dict[str, Any] = {"code": _text(point.get("code")), "label": _labels(point.get("label")), "params": {}}
     if out["code"]:
         here += f"「{out['code']}」"
     if not out["code"]:

@@ -18,7 +18,6 @@ Public API other features code against:
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -476,10 +475,6 @@ async def seed_standards() -> int:
     return n
 
 
-# Other features (the form designer) add functions listing keys kept in the database.
-FORM_KEY_SOURCES: list[Callable[[], Awaitable[list[str]]]] = []
-
-
 async def known_record_forms() -> list[str]:
     keys = set()
     for path in data_folder("form_schemas").glob("*.json"):
@@ -488,8 +483,10 @@ async def known_record_forms() -> list[str]:
                 keys.add(path.stem)
         except (ValueError, AttributeError):
             continue
-    for source in FORM_KEY_SOURCES:
-        keys.update(await source())
+    from metrolab import hooks
+
+    for found in await hooks.gather("indicators.record_form_keys"):  # forms kept in the database
+        keys.update(found)
     return sorted(keys)
 
 
