@@ -45,7 +45,9 @@ def _environment(db: str) -> str:
     os.environ["METROLAB_DB_POOL"] = "0"
     if db == "postgres":
         name = f"metrolab_bench_{secrets.token_hex(3)}"
-        os.environ["METROLAB_DATABASE_URL"] = urlunsplit(urlsplit(PG_ADMIN)._replace(path=f"/{name}"))
+        os.environ["METROLAB_DATABASE_URL"] = urlunsplit(
+            urlsplit(PG_ADMIN)._replace(path=f"/{name}")
+        )
         return name
     os.environ["METROLAB_DATABASE_URL"] = f"sqlite:///{data_dir / 'bench.sqlite3'}"
     return ""
@@ -65,10 +67,23 @@ async def _user(role: str, name: str):  # noqa: ANN202
     from metrolab.accounts import staff
     from metrolab.web.auth import CurrentUser
 
-    user = await staff.create_user({"username": f"{role}_{secrets.token_hex(2)}", "full_name": name,
-                                    "password": PASSWORD, "department": ""}, [role])
-    return CurrentUser(id=user.id, username=role, full_name=name, language="zh", department_id=None,
-                       roles=frozenset([role]))
+    user = await staff.create_user(
+        {
+            "username": f"{role}_{secrets.token_hex(2)}",
+            "full_name": name,
+            "password": PASSWORD,
+            "department": "",
+        },
+        [role],
+    )
+    return CurrentUser(
+        id=user.id,
+        username=role,
+        full_name=name,
+        language="zh",
+        department_id=None,
+        roles=frozenset([role]),
+    )
 
 
 async def _approving(n: int) -> tuple[list[int], object]:
@@ -82,8 +97,14 @@ async def _approving(n: int) -> tuple[list[int], object]:
 
     clerk, verifier = await _user("clerk", "业务员"), await _user("verifier", "检定员")
     checker, approver = await _user("checker", "核验员"), await _user("signatory", "批准人")
-    await Qualification.insert(Qualification(user=verifier.id, certificate_no="JD-1",
-                                             instrument_types=["methane_detector"], valid_until=date(2030, 1, 1)))
+    await Qualification.insert(
+        Qualification(
+            user=verifier.id,
+            certificate_no="JD-1",
+            instrument_types=["methane_detector"],
+            valid_until=date(2030, 1, 1),
+        )
+    )
     itype = await instrument_type("methane_detector")
     form = json.loads((ROOT / "form_schemas" / f"{itype['record_form']}.json").read_text())
     defn = load_definition(form, catalogue=itype)
@@ -92,10 +113,20 @@ async def _approving(n: int) -> tuple[list[int], object]:
     ids = []
     for start in range(0, n, 200):  # an entrustment holds at most 200 instruments
         size = min(200, n - start)
-        posted = {"customer": "压测煤矿", "contact": "张三", "phone": "0310-5551234", "service_mode": "送检"}
+        posted = {
+            "customer": "压测煤矿",
+            "contact": "张三",
+            "phone": "0310-5551234",
+            "service_mode": "送检",
+        }
         for i in range(size):
-            posted.update({f"instruments.{i}.instrument_type": "methane_detector",
-                           f"instruments.{i}.serial": f"SN-{start + i:05d}", f"instruments.{i}.quantity": "1"})
+            posted.update(
+                {
+                    f"instruments.{i}.instrument_type": "methane_detector",
+                    f"instruments.{i}.serial": f"SN-{start + i:05d}",
+                    f"instruments.{i}.quantity": "1",
+                }
+            )
         data = parse_submission(pin.defn, posted)
         problems, codes = await services.check_entrustment(pin, data)
         assert not problems, problems
@@ -104,10 +135,15 @@ async def _approving(n: int) -> tuple[list[int], object]:
         for t in await services.tasks_of(e["id"]):
             await services.assign(t["id"], verifier.id, verifier)
             record_id = await services.open_record(t["id"], verifier)
-            await OriginalRecord.update({OriginalRecord.data: sample.data, OriginalRecord.conclusion: sample.conclusion,
-                                         OriginalRecord.standards: ["STD-GAS-CO-01"],
-                                         OriginalRecord.verified_on: date(2026, 3, 12),
-                                         OriginalRecord.status: "saved"}).where(OriginalRecord.id == record_id)
+            await OriginalRecord.update(
+                {
+                    OriginalRecord.data: sample.data,
+                    OriginalRecord.conclusion: sample.conclusion,
+                    OriginalRecord.standards: ["STD-GAS-CO-01"],
+                    OriginalRecord.verified_on: date(2026, 3, 12),
+                    OriginalRecord.status: "saved",
+                }
+            ).where(OriginalRecord.id == record_id)
             cid = await services.compile_certificate(t["id"], verifier)
             await cw.act(cid, "submit", verifier, password=PASSWORD)
             await cw.act(cid, "pass_check", checker, password=PASSWORD)
@@ -132,14 +168,23 @@ async def _bench(n: int) -> dict[str, float]:
     certs.converter()
     rows = [await certs.get_certificate(i) for i in ids]
     _tv, template = await certs._template_bytes(rows[0])  # noqa: SLF001
-    await anyio.to_thread.run_sync(certs.to_pdf, render_docx(template, rows[0]["context"], {}))  # warm
+    await anyio.to_thread.run_sync(
+        certs.to_pdf, render_docx(template, rows[0]["context"], {})
+    )  # warm
 
     t0 = time.perf_counter()
     for i, row in enumerate(rows):
         ctx = dict(row["context"])
-        ctx["certificate"] = {**ctx.get("certificate", {}), "number": f"JD2026-{i:05d}", "kind": row["kind"],
-                              "revision": 0, "issued_at": date.today()}
-        docx = await anyio.to_thread.run_sync(render_docx, template, ctx, {"qr_code": qr_png(f"x{i}")})
+        ctx["certificate"] = {
+            **ctx.get("certificate", {}),
+            "number": f"JD2026-{i:05d}",
+            "kind": row["kind"],
+            "revision": 0,
+            "issued_at": date.today(),
+        }
+        docx = await anyio.to_thread.run_sync(
+            render_docx, template, ctx, {"qr_code": qr_png(f"x{i}")}
+        )
         await anyio.to_thread.run_sync(certs.to_pdf, docx)
     baseline = time.perf_counter() - t0
 
@@ -149,8 +194,13 @@ async def _bench(n: int) -> dict[str, float]:
     assert not result.failed, result.failed
     assert await Certificate.count().where(Certificate.pdf_sha256 != "") == n
     certs.close_converter()
-    return {"baseline_render_pdf_s": baseline, "batch_approve_s": batch, "baseline_per_cert_s": baseline / n,
-            "batch_per_cert_s": batch / n, "overhead_per_cert_s": (batch - baseline) / n}
+    return {
+        "baseline_render_pdf_s": baseline,
+        "batch_approve_s": batch,
+        "baseline_per_cert_s": baseline / n,
+        "batch_per_cert_s": batch / n,
+        "overhead_per_cert_s": (batch - baseline) / n,
+    }
 
 
 def main() -> None:
@@ -172,8 +222,18 @@ def main() -> None:
         print(f"  {key:<24} {value:8.3f}")
     out = ROOT / "bench" / "results" / "approvals.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"db": args.db, "n": args.n, "machine": platform.platform(), "cores": os.cpu_count(),
-                               **result}, indent=2))
+    out.write_text(
+        json.dumps(
+            {
+                "db": args.db,
+                "n": args.n,
+                "machine": platform.platform(),
+                "cores": os.cpu_count(),
+                **result,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

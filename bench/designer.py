@@ -31,8 +31,14 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PASSWORD = "bench-pass-123"
 
 
@@ -48,24 +54,66 @@ def generate(n_fields: int, key: str = "bench_form") -> dict:
             if made >= n_fields:
                 break
             made += 1
-            node = {"type": "field", "key": f"f{made}", "control": "number" if made % 3 else "text",
-                    "label": {"zh": f"字段 {made}", "en": f"Field {made}"}}
+            node = {
+                "type": "field",
+                "key": f"f{made}",
+                "control": "number" if made % 3 else "text",
+                "label": {"zh": f"字段 {made}", "en": f"Field {made}"},
+            }
             if made % 3:
                 node.update({"unit": "mm", "decimals": 2, "min": 0, "max": 100})
             (left if i % 2 == 0 else right).append(node)
         children: list[dict] = [{"type": "columns", "columns": [left, right]}]
         numbers = [n["key"] for n in left + right if n["control"] == "number"]
         if len(numbers) >= 2:
-            children.append({"type": "computed", "key": f"sum{s}", "label": {"zh": f"合计 {s}", "en": f"Sum {s}"},
-                             "expression": f"{numbers[0]} + {numbers[1]}", "round": "0.01"})
-        layout.append({"type": "section", "label": {"zh": f"第 {s} 部分", "en": f"Part {s}"}, "children": children})
-    layout.append({"type": "table", "key": "runs", "label": {"zh": "测量", "en": "Runs"}, "min_rows": 3,
-                   "columns": [{"type": "field", "key": "x", "control": "number", "label": {"zh": "读数", "en": "x"}},
-                               {"type": "computed", "key": "d", "label": {"zh": "偏差", "en": "d"},
-                                "expression": "x - 1"}]})
-    return {"format": "metrolab.form/1", "key": key, "kind": "other",
-            "title": {"zh": f"基准表单（{n_fields} 个字段）", "en": f"Benchmark form ({n_fields} fields)"},
-            "layout": layout}
+            children.append(
+                {
+                    "type": "computed",
+                    "key": f"sum{s}",
+                    "label": {"zh": f"合计 {s}", "en": f"Sum {s}"},
+                    "expression": f"{numbers[0]} + {numbers[1]}",
+                    "round": "0.01",
+                }
+            )
+        layout.append(
+            {
+                "type": "section",
+                "label": {"zh": f"第 {s} 部分", "en": f"Part {s}"},
+                "children": children,
+            }
+        )
+    layout.append(
+        {
+            "type": "table",
+            "key": "runs",
+            "label": {"zh": "测量", "en": "Runs"},
+            "min_rows": 3,
+            "columns": [
+                {
+                    "type": "field",
+                    "key": "x",
+                    "control": "number",
+                    "label": {"zh": "读数", "en": "x"},
+                },
+                {
+                    "type": "computed",
+                    "key": "d",
+                    "label": {"zh": "偏差", "en": "d"},
+                    "expression": "x - 1",
+                },
+            ],
+        }
+    )
+    return {
+        "format": "metrolab.form/1",
+        "key": key,
+        "kind": "other",
+        "title": {
+            "zh": f"基准表单（{n_fields} 个字段）",
+            "en": f"Benchmark form ({n_fields} fields)",
+        },
+        "layout": layout,
+    }
 
 
 def _free_port() -> int:
@@ -81,23 +129,49 @@ class Server:
         self.dir = Path(tempfile.mkdtemp(prefix="metrolab-bench-designer-"))
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = dict(os.environ, METROLAB_DATA_DIR=str(self.dir), METROLAB_SECRET_KEY="bench-secret",
-                        METROLAB_DATABASE_URL=f"sqlite:///{self.dir / 'bench.sqlite3'}", METROLAB_PORT=str(self.port),
-                        METROLAB_BASE_URL=self.url, METROLAB_TEST_FAST_HASH="1", METROLAB_DB_POOL="0")
+        self.env = dict(
+            os.environ,
+            METROLAB_DATA_DIR=str(self.dir),
+            METROLAB_SECRET_KEY="bench-secret",
+            METROLAB_DATABASE_URL=f"sqlite:///{self.dir / 'bench.sqlite3'}",
+            METROLAB_PORT=str(self.port),
+            METROLAB_BASE_URL=self.url,
+            METROLAB_TEST_FAST_HASH="1",
+            METROLAB_DB_POOL="0",
+        )
         self.env.pop("PICCOLO_CONF", None)
         self.proc: subprocess.Popen | None = None
 
     def cli(self, *args: str) -> None:
-        subprocess.run([sys.executable, "-m", "metrolab.cli", *args], env=self.env, cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "metrolab.cli", *args],
+            env=self.env,
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
 
     def __enter__(self) -> Server:
         self.cli("db", "upgrade")
         self.cli("seed")
-        self.cli("createuser", "designer", "--full-name", "李明", "--role", "tech_manager", "--password", PASSWORD)
+        self.cli(
+            "createuser",
+            "designer",
+            "--full-name",
+            "李明",
+            "--role",
+            "tech_manager",
+            "--password",
+            PASSWORD,
+        )
         self.log = open(self.dir / "server.log", "w")  # noqa: SIM115
-        self.proc = subprocess.Popen([sys.executable, "-m", "metrolab.cli", "serve", "--port", str(self.port)],
-                                     env=self.env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "metrolab.cli", "serve", "--port", str(self.port)],
+            env=self.env,
+            cwd=ROOT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         for _ in range(150):
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
@@ -125,8 +199,11 @@ def login(page, username: str = "designer", password: str = PASSWORD) -> None:  
 def import_form(page, definition: dict) -> int:  # noqa: ANN001
     """Import through the forms API with the page's session; returns the new version id."""
     token = page.evaluate("JSON.parse(document.body.getAttribute('hx-headers'))['x-csrftoken']")
-    r = page.request.post("/api/v1/forms", data=json.dumps(definition),
-                          headers={"content-type": "application/json", "x-csrftoken": token})
+    r = page.request.post(
+        "/api/v1/forms",
+        data=json.dumps(definition),
+        headers={"content-type": "application/json", "x-csrftoken": token},
+    )
     assert r.ok, r.text()
     return r.json()["id"]
 
@@ -147,14 +224,19 @@ def measure(page, version_id: int) -> dict:  # noqa: ANN001
     page.mouse.move(sb["x"] + sb["width"] / 2, sb["y"] + sb["height"] / 2)
     page.mouse.down()
     for step in range(1, 9):
-        page.mouse.move(sb["x"] + (tb["x"] + 40 - sb["x"]) * step / 8, sb["y"] + (tb["y"] + 6 - sb["y"]) * step / 8)
+        page.mouse.move(
+            sb["x"] + (tb["x"] + 40 - sb["x"]) * step / 8,
+            sb["y"] + (tb["y"] + 6 - sb["y"]) * step / 8,
+        )
         page.wait_for_timeout(16)
     page.mouse.up()
     page.wait_for_function(f"window.__dz.renders > {renders}")
     drag_ms = page.evaluate("window.__dz.lastRender - window.__dz.lastDown")
     render_ms = page.evaluate("window.__dz.lastRenderMs")
     drop_ms = page.evaluate("window.__dz.lastRender - window.__dz.lastUp")
-    assert page.evaluate("window.__dz.api.model.count()") == before + 1, "the drag did not add a node"
+    assert page.evaluate("window.__dz.api.model.count()") == before + 1, (
+        "the drag did not add a node"
+    )
     # preview: the page's own request (timed in the page), three times
     previews = []
     page.click(".dz-tab[data-tab=preview]")
@@ -162,14 +244,26 @@ def measure(page, version_id: int) -> dict:  # noqa: ANN001
         n = page.evaluate("window.__dz.previews")
         page.click("#dz-preview-refresh")
         page.wait_for_function(f"window.__dz.previews > {n}", timeout=120_000)
-        previews.append((page.evaluate("window.__dz.lastPreviewMs"), page.evaluate("window.__dz.lastPreviewServerMs")))
+        previews.append(
+            (
+                page.evaluate("window.__dz.lastPreviewMs"),
+                page.evaluate("window.__dz.lastPreviewServerMs"),
+            )
+        )
     # let the autosave of the drag finish before the next page (SQLite: one writer at a time)
-    page.wait_for_function("!['saving', 'dirty'].includes(document.querySelector('#dz-save').dataset.state)",
-                           timeout=60_000)
-    return {"nodes": nodes, "load_ms": round(load_ms), "drag_ms": round(drag_ms, 1), "drop_ms": round(drop_ms, 1),
-            "drag_render_ms": round(render_ms, 1),
-            "preview_ms": round(statistics.median(p[0] for p in previews)),
-            "preview_server_ms": round(statistics.median(p[1] for p in previews))}
+    page.wait_for_function(
+        "!['saving', 'dirty'].includes(document.querySelector('#dz-save').dataset.state)",
+        timeout=60_000,
+    )
+    return {
+        "nodes": nodes,
+        "load_ms": round(load_ms),
+        "drag_ms": round(drag_ms, 1),
+        "drop_ms": round(drop_ms, 1),
+        "drag_render_ms": round(render_ms, 1),
+        "preview_ms": round(statistics.median(p[0] for p in previews)),
+        "preview_server_ms": round(statistics.median(p[1] for p in previews)),
+    }
 
 
 def main() -> None:
@@ -183,8 +277,12 @@ def main() -> None:
 
     results = []
     with Server() as server, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=server.url, locale="zh-CN", viewport={"width": 1440, "height": 900})
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(
+            base_url=server.url, locale="zh-CN", viewport={"width": 1440, "height": 900}
+        )
         page = context.new_page()
         page.set_default_timeout(60_000)
         login(page)
@@ -197,19 +295,39 @@ def main() -> None:
                     Path(args.screenshots).mkdir(parents=True, exist_ok=True)
                     page.screenshot(path=str(Path(args.screenshots) / f"designer-{n}.png"))
             row = {"fields": n, "nodes": runs[0]["nodes"], "runs": args.runs}
-            for k in ("load_ms", "drag_ms", "drop_ms", "drag_render_ms", "preview_ms", "preview_server_ms"):
+            for k in (
+                "load_ms",
+                "drag_ms",
+                "drop_ms",
+                "drag_render_ms",
+                "preview_ms",
+                "preview_server_ms",
+            ):
                 row[k] = statistics.median(run[k] for run in runs)
             results.append(row)
         browser.close()
-    print(f"{'fields':>7} {'nodes':>6} {'load ms':>8} {'drag ms':>8} {'drop→ms':>8} {'render ms':>10} "
-          f"{'preview ms':>11} {'server ms':>10}")
+    print(
+        f"{'fields':>7} {'nodes':>6} {'load ms':>8} {'drag ms':>8} {'drop→ms':>8} {'render ms':>10} "
+        f"{'preview ms':>11} {'server ms':>10}"
+    )
     for r in results:
-        print(f"{r['fields']:>7} {r['nodes']:>6} {r['load_ms']:>8} {r['drag_ms']:>8} {r['drop_ms']:>8} "
-              f"{r['drag_render_ms']:>10} {r['preview_ms']:>11} {r['preview_server_ms']:>10}")
+        print(
+            f"{r['fields']:>7} {r['nodes']:>6} {r['load_ms']:>8} {r['drag_ms']:>8} {r['drop_ms']:>8} "
+            f"{r['drag_render_ms']:>10} {r['preview_ms']:>11} {r['preview_server_ms']:>10}"
+        )
     out = ROOT / "bench" / "results" / "designer.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"what": "form designer: load, drag (mouse down → re-rendered), preview; median of runs",
-                               "chromium": "/usr/bin/chromium headless", "results": results}, indent=2) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "what": "form designer: load, drag (mouse down → re-rendered), preview; median of runs",
+                "chromium": "/usr/bin/chromium headless",
+                "results": results,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"written {out.relative_to(ROOT)}")
 
 

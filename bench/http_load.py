@@ -66,7 +66,9 @@ asyncio.run(main())
 
 
 def prepare(env: dict[str, str]) -> None:
-    subprocess.run([sys.executable, "-c", PREPARE], env=env, check=True, cwd=ROOT, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", PREPARE], env=env, check=True, cwd=ROOT, capture_output=True
+    )
 
 
 async def signed_in_client(base: str, login: bool) -> httpx.AsyncClient:
@@ -74,15 +76,23 @@ async def signed_in_client(base: str, login: bool) -> httpx.AsyncClient:
     if login:
         await client.get("/login")
         token = client.cookies.get("metrolab_csrf")
-        r = await client.post("/login", data={"username": "bench", "password": "bench-pass-1"},
-                              headers={"x-csrftoken": token})
+        r = await client.post(
+            "/login",
+            data={"username": "bench", "password": "bench-pass-1"},
+            headers={"x-csrftoken": token},
+        )
         if r.status_code not in (200, 303):
             raise RuntimeError(f"sign-in failed: {r.status_code}")
     return client
 
 
-async def client_loop(client: httpx.AsyncClient, paths: list[str], deadline: float, latencies: list[float],
-                      errors: list[str]) -> None:
+async def client_loop(
+    client: httpx.AsyncClient,
+    paths: list[str],
+    deadline: float,
+    latencies: list[float],
+    errors: list[str],
+) -> None:
     i = 0
     while time.perf_counter() < deadline:
         t0 = time.perf_counter()
@@ -100,17 +110,27 @@ async def load(base: str, clients: int, seconds: float, login: bool) -> dict:
     sessions = await asyncio.gather(*[signed_in_client(base, login) for _ in range(clients)])
     paths = ["/home", "/customers?q=%E7%85%A4%E7%9F%BF1"] if login else ["/ping"]
     start = time.perf_counter()
-    await asyncio.gather(*[client_loop(c, paths, start + seconds, latencies, errors) for c in sessions])
+    await asyncio.gather(
+        *[client_loop(c, paths, start + seconds, latencies, errors) for c in sessions]
+    )
     elapsed = time.perf_counter() - start
     for c in sessions:
         await c.aclose()
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 2 else [0] * 99
-    return {"requests": len(latencies), "rps": len(latencies) / elapsed, "p50_ms": q[49] * 1000,
-            "p95_ms": q[94] * 1000, "p99_ms": q[98] * 1000, "errors": len(errors)}
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "p50_ms": q[49] * 1000,
+        "p95_ms": q[94] * 1000,
+        "p99_ms": q[98] * 1000,
+        "errors": len(errors),
+    }
 
 
 def serve(cmd: list[str], env: dict[str, str], health: str) -> subprocess.Popen:
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     wait_up(health, proc)
     return proc
 
@@ -126,8 +146,11 @@ def run_metrolab(db: str, clients: int, seconds: float) -> dict:
     try:
         prepare(env)
         port = free_port()
-        proc = serve([sys.executable, "-m", "metrolab.cli", "serve", "--port", str(port)], env,
-                     f"http://127.0.0.1:{port}/healthz")
+        proc = serve(
+            [sys.executable, "-m", "metrolab.cli", "serve", "--port", str(port)],
+            env,
+            f"http://127.0.0.1:{port}/healthz",
+        )
         try:
             return asyncio.run(load(f"http://127.0.0.1:{port}", clients, seconds, login=True))
         finally:
@@ -135,12 +158,23 @@ def run_metrolab(db: str, clients: int, seconds: float) -> dict:
             proc.wait()
     finally:
         if db == "postgres":
-            subprocess.run(["psql", PG_ADMIN, "-qc", f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'])
+            subprocess.run(
+                ["psql", PG_ADMIN, "-qc", f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)']
+            )
 
 
 def run_bare(clients: int, seconds: float) -> dict:
     port = free_port()
-    cmd = [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port), "--log-level", "warning"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.bare_app:app",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     proc = serve(cmd, dict(os.environ), f"http://127.0.0.1:{port}/ping")
     try:
         return asyncio.run(load(f"http://127.0.0.1:{port}", clients, seconds, login=False))
@@ -150,22 +184,34 @@ def run_bare(clients: int, seconds: float) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--databases", default="sqlite,postgres")
     args = parser.parse_args()
-    results = {"clients": args.clients, "seconds": args.seconds, "bare_litestar": run_bare(args.clients, args.seconds)}
+    results = {
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "bare_litestar": run_bare(args.clients, args.seconds),
+    }
     for db in args.databases.split(","):
         results[db] = run_metrolab(db, args.clients, args.seconds)
     bare = results["bare_litestar"]["rps"]
-    print(f"\nHTTP load, {args.clients} clients, {args.seconds:.0f} s each (home page + customer search)")
-    print(f"{'server':<16}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs bare':>9}")
+    print(
+        f"\nHTTP load, {args.clients} clients, {args.seconds:.0f} s each (home page + customer search)"
+    )
+    print(
+        f"{'server':<16}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs bare':>9}"
+    )
     for name in ["bare_litestar", *args.databases.split(",")]:
         r = results[name]
         r["ratio_to_bare"] = r["rps"] / bare if bare else 0
-        print(f"{name:<16}{r['rps']:>9.0f}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['errors']:>8}"
-              f"{r['ratio_to_bare']:>9.3f}")
+        print(
+            f"{name:<16}{r['rps']:>9.0f}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['errors']:>8}"
+            f"{r['ratio_to_bare']:>9.3f}"
+        )
     out = ROOT / "bench" / "results" / "http_load.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

@@ -29,15 +29,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = os.environ.get("METROLAB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 PER_CUSTOMER = 20
-CODES = ["fuel_dispenser", "metering_tank", "standard_metal_measure", "dipstick", "temperature_transmitter",
-         "level_gauge", "methane_detector", "co_detector", "pressure_gauge", "mine_anemometer"]
+CODES = [
+    "fuel_dispenser",
+    "metering_tank",
+    "standard_metal_measure",
+    "dipstick",
+    "temperature_transmitter",
+    "level_gauge",
+    "methane_detector",
+    "co_detector",
+    "pressure_gauge",
+    "mine_anemometer",
+]
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
-    return {"p50_ms": round(statistics.median(ordered) * 1000, 2), "p95_ms": round(p95 * 1000, 2),
-            "runs": len(ordered)}
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 2),
+        "p95_ms": round(p95 * 1000, 2),
+        "runs": len(ordered),
+    }
 
 
 async def timed(fn, runs: int) -> dict[str, float]:  # noqa: ANN001
@@ -70,10 +83,18 @@ async def child(n: int) -> dict:
     customers = max(1, n // PER_CUSTOMER)
     t0 = time.perf_counter()
     for start in range(0, customers, 1000):
-        await Customer.insert(*[Customer(name=f"压测客户{i:05d}", category="加油站" if i % 5 == 0 else "煤矿")
-                                for i in range(start, min(customers, start + 1000))])
-    ids = [r["id"] for r in await Customer.select(Customer.id).where(Customer.name.like("压测客户%"))
-           .order_by(Customer.id)]
+        await Customer.insert(
+            *[
+                Customer(name=f"压测客户{i:05d}", category="加油站" if i % 5 == 0 else "煤矿")
+                for i in range(start, min(customers, start + 1000))
+            ]
+        )
+    ids = [
+        r["id"]
+        for r in await Customer.select(Customer.id)
+        .where(Customer.name.like("压测客户%"))
+        .order_by(Customer.id)
+    ]
     batch: list[LedgerInstrument] = []
     for i in range(n):
         code = CODES[i % len(CODES)] if ids[i // PER_CUSTOMER] % 5 else CODES[i % 6]
@@ -81,12 +102,23 @@ async def child(n: int) -> dict:
         cycle_days = int(types[code]["cycle_months"] * 30.4)
         verified = today - timedelta(days=rng.randint(0, cycle_days + cycle_days // 20 + 1))
         due = services.due_date(verified, types[code]["cycle_months"])
-        batch.append(LedgerInstrument(
-            customer=ids[i // PER_CUSTOMER], instrument_type=code, name=services.type_name(types, code),
-            serial=f"S{i:07d}", model="M", status="in_use" if i % 17 else "idle",
-            compulsory=bool(types[code]["compulsory"]), nozzles=4 if code == "fuel_dispenser" else None,
-            last_verified_on=verified, last_conclusion="合格", next_due_on=due, last_certificate=f"C{i:07d}",
-            source="import"))
+        batch.append(
+            LedgerInstrument(
+                customer=ids[i // PER_CUSTOMER],
+                instrument_type=code,
+                name=services.type_name(types, code),
+                serial=f"S{i:07d}",
+                model="M",
+                status="in_use" if i % 17 else "idle",
+                compulsory=bool(types[code]["compulsory"]),
+                nozzles=4 if code == "fuel_dispenser" else None,
+                last_verified_on=verified,
+                last_conclusion="合格",
+                next_due_on=due,
+                last_certificate=f"C{i:07d}",
+                source="import",
+            )
+        )
         if len(batch) == 500:
             await LedgerInstrument.insert(*batch)
             batch = []
@@ -97,16 +129,25 @@ async def child(n: int) -> dict:
     station = next(c for c in ids if c % 5 == 0)
     overdue = await LedgerInstrument.count().where(LedgerInstrument.next_due_on < today)
     results = {
-        "instruments": n, "customers": customers, "insert_s": round(insert_s, 2),
-        "insert_rows_per_s": round(n / insert_s), "overdue": overdue,
+        "instruments": n,
+        "customers": customers,
+        "insert_s": round(insert_s, 2),
+        "insert_rows_per_s": round(n / insert_s),
+        "overdue": overdue,
         "due_within_30": await services.count_due(30),
         "task_counter_count_due_30": await timed(lambda: services.count_due(30), 30),
-        "lab_due_page_30": await timed(lambda: asyncio.gather(services.due(30, limit=500), services.count_due(30)), 30),
+        "lab_due_page_30": await timed(
+            lambda: asyncio.gather(services.due(30, limit=500), services.count_due(30)), 30
+        ),
         "lab_due_list_30_all_rows": await timed(lambda: services.due(30), 10),
         "lab_due_by_customer_30": await timed(lambda: services.due_by_customer(30), 10),
         "customer_due_30": await timed(lambda: services.due(30, one), 100),
         "customer_ledger_and_statistics": await timed(
-            lambda: asyncio.gather(services.search(customer_id=one, limit=None), dossier.statistics(one)), 100),
+            lambda: asyncio.gather(
+                services.search(customer_id=one, limit=None), dossier.statistics(one)
+            ),
+            100,
+        ),
         "compliance_station": await timed(lambda: compliance.evaluate(station), 100),
     }
     if isinstance(DB, PostgresEngine):
@@ -115,11 +156,23 @@ async def child(n: int) -> dict:
 
 
 def run_child(url: str, n: int, data_dir: str) -> dict:
-    env = dict(os.environ, METROLAB_DATABASE_URL=url, METROLAB_DATA_DIR=data_dir, METROLAB_DB_POOL="0",
-               METROLAB_SECRET_KEY="bench-secret-key-not-for-production", METROLAB_TEST_FAST_HASH="1")
+    env = dict(
+        os.environ,
+        METROLAB_DATABASE_URL=url,
+        METROLAB_DATA_DIR=data_dir,
+        METROLAB_DB_POOL="0",
+        METROLAB_SECRET_KEY="bench-secret-key-not-for-production",
+        METROLAB_TEST_FAST_HASH="1",
+    )
     env.pop("PICCOLO_CONF", None)
-    out = subprocess.run([sys.executable, __file__, "--child", "-n", str(n)], env=env, cwd=ROOT,
-                         capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", "-n", str(n)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-3000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -135,13 +188,22 @@ async def _pg(sql: str) -> None:
         await conn.close()
 
 
-QUERIES = ["task_counter_count_due_30", "lab_due_page_30", "lab_due_list_30_all_rows", "lab_due_by_customer_30", "customer_due_30",
-           "customer_ledger_and_statistics", "compliance_station"]
+QUERIES = [
+    "task_counter_count_due_30",
+    "lab_due_page_30",
+    "lab_due_list_30_all_rows",
+    "lab_due_by_customer_30",
+    "customer_due_30",
+    "customer_ledger_and_statistics",
+    "compliance_station",
+]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=100_000, help="instruments (default 100 000; customers = n / 20)")
+    parser.add_argument(
+        "-n", type=int, default=100_000, help="instruments (default 100 000; customers = n / 20)"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--only", choices=["sqlite", "postgres"], help="one database only")
     args = parser.parse_args()
@@ -163,13 +225,30 @@ def main() -> None:
     print(f"ledger: {args.n} instruments, {args.n // PER_CUSTOMER} customers")
     print(f"{'query':34} " + " ".join(f"{db:>22}" for db in results))
     print(f"{'':34} " + " ".join(f"{'p50 ms':>10} {'p95 ms':>11}" for _ in results))
-    print(f"{'bulk insert (rows/s)':34} " + " ".join(f"{r['insert_rows_per_s']:>22}" for r in results.values()))
+    print(
+        f"{'bulk insert (rows/s)':34} "
+        + " ".join(f"{r['insert_rows_per_s']:>22}" for r in results.values())
+    )
     for q in QUERIES:
-        print(f"{q:34} " + " ".join(f"{r[q]['p50_ms']:>10} {r[q]['p95_ms']:>11}" for r in results.values()))
+        print(
+            f"{q:34} "
+            + " ".join(f"{r[q]['p50_ms']:>10} {r[q]['p95_ms']:>11}" for r in results.values())
+        )
     out = ROOT / "bench" / "results" / "ledger.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"instruments": args.n, "machine": platform.platform(), "python": platform.python_version(),
-                               "date": date.today().isoformat(), "results": results}, ensure_ascii=False, indent=2))
+    out.write_text(
+        json.dumps(
+            {
+                "instruments": args.n,
+                "machine": platform.platform(),
+                "python": platform.python_version(),
+                "date": date.today().isoformat(),
+                "results": results,
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
     print(f"wrote {out.relative_to(ROOT)}")
 
 

@@ -79,18 +79,31 @@ def run_size(n: int) -> dict:
     name = f"metrolab_bench_tasks_{secrets.token_hex(3)}"
     subprocess.run(["psql", PG_ADMIN, "-qc", f'CREATE DATABASE "{name}"'], check=True)
     try:
-        env = dict(os.environ, METROLAB_DATABASE_URL=PG_ADMIN.rsplit("/", 1)[0] + f"/{name}",
-                   METROLAB_DATA_DIR=f"/tmp/{name}", METROLAB_SECRET_KEY="bench", METROLAB_DB_POOL="0")
+        env = dict(
+            os.environ,
+            METROLAB_DATABASE_URL=PG_ADMIN.rsplit("/", 1)[0] + f"/{name}",
+            METROLAB_DATA_DIR=f"/tmp/{name}",
+            METROLAB_SECRET_KEY="bench",
+            METROLAB_DB_POOL="0",
+        )
         env.pop("PICCOLO_CONF", None)
-        out = subprocess.run([sys.executable, "-c", WORKER, str(n)], env=env, cwd=ROOT, capture_output=True,
-                             text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", WORKER, str(n)],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return json.loads(out.stdout.strip().splitlines()[-1])
     finally:
         subprocess.run(["psql", PG_ADMIN, "-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="10000,1000000")
     args = parser.parse_args()
     results = [run_size(int(n)) for n in args.sizes.split(",")]
@@ -98,7 +111,10 @@ def main() -> None:
     print("\nTask lists and certificate query on PostgreSQL (p50 / p95 ms)")
     print(f"{'query':<24}" + "".join(f"{r['certificates']:>22,}" for r in results))
     for k in keys:
-        print(f"{k:<24}" + "".join(f"{r[k]['p50_ms']:>12.1f} / {r[k]['p95_ms']:<7.1f}" for r in results))
+        print(
+            f"{k:<24}"
+            + "".join(f"{r[k]['p50_ms']:>12.1f} / {r[k]['p95_ms']:<7.1f}" for r in results)
+        )
     print(f"{'(fill, s)':<24}" + "".join(f"{r['fill_s']:>22.1f}" for r in results))
     out = ROOT / "bench" / "results" / "task_lists.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -32,7 +32,9 @@ os.environ["METROLAB_BASE_URL"] = "http://testserver.local"
 os.environ["METROLAB_DB_POOL"] = "0"  # tests call the database from several event loops
 os.environ.pop("PICCOLO_CONF", None)
 if TEST_DB == "postgres":
-    os.environ["METROLAB_DATABASE_URL"] = urlunsplit(urlsplit(_PG_ADMIN)._replace(path=f"/{_PG_NAME}"))
+    os.environ["METROLAB_DATABASE_URL"] = urlunsplit(
+        urlsplit(_PG_ADMIN)._replace(path=f"/{_PG_NAME}")
+    )
 else:
     os.environ["METROLAB_DATABASE_URL"] = f"sqlite:///{_DATA_DIR / 'test.sqlite3'}"
 
@@ -65,7 +67,10 @@ def _create_database() -> None:
         try:
             run(_pg_admin(f'CREATE DATABASE "{_PG_NAME}"'))
         except Exception as exc:  # noqa: BLE001
-            pytest.exit(f"PostgreSQL tests need a server at METROLAB_TEST_PG={_PG_ADMIN}: {exc}", returncode=2)
+            pytest.exit(
+                f"PostgreSQL tests need a server at METROLAB_TEST_PG={_PG_ADMIN}: {exc}",
+                returncode=2,
+            )
 
 
 def _drop_database() -> None:
@@ -145,14 +150,24 @@ class UserFactory:
     def __init__(self) -> None:
         self.n = 0
 
-    def __call__(self, *roles: str, username: str | None = None, full_name: str | None = None,
-                 password: str = "secret-pass-1", department: str = "") -> dict:
+    def __call__(
+        self,
+        *roles: str,
+        username: str | None = None,
+        full_name: str | None = None,
+        password: str = "secret-pass-1",
+        department: str = "",
+    ) -> dict:
         from metrolab.accounts import staff
 
         self.n += 1
         username = username or f"user{self.n}_{secrets.token_hex(2)}"
-        values = {"username": username, "full_name": full_name or f"测试用户{self.n}", "password": password,
-                  "department": department}
+        values = {
+            "username": username,
+            "full_name": full_name or f"测试用户{self.n}",
+            "password": password,
+            "department": department,
+        }
         user = run(staff.create_user(values, list(roles)))
         return {"id": user.id, "username": username, "password": password}
 
@@ -223,8 +238,11 @@ class Browser:
         return self.request("DELETE", url, **kw)
 
     def login(self, user: dict) -> Browser:
-        r = self.post("/login", data={"username": user["username"], "password": user["password"]},
-                      follow_redirects=False)
+        r = self.post(
+            "/login",
+            data={"username": user["username"], "password": user["password"]},
+            follow_redirects=False,
+        )
         assert r.status_code == 303, r.text
         return self
 
@@ -290,8 +308,13 @@ def live_server(database):
     port = _free_port()
     env = dict(os.environ, METROLAB_PORT=str(port), METROLAB_BASE_URL=f"http://127.0.0.1:{port}")
     log = open(_DATA_DIR / "live_server.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "metrolab.cli", "serve", "--port", str(port)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "metrolab.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(150):
         try:
@@ -308,8 +331,15 @@ def live_server(database):
     log.close()
 
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @pytest.fixture(scope="session")
@@ -317,7 +347,9 @@ def chromium():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
         yield browser
         browser.close()
 
@@ -325,7 +357,9 @@ def chromium():
 @pytest.fixture
 def page(chromium, live_server, db):
     """A fresh Chromium tab (own cookies) pointed at the live server; `page.base` is its URL."""
-    context = chromium.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 1366, "height": 900})
+    context = chromium.new_context(
+        base_url=live_server, locale="zh-CN", viewport={"width": 1366, "height": 900}
+    )
     tab = context.new_page()
     tab.set_default_timeout(10_000)
     tab.base = live_server

@@ -27,27 +27,48 @@ PASSWORD = "secret-pass-1"
 VERIFIED_ON = date(2026, 3, 12)
 
 
-
-
-
-
 def who(user: dict, *roles: str, name: str = "") -> CurrentUser:
-    return CurrentUser(id=user["id"], username=user["username"], full_name=name or user["username"], language="zh",
-                       department_id=None, roles=frozenset(roles))
+    return CurrentUser(
+        id=user["id"],
+        username=user["username"],
+        full_name=name or user["username"],
+        language="zh",
+        department_id=None,
+        roles=frozenset(roles),
+    )
 
 
 def qualify(user: dict, types=("methane_detector",), until: date = date(2030, 1, 1)) -> None:
     from metrolab.accounts.tables import Qualification
 
-    run(Qualification.insert(Qualification(user=user["id"], certificate_no=f"JD-{user['id']}",
-                                            instrument_types=list(types), valid_until=until)))
+    run(
+        Qualification.insert(
+            Qualification(
+                user=user["id"],
+                certificate_no=f"JD-{user['id']}",
+                instrument_types=list(types),
+                valid_until=until,
+            )
+        )
+    )
 
 
 def entrust_form(serials=("SN-A-0001",), customer="峰峰集团大淑村矿") -> dict:
-    data = {"customer": customer, "contact": "张三", "phone": "0310-5551234", "service_mode": "送检"}
+    data = {
+        "customer": customer,
+        "contact": "张三",
+        "phone": "0310-5551234",
+        "service_mode": "送检",
+    }
     for i, s in enumerate(serials):
-        data.update({f"instruments.{i}.instrument_type": "methane_detector", f"instruments.{i}.serial": s,
-                     f"instruments.{i}.quantity": "1", f"instruments.{i}.model": "JCB4"})
+        data.update(
+            {
+                f"instruments.{i}.instrument_type": "methane_detector",
+                f"instruments.{i}.serial": s,
+                f"instruments.{i}.quantity": "1",
+                f"instruments.{i}.model": "JCB4",
+            }
+        )
     return data
 
 
@@ -67,10 +88,15 @@ async def _fill_record(record_id: int) -> None:
     from test_certificates import record_for
 
     rec = await record_for("methane_detector", conforming=True)
-    await OriginalRecord.update({OriginalRecord.data: rec["data"], OriginalRecord.conclusion: rec["conclusion"],
-                                 OriginalRecord.standards: ["FAC-GAS-01", "STD-GAS-CO-01"],
-                                 OriginalRecord.verified_on: VERIFIED_ON, OriginalRecord.status: "saved"}) \
-        .where(OriginalRecord.id == record_id)
+    await OriginalRecord.update(
+        {
+            OriginalRecord.data: rec["data"],
+            OriginalRecord.conclusion: rec["conclusion"],
+            OriginalRecord.standards: ["FAC-GAS-01", "STD-GAS-CO-01"],
+            OriginalRecord.verified_on: VERIFIED_ON,
+            OriginalRecord.status: "saved",
+        }
+    ).where(OriginalRecord.id == record_id)
 
 
 async def _to_certificate(clerk, verifier, receiver=None, serials=("SN-A-0001",)) -> list[int]:
@@ -93,9 +119,13 @@ def people(seeded, make_user):
     checker = make_user("checker", full_name="核验员李建华")
     approver = make_user("signatory", full_name="批准人王志刚")
     qualify(verifier)
-    return {"clerk": who(clerk, "clerk", name="业务员小王"), "verifier": who(verifier, "verifier", name="检定员张晓明"),
-            "checker": who(checker, "checker", name="核验员李建华"),
-            "approver": who(approver, "signatory", name="批准人王志刚"), "raw": {"verifier": verifier}}
+    return {
+        "clerk": who(clerk, "clerk", name="业务员小王"),
+        "verifier": who(verifier, "verifier", name="检定员张晓明"),
+        "checker": who(checker, "checker", name="核验员李建华"),
+        "approver": who(approver, "signatory", name="批准人王志刚"),
+        "raw": {"verifier": verifier},
+    }
 
 
 def _refused(awaitable) -> str:
@@ -114,15 +144,25 @@ def test_entrustment_from_the_published_form_makes_one_task_per_line(seeded, bro
     bad["phone"] = "abc"
     r = browser.post("/entrustments", data=bad)
     assert r.status_code == 400
-    assert "没有名为“不存在的器具”的器具类型" in r.text and "SN-2" in r.text and "峰峰集团大淑村矿" in r.text
+    assert (
+        "没有名为“不存在的器具”的器具类型" in r.text
+        and "SN-2" in r.text
+        and "峰峰集团大淑村矿" in r.text
+    )
     r = browser.post("/entrustments", data=entrust_form(("SN-1", "SN-2")), follow_redirects=False)
     assert r.status_code == 303, r.text
     e = run(Entrustment.select().first())
     assert e["number"] == f"WT{date.today().year}-00001" and e["status"] == "registered"
     tasks = run(VerificationTask.select().order_by(VerificationTask.line))
-    assert [t["serial"] for t in tasks] == ["SN-1", "SN-2"] and tasks[0]["instrument_type"] == "methane_detector"
+    assert [t["serial"] for t in tasks] == ["SN-1", "SN-2"] and tasks[0][
+        "instrument_type"
+    ] == "methane_detector"
     slip = browser.get(f"/entrustments/{e['id']}/slip")
-    assert slip.status_code == 200 and e["number"] in slip.text and "data:image/png;base64," in slip.text
+    assert (
+        slip.status_code == 200
+        and e["number"] in slip.text
+        and "data:image/png;base64," in slip.text
+    )
     assert e["number"] in browser.get("/entrustments?q=WT").text
 
 
@@ -135,11 +175,18 @@ def test_receive_assign_and_the_customer_cannot_be_deleted(people):
     assert "需要以下角色之一" in msg
     run(services.receive(e["id"], people["verifier"], 1))
     e = run(services.get_entrustment(e["id"]))
-    assert e["status"] == "received" and e["received_count"] == 1 and e["received_by"] == people["verifier"].id
+    assert (
+        e["status"] == "received"
+        and e["received_count"] == 1
+        and e["received_by"] == people["verifier"].id
+    )
     task = run(services.tasks_of(e["id"]))[0]
     run(services.assign(task["id"], people["verifier"].id, people["verifier"]))
     assert run(services.get_task(task["id"]))["status"] == "assigned"
-    assert _refused(services.open_record(task["id"], people["checker"])) == "只有分配到该任务的检定员可以操作"
+    assert (
+        _refused(services.open_record(task["id"], people["checker"]))
+        == "只有分配到该任务的检定员可以操作"
+    )
 
 
 # ── separation of duties ─────────────────────────────────────────────────────────────────────
@@ -158,18 +205,30 @@ def test_standard_expired_on_the_verification_date_is_refused(people):
 
     (cid,) = run(_to_certificate(people["clerk"], people["verifier"]))
     cert = run(cw.get_certificate(cid))
-    run(OriginalRecord.update({OriginalRecord.verified_on: date(2026, 10, 1)})
-        .where(OriginalRecord.id == cert["record"]))
-    run(Certificate.update({Certificate.verified_on: date(2026, 10, 1)}).where(Certificate.id == cid))
+    run(
+        OriginalRecord.update({OriginalRecord.verified_on: date(2026, 10, 1)}).where(
+            OriginalRecord.id == cert["record"]
+        )
+    )
+    run(
+        Certificate.update({Certificate.verified_on: date(2026, 10, 1)}).where(
+            Certificate.id == cid
+        )
+    )
     msg = _refused(cw.act(cid, "submit", people["verifier"], password=PASSWORD))
     assert "standards_valid" in msg and "FAC-GAS-01" in msg and "2026-08-31" in msg
 
 
 def test_checker_who_is_the_verifier_and_wrong_password_and_missing_reason(people):
     (cid,) = run(_to_certificate(people["clerk"], people["verifier"]))
-    assert _refused(cw.act(cid, "submit", people["verifier"], password="wrong")) == "密码不正确，签名未完成"
+    assert (
+        _refused(cw.act(cid, "submit", people["verifier"], password="wrong"))
+        == "密码不正确，签名未完成"
+    )
     run(cw.act(cid, "submit", people["verifier"], password=PASSWORD))
-    both = who({"id": people["verifier"].id, "username": "v"}, "verifier", "checker", name="检定员张晓明")
+    both = who(
+        {"id": people["verifier"].id, "username": "v"}, "verifier", "checker", name="检定员张晓明"
+    )
     msg = _refused(cw.act(cid, "pass_check", both, password=PASSWORD))
     assert "checker_not_verifier" in msg and "检定员张晓明" in msg
     assert "原因" in _refused(cw.act(cid, "return_check", people["checker"], reason="  "))
@@ -187,9 +246,15 @@ def test_approver_needs_the_signatory_role_and_must_not_be_the_verifier(people, 
     # the rule itself (a role-holder check comes first in the engine, so call the rule directly too)
     from metrolab.engine.workflow import RULES
 
-    assert "不是授权签字人" in RULES["approver_authorised"]({"roles": ["checker"], "actor_name": "核验员李建华"})
-    assert "需要以下角色之一" in _refused(cw.act(cid, "approve", people["checker"], password=PASSWORD))
-    self_approver = who({"id": people["verifier"].id, "username": "v"}, "verifier", "signatory", name="检定员张晓明")
+    assert "不是授权签字人" in RULES["approver_authorised"](
+        {"roles": ["checker"], "actor_name": "核验员李建华"}
+    )
+    assert "需要以下角色之一" in _refused(
+        cw.act(cid, "approve", people["checker"], password=PASSWORD)
+    )
+    self_approver = who(
+        {"id": people["verifier"].id, "username": "v"}, "verifier", "signatory", name="检定员张晓明"
+    )
     msg = _refused(cw.act(cid, "approve", self_approver, password=PASSWORD))
     assert "approver_not_verifier" in msg and "检定员张晓明" in msg
     assert run(cw.get_certificate(cid))["status"] == "approving"
@@ -223,38 +288,61 @@ def test_two_approvals_at_once_exactly_one_succeeds(people, converter, make_user
         return await asyncio.gather(
             cw.act(cid, "approve", people["approver"], password=PASSWORD, expected_lock=lock),
             cw.act(cid, "approve", who(other, "signatory"), password=PASSWORD, expected_lock=lock),
-            return_exceptions=True)
+            return_exceptions=True,
+        )
 
     results = run(both())
     ok = [r for r in results if isinstance(r, dict)]
     refused = [r for r in results if isinstance(r, UserError)]
     assert len(ok) == 1 and len(refused) == 1 and refused[0].status_code == 409, results
     cert = run(cw.get_certificate(cid))
-    assert cert["status"] == "issued" and cert["number"] and cert["pdf_sha256"] and cert["verify_token"]
+    assert (
+        cert["status"] == "issued"
+        and cert["number"]
+        and cert["pdf_sha256"]
+        and cert["verify_token"]
+    )
     approvals = [h for h in run(wf.history(Certificate, cid)) if h["action"] == "approve"]
     assert len(approvals) == 1 and approvals[0]["signature"]["meaning"] == "批准"
 
 
 @needs_pdf
-def test_batch_approval_lists_the_bad_one_and_issues_the_others(people, converter, browser, make_user):
-    ids = run(_to_certificate(people["clerk"], people["verifier"], serials=("SN-B-1", "SN-B-2", "SN-B-3")))
+def test_batch_approval_lists_the_bad_one_and_issues_the_others(
+    people, converter, browser, make_user
+):
+    ids = run(
+        _to_certificate(people["clerk"], people["verifier"], serials=("SN-B-1", "SN-B-2", "SN-B-3"))
+    )
     for cid in ids:
         run(cw.act(cid, "submit", people["verifier"], password=PASSWORD))
         run(cw.act(cid, "pass_check", people["checker"], password=PASSWORD))
     # the second one's verifier is the approver: refused by approver_not_verifier, the others go on
     bad = ids[1]
     cert = run(cw.get_certificate(bad))
-    run(Certificate.update({Certificate.signers: {**cert["signers"], "verifier": people["approver"].id}})
-        .where(Certificate.id == bad))
+    run(
+        Certificate.update(
+            {Certificate.signers: {**cert["signers"], "verifier": people["approver"].id}}
+        ).where(Certificate.id == bad)
+    )
     approver = run(_user_row(people["approver"].id))
     browser.login(approver)
     page = browser.get("/business/approvals")
     assert page.status_code == 200 and "SN-B-1" in page.text
-    wrong = browser.post("/business/approvals", data={"ids": [str(i) for i in ids], "password": "nope"})
-    assert wrong.status_code == 403 and not run(Certificate.exists().where(Certificate.pdf_sha256 != ""))
-    r = browser.post("/business/approvals", data={"ids": [str(i) for i in ids], "password": PASSWORD})
+    wrong = browser.post(
+        "/business/approvals", data={"ids": [str(i) for i in ids], "password": "nope"}
+    )
+    assert wrong.status_code == 403 and not run(
+        Certificate.exists().where(Certificate.pdf_sha256 != "")
+    )
+    r = browser.post(
+        "/business/approvals", data={"ids": [str(i) for i in ids], "password": PASSWORD}
+    )
     assert r.status_code == 200, r.text
-    assert "已批准并出具 2 份，失败 1 份" in r.text and "approver_not_verifier" in r.text and "SN-B-2" in r.text
+    assert (
+        "已批准并出具 2 份，失败 1 份" in r.text
+        and "approver_not_verifier" in r.text
+        and "SN-B-2" in r.text
+    )
     rows = {c["id"]: c for c in run(Certificate.select().where(Certificate.id.is_in(ids)))}
     assert rows[bad]["status"] == "approving" and not rows[bad]["number"]
     assert all(rows[i]["status"] == "issued" and rows[i]["pdf_sha256"] for i in ids if i != bad)
@@ -313,23 +401,56 @@ def test_release_with_the_customer_signature_and_the_verify_page(people, convert
     e_id = task["entrustment"]
     run(services.entrustment_act(e_id, "complete", people["verifier"]))
     browser.login(run(_user_row(people["clerk"].id)))
-    r = browser.post(f"/entrustments/{e_id}/release", data={"tasks": [str(task["id"])], "mode": "certificate_and_instrument",
-                                                           "method": "自取", "collector": "张三", "signature": _png()})
-    assert r.status_code == 400 and "尚未打印" in r.text  # printing is a step of its own, not back-filled
+    r = browser.post(
+        f"/entrustments/{e_id}/release",
+        data={
+            "tasks": [str(task["id"])],
+            "mode": "certificate_and_instrument",
+            "method": "自取",
+            "collector": "张三",
+            "signature": _png(),
+        },
+    )
+    assert (
+        r.status_code == 400 and "尚未打印" in r.text
+    )  # printing is a step of its own, not back-filled
     run(printing.print_pdf([cid], people["clerk"]))
-    r = browser.post(f"/entrustments/{e_id}/release", data={"tasks": [str(task["id"])], "mode": "certificate_and_instrument",
-                                                           "method": "自取", "collector": "张三", "signature": ""})
+    r = browser.post(
+        f"/entrustments/{e_id}/release",
+        data={
+            "tasks": [str(task["id"])],
+            "mode": "certificate_and_instrument",
+            "method": "自取",
+            "collector": "张三",
+            "signature": "",
+        },
+    )
     assert r.status_code == 400 and "请客户在签名框内签名" in r.text
-    r = browser.post(f"/entrustments/{e_id}/release", data={"tasks": [str(task["id"])], "mode": "certificate_and_instrument",
-                                                           "method": "自取", "collector": "张三", "signature": _png()},
-                     follow_redirects=False)
+    r = browser.post(
+        f"/entrustments/{e_id}/release",
+        data={
+            "tasks": [str(task["id"])],
+            "mode": "certificate_and_instrument",
+            "method": "自取",
+            "collector": "张三",
+            "signature": _png(),
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     cert = run(cw.get_certificate(cid))
     e = run(services.get_entrustment(e_id))
     rel = run(Release.select().output(load_json=True).first())
     assert cert["status"] == "released" and cert["printed_at"] and e["status"] == "released"
-    assert rel["collector"] == "张三" and rel["certificates"] == [cert["number"]] and rel["signature_sha256"]
-    assert browser.get(f"/business/releases/{rel['id']}/signature.png").headers["content-type"] == "image/png"
+    assert (
+        rel["collector"] == "张三"
+        and rel["certificates"] == [cert["number"]]
+        and rel["signature_sha256"]
+    )
+    assert (
+        browser.get(f"/business/releases/{rel['id']}/signature.png").headers["content-type"]
+        == "image/png"
+    )
     verify = browser.get(f"/verify/{cert['verify_token']}")
     assert "有效" in verify.text
     detail = browser.get(f"/entrustments/{e_id}")
@@ -342,7 +463,8 @@ def test_release_with_the_customer_signature_and_the_verify_page(people, convert
 
 @needs_pdf
 def test_modification_after_release_makes_a_new_revision_and_the_old_one_says_superseded(
-        people, converter, browser, make_user):
+    people, converter, browser, make_user
+):
     from metrolab.certificates.services import verify_status
 
     tech = who(make_user("tech_manager"), "tech_manager", name="技术负责人")
@@ -353,8 +475,17 @@ def test_modification_after_release_makes_a_new_revision_and_the_old_one_says_su
     task = run(VerificationTask.select().first())
     run(services.entrustment_act(task["entrustment"], "complete", people["verifier"]))
     run(printing.print_pdf([cid], people["clerk"]))
-    run(services.release(task["entrustment"], people["clerk"], mode="certificate_and_instrument",
-                         task_ids=[task["id"]], collector="张三", method="自取", signature_data_url=_png()))
+    run(
+        services.release(
+            task["entrustment"],
+            people["clerk"],
+            mode="certificate_and_instrument",
+            task_ids=[task["id"]],
+            collector="张三",
+            method="自取",
+            signature_data_url=_png(),
+        )
+    )
     assert run(cw.get_certificate(cid))["status"] == "released"
     assert "原因" in _refused(cw.act(cid, "request_modification", people["verifier"]))
     run(cw.act(cid, "request_modification", people["verifier"], reason="客户名称有误"))
@@ -363,7 +494,9 @@ def test_modification_after_release_makes_a_new_revision_and_the_old_one_says_su
     assert new["revision"] == 2 and new["status"] == "compiling" and new["supersedes"] == cid
     assert run(VerificationTask.select().first())["certificate"] == new["id"]
     assert "第 2 版" in _refused(cw.act(cid, "submit", people["verifier"], password=PASSWORD))
-    assert run(verify_status(old["verify_token"]))["status"] == "有效"  # until the new one is issued
+    assert (
+        run(verify_status(old["verify_token"]))["status"] == "有效"
+    )  # until the new one is issued
     # compiled by the approver (not the verifier): the verifier's initial review, then check and approval
     run(cw.act(new["id"], "submit_initial_review", people["verifier"]))
     run(cw.act(new["id"], "confirm_initial_review", people["verifier"], password=PASSWORD))
@@ -373,7 +506,10 @@ def test_modification_after_release_makes_a_new_revision_and_the_old_one_says_su
     old_page = run(verify_status(old["verify_token"]))
     assert old_page["state"] == "superseded"
     assert old_page["status"] == f"已被第 2 版替代（证书编号 {issued2['number']}）"
-    assert old_page["replaced_by"] == {"number": issued2["number"], "token": issued2["verify_token"]}
+    assert old_page["replaced_by"] == {
+        "number": issued2["number"],
+        "token": issued2["verify_token"],
+    }
     new_page = run(verify_status(issued2["verify_token"]))
     assert new_page["status"] == "有效" and new_page["replaces"]["number"] == old["number"]
     # the amendment says on itself which certificate it replaces (ISO/IEC 17025 §7.8.8.2)
@@ -381,7 +517,9 @@ def test_modification_after_release_makes_a_new_revision_and_the_old_one_says_su
     from test_certificates import pdf_text
 
     assert issued2["context"]["certificate"]["supersedes_number"] == old["number"]
-    assert f"本证书替代 {old['number']} 号证书" in pdf_text(storage.get(issued2["pdf_sha256"])).replace("\n", "")
+    assert f"本证书替代 {old['number']} 号证书" in pdf_text(
+        storage.get(issued2["pdf_sha256"])
+    ).replace("\n", "")
     # the issued-certificates query keeps the superseded one, marked
     browser.login(make_user("clerk"))
     listing = browser.get("/certificates", params={"q": old["number"]}).text
@@ -395,14 +533,21 @@ def test_pages_task_counters_greyed_actions_and_certificate_query(people, browse
     home = browser.get("/home")
     assert "待核验" in home.text
     detail = browser.get(f"/business/certificates/{ids[1]}")  # 编制中: the checker may not submit
-    assert detail.status_code == 200 and "需要以下角色之一" in detail.text and "disabled" in detail.text
+    assert (
+        detail.status_code == 200
+        and "需要以下角色之一" in detail.text
+        and "disabled" in detail.text
+    )
     checking = browser.get("/business/certificates?status=checking")
     assert "SN-Q-1" in checking.text and "SN-Q-2" not in checking.text
     assert "SN-Q-2" in browser.get("/business/certificates?q=峰峰").text
     refused = browser.post(f"/business/certificates/{ids[0]}/act/return_check", data={"reason": ""})
     assert refused.status_code in (400, 422) and "原因" in refused.text
-    r = browser.post(f"/business/certificates/{ids[0]}/act/return_check", data={"reason": "重新计算"},
-                     follow_redirects=False)
+    r = browser.post(
+        f"/business/certificates/{ids[0]}/act/return_check",
+        data={"reason": "重新计算"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     assert run(cw.get_certificate(ids[0]))["status"] == "compiling"
     assert task_counts_for(people["verifier"]) >= 2
@@ -411,8 +556,11 @@ def test_pages_task_counters_greyed_actions_and_certificate_query(people, browse
 
 
 def task_counts_for(user) -> int:  # noqa: ANN001
-    return run(services.task_count("checking", user)) + run(services.task_count("compile", user)) + \
-        len(run(services.search_certificates("compiling", mine=True, user=user))[0])
+    return (
+        run(services.task_count("checking", user))
+        + run(services.task_count("compile", user))
+        + len(run(services.search_certificates("compiling", mine=True, user=user))[0])
+    )
 
 
 def test_modifying_an_entrustment_needs_a_reason_and_keeps_started_tasks(people, browser):
@@ -422,7 +570,11 @@ def test_modifying_an_entrustment_needs_a_reason_and_keeps_started_tasks(people,
     form = entrust_form(("SN-M-1", "SN-M-2X", "SN-M-3"))
     r = browser.post(f"/entrustments/{e['id']}/edit", data=form)
     assert r.status_code == 400 and "修改委托单必须填写原因" in r.text and "SN-M-3" in r.text
-    r = browser.post(f"/entrustments/{e['id']}/edit", data={**form, "_reason": "客户补送一台"}, follow_redirects=False)
+    r = browser.post(
+        f"/entrustments/{e['id']}/edit",
+        data={**form, "_reason": "客户补送一台"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     tasks = run(services.tasks_of(e["id"]))
     assert [t["serial"] for t in tasks] == ["SN-M-1", "SN-M-2X", "SN-M-3"]
@@ -430,14 +582,18 @@ def test_modifying_an_entrustment_needs_a_reason_and_keeps_started_tasks(people,
     assert hist[-1]["action"] == "modify" and hist[-1]["reason"] == "客户补送一台"
     run(services.receive(e["id"], people["verifier"], 3))
     run(services.assign(tasks[2]["id"], people["verifier"].id, people["verifier"]))
-    r = browser.post(f"/entrustments/{e['id']}/edit", data={**entrust_form(("SN-M-1",)), "_reason": "删两台"})
+    r = browser.post(
+        f"/entrustments/{e['id']}/edit", data={**entrust_form(("SN-M-1",)), "_reason": "删两台"}
+    )
     assert r.status_code == 409 and "SN-M-3" in r.text
     assert len(run(services.tasks_of(e["id"]))) == 3
 
 
 def test_a_returned_certificate_is_back_on_the_verifiers_to_compile_list(people, browser):
     (cid,) = run(_to_certificate(people["clerk"], people["verifier"]))
-    assert run(services.task_count("compile", people["verifier"])) == 1  # compiled, not yet submitted
+    assert (
+        run(services.task_count("compile", people["verifier"])) == 1
+    )  # compiled, not yet submitted
     run(cw.act(cid, "submit", people["verifier"], password=PASSWORD))
     assert run(services.task_count("compile", people["verifier"])) == 0
     assert run(services.task_count("checking", people["checker"])) == 1
@@ -452,7 +608,11 @@ def test_onsite_entrustment_is_scheduled_not_received(people):
 
     async def onsite() -> dict:
         pin = await services.entrustment_form()
-        posted = {**entrust_form(("SN-O-1",)), "service_mode": "现场检定", "site_address": "大淑村矿井下"}
+        posted = {
+            **entrust_form(("SN-O-1",)),
+            "service_mode": "现场检定",
+            "site_address": "大淑村矿井下",
+        }
         data = parse_submission(pin.defn, posted)
         problems, codes = await services.check_entrustment(pin, data)
         assert not problems, problems
@@ -460,7 +620,9 @@ def test_onsite_entrustment_is_scheduled_not_received(people):
 
     e = run(onsite())
     assert e["onsite"] is True
-    assert "下厂检定的委托单不经科室接收" in _refused(services.receive(e["id"], people["verifier"], 1))
+    assert "下厂检定的委托单不经科室接收" in _refused(
+        services.receive(e["id"], people["verifier"], 1)
+    )
     run(services.entrustment_act(e["id"], "schedule_onsite", people["clerk"]))
     run(services.entrustment_act(e["id"], "confirm_onsite", people["verifier"]))
     task = run(services.tasks_of(e["id"]))[0]
@@ -477,16 +639,45 @@ def test_release_certificate_only_then_instrument_only(people, converter):
     run(cw.act(ids[0], "submit", people["verifier"], password=PASSWORD))
     run(cw.act(ids[0], "pass_check", people["checker"], password=PASSWORD))
     run(cw.act(ids[0], "approve", people["approver"], password=PASSWORD))
-    msg = _refused(services.release(e_id, people["clerk"], mode="certificate_only", task_ids=[t["id"] for t in tasks],
-                                    collector="张三", method="邮寄", signature_data_url=_png()))
+    msg = _refused(
+        services.release(
+            e_id,
+            people["clerk"],
+            mode="certificate_only",
+            task_ids=[t["id"] for t in tasks],
+            collector="张三",
+            method="邮寄",
+            signature_data_url=_png(),
+        )
+    )
     assert "SN-R-2" in msg and "尚未批准" in msg
     run(printing.print_pdf([ids[0]], people["clerk"]))
-    run(services.release(e_id, people["clerk"], mode="certificate_only", task_ids=[tasks[0]["id"]],
-                         collector="张三", method="邮寄", signature_data_url=_png()))
+    run(
+        services.release(
+            e_id,
+            people["clerk"],
+            mode="certificate_only",
+            task_ids=[tasks[0]["id"]],
+            collector="张三",
+            method="邮寄",
+            signature_data_url=_png(),
+        )
+    )
     assert run(cw.get_certificate(ids[0]))["status"] == "released"
-    assert run(services.get_task(tasks[0]["id"]))["status"] == "certifying"  # the instrument is still here
-    run(services.release(e_id, people["clerk"], mode="instrument_only", task_ids=[tasks[0]["id"]],
-                         collector="李四", method="自取", signature_data_url=_png()))
+    assert (
+        run(services.get_task(tasks[0]["id"]))["status"] == "certifying"
+    )  # the instrument is still here
+    run(
+        services.release(
+            e_id,
+            people["clerk"],
+            mode="instrument_only",
+            task_ids=[tasks[0]["id"]],
+            collector="李四",
+            method="自取",
+            signature_data_url=_png(),
+        )
+    )
     assert run(services.get_task(tasks[0]["id"]))["status"] == "released"
     assert run(services.get_entrustment(e_id))["status"] == "in_progress"  # SN-R-2 not done yet
     modes = [r["mode"] for r in run(services.releases_of(e_id))]
@@ -501,12 +692,26 @@ def _correct_record(record_id: int, verifier, reason: str, **data_changes) -> No
     from metrolab.records import services as records
 
     rec = run(records.get_record(record_id))
-    header = {"customer": str(rec["customer"] or ""), "instrument_name": rec["instrument_name"],
-              "serial": rec["serial"], "model": rec["model"], "manufacturer": rec["manufacturer"],
-              "verified_on": rec["verified_on"].isoformat(), "standards": rec["standards"]}
-    data = {**rec["data"], "standards": ["FAC-GAS-01"], "verification_date": VERIFIED_ON.isoformat(), **data_changes}
+    header = {
+        "customer": str(rec["customer"] or ""),
+        "instrument_name": rec["instrument_name"],
+        "serial": rec["serial"],
+        "model": rec["model"],
+        "manufacturer": rec["manufacturer"],
+        "verified_on": rec["verified_on"].isoformat(),
+        "standards": rec["standards"],
+    }
+    data = {
+        **rec["data"],
+        "standards": ["FAC-GAS-01"],
+        "verification_date": VERIFIED_ON.isoformat(),
+        **data_changes,
+    }
     outcome = run(records.save(record_id, header, data, verifier, reason))
-    assert outcome.saved, (outcome.header_errors, [(p.path, p.message_zh) for p in outcome.problems])
+    assert outcome.saved, (
+        outcome.header_errors,
+        [(p.path, p.message_zh) for p in outcome.problems],
+    )
 
 
 @needs_pdf
@@ -552,13 +757,24 @@ def test_content_changed_after_signing_sends_the_certificate_back(people, conver
     (cid,) = run(_to_certificate(people["clerk"], people["verifier"]))
     run(cw.act(cid, "submit", people["verifier"], password=PASSWORD))
     record_id = run(cw.get_certificate(cid))["record"]
-    rec = run(OriginalRecord.select(OriginalRecord.data).where(OriginalRecord.id == record_id).output(load_json=True).first())
-    run(OriginalRecord.update({OriginalRecord.data: {**rec["data"], "model": "ZZ-9"}, OriginalRecord.model: "ZZ-9"})
-        .where(OriginalRecord.id == record_id))
+    rec = run(
+        OriginalRecord.select(OriginalRecord.data)
+        .where(OriginalRecord.id == record_id)
+        .output(load_json=True)
+        .first()
+    )
+    run(
+        OriginalRecord.update(
+            {OriginalRecord.data: {**rec["data"], "model": "ZZ-9"}, OriginalRecord.model: "ZZ-9"}
+        ).where(OriginalRecord.id == record_id)
+    )
     msg = _refused(cw.act(cid, "pass_check", people["checker"], password=PASSWORD))
     assert "已改变" in msg
     cert = run(cw.get_certificate(cid))
-    assert cert["status"] == "compiling" and run(wf.history(Certificate, cid))[-1]["action"] == "content_changed"
+    assert (
+        cert["status"] == "compiling"
+        and run(wf.history(Certificate, cid))[-1]["action"] == "content_changed"
+    )
 
 
 @needs_pdf
@@ -589,7 +805,10 @@ def test_issue_is_refused_outside_the_approval(people, browser, make_user):
     run(Certificate.update({Certificate.status: "issued"}).where(Certificate.id == cid))
     assert "没有批准人的签名记录" in _refused(certs.issue(cid))
     assert admin.post(f"/api/v1/certificates/{cid}/issue").status_code == 409
-    assert run(cw.get_certificate(cid))["number"] is None and not run(cw.get_certificate(cid))["pdf_sha256"]
+    assert (
+        run(cw.get_certificate(cid))["number"] is None
+        and not run(cw.get_certificate(cid))["pdf_sha256"]
+    )
 
 
 def test_no_route_but_the_signed_approval_numbers_a_certificate(people, browser, app, make_user):
@@ -605,20 +824,32 @@ def test_no_route_but_the_signed_approval_numbers_a_certificate(people, browser,
     run(cw.act(cid, "pass_check", people["checker"], password=PASSWORD))
     every = make_user("admin", "tech_manager", "template_reviewer", "clerk", "checker", "signatory")
     client = browser.login(every)
-    form = {"password": every["password"], "reason": "测试", "ids": str(cid), "id": str(cid),
-            "lock_version": "", "one": str(cid)}
+    form = {
+        "password": every["password"],
+        "reason": "测试",
+        "ids": str(cid),
+        "id": str(cid),
+        "lock_version": "",
+        "one": str(cid),
+    }
     tried = 0
     for path, method, _handler in _routes(app):
-        if method not in {"POST", "PUT", "PATCH", "DELETE"} or path.startswith(("/login", "/logout", "/language")):
+        if method not in {"POST", "PUT", "PATCH", "DELETE"} or path.startswith(
+            ("/login", "/logout", "/language")
+        ):
             continue
-        if (path.endswith("/act/{action:str}") and "certificates" in path) or path.startswith("/business/approvals"):
+        if (path.endswith("/act/{action:str}") and "certificates" in path) or path.startswith(
+            "/business/approvals"
+        ):
             continue  # the workflow's 批准, one at a time or in a batch: tried below
         url = re.sub(r"\{[^}:]+:int\}", str(cid), path)
         url = re.sub(r"\{action:str\}", "approve", url)
         url = re.sub(r"\{[^}]+\}", "x", url)
         client.request(method, url, data=form)
         tried += 1
-        assert run(cw.get_certificate(cid))["number"] is None, f"{method} {path} numbered a certificate"
+        assert run(cw.get_certificate(cid))["number"] is None, (
+            f"{method} {path} numbered a certificate"
+        )
     assert tried > 50
     r = client.post("/business/approvals/one", data={"id": str(cid), "password": every["password"]})
     assert r.status_code == 200 and run(cw.get_certificate(cid))["number"]

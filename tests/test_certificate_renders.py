@@ -26,18 +26,24 @@ RENDERS = Path("/tmp/renders")
 PASSWORD = "secret-pass-1"
 TYPES = sorted(p.stem for p in (ROOT / "seed_data" / "instrument_types").glob("*.json"))
 
-pytestmark = pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdftotext") is None,
-                                reason="LibreOffice / poppler not installed")
+pytestmark = pytest.mark.skipif(
+    shutil.which("soffice") is None or shutil.which("pdftotext") is None,
+    reason="LibreOffice / poppler not installed",
+)
 
 # The standards a verifier of each type picks (seed_data/standards.json); the gas facility's
 # certificate ran out on 2026-08-31, so those two are verified earlier in the year.
 STANDARDS = {
-    "co_detector": ["FAC-GAS-01", "STD-GAS-CO-01"], "methane_detector": ["FAC-GAS-01", "STD-GAS-CH4-01"],
-    "dipstick": ["STD-LEN-01"], "level_gauge": ["STD-LEN-01"], "fuel_dispenser": ["FAC-VOL-01", "STD-VOL-20-01",
-                                                                                   "STD-THM-01"],
-    "metering_tank": ["FAC-VOL-01"], "mine_anemometer": ["STD-ANE-01"], "pressure_gauge": ["FAC-PRS-01",
-                                                                                           "STD-PRS-06-01"],
-    "precision_pressure_gauge": ["FAC-PRS-01"], "temperature_transmitter": ["STD-THM-01"],
+    "co_detector": ["FAC-GAS-01", "STD-GAS-CO-01"],
+    "methane_detector": ["FAC-GAS-01", "STD-GAS-CH4-01"],
+    "dipstick": ["STD-LEN-01"],
+    "level_gauge": ["STD-LEN-01"],
+    "fuel_dispenser": ["FAC-VOL-01", "STD-VOL-20-01", "STD-THM-01"],
+    "metering_tank": ["FAC-VOL-01"],
+    "mine_anemometer": ["STD-ANE-01"],
+    "pressure_gauge": ["FAC-PRS-01", "STD-PRS-06-01"],
+    "precision_pressure_gauge": ["FAC-PRS-01"],
+    "temperature_transmitter": ["STD-THM-01"],
     "standard_metal_measure": ["STD-VOL-E1-T"],
 }
 VERIFIED_ON = {"co_detector": "2026-03-12", "methane_detector": "2026-03-12"}
@@ -75,19 +81,38 @@ def lab(db, make_user):
     run(seed_all())
     run(lab_settings.save(FILLED, seal=SEAL))
     # the seeds have no standard for standard metal measures: the lab's 一等 measure (test data)
-    run(Standard.insert(Standard(kind="instrument", code="STD-VOL-E1-T", name="一等标准金属量器 20 L",
-                                 model="20 L", serial_no="BZ1-2018-0042", measuring_range="20 L",
-                                 uncertainty="一等，U_rel = 0.01 %（k=2）", certificate_no="JL2026-V-0102",
-                                 calibrated_by="河北省计量监督检测研究院", valid_until=date(2027, 6, 30),
-                                 for_types=["standard_metal_measure"])))
-    customer = Customer(name="冀中能源峰峰集团有限公司大淑村矿", address="河北省邯郸市峰峰矿区大淑村",
-                        category="煤矿", phone="0310-5551234")
+    run(
+        Standard.insert(
+            Standard(
+                kind="instrument",
+                code="STD-VOL-E1-T",
+                name="一等标准金属量器 20 L",
+                model="20 L",
+                serial_no="BZ1-2018-0042",
+                measuring_range="20 L",
+                uncertainty="一等，U_rel = 0.01 %（k=2）",
+                certificate_no="JL2026-V-0102",
+                calibrated_by="河北省计量监督检测研究院",
+                valid_until=date(2027, 6, 30),
+                for_types=["standard_metal_measure"],
+            )
+        )
+    )
+    customer = Customer(
+        name="冀中能源峰峰集团有限公司大淑村矿",
+        address="河北省邯郸市峰峰矿区大淑村",
+        category="煤矿",
+        phone="0310-5551234",
+    )
     run(customer.save())
     verifier = make_user("verifier", full_name="张晓明")
     qualify(verifier, types=TYPES)
-    return {"customer": customer.id, "verifier": who(verifier, "verifier", name="张晓明"),
-            "checker": who(make_user("checker", full_name="李建华"), "checker", name="李建华"),
-            "approver": who(make_user("signatory", full_name="王志刚"), "signatory", name="王志刚")}
+    return {
+        "customer": customer.id,
+        "verifier": who(verifier, "verifier", name="张晓明"),
+        "checker": who(make_user("checker", full_name="李建华"), "checker", name="李建华"),
+        "approver": who(make_user("signatory", full_name="王志刚"), "signatory", name="王志刚"),
+    }
 
 
 def _issue(lab: dict, code: str, data: dict) -> dict:
@@ -99,7 +124,10 @@ def _issue(lab: dict, code: str, data: dict) -> dict:
     v = lab["verifier"]
     rec = run(records.create_record(v, customer_id=lab["customer"], instrument_type=code))
     outcome = run(records.save(rec["id"], {"customer": lab["customer"]}, data, v))
-    assert outcome.saved, (outcome.header_errors, [(p.path, p.message_zh) for p in outcome.problems])
+    assert outcome.saved, (
+        outcome.header_errors,
+        [(p.path, p.message_zh) for p in outcome.problems],
+    )
     cert = run(certificate_for_record(rec["id"], user=v))
     run(cw.act(cert["id"], "submit", v, password=PASSWORD))
     run(cw.act(cert["id"], "pass_check", lab["checker"], password=PASSWORD))
@@ -122,8 +150,11 @@ def _render(pdf: bytes, name: str) -> list[Path]:
     (RENDERS / f"{name}.pdf").write_bytes(pdf)
     for old in RENDERS.glob(f"{name}-*.png"):
         old.unlink()
-    subprocess.run(["pdftoppm", "-r", "60", "-png", str(RENDERS / f"{name}.pdf"), str(RENDERS / name)],
-                   check=True, timeout=60)
+    subprocess.run(
+        ["pdftoppm", "-r", "60", "-png", str(RENDERS / f"{name}.pdf"), str(RENDERS / name)],
+        check=True,
+        timeout=60,
+    )
     return sorted(RENDERS.glob(f"{name}-*.png"))
 
 
@@ -134,8 +165,14 @@ def _assert_true_certificate(cert: dict, pdf: bytes) -> None:
     flat = _flat(text)
     for garbage in ("None", "null", "{{", "{%", "}}"):
         assert garbage not in text, (garbage, text)
-    for value in (FILLED["authorization_no"], FILLED["authorization_note"], FILLED["name"], FILLED["address"],
-                  FILLED["phone"], cert["number"]):
+    for value in (
+        FILLED["authorization_no"],
+        FILLED["authorization_note"],
+        FILLED["name"],
+        FILLED["address"],
+        FILLED["phone"],
+        cert["number"],
+    ):
         assert _flat(value) in flat, value
     ctx = cert["context"]
     assert ctx["results"], "a certificate without a results page"
@@ -154,7 +191,9 @@ def test_the_issued_certificate_of_every_shipped_type_is_complete(lab, converter
     from metrolab import storage
 
     cert = _issue(lab, code, _record_data(code))
-    assert cert["status"] == "issued" and cert["number"] and cert["pdf_sha256"], cert.get("issue_error")
+    assert cert["status"] == "issued" and cert["number"] and cert["pdf_sha256"], cert.get(
+        "issue_error"
+    )
     pdf = storage.get(cert["pdf_sha256"])
     _assert_true_certificate(cert, pdf)
     assert _render(pdf, code)
@@ -175,4 +214,3 @@ def test_a_notice_of_a_failing_instrument_is_complete_too(lab, converter):
     cover = text.split("\f")[0]
     assert "检定结果通知书" in cover and "检定证书" not in cover and "有效期至" not in cover
     assert _render(pdf, "methane_detector-notice")
-

@@ -84,10 +84,6 @@ def docx_with(*paragraphs: str) -> bytes:
     return out.getvalue()
 
 
-
-
-
-
 async def _customer(name: str = "冀中能源峰峰集团有限公司大淑村矿") -> dict:
     from metrolab.customers.tables import Customer
 
@@ -285,7 +281,9 @@ def test_review_needs_another_person_and_the_password(seeded, browser, new_brows
     r = browser.post(
         f"/certificate-templates/versions/{vid}/approve", data={"password": author["password"]}
     )
-    assert r.status_code == 403 and "不能审批自己编写或提交的模板" in r.text  # rule reviewer_not_author
+    assert (
+        r.status_code == 403 and "不能审批自己编写或提交的模板" in r.text
+    )  # rule reviewer_not_author
     other = new_browser().login(reviewer)
     r = other.post(
         f"/certificate-templates/versions/{vid}/approve", data={"password": "wrong-password-1"}
@@ -661,7 +659,10 @@ def test_a_notice_is_never_shown_as_valid_on_its_public_page(seeded, converter, 
     notice = run(issued(conforming=False, serial="SN-N-0001"))
     assert notice["kind"] == "检定结果通知书"
     page = browser.get(f"/verify/{notice['verify_token']}").text
-    assert "检定结果通知书：检定结论为不合格" in page and 'class="ml-verify-status ml-verify-notice"' in page
+    assert (
+        "检定结果通知书：检定结论为不合格" in page
+        and 'class="ml-verify-status ml-verify-notice"' in page
+    )
     assert "<strong>有效</strong>" not in page
 
 
@@ -674,14 +675,26 @@ def test_an_instrument_types_own_published_template_is_the_one_used(seeded, conv
     own = CertificateTemplate(key="methane_own", name="甲烷专用证书", kind="检定证书")
     run(own.save())
     docx = docx_with("甲烷专用格式 {{ certificate.number }} {{ instrument.serial }}")
-    run(TemplateVersion(template=own.id, number=1, status="published",
-                        docx_sha256=storage.put(docx)).save())
-    run(InstrumentType.update({InstrumentType.certificate_template: "methane_own"})
-        .where(InstrumentType.code == "methane_detector"))
+    run(
+        TemplateVersion(
+            template=own.id, number=1, status="published", docx_sha256=storage.put(docx)
+        ).save()
+    )
+    run(
+        InstrumentType.update({InstrumentType.certificate_template: "methane_own"}).where(
+            InstrumentType.code == "methane_detector"
+        )
+    )
     cert = run(issued(serial="SN-OWN-0001"))
     assert "甲烷专用格式" in pdf_text(storage.get(cert["pdf_sha256"]))
     # a named template without a published version is refused by name, not silently replaced
-    run(TemplateVersion.update({TemplateVersion.status: "retired"}).where(TemplateVersion.template == own.id))
+    run(
+        TemplateVersion.update({TemplateVersion.status: "retired"}).where(
+            TemplateVersion.template == own.id
+        )
+    )
     with pytest.raises(UserError) as refused:
         run(issued(serial="SN-OWN-0002"))
-    assert "methane_own" in str(refused.value.detail) and "没有已发布的版本" in str(refused.value.detail)
+    assert "methane_own" in str(refused.value.detail) and "没有已发布的版本" in str(
+        refused.value.detail
+    )

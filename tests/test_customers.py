@@ -5,10 +5,21 @@ from metrolab.customers import services
 
 def test_create_with_contacts_then_search(browser, make_user):
     browser.login(make_user("clerk"))
-    r = browser.post("/customers", data={
-        "name": "峰峰集团 大淑村矿", "credit_code": "91130400MA0CXK3U8W", "category": "煤矿", "address": "邯郸市峰峰矿区",
-        "phone": "0310-5123456", "contact_name": ["张三", "李四", ""], "contact_position": ["设备科长", "计量员", ""],
-        "contact_phone": ["13800000001", "13800000002", ""], "contact_email": ["", "", ""]}, follow_redirects=False)
+    r = browser.post(
+        "/customers",
+        data={
+            "name": "峰峰集团 大淑村矿",
+            "credit_code": "91130400MA0CXK3U8W",
+            "category": "煤矿",
+            "address": "邯郸市峰峰矿区",
+            "phone": "0310-5123456",
+            "contact_name": ["张三", "李四", ""],
+            "contact_position": ["设备科长", "计量员", ""],
+            "contact_phone": ["13800000001", "13800000002", ""],
+            "contact_email": ["", "", ""],
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     detail = browser.get(r.headers["location"])
     assert "张三" in detail.text and "李四" in detail.text and "设备科长" in detail.text
@@ -22,8 +33,16 @@ def test_create_with_contacts_then_search(browser, make_user):
 
 def test_bad_input_is_named_and_kept(browser, make_user):
     browser.login(make_user("clerk"))
-    r = browser.post("/customers", data={"name": "", "credit_code": "12345", "address": "淄博市张店区",
-                                         "contact_name": [""], "contact_phone": ["139"]})
+    r = browser.post(
+        "/customers",
+        data={
+            "name": "",
+            "credit_code": "12345",
+            "address": "淄博市张店区",
+            "contact_name": [""],
+            "contact_phone": ["139"],
+        },
+    )
     assert r.status_code == 400
     assert "客户名称不能为空" in r.text and "统一社会信用代码应为 18 位" in r.text
     assert 'value="淄博市张店区"' in r.text and 'value="139"' in r.text
@@ -36,14 +55,21 @@ def test_credit_code_check_digit():
 
 def test_duplicate_name_refused_in_api(browser, make_user):
     browser.login(make_user("clerk"))
-    assert browser.post("/api/v1/customers", json={"name": "中石化淄博第一加油站", "category": "加油站"}).status_code == 201
+    assert (
+        browser.post(
+            "/api/v1/customers", json={"name": "中石化淄博第一加油站", "category": "加油站"}
+        ).status_code
+        == 201
+    )
     r = browser.post("/api/v1/customers", json={"name": "中石化淄博第一加油站"})
     assert r.status_code == 400 and "已有同名客户" in r.json()["detail"]
 
 
 def test_malformed_json_is_a_400_in_chinese(browser, make_user):
     browser.login(make_user("clerk"))
-    r = browser.post("/api/v1/customers", content=b"{not json", headers={"content-type": "application/json"})
+    r = browser.post(
+        "/api/v1/customers", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert r.status_code == 400
     assert any("\u4e00" <= ch <= "\u9fff" for ch in r.json()["detail"])
 

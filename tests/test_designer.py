@@ -13,13 +13,35 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _definition(expression: str = "V_J * 2") -> dict:
-    return {"format": "metrolab.form/1", "key": "designer_demo", "kind": "other",
-            "title": {"zh": "设计器演示", "en": "Designer demo"},
-            "layout": [{"type": "section", "label": {"zh": "读数", "en": "Readings"}, "children": [
-                {"type": "field", "key": "V_J", "control": "number", "decimals": 2, "example": "10.25",
-                 "label": {"zh": "加油机示值", "en": "Dispenser reading"}},
-                {"type": "computed", "key": "double", "label": {"zh": "两倍示值", "en": "Twice"},
-                 "expression": expression, "round": "0.01"}]}]}
+    return {
+        "format": "metrolab.form/1",
+        "key": "designer_demo",
+        "kind": "other",
+        "title": {"zh": "设计器演示", "en": "Designer demo"},
+        "layout": [
+            {
+                "type": "section",
+                "label": {"zh": "读数", "en": "Readings"},
+                "children": [
+                    {
+                        "type": "field",
+                        "key": "V_J",
+                        "control": "number",
+                        "decimals": 2,
+                        "example": "10.25",
+                        "label": {"zh": "加油机示值", "en": "Dispenser reading"},
+                    },
+                    {
+                        "type": "computed",
+                        "key": "double",
+                        "label": {"zh": "两倍示值", "en": "Twice"},
+                        "expression": expression,
+                        "round": "0.01",
+                    },
+                ],
+            }
+        ],
+    }
 
 
 @pytest.fixture
@@ -38,28 +60,43 @@ def _designer(browser, make_user):  # noqa: ANN001, ANN202
 
 def test_check_expression_ok_lists_the_names(browser, make_user):
     b = _designer(browser, make_user)
-    r = b.post("/designer/check-expression", json={"expression": "round_gb(V_J * 2, 0.01)", "known_names": ["V_J"]})
+    r = b.post(
+        "/designer/check-expression",
+        json={"expression": "round_gb(V_J * 2, 0.01)", "known_names": ["V_J"]},
+    )
     assert r.status_code == 200
-    assert r.json() == {"ok": True, "message": "", "position": None, "names": ["V_J"], "functions": ["round_gb"]}
+    assert r.json() == {
+        "ok": True,
+        "message": "",
+        "position": None,
+        "names": ["V_J"],
+        "functions": ["round_gb"],
+    }
 
 
 def test_check_expression_unknown_name_has_its_position(browser, make_user):
     b = _designer(browser, make_user)
-    body = b.post("/designer/check-expression", json={"expression": "V_J + V_X", "known_names": ["V_J"]}).json()
+    body = b.post(
+        "/designer/check-expression", json={"expression": "V_J + V_X", "known_names": ["V_J"]}
+    ).json()
     assert body["ok"] is False and body["code"] == "unknown_name"
     assert "V_X" in body["message"] and body["position"] == 7
 
 
 def test_check_expression_refuses_dunder_attribute_access(browser, make_user):
     b = _designer(browser, make_user)
-    body = b.post("/designer/check-expression", json={"expression": "V_J.__class__", "known_names": ["V_J"]}).json()
+    body = b.post(
+        "/designer/check-expression", json={"expression": "V_J.__class__", "known_names": ["V_J"]}
+    ).json()
     assert body["ok"] is False and body["code"] == "forbidden"
     assert body["position"] is not None
 
 
 def test_check_expression_syntax_error(browser, make_user):
     b = _designer(browser, make_user)
-    body = b.post("/designer/check-expression", json={"expression": "(V_J + ", "known_names": ["V_J"]}).json()
+    body = b.post(
+        "/designer/check-expression", json={"expression": "(V_J + ", "known_names": ["V_J"]}
+    ).json()
     assert body["ok"] is False and body["code"] == "syntax" and body["message"]
 
 
@@ -77,9 +114,14 @@ def test_preview_lists_definition_problems_with_their_place(browser, make_user):
     b = _designer(browser, make_user)
     body = b.post("/designer/preview", json={"definition": _definition("V_J + nope")}).json()
     assert body["ok"] is False and body["html"] == ""
-    assert any("nope" in p["message"] and p["place"].startswith("layout[0].children[1]") for p in body["problems"])
+    assert any(
+        "nope" in p["message"] and p["place"].startswith("layout[0].children[1]")
+        for p in body["problems"]
+    )
     empty_table = _definition()
-    empty_table["layout"].append({"type": "table", "key": "t", "label": {"zh": "表"}, "columns": []})
+    empty_table["layout"].append(
+        {"type": "table", "key": "t", "label": {"zh": "表"}, "columns": []}
+    )
     body = b.post("/designer/preview", json={"definition": empty_table}).json()
     assert body["ok"] is False and body["problems"][0]["place"].startswith("layout[1]")
 
@@ -105,7 +147,9 @@ def test_import_validation_refuses_a_malformed_file_whole(browser, make_user):
     assert other["ok"] is False and "entrustment" in other["problems"][0]["message"]
 
 
-def test_open_in_designer_makes_a_draft_of_a_shipped_form_and_shows_the_page(shipped, browser, make_user):
+def test_open_in_designer_makes_a_draft_of_a_shipped_form_and_shows_the_page(
+    shipped, browser, make_user
+):
     b = _designer(browser, make_user)
     r = b.post("/designer/open/entrustment", follow_redirects=False)
     assert r.status_code == 303
@@ -113,28 +157,47 @@ def test_open_in_designer_makes_a_draft_of_a_shipped_form_and_shows_the_page(shi
     assert url.startswith("/forms/versions/") and url.endswith("/designer")
     page = b.get(url)
     assert page.status_code == 200
-    assert "提交审核" in page.text and 'id="dz-boot"' in page.text and "/static/designer/designer.js" in page.text
-    assert b.post("/designer/open/entrustment", follow_redirects=False).headers["location"] == url  # same draft
+    assert (
+        "提交审核" in page.text
+        and 'id="dz-boot"' in page.text
+        and "/static/designer/designer.js" in page.text
+    )
+    assert (
+        b.post("/designer/open/entrustment", follow_redirects=False).headers["location"] == url
+    )  # same draft
     assert b.get("/designer").status_code == 200
     assert b.get("/static/designer/model.js").status_code == 200
 
 
-def test_permissions_refuse_anonymous_and_users_without_forms_design(browser, new_browser, make_user):
+def test_permissions_refuse_anonymous_and_users_without_forms_design(
+    browser, new_browser, make_user
+):
     payload = {"expression": "1", "known_names": []}
     as_json = {"accept": "application/json"}
-    assert browser.post("/designer/check-expression", json=payload, headers=as_json).status_code == 401
+    assert (
+        browser.post("/designer/check-expression", json=payload, headers=as_json).status_code == 401
+    )
     assert browser.get("/designer", follow_redirects=False).status_code == 303
     clerk = new_browser().login(make_user("clerk"))
-    assert clerk.post("/designer/check-expression", json=payload, headers=as_json).status_code == 403
+    assert (
+        clerk.post("/designer/check-expression", json=payload, headers=as_json).status_code == 403
+    )
     assert clerk.post("/designer/preview", json={"definition": _definition()}).status_code == 403
     assert clerk.get("/forms/versions/1/designer", follow_redirects=False).status_code == 403
     assert clerk.post("/designer/open/entrustment", follow_redirects=False).status_code == 403
-    assert browser.get("/static/designer/designer.js").status_code == 200  # static assets are public
+    assert (
+        browser.get("/static/designer/designer.js").status_code == 200
+    )  # static assets are public
 
 
 def test_the_page_speaks_english_when_the_user_chose_it(shipped, browser, make_user):
     b = _designer(browser, make_user)
     url = b.post("/designer/open/entrustment", follow_redirects=False).headers["location"]
-    assert b.post("/language", data={"language": "en", "next": url}, follow_redirects=False).status_code == 303
+    assert (
+        b.post(
+            "/language", data={"language": "en", "next": url}, follow_redirects=False
+        ).status_code
+        == 303
+    )
     text = b.get(url).text
     assert "Submit for review" in text and '"undo": "Undo"' in text and "提交审核" not in text

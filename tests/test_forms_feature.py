@@ -27,7 +27,9 @@ def _user(make_user, *roles):
     from metrolab.web.auth import CurrentUser
 
     u = make_user(*roles)
-    return u, CurrentUser(id=u["id"], username=u["username"], full_name="x", language="zh", department_id=None)
+    return u, CurrentUser(
+        id=u["id"], username=u["username"], full_name="x", language="zh", department_id=None
+    )
 
 
 def test_shipped_forms_are_published_once(everything):
@@ -59,13 +61,24 @@ def test_lifecycle_through_the_api(everything, browser, new_browser, make_user):
     assert v2["number"] == 2 and v2["status"] == "draft"
     changed = copy.deepcopy(v2["definition"])
     changed["layout"][0]["children"][0]["columns"][0][1]["label"]["zh"] = "出厂编号（铭牌）"
-    changed["layout"][0]["children"][1]["expression"] = 'if(fuel == "汽油", 0.00120, if(fuel == "柴油", 0.0009, None))'
-    r = browser.put(f"/api/v1/forms/versions/{v2['id']}", json={"definition": changed, "revision": v2["revision"]})
+    changed["layout"][0]["children"][1]["expression"] = (
+        'if(fuel == "汽油", 0.00120, if(fuel == "柴油", 0.0009, None))'
+    )
+    r = browser.put(
+        f"/api/v1/forms/versions/{v2['id']}",
+        json={"definition": changed, "revision": v2["revision"]},
+    )
     assert r.status_code == 200 and r.json()["revision"] == v2["revision"] + 1
     # a second save with the old revision is a conflict naming who saved and when
-    stale = browser.put(f"/api/v1/forms/versions/{v2['id']}", json={"definition": changed, "revision": v2["revision"]})
+    stale = browser.put(
+        f"/api/v1/forms/versions/{v2['id']}",
+        json={"definition": changed, "revision": v2["revision"]},
+    )
     assert stale.status_code == 409
-    assert "该草稿已被 测试用户" in stale.json()["detail"] and "修改，请刷新后再编辑" in stale.json()["detail"]
+    assert (
+        "该草稿已被 测试用户" in stale.json()["detail"]
+        and "修改，请刷新后再编辑" in stale.json()["detail"]
+    )
 
     assert browser.post(f"/api/v1/forms/versions/{v2['id']}/submit").json()["status"] == "in_review"
     # the author (also a reviewer here) cannot approve their own submission
@@ -85,23 +98,30 @@ def test_lifecycle_through_the_api(everything, browser, new_browser, make_user):
     assert r.status_code == 403 and "密码不正确" in r.json()["detail"]
     r = rb.post(f"/api/v1/forms/versions/{v2['id']}/return", json={"reason": "  "})
     assert r.status_code == 400 and r.json()["detail"] == "退回须填写原因"
-    r = rb.post(f"/api/v1/forms/versions/{v2['id']}/approve", json={"password": reviewer["password"]})
+    r = rb.post(
+        f"/api/v1/forms/versions/{v2['id']}/approve", json={"password": reviewer["password"]}
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["status"] == "published" and body["approval_signature"]["meaning"] == "模板批准"
     assert body["approval_signature"]["sha256"] == services.sha256_of(changed)
-    versions = {v["number"]: v["status"] for v in run(services.versions_of("fuel_dispenser_record"))}
+    versions = {
+        v["number"]: v["status"] for v in run(services.versions_of("fuel_dispenser_record"))
+    }
     assert versions == {1: "retired", 2: "published"}
     assert run(services.published_version("fuel_dispenser_record"))["id"] == v2["id"]
 
     # published → immutable: the service refuses, and so does the API
-    r = browser.put(f"/api/v1/forms/versions/{v2['id']}", json={"definition": changed, "revision": body["revision"]})
+    r = browser.put(
+        f"/api/v1/forms/versions/{v2['id']}",
+        json={"definition": changed, "revision": body["revision"]},
+    )
     assert r.status_code == 409 and "已发布的表单版本不可修改" in r.json()["detail"]
     # the definition page shows the readable diff against v1 and the preview
     page = browser.get(f"/forms/fuel_dispenser_record?v={v2['id']}")
     assert page.status_code == 200
     assert "出厂编号（铭牌）" in page.text and "标签" in page.text and 'id="form-body"' in page.text
-    diff = page.text[page.text.index('id="diff"'):page.text.index('id="preview"')]
+    diff = page.text[page.text.index('id="diff"') : page.text.index('id="preview"')]
     assert "v1 → v2" in diff and "表达式由" in diff and "0.00120" in diff and "0.0012, " in diff
 
 
@@ -110,12 +130,18 @@ def test_published_version_refuses_a_database_update(everything):
 
     row = run(FormVersion.select(FormVersion.id).where(FormVersion.status == "published").first())
     with pytest.raises(Exception, match="已发布的表单版本不可修改"):
-        run(FormVersion.update({FormVersion.definition: {"tampered": True}}).where(FormVersion.id == row["id"]))
+        run(
+            FormVersion.update({FormVersion.definition: {"tampered": True}}).where(
+                FormVersion.id == row["id"]
+            )
+        )
     with pytest.raises(Exception, match="已发布的表单版本不可修改"):
         run(FormVersion.update({FormVersion.status: "draft"}).where(FormVersion.id == row["id"]))
     # retiring is the one change allowed
     run(FormVersion.update({FormVersion.status: "retired"}).where(FormVersion.id == row["id"]))
-    after = run(FormVersion.select(FormVersion.definition).where(FormVersion.id == row["id"]).first())
+    after = run(
+        FormVersion.select(FormVersion.definition).where(FormVersion.id == row["id"]).first()
+    )
     assert "tampered" not in str(after["definition"])
 
 
@@ -132,22 +158,41 @@ def test_submit_lists_every_problem_with_its_place(everything, browser, make_use
         return doc
 
     # a draft must pass the shape checks (here: an expression that does not parse)
-    r = browser.put(f"/api/v1/forms/versions/{v2['id']}",
-                    json={"definition": with_expressions("V_0 +", "V_B"), "revision": v2["revision"]})
-    assert r.status_code == 400 and "表单定义有误" in r.json()["detail"] and "V_B" in r.json()["detail"]
+    r = browser.put(
+        f"/api/v1/forms/versions/{v2['id']}",
+        json={"definition": with_expressions("V_0 +", "V_B"), "revision": v2["revision"]},
+    )
+    assert (
+        r.status_code == 400
+        and "表单定义有误" in r.json()["detail"]
+        and "V_B" in r.json()["detail"]
+    )
     # names only an instrument type can give are checked at submission, every one with its place
-    r = browser.put(f"/api/v1/forms/versions/{v2['id']}",
-                    json={"definition": with_expressions("V_0 + V_x / 1000", "V_B * C_y"), "revision": v2["revision"]})
+    r = browser.put(
+        f"/api/v1/forms/versions/{v2['id']}",
+        json={
+            "definition": with_expressions("V_0 + V_x / 1000", "V_B * C_y"),
+            "revision": v2["revision"],
+        },
+    )
     assert r.status_code == 200, r.text
     r = browser.post(f"/api/v1/forms/versions/{v2['id']}/submit")
     assert r.status_code == 400
     detail = r.json()["detail"]
     assert "V_x" in detail and "C_y" in detail and "point_columns[0]" in detail, detail
     unknown_type = copy.deepcopy(v2["definition"]) | {"catalogue": "no_such_type"}
-    assert browser.put(f"/api/v1/forms/versions/{v2['id']}",
-                       json={"definition": unknown_type, "revision": v2["revision"] + 1}).status_code == 200
+    assert (
+        browser.put(
+            f"/api/v1/forms/versions/{v2['id']}",
+            json={"definition": unknown_type, "revision": v2["revision"] + 1},
+        ).status_code
+        == 200
+    )
     r = browser.post(f"/api/v1/forms/versions/{v2['id']}/submit")
-    assert r.status_code == 400 and "catalogue：器具类型 “no_such_type” 不在指标库中" in r.json()["detail"]
+    assert (
+        r.status_code == 400
+        and "catalogue：器具类型 “no_such_type” 不在指标库中" in r.json()["detail"]
+    )
 
 
 def test_malformed_import_is_refused_whole(everything, browser, make_user):
@@ -155,25 +200,47 @@ def test_malformed_import_is_refused_whole(everything, browser, make_user):
 
     browser.login(make_user("tech_manager"))
     before = (run(FormDefinition.count()), run(FormVersion.count()))
-    bad = json.dumps({"format": "metrolab.form/1", "key": "new_form", "kind": "record",
-                      "title": {"zh": "新表单"}, "layout": [
-                          {"type": "field", "key": "a", "control": "number", "label": {"zh": "甲"}},
-                          {"type": "computed", "key": "b", "expression": "a +", "label": {"zh": "乙"}}]})
-    r = browser.post("/forms/import", files={"file": ("new_form.json", bad.encode(), "application/json")})
+    bad = json.dumps(
+        {
+            "format": "metrolab.form/1",
+            "key": "new_form",
+            "kind": "record",
+            "title": {"zh": "新表单"},
+            "layout": [
+                {"type": "field", "key": "a", "control": "number", "label": {"zh": "甲"}},
+                {"type": "computed", "key": "b", "expression": "a +", "label": {"zh": "乙"}},
+            ],
+        }
+    )
+    r = browser.post(
+        "/forms/import", files={"file": ("new_form.json", bad.encode(), "application/json")}
+    )
     assert r.status_code == 400 and "表单定义有误" in r.text and "乙" in r.text or "b" in r.text
-    r = browser.post("/forms/import", files={"file": ("x.json", b'{"key": "a", "key": "b"}', "application/json")})
+    r = browser.post(
+        "/forms/import", files={"file": ("x.json", b'{"key": "a", "key": "b"}', "application/json")}
+    )
     assert r.status_code == 400 and "重复" in r.text
     assert (run(FormDefinition.count()), run(FormVersion.count())) == before
 
 
 def test_import_export_round_trip_and_pages(everything, browser, make_user):
     browser.login(make_user("tech_manager"))
-    doc = copy.deepcopy(FUEL) | {"key": "fuel_dispenser_record_b", "title": {"zh": "加油机记录 B", "en": "B"}}
-    r = browser.post("/forms/import", files={"file": ("b.json", json.dumps(doc).encode(), "application/json")},
-                     follow_redirects=False)
+    doc = copy.deepcopy(FUEL) | {
+        "key": "fuel_dispenser_record_b",
+        "title": {"zh": "加油机记录 B", "en": "B"},
+    }
+    r = browser.post(
+        "/forms/import",
+        files={"file": ("b.json", json.dumps(doc).encode(), "application/json")},
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     detail = browser.get(r.headers["location"])
-    assert "加油机记录 B" in detail.text and "提交审核" in detail.text and "批准发布" not in detail.text
+    assert (
+        "加油机记录 B" in detail.text
+        and "提交审核" in detail.text
+        and "批准发布" not in detail.text
+    )
     vid = int(r.headers["location"].split("v=")[1])
     exported = browser.get(f"/forms/versions/{vid}/export")
     assert exported.headers["content-disposition"].startswith("attachment")

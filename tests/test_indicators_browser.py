@@ -14,9 +14,15 @@ def test_technical_manager_builds_a_type_with_items_and_points(page, make_user):
     page.goto("/instrument-types")
     page.click("#new-type")
     page.wait_for_url("**/instrument-types/new")
-    for name, value in {"code": "gauge_ui", "name_zh": "界面压力表", "regulation_code": "JJG 52",
-                        "regulation_edition": "2013", "cycle_months": "6", "source": "JJG 52-2013",
-                        "record_form": "pressure_gauge_record"}.items():
+    for name, value in {
+        "code": "gauge_ui",
+        "name_zh": "界面压力表",
+        "regulation_code": "JJG 52",
+        "regulation_edition": "2013",
+        "cycle_months": "6",
+        "source": "JJG 52-2013",
+        "record_form": "pressure_gauge_record",
+    }.items():
         page.fill(f"#{name}", value)
     page.fill("#items-0-code", "indication")
     page.fill("#items-0-name_zh", "示值误差")
@@ -38,7 +44,10 @@ def test_technical_manager_builds_a_type_with_items_and_points(page, make_user):
     page.click("#save-type")
     error = page.locator("#item-1 .ml-error")
     assert "符合性规则有误" in error.first.inner_text()
-    assert page.input_value("#items-1-conformity") == "__class__" and page.input_value("#code") == "gauge_ui"
+    assert (
+        page.input_value("#items-1-conformity") == "__class__"
+        and page.input_value("#code") == "gauge_ui"
+    )
     page.fill("#items-1-conformity", "result")
     page.click("#save-type")
     page.wait_for_url("**/instrument-types/gauge_ui")

@@ -52,9 +52,15 @@ def admin(browser, make_user):
 def test_admin_fills_the_settings_on_the_page_and_reads_them_back(admin):
     blank = admin.get("/lab/settings")
     assert blank.status_code == 200 and "机构信息" in blank.text
-    assert "尚未填写" in blank.text and "计量检定机构授权证书号" in blank.text  # legally required, still blank
-    r = admin.post("/lab/settings", data=FILLED, files={"seal": ("seal.png", SEAL, "image/png")},
-                   follow_redirects=False)
+    assert (
+        "尚未填写" in blank.text and "计量检定机构授权证书号" in blank.text
+    )  # legally required, still blank
+    r = admin.post(
+        "/lab/settings",
+        data=FILLED,
+        files={"seal": ("seal.png", SEAL, "image/png")},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/lab/settings?saved=1"
     page = admin.get("/lab/settings?saved=1").text
     assert "已保存" in page and "尚未填写" not in page
@@ -67,13 +73,18 @@ def test_admin_fills_the_settings_on_the_page_and_reads_them_back(admin):
     seal = admin.get("/api/v1/lab/settings/seal")
     assert seal.status_code == 200 and seal.headers["content-type"] == "image/png"
     assert seal.content.startswith(b"\x89PNG") and api["seal_sha256"]
-    assert run(services.lab_settings()) == {k: v for k, v in FILLED.items() if k != "number_pattern"}
+    assert run(services.lab_settings()) == {
+        k: v for k, v in FILLED.items() if k != "number_pattern"
+    }
     assert run(services.seal_png()) == seal.content
     assert run(services.number_pattern()) == "HD{year}-{seq:06d}"
 
     # removing the seal (and keeping the rest)
     admin.post("/lab/settings", data={**FILLED, "remove_seal": "1"})
-    assert run(services.seal_png()) is None and admin.get("/api/v1/lab/settings/seal").status_code == 404
+    assert (
+        run(services.seal_png()) is None
+        and admin.get("/api/v1/lab/settings/seal").status_code == 404
+    )
     assert run(services.lab_settings())["authorization_no"] == FILLED["authorization_no"]
 
 
@@ -84,7 +95,11 @@ def test_api_round_trip_changes_only_the_fields_given(admin):
     r = admin.put("/api/v1/lab/settings", json={"phone": "  0310-8826599 ", "website": ""})
     assert r.status_code == 200, r.text
     got = admin.get("/api/v1/lab/settings").json()
-    assert got["phone"] == "0310-8826599" and got["website"] == "" and got["address"] == FILLED["address"]
+    assert (
+        got["phone"] == "0310-8826599"
+        and got["website"] == ""
+        and got["address"] == FILLED["address"]
+    )
     assert got["seal_sha256"]  # not given: kept
     assert admin.put("/api/v1/lab/settings", json={"seal": None}).status_code == 200
     assert admin.get("/api/v1/lab/settings").json()["seal_sha256"] == ""
@@ -97,9 +112,20 @@ def test_api_round_trip_changes_only_the_fields_given(admin):
 
 def test_only_the_admin_may_see_or_change_the_settings(browser, new_browser, make_user):
     clerk = browser.login(make_user("clerk", "verifier", "signatory"))
-    for method, url in (("GET", "/lab/settings"), ("POST", "/lab/settings"), ("GET", "/api/v1/lab/settings"),
-                        ("PUT", "/api/v1/lab/settings"), ("GET", "/api/v1/lab/settings/seal")):
-        kwargs = {"json": {"name": "篡改"}} if method == "PUT" else {"data": {"name": "篡改"}} if method == "POST" else {}
+    for method, url in (
+        ("GET", "/lab/settings"),
+        ("POST", "/lab/settings"),
+        ("GET", "/api/v1/lab/settings"),
+        ("PUT", "/api/v1/lab/settings"),
+        ("GET", "/api/v1/lab/settings/seal"),
+    ):
+        kwargs = (
+            {"json": {"name": "篡改"}}
+            if method == "PUT"
+            else {"data": {"name": "篡改"}}
+            if method == "POST"
+            else {}
+        )
         r = clerk.request(method, url, follow_redirects=False, **kwargs)
         assert r.status_code == 403, (method, url, r.status_code)
     anonymous = new_browser()
@@ -133,7 +159,10 @@ def test_bad_values_are_refused_beside_the_field_and_kept(admin, field, value, m
     r = admin.post("/lab/settings", data=typed)
     assert r.status_code == 400 and message in r.text.replace("&#34;", '"').replace("&#39;", "'")
     assert "请修改标红的项目" in r.text and 'class="ml-field has-error"' in r.text
-    assert FILLED["authorization_no"] in r.text and f'{typed["authorization_note"]}</textarea>' in r.text  # kept
+    assert (
+        FILLED["authorization_no"] in r.text
+        and f"{typed['authorization_note']}</textarea>" in r.text
+    )  # kept
     api = admin.put("/api/v1/lab/settings", json={field: value})
     assert api.status_code == 400 and message in api.json()["detail"]
     assert api.json()["errors"][0]["field"] == field
@@ -172,8 +201,12 @@ def test_api_refuses_unknown_fields_and_non_strings(admin):
 def test_a_jpeg_seal_is_stored_as_png(admin):
     out = io.BytesIO()
     Image.open(io.BytesIO(SEAL)).convert("RGB").save(out, "JPEG")
-    r = admin.post("/lab/settings", data=FILLED, files={"seal": ("seal.jpg", out.getvalue(), "image/jpeg")},
-                   follow_redirects=False)
+    r = admin.post(
+        "/lab/settings",
+        data=FILLED,
+        files={"seal": ("seal.jpg", out.getvalue(), "image/jpeg")},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     assert Image.open(io.BytesIO(run(services.seal_png()))).format == "PNG"
 
@@ -192,7 +225,12 @@ def test_number_patterns():
 
 def test_allocation_uses_the_labs_pattern_and_stays_gapless(admin):
     assert run(numbers.allocate_number(2033)) == "JD2033-00001"  # the default while blank
-    assert admin.put("/api/v1/lab/settings", json={"number_pattern": "冀检{year}第{seq:04d}号"}).status_code == 200
+    assert (
+        admin.put(
+            "/api/v1/lab/settings", json={"number_pattern": "冀检{year}第{seq:04d}号"}
+        ).status_code
+        == 200
+    )
     assert run(numbers.allocate_number(2033)) == "冀检2033第0002号"
     assert run(numbers.allocate_number(2033)) == "冀检2033第0003号"
     assert run(numbers.allocate_number(2034)) == "冀检2034第0001号"  # per year
@@ -200,8 +238,12 @@ def test_allocation_uses_the_labs_pattern_and_stays_gapless(admin):
     admin.put("/api/v1/lab/settings", json={"number_pattern": "X{year}1{seq}"})
     assert run(numbers.allocate_number(2035)) == "X203511"  # seq 1
     admin.put("/api/v1/lab/settings", json={"number_pattern": "X{year}{seq}"})
-    got = [run(numbers.allocate_number(2035)) for _ in range(10)]  # seq 2 … 10, then 11 = X203511 again
-    assert got[0] == "X20352" and got[-1] == "X203512" and "X203511" not in got and len(set(got)) == 10
+    got = [
+        run(numbers.allocate_number(2035)) for _ in range(10)
+    ]  # seq 2 … 10, then 11 = X203511 again
+    assert (
+        got[0] == "X20352" and got[-1] == "X203512" and "X203511" not in got and len(set(got)) == 10
+    )
 
 
 # ── the certificate and `metrolab check` ─────────────────────────────────────────────────────────
@@ -210,26 +252,51 @@ def test_allocation_uses_the_labs_pattern_and_stays_gapless(admin):
 def _context(lab: dict) -> dict:
     from metrolab.certificates.context import build_context
 
-    record = {"data": {}, "conclusion": "合格", "verified_on": date(2026, 3, 12), "serial": "SN-7315",
-              "model": "JCB4", "manufacturer": "邯郸市恒安矿用仪器有限公司", "instrument_name": "便携式甲烷检测报警仪",
-              "environment": {"temperature": "21.5", "humidity": "48"}}  # no pressure recorded
-    itype = {"name": {"zh": "便携式甲烷检测报警仪"}, "regulation": {"code": "JJG 678", "edition": "2007",
-             "name": "催化燃烧式甲烷测定器"}, "cycle_months": 12, "items": []}
-    return build_context(record, customer={"name": "大淑村矿", "address": ""}, instrument_type=itype,
-                         people={"verifier": "张晓明"}, standards=[], lab=lab, number="HD2026-000017",
-                         revision=1, verify_url="https://jl.example.cn/verify/x")
+    record = {
+        "data": {},
+        "conclusion": "合格",
+        "verified_on": date(2026, 3, 12),
+        "serial": "SN-7315",
+        "model": "JCB4",
+        "manufacturer": "邯郸市恒安矿用仪器有限公司",
+        "instrument_name": "便携式甲烷检测报警仪",
+        "environment": {"temperature": "21.5", "humidity": "48"},
+    }  # no pressure recorded
+    itype = {
+        "name": {"zh": "便携式甲烷检测报警仪"},
+        "regulation": {"code": "JJG 678", "edition": "2007", "name": "催化燃烧式甲烷测定器"},
+        "cycle_months": 12,
+        "items": [],
+    }
+    return build_context(
+        record,
+        customer={"name": "大淑村矿", "address": ""},
+        instrument_type=itype,
+        people={"verifier": "张晓明"},
+        standards=[],
+        lab=lab,
+        number="HD2026-000017",
+        revision=1,
+        verify_url="https://jl.example.cn/verify/x",
+    )
 
 
 def test_context_gives_strings_never_none_for_missing_text():
     ctx = _context({})
     assert ctx["environment"]["pressure"] == "" and ctx["certificate"]["supersedes_number"] == ""
-    assert ctx["lab"]["fax"] == "" and ctx["lab"]["authorization_no"] == "" and ctx["lab"]["seal"] is None
+    assert (
+        ctx["lab"]["fax"] == ""
+        and ctx["lab"]["authorization_no"] == ""
+        and ctx["lab"]["seal"] is None
+    )
     assert ctx["lab"]["name"] == os.environ.get("METROLAB_LAB_NAME", "示例计量检定所")
     assert _context({"fax": None, "phone": 88})["lab"]["phone"] == "88"
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None or os.environ.get("METROLAB_SKIP_LIBREOFFICE") == "1",
-                    reason="LibreOffice not installed")
+@pytest.mark.skipif(
+    shutil.which("soffice") is None or os.environ.get("METROLAB_SKIP_LIBREOFFICE") == "1",
+    reason="LibreOffice not installed",
+)
 def test_certificate_prints_the_settings_and_never_none(admin, tmp_path):
     from metrolab.engine.documents.libreoffice import SofficeOnceConverter
     from metrolab.engine.documents.qr import qr_png
@@ -242,12 +309,25 @@ def test_certificate_prints_the_settings_and_never_none(admin, tmp_path):
     images = {"qr_code": qr_png(ctx["verify_url"]), "lab.seal": run(services.seal_png())}
     pdf = tmp_path / "c.pdf"
     pdf.write_bytes(SofficeOnceConverter(timeout=120).convert(render_docx(template, ctx, images)))
-    text = re.sub(r"\s+", "", subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout)
+    text = re.sub(
+        r"\s+",
+        "",
+        subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout,
+    )
     assert "None" not in text and "null" not in text and "{{" not in text
-    for value in ("(冀)法计(2024)04017号", FILLED["authorization_note"], "传真：0310-8826518",
-                  "网址：www.hdjl.example.cn", "邮编：056002", "大气压：—", "HD2026-000017"):
+    for value in (
+        "(冀)法计(2024)04017号",
+        FILLED["authorization_note"],
+        "传真：0310-8826518",
+        "网址：www.hdjl.example.cn",
+        "邮编：056002",
+        "大气压：—",
+        "HD2026-000017",
+    ):
         assert re.sub(r"\s+", "", value) in text, value
-    assert "kPa" not in text and "（检定专用章）" not in text  # no pressure → no unit; the seal image instead
+    assert (
+        "kPa" not in text and "（检定专用章）" not in text
+    )  # no pressure → no unit; the seal image instead
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
     assert "检定证书 HD2026-000017" in info
 
@@ -257,9 +337,14 @@ def test_metrolab_check_warns_while_required_settings_are_blank(admin):
 
     result = CliRunner().invoke(main, ["check", "--no-convert"])
     out = result.output
-    assert "[!] 机构信息: 证书须载明的 计量检定机构授权证书号、检定机构授权说明、地址、邮编、电话 尚未填写" in out
+    assert (
+        "[!] 机构信息: 证书须载明的 计量检定机构授权证书号、检定机构授权说明、地址、邮编、电话 尚未填写"
+        in out
+    )
     assert "[✓] font Times New Roman: → Liberation Serif" in out
-    assert "[✓] font 宋体: → Noto Serif CJK SC" in out and "[✓] font 黑体: → Noto Sans CJK SC" in out
+    assert (
+        "[✓] font 宋体: → Noto Serif CJK SC" in out and "[✓] font 黑体: → Noto Sans CJK SC" in out
+    )
     assert result.exit_code == 0, out  # a warning, not a failure
     admin.put("/api/v1/lab/settings", json=FILLED)
     out = CliRunner().invoke(main, ["check", "--no-convert"]).output
@@ -275,7 +360,9 @@ def test_admin_uploads_the_seal_and_types_the_settings_in_chromium(page, make_us
     page.goto("/lab/settings")
     for name in ("authorization_no", "address", "postcode", "phone", "fax"):
         page.locator(f"input[name={name}]").press_sequentially(FILLED[name])
-    page.locator("textarea[name=authorization_note]").press_sequentially(FILLED["authorization_note"])
+    page.locator("textarea[name=authorization_note]").press_sequentially(
+        FILLED["authorization_note"]
+    )
     page.locator("input[name=number_pattern]").press_sequentially("JD{year}-{seq}")
     (tmp_path / "seal.png").write_bytes(SEAL)
     page.set_input_files("input[name=seal]", str(tmp_path / "seal.png"))

@@ -9,7 +9,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_platform_and_uuid_still_import_from_the_repository_root():
     code = "import platform, uuid; print(platform.system(), uuid.uuid4().version)"
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     system, version = out.stdout.split()
     assert system == __import__("platform").system()
     assert version == "4"
@@ -21,7 +23,14 @@ def test_platform_folder_is_not_a_package():
 
 
 def test_top_level_folders_exist():
-    for name in ("designer", "form_schemas", "certificate_templates", "seed_data", "bench", "tests"):
+    for name in (
+        "designer",
+        "form_schemas",
+        "certificate_templates",
+        "seed_data",
+        "bench",
+        "tests",
+    ):
         assert (ROOT / name).is_dir(), name
     assert (ROOT / "uv.lock").exists() and (ROOT / "pyproject.toml").exists()
 

@@ -25,22 +25,29 @@ async def _alter_statements(app: str) -> list[str]:
     app_config = Finder().get_app_config(app_name=app)
     # auto_input answers Piccolo's "did you rename …?" prompts; the differ prints a summary table.
     with contextlib.redirect_stdout(io.StringIO()):
-        found = await AutoMigrationManager(auto_input="n").get_alter_statements(app_config=app_config)
+        found = await AutoMigrationManager(auto_input="n").get_alter_statements(
+            app_config=app_config
+        )
     return [statement for alter in found for statement in alter.statements]
 
 
 @pytest.mark.parametrize("app", PICCOLO_APPS)
 def test_auto_migration_finds_no_change(app):  # noqa: ANN001
     statements = run(_alter_statements(app))
-    assert statements == [], (f"the tables of {app} differ from its migrations; "
-                              f"run `make migration app={app}`:\n" + "\n".join(statements))
+    assert statements == [], (
+        f"the tables of {app} differ from its migrations; "
+        f"run `make migration app={app}`:\n" + "\n".join(statements)
+    )
 
 
 async def _database_columns(table) -> set[str]:  # noqa: ANN001
     name = table._meta.tablename
     if TEST_DB == "postgres":
-        rows = await table.raw("SELECT column_name AS name FROM information_schema.columns "
-                               "WHERE table_schema = current_schema() AND table_name = {}", name)
+        rows = await table.raw(
+            "SELECT column_name AS name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = {}",
+            name,
+        )
     else:
         rows = await table.raw("SELECT name FROM pragma_table_info({})", name)
     return {row["name"] for row in rows}

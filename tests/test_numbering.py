@@ -36,10 +36,12 @@ def test_twenty_records_created_at_once_all_get_numbers(db):
     verifier = run(person_async("verifier"))
 
     async def many() -> list[dict]:
-        return await asyncio.gather(*(
-            create_record(verifier, customer_id=customer.id, instrument_type="pressure_gauge")
-            for _ in range(20)
-        ))
+        return await asyncio.gather(
+            *(
+                create_record(verifier, customer_id=customer.id, instrument_type="pressure_gauge")
+                for _ in range(20)
+            )
+        )
 
     numbers = [r["number"] for r in run(many())]
     assert len(set(numbers)) == 20 and all(n.startswith("YS") for n in numbers)
@@ -66,4 +68,6 @@ def test_two_clerks_submitting_at_the_same_moment_both_get_an_entrustment(db):
         return await asyncio.gather(*(submit(c, i) for i, c in enumerate(clerks)))
 
     numbers = sorted(e["number"] for e in run(many()))
-    assert len(set(numbers)) == 5 and numbers[0].endswith("-00001") and numbers[-1].endswith("-00005")
+    assert (
+        len(set(numbers)) == 5 and numbers[0].endswith("-00001") and numbers[-1].endswith("-00005")
+    )

@@ -33,15 +33,21 @@ def test_every_route_declares_a_known_permission_or_is_on_the_public_allowlist(a
     for path, method, handler in _routes(app):
         seen += 1
         if handler.opt.get("public"):
-            assert path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES), f"{method} {path} is public but not allowlisted"
+            assert path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES), (
+                f"{method} {path} is public but not allowlisted"
+            )
             continue
         code = handler.opt.get("permission")
         assert code, f"{method} {path} declares no permission"
-        assert code == "authenticated" or code in PERMISSIONS, f"{method} {path}: unknown permission {code}"
+        assert code == "authenticated" or code in PERMISSIONS, (
+            f"{method} {path}: unknown permission {code}"
+        )
     assert seen > 20
 
 
-def test_anonymous_and_unprivileged_requests_are_refused_on_every_protected_route(app, browser, new_browser, make_user):
+def test_anonymous_and_unprivileged_requests_are_refused_on_every_protected_route(
+    app, browser, new_browser, make_user
+):
     nobody = new_browser().login(make_user())  # signed in, but holds no role
     checked = 0
     for path, method, handler in _routes(app):
@@ -52,7 +58,9 @@ def test_anonymous_and_unprivileged_requests_are_refused_on_every_protected_rout
         if url.startswith("/api/") or url.startswith("/schema"):
             assert anon.status_code == 401, f"anonymous {method} {url} → {anon.status_code}"
         else:
-            assert anon.status_code == 303 and anon.headers["location"].startswith("/login"), f"anonymous {method} {url}"
+            assert anon.status_code == 303 and anon.headers["location"].startswith("/login"), (
+                f"anonymous {method} {url}"
+            )
         if handler.opt.get("permission") != "authenticated":
             r = nobody.request(method, url, follow_redirects=False)
             assert r.status_code == 403, f"role-less user {method} {url} → {r.status_code}"
@@ -72,6 +80,8 @@ def test_each_demo_role_sees_its_home_page(browser, new_browser, make_user):
         assert home.status_code == 200 and "我的检定任务" in home.text, role["key"]
 
 
-@pytest.mark.parametrize("path", ["/", "/about/intro", "/login", "/healthz", "/static/css/metrolab.css"])
+@pytest.mark.parametrize(
+    "path", ["/", "/about/intro", "/login", "/healthz", "/static/css/metrolab.css"]
+)
 def test_public_pages_need_no_login(browser, path):
     assert browser.get(path).status_code == 200

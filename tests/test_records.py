@@ -35,19 +35,37 @@ def _run(v_s: int, v_j: str = "20.00", t: str = "24.0") -> dict[str, str]:
     return {"V_J": v_j, "V_s": str(v_s), "t_J": t, "t_B": t}
 
 
-def fuel_data(q1: list[int], q2: list[int], standards: tuple[str, ...] = ("STD-VOL-20-01",)) -> dict:
+def fuel_data(
+    q1: list[int], q2: list[int], standards: tuple[str, ...] = ("STD-VOL-20-01",)
+) -> dict:
     """Two nozzles × two flow points × three runs, as typed."""
-    nozzle = {"items": {
-        "indication": {"points": [{"runs": [_run(v) for v in q1]}, {"runs": [_run(v) for v in q2]}]},
-        "payment": {"points": [{"P": "7.50", "V_J": "20.00", "J": "150.00"}]},
-        "self_lock": {"points": [{"outcome": "合格"}]},
-        "anti_cheat": {"points": [{"outcome": "合格"}]},
-        "seal": {"points": [{"outcome": "合格"}]},
-    }}
-    return {"customer": "淄博市张店区示例加油站", "serial": "JY-2024-001", "model": "CS46", "manufacturer": "正星",
-            "verification_date": DATE, "fuel": "汽油", "material": "不锈钢", "V_0": "20",
-            "environment": {"temperature": "21.5", "humidity": "55"}, "standards": list(standards),
-            "nozzles": [copy.deepcopy(nozzle) | {"nozzle_no": "1"}, copy.deepcopy(nozzle) | {"nozzle_no": "2"}]}
+    nozzle = {
+        "items": {
+            "indication": {
+                "points": [{"runs": [_run(v) for v in q1]}, {"runs": [_run(v) for v in q2]}]
+            },
+            "payment": {"points": [{"P": "7.50", "V_J": "20.00", "J": "150.00"}]},
+            "self_lock": {"points": [{"outcome": "合格"}]},
+            "anti_cheat": {"points": [{"outcome": "合格"}]},
+            "seal": {"points": [{"outcome": "合格"}]},
+        }
+    }
+    return {
+        "customer": "淄博市张店区示例加油站",
+        "serial": "JY-2024-001",
+        "model": "CS46",
+        "manufacturer": "正星",
+        "verification_date": DATE,
+        "fuel": "汽油",
+        "material": "不锈钢",
+        "V_0": "20",
+        "environment": {"temperature": "21.5", "humidity": "55"},
+        "standards": list(standards),
+        "nozzles": [
+            copy.deepcopy(nozzle) | {"nozzle_no": "1"},
+            copy.deepcopy(nozzle) | {"nozzle_no": "2"},
+        ],
+    }
 
 
 def flatten(data, prefix: str = "") -> list[tuple[str, str]]:
@@ -69,7 +87,11 @@ def flatten(data, prefix: str = "") -> list[tuple[str, str]]:
 
 def post_body(data: dict, header: dict | None = None, **extra: str) -> dict[str, list[str]]:
     body: dict[str, list[str]] = {}
-    for name, value in flatten(data) + [(f"_h.{k}", str(v)) for k, v in (header or {}).items()] + list(extra.items()):
+    for name, value in (
+        flatten(data)
+        + [(f"_h.{k}", str(v)) for k, v in (header or {}).items()]
+        + list(extra.items())
+    ):
         body.setdefault(name, []).append(value)
     return body
 
@@ -79,8 +101,15 @@ def _verifier(make_user, name: str = "王检定"):
 
 
 def _new_record(browser, lab, instrument_type: str = "fuel_dispenser") -> int:
-    r = browser.post("/records", data={"customer": str(lab["customer"]), "instrument_type": instrument_type,
-                                       "verified_on": DATE}, follow_redirects=False)
+    r = browser.post(
+        "/records",
+        data={
+            "customer": str(lab["customer"]),
+            "instrument_type": instrument_type,
+            "verified_on": DATE,
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     return int(r.headers["location"].split("/")[2])
 
@@ -95,7 +124,11 @@ def test_jjg443_worked_case_through_service_and_compute_endpoint(lab, browser, m
     browser.login(_verifier(make_user))
     record_id = _new_record(browser, lab)
     rec = run(services.get_record(record_id))
-    assert rec["number"].startswith("YS2026-") and rec["status"] == "draft" and rec["form_key"] == "fuel_dispenser_record"
+    assert (
+        rec["number"].startswith("YS2026-")
+        and rec["status"] == "draft"
+        and rec["form_key"] == "fuel_dispenser_record"
+    )
 
     # the service: V_B 19.930 L, V_Bt 19.934 L, V_J 20.00 L → E +0.33 % → 不合格
     pin = run(services.pinned(rec["form_version"]))
@@ -108,31 +141,52 @@ def test_jjg443_worked_case_through_service_and_compute_endpoint(lab, browser, m
     assert [r["E"] for r in q2["runs"]] == ["0.36", "0.58", "0.45"]
     # repeatability (0.58 − 0.36) / 1.69 = 0.13 % > 0.10 % → 不合格
     assert q2["E_rep"] == "0.13"
-    assert (_item(evaluation, "indication").conclusion, _item(evaluation, "repeatability").result,
-            _item(evaluation, "repeatability").conclusion) == ("不合格", "0.13", "不合格")
+    assert (
+        _item(evaluation, "indication").conclusion,
+        _item(evaluation, "repeatability").result,
+        _item(evaluation, "repeatability").conclusion,
+    ) == ("不合格", "0.13", "不合格")
     assert evaluation.conclusion == "不合格"
 
     # the htmx compute endpoint: the server computes and returns #form-body with the values
-    r = browser.post(f"/records/{record_id}/compute", data=post_body(data, {"customer": lab["customer"]}),
-                     headers={"hx-request": "true"})
+    r = browser.post(
+        f"/records/{record_id}/compute",
+        data=post_body(data, {"customer": lab["customer"]}),
+        headers={"hx-request": "true"},
+    )
     assert r.status_code == 200 and "<html" not in r.text and 'id="form-body"' in r.text
-    assert '<output class="ml-computed" id="c-nozzles-0-items-indication-points-0-runs-0-V_Bt"' in r.text
-    assert ">19.934</output>" in r.text and ">0.33</output>" in r.text and ">0.13</output>" in r.text
+    assert (
+        '<output class="ml-computed" id="c-nozzles-0-items-indication-points-0-runs-0-V_Bt"'
+        in r.text
+    )
+    assert (
+        ">19.934</output>" in r.text and ">0.33</output>" in r.text and ">0.13</output>" in r.text
+    )
     assert 'id="c-nozzles-0-items-repeatability-conclusion">不合格</output>' in r.text
 
     # saving through the page stores typed + computed values and the conclusion
-    r = browser.post(f"/records/{record_id}/save", data=post_body(data, {"customer": lab["customer"],
-                                                                         "instrument_name": "燃油加油机"}),
-                     follow_redirects=False)
+    r = browser.post(
+        f"/records/{record_id}/save",
+        data=post_body(data, {"customer": lab["customer"], "instrument_name": "燃油加油机"}),
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     saved = run(services.get_record(record_id))
     assert saved["status"] == "saved" and saved["conclusion"] == "不合格"
     assert saved["serial"] == "JY-2024-001" and saved["standards"] == ["STD-VOL-20-01"]
-    assert str(saved["verified_on"]) == DATE and saved["environment"] == {"temperature": "21.5", "humidity": "55"}
+    assert str(saved["verified_on"]) == DATE and saved["environment"] == {
+        "temperature": "21.5",
+        "humidity": "55",
+    }
     stored = saved["data"]["nozzles"][1]["items"]["indication"]["points"][0]["runs"][0]
     assert stored["V_J"] == "20.00" and stored["E"] == "0.33"
     view = browser.get(f"/records/{record_id}")
-    assert view.status_code == 200 and "不合格" in view.text and "重复性" in view.text and "0.13" in view.text
+    assert (
+        view.status_code == 200
+        and "不合格" in view.text
+        and "重复性" in view.text
+        and "0.13" in view.text
+    )
 
 
 def _publish_v2(make_user, new_label: str) -> int:
@@ -140,11 +194,20 @@ def _publish_v2(make_user, new_label: str) -> int:
     from metrolab.web.auth import CurrentUser
 
     author, reviewer = make_user("tech_manager"), make_user("template_reviewer")
-    roles = {author["id"]: frozenset({"tech_manager"}), reviewer["id"]: frozenset({"template_reviewer"})}
+    roles = {
+        author["id"]: frozenset({"tech_manager"}),
+        reviewer["id"]: frozenset({"template_reviewer"}),
+    }
 
     def current(u):
-        return CurrentUser(id=u["id"], username=u["username"], full_name="", language="zh", department_id=None,
-                           roles=roles[u["id"]])
+        return CurrentUser(
+            id=u["id"],
+            username=u["username"],
+            full_name="",
+            language="zh",
+            department_id=None,
+            roles=roles[u["id"]],
+        )
 
     draft = run(forms.new_draft("fuel_dispenser_record", current(author)))
     doc = copy.deepcopy(draft["definition"])
@@ -160,12 +223,19 @@ def test_a_record_keeps_its_form_version(lab, browser, make_user):
 
     browser.login(_verifier(make_user))
     old_id = _new_record(browser, lab)
-    r = browser.post(f"/records/{old_id}/save", data=post_body(fuel_data([-20] * 3, [-20] * 3),
-                                                                 {"customer": lab["customer"]}), follow_redirects=False)
+    r = browser.post(
+        f"/records/{old_id}/save",
+        data=post_body(fuel_data([-20] * 3, [-20] * 3), {"customer": lab["customer"]}),
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     v2 = _publish_v2(make_user, "铭牌编号")
     old_view = browser.get(f"/records/{old_id}")
-    assert "出厂编号" in old_view.text and "铭牌编号" not in old_view.text and "fuel_dispenser_record v1" in old_view.text
+    assert (
+        "出厂编号" in old_view.text
+        and "铭牌编号" not in old_view.text
+        and "fuel_dispenser_record v1" in old_view.text
+    )
     new_id = _new_record(browser, lab)
     assert run(services.get_record(new_id))["form_version"] == v2
     assert "铭牌编号" in browser.get(f"/records/{new_id}/edit").text
@@ -180,7 +250,9 @@ def test_bad_and_missing_readings_are_named_and_kept(lab, browser, make_user):
     data = fuel_data([-70] * 3, [-70] * 3)
     data["nozzles"][0]["items"]["indication"]["points"][0]["runs"][2]["V_J"] = "20.0O"
     data["nozzles"][1]["items"]["indication"]["points"][1]["runs"][1]["t_J"] = ""
-    r = browser.post(f"/records/{record_id}/save", data=post_body(data, {"customer": lab["customer"]}))
+    r = browser.post(
+        f"/records/{record_id}/save", data=post_body(data, {"customer": lab["customer"]})
+    )
     assert r.status_code == 400
     assert "第1枪 示值误差 大流量 Q1 第3次 加油机示值 V_J：必须是数字" in r.text
     assert "第2枪 示值误差 小流量 Q2 第2次 加油机出口油温 t_J：必填" in r.text
@@ -188,14 +260,18 @@ def test_bad_and_missing_readings_are_named_and_kept(lab, browser, make_user):
     assert 'value="JY-2024-001"' in r.text  # everything else typed is still there
     rec = run(services.get_record(record_id))
     assert rec["status"] == "draft"  # not saved, but the draft keeps what was typed
-    assert rec["data"]["nozzles"][0]["items"]["indication"]["points"][0]["runs"][2]["V_J"] == "20.0O"
+    assert (
+        rec["data"]["nozzles"][0]["items"]["indication"]["points"][0]["runs"][2]["V_J"] == "20.0O"
+    )
 
 
 def test_expired_standard_is_refused_by_name(lab, browser, make_user):
     browser.login(_verifier(make_user))
     record_id = _new_record(browser, lab)
     data = fuel_data([-20] * 3, [-20] * 3, standards=("STD-VOL-20-01", "STD-VOL-20-02"))
-    r = browser.post(f"/records/{record_id}/save", data=post_body(data, {"customer": lab["customer"]}))
+    r = browser.post(
+        f"/records/{record_id}/save", data=post_body(data, {"customer": lab["customer"]})
+    )
     assert r.status_code == 400
     assert "STD-VOL-20-02）已于 2026-06-30 过期" in r.text and "标准器 " in r.text
     assert "STD-VOL-20-01）已于" not in r.text
@@ -208,32 +284,52 @@ def test_changes_after_saving_need_a_reason_and_show_as_strike_through(lab, brow
     record_id = _new_record(browser, lab)
     data = fuel_data([-20] * 3, [-20] * 3)
     header = {"customer": lab["customer"]}
-    assert browser.post(f"/records/{record_id}/save", data=post_body(data, header),
-                        follow_redirects=False).status_code == 303
+    assert (
+        browser.post(
+            f"/records/{record_id}/save", data=post_body(data, header), follow_redirects=False
+        ).status_code
+        == 303
+    )
     data["nozzles"][0]["items"]["indication"]["points"][0]["runs"][1]["V_J"] = "20.04"
     r = browser.post(f"/records/{record_id}/save", data=post_body(data, header))
     assert r.status_code == 400 and "修改已保存的原始记录须填写修改原因" in r.text
     assert 'value="20.04"' in r.text  # kept
     assert len(run(services.revisions(record_id))) == 1
-    r = browser.post(f"/records/{record_id}/save", data=post_body(data, header, _reason="读数抄错，按量器复读更正"),
-                     follow_redirects=False)
+    r = browser.post(
+        f"/records/{record_id}/save",
+        data=post_body(data, header, _reason="读数抄错，按量器复读更正"),
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     revs = run(services.revisions(record_id))
     assert [v["seq"] for v in revs] == [1, 2] and revs[1]["prev_hash"] == revs[0]["hash"]
     change = next(c for c in revs[1]["changes"] if c["path"].endswith("runs.1.V_J"))
-    assert change == {"path": "nozzles.0.items.indication.points.0.runs.1.V_J",
-                      "label_zh": "第1枪 示值误差 大流量 Q1 第2次 加油机示值 V_J", "old": "20.00", "new": "20.04"}
+    assert change == {
+        "path": "nozzles.0.items.indication.points.0.runs.1.V_J",
+        "label_zh": "第1枪 示值误差 大流量 Q1 第2次 加油机示值 V_J",
+        "old": "20.00",
+        "new": "20.04",
+    }
     history = browser.get(f"/records/{record_id}/history")
     assert "<del>20.00</del>" in history.text and "<ins>20.04</ins>" in history.text
     assert "李检定" in history.text and "读数抄错，按量器复读更正" in history.text
     assert "第1枪 示值误差 大流量 Q1 第2次 加油机示值 V_J" in history.text
     # autosave is for drafts only
-    assert browser.post(f"/records/{record_id}/autosave", data=post_body(data, header)).status_code == 409
+    assert (
+        browser.post(f"/records/{record_id}/autosave", data=post_body(data, header)).status_code
+        == 409
+    )
 
 
 def _audit_verify() -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "metrolab.cli", "audit", "verify"], env=dict(os.environ),
-                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "metrolab.cli", "audit", "verify"],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
 
 
 def test_tampering_with_a_revision_is_detected(lab, browser, make_user):
@@ -252,8 +348,13 @@ def test_tampering_with_a_revision_is_detected(lab, browser, make_user):
     assert "审计链完好" in ok.stdout
     rev = run(services.revisions(record_id))[1]
     forged = [dict(c, new="20.00") for c in rev["changes"]]
-    run(RecordRevision.raw("UPDATE record_revision SET changes = {} WHERE id = {}",
-                           json.dumps(forged, ensure_ascii=False), rev["id"]))
+    run(
+        RecordRevision.raw(
+            "UPDATE record_revision SET changes = {} WHERE id = {}",
+            json.dumps(forged, ensure_ascii=False),
+            rev["id"],
+        )
+    )
     bad = _audit_verify()
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert f"记录 {number} 修订 #2" in bad.stdout
@@ -263,8 +364,12 @@ def test_no_record_without_a_published_form(lab, browser, make_user):
     from metrolab.forms.tables import FormVersion
 
     browser.login(_verifier(make_user))
-    run(FormVersion.update({FormVersion.status: "retired"}).where(FormVersion.status == "published"))
-    r = browser.post("/records", data={"customer": str(lab["customer"]), "instrument_type": "fuel_dispenser"})
+    run(
+        FormVersion.update({FormVersion.status: "retired"}).where(FormVersion.status == "published")
+    )
+    r = browser.post(
+        "/records", data={"customer": str(lab["customer"]), "instrument_type": "fuel_dispenser"}
+    )
     assert r.status_code == 409 and "该器具类型的原始记录表单尚未发布" in r.text
 
 
@@ -274,8 +379,11 @@ def test_autosave_draft_and_my_drafts_counter(lab, browser, make_user):
     browser.login(_verifier(make_user))
     record_id = _new_record(browser, lab)
     data = fuel_data([-70], [])
-    r = browser.post(f"/records/{record_id}/autosave", data=post_body(data, {"customer": lab["customer"]}),
-                     headers={"hx-request": "true"})
+    r = browser.post(
+        f"/records/{record_id}/autosave",
+        data=post_body(data, {"customer": lab["customer"]}),
+        headers={"hx-request": "true"},
+    )
     assert r.status_code == 200 and "已自动保存" in r.text
     rec = run(services.get_record(record_id))
     assert rec["status"] == "draft" and rec["serial"] == "JY-2024-001"
@@ -283,16 +391,27 @@ def test_autosave_draft_and_my_drafts_counter(lab, browser, make_user):
     tasks = {t["key"]: t["count"] for t in browser.get("/api/v1/tasks").json()}
     assert tasks["records_my_drafts"] == 1
     edit = browser.get(f"/records/{record_id}/edit")
-    assert 'hx-trigger="change delay:1s from:#record-form"' in edit.text and f'hx-post="/records/{record_id}/compute"' in edit.text
+    assert (
+        'hx-trigger="change delay:1s from:#record-form"' in edit.text
+        and f'hx-post="/records/{record_id}/compute"' in edit.text
+    )
     assert browser.get(f"/records/{record_id}").status_code == 200
 
 
 def test_api_save_and_ownership(lab, browser, new_browser, make_user):
     browser.login(_verifier(make_user))
-    rec = browser.post("/api/v1/records", json={"customer": lab["customer"], "instrument_type": "fuel_dispenser",
-                                                "verified_on": DATE}).json()
+    rec = browser.post(
+        "/api/v1/records",
+        json={
+            "customer": lab["customer"],
+            "instrument_type": "fuel_dispenser",
+            "verified_on": DATE,
+        },
+    ).json()
     data = fuel_data([-20] * 3, [-20] * 3)
-    r = browser.put(f"/api/v1/records/{rec['id']}", json={"header": {"customer": lab["customer"]}, "data": data})
+    r = browser.put(
+        f"/api/v1/records/{rec['id']}", json={"header": {"customer": lab["customer"]}, "data": data}
+    )
     assert r.status_code == 200 and r.json()["record"]["conclusion"] == "合格", r.text
     data["V_0"] = "abc"
     r = browser.put(f"/api/v1/records/{rec['id']}", json={"data": data, "reason": "x"})
@@ -310,10 +429,18 @@ def test_environment_outside_limits_warns_or_refuses_as_the_type_says(lab, brows
     data = fuel_data([-20] * 3, [-20] * 3)
     data["environment"]["temperature"] = "60"  # the fuel dispenser allows −25～55 ℃, mode "warn"
     record_id = _new_record(browser, lab)
-    r = browser.post(f"/records/{record_id}/compute", data=post_body(data, header), headers={"hx-request": "true"})
+    r = browser.post(
+        f"/records/{record_id}/compute",
+        data=post_body(data, header),
+        headers={"hx-request": "true"},
+    )
     assert "ml-warning" in r.text and "温度 60 ℃ 超出允许范围 -25～55 ℃" in r.text
-    assert browser.post(f"/records/{record_id}/save", data=post_body(data, header),
-                        follow_redirects=False).status_code == 303
+    assert (
+        browser.post(
+            f"/records/{record_id}/save", data=post_body(data, header), follow_redirects=False
+        ).status_code
+        == 303
+    )
     fuel = run(indicators.get_catalogue("fuel_dispenser"))
     fuel["environment"]["mode"] = "error"
     run(indicators.save_type(fuel, None, mode="update", original_code="fuel_dispenser"))

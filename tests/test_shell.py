@@ -26,7 +26,11 @@ def test_openapi_schema_documents_the_api_for_signed_in_users(browser, make_user
 
 def test_public_pages_are_editable_by_the_administrator(browser, make_user):
     browser.login(make_user("admin"))
-    r = browser.post("/lab/pages/intro", data={"title_zh": "本所简介", "body_zh": "新的介绍文字。"}, follow_redirects=False)
+    r = browser.post(
+        "/lab/pages/intro",
+        data={"title_zh": "本所简介", "body_zh": "新的介绍文字。"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     browser.post("/logout")
     page = browser.get("/")
@@ -42,7 +46,9 @@ def test_unreachable_database_is_named_with_the_password_hidden():
     try:
         run(check_database(engine_from_url(url), url))
     except DatabaseUnavailable as exc:
-        assert "127.0.0.1:1" in str(exc) and "s3cret" not in str(exc) and "无法连接数据库" in str(exc)
+        assert (
+            "127.0.0.1:1" in str(exc) and "s3cret" not in str(exc) and "无法连接数据库" in str(exc)
+        )
     else:
         raise AssertionError("expected DatabaseUnavailable")
 
@@ -52,7 +58,15 @@ def test_cli_check_reports_database_and_tools():
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-m", "metrolab.cli", "check"], capture_output=True, text=True, env=os.environ)
+    out = subprocess.run(
+        [sys.executable, "-m", "metrolab.cli", "check"],
+        capture_output=True,
+        text=True,
+        env=os.environ,
+    )
     assert "数据库" in out.stdout and "LibreOffice" in out.stdout
     # each face the shipped templates use, and the free twin it resolves to (a fresh machine has them)
-    assert "Times New Roman: → Liberation Serif" in out.stdout and "宋体: → Noto Serif CJK SC" in out.stdout
+    assert (
+        "Times New Roman: → Liberation Serif" in out.stdout
+        and "宋体: → Noto Serif CJK SC" in out.stdout
+    )

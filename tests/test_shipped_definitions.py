@@ -33,7 +33,9 @@ def test_form_publishes_against_its_catalogue(path):
     validate_for_publish(defn, TYPES.get(defn.catalogue))
 
 
-RECORD_FORMS = [p for p in FORM_FILES if json.loads(p.read_text(encoding="utf-8")).get("kind") == "record"]
+RECORD_FORMS = [
+    p for p in FORM_FILES if json.loads(p.read_text(encoding="utf-8")).get("kind") == "record"
+]
 
 
 @pytest.mark.parametrize("path", RECORD_FORMS, ids=lambda p: p.stem)

@@ -27,20 +27,47 @@ def _data(make_user):  # noqa: ANN001, ANN202
         customer = Customer(name="统计测试煤矿")
         await customer.save()
         form = await FormVersion.select(FormVersion.id).first()
-        plan = [(a, "fuel_dispenser", date(2026, 3, 5), "合格"), (a, "fuel_dispenser", date(2026, 3, 20), "不合格"),
-                (a, "fuel_dispenser", date(2026, 4, 2), "合格"), (b, "methane_detector", date(2026, 4, 9), "合格"),
-                (b, "methane_detector", date(2026, 4, 10), "合格")]
+        plan = [
+            (a, "fuel_dispenser", date(2026, 3, 5), "合格"),
+            (a, "fuel_dispenser", date(2026, 3, 20), "不合格"),
+            (a, "fuel_dispenser", date(2026, 4, 2), "合格"),
+            (b, "methane_detector", date(2026, 4, 9), "合格"),
+            (b, "methane_detector", date(2026, 4, 10), "合格"),
+        ]
         for i, (who, code, day, conclusion) in enumerate(plan):
-            rec = OriginalRecord(number=f"YS-STAT-{i}", instrument_type=code, form_version=form["id"],
-                                 customer=customer.id, verified_on=day, conclusion=conclusion, status="saved",
-                                 verifier=who["id"])
+            rec = OriginalRecord(
+                number=f"YS-STAT-{i}",
+                instrument_type=code,
+                form_version=form["id"],
+                customer=customer.id,
+                verified_on=day,
+                conclusion=conclusion,
+                status="saved",
+                verifier=who["id"],
+            )
             await rec.save()
-            await Certificate.insert(Certificate(number=f"JD-STAT-{i}", instrument_type=code, customer=customer.id,
-                                                 record=rec.id, verified_on=day, conclusion=conclusion,
-                                                 status="issued", issued_at=datetime.now(UTC)))
+            await Certificate.insert(
+                Certificate(
+                    number=f"JD-STAT-{i}",
+                    instrument_type=code,
+                    customer=customer.id,
+                    record=rec.id,
+                    verified_on=day,
+                    conclusion=conclusion,
+                    status="issued",
+                    issued_at=datetime.now(UTC),
+                )
+            )
         # Not counted: a certificate still being compiled.
-        await Certificate.insert(Certificate(instrument_type="fuel_dispenser", customer=customer.id,
-                                             verified_on=date(2026, 3, 6), conclusion="合格", status="compiling"))
+        await Certificate.insert(
+            Certificate(
+                instrument_type="fuel_dispenser",
+                customer=customer.id,
+                verified_on=date(2026, 3, 6),
+                conclusion="合格",
+                status="compiling",
+            )
+        )
 
     run(go())
 
@@ -55,7 +82,9 @@ def test_grouping_by_month_type_department_and_verifier(db, make_user):
     assert types == {"燃油加油机": 3, "甲烷检测报警仪": 2}
     departments = {r.key: r.total for r in run(grouped("certificates", "department", None, None))}
     assert departments == {"流量容量室": 3, "气体检测室": 2}
-    verifiers = {r.key: r.total for r in run(grouped("records", "verifier", date(2026, 4, 1), None))}
+    verifiers = {
+        r.key: r.total for r in run(grouped("records", "verifier", date(2026, 4, 1), None))
+    }
     assert verifiers == {"周检定": 1, "钱检定": 2}
 
 
@@ -68,6 +97,8 @@ def test_page_chart_and_exports(browser, make_user):
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:2] == ("器具类型", "合计") and rows[1][:2] == ("燃油加油机", 3)
-    text = browser.get("/statistics", params={"group": "customer", "format": "csv"}).content.decode("utf-8-sig")
+    text = browser.get("/statistics", params={"group": "customer", "format": "csv"}).content.decode(
+        "utf-8-sig"
+    )
     assert list(csv.reader(io.StringIO(text)))[1][:2] == ["统计测试煤矿", "5"]
     assert browser.get("/statistics", params={"start": "2026-13-01"}).status_code == 400

@@ -8,8 +8,16 @@ from metrolab.workflows.tables import DelayRequest, TransitionRecord, WorkflowVe
 
 
 def _register(browser, subject="JD2026-00017"):
-    r = browser.post("/delays", data={"subject": subject, "due_date": "2026-12-01", "new_due_date": "2026-12-15",
-                                      "reason": "标准器送检未归"}, follow_redirects=False)
+    r = browser.post(
+        "/delays",
+        data={
+            "subject": subject,
+            "due_date": "2026-12-01",
+            "new_due_date": "2026-12-15",
+            "reason": "标准器送检未归",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     return int(r.headers["location"].rsplit("/", 1)[1])
 
@@ -23,7 +31,10 @@ def test_shipped_workflows_are_stored_and_drawn(browser, make_user):
 
 
 def test_delay_request_register_approve_and_history(browser, new_browser, make_user):
-    verifier, manager = make_user("verifier", full_name="周检定"), make_user("tech_manager", full_name="李明")
+    verifier, manager = (
+        make_user("verifier", full_name="周检定"),
+        make_user("tech_manager", full_name="李明"),
+    )
     browser.login(verifier)
     delay_id = _register(browser)
     # The requester may not approve (role), and the manager sees the task on the home page.
@@ -55,7 +66,12 @@ def test_stale_lock_version_is_refused_and_nothing_changes(browser, new_browser,
     boss = new_browser().login(make_user("tech_manager"))
     r = boss.post(f"/api/v1/delays/{delay_id}/approve", json={"lock_version": 7})
     assert r.status_code == 409
-    assert run(DelayRequest.select(DelayRequest.status).where(DelayRequest.id == delay_id).first())["status"] == "registered"
+    assert (
+        run(DelayRequest.select(DelayRequest.status).where(DelayRequest.id == delay_id).first())[
+            "status"
+        ]
+        == "registered"
+    )
     assert run(TransitionRecord.count()) == 0
 
 
@@ -66,10 +82,16 @@ def test_two_people_acting_at_once_exactly_one_succeeds(browser, new_browser, ma
     results = []
 
     def act(b, action, extra):  # noqa: ANN001
-        results.append(b.post(f"/api/v1/delays/{delay_id}/{action}", json={"lock_version": 0, **extra}).status_code)
+        results.append(
+            b.post(
+                f"/api/v1/delays/{delay_id}/{action}", json={"lock_version": 0, **extra}
+            ).status_code
+        )
 
-    threads = [threading.Thread(target=act, args=(bosses[0], "approve", {})),
-               threading.Thread(target=act, args=(bosses[1], "reject", {"reason": "理由不足"}))]
+    threads = [
+        threading.Thread(target=act, args=(bosses[0], "approve", {})),
+        threading.Thread(target=act, args=(bosses[1], "reject", {"reason": "理由不足"})),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -85,8 +107,17 @@ def test_signature_requires_the_password(db):
     from metrolab.workflows.signatures import canonical_sha256, sign
 
     user = UserFactory()("checker", full_name="吴核验")
-    me = CurrentUser(id=user["id"], username=user["username"], full_name="吴核验", language="zh", department_id=None)
-    for password, status in ((None, 400), ("wrong-password-9", 403)):  # 400: said on the page, not a 422 page
+    me = CurrentUser(
+        id=user["id"],
+        username=user["username"],
+        full_name="吴核验",
+        language="zh",
+        department_id=None,
+    )
+    for password, status in (
+        (None, 400),
+        ("wrong-password-9", 403),
+    ):  # 400: said on the page, not a 422 page
         try:
             run(sign(me, password, "核验", {"n": 1}))
         except UserError as exc:
@@ -94,4 +125,8 @@ def test_signature_requires_the_password(db):
         else:
             raise AssertionError("signature without the right password")
     sig = run(sign(me, user["password"], "核验", {"n": 1}))
-    assert sig["signer"] == "吴核验" and sig["meaning"] == "核验" and sig["sha256"] == canonical_sha256({"n": 1})
+    assert (
+        sig["signer"] == "吴核验"
+        and sig["meaning"] == "核验"
+        and sig["sha256"] == canonical_sha256({"n": 1})
+    )

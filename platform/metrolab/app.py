@@ -41,20 +41,32 @@ async def _close_converter() -> None:
 
 def create_app() -> Litestar:
     settings = get_settings()
-    static = create_static_files_router(path="/static", directories=[PACKAGE_DIR / "web" / "static"], opt=PUBLIC,
-                                        name="static", send_as_attachment=False)
+    static = create_static_files_router(
+        path="/static",
+        directories=[PACKAGE_DIR / "web" / "static"],
+        opt=PUBLIC,
+        name="static",
+        send_as_attachment=False,
+    )
     csrf = csrf_config(settings.secret_key, secure=settings.base_url.startswith("https"))
     return Litestar(
         route_handlers=[static, *register_all()],
         guards=[permission_guard],
-        middleware=[AuthenticationMiddleware, DefineMiddleware(TokenAwareCSRFMiddleware, config=csrf)],
+        middleware=[
+            AuthenticationMiddleware,
+            DefineMiddleware(TokenAwareCSRFMiddleware, config=csrf),
+        ],
         template_config=template_config(),
         exception_handlers=EXCEPTION_HANDLERS,
         # JSON only: the HTML renderers load scripts from a CDN, and labs run offline.
-        openapi_config=OpenAPIConfig(title="metrolab API", version="1", path="/schema",
-                                     description="计量检定机构管理平台 JSON API（/api/v1）",
-                                     render_plugins=[JsonRenderPlugin()],
-                                     openapi_router=Router(path="/schema", route_handlers=[], opt=AUTHENTICATED)),
+        openapi_config=OpenAPIConfig(
+            title="metrolab API",
+            version="1",
+            path="/schema",
+            description="计量检定机构管理平台 JSON API（/api/v1）",
+            render_plugins=[JsonRenderPlugin()],
+            openapi_router=Router(path="/schema", route_handlers=[], opt=AUTHENTICATED),
+        ),
         on_startup=[_connect],
         on_shutdown=[_disconnect, _close_converter],
         request_max_body_size=settings.upload_max_bytes + 1024 * 1024,

@@ -77,7 +77,9 @@ def demo() -> None:
         await seed_all()
         created = await demo_users()
         try:
-            for _name, fn in seeders(demo=True):  # demo customers, ledger, business (they need the users)
+            for _name, fn in seeders(
+                demo=True
+            ):  # demo customers, ledger, business (they need the users)
                 await fn()
         finally:
             from metrolab.certificates.services import close_converter
@@ -99,7 +101,12 @@ def demo() -> None:
 @main.command(help="新建用户")
 @click.argument("username")
 @click.option("--full-name", required=True, help="姓名")
-@click.option("--role", "roles", multiple=True, help="角色代码，可多次给出：admin tech_manager template_reviewer clerk verifier checker signatory")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    help="角色代码，可多次给出：admin tech_manager template_reviewer clerk verifier checker signatory",
+)
 @click.option("--password", help="不给出则交互输入")
 def createuser(username: str, full_name: str, roles: tuple[str, ...], password: str | None) -> None:
     from metrolab.accounts import staff
@@ -108,10 +115,14 @@ def createuser(username: str, full_name: str, roles: tuple[str, ...], password: 
 
     async def go() -> None:
         await _require_database()
-        errors = await staff.validate_new({"username": username, "full_name": full_name, "password": password})
+        errors = await staff.validate_new(
+            {"username": username, "full_name": full_name, "password": password}
+        )
         if errors:
             raise click.ClickException("；".join(errors.values()))
-        await staff.create_user({"username": username, "full_name": full_name, "password": password}, list(roles))
+        await staff.create_user(
+            {"username": username, "full_name": full_name, "password": password}, list(roles)
+        )
 
     _run(go())
     click.echo(f"已创建用户 {username}")
@@ -130,7 +141,11 @@ def passwd(username: str, password: str | None) -> None:
 
     async def go() -> int:
         await _require_database()
-        result = await User.update({User.password_hash: await hash_password(password)}).where(User.username == username).returning(User.id)
+        result = (
+            await User.update({User.password_hash: await hash_password(password)})
+            .where(User.username == username)
+            .returning(User.id)
+        )
         return len(result)
 
     if not _run(go()):
@@ -150,8 +165,15 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     if settings.is_sqlite and workers > 1:
         click.echo("SQLite 只使用 1 个进程；多用户局域网部署请使用 PostgreSQL", err=True)
         workers = 1
-    uvicorn.run("metrolab.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
-                workers=workers, log_level="info", proxy_headers=True)
+    uvicorn.run(
+        "metrolab.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=True,
+    )
 
 
 async def _lab_missing() -> tuple[str, list[str]]:
@@ -187,11 +209,21 @@ def check(no_convert: bool) -> None:
         try:
             name, missing = _run(_lab_missing())
         except Exception as exc:  # noqa: BLE001 - e.g. not migrated yet: say so, go on
-            line(False, "机构信息", f"无法读取（{type(exc).__name__}；先执行 metrolab db upgrade）", warn=True)
+            line(
+                False,
+                "机构信息",
+                f"无法读取（{type(exc).__name__}；先执行 metrolab db upgrade）",
+                warn=True,
+            )
         else:
             if missing:
-                line(False, "机构信息", f"证书须载明的 {'、'.join(missing)} 尚未填写，证书上将是空白"
-                                       "（管理员：系统 → 机构信息，/lab/settings）", warn=True)
+                line(
+                    False,
+                    "机构信息",
+                    f"证书须载明的 {'、'.join(missing)} 尚未填写，证书上将是空白"
+                    "（管理员：系统 → 机构信息，/lab/settings）",
+                    warn=True,
+                )
             else:
                 line(True, "机构信息", name)
     word = word_available()  # with Word, LibreOffice is a fallback only
@@ -205,7 +237,9 @@ def audit() -> None:
     pass
 
 
-@audit.command("verify", help="校验每份原始记录的修改链（哈希链），发现断链则列出记录编号与修订序号并以 1 退出")
+@audit.command(
+    "verify", help="校验每份原始记录的修改链（哈希链），发现断链则列出记录编号与修订序号并以 1 退出"
+)
 def audit_verify() -> None:
     from metrolab.records.services import BrokenLink, verify_chain
 
@@ -217,8 +251,11 @@ def audit_verify() -> None:
     for link in broken:
         click.echo(f"  ✗ 记录 {link.number} 修订 #{link.seq}：{link.problem}")
     if broken:
-        click.echo(f"审计链校验失败：{len({b.number for b in broken})} 份记录、{len(broken)} 处断链"
-                   f"（共 {records} 份记录、{revisions} 条修订）", err=True)
+        click.echo(
+            f"审计链校验失败：{len({b.number for b in broken})} 份记录、{len(broken)} 处断链"
+            f"（共 {records} 份记录、{revisions} 条修订）",
+            err=True,
+        )
         sys.exit(1)
     click.echo(f"审计链完好：{records} 份原始记录、{revisions} 条修订，全部哈希校验通过")
 

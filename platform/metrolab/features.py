@@ -16,7 +16,20 @@ from litestar import Router
 from metrolab.web import permissions
 from metrolab.web.navigation import add_nav, add_tasks
 
-FEATURES = ["lab", "accounts", "customers", "workflows", "indicators", "forms", "records", "certificates", "designer", "ledger", "business", "statistics"]
+FEATURES = [
+    "lab",
+    "accounts",
+    "customers",
+    "workflows",
+    "indicators",
+    "forms",
+    "records",
+    "certificates",
+    "designer",
+    "ledger",
+    "business",
+    "statistics",
+]
 # Piccolo apps, in migration order (a feature without tables has no piccolo_app module).
 PICCOLO_APPS = [name for name in ["audit", *FEATURES] if find_spec(f"metrolab.{name}.piccolo_app")]
 

@@ -26,11 +26,19 @@ async def seed_roles() -> int:
     for role in roles:
         unknown = set(role["permissions"]) - set(PERMISSIONS)
         if unknown:
-            raise ValueError(f"seed_data/roles.json: 角色 {role['key']} 含未知权限 {sorted(unknown)}")
+            raise ValueError(
+                f"seed_data/roles.json: 角色 {role['key']} 含未知权限 {sorted(unknown)}"
+            )
         # Only missing roles are created: an administrator's later changes to a role are kept.
         if not await Role.exists().where(Role.key == role["key"]):
-            await Role.insert(Role(key=role["key"], name_zh=role["name"]["zh"], name_en=role["name"]["en"],
-                                   permissions=role["permissions"]))
+            await Role.insert(
+                Role(
+                    key=role["key"],
+                    name_zh=role["name"]["zh"],
+                    name_en=role["name"]["en"],
+                    permissions=role["permissions"],
+                )
+            )
     return len(roles)
 
 
@@ -41,12 +49,23 @@ async def seed_lab() -> int:
     lab = _read("lab.json")
     for dept in lab["departments"]:
         if not await Department.exists().where(Department.code == dept["code"]):
-            await Department.insert(Department(name=dept["name"], code=dept["code"], description=dept.get("description", "")))
+            await Department.insert(
+                Department(
+                    name=dept["name"], code=dept["code"], description=dept.get("description", "")
+                )
+            )
     for i, page in enumerate(lab["public_pages"]):
         if not await PublicPage.exists().where(PublicPage.slug == page["slug"]):
-            await PublicPage.insert(PublicPage(slug=page["slug"], position=i, title_zh=page["title"]["zh"],
-                                               title_en=page["title"]["en"], body_zh=page["body"]["zh"],
-                                               body_en=page["body"].get("en", "")))
+            await PublicPage.insert(
+                PublicPage(
+                    slug=page["slug"],
+                    position=i,
+                    title_zh=page["title"]["zh"],
+                    title_en=page["title"]["en"],
+                    body_zh=page["body"]["zh"],
+                    body_en=page["body"].get("en", ""),
+                )
+            )
     return len(lab["departments"]) + len(lab["public_pages"])
 
 
@@ -62,13 +81,26 @@ async def seed_customers() -> int:
         if await Customer.exists().where(Customer.name == c["name"]):
             continue
         category = c.get("category") or _CATEGORY_OF_KIND.get(c.get("kind", ""), "")
-        customer = Customer(name=c["name"], credit_code=c.get("credit_code", ""), category=category,
-                            address=c.get("address", ""), phone=c.get("phone", ""))
+        customer = Customer(
+            name=c["name"],
+            credit_code=c.get("credit_code", ""),
+            category=category,
+            address=c.get("address", ""),
+            phone=c.get("phone", ""),
+        )
         await customer.save()
-        contacts = c.get("contacts") or ([{"name": c["contact"], "phone": c.get("phone", "")}] if c.get("contact") else [])
+        contacts = c.get("contacts") or (
+            [{"name": c["contact"], "phone": c.get("phone", "")}] if c.get("contact") else []
+        )
         for p in contacts:
-            await Contact.insert(Contact(customer=customer.id, name=p["name"], phone=p.get("phone", ""),
-                                         position=p.get("position", "")))
+            await Contact.insert(
+                Contact(
+                    customer=customer.id,
+                    name=p["name"],
+                    phone=p.get("phone", ""),
+                    position=p.get("position", ""),
+                )
+            )
         n += 1
     return n
 
@@ -91,15 +123,29 @@ async def demo_users() -> list[tuple[str, str, str]]:
     for u in demo["users"]:
         if await User.exists().where(User.username == u["username"]):
             continue
-        dept = await Department.select(Department.id).where(Department.code == u.get("department", "")).first()
+        dept = (
+            await Department.select(Department.id)
+            .where(Department.code == u.get("department", ""))
+            .first()
+        )
         password = secrets.token_urlsafe(9)
-        user = await staff.create_user({"username": u["username"], "full_name": u["full_name"], "password": password,
-                                        "department": str(dept["id"]) if dept else ""}, u["roles"])
+        user = await staff.create_user(
+            {
+                "username": u["username"],
+                "full_name": u["full_name"],
+                "password": password,
+                "department": str(dept["id"]) if dept else "",
+            },
+            u["roles"],
+        )
         for q in u.get("qualifications", []):
-            await Qualification.insert(Qualification(user=user.id, certificate_no=q["certificate_no"],
-                                                     instrument_types=q["instrument_types"],
-                                                     valid_until=date.fromisoformat(q["valid_until"])))
+            await Qualification.insert(
+                Qualification(
+                    user=user.id,
+                    certificate_no=q["certificate_no"],
+                    instrument_types=q["instrument_types"],
+                    valid_until=date.fromisoformat(q["valid_until"]),
+                )
+            )
         created.append((u["username"], ",".join(u["roles"]), password))
     return created
-
-

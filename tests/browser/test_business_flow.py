@@ -15,8 +15,10 @@ from playwright.sync_api import expect
 
 from conftest import run, ui_login
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed"),
+]
 PASSWORD = "secret-pass-1"
 
 
@@ -25,7 +27,9 @@ def tabs(chromium, live_server, db):
     contexts = []
 
     def make():  # noqa: ANN202
-        ctx = chromium.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 1366, "height": 900})
+        ctx = chromium.new_context(
+            base_url=live_server, locale="zh-CN", viewport={"width": 1366, "height": 900}
+        )
         contexts.append(ctx)
         tab = ctx.new_page()
         tab.set_default_timeout(15_000)
@@ -52,8 +56,14 @@ def test_one_instrument_from_entrustment_to_release(tabs, make_user):
     from test_business import _fill_record, qualify
 
     run(tv.seed_templates())
-    clerk, verifier = make_user("clerk", full_name="业务员小王"), make_user("verifier", full_name="检定员张晓明")
-    checker, approver = make_user("checker", full_name="核验员李建华"), make_user("signatory", full_name="批准人王志刚")
+    clerk, verifier = (
+        make_user("clerk", full_name="业务员小王"),
+        make_user("verifier", full_name="检定员张晓明"),
+    )
+    checker, approver = (
+        make_user("checker", full_name="核验员李建华"),
+        make_user("signatory", full_name="批准人王志刚"),
+    )
     qualify(verifier)
 
     # 1. the clerk registers the entrustment on the published 委托受理单
@@ -67,7 +77,9 @@ def test_one_instrument_from_entrustment_to_release(tabs, make_user):
     c.fill("input[name='instruments.0.serial']", "SN-UI-7788")
     c.fill("input[name='instruments.0.model']", "JCB4")
     c.click("#entrustment-save")
-    assert c.locator("#entrust-problems").is_visible()  # refused beside the field, nothing typed lost
+    assert c.locator(
+        "#entrust-problems"
+    ).is_visible()  # refused beside the field, nothing typed lost
     assert c.input_value("input[name='instruments.0.serial']") == "SN-UI-7788"
     c.fill("input[name=phone]", "0310-5551234")
     c.click("#entrustment-save")
@@ -170,8 +182,11 @@ def test_batch_approval_shows_progress_and_lists_the_failure(tabs, make_user):
         run(cw.act(cid, "submit", v, password=PW))
         run(cw.act(cid, "pass_check", k, password=PW))
     cert = run(cw.get_certificate(ids[1]))  # the approver verified this one himself
-    run(Certificate.update({Certificate.signers: {**cert["signers"], "verifier": approver["id"]}})
-        .where(Certificate.id == ids[1]))
+    run(
+        Certificate.update(
+            {Certificate.signers: {**cert["signers"], "verifier": approver["id"]}}
+        ).where(Certificate.id == ids[1])
+    )
     a = tabs()
     ui_login(a, approver)
     a.goto("/business/approvals")

@@ -22,18 +22,26 @@ import pytest
 
 from conftest import run, ui_login
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed"),
+]
 PASSWORD = "secret-pass-1"
 
 # What the verifier reads off the instrument and the standards (JJG 678: three readings per gas).
 READINGS = {
-    "items.indication.points.0.c_std": "0.50", "items.indication.points.0.runs.0.c": "0.52",
-    "items.indication.points.0.runs.1.c": "0.51", "items.indication.points.0.runs.2.c": "0.53",
-    "items.indication.points.1.c_std": "1.50", "items.indication.points.1.runs.0.c": "1.52",
-    "items.indication.points.1.runs.1.c": "1.49", "items.indication.points.1.runs.2.c": "1.51",
-    "items.indication.points.2.c_std": "3.50", "items.indication.points.2.runs.0.c": "3.45",
-    "items.indication.points.2.runs.1.c": "3.52", "items.indication.points.2.runs.2.c": "3.48",
+    "items.indication.points.0.c_std": "0.50",
+    "items.indication.points.0.runs.0.c": "0.52",
+    "items.indication.points.0.runs.1.c": "0.51",
+    "items.indication.points.0.runs.2.c": "0.53",
+    "items.indication.points.1.c_std": "1.50",
+    "items.indication.points.1.runs.0.c": "1.52",
+    "items.indication.points.1.runs.1.c": "1.49",
+    "items.indication.points.1.runs.2.c": "1.51",
+    "items.indication.points.2.c_std": "3.50",
+    "items.indication.points.2.runs.0.c": "3.45",
+    "items.indication.points.2.runs.1.c": "3.52",
+    "items.indication.points.2.runs.2.c": "3.48",
     "items.alarm.points.0.c_alarm": "1.05",
     "items.response.points.0.t_r": "12",
 }
@@ -46,14 +54,18 @@ def people(chromium, live_server, make_user):
     from test_business import qualify
 
     run(tv.seed_templates())
-    users = {"clerk": make_user("clerk", full_name="业务员小王"),
-             "verifier": make_user("verifier", full_name="检定员张晓明"),
-             "checker": make_user("checker", full_name="核验员李建华"),
-             "approver": make_user("signatory", full_name="批准人王志刚")}
+    users = {
+        "clerk": make_user("clerk", full_name="业务员小王"),
+        "verifier": make_user("verifier", full_name="检定员张晓明"),
+        "checker": make_user("checker", full_name="核验员李建华"),
+        "approver": make_user("signatory", full_name="批准人王志刚"),
+    }
     qualify(users["verifier"])
     contexts, tabs = [], {}
     for key, user in users.items():
-        ctx = chromium.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 1366, "height": 900})
+        ctx = chromium.new_context(
+            base_url=live_server, locale="zh-CN", viewport={"width": 1366, "height": 900}
+        )
         contexts.append(ctx)
         tab = ctx.new_page()
         tab.set_default_timeout(20_000)
@@ -90,7 +102,9 @@ def _computes(tab):  # noqa: ANN001, ANN202
     """The server's compute answered and htmx finished swapping the form (what a person waits for)."""
     with tab.expect_response(lambda r: "/compute" in r.url):
         yield
-    tab.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+    tab.wait_for_function(
+        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
 
 
 def _type(tab, name: str, text: str) -> None:  # noqa: ANN001
@@ -110,7 +124,9 @@ def _fill_record(tab, entrustment_id: int, model: str, temperature: str) -> int:
     record_id = int(re.search(r"/records/(\d+)/edit", tab.url).group(1))
     date = tab.locator("[name=verification_date]")
     with _computes(tab):
-        date.fill("2026-03-12")  # a date control, not typed text; the standards valid on that day open up
+        date.fill(
+            "2026-03-12"
+        )  # a date control, not typed text; the standards valid on that day open up
     with _computes(tab):
         tab.get_by_label("检定类别").select_option("首次检定")
     _type(tab, "serial", "SN-CH4-2031")
@@ -264,7 +280,9 @@ def test_recalled_after_printing_corrected_and_reissued_and_the_old_qr_names_the
     assert _status(old_id) == "printed"
 
     _assert_locked(v, record_id, "已打印")
-    assert "内部追回" in v.get_by_role("status").filter(has_text="只读").inner_text()  # the way to correct it
+    assert (
+        "内部追回" in v.get_by_role("status").filter(has_text="只读").inner_text()
+    )  # the way to correct it
 
     # the verifier finds a wrong temperature and response time: 内部追回 with a reason; the signatory agrees
     v.goto(cert_url)
@@ -279,8 +297,12 @@ def test_recalled_after_printing_corrected_and_reissued_and_the_old_qr_names_the
     assert new_id != old_id and new["revision"] == 2 and new["status"] == "compiling"
 
     # the verifier corrects the record (划改) and revision 2 goes through check and approval
-    _correct_record(v, record_id, "复核温度计与秒表读数，更正抄录错误",
-                    **{"environment.temperature": "18.6", "items.response.points.0.t_r": "14"})
+    _correct_record(
+        v,
+        record_id,
+        "复核温度计与秒表读数，更正抄录错误",
+        **{"environment.temperature": "18.6", "items.response.points.0.t_r": "14"},
+    )
     v.goto(new_url)
     # revision 2 counts as compiled by whoever approved the recall (new_revision's created_by), so the
     # verifier goes through 初审 (§5.8 5.4.4) rather than 提交核验 — see the report of issue 10's tests

@@ -29,7 +29,9 @@ def drag(page, source, target, y_frac: float = 0.5) -> None:  # noqa: ANN001
     for step in range(1, 11):
         page.mouse.move(sb["x"] + (tx - sb["x"]) * step / 10, sb["y"] + (ty - sb["y"]) * step / 10)
         page.wait_for_timeout(20)
-    for _ in range(4):  # the placeholder shifts the layout while dragging: aim again, as a person would
+    for _ in range(
+        4
+    ):  # the placeholder shifts the layout while dragging: aim again, as a person would
         tb = target.bounding_box()
         page.mouse.move(tb["x"] + tb["width"] / 2, tb["y"] + tb["height"] * y_frac, steps=3)
         page.wait_for_timeout(60)
@@ -85,11 +87,15 @@ def test_design_a_shipped_form_preview_undo_autosave_and_conflict(page, make_use
     expr = page.locator('#dz-props textarea[data-prop="expression"]')
     expr.fill("pipe_lenght * 2")
     msg = page.locator('[data-msg-for="expression"]')
-    page.wait_for_function("document.querySelector('[data-msg-for=expression]').textContent.includes('pipe_lenght')")
+    page.wait_for_function(
+        "document.querySelector('[data-msg-for=expression]').textContent.includes('pipe_lenght')"
+    )
     assert "pipe_lenght" in msg.inner_text() and "第 1 列" in msg.inner_text()
     shot(page, "designer-typo.png")
     expr.fill("pipe_length * 2")
-    page.wait_for_function("document.querySelector('[data-msg-for=expression]').classList.contains('is-ok')")
+    page.wait_for_function(
+        "document.querySelector('[data-msg-for=expression]').classList.contains('is-ok')"
+    )
     assert "pipe_length" in msg.inner_text()
 
     # the preview computes it on the server (sample value 1.00 → 2.00)
@@ -118,7 +124,9 @@ def test_design_a_shipped_form_preview_undo_autosave_and_conflict(page, make_use
     assert "pipe_length * 2" in page.locator(".dz-canvas").inner_text()
 
     # autosave, then a reload finds the change on the server
-    page.wait_for_function("document.querySelector('#dz-save').dataset.state === 'saved'", timeout=15_000)
+    page.wait_for_function(
+        "document.querySelector('#dz-save').dataset.state === 'saved'", timeout=15_000
+    )
     assert page.locator("#dz-save").inner_text().startswith("已保存")
     page.goto(url)
     page.wait_for_function("window.__dz && window.__dz.ready")
@@ -131,9 +139,13 @@ def test_design_a_shipped_form_preview_undo_autosave_and_conflict(page, make_use
     other.goto(url)
     other.wait_for_function("window.__dz && window.__dz.ready")
     other.fill('#dz-props input[data-prop="form.title.zh"]', "委托受理单（第二个标签页）")
-    other.wait_for_function("document.querySelector('#dz-save').dataset.state === 'saved'", timeout=15_000)
+    other.wait_for_function(
+        "document.querySelector('#dz-save').dataset.state === 'saved'", timeout=15_000
+    )
     page.fill('#dz-props input[data-prop="form.title.zh"]', "委托受理单（第一个标签页）")
-    page.wait_for_function("document.querySelector('#dz-save').dataset.state === 'conflict'", timeout=15_000)
+    page.wait_for_function(
+        "document.querySelector('#dz-save').dataset.state === 'conflict'", timeout=15_000
+    )
     banner = page.locator("#dz-banner")
     assert "保存冲突" in banner.inner_text() and "李明" in banner.inner_text()
     assert banner.locator("[data-banner=export]").is_visible()
@@ -143,13 +155,17 @@ def test_design_a_shipped_form_preview_undo_autosave_and_conflict(page, make_use
     assert other.evaluate("window.__dz.api.model.defn.title.zh") == "委托受理单（第二个标签页）"
 
 
-def test_a_section_dropped_into_a_table_is_refused_and_the_model_is_unchanged(page, make_user, shipped):
+def test_a_section_dropped_into_a_table_is_refused_and_the_model_is_unchanged(
+    page, make_user, shipped
+):
     ui_login(page, make_user("tech_manager"))
     open_entrustment(page)
     before = page.evaluate("JSON.stringify(window.__dz.api.model.defn)")
     first_column = page.locator('.dn-table .dz-list[data-slot="columns"] > .dn').first
     drag(page, page.locator(".dz-pal-item[data-make=section]"), first_column, y_frac=0.3)
-    assert page.evaluate("window.__dz.lastDrop.slot") == "columns"  # it was dropped among the table's columns
+    assert (
+        page.evaluate("window.__dz.lastDrop.slot") == "columns"
+    )  # it was dropped among the table's columns
     assert "不能放在这里" in page.locator("#dz-toast").inner_text()
     assert page.evaluate("JSON.stringify(window.__dz.api.model.defn)") == before
     assert page.locator('.dn-table .dz-list[data-slot="columns"] .dn-section').count() == 0
@@ -162,7 +178,9 @@ def test_keyboard_only_editing_and_a_refused_import(page, make_user, shipped, tm
     first_key = page.evaluate(f"{model}.defn.layout[0].label.zh")
     page.locator(".dz-root > .dn").first.focus()
     page.keyboard.press("Enter")  # Enter edits the properties of the focused node
-    assert page.locator('#dz-props input[data-prop="label.zh"]').evaluate("el => el === document.activeElement")
+    assert page.locator('#dz-props input[data-prop="label.zh"]').evaluate(
+        "el => el === document.activeElement"
+    )
     page.keyboard.press("Escape")  # back to the canvas
     page.keyboard.press("Alt+ArrowDown")  # move the first section below the second node
     assert page.evaluate(f"{model}.defn.layout[1].label.zh") == first_key
@@ -184,7 +202,9 @@ def test_keyboard_only_editing_and_a_refused_import(page, make_user, shipped, tm
     assert "已提交审核" in page.locator("#dz-banner").inner_text()
 
     bad = tmp_path / "broken.json"
-    bad.write_text('{"format": "metrolab.form/1", "key": "entrustment", "key": "x"}', encoding="utf-8")
+    bad.write_text(
+        '{"format": "metrolab.form/1", "key": "entrustment", "key": "x"}', encoding="utf-8"
+    )
     before = page.evaluate(f"JSON.stringify({model}.defn)")
     page.set_input_files("#dz-file", str(bad))
     dialog = page.locator("#dz-dialog")
@@ -194,18 +214,26 @@ def test_keyboard_only_editing_and_a_refused_import(page, make_user, shipped, tm
     shot(page, "designer-import-refused.png")
 
 
-def test_work_the_server_refuses_to_store_is_kept_in_the_browser_and_offered_back(page, make_user, shipped):
+def test_work_the_server_refuses_to_store_is_kept_in_the_browser_and_offered_back(
+    page, make_user, shipped
+):
     ui_login(page, make_user("tech_manager"))
     url = open_entrustment(page)
     page.on("dialog", lambda d: d.accept())  # the "leave with unsaved changes?" prompt
     page.locator(".dz-pal-item[data-make=computed]").focus()
-    page.keyboard.press("Enter")  # a computed field without an expression: the forms API refuses the draft
-    page.wait_for_function("document.querySelector('#dz-save').dataset.state === 'invalid'", timeout=15_000)
+    page.keyboard.press(
+        "Enter"
+    )  # a computed field without an expression: the forms API refuses the draft
+    page.wait_for_function(
+        "document.querySelector('#dz-save').dataset.state === 'invalid'", timeout=15_000
+    )
     assert "暂未保存" in page.locator("#dz-save").inner_text()
     n = page.evaluate("window.__dz.api.model.count()")
     page.goto(url)
     page.wait_for_function("window.__dz && window.__dz.ready")
-    assert page.evaluate("window.__dz.api.model.count()") == n - 1  # the server has the last valid draft
+    assert (
+        page.evaluate("window.__dz.api.model.count()") == n - 1
+    )  # the server has the last valid draft
     banner = page.locator("#dz-banner")
     assert "发现未保存的更改" in banner.inner_text()
     banner.locator("[data-banner=recover]").click()
@@ -213,5 +241,7 @@ def test_work_the_server_refuses_to_store_is_kept_in_the_browser_and_offered_bac
     page.click("[data-cmd=submit]")  # refused here: the server copy is not what is on screen
     page.wait_for_function("document.querySelector('#dz-toast').textContent.includes('请先修正')")
     assert page.locator("#dz-banner.is-ok").count() == 0
-    page.wait_for_selector(".dn-computed.has-problem")  # flagged in place by the preview: no expression yet
+    page.wait_for_selector(
+        ".dn-computed.has-problem"
+    )  # flagged in place by the preview: no expression yet
     assert "表达式" in page.locator(".dn-computed.has-problem .dn-flag").get_attribute("title")

@@ -18,9 +18,14 @@ def test_compliance_page_red_then_green(page, make_user):
     run(seed_instrument_types())
     cid, ids = compliant_station("淄博张店示范加油站")
     old = date.today() - timedelta(days=400)
-    run(services.LedgerInstrument.update({services.LedgerInstrument.last_verified_on: old,
-                                          services.LedgerInstrument.next_due_on: services.due_date(old, 6)}
-                                         ).where(services.LedgerInstrument.id == ids["D2"]))
+    run(
+        services.LedgerInstrument.update(
+            {
+                services.LedgerInstrument.last_verified_on: old,
+                services.LedgerInstrument.next_due_on: services.due_date(old, 6),
+            }
+        ).where(services.LedgerInstrument.id == ids["D2"])
+    )
     ui_login(page, make_user("clerk", full_name="孙业务"))
     page.goto(f"/customers/{cid}")
     page.click("#ledger-links >> text=诚信计量示范单位达标情况")
@@ -34,9 +39,18 @@ def test_compliance_page_red_then_green(page, make_user):
     red.locator("a", has_text="燃油加油机 D2").click()
     page.wait_for_url(f"**/ledger/instruments/{ids['D2']}")
     assert "D2" in page.locator("h1").inner_text() and "已超期" in page.locator("h1").inner_text()
-    run(services.record_certificate({"number": "2026-008888", "customer": cid, "instrument_type": "fuel_dispenser",
-                                     "verified_on": date.today(), "conclusion": "合格",
-                                     "context": {"instrument": {"serial": "D2"}}}))
+    run(
+        services.record_certificate(
+            {
+                "number": "2026-008888",
+                "customer": cid,
+                "instrument_type": "fuel_dispenser",
+                "verified_on": date.today(),
+                "conclusion": "合格",
+                "context": {"instrument": {"serial": "D2"}},
+            }
+        )
+    )
     page.goto(f"/ledger/customers/{cid}/station")
     assert page.locator("article.lg-req.is-red").count() == 0
     assert "全部达标" in page.locator(".lg-score").inner_text()
@@ -66,9 +80,15 @@ def test_customer_dossier_and_portal_pages(page, make_user, new_browser):
     anonymous = page.context.browser.new_context(base_url=page.base, locale="zh-CN")
     tab = anonymous.new_page()
     tab.goto(path)
-    assert "计量器具检定有效期" in tab.locator("h1").inner_text() and "D1" in tab.locator("table").first.inner_text()
+    assert (
+        "计量器具检定有效期" in tab.locator("h1").inner_text()
+        and "D1" in tab.locator("table").first.inner_text()
+    )
     from metrolab.ledger.compliance import previous_months
 
-    assert previous_months(date.today())[0] in tab.locator("#self-checks tr", has_text="D1").inner_text()
+    assert (
+        previous_months(date.today())[0]
+        in tab.locator("#self-checks tr", has_text="D1").inner_text()
+    )
     tab.screenshot(path=str(_DATA_DIR / "ledger-portal.png"), full_page=True)
     anonymous.close()

@@ -14,32 +14,100 @@ from conftest import _DATA_DIR, run, ui_login
 pytestmark = pytest.mark.browser
 
 FORM = {
-    "format": "metrolab.form/1", "key": "digital_thermometer_record", "kind": "record",
+    "format": "metrolab.form/1",
+    "key": "digital_thermometer_record",
+    "kind": "record",
     "title": {"zh": "数字温度计检定原始记录", "en": "Digital thermometer verification record"},
     "catalogue": "digital_thermometer",
     "layout": [
-        {"type": "section", "label": {"zh": "基本信息", "en": "General"}, "children": [
-            {"type": "columns", "columns": [
-                [{"type": "field", "key": "customer", "control": "text", "required": True,
-                  "label": {"zh": "送检单位", "en": "Customer"}},
-                 {"type": "field", "key": "serial", "control": "text", "required": True,
-                  "label": {"zh": "出厂编号", "en": "Serial"}}],
-                [{"type": "field", "key": "verification_date", "control": "date", "required": True,
-                  "label": {"zh": "检定日期", "en": "Date"}},
-                 {"type": "field", "key": "model", "control": "text", "label": {"zh": "型号规格", "en": "Model"}}]]}]},
-        {"type": "section", "label": {"zh": "检定条件", "en": "Conditions"}, "children": [
-            {"type": "environment", "fields": ["temperature", "humidity"], "label": {"zh": "环境条件", "en": "Environment"}},
-            {"type": "field", "key": "standards", "control": "standard_picker",
-             "label": {"zh": "计量标准器", "en": "Standards"}}]},
-        {"type": "indicator_table", "key": "items", "label": {"zh": "检定项目", "en": "Items"},
-         "point_columns": [
-             {"type": "field", "key": "t_i", "control": "number", "required": True, "unit": "℃",
-              "label": {"zh": "被检示值 t_i", "en": "Reading t_i"}},
-             {"type": "computed", "key": "E", "label": {"zh": "示值误差 E", "en": "Error E"}, "unit": "℃",
-              "round": "0.1", "expression": "t_i - t_s"}],
-         "item_result": "maxabs(points.E)"},
-        {"type": "section", "label": {"zh": "结论", "en": "Conclusion"}, "children": [
-            {"type": "conclusion", "label": {"zh": "检定结论", "en": "Conclusion"}}]},
+        {
+            "type": "section",
+            "label": {"zh": "基本信息", "en": "General"},
+            "children": [
+                {
+                    "type": "columns",
+                    "columns": [
+                        [
+                            {
+                                "type": "field",
+                                "key": "customer",
+                                "control": "text",
+                                "required": True,
+                                "label": {"zh": "送检单位", "en": "Customer"},
+                            },
+                            {
+                                "type": "field",
+                                "key": "serial",
+                                "control": "text",
+                                "required": True,
+                                "label": {"zh": "出厂编号", "en": "Serial"},
+                            },
+                        ],
+                        [
+                            {
+                                "type": "field",
+                                "key": "verification_date",
+                                "control": "date",
+                                "required": True,
+                                "label": {"zh": "检定日期", "en": "Date"},
+                            },
+                            {
+                                "type": "field",
+                                "key": "model",
+                                "control": "text",
+                                "label": {"zh": "型号规格", "en": "Model"},
+                            },
+                        ],
+                    ],
+                }
+            ],
+        },
+        {
+            "type": "section",
+            "label": {"zh": "检定条件", "en": "Conditions"},
+            "children": [
+                {
+                    "type": "environment",
+                    "fields": ["temperature", "humidity"],
+                    "label": {"zh": "环境条件", "en": "Environment"},
+                },
+                {
+                    "type": "field",
+                    "key": "standards",
+                    "control": "standard_picker",
+                    "label": {"zh": "计量标准器", "en": "Standards"},
+                },
+            ],
+        },
+        {
+            "type": "indicator_table",
+            "key": "items",
+            "label": {"zh": "检定项目", "en": "Items"},
+            "point_columns": [
+                {
+                    "type": "field",
+                    "key": "t_i",
+                    "control": "number",
+                    "required": True,
+                    "unit": "℃",
+                    "label": {"zh": "被检示值 t_i", "en": "Reading t_i"},
+                },
+                {
+                    "type": "computed",
+                    "key": "E",
+                    "label": {"zh": "示值误差 E", "en": "Error E"},
+                    "unit": "℃",
+                    "round": "0.1",
+                    "expression": "t_i - t_s",
+                },
+            ],
+            "item_result": "maxabs(points.E)",
+        },
+        {
+            "type": "section",
+            "label": {"zh": "结论", "en": "Conclusion"},
+            "children": [{"type": "conclusion", "label": {"zh": "检定结论", "en": "Conclusion"}}],
+        },
     ],
 }
 
@@ -60,15 +128,28 @@ def test_new_type_form_review_record_and_strike_through(page, make_user, tmp_pat
     # 1. the technical manager adds the instrument type and its item through the indicators pages
     ui_login(page, manager)
     page.goto("/instrument-types/new")
-    for name, value in {"code": "digital_thermometer", "name_zh": "数字温度计", "regulation_code": "JJG 617",
-                        "regulation_edition": "1996", "cycle_months": "12", "record_form": "digital_thermometer_record",
-                        "env_temperature_min": "15", "env_temperature_max": "25",
-                        "env_humidity_min": "0", "env_humidity_max": "85",
-                        "items.0.code": "indication", "items.0.name_zh": "示值误差", "items.0.unit": "℃",
-                        "items.0.mpe": "0.5", "items.0.resolution": "0.1", "items.0.rounding": "0.1",
-                        "items.0.conformity": "within(result, mpe)",
-                        "items.0.points.0.code": "P1", "items.0.points.0.label_zh": "0 ℃",
-                        "items.0.points.0.params": "t_s=0"}.items():
+    for name, value in {
+        "code": "digital_thermometer",
+        "name_zh": "数字温度计",
+        "regulation_code": "JJG 617",
+        "regulation_edition": "1996",
+        "cycle_months": "12",
+        "record_form": "digital_thermometer_record",
+        "env_temperature_min": "15",
+        "env_temperature_max": "25",
+        "env_humidity_min": "0",
+        "env_humidity_max": "85",
+        "items.0.code": "indication",
+        "items.0.name_zh": "示值误差",
+        "items.0.unit": "℃",
+        "items.0.mpe": "0.5",
+        "items.0.resolution": "0.1",
+        "items.0.rounding": "0.1",
+        "items.0.conformity": "within(result, mpe)",
+        "items.0.points.0.code": "P1",
+        "items.0.points.0.label_zh": "0 ℃",
+        "items.0.points.0.params": "t_s=0",
+    }.items():
         page.fill(f"[name='{name}']", value)
     page.click("#add-point-0")
     page.wait_for_selector("[name='items.0.points.1.code']")
@@ -91,7 +172,9 @@ def test_new_type_form_review_record_and_strike_through(page, make_user, tmp_pat
     page.click("form[action='/forms/import'] button[type=submit]")
     page.wait_for_url(re.compile(r".*/forms/digital_thermometer_record\?v=\d+"))
     assert "草稿" in page.locator("#version-info").inner_text()
-    assert page.locator("#preview #form-body").count() == 1  # previewed by the engine with sample data
+    assert (
+        page.locator("#preview #form-body").count() == 1
+    )  # previewed by the engine with sample data
     page.click("form[action$='/submit'] button")
     page.wait_for_load_state()
     assert "审核中" in page.locator("#version-info").inner_text()

@@ -39,7 +39,11 @@ def _signature_png(size: tuple[int, int] = SIGNATURE_SIZE) -> bytes:
     img = Image.new("RGBA", size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(img)
     w, h = size
-    draw.line([(15, h - 25), (w // 3, 20), (w // 2, h - 30), (w - 20, 25)], fill=(10, 30, 110, 255), width=6)
+    draw.line(
+        [(15, h - 25), (w // 3, 20), (w // 2, h - 30), (w - 20, 25)],
+        fill=(10, 30, 110, 255),
+        width=6,
+    )
     draw.arc([(w // 2, 10), (w - 30, h - 10)], 200, 340, fill=(10, 30, 110, 255), width=4)
     out = io.BytesIO()
     img.save(out, "PNG")
@@ -50,8 +54,9 @@ def _image_rows(pdf: bytes, tmp_path, name: str) -> list[tuple[str, int, int]]: 
     """(type, width, height) of every image `pdfimages -list` finds in the PDF."""
     path = tmp_path / name
     path.write_bytes(pdf)
-    listing = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True,
-                             timeout=60).stdout.splitlines()
+    listing = subprocess.run(
+        ["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.splitlines()
     rows = []
     for line in listing[2:]:  # two header lines
         cols = line.split()
@@ -59,7 +64,9 @@ def _image_rows(pdf: bytes, tmp_path, name: str) -> list[tuple[str, int, int]]: 
     return rows
 
 
-def test_signatory_signature_uploaded_in_the_browser_prints_on_the_certificate(page, make_user, pool, tmp_path):
+def test_signatory_signature_uploaded_in_the_browser_prints_on_the_certificate(
+    page, make_user, pool, tmp_path
+):
     from metrolab import storage
     from metrolab.accounts.tables import User
     from metrolab.certificates.contract import sample_context
@@ -78,7 +85,10 @@ def test_signatory_signature_uploaded_in_the_browser_prints_on_the_certificate(p
     fake.write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
     card.locator("input[type=file][name=signature]").set_input_files(str(fake))
     card.locator("button[type=submit]").click()
-    assert "签名图片：文件内容不是 PNG 或 JPEG 图片" in page.locator("#signature .ml-error").inner_text()
+    assert (
+        "签名图片：文件内容不是 PNG 或 JPEG 图片"
+        in page.locator("#signature .ml-error").inner_text()
+    )
     assert page.locator("h1").inner_text().startswith("王批准")
 
     # The real one.
@@ -90,10 +100,15 @@ def test_signatory_signature_uploaded_in_the_browser_prints_on_the_certificate(p
     preview = page.locator("#signature-preview")
     preview.wait_for()
     # Chromium fetched and decoded it: the preview is the uploaded picture, not a broken image.
-    assert preview.evaluate("img => [img.complete, img.naturalWidth, img.naturalHeight]") == [True, *SIGNATURE_SIZE]
+    assert preview.evaluate("img => [img.complete, img.naturalWidth, img.naturalHeight]") == [
+        True,
+        *SIGNATURE_SIZE,
+    ]
     assert page.locator("#signature button[type=submit]").first.inner_text() == "更换"
 
-    digest = run(User.select(User.signature_sha256).where(User.id == signatory["id"]).first())["signature_sha256"]
+    digest = run(User.select(User.signature_sha256).where(User.id == signatory["id"]).first())[
+        "signature_sha256"
+    ]
     png = storage.get(digest)
     stored = Image.open(io.BytesIO(png))
     assert stored.size == SIGNATURE_SIZE and stored.mode == "RGBA"  # transparency kept
@@ -104,7 +119,10 @@ def test_signatory_signature_uploaded_in_the_browser_prints_on_the_certificate(p
     plain = {"qr_code": qr_png(ctx["verify_url"])}
     unsigned = pool.convert(render_docx(CERTIFICATE, ctx, plain))
     signed = pool.convert(render_docx(CERTIFICATE, ctx, {**plain, "people.approver.image": png}))
-    before, after = _image_rows(unsigned, tmp_path, "unsigned.pdf"), _image_rows(signed, tmp_path, "signed.pdf")
+    before, after = (
+        _image_rows(unsigned, tmp_path, "unsigned.pdf"),
+        _image_rows(signed, tmp_path, "signed.pdf"),
+    )
     images = lambda rows: [r for r in rows if r[0] == "image"]  # noqa: E731
     assert len(images(after)) == len(images(before)) + 1
     assert ("image", *SIGNATURE_SIZE) in after and ("image", *SIGNATURE_SIZE) not in before
@@ -112,10 +130,16 @@ def test_signatory_signature_uploaded_in_the_browser_prints_on_the_certificate(p
 
     # Replace, then remove: the page follows.
     page.locator("#signature input[type=file][name=signature]").set_input_files(
-        {"name": "new.png", "mimeType": "image/png", "buffer": _signature_png((480, 160))})
+        {"name": "new.png", "mimeType": "image/png", "buffer": _signature_png((480, 160))}
+    )
     page.locator("#signature button[type=submit]").first.click()
     page.wait_for_function("document.querySelector('#signature-preview')?.naturalWidth === 480")
     page.once("dialog", lambda dialog: dialog.accept())
     page.locator("#signature button.danger").click()
     page.locator("#signature-none").wait_for()
-    assert run(User.select(User.signature_sha256).where(User.id == signatory["id"]).first())["signature_sha256"] == ""
+    assert (
+        run(User.select(User.signature_sha256).where(User.id == signatory["id"]).first())[
+            "signature_sha256"
+        ]
+        == ""
+    )

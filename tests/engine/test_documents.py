@@ -179,7 +179,12 @@ def test_blank_values_print_neither_none_nor_a_lonely_unit(blank_pdf):
     assert "大气压：—" in text and "kPa" not in text  # no value, no unit
     assert "温度：21.5℃" in text
     cover = flat(tool("pdftotext", "-f", "1", "-l", "1", str(blank_pdf), "-"))
-    assert "传真" not in cover and "网址" not in cover and "测量范围" not in cover and "准确度等级" not in cover
+    assert (
+        "传真" not in cover
+        and "网址" not in cover
+        and "测量范围" not in cover
+        and "准确度等级" not in cover
+    )
     assert "（检定专用章）" in text  # no seal image: the place to stamp it
     assert "本证书替代JD2025-000211号证书" in text and "（第1次修订）" in text
     assert flat(SAMPLE["lab"]["authorization_no"]) in text
@@ -317,7 +322,12 @@ def test_lint_accepts_guarded_optional_tags(source):
 
 def test_optional_variables_are_part_of_the_contract():
     assert OPTIONAL_VARIABLES <= PROVIDED_VARIABLES
-    assert {"lab.fax", "lab.website", "lab.seal", "certificate.supersedes_number"} <= PROVIDED_VARIABLES
+    assert {
+        "lab.fax",
+        "lab.website",
+        "lab.seal",
+        "certificate.supersedes_number",
+    } <= PROVIDED_VARIABLES
 
 
 def test_shipped_templates_lint_clean_and_render():
@@ -521,14 +531,19 @@ def test_diagnose_reports_a_working_toolchain():
     assert all(ok for _, ok, _ in rows), rows
     detail = {name: text for name, _, text in rows}
     assert detail["font Times New Roman"] == "→ Liberation Serif"
-    assert detail["font 宋体"] == "→ Noto Serif CJK SC" and detail["font 黑体"] == "→ Noto Sans CJK SC"
+    assert (
+        detail["font 宋体"] == "→ Noto Serif CJK SC" and detail["font 黑体"] == "→ Noto Sans CJK SC"
+    )
 
 
 def test_template_faces_are_read_from_the_docx_xml():
     faces = fonts.template_faces([TEMPLATES / "verification_certificate.docx"])
     assert {"Times New Roman", "宋体", "黑体"} <= set(faces)
     assert fonts.expected_family("Times New Roman") == "Liberation Serif"
-    assert fonts.expected_family("Calibri") == "Carlito" and fonts.expected_family("Cambria") == "Caladea"
+    assert (
+        fonts.expected_family("Calibri") == "Carlito"
+        and fonts.expected_family("Cambria") == "Caladea"
+    )
     assert fonts.expected_family("宋体") == "Noto Serif CJK SC"
 
 
@@ -544,7 +559,9 @@ def test_a_machine_without_the_latin_twins_fails_the_font_check(tmp_path, monkey
     )
     monkeypatch.setenv("METROLAB_FONTCONFIG_FILE", str(conf))
     row = fonts.check_face("Times New Roman")
-    assert not row.ok and "应为 Liberation Serif" in row.detail and "fonts-liberation2" in row.detail
+    assert (
+        not row.ok and "应为 Liberation Serif" in row.detail and "fonts-liberation2" in row.detail
+    )
     script = subprocess.run(
         [str(ROOT / "scripts" / "check_fonts.sh")], capture_output=True, text=True, timeout=120
     )

@@ -46,17 +46,29 @@ FUEL_FORM = (ROOT / "form_schemas/fuel_dispenser_record.json").read_text("utf-8"
 # 示值误差 = maxabs(E_mean) = −0.23 % ≤ 0.30 % 合格; 重复性 0.10 % ≤ 0.10 % 合格 (double rounding:
 # 0.11 % 不合格, so the whole dispenser would have been refused).
 SIX_RUNS = {
-    "Q1": [("20.00", "0", "18.0", "16.0"), ("20.00", "2", "17.9", "16.0"), ("20.00", "6", "17.9", "16.1")],
-    "Q2": [("20.00", "-6", "17.8", "16.0"), ("20.00", "-27", "18.3", "16.0"), ("20.00", "7", "18.5", "16.2")],
+    "Q1": [
+        ("20.00", "0", "18.0", "16.0"),
+        ("20.00", "2", "17.9", "16.0"),
+        ("20.00", "6", "17.9", "16.1"),
+    ],
+    "Q2": [
+        ("20.00", "-6", "17.8", "16.0"),
+        ("20.00", "-27", "18.3", "16.0"),
+        ("20.00", "7", "18.5", "16.2"),
+    ],
 }
 #            V_Bt shown, V_Bt exact,       E shown, E exact (6 places)
 EXPECTED = {
-    "Q1": [("20.045", "20.0453600", "-0.23", "-0.226287"),
-           ("20.045", "20.0449642960", "-0.22", "-0.224317"),
-           ("20.047", "20.0466381878", "-0.23", "-0.232648")],
-    "Q2": [("20.035", "20.0345478320", "-0.17", "-0.172441"),
-           ("20.025", "20.0254890440", "-0.13", "-0.127283"),
-           ("20.060", "20.0597104422", "-0.30", "-0.297664")],
+    "Q1": [
+        ("20.045", "20.0453600", "-0.23", "-0.226287"),
+        ("20.045", "20.0449642960", "-0.22", "-0.224317"),
+        ("20.047", "20.0466381878", "-0.23", "-0.232648"),
+    ],
+    "Q2": [
+        ("20.035", "20.0345478320", "-0.17", "-0.172441"),
+        ("20.025", "20.0254890440", "-0.13", "-0.127283"),
+        ("20.060", "20.0597104422", "-0.30", "-0.297664"),
+    ],
 }
 POINT_SUMMARY = {  # E_mean shown, exact; E_rep shown, exact
     "Q1": ("-0.23", "-0.227751", "0.00", "0.004930"),
@@ -81,16 +93,26 @@ def fuel_record() -> dict:
         for runs in SIX_RUNS.values()
     ]
     return {
-        "customer": "淄博市张店区示例加油站", "serial": "JY-2026-017", "verification_date": "2026-11-24",
-        "fuel": "汽油", "material": "碳钢", "V_0": "20",
-        "environment": {"temperature": "16.5", "humidity": "60"}, "standards": ["STD-VOL-20-01"],
-        "nozzles": [{"nozzle_no": "1", "items": {
-            "indication": {"points": points},
-            "payment": {"points": [{"P": "7.50", "V_J": "20.00", "J": "150.00"}]},
-            "self_lock": {"points": [{"outcome": "合格"}]},
-            "anti_cheat": {"points": [{"outcome": "合格"}]},
-            "seal": {"points": [{"outcome": "合格"}]},
-        }}],
+        "customer": "淄博市张店区示例加油站",
+        "serial": "JY-2026-017",
+        "verification_date": "2026-11-24",
+        "fuel": "汽油",
+        "material": "碳钢",
+        "V_0": "20",
+        "environment": {"temperature": "16.5", "humidity": "60"},
+        "standards": ["STD-VOL-20-01"],
+        "nozzles": [
+            {
+                "nozzle_no": "1",
+                "items": {
+                    "indication": {"points": points},
+                    "payment": {"points": [{"P": "7.50", "V_J": "20.00", "J": "150.00"}]},
+                    "self_lock": {"points": [{"outcome": "合格"}]},
+                    "anti_cheat": {"points": [{"outcome": "合格"}]},
+                    "seal": {"points": [{"outcome": "合格"}]},
+                },
+            }
+        ],
     }
 
 
@@ -134,8 +156,13 @@ def test_the_issue_case_is_reported_as_minus_0_23(fuel_form):
 
 
 def small(*nodes) -> dict:
-    return {"format": "metrolab.form/1", "key": "small", "kind": "other",
-            "title": {"zh": "小表", "en": "Small"}, "layout": list(nodes)}
+    return {
+        "format": "metrolab.form/1",
+        "key": "small",
+        "kind": "other",
+        "title": {"zh": "小表", "en": "Small"},
+        "layout": list(nodes),
+    }
 
 
 def num(key: str) -> dict:
@@ -162,8 +189,13 @@ def test_a_two_step_chain_uses_the_exact_intermediate():
 def test_an_aggregate_over_rows_uses_the_exact_values():
     # rows 0.05 / 0.15 / 0.25 halved: 0.025, 0.075, 0.125 → shown 0.02, 0.08, 0.12 (四舍六入五成双);
     # the mean of exact values 0.075 → 0.08; the mean of the shown ones would be 0.0733 → 0.07.
-    table = {"type": "table", "key": "rows", "label": {"zh": "行"}, "min_rows": 3,
-             "columns": [num("r"), calc("h", "r / 2", "0.01")]}
+    table = {
+        "type": "table",
+        "key": "rows",
+        "label": {"zh": "行"},
+        "min_rows": 3,
+        "columns": [num("r"), calc("h", "r / 2", "0.01")],
+    }
     form = load_definition(small(table, calc("m", "mean(rows.h)", "0.01")))
     result = compute(form, {"rows": [{"r": "0.05"}, {"r": "0.15"}, {"r": "0.25"}]})
     assert [row["h"] for row in result.data["rows"]] == ["0.02", "0.08", "0.12"]
@@ -173,27 +205,55 @@ def test_an_aggregate_over_rows_uses_the_exact_values():
 def test_a_verdict_is_on_the_reported_value():
     # e = 0.9125/3 = 0.304166… shown 0.30: the record says 0.30 ≤ 0.30, so 合格 — a verdict on the
     # exact 0.304 would contradict the figure printed beside it.
-    form = load_definition(small(
-        num("x"), calc("e", "x / 3", "0.01"),
-        {"type": "conclusion", "label": {"zh": "结论"},
-         "expression": "if(abs(e) <= 0.30, \"合格\", \"不合格\")"},
-    ))
+    form = load_definition(
+        small(
+            num("x"),
+            calc("e", "x / 3", "0.01"),
+            {
+                "type": "conclusion",
+                "label": {"zh": "结论"},
+                "expression": 'if(abs(e) <= 0.30, "合格", "不合格")',
+            },
+        )
+    )
     result = compute(form, {"x": "0.9125"})
     assert result.data["e"] == "0.30" and result.conclusion == "合格"
     assert compute(form, {"x": "0.9151"}).conclusion == "不合格"  # 0.305 → 0.31
 
 
 def test_an_item_conformity_reads_the_reported_result_and_points():
-    catalogue = {"code": "probe", "name": {"zh": "探头"}, "items": [{
-        "code": "error", "name": {"zh": "示值误差"}, "unit": "%", "mpe": "0.30", "rounding": "0.01",
-        "conformity": "abs(result) <= mpe and max(points.q) <= 1",
-        "points": [{"code": "P1", "params": {}}],
-    }]}
-    form = load_definition(small({
-        "type": "indicator_table", "key": "items", "label": {"zh": "项目"}, "catalogue": "probe",
-        "point_columns": [num("r"), calc("e", "r / 3", "0.01"), calc("q", "abs(e) / 0.3035", "0.01")],
-        "item_result": "first(points.e)",
-    }), catalogue)
+    catalogue = {
+        "code": "probe",
+        "name": {"zh": "探头"},
+        "items": [
+            {
+                "code": "error",
+                "name": {"zh": "示值误差"},
+                "unit": "%",
+                "mpe": "0.30",
+                "rounding": "0.01",
+                "conformity": "abs(result) <= mpe and max(points.q) <= 1",
+                "points": [{"code": "P1", "params": {}}],
+            }
+        ],
+    }
+    form = load_definition(
+        small(
+            {
+                "type": "indicator_table",
+                "key": "items",
+                "label": {"zh": "项目"},
+                "catalogue": "probe",
+                "point_columns": [
+                    num("r"),
+                    calc("e", "r / 3", "0.01"),
+                    calc("q", "abs(e) / 0.3035", "0.01"),
+                ],
+                "item_result": "first(points.e)",
+            }
+        ),
+        catalogue,
+    )
     result = compute(form, {"items": {"error": {"points": [{"r": "0.9125"}]}}}, catalogue)
     (item,) = result.items
     # result exact 0.304166… reported 0.30 ≤ 0.30; q exact 1.0022 reported 1.00 ≤ 1
@@ -212,19 +272,36 @@ def test_a_saved_record_stores_and_shows_the_reported_values(db, browser, make_u
     customer = Customer(name="淄博市张店区示例加油站", category="加油站")
     run(customer.save())
     browser.login(make_user("verifier", full_name="王检定"))
-    rec = browser.post("/api/v1/records", json={"customer": customer.id, "instrument_type": "fuel_dispenser",
-                                                "verified_on": "2026-11-24"}).json()
-    r = browser.put(f"/api/v1/records/{rec['id']}",
-                    json={"header": {"customer": customer.id}, "data": fuel_record()})
+    rec = browser.post(
+        "/api/v1/records",
+        json={
+            "customer": customer.id,
+            "instrument_type": "fuel_dispenser",
+            "verified_on": "2026-11-24",
+        },
+    ).json()
+    r = browser.put(
+        f"/api/v1/records/{rec['id']}",
+        json={"header": {"customer": customer.id}, "data": fuel_record()},
+    )
     assert r.status_code == 200, r.text
     saved = browser.get(f"/api/v1/records/{rec['id']}").json()
     assert saved["conclusion"] == "合格"
     points = saved["data"]["nozzles"][0]["items"]["indication"]["points"]
     assert [(run_["V_Bt"], run_["E"]) for run_ in points[0]["runs"]] == [
-        ("20.045", "-0.23"), ("20.045", "-0.22"), ("20.047", "-0.23")]
+        ("20.045", "-0.23"),
+        ("20.045", "-0.22"),
+        ("20.047", "-0.23"),
+    ]
     assert (points[0]["E_mean"], points[1]["E_rep"]) == ("-0.23", "0.10")
     assert saved["data"]["nozzles"][0]["items"]["repeatability"]["result"] == "0.10"
     page = browser.get(f"/records/{rec['id']}").text
-    for path, shown in (("points-0-runs-0-E", "-0.23"), ("points-0-runs-0-V_Bt", "20.045"),
-                        ("points-1-runs-1-E", "-0.13"), ("points-1-E_rep", "0.10")):
-        assert re.search(rf'id="c-nozzles-0-items-indication-{path}"[^>]*>{re.escape(shown)}</output>', page), path
+    for path, shown in (
+        ("points-0-runs-0-E", "-0.23"),
+        ("points-0-runs-0-V_Bt", "20.045"),
+        ("points-1-runs-1-E", "-0.13"),
+        ("points-1-E_rep", "0.10"),
+    ):
+        assert re.search(
+            rf'id="c-nozzles-0-items-indication-{path}"[^>]*>{re.escape(shown)}</output>', page
+        ), path

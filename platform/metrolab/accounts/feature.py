@@ -7,21 +7,35 @@ from metrolab.web.auth import CurrentUser
 from metrolab.web.i18n import N_
 from metrolab.web.navigation import NavItem, TaskCounter
 
-PERMISSIONS = {"staff.view": ("查看工作人员", "View staff"),
-               "staff.manage": ("管理工作人员、角色与资质", "Manage staff, roles and qualifications")}
-NAV = [NavItem(N_("办公管理"), N_("工作人员"), "/staff", "staff.view", 80),
-       NavItem(N_("办公管理"), N_("角色与权限"), "/roles", "staff.view", 81)]
+PERMISSIONS = {
+    "staff.view": ("查看工作人员", "View staff"),
+    "staff.manage": ("管理工作人员、角色与资质", "Manage staff, roles and qualifications"),
+}
+NAV = [
+    NavItem(N_("办公管理"), N_("工作人员"), "/staff", "staff.view", 80),
+    NavItem(N_("办公管理"), N_("角色与权限"), "/roles", "staff.view", 81),
+]
 
 
 async def _my_expiring_qualifications(user: CurrentUser) -> int:
     from metrolab.accounts.tables import Qualification
 
     soon = date.today() + timedelta(days=60)
-    return await Qualification.count().where((Qualification.user == user.id) & (Qualification.valid_until <= soon))
+    return await Qualification.count().where(
+        (Qualification.user == user.id) & (Qualification.valid_until <= soon)
+    )
 
 
-TASKS = [TaskCounter("my_qualifications_expiring", N_("我的资质 60 天内到期"), "/me", "authenticated",
-                     _my_expiring_qualifications, 900)]
+TASKS = [
+    TaskCounter(
+        "my_qualifications_expiring",
+        N_("我的资质 60 天内到期"),
+        "/me",
+        "authenticated",
+        _my_expiring_qualifications,
+        900,
+    )
+]
 
 
 async def _seed_roles() -> int:

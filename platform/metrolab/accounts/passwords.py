@@ -34,7 +34,9 @@ def _verify(stored: str, password: str) -> bool:
 
 
 async def verify_password(stored: str | None, password: str) -> bool:
-    return await anyio.to_thread.run_sync(_verify, stored or _DUMMY, password) and stored is not None
+    return (
+        await anyio.to_thread.run_sync(_verify, stored or _DUMMY, password) and stored is not None
+    )
 
 
 def password_problem(password: str) -> str | None:

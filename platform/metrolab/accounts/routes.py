@@ -44,21 +44,41 @@ async def login(request: Request) -> Response:
     form = await form_dict(request)
     username, password = form.get("username", ""), form.get("password", "")
     if not username or not password:
-        return page("accounts/login.html", status_code=400, values=form, title=_("登录"),
-                    errors={"login": _("请输入用户名和密码")})
+        return page(
+            "accounts/login.html",
+            status_code=400,
+            values=form,
+            title=_("登录"),
+            errors={"login": _("请输入用户名和密码")},
+        )
     try:
         user = await services.authenticate(username, password, _ip(request))
     except services.LoginRefused as refused:
         await record("user.login_failed", details={"username": username}, ip=_ip(request))
-        return page("accounts/login.html", status_code=401, values={"username": username, "next": form.get("next", "")},
-                    errors={"login": _(refused.message)}, title=_("登录"))
+        return page(
+            "accounts/login.html",
+            status_code=401,
+            values={"username": username, "next": form.get("next", "")},
+            errors={"login": _(refused.message)},
+            title=_("登录"),
+        )
     token = await services.start_session(user.id, _ip(request))
     await record("user.login", actor=user, target_type="user", target_id=user.id, ip=_ip(request))
     secure = get_settings().base_url.startswith("https")
     return Redirect(
-        path=_safe_next(form.get("next")), status_code=303,
-        cookies=[Cookie(key=SESSION_COOKIE, value=token, httponly=True, samesite="lax", secure=secure,
-                        max_age=get_settings().session_hours * 3600, path="/")],
+        path=_safe_next(form.get("next")),
+        status_code=303,
+        cookies=[
+            Cookie(
+                key=SESSION_COOKIE,
+                value=token,
+                httponly=True,
+                samesite="lax",
+                secure=secure,
+                max_age=get_settings().session_hours * 3600,
+                path="/",
+            )
+        ],
     )
 
 
@@ -78,8 +98,13 @@ async def switch_language(request: Request) -> Response:
     user: CurrentUser | None = request.scope.get("user")
     if user:
         await User.update({User.language: lang}).where(User.id == user.id)
-    return Redirect(path=_safe_next(form.get("next")), status_code=303,
-                    cookies=[Cookie(key="metrolab_lang", value=lang, samesite="lax", path="/", max_age=365 * 86400)])
+    return Redirect(
+        path=_safe_next(form.get("next")),
+        status_code=303,
+        cookies=[
+            Cookie(key="metrolab_lang", value=lang, samesite="lax", path="/", max_age=365 * 86400)
+        ],
+    )
 
 
 # ── my profile: password, API tokens ────────────────────────────────────────────────────────────
@@ -87,13 +112,24 @@ async def switch_language(request: Request) -> Response:
 
 async def _me_page(request: Request, status_code: int = 200, **extra: Any) -> Template:
     user: CurrentUser = request.user
-    tokens = await ApiToken.select().where((ApiToken.user == user.id) & (ApiToken.revoked == False)).order_by(ApiToken.id)  # noqa: E712
+    tokens = (
+        await ApiToken.select()
+        .where((ApiToken.user == user.id) & (ApiToken.revoked == False))  # noqa: E712 - a SQL comparison
+        .order_by(ApiToken.id)
+    )
     row = await User.select(User.signature_sha256).where(User.id == user.id).first()
     quals = await Qualification.select().where(Qualification.user == user.id).output(load_json=True)
     assert row is not None  # the signed-in user's own row
     extra.setdefault("errors", {})
-    return page("accounts/me.html", status_code=status_code, title=_("个人设置"), tokens=tokens,
-                signature_sha256=row["signature_sha256"], qualifications=quals, **extra)
+    return page(
+        "accounts/me.html",
+        status_code=status_code,
+        title=_("个人设置"),
+        tokens=tokens,
+        signature_sha256=row["signature_sha256"],
+        qualifications=quals,
+        **extra,
+    )
 
 
 @get("/me", opt=AUTHENTICATED, include_in_schema=False)
@@ -112,8 +148,12 @@ async def change_password(request: Request) -> Template:
         return await _me_page(request, 400, errors={"new": _(problem)})
     if form.get("new") != form.get("repeat"):
         return await _me_page(request, 400, errors={"repeat": _("两次输入的新密码不一致")})
-    await User.update({User.password_hash: await hash_password(form["new"])}).where(User.id == request.user.id)
-    await record("user.password_changed", actor=request.user, target_type="user", target_id=request.user.id)
+    await User.update({User.password_hash: await hash_password(form["new"])}).where(
+        User.id == request.user.id
+    )
+    await record(
+        "user.password_changed", actor=request.user, target_type="user", target_id=request.user.id
+    )
     return await _me_page(request, flash=_("密码已修改"))
 
 
@@ -122,13 +162,21 @@ async def create_token(request: Request) -> Template:
     form = await form_dict(request)
     name = form.get("name") or _("脚本")
     token = await services.create_api_token(request.user.id, name[:100])
-    await record("token.created", actor=request.user, target_type="user", target_id=request.user.id, details={"name": name})
+    await record(
+        "token.created",
+        actor=request.user,
+        target_type="user",
+        target_id=request.user.id,
+        details={"name": name},
+    )
     return await _me_page(request, new_token=token, flash=_("新令牌只显示这一次，请立即复制保存"))
 
 
 @post("/me/tokens/{token_id:int}/revoke", opt=AUTHENTICATED, include_in_schema=False)
 async def revoke_token(request: Request, token_id: int) -> Response:
-    await ApiToken.update({ApiToken.revoked: True}).where((ApiToken.id == token_id) & (ApiToken.user == request.user.id))
+    await ApiToken.update({ApiToken.revoked: True}).where(
+        (ApiToken.id == token_id) & (ApiToken.user == request.user.id)
+    )
     return see_other("/me")
 
 
@@ -136,31 +184,70 @@ async def revoke_token(request: Request, token_id: int) -> Response:
 
 
 @get("/staff", opt=perm("staff.view"), include_in_schema=False)
-async def staff_list(request: Request, q: str = "", department: int | None = None, role: str = "",
-                     status: str = "active", page_no: int = 1) -> Template:
+async def staff_list(
+    request: Request,
+    q: str = "",
+    department: int | None = None,
+    role: str = "",
+    status: str = "active",
+    page_no: int = 1,
+) -> Template:
     rows, pages = await staff.search(q, department, role, status, page_no)
-    return page("accounts/staff_list.html", title=_("工作人员"), rows=rows, pages=pages, page_no=page_no,
-                query={"q": q, "department": department or "", "role": role, "status": status},
-                departments=await staff.departments(), roles=await staff.all_roles())
+    return page(
+        "accounts/staff_list.html",
+        title=_("工作人员"),
+        rows=rows,
+        pages=pages,
+        page_no=page_no,
+        query={"q": q, "department": department or "", "role": role, "status": status},
+        departments=await staff.departments(),
+        roles=await staff.all_roles(),
+    )
 
 
 @get("/staff/new", opt=perm("staff.manage"), include_in_schema=False)
 async def staff_new(request: Request) -> Template:
-    return page("accounts/staff_form.html", title=_("新建工作人员"), values={}, errors={}, user_id=None,
-                departments=await staff.departments(), roles=await staff.all_roles(), user_roles=[])
+    return page(
+        "accounts/staff_form.html",
+        title=_("新建工作人员"),
+        values={},
+        errors={},
+        user_id=None,
+        departments=await staff.departments(),
+        roles=await staff.all_roles(),
+        user_roles=[],
+    )
 
 
 @post("/staff", opt=perm("staff.manage"), include_in_schema=False)
 async def staff_create(request: Request) -> Response:
     form = await request.form()
-    values = {k: form.get(k, "").strip() for k in ("username", "full_name", "password", "department", "phone", "email")}
+    values = {
+        k: form.get(k, "").strip()
+        for k in ("username", "full_name", "password", "department", "phone", "email")
+    }
     chosen_roles = form.getall("roles", [])
     errors = await staff.validate_new(values)
     if errors:
-        return page("accounts/staff_form.html", status_code=400, title=_("新建工作人员"), values=values, errors=errors,
-                    user_id=None, departments=await staff.departments(), roles=await staff.all_roles(), user_roles=chosen_roles)
+        return page(
+            "accounts/staff_form.html",
+            status_code=400,
+            title=_("新建工作人员"),
+            values=values,
+            errors=errors,
+            user_id=None,
+            departments=await staff.departments(),
+            roles=await staff.all_roles(),
+            user_roles=chosen_roles,
+        )
     user = await staff.create_user(values, chosen_roles)
-    await record("user.created", actor=request.user, target_type="user", target_id=user.id, details={"username": user.username})
+    await record(
+        "user.created",
+        actor=request.user,
+        target_type="user",
+        target_id=user.id,
+        details={"username": user.username},
+    )
     return see_other(f"/staff/{user.id}")
 
 
@@ -172,12 +259,21 @@ async def staff_detail(request: Request, user_id: int) -> Template:
 async def _detail(request: Request, user_id: int, status_code: int = 200, **extra: Any) -> Template:
     user = await staff.get_user(user_id)
     extra.setdefault("errors", {})
-    return page("accounts/staff_detail.html", status_code=status_code, title=user["full_name"], u=user,
-                user_roles=[r["key"] for r in await services.roles_of(user_id)], roles=await staff.all_roles(),
-                departments=await staff.departments(),
-                qualifications=await Qualification.select().where(Qualification.user == user_id)
-                .order_by(Qualification.valid_until).output(load_json=True),
-                today=date.today(), **extra)
+    return page(
+        "accounts/staff_detail.html",
+        status_code=status_code,
+        title=user["full_name"],
+        u=user,
+        user_roles=[r["key"] for r in await services.roles_of(user_id)],
+        roles=await staff.all_roles(),
+        departments=await staff.departments(),
+        qualifications=await Qualification.select()
+        .where(Qualification.user == user_id)
+        .order_by(Qualification.valid_until)
+        .output(load_json=True),
+        today=date.today(),
+        **extra,
+    )
 
 
 @post("/staff/{user_id:int}", opt=perm("staff.manage"), include_in_schema=False)
@@ -189,7 +285,13 @@ async def staff_update(request: Request, user_id: int) -> Response:
     if not values["full_name"]:
         return await _detail(request, user_id, 400, errors={"full_name": _("姓名不能为空")})
     await staff.update_user(user_id, values, roles)
-    await record("user.updated", actor=request.user, target_type="user", target_id=user_id, details={"roles": roles})
+    await record(
+        "user.updated",
+        actor=request.user,
+        target_type="user",
+        target_id=user_id,
+        details={"roles": roles},
+    )
     return see_other(f"/staff/{user_id}")
 
 
@@ -203,7 +305,12 @@ async def staff_set_active(request: Request, user_id: int) -> Response:
     await User.update({User.is_active: active}).where(User.id == user_id)
     if not active:
         await staff.end_all_sessions(user_id)
-    await record("user.enabled" if active else "user.disabled", actor=request.user, target_type="user", target_id=user_id)
+    await record(
+        "user.enabled" if active else "user.disabled",
+        actor=request.user,
+        target_type="user",
+        target_id=user_id,
+    )
     return see_other(f"/staff/{user_id}")
 
 
@@ -223,10 +330,21 @@ async def staff_add_qualification(request: Request, user_id: int) -> Response:
         errors["valid_until"] = _("有效期至：日期格式应为 YYYY-MM-DD")
     if errors:
         return await _detail(request, user_id, 400, errors=errors, qual_values=form)
-    await Qualification.insert(Qualification(user=user_id, certificate_no=form["certificate_no"],
-                                             instrument_types=types, valid_until=valid_until))
-    await record("qualification.added", actor=request.user, target_type="user", target_id=user_id,
-                 details={"certificate_no": form["certificate_no"], "types": types})
+    await Qualification.insert(
+        Qualification(
+            user=user_id,
+            certificate_no=form["certificate_no"],
+            instrument_types=types,
+            valid_until=valid_until,
+        )
+    )
+    await record(
+        "qualification.added",
+        actor=request.user,
+        target_type="user",
+        target_id=user_id,
+        details={"certificate_no": form["certificate_no"], "types": types},
+    )
     return see_other(f"/staff/{user_id}")
 
 
@@ -288,13 +406,21 @@ async def staff_signature_image(request: Request, user_id: int) -> Response:
         raise UserError(status_code=404, detail="未上传签名图片")
     # Images stored before uploads were re-encoded may be JPEG.
     media_type = "image/jpeg" if image.startswith(b"\xff\xd8") else "image/png"
-    return Response(content=image, media_type=media_type,
-                    headers={"Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"})
+    return Response(
+        content=image,
+        media_type=media_type,
+        headers={"Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"},
+    )
 
 
-@put("/api/v1/users/{user_id:int}/signature", opt=AUTHENTICATED, tags=["accounts"], summary="上传签名图片",
-     description="PNG 或 JPEG，≤ 1 MB：multipart 字段 signature，或请求体就是图片（Content-Type: image/png）。"
-                 "管理员可为任何人设置，其他用户只能设置自己的。")
+@put(
+    "/api/v1/users/{user_id:int}/signature",
+    opt=AUTHENTICATED,
+    tags=["accounts"],
+    summary="上传签名图片",
+    description="PNG 或 JPEG，≤ 1 MB：multipart 字段 signature，或请求体就是图片（Content-Type: image/png）。"
+    "管理员可为任何人设置，其他用户只能设置自己的。",
+)
 async def api_set_signature(request: Request, user_id: int) -> dict[str, Any]:
     await _changeable(request, user_id)
     try:
@@ -304,7 +430,12 @@ async def api_set_signature(request: Request, user_id: int) -> dict[str, Any]:
     return {"user_id": user_id, "signature_sha256": digest}
 
 
-@delete("/api/v1/users/{user_id:int}/signature", opt=AUTHENTICATED, tags=["accounts"], summary="删除签名图片")
+@delete(
+    "/api/v1/users/{user_id:int}/signature",
+    opt=AUTHENTICATED,
+    tags=["accounts"],
+    summary="删除签名图片",
+)
 async def api_remove_signature(request: Request, user_id: int) -> None:
     await _changeable(request, user_id)
     await signatures.remove_signature(user_id, request.user)
@@ -313,14 +444,24 @@ async def api_remove_signature(request: Request, user_id: int) -> None:
 @get("/staff/statistics", opt=perm("staff.view"), include_in_schema=False)
 async def staff_statistics() -> Template:
     by_department, by_role = await staff.statistics()
-    return page("accounts/staff_stats.html", title=_("人员统计"), by_department=by_department, by_role=by_role)
+    return page(
+        "accounts/staff_stats.html",
+        title=_("人员统计"),
+        by_department=by_department,
+        by_role=by_role,
+    )
 
 
 @get("/roles", opt=perm("staff.view"), include_in_schema=False)
 async def roles_page() -> Template:
     from metrolab.web.permissions import PERMISSIONS
 
-    return page("accounts/roles.html", title=_("角色与权限"), roles=await staff.all_roles(), permissions=PERMISSIONS)
+    return page(
+        "accounts/roles.html",
+        title=_("角色与权限"),
+        roles=await staff.all_roles(),
+        permissions=PERMISSIONS,
+    )
 
 
 @post("/roles/{key:str}", opt=perm("staff.manage"), include_in_schema=False)
@@ -330,7 +471,13 @@ async def roles_update(request: Request, key: str) -> Response:
     form = await request.form()
     granted = [c for c in (form.getall("permissions", [])) if c in PERMISSIONS]
     await Role.update({Role.permissions: granted}).where(Role.key == key)
-    await record("role.updated", actor=request.user, target_type="role", target_id=key, details={"permissions": granted})
+    await record(
+        "role.updated",
+        actor=request.user,
+        target_type="role",
+        target_id=key,
+        details={"permissions": granted},
+    )
     return see_other("/roles")
 
 
@@ -339,7 +486,9 @@ async def department_create(request: Request) -> Response:
     form = await form_dict(request)
     if not form.get("name") or not form.get("code"):
         raise UserError(status_code=400, detail="科室名称和代码不能为空")
-    if await Department.exists().where((Department.name == form["name"]) | (Department.code == form["code"])):
+    if await Department.exists().where(
+        (Department.name == form["name"]) | (Department.code == form["code"])
+    ):
         raise UserError(status_code=409, detail="科室名称或代码已存在")
     await Department.insert(Department(name=form["name"], code=form["code"]))
     return see_other("/staff/statistics")
@@ -351,38 +500,97 @@ async def department_create(request: Request) -> Response:
 @get("/api/v1/me", opt=AUTHENTICATED, tags=["accounts"], summary="当前用户")
 async def api_me(request: Request) -> dict[str, Any]:
     u: CurrentUser = request.user
-    return {"id": u.id, "username": u.username, "full_name": u.full_name, "language": u.language,
-            "roles": sorted(u.roles), "permissions": sorted(u.permissions)}
+    return {
+        "id": u.id,
+        "username": u.username,
+        "full_name": u.full_name,
+        "language": u.language,
+        "roles": sorted(u.roles),
+        "permissions": sorted(u.permissions),
+    }
 
 
 @get("/api/v1/users", opt=perm("staff.view"), tags=["accounts"], summary="工作人员列表")
-async def api_users(q: str = "", department: int | None = None, role: str = "", status: str = "active",
-                    page_no: int = 1) -> dict[str, Any]:
+async def api_users(
+    q: str = "",
+    department: int | None = None,
+    role: str = "",
+    status: str = "active",
+    page_no: int = 1,
+) -> dict[str, Any]:
     rows, pages = await staff.search(q, department, role, status, page_no)
     return {"items": rows, "pages": pages, "page": page_no}
 
 
-@post("/api/v1/users", opt=perm("staff.manage"), tags=["accounts"], summary="新建工作人员", status_code=201)
+@post(
+    "/api/v1/users",
+    opt=perm("staff.manage"),
+    tags=["accounts"],
+    summary="新建工作人员",
+    status_code=201,
+)
 async def api_create_user(request: Request, data: staff.NewUser) -> dict[str, Any]:
-    values = {"username": data.username, "full_name": data.full_name, "password": data.password,
-              "department": str(data.department or ""), "phone": data.phone, "email": data.email}
+    values = {
+        "username": data.username,
+        "full_name": data.full_name,
+        "password": data.password,
+        "department": str(data.department or ""),
+        "phone": data.phone,
+        "email": data.email,
+    }
     errors = await staff.validate_new(values)
     if errors:
         raise UserError(status_code=400, detail="；".join(f"{k}: {v}" for k, v in errors.items()))
     user = await staff.create_user(values, data.roles)
-    await record("user.created", actor=request.user, target_type="user", target_id=user.id, details={"username": user.username})
+    await record(
+        "user.created",
+        actor=request.user,
+        target_type="user",
+        target_id=user.id,
+        details={"username": user.username},
+    )
     return await staff.get_user(user.id)
 
 
-@get("/api/v1/users/{user_id:int}", opt=perm("staff.view"), tags=["accounts"], summary="工作人员详情")
+@get(
+    "/api/v1/users/{user_id:int}", opt=perm("staff.view"), tags=["accounts"], summary="工作人员详情"
+)
 async def api_user(user_id: int) -> dict[str, Any]:
     return await staff.get_user(user_id)
 
 
-router = Router(path="/", route_handlers=[
-    login_page, login, logout, switch_language, me_page, change_password, create_token, revoke_token,
-    staff_list, staff_new, staff_create, staff_detail, staff_update, staff_set_active, staff_add_qualification,
-    staff_signature, staff_signature_remove, my_signature, my_signature_remove, staff_signature_image,
-    api_set_signature, api_remove_signature, staff_statistics, roles_page, roles_update, department_create,
-    api_me, api_users, api_create_user, api_user,
-])
+router = Router(
+    path="/",
+    route_handlers=[
+        login_page,
+        login,
+        logout,
+        switch_language,
+        me_page,
+        change_password,
+        create_token,
+        revoke_token,
+        staff_list,
+        staff_new,
+        staff_create,
+        staff_detail,
+        staff_update,
+        staff_set_active,
+        staff_add_qualification,
+        staff_signature,
+        staff_signature_remove,
+        my_signature,
+        my_signature_remove,
+        staff_signature_image,
+        api_set_signature,
+        api_remove_signature,
+        staff_statistics,
+        roles_page,
+        roles_update,
+        department_create,
+        api_me,
+        api_users,
+        api_create_user,
+        api_user,
+    ],
+)

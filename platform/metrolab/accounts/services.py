@@ -33,7 +33,11 @@ def _now() -> datetime:
 
 
 async def _locked(key: str, now: datetime) -> bool:
-    row = await LoginThrottle.select(LoginThrottle.locked_until).where(LoginThrottle.key == key).first()
+    row = (
+        await LoginThrottle.select(LoginThrottle.locked_until)
+        .where(LoginThrottle.key == key)
+        .first()
+    )
     return bool(row and row["locked_until"] and row["locked_until"] > now)
 
 
@@ -57,9 +61,7 @@ async def authenticate(username: str, password: str, ip: str) -> User:
     now = _now()
     name_key, ip_key = f"user:{username.strip().lower()}", f"ip:{ip}"
     if await _locked(name_key, now) or await _locked(ip_key, now):
-        raise LoginRefused(
-            f"尝试次数过多，请 {settings.lockout_minutes} 分钟后再试"
-        )
+        raise LoginRefused(f"尝试次数过多，请 {settings.lockout_minutes} 分钟后再试")
     user = await User.objects().where(User.username == username.strip()).first()
     ok = await verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
@@ -76,7 +78,12 @@ async def start_session(user_id: int, ip: str) -> str:
     token = secrets.token_urlsafe(32)
     hours = get_settings().session_hours
     await LoginSession.insert(
-        LoginSession(token_sha256=sha256(token), user=user_id, expires_at=_now() + timedelta(hours=hours), ip=ip)
+        LoginSession(
+            token_sha256=sha256(token),
+            user=user_id,
+            expires_at=_now() + timedelta(hours=hours),
+            ip=ip,
+        )
     )
     return token
 
@@ -92,9 +99,11 @@ async def create_api_token(user_id: int, name: str) -> str:
 
 
 async def roles_of(user_id: int) -> list[dict]:
-    return await Role.select(Role.key, Role.name_zh, Role.name_en, Role.permissions).where(
-        Role.id.is_in(UserRole.select(UserRole.role).where(UserRole.user == user_id))
-    ).output(load_json=True)
+    return (
+        await Role.select(Role.key, Role.name_zh, Role.name_en, Role.permissions)
+        .where(Role.id.is_in(UserRole.select(UserRole.role).where(UserRole.user == user_id)))
+        .output(load_json=True)
+    )
 
 
 async def _current(user_row: dict, via_token: bool = False) -> CurrentUser | None:
@@ -114,23 +123,42 @@ async def _current(user_row: dict, via_token: bool = False) -> CurrentUser | Non
     )
 
 
-_USER_COLUMNS = (User.id, User.username, User.full_name, User.language, User.department, User.is_active)
+_USER_COLUMNS = (
+    User.id,
+    User.username,
+    User.full_name,
+    User.language,
+    User.department,
+    User.is_active,
+)
 
 
 async def user_for_session(token_sha256: str, now: datetime) -> CurrentUser | None:
     # One query for the session and its user (every request pays for this).
-    row = await LoginSession.select(
-        LoginSession.expires_at, *(getattr(LoginSession.user, c._meta.name).as_alias(c._meta.name) for c in _USER_COLUMNS)
-    ).where(LoginSession.token_sha256 == token_sha256).first()
+    row = (
+        await LoginSession.select(
+            LoginSession.expires_at,
+            *(
+                getattr(LoginSession.user, c._meta.name).as_alias(c._meta.name)
+                for c in _USER_COLUMNS
+            ),
+        )
+        .where(LoginSession.token_sha256 == token_sha256)
+        .first()
+    )
     if row is None or row["expires_at"] <= now:
         return None
     return await _current(row)
 
 
 async def user_for_token(token_sha256: str) -> CurrentUser | None:
-    token = await ApiToken.select(ApiToken.id, ApiToken.user).where(
-        (ApiToken.token_sha256 == token_sha256) & (ApiToken.revoked == False)  # noqa: E712
-    ).first()
+    token = (
+        await ApiToken.select(ApiToken.id, ApiToken.user)
+        .where(
+            (ApiToken.token_sha256 == token_sha256) & (ApiToken.revoked == False)  # noqa: E712
+        )
+        .first()
+    )
     if token is None:
         return None
     await ApiToken.update({ApiToken.last_used_at: _now()}).where(ApiToken.id == token["id"])
@@ -140,9 +168,11 @@ async def user_for_token(token_sha256: str) -> CurrentUser | None:
 
 async def valid_qualification(user_id: int, instrument_type: str, on: date) -> dict | None:
     """The user's 检定员证 covering this instrument type on that date, if any."""
-    rows = await Qualification.select().where(
-        (Qualification.user == user_id) & (Qualification.valid_until >= on)
-    ).output(load_json=True)
+    rows = (
+        await Qualification.select()
+        .where((Qualification.user == user_id) & (Qualification.valid_until >= on))
+        .output(load_json=True)
+    )
     for row in rows:
         starts = row["valid_from"]
         if instrument_type in (row["instrument_types"] or []) and (starts is None or starts <= on):

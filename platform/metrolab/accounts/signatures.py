@@ -64,15 +64,30 @@ def checked_png(content: bytes) -> tuple[bytes, int, int]:
     try:
         with Image.open(io.BytesIO(content)) as img:
             if img.format not in _FORMATS[declared]:
-                raise SignatureRefused(N_("签名图片：文件内容不是 PNG 或 JPEG 图片（只改扩展名无效）"))
+                raise SignatureRefused(
+                    N_("签名图片：文件内容不是 PNG 或 JPEG 图片（只改扩展名无效）")
+                )
             width, height = img.size
             if min(width, height) < MIN_SIDE or width > MAX_WIDTH or height > MAX_HEIGHT:
                 raise SignatureRefused(
-                    N_("签名图片：尺寸应在 {min}×{min} 至 {w}×{h} 像素之间（所选图片 {width}×{height}）"),
-                    min=MIN_SIDE, w=MAX_WIDTH, h=MAX_HEIGHT, width=width, height=height)
+                    N_(
+                        "签名图片：尺寸应在 {min}×{min} 至 {w}×{h} 像素之间（所选图片 {width}×{height}）"
+                    ),
+                    min=MIN_SIDE,
+                    w=MAX_WIDTH,
+                    h=MAX_HEIGHT,
+                    width=width,
+                    height=height,
+                )
             img.load()  # decodes every pixel: a truncated or corrupt file fails here
             return _as_png(img), width, height
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+    ) as exc:
         raise SignatureRefused(N_("签名图片：图片文件已损坏或不完整，无法打开")) from exc
 
 
@@ -82,7 +97,9 @@ def _as_png(img: Image.Image) -> bytes:
     if transparent:
         img = img.convert("LA" if img.mode in {"L", "LA"} else "RGBA")
     elif img.mode not in {"L", "RGB"}:
-        img = img.convert("RGB")  # CMYK JPEG, palette, 16-bit grey: what Word and LibreOffice all read
+        img = img.convert(
+            "RGB"
+        )  # CMYK JPEG, palette, 16-bit grey: what Word and LibreOffice all read
     out = io.BytesIO()
     img.save(out, "PNG")
     return out.getvalue()
@@ -93,8 +110,13 @@ async def set_signature(user_id: int, content: bytes, actor: Any) -> str:
     png, width, height = checked_png(content)
     digest = storage.put(png)
     await User.update({User.signature_sha256: digest}).where(User.id == user_id)
-    await record("user.signature_set", actor=actor, target_type="user", target_id=user_id,
-                 details={"sha256": digest, "width": width, "height": height, "own": actor.id == user_id})
+    await record(
+        "user.signature_set",
+        actor=actor,
+        target_type="user",
+        target_id=user_id,
+        details={"sha256": digest, "width": width, "height": height, "own": actor.id == user_id},
+    )
     return digest
 
 
@@ -104,8 +126,13 @@ async def remove_signature(user_id: int, actor: Any) -> bool:
     if not row or not row["signature_sha256"]:
         return False
     await User.update({User.signature_sha256: ""}).where(User.id == user_id)
-    await record("user.signature_removed", actor=actor, target_type="user", target_id=user_id,
-                 details={"sha256": row["signature_sha256"], "own": actor.id == user_id})
+    await record(
+        "user.signature_removed",
+        actor=actor,
+        target_type="user",
+        target_id=user_id,
+        details={"sha256": row["signature_sha256"], "own": actor.id == user_id},
+    )
     return True
 
 

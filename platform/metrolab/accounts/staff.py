@@ -40,27 +40,54 @@ MAX_ID = 2**31 - 1  # ids are 32-bit integers: a larger one is "not found", not 
 async def get_user(user_id: int) -> dict[str, Any]:
     if not 0 < user_id <= MAX_ID:
         raise NotFound("工作人员不存在")
-    row = await User.select(
-        User.id, User.username, User.full_name, User.department, User.department.name.as_alias("department_name"),
-        User.phone, User.email, User.language, User.is_active, User.signature_sha256, User.last_login, User.created_at,
-    ).where(User.id == user_id).first()
+    row = (
+        await User.select(
+            User.id,
+            User.username,
+            User.full_name,
+            User.department,
+            User.department.name.as_alias("department_name"),
+            User.phone,
+            User.email,
+            User.language,
+            User.is_active,
+            User.signature_sha256,
+            User.last_login,
+            User.created_at,
+        )
+        .where(User.id == user_id)
+        .first()
+    )
     if row is None:
         raise NotFound("工作人员不存在")
     return row
 
 
-async def search(q: str, department: int | None, role: str, status: str, page_no: int) -> tuple[list[dict], int]:
+async def search(
+    q: str, department: int | None, role: str, status: str, page_no: int
+) -> tuple[list[dict], int]:
     where: list[Combinable] = []
     if q:
-        where.append(User.username.ilike(f"%{q}%") | User.full_name.ilike(f"%{q}%") | User.phone.ilike(f"%{q}%"))
+        where.append(
+            User.username.ilike(f"%{q}%")
+            | User.full_name.ilike(f"%{q}%")
+            | User.phone.ilike(f"%{q}%")
+        )
     if department:
         where.append(User.department == department)
     if role:
         where.append(User.id.is_in(UserRole.select(UserRole.user).where(UserRole.role.key == role)))
     if status in {"active", "disabled"}:
         where.append(User.is_active == (status == "active"))
-    query = User.select(User.id, User.username, User.full_name, User.department.name.as_alias("department_name"),
-                        User.phone, User.is_active, User.last_login)
+    query = User.select(
+        User.id,
+        User.username,
+        User.full_name,
+        User.department.name.as_alias("department_name"),
+        User.phone,
+        User.is_active,
+        User.last_login,
+    )
     count = User.count()
     for clause in where:
         query, count = query.where(clause), count.where(clause)
@@ -70,7 +97,8 @@ async def search(q: str, department: int | None, role: str, status: str, page_no
     roles_by_user: dict[int, list[str]] = {}
     if rows:
         links = await UserRole.select(UserRole.user, UserRole.role.name_zh.as_alias("role")).where(
-            UserRole.user.is_in([r["id"] for r in rows]))
+            UserRole.user.is_in([r["id"] for r in rows])
+        )
         for link in links:
             roles_by_user.setdefault(link["user"], []).append(link["role"])
     for r in rows:
@@ -91,7 +119,9 @@ async def validate_new(values: dict[str, str]) -> dict[str, str]:
     if problem := password_problem(values.get("password", "")):
         errors["password"] = problem
     dept = values.get("department")
-    if dept and (not dept.isdigit() or not await Department.exists().where(Department.id == int(dept))):
+    if dept and (
+        not dept.isdigit() or not await Department.exists().where(Department.id == int(dept))
+    ):
         errors["department"] = "科室不存在"
     return errors
 
@@ -105,9 +135,14 @@ async def _set_roles(user_id: int, role_keys: list[str]) -> None:
 
 async def create_user(values: dict[str, str], role_keys: list[str]) -> User:
     dept = values.get("department")
-    user = User(username=values["username"], full_name=values["full_name"],
-                password_hash=await hash_password(values["password"]),
-                department=int(dept) if dept else None, phone=values.get("phone", ""), email=values.get("email", ""))
+    user = User(
+        username=values["username"],
+        full_name=values["full_name"],
+        password_hash=await hash_password(values["password"]),
+        department=int(dept) if dept else None,
+        phone=values.get("phone", ""),
+        email=values.get("email", ""),
+    )
     await user.save()
     await _set_roles(user.id, role_keys)
     return user
@@ -115,8 +150,14 @@ async def create_user(values: dict[str, str], role_keys: list[str]) -> User:
 
 async def update_user(user_id: int, values: dict[str, str], role_keys: list[str]) -> None:
     dept = values.get("department")
-    await User.update({User.full_name: values["full_name"], User.department: int(dept) if dept else None,
-                       User.phone: values.get("phone", ""), User.email: values.get("email", "")}).where(User.id == user_id)
+    await User.update(
+        {
+            User.full_name: values["full_name"],
+            User.department: int(dept) if dept else None,
+            User.phone: values.get("phone", ""),
+            User.email: values.get("email", ""),
+        }
+    ).where(User.id == user_id)
     await _set_roles(user_id, role_keys)
 
 
@@ -125,8 +166,16 @@ async def end_all_sessions(user_id: int) -> None:
 
 
 async def statistics() -> tuple[list[dict], list[dict]]:
-    by_department = await User.select(User.department.name.as_alias("name"), Count(alias="n")) \
-        .where(User.is_active == True).group_by(User.department.name).order_by(User.department.name)  # noqa: E712
-    by_role = await UserRole.select(UserRole.role.name_zh.as_alias("name"), Count(alias="n")) \
-        .where(UserRole.user.is_active == True).group_by(UserRole.role.name_zh).order_by(UserRole.role.name_zh)  # noqa: E712
+    by_department = (
+        await User.select(User.department.name.as_alias("name"), Count(alias="n"))
+        .where(User.is_active == True)  # noqa: E712 - a SQL comparison
+        .group_by(User.department.name)
+        .order_by(User.department.name)
+    )
+    by_role = (
+        await UserRole.select(UserRole.role.name_zh.as_alias("name"), Count(alias="n"))
+        .where(UserRole.user.is_active == True)  # noqa: E712 - a SQL comparison
+        .group_by(UserRole.role.name_zh)
+        .order_by(UserRole.role.name_zh)
+    )
     return by_department, by_role

@@ -28,8 +28,14 @@ async def _people() -> dict[str, CurrentUser] | None:
         if row is None:
             return None
         roles = frozenset(r["key"] for r in await roles_of(row["id"]))
-        people[username] = CurrentUser(id=row["id"], username=username, full_name=row["full_name"], language="zh",
-                                       department_id=None, roles=roles)
+        people[username] = CurrentUser(
+            id=row["id"],
+            username=username,
+            full_name=row["full_name"],
+            language="zh",
+            department_id=None,
+            roles=roles,
+        )
     return people
 
 
@@ -40,15 +46,28 @@ async def _fill(record_id: int) -> None:
     from metrolab.records.tables import OriginalRecord
 
     itype = await get_catalogue(DEMO_TYPE)
-    rec = await OriginalRecord.select(OriginalRecord.form_version.definition.as_alias("definition")) \
-        .where(OriginalRecord.id == record_id).first().output(load_json=True)
+    rec = (
+        await OriginalRecord.select(OriginalRecord.form_version.definition.as_alias("definition"))
+        .where(OriginalRecord.id == record_id)
+        .first()
+        .output(load_json=True)
+    )
     defn = load_definition(rec["definition"], catalogue=itype)
     result = compute(defn, sample_data(defn, itype), itype)
-    valid = [s["code"] for s in await standards_for_picker(date.today(), DEMO_TYPE) if not s.get("expired")]
-    await OriginalRecord.update({OriginalRecord.data: result.data, OriginalRecord.conclusion: result.conclusion or "",
-                                 OriginalRecord.standards: valid[:2],
-                                 OriginalRecord.verified_on: date.today(), OriginalRecord.status: "saved"}) \
-        .where(OriginalRecord.id == record_id)
+    valid = [
+        s["code"]
+        for s in await standards_for_picker(date.today(), DEMO_TYPE)
+        if not s.get("expired")
+    ]
+    await OriginalRecord.update(
+        {
+            OriginalRecord.data: result.data,
+            OriginalRecord.conclusion: result.conclusion or "",
+            OriginalRecord.standards: valid[:2],
+            OriginalRecord.verified_on: date.today(),
+            OriginalRecord.status: "saved",
+        }
+    ).where(OriginalRecord.id == record_id)
 
 
 async def _entrust(clerk: CurrentUser, customer: str, serial: str) -> dict[str, Any]:
@@ -56,9 +75,16 @@ async def _entrust(clerk: CurrentUser, customer: str, serial: str) -> dict[str, 
     from metrolab.engine.forms import parse_submission
 
     pin = await services.entrustment_form()
-    posted = {"customer": customer, "contact": "王站长", "phone": "0310-5551234", "service_mode": "送检",
-              "instruments.0.instrument_type": DEMO_TYPE, "instruments.0.serial": serial,
-              "instruments.0.quantity": "1", "instruments.0.model": "JCB4"}
+    posted = {
+        "customer": customer,
+        "contact": "王站长",
+        "phone": "0310-5551234",
+        "service_mode": "送检",
+        "instruments.0.instrument_type": DEMO_TYPE,
+        "instruments.0.serial": serial,
+        "instruments.0.quantity": "1",
+        "instruments.0.model": "JCB4",
+    }
     data = parse_submission(pin.defn, posted)
     problems, codes = await services.check_entrustment(pin, data)
     if problems:

@@ -7,8 +7,14 @@ from metrolab.web.auth import CurrentUser
 from metrolab.web.navigation import NavItem, TaskCounter
 
 PERMISSIONS = {
-    "business.view": ("查看委托单、任务与证书进度", "View entrustments, tasks and certificate progress"),
-    "business.entrust": ("受理委托单、发放证书与仪表", "Register entrustments, release certificates and instruments"),
+    "business.view": (
+        "查看委托单、任务与证书进度",
+        "View entrustments, tasks and certificate progress",
+    ),
+    "business.entrust": (
+        "受理委托单、发放证书与仪表",
+        "Register entrustments, release certificates and instruments",
+    ),
     "business.receive": ("科室接收仪表、分配任务", "Receive instruments, assign tasks"),
     "business.compile": ("编制证书、提交与初审", "Compile, submit and confirm certificates"),
     "business.check": ("核验证书", "Check certificates"),
@@ -33,14 +39,46 @@ def _counter(kind: str) -> Callable[[CurrentUser], Awaitable[int]]:
 
 
 TASKS = [
-    TaskCounter("business_to_compile", "待编制", "/tasks?mine=1&stage=compile", "business.compile", _counter("compile"), 1),
-    TaskCounter("business_initial_review", "待初审", "/business/certificates?status=initial_review&mine=1",
-                "business.compile", _counter("initial_review"), 2),
-    TaskCounter("business_to_check", "待核验", "/business/certificates?status=checking", "business.check",
-                _counter("checking"), 3),
-    TaskCounter("business_to_approve", "待批准", "/business/approvals", "business.approve", _counter("approving"), 4),
-    TaskCounter("business_to_release", "待发放", "/entrustments?stage=release", "business.entrust",
-                _counter("release"), 5),
+    TaskCounter(
+        "business_to_compile",
+        "待编制",
+        "/tasks?mine=1&stage=compile",
+        "business.compile",
+        _counter("compile"),
+        1,
+    ),
+    TaskCounter(
+        "business_initial_review",
+        "待初审",
+        "/business/certificates?status=initial_review&mine=1",
+        "business.compile",
+        _counter("initial_review"),
+        2,
+    ),
+    TaskCounter(
+        "business_to_check",
+        "待核验",
+        "/business/certificates?status=checking",
+        "business.check",
+        _counter("checking"),
+        3,
+    ),
+    TaskCounter(
+        "business_to_approve",
+        "待批准",
+        "/business/approvals",
+        "business.approve",
+        _counter("approving"),
+        4,
+    ),
+    TaskCounter(
+        "business_to_release",
+        "待发放",
+        "/entrustments?stage=release",
+        "business.entrust",
+        _counter("release"),
+        5,
+    ),
 ]
 
 

@@ -46,26 +46,59 @@ async def _action_labels(key: str) -> dict[str, str]:
     return {t.key: t.text(current_language()) for t in defn.transitions}
 
 
-ENTRUSTMENT_ACTIONS = ("receive", "complete", "cancel", "schedule_onsite", "confirm_onsite", "start_onsite")
+ENTRUSTMENT_ACTIONS = (
+    "receive",
+    "complete",
+    "cancel",
+    "schedule_onsite",
+    "confirm_onsite",
+    "start_onsite",
+)
 
 
 # ── 委托单 ────────────────────────────────────────────────────────────────────────────────────
 
 
 @get("/entrustments", opt=perm("business.view"), include_in_schema=False)
-async def entrustment_list(q: str = "", status: str = "", stage: str = "", page_no: int = 1) -> Template:
+async def entrustment_list(
+    q: str = "", status: str = "", stage: str = "", page_no: int = 1
+) -> Template:
     page_no = max(1, page_no)
     rows, total = await services.search_entrustments(q, status, stage, page_no)
-    return page("business/entrustment_list.html", title=_("委托单"), rows=rows, total=total, page_no=page_no,
-                query={"q": q, "status": status, "stage": stage}, labels=await _state_labels("entrustment"))
+    return page(
+        "business/entrustment_list.html",
+        title=_("委托单"),
+        rows=rows,
+        total=total,
+        page_no=page_no,
+        query={"q": q, "status": status, "stage": stage},
+        labels=await _state_labels("entrustment"),
+    )
 
 
-async def _new_page(pin: services.Pinned, data: dict, problems: list, status_code: int = 200,
-                    message: str = "", edit: dict | None = None, reason: str = "", reason_error: str = "") -> Template:
-    return page("business/entrustment_new.html", status_code=status_code,
-                title=_("修改委托单") if edit else _("受理委托"), pin=pin, data=data, problems=problems,
-                types=await services.instrument_types(), message=message, edit=edit, reason=reason,
-                reason_error=reason_error)
+async def _new_page(
+    pin: services.Pinned,
+    data: dict,
+    problems: list,
+    status_code: int = 200,
+    message: str = "",
+    edit: dict | None = None,
+    reason: str = "",
+    reason_error: str = "",
+) -> Template:
+    return page(
+        "business/entrustment_new.html",
+        status_code=status_code,
+        title=_("修改委托单") if edit else _("受理委托"),
+        pin=pin,
+        data=data,
+        problems=problems,
+        types=await services.instrument_types(),
+        message=message,
+        edit=edit,
+        reason=reason,
+        reason_error=reason_error,
+    )
 
 
 @get("/entrustments/new", opt=perm("business.entrust"), include_in_schema=False)
@@ -91,13 +124,19 @@ async def entrustment_create(request: Request) -> Response:
     return see_other(f"/entrustments/{e['id']}")
 
 
-@get("/entrustments/{entrustment_id:int}/edit", opt=perm("business.entrust"), include_in_schema=False)
+@get(
+    "/entrustments/{entrustment_id:int}/edit", opt=perm("business.entrust"), include_in_schema=False
+)
 async def entrustment_edit(entrustment_id: int) -> Template:
     e = await services.get_entrustment(entrustment_id)
-    return await _new_page(await services.entrustment_form(e["form_version"]), e["data"] or {}, [], edit=e)
+    return await _new_page(
+        await services.entrustment_form(e["form_version"]), e["data"] or {}, [], edit=e
+    )
 
 
-@post("/entrustments/{entrustment_id:int}/edit", opt=perm("business.entrust"), include_in_schema=False)
+@post(
+    "/entrustments/{entrustment_id:int}/edit", opt=perm("business.entrust"), include_in_schema=False
+)
 async def entrustment_update(request: Request, entrustment_id: int) -> Response:
     """修改委托单: on its pinned form version, with a reason; errors beside the fields, nothing lost."""
     from metrolab.engine.forms import apply_row_action, parse_submission
@@ -109,14 +148,30 @@ async def entrustment_update(request: Request, entrustment_id: int) -> Response:
     reason = str(form.get("_reason") or "").strip()
     action = str(form.get("_action") or "")
     if action.startswith(("add_row", "remove_row")):
-        return await _new_page(pin, apply_row_action(pin.defn, data, action), [], edit=e, reason=reason)
+        return await _new_page(
+            pin, apply_row_action(pin.defn, data, action), [], edit=e, reason=reason
+        )
     problems, codes = await services.check_entrustment(pin, data)
     reason_error = "" if reason else _("修改委托单必须填写原因")
     if problems or reason_error:
-        return await _new_page(pin, data, problems, 400, _("请按提示修改后再提交"), edit=e, reason=reason,
-                               reason_error=reason_error)
-    await services.modify_entrustment(entrustment_id, request.user, data, codes, reason,
-                                      expected_lock=_int(form.get("lock_version")))
+        return await _new_page(
+            pin,
+            data,
+            problems,
+            400,
+            _("请按提示修改后再提交"),
+            edit=e,
+            reason=reason,
+            reason_error=reason_error,
+        )
+    await services.modify_entrustment(
+        entrustment_id,
+        request.user,
+        data,
+        codes,
+        reason,
+        expected_lock=_int(form.get("lock_version")),
+    )
     return see_other(f"/entrustments/{entrustment_id}")
 
 
@@ -127,14 +182,27 @@ async def entrustment_detail(request: Request, entrustment_id: int) -> Template:
     e = await services.get_entrustment(entrustment_id)
     defn, _v = await wf.definition("entrustment")
     pending = await services.pending_certificates(entrustment_id)
-    actions = [(t, r) for t, r in engine.action_status(defn, e["status"], request.user.roles,
-                                                        services.entrustment_context(e, pending))
-               if t.key in ENTRUSTMENT_ACTIONS]
-    return page("business/entrustment_detail.html", title=_("委托单 {n}", n=e["number"]), e=e,
-                tasks=await services.tasks_of(entrustment_id), actions=actions, labels=await _state_labels("entrustment"),
-                cert_labels=await _state_labels("certificate"), task_zh=services.TASK_STATUS_ZH,
-                verifiers=await services.verifiers(), history=await wf.history(Entrustment, entrustment_id),
-                releases=await services.releases_of(entrustment_id), modes=services.RELEASE_MODES)
+    actions = [
+        (t, r)
+        for t, r in engine.action_status(
+            defn, e["status"], request.user.roles, services.entrustment_context(e, pending)
+        )
+        if t.key in ENTRUSTMENT_ACTIONS
+    ]
+    return page(
+        "business/entrustment_detail.html",
+        title=_("委托单 {n}", n=e["number"]),
+        e=e,
+        tasks=await services.tasks_of(entrustment_id),
+        actions=actions,
+        labels=await _state_labels("entrustment"),
+        cert_labels=await _state_labels("certificate"),
+        task_zh=services.TASK_STATUS_ZH,
+        verifiers=await services.verifiers(),
+        history=await wf.history(Entrustment, entrustment_id),
+        releases=await services.releases_of(entrustment_id),
+        modes=services.RELEASE_MODES,
+    )
 
 
 @get("/entrustments/{entrustment_id:int}/slip", opt=perm("business.view"), include_in_schema=False)
@@ -143,25 +211,47 @@ async def entrustment_slip(entrustment_id: int) -> Template:
 
     e = await services.get_entrustment(entrustment_id)
     qr = base64.b64encode(qr_png(e["number"])).decode()
-    return page("business/entrustment_slip.html", title=_("委托受理单 {n}", n=e["number"]), e=e,
-                tasks=await services.tasks_of(entrustment_id), qr=qr)
+    return page(
+        "business/entrustment_slip.html",
+        title=_("委托受理单 {n}", n=e["number"]),
+        e=e,
+        tasks=await services.tasks_of(entrustment_id),
+        qr=qr,
+    )
 
 
-@post("/entrustments/{entrustment_id:int}/receive", opt=perm("business.receive"), include_in_schema=False)
+@post(
+    "/entrustments/{entrustment_id:int}/receive",
+    opt=perm("business.receive"),
+    include_in_schema=False,
+)
 async def entrustment_receive(request: Request, entrustment_id: int) -> Response:
     form = await form_dict(request)
-    await services.receive(entrustment_id, request.user, _int(form.get("count"), 0) or 0,
-                           expected_lock=_int(form.get("lock_version")))
+    await services.receive(
+        entrustment_id,
+        request.user,
+        _int(form.get("count"), 0) or 0,
+        expected_lock=_int(form.get("lock_version")),
+    )
     return see_other(f"/entrustments/{entrustment_id}")
 
 
-@post("/entrustments/{entrustment_id:int}/act/{action:str}", opt=perm("business.view"), include_in_schema=False)
+@post(
+    "/entrustments/{entrustment_id:int}/act/{action:str}",
+    opt=perm("business.view"),
+    include_in_schema=False,
+)
 async def entrustment_act(request: Request, entrustment_id: int, action: str) -> Response:
     if action not in ENTRUSTMENT_ACTIONS or action == "receive":
         raise UserError(status_code=404, detail="未知的动作")
     form = await form_dict(request)
-    await services.entrustment_act(entrustment_id, action, request.user, reason=form.get("reason") or None,
-                                   expected_lock=_int(form.get("lock_version")))
+    await services.entrustment_act(
+        entrustment_id,
+        action,
+        request.user,
+        reason=form.get("reason") or None,
+        expected_lock=_int(form.get("lock_version")),
+    )
     return see_other(f"/entrustments/{entrustment_id}")
 
 
@@ -171,14 +261,22 @@ async def entrustment_act(request: Request, entrustment_id: int, action: str) ->
 @get("/tasks", opt=perm("business.view"), include_in_schema=False)
 async def task_list(request: Request, mine: str = "", stage: str = "", q: str = "") -> Template:
     rows = await services.search_tasks(request.user, bool(mine), stage, q)
-    return page("business/task_list.html", title=_("检定任务"), rows=rows, task_zh=services.TASK_STATUS_ZH,
-                query={"mine": mine, "stage": stage, "q": q}, cert_labels=await _state_labels("certificate"))
+    return page(
+        "business/task_list.html",
+        title=_("检定任务"),
+        rows=rows,
+        task_zh=services.TASK_STATUS_ZH,
+        query={"mine": mine, "stage": stage, "q": q},
+        cert_labels=await _state_labels("certificate"),
+    )
 
 
 @post("/tasks/{task_id:int}/assign", opt=perm("business.receive"), include_in_schema=False)
 async def task_assign(request: Request, task_id: int) -> Response:
     form = await form_dict(request)
-    await services.assign(task_id, _int(form.get("verifier"), 0) or 0, request.user, form.get("department", ""))
+    await services.assign(
+        task_id, _int(form.get("verifier"), 0) or 0, request.user, form.get("department", "")
+    )
     task = await services.get_task(task_id)
     return see_other(f"/entrustments/{task['entrustment']}")
 
@@ -186,7 +284,9 @@ async def task_assign(request: Request, task_id: int) -> Response:
 @post("/tasks/{task_id:int}/record", opt=perm("business.compile"), include_in_schema=False)
 async def task_record(request: Request, task_id: int) -> Response:
     form = await form_dict(request)
-    record_id = await services.open_record(task_id, request.user, _date(form.get("verified_on", "")))
+    record_id = await services.open_record(
+        task_id, request.user, _date(form.get("verified_on", ""))
+    )
     return see_other(f"/records/{record_id}/edit")
 
 
@@ -200,18 +300,44 @@ async def task_compile(request: Request, task_id: int) -> Response:
 
 
 @get("/business/certificates", opt=perm("business.view"), include_in_schema=False)
-async def certificate_list(request: Request, status: str = "", q: str = "", mine: str = "", issued_from: str = "",
-                           issued_to: str = "", page_no: int = 1) -> Template:
+async def certificate_list(
+    request: Request,
+    status: str = "",
+    q: str = "",
+    mine: str = "",
+    issued_from: str = "",
+    issued_to: str = "",
+    page_no: int = 1,
+) -> Template:
     page_no = max(1, page_no)
-    rows, total = await services.search_certificates(status, q, bool(mine), request.user, _date(issued_from),
-                                                     _date(issued_to), page_no)
-    return page("business/certificate_list.html", title=_("证书进度"), rows=rows, total=total, page_no=page_no,
-                per_page=50, labels=await _state_labels("certificate"), stages=services.STAGES,
-                progress=services.progress,
-                query={"status": status, "q": q, "mine": mine, "issued_from": issued_from, "issued_to": issued_to})
+    rows, total = await services.search_certificates(
+        status, q, bool(mine), request.user, _date(issued_from), _date(issued_to), page_no
+    )
+    return page(
+        "business/certificate_list.html",
+        title=_("证书进度"),
+        rows=rows,
+        total=total,
+        page_no=page_no,
+        per_page=50,
+        labels=await _state_labels("certificate"),
+        stages=services.STAGES,
+        progress=services.progress,
+        query={
+            "status": status,
+            "q": q,
+            "mine": mine,
+            "issued_from": issued_from,
+            "issued_to": issued_to,
+        },
+    )
 
 
-@get("/business/certificates/{certificate_id:int}", opt=perm("business.view"), include_in_schema=False)
+@get(
+    "/business/certificates/{certificate_id:int}",
+    opt=perm("business.view"),
+    include_in_schema=False,
+)
 async def certificate_detail(request: Request, certificate_id: int) -> Template:
     """The 流转与操作 tab of the one certificate page (/certificates/{id}): actions and history."""
     from metrolab.accounts.tables import Role
@@ -221,17 +347,32 @@ async def certificate_detail(request: Request, certificate_id: int) -> Template:
 
     cert = await compiler_edits.certificate(certificate_id)  # bounded id: 404, not a database error
     en = current_language() == "en"
-    role_names = {r["key"]: (r["name_en"] if en else r["name_zh"]) or r["name_zh"]
-                  for r in await Role.select(Role.key, Role.name_zh, Role.name_en)}
-    return page("business/certificate_detail.html", title=_("证书流转"), c=cert, tab="workflow", role_names=role_names,
-                newer=await cw.newer_revision(certificate_id), action_labels=await _action_labels("certificate"),
-                actions=await cw.certificate_actions(cert, request.user),
-                labels=await _state_labels("certificate"), stages=services.STAGES,
-                progress=services.progress(cert["status"]), task=await services.task_for_certificate(certificate_id),
-                history=await wf.history(Certificate, certificate_id))
+    role_names = {
+        r["key"]: (r["name_en"] if en else r["name_zh"]) or r["name_zh"]
+        for r in await Role.select(Role.key, Role.name_zh, Role.name_en)
+    }
+    return page(
+        "business/certificate_detail.html",
+        title=_("证书流转"),
+        c=cert,
+        tab="workflow",
+        role_names=role_names,
+        newer=await cw.newer_revision(certificate_id),
+        action_labels=await _action_labels("certificate"),
+        actions=await cw.certificate_actions(cert, request.user),
+        labels=await _state_labels("certificate"),
+        stages=services.STAGES,
+        progress=services.progress(cert["status"]),
+        task=await services.task_for_certificate(certificate_id),
+        history=await wf.history(Certificate, certificate_id),
+    )
 
 
-@get("/business/certificates/{certificate_id:int}/preview.pdf", opt=perm("business.view"), include_in_schema=False)
+@get(
+    "/business/certificates/{certificate_id:int}/preview.pdf",
+    opt=perm("business.view"),
+    include_in_schema=False,
+)
 async def certificate_preview(certificate_id: int) -> Response:
     """The certificate as it would print now (no number yet, a preview QR)."""
     from metrolab.certificates import services as certs
@@ -244,27 +385,54 @@ async def certificate_preview(certificate_id: int) -> Response:
     else:
         _tv, template = await certs._template_bytes(cert)  # noqa: SLF001 - the same template issue() uses
         # While compiling, the record may still change: show what it says now; later, what was signed.
-        ctx = await cw.derive_content(cert) if cert["status"] == "compiling" else dict(cert["context"])
-        ctx["certificate"] = {**ctx.get("certificate", {}), "number": "（预览）", "kind": cert["kind"],
-                              "revision": cert["revision"] - 1, "issued_at": date.today()}
+        ctx = (
+            await cw.derive_content(cert)
+            if cert["status"] == "compiling"
+            else dict(cert["context"])
+        )
+        ctx["certificate"] = {
+            **ctx.get("certificate", {}),
+            "number": "（预览）",
+            "kind": cert["kind"],
+            "revision": cert["revision"] - 1,
+            "issued_at": date.today(),
+        }
         ctx["verify_url"] = "预览"
         ctx["people"] = {k: dict(v) for k, v in ctx.get("people", {}).items()}
-        docx = await anyio.to_thread.run_sync(render_docx, template, ctx, {"qr_code": qr_png("preview")})
+        docx = await anyio.to_thread.run_sync(
+            render_docx, template, ctx, {"qr_code": qr_png("preview")}
+        )
         pdf = await anyio.to_thread.run_sync(certs.to_pdf, docx)
-    return Response(pdf, media_type="application/pdf",
-                    headers={"content-disposition": f'inline; filename="certificate-{certificate_id}.pdf"'})
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"content-disposition": f'inline; filename="certificate-{certificate_id}.pdf"'},
+    )
 
 
-@post("/business/certificates/{certificate_id:int}/act/{action:str}", opt=perm("business.view"),
-      include_in_schema=False)
+@post(
+    "/business/certificates/{certificate_id:int}/act/{action:str}",
+    opt=perm("business.view"),
+    include_in_schema=False,
+)
 async def certificate_act(request: Request, certificate_id: int, action: str) -> Response:
     form = await form_dict(request)
-    cert = await cw.act(certificate_id, action, request.user, reason=form.get("reason") or None,
-                              password=form.get("password") or None, expected_lock=_int(form.get("lock_version")))
+    cert = await cw.act(
+        certificate_id,
+        action,
+        request.user,
+        reason=form.get("reason") or None,
+        password=form.get("password") or None,
+        expected_lock=_int(form.get("lock_version")),
+    )
     return see_other(f"/business/certificates/{cert['id']}")
 
 
-@post("/business/certificates/{certificate_id:int}/reissue", opt=perm("business.approve"), include_in_schema=False)
+@post(
+    "/business/certificates/{certificate_id:int}/reissue",
+    opt=perm("business.approve"),
+    include_in_schema=False,
+)
 async def certificate_reissue(request: Request, certificate_id: int) -> Response:
     cert = await cw.get_certificate(certificate_id)
     if cert["status"] != "issued" or cert["pdf_sha256"]:
@@ -280,7 +448,9 @@ async def approval_list(request: Request) -> Template:
     waiting, _n = await services.search_certificates("approving", per_page=cw.MAX_BATCH)
     unfinished, _m = await services.search_certificates("issued", per_page=cw.MAX_BATCH)
     unfinished = [r for r in unfinished if not r["pdf_sha256"]]
-    return page("business/approvals.html", title=_("批量批准"), rows=waiting + unfinished, result=None)
+    return page(
+        "business/approvals.html", title=_("批量批准"), rows=waiting + unfinished, result=None
+    )
 
 
 @post("/business/approvals", opt=perm("business.approve"), include_in_schema=False)
@@ -292,7 +462,12 @@ async def approval_batch(request: Request) -> Template:
     return page("business/approvals.html", title=_("批量批准"), rows=waiting, result=result)
 
 
-@post("/business/approvals/one", opt=perm("business.approve"), include_in_schema=False, status_code=200)
+@post(
+    "/business/approvals/one",
+    opt=perm("business.approve"),
+    include_in_schema=False,
+    status_code=200,
+)
 async def approval_one(request: Request) -> dict[str, Any]:
     """One certificate of a batch run by the page's script (progress shown as it goes)."""
     form = await form_dict(request)
@@ -305,35 +480,64 @@ async def approval_one(request: Request) -> dict[str, Any]:
 # ── release ───────────────────────────────────────────────────────────────────────────────────
 
 
-@get("/entrustments/{entrustment_id:int}/release", opt=perm("business.entrust"), include_in_schema=False)
+@get(
+    "/entrustments/{entrustment_id:int}/release",
+    opt=perm("business.entrust"),
+    include_in_schema=False,
+)
 async def release_page(entrustment_id: int) -> Template:
     return await _release_page(entrustment_id, {}, "")
 
 
-async def _release_page(entrustment_id: int, values: dict, error: str, status_code: int = 200) -> Template:
+async def _release_page(
+    entrustment_id: int, values: dict, error: str, status_code: int = 200
+) -> Template:
     e = await services.get_entrustment(entrustment_id)
     tasks = [t for t in await services.tasks_of(entrustment_id) if t["status"] != "released"]
-    return page("business/release.html", status_code=status_code, title=_("发放"), e=e, tasks=tasks,
-                modes=services.RELEASE_MODES, methods=services.RELEASE_METHODS, values=values, error=error,
-                cert_labels=await _state_labels("certificate"))
+    return page(
+        "business/release.html",
+        status_code=status_code,
+        title=_("发放"),
+        e=e,
+        tasks=tasks,
+        modes=services.RELEASE_MODES,
+        methods=services.RELEASE_METHODS,
+        values=values,
+        error=error,
+        cert_labels=await _state_labels("certificate"),
+    )
 
 
-@post("/entrustments/{entrustment_id:int}/release", opt=perm("business.entrust"), include_in_schema=False)
+@post(
+    "/entrustments/{entrustment_id:int}/release",
+    opt=perm("business.entrust"),
+    include_in_schema=False,
+)
 async def release_do(request: Request, entrustment_id: int) -> Response:
     form = await request.form()
     values = {k: str(v) for k, v in form.items() if k != "signature"}
     task_ids = [i for i in (_int(v) for v in form.getall("tasks")) if i]
     try:
-        await services.release(entrustment_id, request.user, mode=str(form.get("mode") or ""), task_ids=task_ids,
-                               collector=str(form.get("collector") or ""), method=str(form.get("method") or ""),
-                               signature_data_url=str(form.get("signature") or ""),
-                               remarks=str(form.get("remarks") or ""))
+        await services.release(
+            entrustment_id,
+            request.user,
+            mode=str(form.get("mode") or ""),
+            task_ids=task_ids,
+            collector=str(form.get("collector") or ""),
+            method=str(form.get("method") or ""),
+            signature_data_url=str(form.get("signature") or ""),
+            remarks=str(form.get("remarks") or ""),
+        )
     except UserError as exc:
         return await _release_page(entrustment_id, values, str(exc.detail), 400)
     return see_other(f"/entrustments/{entrustment_id}")
 
 
-@get("/business/releases/{release_id:int}/signature.png", opt=perm("business.view"), include_in_schema=False)
+@get(
+    "/business/releases/{release_id:int}/signature.png",
+    opt=perm("business.view"),
+    include_in_schema=False,
+)
 async def release_signature(release_id: int) -> Response:
     from metrolab.business.tables import Release
 
@@ -343,8 +547,32 @@ async def release_signature(release_id: int) -> Response:
     return Response(storage.get(row["signature_sha256"]), media_type="image/png")
 
 
-router = Router(path="/", route_handlers=[
-    entrustment_list, entrustment_new, entrustment_create, entrustment_edit, entrustment_update, entrustment_detail, entrustment_slip, entrustment_receive,
-    entrustment_act, task_list, task_assign, task_record, task_compile, certificate_list, certificate_detail,
-    certificate_preview, certificate_act, certificate_reissue, approval_list, approval_batch, approval_one, release_page,
-    release_do, release_signature])
+router = Router(
+    path="/",
+    route_handlers=[
+        entrustment_list,
+        entrustment_new,
+        entrustment_create,
+        entrustment_edit,
+        entrustment_update,
+        entrustment_detail,
+        entrustment_slip,
+        entrustment_receive,
+        entrustment_act,
+        task_list,
+        task_assign,
+        task_record,
+        task_compile,
+        certificate_list,
+        certificate_detail,
+        certificate_preview,
+        certificate_act,
+        certificate_reissue,
+        approval_list,
+        approval_batch,
+        approval_one,
+        release_page,
+        release_do,
+        release_signature,
+    ],
+)

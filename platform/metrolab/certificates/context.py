@@ -64,7 +64,16 @@ def _standard(s: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-LAB_KEYS = ("name", "authorization_no", "authorization_note", "address", "postcode", "phone", "fax", "website")
+LAB_KEYS = (
+    "name",
+    "authorization_no",
+    "authorization_note",
+    "address",
+    "postcode",
+    "phone",
+    "fax",
+    "website",
+)
 
 
 def default_lab() -> dict[str, Any]:
@@ -146,7 +155,9 @@ def build_context(
             "model": _text(rec.get("model") or data.get("model")),
             "serial": _text(rec.get("serial") or data.get("serial")),
             "manufacturer": _text(rec.get("manufacturer") or data.get("manufacturer")),
-            **instrument_range(data, instrument_type),  # this instrument's range and class, as recorded
+            **instrument_range(
+                data, instrument_type
+            ),  # this instrument's range and class, as recorded
         },
         "basis": {"code": code, "name": _text(regulation.get("name"))},
         "conclusion": conclusion,

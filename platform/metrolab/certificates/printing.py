@@ -31,14 +31,21 @@ def print_status(status: str) -> str:
 
 
 async def search(
-    print_status: str = "待打印", q: str = "", kind: str = "", page_no: int = 1, *,
+    print_status: str = "待打印",
+    q: str = "",
+    kind: str = "",
+    page_no: int = 1,
+    *,
     printable_only: bool = True,
 ) -> tuple[list[dict[str, Any]], int, int]:
     """Issued certificates (a PDF exists), newest first; with ``printable_only=False`` also the
     withdrawn, voided and superseded ones (the issued-certificates query marks them)."""
     where: list[Combinable] = [Certificate.pdf_sha256 != ""]
     if printable_only:
-        where += [Certificate.status.not_in(list(NOT_PRINTABLE)), Certificate.superseded_by.is_null()]
+        where += [
+            Certificate.status.not_in(list(NOT_PRINTABLE)),
+            Certificate.superseded_by.is_null(),
+        ]
     if print_status in PRINT_STATES:
         where.append(Certificate.status.is_in(PRINT_STATES[print_status]))
     if kind:
@@ -84,22 +91,26 @@ async def print_pdf(certificate_ids: list[int], user: Any, reason: str = "") -> 
     if len(ids) > MAX_BATCH:
         raise Refused(f"一次最多打印 {MAX_BATCH} 份证书")
     rows = await Certificate.select(
-        Certificate.id, Certificate.number, Certificate.pdf_sha256, Certificate.status,
+        Certificate.id,
+        Certificate.number,
+        Certificate.pdf_sha256,
+        Certificate.status,
         Certificate.superseded_by,
     ).where(Certificate.id.is_in(ids))
     by_id = {r["id"]: r for r in rows}
     missing = [i for i in ids if i not in by_id or not by_id[i]["pdf_sha256"]]
     if missing:
         raise Conflict("所选证书中有尚未出具（没有 PDF）的证书")
-    withdrawn = [by_id[i]["number"] for i in ids
-                 if by_id[i]["status"] in NOT_PRINTABLE or by_id[i]["superseded_by"]]
+    withdrawn = [
+        by_id[i]["number"]
+        for i in ids
+        if by_id[i]["status"] in NOT_PRINTABLE or by_id[i]["superseded_by"]
+    ]
     if withdrawn:
-        raise Conflict(f"已撤回、被替代或作废的证书不能打印：{'、'.join(withdrawn)}"
-        )
+        raise Conflict(f"已撤回、被替代或作废的证书不能打印：{'、'.join(withdrawn)}")
     reprints = [by_id[i]["number"] for i in ids if by_id[i]["status"] != "issued"]
     if reprints and not reason.strip():
-        raise Refused(f"补打须填写原因（已打印过：{'、'.join(reprints)}）"
-        )
+        raise Refused(f"补打须填写原因（已打印过：{'、'.join(reprints)}）")
     for i in ids:
         first = by_id[i]["status"] == "issued"
         await act(i, "print" if first else "reprint", user, reason=None if first else reason)
@@ -113,11 +124,18 @@ async def log_print(certificate_id: int, user: Any, *, reprint: bool, reason: st
     """The print log row and audit entry for one print (the workflow effect ``record_print``)."""
     now = datetime.now(UTC)
     await PrintLog.insert(
-        PrintLog(certificate=certificate_id, by=getattr(user, "id", None), at=now, reprint=reprint,
-                 reason=reason[:500])
+        PrintLog(
+            certificate=certificate_id,
+            by=getattr(user, "id", None),
+            at=now,
+            reprint=reprint,
+            reason=reason[:500],
+        )
     )
     if not reprint:
-        await Certificate.update({Certificate.printed_at: now}).where(Certificate.id == certificate_id)
+        await Certificate.update({Certificate.printed_at: now}).where(
+            Certificate.id == certificate_id
+        )
     await record(
         "certificate.reprinted" if reprint else "certificate.printed",
         actor=user,
@@ -130,7 +148,10 @@ async def log_print(certificate_id: int, user: Any, *, reprint: bool, reason: st
 async def print_log(certificate_id: int) -> list[dict[str, Any]]:
     return (
         await PrintLog.select(
-            PrintLog.at, PrintLog.reprint, PrintLog.reason, PrintLog.by.full_name.as_alias("by_name")
+            PrintLog.at,
+            PrintLog.reprint,
+            PrintLog.reason,
+            PrintLog.by.full_name.as_alias("by_name"),
         )
         .where(PrintLog.certificate == certificate_id)
         .order_by(PrintLog.id)

@@ -60,7 +60,7 @@ def _plain(d: Decimal) -> str:
 
 
 def signed(value: Decimal | str, unit: str | None = None, sign: bool = True) -> str:
-    """"+0.012 MPa", "−0.23 %", "0 s": the reported digits kept, U+2212 for minus."""
+    """ "+0.012 MPa", "−0.23 %", "0 s": the reported digits kept, U+2212 for minus."""
     text = str(value).strip()
     number = _number(text)
     if number is None:
@@ -96,13 +96,23 @@ def _bound_of(rule: str | None) -> tuple[str, str] | None:
         body = compile_expression(rule).tree.body
     except ExpressionError:
         return None
-    if (isinstance(body, ast.Call) and isinstance(body.func, ast.Name) and body.func.id == "within"
-            and len(body.args) == 2 and _is_result(body.args[0])):
+    if (
+        isinstance(body, ast.Call)
+        and isinstance(body.func, ast.Name)
+        and body.func.id == "within"
+        and len(body.args) == 2
+        and _is_result(body.args[0])
+    ):
         return "±", _segment(rule, body.args[1])
     if isinstance(body, ast.Compare) and len(body.ops) == 1:
         left, op, right = body.left, body.ops[0], body.comparators[0]
-        is_abs = (isinstance(left, ast.Call) and isinstance(left.func, ast.Name) and left.func.id == "abs"
-                  and len(left.args) == 1 and _is_result(left.args[0]))
+        is_abs = (
+            isinstance(left, ast.Call)
+            and isinstance(left.func, ast.Name)
+            and left.func.id == "abs"
+            and len(left.args) == 1
+            and _is_result(left.args[0])
+        )
         if is_abs and isinstance(op, ast.LtE | ast.Lt):
             return "±", _segment(rule, right)
         if _is_result(left):
@@ -146,11 +156,17 @@ def _item_env(data: dict[str, Any], path: str, spec: dict[str, Any]) -> ChainMap
         return None
     params = {p.get("code"): p.get("params") or {} for p in spec.get("points") or []}
     points = [
-        {**_values(params.get(p.get("point"), {})), **p} for p in idata.get("points") or [] if isinstance(p, dict)
+        {**_values(params.get(p.get("point"), {})), **p}
+        for p in idata.get("points") or []
+        if isinstance(p, dict)
     ]
     item = {
-        **idata, "points": points, "item": spec.get("code"), "unit": spec.get("unit"),
-        "mpe": _values(spec.get("mpe")), "resolution": _values(spec.get("resolution")),
+        **idata,
+        "points": points,
+        "item": spec.get("code"),
+        "unit": spec.get("unit"),
+        "mpe": _values(spec.get("mpe")),
+        "resolution": _values(spec.get("resolution")),
     }
     return ChainMap(item, *reversed(scopes))
 
@@ -180,8 +196,13 @@ def _agrees(bound: str, limit: Decimal, measured: Decimal | None, conclusion: st
     """Whether the printed limit tells the same verdict the rule gave on the printed value."""
     if measured is None or conclusion not in ("合格", "不合格"):
         return True
-    ok = {"±": abs(measured) <= limit, "≤": measured <= limit, "<": measured < limit,
-          "≥": measured >= limit, ">": measured > limit}[bound]
+    ok = {
+        "±": abs(measured) <= limit,
+        "≤": measured <= limit,
+        "<": measured < limit,
+        "≥": measured >= limit,
+        ">": measured > limit,
+    }[bound]
     return ok == (conclusion == "合格")
 
 
@@ -191,8 +212,13 @@ def _limit_text(bound: str, limit: Decimal, unit: str | None) -> str:
     return f"{text} {unit}".strip() if unit else text
 
 
-def _limit(spec: dict[str, Any], env: ChainMap | None, unit: str | None, measured: Any,
-           conclusion: str | None) -> tuple[str, str] | None:
+def _limit(
+    spec: dict[str, Any],
+    env: ChainMap | None,
+    unit: str | None,
+    measured: Any,
+    conclusion: str | None,
+) -> tuple[str, str] | None:
     """(bound, text) of the limit that applies to this instrument, or None."""
     rule = _bound_of(spec.get("conformity"))
     bound, source = rule or ("±", None)
@@ -213,7 +239,9 @@ def _limit(spec: dict[str, Any], env: ChainMap | None, unit: str | None, measure
     return bound, _limit_text(bound, stated, unit)
 
 
-def _per_point(bound: str, values: list[Any], spec: dict[str, Any], unit: str | None) -> tuple[str, str] | None:
+def _per_point(
+    bound: str, values: list[Any], spec: dict[str, Any], unit: str | None
+) -> tuple[str, str] | None:
     limits = [_number(v) for v in values]
     points = spec.get("points") or []
     if not limits or any(v is None or v < 0 for v in limits) or len(limits) != len(points):
@@ -248,7 +276,9 @@ def _recorded(data: dict[str, Any], field: str | None) -> str:
 def instrument_unit(data: dict[str, Any], instrument_type: dict[str, Any]) -> str:
     """The unit of the instrument's quantity: recorded (a gauge in MPa or kPa), else the type's."""
     fields = instrument_type.get("record_fields") or {}
-    return _recorded(data, fields.get("unit")) or str((instrument_type.get("range") or {}).get("unit") or "")
+    return _recorded(data, fields.get("unit")) or str(
+        (instrument_type.get("range") or {}).get("unit") or ""
+    )
 
 
 def instrument_range(data: dict[str, Any], instrument_type: dict[str, Any]) -> dict[str, str]:
@@ -259,7 +289,11 @@ def instrument_range(data: dict[str, Any], instrument_type: dict[str, Any]) -> d
     if fields.get("lower"):
         low, high = _recorded(data, fields["lower"]), _recorded(data, fields.get("upper"))
         unit = instrument_unit(data, instrument_type)
-        span = f"({signed(low, sign=False)}～{signed(high, sign=False)}) {unit}".strip() if low and high else ""
+        span = (
+            f"({signed(low, sign=False)}～{signed(high, sign=False)}) {unit}".strip()
+            if low and high
+            else ""
+        )
     elif type_range.get("lower") and type_range.get("upper"):
         # The type's numeric range; its description ("按铭牌", "按罐容量表") is for the type page.
         low, high = (signed(type_range[k], sign=False) for k in ("lower", "upper"))
@@ -288,7 +322,9 @@ def _walk_items(data: Any, codes: list[str]) -> list[dict[str, Any]]:
             if present and all("conclusion" in node[c] or "result" in node[c] for c in present):
                 for code in codes:
                     if isinstance(node.get(code), dict):
-                        found.append({"code": code, "prefix": prefix, "path": f"{path}.{code}", **node[code]})
+                        found.append(
+                            {"code": code, "prefix": prefix, "path": f"{path}.{code}", **node[code]}
+                        )
                 return
             for key, value in node.items():
                 visit(value, prefix, f"{path}.{key}" if path else key)

@@ -250,8 +250,11 @@ async def _record_info(cert: dict[str, Any]) -> dict[str, Any] | None:
 
     if not cert.get("record"):
         return None
-    row = await OriginalRecord.select(OriginalRecord.id, OriginalRecord.number) \
-        .where(OriginalRecord.id == cert["record"]).first()
+    row = (
+        await OriginalRecord.select(OriginalRecord.id, OriginalRecord.number)
+        .where(OriginalRecord.id == cert["record"])
+        .first()
+    )
     if row is None:
         return None
     lock = await hooks.first("record.locked_by", row["id"])
@@ -314,25 +317,41 @@ async def _tab_page(
     )
 
 
-@get("/certificates/{certificate_id:int}/cover", opt=perm("certificates.view"), include_in_schema=False)
+@get(
+    "/certificates/{certificate_id:int}/cover",
+    opt=perm("certificates.view"),
+    include_in_schema=False,
+)
 async def certificate_cover(request: Request, certificate_id: int, saved: str = "") -> Template:
     """送检单位信息: the cover as the record gives it; 送检单位地址 and 检定地点 as the compiler states."""
     return await _tab_page(request, certificate_id, "cover", flash=_("已保存") if saved else "")
 
 
-@get("/certificates/{certificate_id:int}/standards", opt=perm("certificates.view"), include_in_schema=False)
+@get(
+    "/certificates/{certificate_id:int}/standards",
+    opt=perm("certificates.view"),
+    include_in_schema=False,
+)
 async def certificate_standards(request: Request, certificate_id: int) -> Template:
     """检定结果信息: 计量标准装置, 主要计量标准器 (certificate numbers, validity), 环境条件."""
     return await _tab_page(request, certificate_id, "standards")
 
 
-@get("/certificates/{certificate_id:int}/results", opt=perm("certificates.view"), include_in_schema=False)
+@get(
+    "/certificates/{certificate_id:int}/results",
+    opt=perm("certificates.view"),
+    include_in_schema=False,
+)
 async def certificate_results(request: Request, certificate_id: int, saved: str = "") -> Template:
     """检定结果页: the results rows from the record; 备注 as the compiler states."""
     return await _tab_page(request, certificate_id, "results", flash=_("已保存") if saved else "")
 
 
-@get("/certificates/{certificate_id:int}/view", opt=perm("certificates.view"), include_in_schema=False)
+@get(
+    "/certificates/{certificate_id:int}/view",
+    opt=perm("certificates.view"),
+    include_in_schema=False,
+)
 async def certificate_view(request: Request, certificate_id: int) -> Template:
     """证书查看: the real PDF (the preview while it is being compiled)."""
     return await _tab_page(request, certificate_id, "view")
@@ -354,8 +373,15 @@ async def certificate_edits_save(request: Request, certificate_id: int) -> Respo
         if exc.status_code not in (400, 409):
             raise
         errors = {str(p["key"]): str(p["message"]) for p in exc.extra or [] if isinstance(p, dict)}
-        return await _tab_page(request, certificate_id, tab, values=values, errors=errors,
-                               message=str(exc.detail), status_code=exc.status_code)
+        return await _tab_page(
+            request,
+            certificate_id,
+            tab,
+            values=values,
+            errors=errors,
+            message=str(exc.detail),
+            status_code=exc.status_code,
+        )
     return see_other(f"/certificates/{certificate_id}/{tab}?saved=1")
 
 
@@ -374,8 +400,10 @@ async def _content_body(request: Request, certificate_id: int) -> dict[str, Any]
         "problem": problem,
         "content": to_plain(content),
         "compiler_edits": cert.get("compiler_edits") or {},
-        "fields": {k: {"label": f.label, "max_chars": f.max_chars, "max_lines": f.max_lines}
-                   for k, f in ce.FIELDS.items()},
+        "fields": {
+            k: {"label": f.label, "max_chars": f.max_chars, "max_lines": f.max_lines}
+            for k, f in ce.FIELDS.items()
+        },
     }
 
 
@@ -409,7 +437,9 @@ async def certificate_issue(request: Request, certificate_id: int) -> Response:
 )
 async def certificate_recall(request: Request, certificate_id: int) -> Response:
     form = await form_dict(request)
-    await services.recall(certificate_id, form.get("reason", ""), request.user, form.get("password"))
+    await services.recall(
+        certificate_id, form.get("reason", ""), request.user, form.get("password")
+    )
     return see_other(f"/certificates/{certificate_id}")
 
 
@@ -535,7 +565,9 @@ async def api_certificate_content(request: Request, certificate_id: int) -> dict
     summary="编制人编辑证书（备注、送检单位地址、检定地点；仅编制中）",
     request_max_body_size=64 * 1024,
 )
-async def api_compiler_edits(request: Request, certificate_id: int, data: dict[str, Any]) -> dict[str, Any]:
+async def api_compiler_edits(
+    request: Request, certificate_id: int, data: dict[str, Any]
+) -> dict[str, Any]:
     await ce.save(certificate_id, request.user, data, replace=True)
     return await _content_body(request, certificate_id)
 

@@ -12,9 +12,11 @@ from typing import Any
 
 def verifier_qualified(context: dict[str, Any]) -> str | None:
     if not context.get("verifier_qualified"):
-        return (f"检定员 {context.get('verifier_name') or context.get('verifier') or '（未指定）'} "
-                f"在检定日期 {context.get('verified_on') or '（未填）'} 没有 "
-                f"{context.get('instrument_type_name') or context.get('instrument_type') or ''} 的有效检定员证")
+        return (
+            f"检定员 {context.get('verifier_name') or context.get('verifier') or '（未指定）'} "
+            f"在检定日期 {context.get('verified_on') or '（未填）'} 没有 "
+            f"{context.get('instrument_type_name') or context.get('instrument_type') or ''} 的有效检定员证"
+        )
     return None
 
 

@@ -185,15 +185,21 @@ async def _template_bytes(cert: dict[str, Any]) -> tuple[int, bytes]:
             raise Conflict("证书固定的模板版本不存在")
         return row["id"], storage.get(row["docx_sha256"])
     key = TEMPLATE_FOR_KIND[cert["kind"]]
-    field, label = {CERTIFICATE: ("certificate_template", "证书模板"),
-                    NOTICE: ("notice_template", "检定结果通知书模板")}[cert["kind"]]
-    itype = (await instrument_type(cert["instrument_type"]) if cert["instrument_type"] else None) or {}
+    field, label = {
+        CERTIFICATE: ("certificate_template", "证书模板"),
+        NOTICE: ("notice_template", "检定结果通知书模板"),
+    }[cert["kind"]]
+    itype = (
+        await instrument_type(cert["instrument_type"]) if cert["instrument_type"] else None
+    ) or {}
     if own := itype.get(field) or "":
         kind = await _template_kind(own)
         if kind != cert["kind"]:
             why = "不存在" if kind is None else f"是{kind}模板"
-            raise Conflict(f"器具类型“{itype['name']['zh']}”的{label}“{own}”{why}，"
-                           f"不能出具{cert['kind']}：请在器具类型中改选已发布的{cert['kind']}模板")
+            raise Conflict(
+                f"器具类型“{itype['name']['zh']}”的{label}“{own}”{why}，"
+                f"不能出具{cert['kind']}：请在器具类型中改选已发布的{cert['kind']}模板"
+            )
         key = own
     row = (
         await query.where(
@@ -209,7 +215,11 @@ async def _template_bytes(cert: dict[str, Any]) -> tuple[int, bytes]:
 
 async def _template_kind(key: str) -> str | None:
     """The document kind of template ``key``, or None when there is no such template."""
-    row = await CertificateTemplate.select(CertificateTemplate.kind).where(CertificateTemplate.key == key).first()
+    row = (
+        await CertificateTemplate.select(CertificateTemplate.kind)
+        .where(CertificateTemplate.key == key)
+        .first()
+    )
     return row["kind"] if row else None
 
 
@@ -363,7 +373,10 @@ async def recall(certificate_id: int, reason: str, user: Any, password: str | No
 
     await act(certificate_id, "withdraw", user, reason=reason, password=password)
     await Certificate.update(
-        {Certificate.recalled_at: datetime.now(UTC), Certificate.recall_reason: (reason or "").strip()}
+        {
+            Certificate.recalled_at: datetime.now(UTC),
+            Certificate.recall_reason: (reason or "").strip(),
+        }
     ).where(Certificate.id == certificate_id)
 
 

@@ -49,7 +49,10 @@ def check_upload(data: bytes) -> list[str]:
 
     if not data:
         return ["请选择要上传的 .docx 文件"]
-    return [problem_text(p) for p in lint_template(data, PROVIDED_VARIABLES, optional=OPTIONAL_VARIABLES)]
+    return [
+        problem_text(p)
+        for p in lint_template(data, PROVIDED_VARIABLES, optional=OPTIONAL_VARIABLES)
+    ]
 
 
 async def templates() -> list[dict[str, Any]]:
@@ -162,16 +165,34 @@ async def upload(
 TEMPLATE_WF = "certificate_template_version"
 
 
-async def _act(version: dict[str, Any], action: str, user: Any, *, reason: str | None = None,
-               password: str | None = None, changes: dict[Any, Any] | None = None) -> None:
+async def _act(
+    version: dict[str, Any],
+    action: str,
+    user: Any,
+    *,
+    reason: str | None = None,
+    password: str | None = None,
+    changes: dict[Any, Any] | None = None,
+) -> None:
     from metrolab.workflows.services import apply
 
-    await apply(TemplateVersion, version["id"], TEMPLATE_WF, action, user,
-                context={"author": version["author"], "submitter": version["author"], "actor": user.id},
-                reason=reason, password=password, changes=changes,
-                signature_into=TemplateVersion.approval_signature,
-                signed_content={"template": version["template_key"], "number": version["number"],
-                                "docx_sha256": version["docx_sha256"]})
+    await apply(
+        TemplateVersion,
+        version["id"],
+        TEMPLATE_WF,
+        action,
+        user,
+        context={"author": version["author"], "submitter": version["author"], "actor": user.id},
+        reason=reason,
+        password=password,
+        changes=changes,
+        signature_into=TemplateVersion.approval_signature,
+        signed_content={
+            "template": version["template_key"],
+            "number": version["number"],
+            "docx_sha256": version["docx_sha256"],
+        },
+    )
 
 
 async def submit(version_id: int, user: Any) -> None:
@@ -187,19 +208,37 @@ async def approve(version_id: int, user: Any, password: str) -> None:
     version = await get_version(version_id)
     if version["status"] != "in_review":
         raise Conflict("只有待审核的模板可以批准")
-    await _act(version, "approve", user, password=password, changes={
-        TemplateVersion.reviewer: user.id, TemplateVersion.review_reason: "",
-        TemplateVersion.published_at: datetime.now(UTC)})
+    await _act(
+        version,
+        "approve",
+        user,
+        password=password,
+        changes={
+            TemplateVersion.reviewer: user.id,
+            TemplateVersion.review_reason: "",
+            TemplateVersion.published_at: datetime.now(UTC),
+        },
+    )
 
 
 async def retire_previous(call: Any) -> None:
     """Effect ``retire_previous_template_version``: one published version per template."""
-    row = await TemplateVersion.select(TemplateVersion.template).where(TemplateVersion.id == call.object_id).first()
+    row = (
+        await TemplateVersion.select(TemplateVersion.template)
+        .where(TemplateVersion.id == call.object_id)
+        .first()
+    )
     assert row is not None  # the version the workflow just moved
-    await TemplateVersion.update({TemplateVersion.status: "retired",
-                                  TemplateVersion.lock_version: TemplateVersion.lock_version + 1}).where(
-        (TemplateVersion.template == row["template"]) & (TemplateVersion.status == "published")
-        & (TemplateVersion.id != call.object_id))
+    await TemplateVersion.update(
+        {
+            TemplateVersion.status: "retired",
+            TemplateVersion.lock_version: TemplateVersion.lock_version + 1,
+        }
+    ).where(
+        (TemplateVersion.template == row["template"])
+        & (TemplateVersion.status == "published")
+        & (TemplateVersion.id != call.object_id)
+    )
 
 
 async def return_version(version_id: int, user: Any, reason: str) -> None:
@@ -210,8 +249,13 @@ async def return_version(version_id: int, user: Any, reason: str) -> None:
     version = await get_version(version_id)
     if version["status"] != "in_review":
         raise Conflict("只有待审核的模板可以退回")
-    await _act(version, "return", user, reason=reason,
-               changes={TemplateVersion.reviewer: user.id, TemplateVersion.review_reason: reason})
+    await _act(
+        version,
+        "return",
+        user,
+        reason=reason,
+        changes={TemplateVersion.reviewer: user.id, TemplateVersion.review_reason: reason},
+    )
 
 
 async def published_templates() -> dict[str, dict[str, Any]]:
@@ -220,7 +264,10 @@ async def published_templates() -> dict[str, dict[str, Any]]:
     out = {
         r["key"]: {**r, "number": None}
         for r in await CertificateTemplate.select(
-            CertificateTemplate.id, CertificateTemplate.key, CertificateTemplate.name, CertificateTemplate.kind
+            CertificateTemplate.id,
+            CertificateTemplate.key,
+            CertificateTemplate.name,
+            CertificateTemplate.kind,
         )
     }
     rows = await TemplateVersion.select(

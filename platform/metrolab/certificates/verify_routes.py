@@ -18,7 +18,6 @@ from metrolab.web.permissions import PUBLIC
 NOT_GENUINE = "证书不存在或二维码不是本机构签发的"
 
 
-
 async def _log_scan(request: Request, token: str, info: dict[str, Any], result: str) -> None:
     await VerificationScan.insert(
         VerificationScan(

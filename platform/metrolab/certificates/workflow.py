@@ -210,7 +210,8 @@ async def act(
     """One workflow step on a certificate; the definition's effects follow (approve → issued)."""
     newer = await newer_revision(certificate_id)
     if newer:
-        raise Conflict(f"该证书已有第 {newer['revision']} 版，请在新版本上操作",
+        raise Conflict(
+            f"该证书已有第 {newer['revision']} 版，请在新版本上操作",
         )
     cert = await get_certificate(certificate_id)
     if action in SUBMISSIONS and cert["status"] in ("compiling", "initial_review"):
@@ -279,8 +280,9 @@ async def record_lock(record_id: int) -> dict[str, str] | None:
     """A record is read-only once its certificate left 编制: it changes again only when a return,
     a recall or a modification brings the certificate (or its revision N+1) back to 编制."""
     current = (
-        await Certificate.select(Certificate.id, Certificate.status, Certificate.number,
-                                 Certificate.revision)
+        await Certificate.select(
+            Certificate.id, Certificate.status, Certificate.number, Certificate.revision
+        )
         .where((Certificate.record == record_id) & (Certificate.status != "voided"))
         .order_by(Certificate.revision, ascending=False)
         .order_by(Certificate.id, ascending=False)
@@ -294,7 +296,11 @@ async def record_lock(record_id: int) -> dict[str, str] | None:
         how = "如需更正，请申请内部追回（发放前）或已发修改（发放后），批准后记录重新开放"
     elif current["status"] in ("checking", "approving", "initial_review"):
         how = "如需更正，请核验员或批准人退回编制"
-    elif current["status"] in ("recall_requested", "modification_requested", "modification_reviewed"):
+    elif current["status"] in (
+        "recall_requested",
+        "modification_requested",
+        "modification_reviewed",
+    ):
         how = "追回或修改申请正在审批，批准后出新版本、记录重新开放"
     else:
         how = "该证书已结束流转"
@@ -334,8 +340,12 @@ async def record_print_effect(call: wf.EffectCall) -> None:
     """打印 / 重新打印: the print log (who, when, reprint and why); the state is the workflow's."""
     from metrolab.certificates.printing import log_print
 
-    await log_print(call.object_id, call.user, reprint=call.applied.transition.key == "reprint",
-                    reason=call.reason or "")
+    await log_print(
+        call.object_id,
+        call.user,
+        reprint=call.applied.transition.key == "reprint",
+        reason=call.reason or "",
+    )
 
 
 # ── batch approval (§5.8.6) ───────────────────────────────────────────────────────────────────
@@ -368,7 +378,10 @@ async def approve_batch(ids: list[int], user: Any, password: str) -> BatchResult
         actor=user,
         target_type="certificate",
         target_id=None,
-        details={"done": [d["id"] for d in result.done], "failed": [f["id"] for f in result.failed]},
+        details={
+            "done": [d["id"] for d in result.done],
+            "failed": [f["id"] for f in result.failed],
+        },
     )
     return result
 
@@ -387,15 +400,22 @@ async def approve_one(cid: int, user: Any, password: str | SignerProof) -> dict[
             cert = await issue(cid, user=user)
             note = "补出具"
         elif cert["status"] == "approving":
-            cert = await act(cid, "approve", user, password=password, expected_lock=cert["lock_version"])
+            cert = await act(
+                cid, "approve", user, password=password, expected_lock=cert["lock_version"]
+            )
         elif cert["pdf_sha256"]:
             note = "已出具"
         else:
             raise Conflict("该证书不在待批准状态")
         return {"id": cid, "label": label, "ok": True, "number": cert["number"], "note": note}
     except Refused as exc:
-        return {"id": cid, "label": label, "ok": False, "message": str(exc.detail),
-                "status": exc.status_code}
+        return {
+            "id": cid,
+            "label": label,
+            "ok": False,
+            "message": str(exc.detail),
+            "status": exc.status_code,
+        }
     except Exception as exc:  # noqa: BLE001 - one broken certificate must not stop the batch
         return {"id": cid, "label": label, "ok": False, "message": str(exc) or type(exc).__name__}
 

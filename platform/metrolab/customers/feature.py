@@ -4,8 +4,10 @@ from metrolab.customers.routes import router
 from metrolab.web.i18n import N_
 from metrolab.web.navigation import NavItem
 
-PERMISSIONS = {"customers.view": ("查看客户", "View customers"),
-               "customers.manage": ("维护客户", "Maintain customers")}
+PERMISSIONS = {
+    "customers.view": ("查看客户", "View customers"),
+    "customers.manage": ("维护客户", "Maintain customers"),
+}
 NAV = [NavItem(N_("业务管理"), N_("客户"), "/customers", "customers.view", 10)]
 
 

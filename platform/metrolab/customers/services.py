@@ -26,7 +26,9 @@ def credit_code_problem(code: str) -> str | None:
     code = code.upper()
     if not _CREDIT_CODE.match(code):
         return "统一社会信用代码应为 18 位数字或大写字母"
-    total = sum(_CREDIT_ALPHABET.index(c) * w for c, w in zip(code[:17], _CREDIT_WEIGHTS, strict=True))
+    total = sum(
+        _CREDIT_ALPHABET.index(c) * w for c, w in zip(code[:17], _CREDIT_WEIGHTS, strict=True)
+    )
     check = _CREDIT_ALPHABET[(31 - total % 31) % 31]
     if code[17] != check:
         return "统一社会信用代码校验位不正确"
@@ -61,15 +63,28 @@ def clean(values: dict[str, str]) -> dict[str, str]:
 
 
 async def search(q: str = "", category: str = "", page_no: int = 1) -> tuple[list[dict], int, int]:
-    query = Customer.select(Customer.id, Customer.name, Customer.credit_code, Customer.category,
-                            Customer.address, Customer.phone)
+    query = Customer.select(
+        Customer.id,
+        Customer.name,
+        Customer.credit_code,
+        Customer.category,
+        Customer.address,
+        Customer.phone,
+    )
     count = Customer.count()
     if q:
-        clause = (Customer.name.ilike(f"%{q}%") | Customer.credit_code.ilike(f"%{q}%")
-                  | Customer.address.ilike(f"%{q}%") | Customer.phone.ilike(f"%{q}%"))
+        clause = (
+            Customer.name.ilike(f"%{q}%")
+            | Customer.credit_code.ilike(f"%{q}%")
+            | Customer.address.ilike(f"%{q}%")
+            | Customer.phone.ilike(f"%{q}%")
+        )
         query, count = query.where(clause), count.where(clause)
     if category:
-        query, count = query.where(Customer.category == category), count.where(Customer.category == category)
+        query, count = (
+            query.where(Customer.category == category),
+            count.where(Customer.category == category),
+        )
     total = await count
     page_no = max(1, page_no)
     rows = await query.order_by(Customer.name).limit(PAGE_SIZE).offset((page_no - 1) * PAGE_SIZE)
@@ -94,7 +109,9 @@ async def contacts(customer_id: int) -> list[dict]:
 
 def contact_rows(form_lists: dict[str, list[str]]) -> tuple[list[dict[str, str]], dict[str, str]]:
     """Contacts posted as parallel lists contact_name[] / contact_phone[] …; blank rows dropped."""
-    columns = {k: form_lists.get(f"contact_{k}", []) for k in ("name", "position", "phone", "email")}
+    columns = {
+        k: form_lists.get(f"contact_{k}", []) for k in ("name", "position", "phone", "email")
+    }
     rows, errors = [], {}
     for i in range(len(columns["name"])):
         row = {k: (values[i] if i < len(values) else "").strip() for k, values in columns.items()}

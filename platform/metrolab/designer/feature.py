@@ -5,6 +5,11 @@ from metrolab.designer.routes import router
 from metrolab.web.navigation import NavItem
 
 # Declared by the forms feature too (register() keeps the first); repeated so this feature stands alone.
-PERMISSIONS = {"forms.design": ("设计表单（新建、修改、提交审核、停用）", "Design forms (draft, submit, retire)")}
+PERMISSIONS = {
+    "forms.design": (
+        "设计表单（新建、修改、提交审核、停用）",
+        "Design forms (draft, submit, retire)",
+    )
+}
 NAV = [NavItem("系统", "表单设计器", "/designer", "forms.design", 71)]
 __all__ = ["router"]

@@ -17,20 +17,47 @@ MAX_IMPORT_CHARS = 5 * 1024 * 1024
 def check_expression(source: Any, known_names: Any) -> dict[str, Any]:
     """Compile with the real evaluator and check root names against ``known_names``."""
     if not isinstance(source, str):
-        return {"ok": False, "message": "表达式必须是文本", "position": None, "names": [], "code": "syntax"}
-    names = [n for n in (known_names or []) if isinstance(n, str)] if isinstance(known_names, list) else []
+        return {
+            "ok": False,
+            "message": "表达式必须是文本",
+            "position": None,
+            "names": [],
+            "code": "syntax",
+        }
+    names = (
+        [n for n in (known_names or []) if isinstance(n, str)]
+        if isinstance(known_names, list)
+        else []
+    )
     try:
         compiled = compile_expression(source)
         used = sorted(compiled.names)
         check_names(compiled, names)
     except ExpressionError as exc:
-        return {"ok": False, "message": exc.message, "position": exc.position, "names": [], "code": exc.code}
-    return {"ok": True, "message": "", "position": None, "names": used, "functions": sorted(compiled.functions)}
+        return {
+            "ok": False,
+            "message": exc.message,
+            "position": exc.position,
+            "names": [],
+            "code": exc.code,
+        }
+    return {
+        "ok": True,
+        "message": "",
+        "position": None,
+        "names": used,
+        "functions": sorted(compiled.functions),
+    }
 
 
 def _problems(exc: DefinitionInvalid, lang: str) -> list[dict[str, str]]:
-    return [{"place": p.place, "message": p.message_zh if lang == "zh" else (p.message_en or p.message_zh)}
-            for p in exc.problems]
+    return [
+        {
+            "place": p.place,
+            "message": p.message_zh if lang == "zh" else (p.message_en or p.message_zh),
+        }
+        for p in exc.problems
+    ]
 
 
 def preview(raw: Any, catalogue: dict[str, Any] | None, lang: str = "zh") -> dict[str, Any]:
@@ -41,8 +68,12 @@ def preview(raw: Any, catalogue: dict[str, Any] | None, lang: str = "zh") -> dic
     except DefinitionInvalid as exc:
         return {"ok": False, "html": "", "problems": _problems(exc, lang), "ms": _ms(start)}
     except (TypeError, KeyError, AttributeError) as exc:  # a shape the checks did not foresee
-        return {"ok": False, "html": "", "problems": [{"place": "（根）", "message": f"定义无法读取：{exc}"}],
-                "ms": _ms(start)}
+        return {
+            "ok": False,
+            "html": "",
+            "problems": [{"place": "（根）", "message": f"定义无法读取：{exc}"}],
+            "ms": _ms(start),
+        }
     data = sample_data(defn, catalogue)
     html = render_form(defn, data, [], catalogue, {"standards": []}, lang=lang, mode="preview")
     return {"ok": True, "html": html, "problems": [], "ms": _ms(start)}
@@ -63,8 +94,15 @@ def validate_import(text: Any, form_key: str | None = None) -> dict[str, Any]:
     except DefinitionInvalid as exc:
         return {"ok": False, "problems": _problems(exc, "zh")}
     if form_key and raw.get("key") != form_key:
-        return {"ok": False, "problems": [{"place": "key", "message":
-                f"文件中的表单标识 “{raw.get('key')}” 与当前表单 “{form_key}” 不同，不能导入到此草稿"}]}
+        return {
+            "ok": False,
+            "problems": [
+                {
+                    "place": "key",
+                    "message": f"文件中的表单标识 “{raw.get('key')}” 与当前表单 “{form_key}” 不同，不能导入到此草稿",
+                }
+            ],
+        }
     return {"ok": True, "definition": raw, "problems": []}
 
 
@@ -78,16 +116,26 @@ def catalogue_summary(types: list[dict[str, Any]], lang: str) -> dict[str, Any]:
                 params.update((point.get("params") or {}).keys())
         name = t.get("name")
         out[t["code"]] = {
-            "name": (name.get(lang) or name.get("zh")) if isinstance(name, dict) else str(name or t["code"]),
+            "name": (name.get(lang) or name.get("zh"))
+            if isinstance(name, dict)
+            else str(name or t["code"]),
             "params": sorted(params),
-            "items": [{"code": i["code"], "name": (i.get("name") or {}).get(lang) or (i.get("name") or {}).get("zh", "")}
-                      for i in t.get("items", [])],
+            "items": [
+                {
+                    "code": i["code"],
+                    "name": (i.get("name") or {}).get(lang) or (i.get("name") or {}).get("zh", ""),
+                }
+                for i in t.get("items", [])
+            ],
         }
     return out
 
 
 def function_help(lang: str) -> list[dict[str, str]]:
-    return [{"name": f.name, "usage": f.usage, "text": f.zh if lang == "zh" else f.en} for f in FUNCTIONS.values()]
+    return [
+        {"name": f.name, "usage": f.usage, "text": f.zh if lang == "zh" else f.en}
+        for f in FUNCTIONS.values()
+    ]
 
 
 def function_names() -> list[str]:

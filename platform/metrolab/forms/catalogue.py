@@ -29,7 +29,9 @@ async def get_standards(codes: list[str]) -> list[dict[str, Any]]:
     return list(await _service().get_standards(list(codes))) if codes else []
 
 
-async def standards_for_picker(on: date, instrument_type: str | None = None) -> list[dict[str, Any]]:
+async def standards_for_picker(
+    on: date, instrument_type: str | None = None
+) -> list[dict[str, Any]]:
     """``[{code, label, valid_until, expired}]`` as the form engine's context["standards"]."""
     return list(await _service().standards_for_picker(on, instrument_type))
 

@@ -9,9 +9,14 @@ from metrolab.web.navigation import NavItem, TaskCounter
 if TYPE_CHECKING:
     from metrolab.workflows.services import EffectCall
 
-PERMISSIONS = {"forms.view": ("查看表单定义", "View form definitions"),
-               "forms.design": ("设计表单（新建、修改、提交审核、停用）", "Design forms (draft, submit, retire)"),
-               "forms.review": ("审核表单模板", "Review form templates")}
+PERMISSIONS = {
+    "forms.view": ("查看表单定义", "View form definitions"),
+    "forms.design": (
+        "设计表单（新建、修改、提交审核、停用）",
+        "Design forms (draft, submit, retire)",
+    ),
+    "forms.review": ("审核表单模板", "Review form templates"),
+}
 NAV = [NavItem("系统", "表单定义", "/forms", "forms.view", 70)]
 
 
@@ -27,8 +32,14 @@ async def _returned(user: CurrentUser) -> int:
     return await count_returned(user.id)
 
 
-TASKS = [TaskCounter("forms_in_review", "待审核的表单模板", "/forms/review", "forms.review", _in_review, 30),
-         TaskCounter("forms_returned", "被退回的表单草稿", "/forms/returned", "forms.design", _returned, 31)]
+TASKS = [
+    TaskCounter(
+        "forms_in_review", "待审核的表单模板", "/forms/review", "forms.review", _in_review, 30
+    ),
+    TaskCounter(
+        "forms_returned", "被退回的表单草稿", "/forms/returned", "forms.design", _returned, 31
+    ),
+]
 
 
 async def _seed_forms() -> int:
@@ -52,7 +63,12 @@ EFFECTS = {"retire_previous_form_version": _retire_previous}
 async def _record_form_keys() -> list[str]:
     from metrolab.forms.tables import FormDefinition
 
-    return [r["key"] for r in await FormDefinition.select(FormDefinition.key).where(FormDefinition.kind == "record")]
+    return [
+        r["key"]
+        for r in await FormDefinition.select(FormDefinition.key).where(
+            FormDefinition.kind == "record"
+        )
+    ]
 
 
 # The indicators editor suggests record-form keys: these are the ones kept in the database.

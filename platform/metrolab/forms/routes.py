@@ -19,7 +19,13 @@ from metrolab.web.permissions import perm
 
 STATUS_ZH = {"draft": "草稿", "in_review": "审核中", "published": "已发布", "retired": "已停用"}
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
-_DONE = {"save": "saved", "submit": "submitted", "approve": "approved", "return": "returned", "retire": "retired"}
+_DONE = {
+    "save": "saved",
+    "submit": "submitted",
+    "approve": "approved",
+    "return": "returned",
+    "retire": "retired",
+}
 
 
 def _actions(version: dict[str, Any], user: Any) -> dict[str, bool]:
@@ -45,25 +51,48 @@ async def _preview(raw: dict[str, Any]) -> tuple[Any, Any, dict, list[str]]:
     return defn, cat, sample_data(defn, cat), []
 
 
-async def _detail(request: Request, key: str, version_id: int | None = None, error: str = "",
-                  status_code: int = 200, editor_text: str | None = None) -> Template:
+async def _detail(
+    request: Request,
+    key: str,
+    version_id: int | None = None,
+    error: str = "",
+    status_code: int = 200,
+    editor_text: str | None = None,
+) -> Template:
     form = await services.get_definition(key)
     if form is None:
         raise UserError(status_code=404, detail="表单不存在")
     versions = await services.versions_of(key)
-    version = next((v for v in versions if v["id"] == version_id), None) or (versions[0] if versions else None)
+    version = next((v for v in versions if v["id"] == version_id), None) or (
+        versions[0] if versions else None
+    )
     base, changes = None, []
     preview: tuple[Any, Any, dict, list[str]] = (None, None, {}, [])
     if version:
         base = await services.previous_published(version)
         changes = services.diff(base, version) if base else []
         preview = await _preview(version["definition"])
-    return page("forms/detail.html", status_code=status_code, title=form["title_zh"] or key, form=form,
-                versions=versions, version=version, base=base, changes=changes, status_zh=STATUS_ZH,
-                defn=preview[0], catalogue=preview[1], sample=preview[2], preview_problems=preview[3],
-                actions=_actions(version, request.user) if version else {}, error=error,
-                json_text=json.dumps(version["definition"], ensure_ascii=False, indent=2) if version else "",
-                editor_text=editor_text)
+    return page(
+        "forms/detail.html",
+        status_code=status_code,
+        title=form["title_zh"] or key,
+        form=form,
+        versions=versions,
+        version=version,
+        base=base,
+        changes=changes,
+        status_zh=STATUS_ZH,
+        defn=preview[0],
+        catalogue=preview[1],
+        sample=preview[2],
+        preview_problems=preview[3],
+        actions=_actions(version, request.user) if version else {},
+        error=error,
+        json_text=json.dumps(version["definition"], ensure_ascii=False, indent=2)
+        if version
+        else "",
+        editor_text=editor_text,
+    )
 
 
 async def _key_of(version_id: int) -> str:
@@ -75,21 +104,34 @@ async def _key_of(version_id: int) -> str:
 
 @get("/forms", opt=perm("forms.view"), include_in_schema=False)
 async def form_list(request: Request) -> Template:
-    return page("forms/list.html", title=_("表单定义"), forms=await services.list_definitions(), status_zh=STATUS_ZH,
-                error="")
+    return page(
+        "forms/list.html",
+        title=_("表单定义"),
+        forms=await services.list_definitions(),
+        status_zh=STATUS_ZH,
+        error="",
+    )
 
 
 @get("/forms/review", opt=perm("forms.review"), include_in_schema=False)
 async def review_list(request: Request) -> Template:
-    rows = [v for f in await services.list_definitions() for v in await services.versions_of(f["key"])
-            if v["status"] == "in_review"]
+    rows = [
+        v
+        for f in await services.list_definitions()
+        for v in await services.versions_of(f["key"])
+        if v["status"] == "in_review"
+    ]
     return page("forms/tasks.html", title=_("待审核的表单模板"), rows=rows, status_zh=STATUS_ZH)
 
 
 @get("/forms/returned", opt=perm("forms.design"), include_in_schema=False)
 async def returned_list(request: Request) -> Template:
-    rows = [v for f in await services.list_definitions() for v in await services.versions_of(f["key"])
-            if v["status"] == "draft" and v["review_reason"] and v["author"] == request.user.id]
+    rows = [
+        v
+        for f in await services.list_definitions()
+        for v in await services.versions_of(f["key"])
+        if v["status"] == "draft" and v["review_reason"] and v["author"] == request.user.id
+    ]
     return page("forms/tasks.html", title=_("被退回的表单草稿"), rows=rows, status_zh=STATUS_ZH)
 
 
@@ -110,10 +152,21 @@ async def form_import(request: Request) -> Response:
             raise UserError(status_code=413, detail="文件过大（表单定义不超过 2 MB）")
         version = await services.import_definition(content, request.user)
     except UserError as exc:
-        return page("forms/list.html", status_code=exc.status_code, title=_("表单定义"),
-                    forms=await services.list_definitions(), status_zh=STATUS_ZH, error=exc.detail)
-    await record("form.imported", actor=request.user, target_type="form_version", target_id=version["id"],
-                 details={"key": version["form_key"], "number": version["number"]})
+        return page(
+            "forms/list.html",
+            status_code=exc.status_code,
+            title=_("表单定义"),
+            forms=await services.list_definitions(),
+            status_zh=STATUS_ZH,
+            error=exc.detail,
+        )
+    await record(
+        "form.imported",
+        actor=request.user,
+        target_type="form_version",
+        target_id=version["id"],
+        details={"key": version["form_key"], "number": version["number"]},
+    )
     return see_other(f"/forms/{version['form_key']}?v={version['id']}")
 
 
@@ -123,8 +176,11 @@ async def form_export(version_id: int) -> Response:
     if version is None:
         raise UserError(status_code=404, detail="表单版本不存在")
     name = f"{version['form_key']}_v{version['number']}.json"
-    return Response(content=services.export_json(version), media_type="application/json",
-                    headers={"content-disposition": f'attachment; filename="{name}"'})
+    return Response(
+        content=services.export_json(version),
+        media_type="application/json",
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )
 
 
 async def _page_action(request: Request, version_id: int, action: str) -> Response:
@@ -135,8 +191,14 @@ async def _page_action(request: Request, version_id: int, action: str) -> Respon
         version = await _do(action, version_id, request.user, form)
     except UserError as exc:
         text = form.get("definition") if action == "save" else None
-        return await _detail(request, key, version_id, error=exc.detail, status_code=exc.status_code,
-                             editor_text=text)
+        return await _detail(
+            request,
+            key,
+            version_id,
+            error=exc.detail,
+            status_code=exc.status_code,
+            editor_text=text,
+        )
     return see_other(f"/forms/{key}?v={version['id']}")
 
 
@@ -164,10 +226,17 @@ async def _do(action: str, version_id: int, user: Any, body: Any) -> dict[str, A
     else:  # pragma: no cover - routes only pass the names above
         raise UserError(status_code=404, detail="未知操作")
     assert version is not None
-    await record(f"form.{_DONE[action]}",
-                 actor=user, target_type="form_version", target_id=version_id,
-                 details={"key": version["form_key"], "number": version["number"],
-                          **({"reason": version["review_reason"]} if action == "return" else {})})
+    await record(
+        f"form.{_DONE[action]}",
+        actor=user,
+        target_type="form_version",
+        target_id=version_id,
+        details={
+            "key": version["form_key"],
+            "number": version["number"],
+            **({"reason": version["review_reason"]} if action == "return" else {}),
+        },
+    )
     return version
 
 
@@ -199,8 +268,13 @@ async def page_retire(request: Request, version_id: int) -> Response:
 @post("/forms/{key:str}/drafts", opt=perm("forms.design"), include_in_schema=False)
 async def page_new_draft(request: Request, key: str) -> Response:
     version = await services.new_draft(key, request.user)
-    await record("form.draft_created", actor=request.user, target_type="form_version", target_id=version["id"],
-                 details={"key": key, "number": version["number"]})
+    await record(
+        "form.draft_created",
+        actor=request.user,
+        target_type="form_version",
+        target_id=version["id"],
+        details={"key": key, "number": version["number"]},
+    )
     return see_other(f"/forms/{key}?v={version['id']}")
 
 
@@ -213,20 +287,37 @@ def _public(version: dict[str, Any]) -> dict[str, Any]:
 
 @get("/api/v1/forms", opt=perm("forms.view"), tags=["forms"], summary="表单定义列表")
 async def api_forms() -> list[dict[str, Any]]:
-    return [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in f.items()}
-            for f in await services.list_definitions()]
+    return [
+        {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in f.items()}
+        for f in await services.list_definitions()
+    ]
 
 
-@post("/api/v1/forms", opt=perm("forms.design"), tags=["forms"], summary="导入表单定义（新表单或新草稿版本）",
-      status_code=201)
+@post(
+    "/api/v1/forms",
+    opt=perm("forms.design"),
+    tags=["forms"],
+    summary="导入表单定义（新表单或新草稿版本）",
+    status_code=201,
+)
 async def api_import(request: Request) -> dict[str, Any]:
     version = await services.import_definition(await request.body(), request.user)
-    await record("form.imported", actor=request.user, target_type="form_version", target_id=version["id"],
-                 details={"key": version["form_key"], "number": version["number"]})
+    await record(
+        "form.imported",
+        actor=request.user,
+        target_type="form_version",
+        target_id=version["id"],
+        details={"key": version["form_key"], "number": version["number"]},
+    )
     return _public(version)
 
 
-@get("/api/v1/forms/versions/{version_id:int}", opt=perm("forms.view"), tags=["forms"], summary="表单版本")
+@get(
+    "/api/v1/forms/versions/{version_id:int}",
+    opt=perm("forms.view"),
+    tags=["forms"],
+    summary="表单版本",
+)
 async def api_version(version_id: int) -> dict[str, Any]:
     version = await services.get_version(version_id)
     if version is None:
@@ -234,8 +325,12 @@ async def api_version(version_id: int) -> dict[str, Any]:
     return _public(version)
 
 
-@put("/api/v1/forms/versions/{version_id:int}", opt=perm("forms.design"), tags=["forms"],
-     summary="保存草稿（{definition, revision}；修订号过期时 409）")
+@put(
+    "/api/v1/forms/versions/{version_id:int}",
+    opt=perm("forms.design"),
+    tags=["forms"],
+    summary="保存草稿（{definition, revision}；修订号过期时 409）",
+)
 async def api_save(request: Request, version_id: int, data: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("definition"), dict):
         raise UserError(status_code=400, detail="请求体应为 {definition: {...}, revision: 整数}")
@@ -248,42 +343,97 @@ async def _api_action(request: Request, version_id: int, action: str) -> dict[st
         body = await request.json()
     except Exception:  # noqa: BLE001 - an empty body is fine for submit / retire
         body = {}
-    return _public(await _do(action, version_id, request.user, body if isinstance(body, dict) else {}))
+    return _public(
+        await _do(action, version_id, request.user, body if isinstance(body, dict) else {})
+    )
 
 
-@post("/api/v1/forms/versions/{version_id:int}/submit", opt=perm("forms.design"), tags=["forms"], summary="提交审核", status_code=200)
+@post(
+    "/api/v1/forms/versions/{version_id:int}/submit",
+    opt=perm("forms.design"),
+    tags=["forms"],
+    summary="提交审核",
+    status_code=200,
+)
 async def api_submit(request: Request, version_id: int) -> dict[str, Any]:
     return await _api_action(request, version_id, "submit")
 
 
-@post("/api/v1/forms/versions/{version_id:int}/approve", opt=perm("forms.review"), tags=["forms"],
-      summary="批准发布（{password}，电子签名）", status_code=200)
+@post(
+    "/api/v1/forms/versions/{version_id:int}/approve",
+    opt=perm("forms.review"),
+    tags=["forms"],
+    summary="批准发布（{password}，电子签名）",
+    status_code=200,
+)
 async def api_approve(request: Request, version_id: int) -> dict[str, Any]:
     return await _api_action(request, version_id, "approve")
 
 
-@post("/api/v1/forms/versions/{version_id:int}/return", opt=perm("forms.review"), tags=["forms"],
-      summary="退回修改（{reason}）", status_code=200)
+@post(
+    "/api/v1/forms/versions/{version_id:int}/return",
+    opt=perm("forms.review"),
+    tags=["forms"],
+    summary="退回修改（{reason}）",
+    status_code=200,
+)
 async def api_return(request: Request, version_id: int) -> dict[str, Any]:
     return await _api_action(request, version_id, "return")
 
 
-@post("/api/v1/forms/versions/{version_id:int}/retire", opt=perm("forms.design"), tags=["forms"], summary="停用", status_code=200)
+@post(
+    "/api/v1/forms/versions/{version_id:int}/retire",
+    opt=perm("forms.design"),
+    tags=["forms"],
+    summary="停用",
+    status_code=200,
+)
 async def api_retire(request: Request, version_id: int) -> dict[str, Any]:
     return await _api_action(request, version_id, "retire")
 
 
-@post("/api/v1/forms/{key:str}/drafts", opt=perm("forms.design"), tags=["forms"], summary="新建草稿（复制最新版本）",
-      status_code=201)
+@post(
+    "/api/v1/forms/{key:str}/drafts",
+    opt=perm("forms.design"),
+    tags=["forms"],
+    summary="新建草稿（复制最新版本）",
+    status_code=201,
+)
 async def api_new_draft(request: Request, key: str) -> dict[str, Any]:
     version = await services.new_draft(key, request.user)
-    await record("form.draft_created", actor=request.user, target_type="form_version", target_id=version["id"],
-                 details={"key": key, "number": version["number"]})
+    await record(
+        "form.draft_created",
+        actor=request.user,
+        target_type="form_version",
+        target_id=version["id"],
+        details={"key": key, "number": version["number"]},
+    )
     return _public(version)
 
 
-router = Router(path="/", route_handlers=[
-    form_list, review_list, returned_list, form_detail, form_import, form_export, page_save, page_submit,
-    page_approve, page_return, page_retire, page_new_draft,
-    api_forms, api_import, api_version, api_save, api_submit, api_approve, api_return, api_retire, api_new_draft,
-])
+router = Router(
+    path="/",
+    route_handlers=[
+        form_list,
+        review_list,
+        returned_list,
+        form_detail,
+        form_import,
+        form_export,
+        page_save,
+        page_submit,
+        page_approve,
+        page_return,
+        page_retire,
+        page_new_draft,
+        api_forms,
+        api_import,
+        api_version,
+        api_save,
+        api_submit,
+        api_approve,
+        api_return,
+        api_retire,
+        api_new_draft,
+    ],
+)

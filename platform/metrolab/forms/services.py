@@ -27,7 +27,11 @@ from metrolab.forms.tables import FormDefinition, FormVersion
 from metrolab.kernel.errors import Conflict, NotFound, Refused
 
 log = logging.getLogger("metrolab.forms")
-SYSTEM_SIGNATURE = {"signer_id": None, "signer": "system", "meaning": "随产品发布"}  # the workflow signature shape
+SYSTEM_SIGNATURE = {
+    "signer_id": None,
+    "signer": "system",
+    "meaning": "随产品发布",
+}  # the workflow signature shape
 KINDS = ("record", "entrustment", "self_check", "other")
 
 
@@ -65,7 +69,9 @@ def sha256_of(value: Any) -> str:
 
 def _refuse(intro: str, exc: DefinitionInvalid) -> DefinitionRefused:
     problems = [{"place": p.place, "message": p.message_zh} for p in exc.problems]
-    text = "；".join(f"{p['place']}：{p['message']}" if p["place"] else p["message"] for p in problems)
+    text = "；".join(
+        f"{p['place']}：{p['message']}" if p["place"] else p["message"] for p in problems
+    )
     return DefinitionRefused(detail=f"{intro}：{text}", extra=problems)
 
 
@@ -113,12 +119,20 @@ async def _version_or_404(version_id: int) -> dict[str, Any]:
 
 
 async def versions_of(key: str) -> list[dict[str, Any]]:
-    return await _versions().where(FormVersion.form.key == key).order_by(FormVersion.number, ascending=False)
+    return (
+        await _versions()
+        .where(FormVersion.form.key == key)
+        .order_by(FormVersion.number, ascending=False)
+    )
 
 
 async def published_version(key: str) -> dict[str, Any] | None:
     """The version business pages use: the one published version of ``key`` (or None)."""
-    return await _versions().where((FormVersion.form.key == key) & (FormVersion.status == "published")).first()
+    return (
+        await _versions()
+        .where((FormVersion.form.key == key) & (FormVersion.status == "published"))
+        .first()
+    )
 
 
 async def get_definition(key: str) -> dict[str, Any] | None:
@@ -128,8 +142,9 @@ async def get_definition(key: str) -> dict[str, Any] | None:
 async def list_definitions() -> list[dict[str, Any]]:
     """Every form with its latest version and the statuses of its versions."""
     forms = await FormDefinition.select().order_by(FormDefinition.key)
-    versions = await FormVersion.select(FormVersion.id, FormVersion.form, FormVersion.number, FormVersion.status,
-                                        FormVersion.author).order_by(FormVersion.number)
+    versions = await FormVersion.select(
+        FormVersion.id, FormVersion.form, FormVersion.number, FormVersion.status, FormVersion.author
+    ).order_by(FormVersion.number)
     by_form: dict[int, list[dict]] = {}
     for v in versions:
         by_form.setdefault(v["form"], []).append(v)
@@ -143,21 +158,36 @@ async def list_definitions() -> list[dict[str, Any]]:
 
 def _definition_columns(raw: dict[str, Any]) -> dict[Any, Any]:
     title = raw.get("title") or {}
-    return {FormDefinition.kind: raw.get("kind", "record"), FormDefinition.title_zh: title.get("zh", ""),
-            FormDefinition.title_en: title.get("en", "") or title.get("zh", ""),
-            FormDefinition.catalogue: raw.get("catalogue") or ""}
+    return {
+        FormDefinition.kind: raw.get("kind", "record"),
+        FormDefinition.title_zh: title.get("zh", ""),
+        FormDefinition.title_en: title.get("en", "") or title.get("zh", ""),
+        FormDefinition.catalogue: raw.get("catalogue") or "",
+    }
 
 
 async def _next_number(form_id: int) -> int:
-    last = await FormVersion.select(FormVersion.number).where(FormVersion.form == form_id).order_by(
-        FormVersion.number, ascending=False).first()
+    last = (
+        await FormVersion.select(FormVersion.number)
+        .where(FormVersion.form == form_id)
+        .order_by(FormVersion.number, ascending=False)
+        .first()
+    )
     return (last["number"] if last else 0) + 1
 
 
 async def _insert_version(form_id: int, number: int, raw: dict, user: Any, **extra: Any) -> int:
     at = now()
-    version = FormVersion(form=form_id, number=number, definition=raw, author=_uid(user), updated_by=_uid(user),
-                          created_at=at, updated_at=at, **extra)
+    version = FormVersion(
+        form=form_id,
+        number=number,
+        definition=raw,
+        author=_uid(user),
+        updated_by=_uid(user),
+        created_at=at,
+        updated_at=at,
+        **extra,
+    )
     await version.save()
     return version.id
 
@@ -189,8 +219,11 @@ async def import_definition(content: bytes | str, user: Any) -> dict[str, Any]:
 
 
 async def _refuse_second_draft(form_id: int) -> None:
-    open_ = await FormVersion.select(FormVersion.number, FormVersion.status).where(
-        (FormVersion.form == form_id) & FormVersion.status.is_in(["draft", "in_review"])).first()
+    open_ = (
+        await FormVersion.select(FormVersion.number, FormVersion.status)
+        .where((FormVersion.form == form_id) & FormVersion.status.is_in(["draft", "in_review"]))
+        .first()
+    )
     if open_:
         state = "草稿" if open_["status"] == "draft" else "审核中的版本"
         raise Conflict(f"该表单已有{state} v{open_['number']}，请先处理它")
@@ -207,13 +240,17 @@ async def new_draft(definition_key: str, user: Any) -> dict[str, Any]:
     if draft:
         return draft
     await _refuse_second_draft(form["id"])
-    source = next((v for v in versions if v["status"] == "published"), versions[0] if versions else None)
+    source = next(
+        (v for v in versions if v["status"] == "published"), versions[0] if versions else None
+    )
     raw = source["definition"] if source else {}
     version_id = await _insert_version(form["id"], await _next_number(form["id"]), raw, user)
     return await _version_or_404(version_id)
 
 
-async def save_draft(version_id: int, definition: dict | str | bytes, expected_revision: int, user: Any) -> int:
+async def save_draft(
+    version_id: int, definition: dict | str | bytes, expected_revision: int, user: Any
+) -> int:
     """Save a draft (shape-checked with load_definition); returns the new revision. A stale
     ``expected_revision`` raises :class:`EditConflict` naming who saved it and when."""
     version = await _version_or_404(version_id)
@@ -222,19 +259,34 @@ async def save_draft(version_id: int, definition: dict | str | bytes, expected_r
     raw = parse_document(definition)
     if raw["key"] != version["form_key"]:
         raise DefinitionRefused(detail=f"表单标识 key 不能修改（应为 “{version['form_key']}”）")
-    rows = await FormVersion.update({
-        FormVersion.definition: raw, FormVersion.revision: FormVersion.revision + 1,
-        FormVersion.updated_by: _uid(user), FormVersion.updated_at: now(),
-    }).where((FormVersion.id == version_id) & (FormVersion.revision == expected_revision)
-             & (FormVersion.status == "draft")).returning(FormVersion.revision)
+    rows = (
+        await FormVersion.update(
+            {
+                FormVersion.definition: raw,
+                FormVersion.revision: FormVersion.revision + 1,
+                FormVersion.updated_by: _uid(user),
+                FormVersion.updated_at: now(),
+            }
+        )
+        .where(
+            (FormVersion.id == version_id)
+            & (FormVersion.revision == expected_revision)
+            & (FormVersion.status == "draft")
+        )
+        .returning(FormVersion.revision)
+    )
     if not rows:
         current = await _version_or_404(version_id)
         if current["status"] != "draft":
             raise Conflict(_not_editable(current))
         at = current["updated_at"].astimezone().strftime("%Y-%m-%d %H:%M:%S")
-        raise EditConflict(detail=f"该草稿已被 {current['updated_by_name'] or '其他人'} 于 {at} 修改，请刷新后再编辑",
-                           extra={"revision": current["revision"]})
-    await FormDefinition.update(_definition_columns(raw)).where(FormDefinition.id == version["form"])
+        raise EditConflict(
+            detail=f"该草稿已被 {current['updated_by_name'] or '其他人'} 于 {at} 修改，请刷新后再编辑",
+            extra={"revision": current["revision"]},
+        )
+    await FormDefinition.update(_definition_columns(raw)).where(
+        FormDefinition.id == version["form"]
+    )
     return rows[0]["revision"]
 
 
@@ -265,14 +317,30 @@ def _review_context(version: dict[str, Any], user: Any) -> dict[str, Any]:
     return {"author": version["author"], "submitter": version["submitted_by"], "actor": _uid(user)}
 
 
-async def _act(version: dict[str, Any], action: str, user: Any, *, reason: str | None = None,
-               password: str | None = None, changes: dict[Any, Any] | None = None) -> Any:
+async def _act(
+    version: dict[str, Any],
+    action: str,
+    user: Any,
+    *,
+    reason: str | None = None,
+    password: str | None = None,
+    changes: dict[Any, Any] | None = None,
+) -> Any:
     from metrolab.workflows.services import apply
 
-    return await apply(FormVersion, version["id"], FORM_WF, action, user, context=_review_context(version, user),
-                       reason=reason, password=password, changes=changes,
-                       signature_into=FormVersion.approval_signature,
-                       signed_content=version["definition"])  # the reviewer signs the document itself
+    return await apply(
+        FormVersion,
+        version["id"],
+        FORM_WF,
+        action,
+        user,
+        context=_review_context(version, user),
+        reason=reason,
+        password=password,
+        changes=changes,
+        signature_into=FormVersion.approval_signature,
+        signed_content=version["definition"],
+    )  # the reviewer signs the document itself
 
 
 async def submit_for_review(version_id: int, user: Any) -> dict[str, Any]:
@@ -282,8 +350,16 @@ async def submit_for_review(version_id: int, user: Any) -> dict[str, Any]:
     if problems := await publish_problems(version["definition"]):
         text = "；".join(f"{p['place']}：{p['message']}" for p in problems)
         raise DefinitionRefused(detail=f"表单定义不能发布，请先修改：{text}", extra=problems)
-    await _act(version, "submit", user, changes={FormVersion.submitted_by: _uid(user),
-                                                 FormVersion.submitted_at: now(), FormVersion.review_reason: ""})
+    await _act(
+        version,
+        "submit",
+        user,
+        changes={
+            FormVersion.submitted_by: _uid(user),
+            FormVersion.submitted_at: now(),
+            FormVersion.review_reason: "",
+        },
+    )
     return await _version_or_404(version_id)
 
 
@@ -295,13 +371,25 @@ async def approve(version_id: int, reviewer: Any, password: str) -> dict[str, An
         raise Conflict("只有审核中的表单版本可以批准")
     raw = version["definition"]
     if problems := await publish_problems(raw):
-        raise DefinitionRefused(detail="表单定义不能发布：" + "；".join(f"{p['place']}：{p['message']}" for p in problems),
-                                extra=problems)
+        raise DefinitionRefused(
+            detail="表单定义不能发布："
+            + "；".join(f"{p['place']}：{p['message']}" for p in problems),
+            extra=problems,
+        )
     cat = await indicators.get_catalogue(raw.get("catalogue") or "")
     at = now()
-    await _act(version, "approve", reviewer, password=password, changes={
-        FormVersion.schema: derive_schema(load_definition(raw, cat), cat), FormVersion.reviewed_by: _uid(reviewer),
-        FormVersion.reviewed_at: at, FormVersion.published_at: at})
+    await _act(
+        version,
+        "approve",
+        reviewer,
+        password=password,
+        changes={
+            FormVersion.schema: derive_schema(load_definition(raw, cat), cat),
+            FormVersion.reviewed_by: _uid(reviewer),
+            FormVersion.reviewed_at: at,
+            FormVersion.published_at: at,
+        },
+    )
     return await _version_or_404(version_id)
 
 
@@ -309,9 +397,17 @@ async def retire_previous(call: Any) -> None:
     """Effect ``retire_previous_form_version``: one published version per form."""
     row = await FormVersion.select(FormVersion.form).where(FormVersion.id == call.object_id).first()
     assert row is not None  # the version being approved
-    await FormVersion.update({FormVersion.status: "retired", FormVersion.retired_at: now(),
-                              FormVersion.lock_version: FormVersion.lock_version + 1}).where(
-        (FormVersion.form == row["form"]) & (FormVersion.status == "published") & (FormVersion.id != call.object_id))
+    await FormVersion.update(
+        {
+            FormVersion.status: "retired",
+            FormVersion.retired_at: now(),
+            FormVersion.lock_version: FormVersion.lock_version + 1,
+        }
+    ).where(
+        (FormVersion.form == row["form"])
+        & (FormVersion.status == "published")
+        & (FormVersion.id != call.object_id)
+    )
 
 
 async def return_for_changes(version_id: int, reviewer: Any, reason: str) -> dict[str, Any]:
@@ -321,8 +417,17 @@ async def return_for_changes(version_id: int, reviewer: Any, reason: str) -> dic
     version = await _version_or_404(version_id)
     if version["status"] != "in_review":
         raise Conflict("只有审核中的表单版本可以退回")
-    await _act(version, "return", reviewer, reason=reason, changes={
-        FormVersion.review_reason: reason, FormVersion.reviewed_by: _uid(reviewer), FormVersion.reviewed_at: now()})
+    await _act(
+        version,
+        "return",
+        reviewer,
+        reason=reason,
+        changes={
+            FormVersion.review_reason: reason,
+            FormVersion.reviewed_by: _uid(reviewer),
+            FormVersion.reviewed_at: now(),
+        },
+    )
     return await _version_or_404(version_id)
 
 
@@ -343,10 +448,16 @@ def diff(version_a: dict[str, Any], version_b: dict[str, Any]) -> list[Change]:
 
 async def previous_published(version: dict[str, Any]) -> dict[str, Any] | None:
     """The version to diff against: the published one (or the last retired one before it)."""
-    rows = await _versions().where((FormVersion.form == version["form"]) & (FormVersion.id != version["id"])
-                                   & FormVersion.status.is_in(["published", "retired"])
-                                   & (FormVersion.number < version["number"])).order_by(
-        FormVersion.number, ascending=False)
+    rows = (
+        await _versions()
+        .where(
+            (FormVersion.form == version["form"])
+            & (FormVersion.id != version["id"])
+            & FormVersion.status.is_in(["published", "retired"])
+            & (FormVersion.number < version["number"])
+        )
+        .order_by(FormVersion.number, ascending=False)
+    )
     published = [r for r in rows if r["status"] == "published"]
     found = published or rows
     return found[0] if found else None
@@ -367,8 +478,11 @@ async def count_in_review(exclude_author: int | None = None) -> int:
 
 
 async def count_returned(author: int) -> int:
-    return await FormVersion.count().where((FormVersion.status == "draft") & (FormVersion.author == author)
-                                           & (FormVersion.review_reason != ""))
+    return await FormVersion.count().where(
+        (FormVersion.status == "draft")
+        & (FormVersion.author == author)
+        & (FormVersion.review_reason != "")
+    )
 
 
 # ── seeding ─────────────────────────────────────────────────────────────────────────────────────
@@ -395,9 +509,19 @@ async def seed_shipped_forms() -> int:
         async with FormDefinition._meta.db.transaction():
             form = FormDefinition(key=raw["key"])
             await form.save()
-            await FormDefinition.update(_definition_columns(raw)).where(FormDefinition.id == form.id)
-            await _insert_version(form.id, 1, raw, None, status="published", schema=schema, published_at=at,
-                                  approval_signature=SYSTEM_SIGNATURE | {"at": at.isoformat(timespec="seconds"),
-                                                                         "sha256": sha256_of(raw)})
+            await FormDefinition.update(_definition_columns(raw)).where(
+                FormDefinition.id == form.id
+            )
+            await _insert_version(
+                form.id,
+                1,
+                raw,
+                None,
+                status="published",
+                schema=schema,
+                published_at=at,
+                approval_signature=SYSTEM_SIGNATURE
+                | {"at": at.isoformat(timespec="seconds"), "sha256": sha256_of(raw)},
+            )
         n += 1
     return n

@@ -31,7 +31,9 @@ class FormVersion(Table, tablename="form_version"):
     definition = JSON(default={})  # the whole metrolab.form/1 document
     schema = JSON(default={})  # derive_schema at publish
     revision = Integer(default=1)  # optimistic-locking counter, +1 on every save
-    lock_version = Integer(default=1)  # the review workflow's (seed_data/workflows/form_version.json)
+    lock_version = Integer(
+        default=1
+    )  # the review workflow's (seed_data/workflows/form_version.json)
     author = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
     updated_by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
     created_at = Timestamptz(default=TimestamptzNow())

@@ -32,8 +32,12 @@ async def api_type(code: str) -> dict[str, Any]:
     return found
 
 
-@get("/api/v1/instrument-types/{code:str}/templates", opt=VIEW, tags=TAGS,
-     summary="器具类型出具证书、通知书所用的模板（含已发布版本号；未指定时为系统默认模板）")
+@get(
+    "/api/v1/instrument-types/{code:str}/templates",
+    opt=VIEW,
+    tags=TAGS,
+    summary="器具类型出具证书、通知书所用的模板（含已发布版本号；未指定时为系统默认模板）",
+)
 async def api_type_templates(code: str) -> list[dict[str, Any]]:
     found = await services.get_catalogue(code)
     if found is None:
@@ -46,14 +50,21 @@ async def api_create_type(request: Request, data: Any) -> dict[str, Any]:
     return await services.save_type(_object(data), request.user, mode="create")
 
 
-@put("/api/v1/instrument-types/{code:str}", opt=MANAGE, tags=TAGS, summary="修改器具类型（整体替换）")
+@put(
+    "/api/v1/instrument-types/{code:str}", opt=MANAGE, tags=TAGS, summary="修改器具类型（整体替换）"
+)
 async def api_update_type(request: Request, code: str, data: Any) -> dict[str, Any]:
     body = _object(data)
     body.setdefault("code", code)
     return await services.save_type(body, request.user, mode="update", original_code=code)
 
 
-@post("/api/v1/instrument-types/import", opt=MANAGE, tags=TAGS, summary="导入器具类型（JSON 文件内容；全部校验通过才写入）")
+@post(
+    "/api/v1/instrument-types/import",
+    opt=MANAGE,
+    tags=TAGS,
+    summary="导入器具类型（JSON 文件内容；全部校验通过才写入）",
+)
 async def api_import_types(request: Request, dry_run: bool = False) -> Response:
     result = await services.import_types(await request.body(), actor=request.user, dry_run=dry_run)
     return Response(content=result.as_dict(), status_code=200 if result.ok else 400)
@@ -61,7 +72,9 @@ async def api_import_types(request: Request, dry_run: bool = False) -> Response:
 
 @get("/api/v1/instrument-types/export", opt=VIEW, tags=TAGS, summary="导出器具类型（JSON）")
 async def api_export_types(code: list[str] | None = None) -> Response:
-    return Response(content=await services.export_types(code or None), media_type="application/json")
+    return Response(
+        content=await services.export_types(code or None), media_type="application/json"
+    )
 
 
 @get("/api/v1/standards", opt=VIEW, tags=TAGS, summary="计量标准装置与标准器")
@@ -94,17 +107,36 @@ async def api_update_standard(request: Request, code: str, data: Any) -> dict[st
     return await services.save_standard(body, request.user, mode="update", original_code=code)
 
 
-@post("/api/v1/standards/import", opt=MANAGE, tags=TAGS, summary="导入标准器（standards.json 格式）")
+@post(
+    "/api/v1/standards/import", opt=MANAGE, tags=TAGS, summary="导入标准器（standards.json 格式）"
+)
 async def api_import_standards(request: Request, dry_run: bool = False) -> Response:
-    result = await services.import_standards(await request.body(), actor=request.user, dry_run=dry_run)
+    result = await services.import_standards(
+        await request.body(), actor=request.user, dry_run=dry_run
+    )
     return Response(content=result.as_dict(), status_code=200 if result.ok else 400)
 
 
 @get("/api/v1/standards/export", opt=VIEW, tags=TAGS, summary="导出标准器（JSON）")
 async def api_export_standards(code: list[str] | None = None) -> Response:
-    return Response(content=await services.export_standards(code or None), media_type="application/json")
+    return Response(
+        content=await services.export_standards(code or None), media_type="application/json"
+    )
 
 
-HANDLERS = [api_types, api_type, api_type_templates, api_create_type, api_update_type, api_import_types, api_export_types,
-            api_standards, api_expiring, api_standard, api_create_standard, api_update_standard,
-            api_import_standards, api_export_standards]
+HANDLERS = [
+    api_types,
+    api_type,
+    api_type_templates,
+    api_create_type,
+    api_update_type,
+    api_import_types,
+    api_export_types,
+    api_standards,
+    api_expiring,
+    api_standard,
+    api_create_standard,
+    api_update_standard,
+    api_import_standards,
+    api_export_standards,
+]

@@ -22,19 +22,53 @@ STANDARD_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 KINDS = {"device": "计量标准装置", "instrument": "标准器"}
 ENVIRONMENT_LIMITS = {"temperature": "温度", "humidity": "相对湿度", "pressure": "大气压力"}
 
-TYPE_KEYS = ("code", "name", "category", "model", "manufacturer", "range", "accuracy", "mpe", "regulation",
-             "cycle_months", "compulsory", "environment", "record_form", "certificate_template", "notice_template",
-             "items", "source")
+TYPE_KEYS = (
+    "code",
+    "name",
+    "category",
+    "model",
+    "manufacturer",
+    "range",
+    "accuracy",
+    "mpe",
+    "regulation",
+    "cycle_months",
+    "compulsory",
+    "environment",
+    "record_form",
+    "certificate_template",
+    "notice_template",
+    "items",
+    "source",
+)
 TYPE_OPTIONAL = ("record_fields", "to_be_confirmed", "note", "active")
-ITEM_KEYS = ("code", "name", "requirement", "unit", "mpe", "resolution", "rounding", "conformity", "points", "source")
+ITEM_KEYS = (
+    "code",
+    "name",
+    "requirement",
+    "unit",
+    "mpe",
+    "resolution",
+    "rounding",
+    "conformity",
+    "points",
+    "source",
+)
 ITEM_OPTIONAL = ("result", "limit", "to_be_confirmed", "note")
 # Where a record of the type holds the instrument's own range and class (a pressure gauge's nameplate).
-RECORD_FIELDS = {"lower": "测量范围下限", "upper": "测量范围上限", "unit": "单位", "accuracy": "准确度等级"}
+RECORD_FIELDS = {
+    "lower": "测量范围下限",
+    "upper": "测量范围上限",
+    "unit": "单位",
+    "accuracy": "准确度等级",
+}
 Problems = dict[str, str]
 
 
 def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ("" if value is None else str(value).strip())
+    return (
+        value.strip() if isinstance(value, str) else ("" if value is None else str(value).strip())
+    )
 
 
 def _labels(value: Any) -> dict[str, str]:
@@ -91,7 +125,9 @@ def check_type(data: Any) -> tuple[dict[str, Any], Problems]:
         out[key] = _text(data.get(key))
     out["range"] = _check_range(data.get("range"), problems)
     record_fields = _check_record_fields(data.get("record_fields"), problems)
-    regulation: dict[str, Any] = data["regulation"] if isinstance(data.get("regulation"), dict) else {}
+    regulation: dict[str, Any] = (
+        data["regulation"] if isinstance(data.get("regulation"), dict) else {}
+    )
     out["regulation"] = {k: _text(regulation.get(k)) for k in ("code", "edition", "name")}
     if not out["regulation"]["code"]:
         problems["regulation_code"] = "检定规程编号不能为空（如 JJG 443）"
@@ -105,8 +141,11 @@ def check_type(data: Any) -> tuple[dict[str, Any], Problems]:
         out["cycle_months"] = cycle
     out["compulsory"] = bool(data.get("compulsory"))
     out["environment"] = _check_environment(data.get("environment"), problems)
-    for key, label in (("record_form", "原始记录表单"), ("certificate_template", "证书模板"),
-                       ("notice_template", "检定结果通知书模板")):
+    for key, label in (
+        ("record_form", "原始记录表单"),
+        ("certificate_template", "证书模板"),
+        ("notice_template", "检定结果通知书模板"),
+    ):
         value = _text(data.get(key))
         if value and not IDENTIFIER.match(value):
             problems[key] = f"{label}的标识应以字母开头，只含字母、数字和下划线"
@@ -119,7 +158,9 @@ def check_type(data: Any) -> tuple[dict[str, Any], Problems]:
     codes = [item.get("code") for item in out["items"] if item.get("code")]
     for i, item in enumerate(out["items"]):
         if item.get("code") and codes.count(item["code"]) > 1:
-            problems.setdefault(f"items.{i}.code", f"{_item_place(i, item)}：项目代码“{item['code']}”重复")
+            problems.setdefault(
+                f"items.{i}.code", f"{_item_place(i, item)}：项目代码“{item['code']}”重复"
+            )
     out["source"] = _text(data.get("source"))
     if not out["source"]:
         problems["source"] = "请写明依据（规程名称与条款）"
@@ -147,7 +188,9 @@ def _check_range(value: Any, problems: Problems) -> dict[str, str]:
     if upper and high is None:
         problems["range_upper"] = f"测量范围上限“{upper}”应为数字（如 1.6），单位另填"
     if bool(lower) != bool(upper):
-        problems["range_lower" if not lower else "range_upper"] = "测量范围应同时填写下限和上限（按铭牌的不填）"
+        problems["range_lower" if not lower else "range_upper"] = (
+            "测量范围应同时填写下限和上限（按铭牌的不填）"
+        )
     elif low is not None and high is not None:
         if high <= low:
             problems["range_upper"] = f"测量范围上限（{upper}）应大于下限（{lower}）"
@@ -167,12 +210,15 @@ def _check_record_fields(value: Any, problems: Problems) -> dict[str, str]:
     for key, label in RECORD_FIELDS.items():
         name = _text(value.get(key))
         if name and not IDENTIFIER.match(name):
-            problems[f"record_{key}"] = f"原始记录中“{label}”的字段名“{name}”应以字母开头，只含字母、数字和下划线"
+            problems[f"record_{key}"] = (
+                f"原始记录中“{label}”的字段名“{name}”应以字母开头，只含字母、数字和下划线"
+            )
         if name:
             out[key] = name
     if bool(out.get("lower")) != bool(out.get("upper")):
         problems["record_lower" if not out.get("lower") else "record_upper"] = (
-            "原始记录中的测量范围应同时指明下限和上限字段")
+            "原始记录中的测量范围应同时指明下限和上限字段"
+        )
     unknown = sorted(set(value) - set(RECORD_FIELDS))
     if unknown:
         problems["record_fields"] = f"原始记录字段含未知项：{'、'.join(unknown)}"
@@ -190,9 +236,12 @@ def _check_environment(env: Any, problems: Problems) -> dict[str, Any]:
         if key not in env or env[key] is None:
             continue
         limits = env[key]
-        if (not isinstance(limits, list) or len(limits) != 2
-                or any(isinstance(x, bool) or not isinstance(x, int | float) for x in limits)
-                or limits[0] > limits[1]):
+        if (
+            not isinstance(limits, list)
+            or len(limits) != 2
+            or any(isinstance(x, bool) or not isinstance(x, int | float) for x in limits)
+            or limits[0] > limits[1]
+        ):
             problems[f"env_{key}"] = f"环境条件“{label}”应为下限和上限两个数字，且下限不大于上限"
         out[key] = limits
     mode = env.get("mode", "warn")
@@ -244,8 +293,14 @@ def _check_item(i: int, item: Any, problems: Problems) -> dict[str, Any]:
         try:
             parse_step(out["rounding"])
         except ValueError:
-            problems[f"{key}.rounding"] = f"{place}：修约间隔应为 1、2 或 5 乘以 10 的整数次幂（如 0.01、0.5、0.2）"
-    for field, label in (("conformity", "符合性规则"), ("result", "结果表达式"), ("limit", "证书上的允许误差")):
+            problems[f"{key}.rounding"] = (
+                f"{place}：修约间隔应为 1、2 或 5 乘以 10 的整数次幂（如 0.01、0.5、0.2）"
+            )
+    for field, label in (
+        ("conformity", "符合性规则"),
+        ("result", "结果表达式"),
+        ("limit", "证书上的允许误差"),
+    ):
         value = _blank_to_none(item.get(field))
         if value is not None and (problem := _expression_problem(value)):
             problems[f"{key}.{field}"] = f"{place}：{label}有误：{problem}"
@@ -259,7 +314,9 @@ def _check_item(i: int, item: Any, problems: Problems) -> dict[str, Any]:
     point_codes = [p.get("code") for p in out["points"]]
     for j, p in enumerate(out["points"]):
         if p.get("code") and point_codes.count(p["code"]) > 1:
-            problems.setdefault(f"{key}.points.{j}.code", f"{place} 检定点 {j + 1}：检定点代码“{p['code']}”重复")
+            problems.setdefault(
+                f"{key}.points.{j}.code", f"{place} 检定点 {j + 1}：检定点代码“{p['code']}”重复"
+            )
     out["source"] = _text(item.get("source"))
     if item.get("to_be_confirmed"):
         out["to_be_confirmed"] = True
@@ -278,7 +335,11 @@ def _check_point(key: str, place: str, j: int, point: Any, problems: Problems) -
     if not isinstance(point, dict):
         problems[pkey] = f"{here}：应为 JSON 对象"
         return {}
-    out: dict[str, Any] = {"code": _text(point.get("code")), "label": _labels(point.get("label")), "params": {}}
+    out: dict[str, Any] = {
+        "code": _text(point.get("code")),
+        "label": _labels(point.get("label")),
+        "params": {},
+    }
     if out["code"]:
         here += f"「{out['code']}」"
     if not out["code"]:
@@ -293,7 +354,9 @@ def _check_point(key: str, place: str, j: int, point: Any, problems: Problems) -
         params = {}
     for name, value in params.items():
         if not IDENTIFIER.match(name):
-            problems[f"{pkey}.params"] = f"{here}：参数名“{name}”应以字母开头，只含字母、数字和下划线"
+            problems[f"{pkey}.params"] = (
+                f"{here}：参数名“{name}”应以字母开头，只含字母、数字和下划线"
+            )
         elif not isinstance(value, str | int | float | bool) and value is not None:
             problems[f"{pkey}.params"] = f"{here}：参数“{name}”的值应为数字或文字"
     out["params"] = dict(params)
@@ -306,17 +369,31 @@ def _check_point(key: str, place: str, j: int, point: Any, problems: Problems) -
 def type_to_row(catalogue: dict[str, Any]) -> dict[str, Any]:
     """Column values of `InstrumentType` for a checked catalogue."""
     return {
-        "code": catalogue["code"], "name_zh": catalogue["name"]["zh"], "name_en": catalogue["name"]["en"],
-        "category": catalogue["category"], "model": catalogue["model"], "manufacturer": catalogue["manufacturer"],
-        "measuring_range": catalogue["range"]["zh"], "measuring_range_en": catalogue["range"]["en"],
-        "range_limits": {k: catalogue["range"][k] for k in ("lower", "upper", "unit") if k in catalogue["range"]},
+        "code": catalogue["code"],
+        "name_zh": catalogue["name"]["zh"],
+        "name_en": catalogue["name"]["en"],
+        "category": catalogue["category"],
+        "model": catalogue["model"],
+        "manufacturer": catalogue["manufacturer"],
+        "measuring_range": catalogue["range"]["zh"],
+        "measuring_range_en": catalogue["range"]["en"],
+        "range_limits": {
+            k: catalogue["range"][k] for k in ("lower", "upper", "unit") if k in catalogue["range"]
+        },
         "record_fields": catalogue.get("record_fields") or {},
-        "accuracy": catalogue["accuracy"], "mpe": catalogue["mpe"],
-        "regulation_code": catalogue["regulation"]["code"], "regulation_edition": catalogue["regulation"]["edition"],
-        "regulation_name": catalogue["regulation"]["name"], "cycle_months": catalogue["cycle_months"],
-        "compulsory": catalogue["compulsory"], "environment": catalogue["environment"],
-        "record_form": catalogue["record_form"], "certificate_template": catalogue["certificate_template"],
-        "notice_template": catalogue["notice_template"], "items": catalogue["items"], "source": catalogue["source"],
+        "accuracy": catalogue["accuracy"],
+        "mpe": catalogue["mpe"],
+        "regulation_code": catalogue["regulation"]["code"],
+        "regulation_edition": catalogue["regulation"]["edition"],
+        "regulation_name": catalogue["regulation"]["name"],
+        "cycle_months": catalogue["cycle_months"],
+        "compulsory": catalogue["compulsory"],
+        "environment": catalogue["environment"],
+        "record_form": catalogue["record_form"],
+        "certificate_template": catalogue["certificate_template"],
+        "notice_template": catalogue["notice_template"],
+        "items": catalogue["items"],
+        "source": catalogue["source"],
         "note": catalogue.get("note", ""),
         "to_be_confirmed": bool(catalogue.get("to_be_confirmed")),
     } | ({"active": catalogue["active"]} if "active" in catalogue else {})
@@ -325,16 +402,31 @@ def type_to_row(catalogue: dict[str, Any]) -> dict[str, Any]:
 def row_to_type(row: dict[str, Any]) -> dict[str, Any]:
     """The catalogue dict (seed shape) of an `InstrumentType` row selected with load_json."""
     out = {
-        "code": row["code"], "name": {"zh": row["name_zh"], "en": row["name_en"]}, "category": row["category"],
-        "model": row["model"], "manufacturer": row["manufacturer"],
-        "range": {"zh": row["measuring_range"], "en": row["measuring_range_en"], **(row.get("range_limits") or {})},
-        "accuracy": row["accuracy"], "mpe": row["mpe"],
-        "regulation": {"code": row["regulation_code"], "edition": row["regulation_edition"],
-                       "name": row["regulation_name"]},
-        "cycle_months": row["cycle_months"], "compulsory": row["compulsory"],
-        "environment": row["environment"] or {}, "record_form": row["record_form"],
-        "certificate_template": row["certificate_template"], "notice_template": row["notice_template"],
-        "items": row["items"] or [], "source": row["source"],
+        "code": row["code"],
+        "name": {"zh": row["name_zh"], "en": row["name_en"]},
+        "category": row["category"],
+        "model": row["model"],
+        "manufacturer": row["manufacturer"],
+        "range": {
+            "zh": row["measuring_range"],
+            "en": row["measuring_range_en"],
+            **(row.get("range_limits") or {}),
+        },
+        "accuracy": row["accuracy"],
+        "mpe": row["mpe"],
+        "regulation": {
+            "code": row["regulation_code"],
+            "edition": row["regulation_edition"],
+            "name": row["regulation_name"],
+        },
+        "cycle_months": row["cycle_months"],
+        "compulsory": row["compulsory"],
+        "environment": row["environment"] or {},
+        "record_form": row["record_form"],
+        "certificate_template": row["certificate_template"],
+        "notice_template": row["notice_template"],
+        "items": row["items"] or [],
+        "source": row["source"],
     }
     if row.get("record_fields"):
         out["record_fields"] = row["record_fields"]
@@ -356,13 +448,17 @@ def check_standard(data: Any, kind: str | None = None) -> tuple[dict[str, Any], 
     name = _labels(data.get("name"))
     out: dict[str, Any] = {
         "kind": _text(data.get("kind")) or kind or "instrument",
-        "code": _text(data.get("code")), "name": name["zh"],
+        "code": _text(data.get("code")),
+        "name": name["zh"],
         "name_en": _text(data.get("name_en")) or name["en"],
-        "model": _text(data.get("model")), "serial_no": _text(data.get("serial_no") or data.get("serial")),
+        "model": _text(data.get("model")),
+        "serial_no": _text(data.get("serial_no") or data.get("serial")),
         "measuring_range": _text(data.get("measuring_range") or data.get("range")),
         "uncertainty": _text(data.get("uncertainty") or data.get("accuracy")),
-        "certificate_no": _text(data.get("certificate_no")), "calibrated_by": _text(data.get("calibrated_by")),
-        "department": _text(data.get("department")), "facility": _text(data.get("facility")),
+        "certificate_no": _text(data.get("certificate_no")),
+        "calibrated_by": _text(data.get("calibrated_by")),
+        "department": _text(data.get("department")),
+        "facility": _text(data.get("facility")),
         "notes": _text(data.get("notes") or data.get("note")),
         "active": data.get("active", True) not in (False, "false", "0", ""),
     }
@@ -386,7 +482,9 @@ def check_standard(data: Any, kind: str | None = None) -> tuple[dict[str, Any], 
     types = data.get("for_types") or []
     if isinstance(types, str):
         types = [t for t in re.split(r"[\s,，;；、]+", types) if t]
-    if not isinstance(types, list) or not all(isinstance(t, str) and IDENTIFIER.match(t) for t in types):
+    if not isinstance(types, list) or not all(
+        isinstance(t, str) and IDENTIFIER.match(t) for t in types
+    ):
         problems["for_types"] = "适用器具类型应为器具类型代码的列表"
         types = []
     out["for_types"] = types
@@ -394,11 +492,19 @@ def check_standard(data: Any, kind: str | None = None) -> tuple[dict[str, Any], 
 
 
 def standard_to_export(row: dict[str, Any]) -> dict[str, Any]:
-    out = {"code": row["code"], "name": {"zh": row["name"], "en": row["name_en"]}, "model": row["model"],
-           "serial": row["serial_no"], "range": row["measuring_range"], "uncertainty": row["uncertainty"],
-           "certificate_no": row["certificate_no"], "calibrated_by": row["calibrated_by"],
-           "valid_until": row["valid_until"].isoformat() if row["valid_until"] else "",
-           "department": row["department"], "for_types": row["for_types"] or []}
+    out = {
+        "code": row["code"],
+        "name": {"zh": row["name"], "en": row["name_en"]},
+        "model": row["model"],
+        "serial": row["serial_no"],
+        "range": row["measuring_range"],
+        "uncertainty": row["uncertainty"],
+        "certificate_no": row["certificate_no"],
+        "calibrated_by": row["calibrated_by"],
+        "valid_until": row["valid_until"].isoformat() if row["valid_until"] else "",
+        "department": row["department"],
+        "for_types": row["for_types"] or [],
+    }
     if row["notes"]:
         out["note"] = row["notes"]
     if not row["active"]:

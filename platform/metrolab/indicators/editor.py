@@ -13,14 +13,48 @@ from typing import Any
 from metrolab.indicators.catalogue import ENVIRONMENT_LIMITS, IDENTIFIER, RECORD_FIELDS, Problems
 
 RANGE_FIELDS = ("range_lower", "range_upper", "range_unit", *(f"record_{k}" for k in RECORD_FIELDS))
-TYPE_FIELDS = ("code", "name_zh", "name_en", "category", "model", "manufacturer", "range_zh", "range_en", *RANGE_FIELDS,
-               "accuracy",
-               "mpe", "regulation_code", "regulation_edition", "regulation_name", "cycle_months", "record_form",
-               "certificate_template", "notice_template", "source", "note", "env_mode", "env_note",
-               *(f"env_{k}_{end}" for k in ENVIRONMENT_LIMITS for end in ("min", "max")))
+TYPE_FIELDS = (
+    "code",
+    "name_zh",
+    "name_en",
+    "category",
+    "model",
+    "manufacturer",
+    "range_zh",
+    "range_en",
+    *RANGE_FIELDS,
+    "accuracy",
+    "mpe",
+    "regulation_code",
+    "regulation_edition",
+    "regulation_name",
+    "cycle_months",
+    "record_form",
+    "certificate_template",
+    "notice_template",
+    "source",
+    "note",
+    "env_mode",
+    "env_note",
+    *(f"env_{k}_{end}" for k in ENVIRONMENT_LIMITS for end in ("min", "max")),
+)
 TYPE_FLAGS = ("compulsory", "to_be_confirmed", "active", "env_to_be_confirmed")
-ITEM_FIELDS = ("code", "name_zh", "name_en", "requirement_zh", "requirement_en", "unit", "mpe", "resolution",
-               "rounding", "conformity", "result", "limit", "source", "note")
+ITEM_FIELDS = (
+    "code",
+    "name_zh",
+    "name_en",
+    "requirement_zh",
+    "requirement_en",
+    "unit",
+    "mpe",
+    "resolution",
+    "rounding",
+    "conformity",
+    "result",
+    "limit",
+    "source",
+    "note",
+)
 POINT_FIELDS = ("code", "label_zh", "label_en", "params")
 _ITEM = re.compile(r"^items\.(\d{1,3})\.([a-z_]+)$")
 _POINT = re.compile(r"^items\.(\d{1,3})\.points\.(\d{1,3})\.([a-z_]+)$")
@@ -36,12 +70,22 @@ def blank_point() -> dict[str, str]:
 
 
 def new_values() -> dict[str, Any]:
-    return {**dict.fromkeys(TYPE_FIELDS, ""), "cycle_months": "12", "env_mode": "warn", "active": True,
-            "compulsory": False, "to_be_confirmed": False, "env_to_be_confirmed": False, "items": [blank_item()]}
+    return {
+        **dict.fromkeys(TYPE_FIELDS, ""),
+        "cycle_months": "12",
+        "env_mode": "warn",
+        "active": True,
+        "compulsory": False,
+        "to_be_confirmed": False,
+        "env_to_be_confirmed": False,
+        "items": [blank_item()],
+    }
 
 
 def format_params(params: dict[str, Any]) -> str:
-    return "; ".join(f"{k}={'true' if v is True else 'false' if v is False else v}" for k, v in params.items())
+    return "; ".join(
+        f"{k}={'true' if v is True else 'false' if v is False else v}" for k, v in params.items()
+    )
 
 
 def parse_params(text: str) -> tuple[dict[str, Any], str | None]:
@@ -55,7 +99,10 @@ def parse_params(text: str) -> tuple[dict[str, Any], str | None]:
         name, sep, value = part.replace("＝", "=").partition("=")
         name, value = name.strip(), value.strip()
         if not sep or not IDENTIFIER.match(name):
-            return params, f"参数“{part}”应写成 名称=值（名称以字母开头），多个参数用分号分隔，如 runs=3; C_R=1.69"
+            return (
+                params,
+                f"参数“{part}”应写成 名称=值（名称以字母开头），多个参数用分号分隔，如 runs=3; C_R=1.69",
+            )
         if name in params:
             return params, f"参数“{name}”重复"
         params[name] = int(value) if re.fullmatch(r"-?(0|[1-9]\d{0,17})", value) else value
@@ -65,37 +112,77 @@ def parse_params(text: str) -> tuple[dict[str, Any], str | None]:
 def catalogue_to_values(cat: dict[str, Any], active: bool = True) -> dict[str, Any]:
     env = cat.get("environment") or {}
     values: dict[str, Any] = {
-        "code": cat["code"], "name_zh": cat["name"]["zh"], "name_en": cat["name"].get("en", ""),
-        "category": cat["category"], "model": cat["model"], "manufacturer": cat["manufacturer"],
-        "range_zh": cat["range"]["zh"], "range_en": cat["range"].get("en", ""), "accuracy": cat["accuracy"],
+        "code": cat["code"],
+        "name_zh": cat["name"]["zh"],
+        "name_en": cat["name"].get("en", ""),
+        "category": cat["category"],
+        "model": cat["model"],
+        "manufacturer": cat["manufacturer"],
+        "range_zh": cat["range"]["zh"],
+        "range_en": cat["range"].get("en", ""),
+        "accuracy": cat["accuracy"],
         **{f"range_{k}": str(cat["range"].get(k) or "") for k in ("lower", "upper", "unit")},
         **{f"record_{k}": (cat.get("record_fields") or {}).get(k, "") for k in RECORD_FIELDS},
-        "mpe": cat["mpe"], "regulation_code": cat["regulation"]["code"],
-        "regulation_edition": cat["regulation"]["edition"], "regulation_name": cat["regulation"]["name"],
-        "cycle_months": str(cat["cycle_months"]), "compulsory": cat["compulsory"],
-        "record_form": cat["record_form"], "certificate_template": cat["certificate_template"],
-        "notice_template": cat.get("notice_template", ""), "source": cat["source"], "note": cat.get("note", ""),
+        "mpe": cat["mpe"],
+        "regulation_code": cat["regulation"]["code"],
+        "regulation_edition": cat["regulation"]["edition"],
+        "regulation_name": cat["regulation"]["name"],
+        "cycle_months": str(cat["cycle_months"]),
+        "compulsory": cat["compulsory"],
+        "record_form": cat["record_form"],
+        "certificate_template": cat["certificate_template"],
+        "notice_template": cat.get("notice_template", ""),
+        "source": cat["source"],
+        "note": cat.get("note", ""),
         "to_be_confirmed": bool(cat.get("to_be_confirmed")),
-        "active": active, "env_mode": env.get("mode", "warn"), "env_note": env.get("note", ""),
+        "active": active,
+        "env_mode": env.get("mode", "warn"),
+        "env_note": env.get("note", ""),
         "env_to_be_confirmed": bool(env.get("to_be_confirmed")),
     }
     for key in ENVIRONMENT_LIMITS:
         lo, hi = env.get(key) or ("", "")
         values[f"env_{key}_min"], values[f"env_{key}_max"] = str(lo), str(hi)
-    values["items"] = [{
-        "code": i["code"], "name_zh": i["name"]["zh"], "name_en": i["name"].get("en", ""),
-        "requirement_zh": i["requirement"]["zh"], "requirement_en": i["requirement"].get("en", ""),
-        **{k: i.get(k) or "" for k in ("unit", "mpe", "resolution", "rounding", "conformity", "result", "limit",
-                                       "source", "note")},
-        "to_be_confirmed": bool(i.get("to_be_confirmed")),
-        "points": [{"code": p["code"], "label_zh": p["label"]["zh"], "label_en": p["label"].get("en", ""),
-                    "params": format_params(p.get("params") or {})} for p in i["points"]],
-    } for i in cat["items"]]
+    values["items"] = [
+        {
+            "code": i["code"],
+            "name_zh": i["name"]["zh"],
+            "name_en": i["name"].get("en", ""),
+            "requirement_zh": i["requirement"]["zh"],
+            "requirement_en": i["requirement"].get("en", ""),
+            **{
+                k: i.get(k) or ""
+                for k in (
+                    "unit",
+                    "mpe",
+                    "resolution",
+                    "rounding",
+                    "conformity",
+                    "result",
+                    "limit",
+                    "source",
+                    "note",
+                )
+            },
+            "to_be_confirmed": bool(i.get("to_be_confirmed")),
+            "points": [
+                {
+                    "code": p["code"],
+                    "label_zh": p["label"]["zh"],
+                    "label_en": p["label"].get("en", ""),
+                    "params": format_params(p.get("params") or {}),
+                }
+                for p in i["points"]
+            ],
+        }
+        for i in cat["items"]
+    ]
     return values
 
 
 def parse_form(form: Any) -> dict[str, Any]:
     """The posted editor as values (typed text kept); item and point rows in posted order."""
+
     def text(name: str) -> str:
         value = form.get(name)
         return value.strip() if isinstance(value, str) else ""
@@ -150,7 +237,9 @@ def compact(values: dict[str, Any]) -> None:
     """Drop test points and items left completely blank (the editor always offers an empty row)."""
     for item in values["items"]:
         item["points"] = [p for p in item["points"] if any(p.values())]
-    values["items"] = [i for i in values["items"] if i["points"] or any(v for k, v in i.items() if k != "points")]
+    values["items"] = [
+        i for i in values["items"] if i["points"] or any(v for k, v in i.items() if k != "points")
+    ]
 
 
 def _number(text: str) -> int | float | None:
@@ -186,14 +275,26 @@ def values_to_catalogue(values: dict[str, Any]) -> tuple[dict[str, Any], Problem
             params, problem = parse_params(point["params"])
             if problem:
                 name = item["name_zh"] or item["code"]
-                problems[f"items.{i}.points.{j}.params"] = (f"检定项目 {i + 1}" + (f"「{name}」" if name else "")
-                                                            + f" 检定点 {j + 1}：{problem}")
-            points.append({"code": point["code"], "label": {"zh": point["label_zh"], "en": point["label_en"]},
-                           "params": params})
-        entry = {"code": item["code"], "name": {"zh": item["name_zh"], "en": item["name_en"]},
-                 "requirement": {"zh": item["requirement_zh"], "en": item["requirement_en"]},
-                 **{k: item[k] for k in ("unit", "mpe", "resolution", "rounding", "conformity")},
-                 "points": points, "source": item["source"]}
+                problems[f"items.{i}.points.{j}.params"] = (
+                    f"检定项目 {i + 1}"
+                    + (f"「{name}」" if name else "")
+                    + f" 检定点 {j + 1}：{problem}"
+                )
+            points.append(
+                {
+                    "code": point["code"],
+                    "label": {"zh": point["label_zh"], "en": point["label_en"]},
+                    "params": params,
+                }
+            )
+        entry = {
+            "code": item["code"],
+            "name": {"zh": item["name_zh"], "en": item["name_en"]},
+            "requirement": {"zh": item["requirement_zh"], "en": item["requirement_en"]},
+            **{k: item[k] for k in ("unit", "mpe", "resolution", "rounding", "conformity")},
+            "points": points,
+            "source": item["source"],
+        }
         for key in ("result", "limit"):
             if item[key]:
                 entry[key] = item[key]
@@ -203,18 +304,36 @@ def values_to_catalogue(values: dict[str, Any]) -> tuple[dict[str, Any], Problem
             entry["note"] = item["note"]
         items.append(entry)
     catalogue = {
-        "code": values["code"], "name": {"zh": values["name_zh"], "en": values["name_en"]},
-        "category": values["category"], "model": values["model"], "manufacturer": values["manufacturer"],
-        "range": {"zh": values["range_zh"], "en": values["range_en"], "lower": values["range_lower"],
-                  "upper": values["range_upper"], "unit": values["range_unit"]},
+        "code": values["code"],
+        "name": {"zh": values["name_zh"], "en": values["name_en"]},
+        "category": values["category"],
+        "model": values["model"],
+        "manufacturer": values["manufacturer"],
+        "range": {
+            "zh": values["range_zh"],
+            "en": values["range_en"],
+            "lower": values["range_lower"],
+            "upper": values["range_upper"],
+            "unit": values["range_unit"],
+        },
         "record_fields": {k: values[f"record_{k}"] for k in RECORD_FIELDS if values[f"record_{k}"]},
         "accuracy": values["accuracy"],
-        "mpe": values["mpe"], "regulation": {"code": values["regulation_code"], "edition": values["regulation_edition"],
-                                             "name": values["regulation_name"]},
-        "cycle_months": cycle, "compulsory": values["compulsory"], "environment": env,
-        "record_form": values["record_form"], "certificate_template": values["certificate_template"],
-        "notice_template": values["notice_template"], "items": items, "source": values["source"],
+        "mpe": values["mpe"],
+        "regulation": {
+            "code": values["regulation_code"],
+            "edition": values["regulation_edition"],
+            "name": values["regulation_name"],
+        },
+        "cycle_months": cycle,
+        "compulsory": values["compulsory"],
+        "environment": env,
+        "record_form": values["record_form"],
+        "certificate_template": values["certificate_template"],
+        "notice_template": values["notice_template"],
+        "items": items,
+        "source": values["source"],
         "note": values["note"],
-        "to_be_confirmed": values["to_be_confirmed"], "active": values["active"],
+        "to_be_confirmed": values["to_be_confirmed"],
+        "active": values["active"],
     }
     return catalogue, problems

@@ -6,10 +6,17 @@ from metrolab.web.auth import CurrentUser
 from metrolab.web.i18n import N_
 from metrolab.web.navigation import NavItem, TaskCounter
 
-PERMISSIONS = {"indicators.view": ("查看指标库（器具类型、检定项目、标准器）", "View the indicator database"),
-               "indicators.manage": ("维护指标库（器具类型、检定项目、标准器）", "Maintain the indicator database")}
-NAV = [NavItem(N_("基础数据"), N_("器具类型"), "/instrument-types", "indicators.view", 20),
-       NavItem(N_("基础数据"), N_("标准器"), "/standards", "indicators.view", 21)]
+PERMISSIONS = {
+    "indicators.view": ("查看指标库（器具类型、检定项目、标准器）", "View the indicator database"),
+    "indicators.manage": (
+        "维护指标库（器具类型、检定项目、标准器）",
+        "Maintain the indicator database",
+    ),
+}
+NAV = [
+    NavItem(N_("基础数据"), N_("器具类型"), "/instrument-types", "indicators.view", 20),
+    NavItem(N_("基础数据"), N_("标准器"), "/standards", "indicators.view", 21),
+]
 
 
 async def _expiring_standards(user: CurrentUser) -> int:  # noqa: ARG001 - the same list for every manager
@@ -18,8 +25,16 @@ async def _expiring_standards(user: CurrentUser) -> int:  # noqa: ARG001 - the s
     return await count_expiring_standards()
 
 
-TASKS = [TaskCounter("standards_expiring", N_("标准器 60 天内到期"), "/standards/expiring", "indicators.manage",
-                     _expiring_standards, 300)]
+TASKS = [
+    TaskCounter(
+        "standards_expiring",
+        N_("标准器 60 天内到期"),
+        "/standards/expiring",
+        "indicators.manage",
+        _expiring_standards,
+        300,
+    )
+]
 
 
 async def _seed_instrument_types() -> int:

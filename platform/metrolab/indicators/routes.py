@@ -21,8 +21,11 @@ VIEW, MANAGE = perm("indicators.view"), perm("indicators.manage")
 
 
 def download(content: bytes, filename: str) -> Response:
-    return Response(content=content, media_type="application/json; charset=utf-8",
-                    headers={"content-disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        content=content,
+        media_type="application/json; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 async def read_upload(request: Request) -> bytes:
@@ -45,23 +48,39 @@ async def _type_or_404(code: str) -> dict[str, Any]:
 
 
 @get("/instrument-types", opt=VIEW, include_in_schema=False)
-async def type_list(request: Request, q: str = "", category: str = "", inactive: bool = False) -> Template:
+async def type_list(
+    request: Request, q: str = "", category: str = "", inactive: bool = False
+) -> Template:
     rows = await services.search_types(q.strip(), category, include_inactive=inactive)
     templates = await type_templates.known()
     for row in rows:
         row["templates"] = type_templates.in_use(row, templates)
     template = "indicators/_type_rows.html" if is_htmx(request) else "indicators/type_list.html"
-    return page(template, title=_("器具类型"), rows=rows, categories=await services.categories(),
-                query={"q": q, "category": category, "inactive": inactive})
+    return page(
+        template,
+        title=_("器具类型"),
+        rows=rows,
+        categories=await services.categories(),
+        query={"q": q, "category": category, "inactive": inactive},
+    )
 
 
-async def _editor(values: dict[str, Any], errors: dict[str, str], code: str | None, status_code: int = 200
-                  ) -> Template:
-    return page("indicators/type_form.html", status_code=status_code,
-                title=_("编辑器具类型") if code else _("新建器具类型"), values=values, errors=errors, code=code,
-                record_forms=await services.known_record_forms(), template_choices=await type_templates.choices(),
-                templates_in_use=await type_templates.in_use_of(values),
-                categories=await services.categories(), limits=ENVIRONMENT_LIMITS)
+async def _editor(
+    values: dict[str, Any], errors: dict[str, str], code: str | None, status_code: int = 200
+) -> Template:
+    return page(
+        "indicators/type_form.html",
+        status_code=status_code,
+        title=_("编辑器具类型") if code else _("新建器具类型"),
+        values=values,
+        errors=errors,
+        code=code,
+        record_forms=await services.known_record_forms(),
+        template_choices=await type_templates.choices(),
+        templates_in_use=await type_templates.in_use_of(values),
+        categories=await services.categories(),
+        limits=ENVIRONMENT_LIMITS,
+    )
 
 
 @get("/instrument-types/new", opt=MANAGE, include_in_schema=False)
@@ -96,13 +115,21 @@ async def type_create(request: Request) -> Response | Template:
 @get("/instrument-types/export", opt=VIEW, include_in_schema=False)
 async def type_export(code: list[str] | None = None) -> Response:
     content = await services.export_types(code or None)
-    name = f"instrument_types_{code[0]}.json" if code and len(code) == 1 else "instrument_types.json"
+    name = (
+        f"instrument_types_{code[0]}.json" if code and len(code) == 1 else "instrument_types.json"
+    )
     return download(content, name)
 
 
 @get("/instrument-types/import", opt=MANAGE, include_in_schema=False)
 async def type_import_form() -> Template:
-    return page("indicators/import.html", title=_("导入器具类型"), what="instrument-types", result=None, digest="")
+    return page(
+        "indicators/import.html",
+        title=_("导入器具类型"),
+        what="instrument-types",
+        result=None,
+        digest="",
+    )
 
 
 @post("/instrument-types/import", opt=MANAGE, include_in_schema=False)
@@ -110,8 +137,14 @@ async def type_import_preview(request: Request) -> Template:
     data = await read_upload(request)
     result = await services.import_types(data, dry_run=True)
     status = 200 if result.ok else 400
-    return page("indicators/import.html", status_code=status, title=_("导入器具类型"), what="instrument-types",
-                result=result, digest=storage.put(data) if result.ok else "")
+    return page(
+        "indicators/import.html",
+        status_code=status,
+        title=_("导入器具类型"),
+        what="instrument-types",
+        result=result,
+        digest=storage.put(data) if result.ok else "",
+    )
 
 
 @post("/instrument-types/import/confirm", opt=MANAGE, include_in_schema=False)
@@ -121,16 +154,26 @@ async def type_import_confirm(request: Request) -> Response | Template:
         raise UserError(status_code=400, detail="导入文件已失效，请重新上传")
     result = await services.import_types(storage.get(digest), actor=request.user)
     if not result.ok:  # the database changed since the preview
-        return page("indicators/import.html", status_code=409, title=_("导入器具类型"), what="instrument-types",
-                    result=result, digest="")
+        return page(
+            "indicators/import.html",
+            status_code=409,
+            title=_("导入器具类型"),
+            what="instrument-types",
+            result=result,
+            digest="",
+        )
     return see_other("/instrument-types")
 
 
 @get("/instrument-types/{code:str}", opt=VIEW, include_in_schema=False)
 async def type_detail(code: str) -> Template:
     t = await _type_or_404(code)
-    return page("indicators/type_detail.html", title=t["name"]["zh"], t=t,
-                templates_in_use=await type_templates.in_use_of(t))
+    return page(
+        "indicators/type_detail.html",
+        title=t["name"]["zh"],
+        t=t,
+        templates_in_use=await type_templates.in_use_of(t),
+    )
 
 
 @get("/instrument-types/{code:str}/edit", opt=MANAGE, include_in_schema=False)
@@ -155,10 +198,24 @@ async def type_set_active(request: Request, code: str) -> Response:
 def _router() -> Router:
     from metrolab.indicators import api, standard_routes
 
-    return Router(path="/", route_handlers=[
-        type_list, type_new, type_create, type_export, type_import_form, type_import_preview, type_import_confirm,
-        type_detail, type_edit, type_update, type_set_active, *standard_routes.HANDLERS, *api.HANDLERS,
-    ])
+    return Router(
+        path="/",
+        route_handlers=[
+            type_list,
+            type_new,
+            type_create,
+            type_export,
+            type_import_form,
+            type_import_preview,
+            type_import_confirm,
+            type_detail,
+            type_edit,
+            type_update,
+            type_set_active,
+            *standard_routes.HANDLERS,
+            *api.HANDLERS,
+        ],
+    )
 
 
 router = _router()

@@ -49,15 +49,23 @@ class Invalid(UserError):
 
     def __init__(self, errors: Problems, prefix: str = "") -> None:
         self.errors = errors
-        super().__init__(status_code=400, detail=prefix + "；".join(errors.values()),
-                         extra=[{"key": k, "message": v} for k, v in errors.items()])
+        super().__init__(
+            status_code=400,
+            detail=prefix + "；".join(errors.values()),
+            extra=[{"key": k, "message": v} for k, v in errors.items()],
+        )
 
 
 # ── instrument types ──────────────────────────────────────────────────────────────────────────
 
 
 async def _type_row(code: str) -> dict[str, Any] | None:
-    return await InstrumentType.select().where(InstrumentType.code == code).output(load_json=True).first()
+    return (
+        await InstrumentType.select()
+        .where(InstrumentType.code == code)
+        .output(load_json=True)
+        .first()
+    )
 
 
 async def get_catalogue(code: str) -> dict[str, Any] | None:
@@ -71,28 +79,58 @@ async def get_type(code: str) -> dict[str, Any] | None:
     row = await _type_row(code)
     if row is None:
         return None
-    return {**row_to_type(row), "active": row["active"], "revision": row["revision"], "updated_at": row["updated_at"]}
+    return {
+        **row_to_type(row),
+        "active": row["active"],
+        "revision": row["revision"],
+        "updated_at": row["updated_at"],
+    }
 
 
 async def list_types(active_only: bool = True) -> list[dict[str, Any]]:
-    query = InstrumentType.select().output(load_json=True).order_by(InstrumentType.category).order_by(
-        InstrumentType.name_zh)
+    query = (
+        InstrumentType.select()
+        .output(load_json=True)
+        .order_by(InstrumentType.category)
+        .order_by(InstrumentType.name_zh)
+    )
     if active_only:
         query = query.where(InstrumentType.active == True)  # noqa: E712 - a Piccolo expression
     return [row_to_type(row) | {"active": row["active"]} for row in await query]
 
 
-async def search_types(q: str = "", category: str = "", include_inactive: bool = False) -> list[dict[str, Any]]:
+async def search_types(
+    q: str = "", category: str = "", include_inactive: bool = False
+) -> list[dict[str, Any]]:
     """Rows for the list page: a few columns, filtered by text and category."""
-    query = InstrumentType.select(
-        InstrumentType.code, InstrumentType.name_zh, InstrumentType.name_en, InstrumentType.category,
-        InstrumentType.regulation_code, InstrumentType.regulation_edition, InstrumentType.cycle_months,
-        InstrumentType.compulsory, InstrumentType.mpe, InstrumentType.to_be_confirmed, InstrumentType.active,
-        InstrumentType.items, InstrumentType.certificate_template, InstrumentType.notice_template,
-    ).output(load_json=True).order_by(InstrumentType.category).order_by(InstrumentType.name_zh)
+    query = (
+        InstrumentType.select(
+            InstrumentType.code,
+            InstrumentType.name_zh,
+            InstrumentType.name_en,
+            InstrumentType.category,
+            InstrumentType.regulation_code,
+            InstrumentType.regulation_edition,
+            InstrumentType.cycle_months,
+            InstrumentType.compulsory,
+            InstrumentType.mpe,
+            InstrumentType.to_be_confirmed,
+            InstrumentType.active,
+            InstrumentType.items,
+            InstrumentType.certificate_template,
+            InstrumentType.notice_template,
+        )
+        .output(load_json=True)
+        .order_by(InstrumentType.category)
+        .order_by(InstrumentType.name_zh)
+    )
     if q:
-        query = query.where(InstrumentType.code.ilike(f"%{q}%") | InstrumentType.name_zh.ilike(f"%{q}%")
-                            | InstrumentType.name_en.ilike(f"%{q}%") | InstrumentType.regulation_code.ilike(f"%{q}%"))
+        query = query.where(
+            InstrumentType.code.ilike(f"%{q}%")
+            | InstrumentType.name_zh.ilike(f"%{q}%")
+            | InstrumentType.name_en.ilike(f"%{q}%")
+            | InstrumentType.regulation_code.ilike(f"%{q}%")
+        )
     if category:
         query = query.where(InstrumentType.category == category)
     if not include_inactive:
@@ -106,7 +144,11 @@ async def search_types(q: str = "", category: str = "", include_inactive: bool =
 
 
 async def categories() -> list[str]:
-    rows = await InstrumentType.select(InstrumentType.category).distinct().order_by(InstrumentType.category)
+    rows = (
+        await InstrumentType.select(InstrumentType.category)
+        .distinct()
+        .order_by(InstrumentType.category)
+    )
     return [r["category"] for r in rows if r["category"]]
 
 
@@ -114,16 +156,19 @@ async def _write_type(catalogue: dict[str, Any], exists: bool) -> None:
     values = type_to_row(catalogue)
     values["updated_at"] = datetime.now(UTC)
     if exists:
-        await InstrumentType.update({
-            **{getattr(InstrumentType, k): v for k, v in values.items()},
-            InstrumentType.revision: InstrumentType.revision + 1,
-        }).where(InstrumentType.code == catalogue["code"])
+        await InstrumentType.update(
+            {
+                **{getattr(InstrumentType, k): v for k, v in values.items()},
+                InstrumentType.revision: InstrumentType.revision + 1,
+            }
+        ).where(InstrumentType.code == catalogue["code"])
     else:
         await InstrumentType.insert(InstrumentType(**values))
 
 
-async def check_new_type(data: Any, mode: str = "upsert", original_code: str | None = None
-                         ) -> tuple[dict[str, Any], Problems, bool]:
+async def check_new_type(
+    data: Any, mode: str = "upsert", original_code: str | None = None
+) -> tuple[dict[str, Any], Problems, bool]:
     """check_type plus the database rules: duplicate code on create, unknown type on update, and
     named certificate / notice templates that exist, are of that kind and have a published version."""
     catalogue, problems = check_type(data)
@@ -135,33 +180,45 @@ async def check_new_type(data: Any, mode: str = "upsert", original_code: str | N
         problems["code"] = f"器具类型代码“{code}”已存在"
     if mode == "update":
         if original_code and code != original_code:
-            problems["code"] = f"器具类型代码不能修改（原为“{original_code}”），记录和表单按代码引用它"
+            problems["code"] = (
+                f"器具类型代码不能修改（原为“{original_code}”），记录和表单按代码引用它"
+            )
         elif not exists and "code" not in problems:
             problems["code"] = f"器具类型“{code}”不存在"
     return catalogue, problems, exists
 
 
-async def save_type(data: dict[str, Any], actor: Any, mode: str = "upsert",
-                    original_code: str | None = None) -> dict[str, Any]:
+async def save_type(
+    data: dict[str, Any], actor: Any, mode: str = "upsert", original_code: str | None = None
+) -> dict[str, Any]:
     """Check and store one instrument type; mode "create" refuses an existing code, "update" a new one.
     Returns the stored catalogue. Raises `Invalid` listing every problem (nothing is written)."""
     catalogue, problems, exists = await check_new_type(data, mode, original_code)
     if problems:
         raise Invalid(problems)
     await _write_type(catalogue, exists)
-    await record("instrument_type.updated" if exists else "instrument_type.created", actor=actor,
-                 target_type="instrument_type", target_id=catalogue["code"],
-                 details={"name": catalogue["name"]["zh"], "items": [i["code"] for i in catalogue["items"]]})
+    await record(
+        "instrument_type.updated" if exists else "instrument_type.created",
+        actor=actor,
+        target_type="instrument_type",
+        target_id=catalogue["code"],
+        details={"name": catalogue["name"]["zh"], "items": [i["code"] for i in catalogue["items"]]},
+    )
     stored = await get_catalogue(catalogue["code"])
     assert stored is not None
     return stored
 
 
 async def set_type_active(code: str, active: bool, actor: Any) -> None:
-    await InstrumentType.update({InstrumentType.active: active, InstrumentType.updated_at: datetime.now(UTC)}
-                                ).where(InstrumentType.code == code)
-    await record("instrument_type.activated" if active else "instrument_type.deactivated", actor=actor,
-                 target_type="instrument_type", target_id=code)
+    await InstrumentType.update(
+        {InstrumentType.active: active, InstrumentType.updated_at: datetime.now(UTC)}
+    ).where(InstrumentType.code == code)
+    await record(
+        "instrument_type.activated" if active else "instrument_type.deactivated",
+        actor=actor,
+        target_type="instrument_type",
+        target_id=code,
+    )
 
 
 # ── import / export ───────────────────────────────────────────────────────────────────────────
@@ -182,8 +239,13 @@ class ImportResult:
         return not self.errors
 
     def as_dict(self) -> dict[str, Any]:
-        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
-                "errors": self.errors, "applied": self.applied}
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "errors": self.errors,
+            "applied": self.applied,
+        }
 
 
 def _parse_payload(payload: bytes) -> tuple[Any, list[str]]:
@@ -220,8 +282,11 @@ async def import_types(payload: bytes, actor: Any = None, dry_run: bool = False)
         return result
     for catalogue, exists in checked:
         before = await get_catalogue(catalogue["code"]) if exists else None
-        target = result.unchanged if before == {k: v for k, v in catalogue.items() if k != "active"} else (
-            result.updated if exists else result.created)
+        target = (
+            result.unchanged
+            if before == {k: v for k, v in catalogue.items() if k != "active"}
+            else (result.updated if exists else result.created)
+        )
         target.append(catalogue["code"])
     if dry_run:
         return result
@@ -230,8 +295,12 @@ async def import_types(payload: bytes, actor: Any = None, dry_run: bool = False)
             if catalogue["code"] not in result.unchanged:
                 await _write_type(catalogue, exists)
     result.applied = True
-    await record("instrument_type.imported", actor=actor, target_type="instrument_type",
-                 details={"created": result.created, "updated": result.updated})
+    await record(
+        "instrument_type.imported",
+        actor=actor,
+        target_type="instrument_type",
+        details={"created": result.created, "updated": result.updated},
+    )
     return result
 
 
@@ -262,8 +331,12 @@ def _standard(row: dict[str, Any], today: date | None = None) -> dict[str, Any]:
     today = today or date.today()
     until = row["valid_until"]
     days = (until - today).days if until else None
-    return {**row, "kind_label": KINDS.get(row["kind"], row["kind"]), "expired": days is not None and days < 0,
-            "days_left": days}
+    return {
+        **row,
+        "kind_label": KINDS.get(row["kind"], row["kind"]),
+        "expired": days is not None and days < 0,
+        "days_left": days,
+    }
 
 
 def _standard_columns() -> list[Any]:
@@ -275,7 +348,11 @@ async def get_standards(codes: list[str]) -> list[dict[str, Any]]:
     measuring_range, uncertainty, certificate_no, valid_until (a date), expired, and the rest."""
     if not codes:
         return []
-    rows = await Standard.select(*_standard_columns()).where(Standard.code.is_in(list(codes))).output(load_json=True)
+    rows = (
+        await Standard.select(*_standard_columns())
+        .where(Standard.code.is_in(list(codes)))
+        .output(load_json=True)
+    )
     by_code = {r["code"]: _standard(r) for r in rows}
     return [by_code[c] for c in codes if c in by_code]
 
@@ -285,11 +362,21 @@ async def get_standard(code: str) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
-async def list_standards(q: str = "", kind: str = "", include_inactive: bool = False) -> list[dict[str, Any]]:
-    query = Standard.select(*_standard_columns()).output(load_json=True).order_by(Standard.kind).order_by(Standard.code)
+async def list_standards(
+    q: str = "", kind: str = "", include_inactive: bool = False
+) -> list[dict[str, Any]]:
+    query = (
+        Standard.select(*_standard_columns())
+        .output(load_json=True)
+        .order_by(Standard.kind)
+        .order_by(Standard.code)
+    )
     if q:
-        query = query.where(Standard.code.ilike(f"%{q}%") | Standard.name.ilike(f"%{q}%")
-                            | Standard.certificate_no.ilike(f"%{q}%"))
+        query = query.where(
+            Standard.code.ilike(f"%{q}%")
+            | Standard.name.ilike(f"%{q}%")
+            | Standard.certificate_no.ilike(f"%{q}%")
+        )
     if kind:
         query = query.where(Standard.kind == kind)
     if not include_inactive:
@@ -297,7 +384,9 @@ async def list_standards(q: str = "", kind: str = "", include_inactive: bool = F
     return [_standard(r) for r in await query]
 
 
-async def standards_for_picker(on: date, instrument_type: str | None = None) -> list[dict[str, Any]]:
+async def standards_for_picker(
+    on: date, instrument_type: str | None = None
+) -> list[dict[str, Any]]:
     """The form engine's `context["standards"]`: active standards as {code, label, valid_until (ISO),
     expired} — expired ones are listed (the picker disables them) so an old record still shows its
     choice. With instrument_type, only standards declared for it (or for no type in particular)."""
@@ -309,18 +398,33 @@ async def standards_for_picker(on: date, instrument_type: str | None = None) -> 
         label = f"{s['name']}（{s['code']}"
         label += f"，证书 {s['certificate_no']}" if s["certificate_no"] else ""
         label += f"，有效期至 {until.isoformat()}）" if until else "）"
-        out.append({"code": s["code"], "label": label, "kind": s["kind"],
-                    "valid_until": until.isoformat() if until else "", "expired": bool(until and until < on)})
+        out.append(
+            {
+                "code": s["code"],
+                "label": label,
+                "kind": s["kind"],
+                "valid_until": until.isoformat() if until else "",
+                "expired": bool(until and until < on),
+            }
+        )
     return out
 
 
-async def expiring_standards(within_days: int = EXPIRY_WARNING_DAYS, today: date | None = None) -> list[dict[str, Any]]:
+async def expiring_standards(
+    within_days: int = EXPIRY_WARNING_DAYS, today: date | None = None
+) -> list[dict[str, Any]]:
     """Active standards already expired or expiring within `within_days`, soonest first; each has
     `status` "expired" (red) or "expiring" (amber) and `days_left`."""
     today = today or date.today()
-    rows = await Standard.select(*_standard_columns()).where(
-        (Standard.active == True) & (Standard.valid_until <= today + timedelta(days=within_days))  # noqa: E712
-    ).output(load_json=True).order_by(Standard.valid_until)
+    rows = (
+        await Standard.select(*_standard_columns())
+        .where(
+            (Standard.active == True)  # noqa: E712 - a SQL comparison
+            & (Standard.valid_until <= today + timedelta(days=within_days))  # noqa: E712
+        )
+        .output(load_json=True)
+        .order_by(Standard.valid_until)
+    )
     out = []
     for row in rows:
         s = _standard(row, today)
@@ -334,8 +438,9 @@ async def count_expiring_standards(within_days: int = EXPIRY_WARNING_DAYS) -> in
     return await Standard.count().where((Standard.active == True) & (Standard.valid_until <= soon))  # noqa: E712
 
 
-async def check_new_standard(data: Any, mode: str = "upsert", original_code: str | None = None,
-                             kind: str | None = None) -> tuple[dict[str, Any], Problems, bool]:
+async def check_new_standard(
+    data: Any, mode: str = "upsert", original_code: str | None = None, kind: str | None = None
+) -> tuple[dict[str, Any], Problems, bool]:
     values, problems = check_standard(data, kind)
     code = values.get("code")
     exists = bool(code) and await Standard.exists().where(Standard.code == code)
@@ -352,37 +457,53 @@ async def check_new_standard(data: Any, mode: str = "upsert", original_code: str
 async def _write_standard(values: dict[str, Any], exists: bool) -> None:
     values = {**values, "updated_at": datetime.now(UTC)}
     if exists:
-        await Standard.update({getattr(Standard, k): v for k, v in values.items()}).where(Standard.code == values["code"])
+        await Standard.update({getattr(Standard, k): v for k, v in values.items()}).where(
+            Standard.code == values["code"]
+        )
     else:
         await Standard.insert(Standard(**values))
 
 
-async def save_standard(data: dict[str, Any], actor: Any, mode: str = "upsert",
-                        original_code: str | None = None) -> dict[str, Any]:
+async def save_standard(
+    data: dict[str, Any], actor: Any, mode: str = "upsert", original_code: str | None = None
+) -> dict[str, Any]:
     values, problems, exists = await check_new_standard(data, mode, original_code)
     if problems:
         raise Invalid(problems)
     await _write_standard(values, exists)
-    await record("standard.updated" if exists else "standard.created", actor=actor, target_type="standard",
-                 target_id=values["code"], details={"name": values["name"],
-                                                    "valid_until": values["valid_until"].isoformat()})
+    await record(
+        "standard.updated" if exists else "standard.created",
+        actor=actor,
+        target_type="standard",
+        target_id=values["code"],
+        details={"name": values["name"], "valid_until": values["valid_until"].isoformat()},
+    )
     stored = await get_standard(values["code"])
     assert stored is not None
     return stored
 
 
-async def import_standards(payload: bytes, actor: Any = None, dry_run: bool = False) -> ImportResult:
+async def import_standards(
+    payload: bytes, actor: Any = None, dry_run: bool = False
+) -> ImportResult:
     """The seed_data/standards.json shape: {"facilities": [...], "instruments": [...]} (a facility
     lists its instruments' codes). Checked whole before anything is written."""
     result = ImportResult()
     data, result.errors = _parse_payload(payload)
     if result.errors:
         return result
-    if not isinstance(data, dict) or not isinstance(data.get("facilities", []), list) \
-            or not isinstance(data.get("instruments", []), list):
-        result.errors.append("文件格式应为 {\"facilities\": [计量标准装置…], \"instruments\": [标准器…]}")
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("facilities", []), list)
+        or not isinstance(data.get("instruments", []), list)
+    ):
+        result.errors.append(
+            '文件格式应为 {"facilities": [计量标准装置…], "instruments": [标准器…]}'
+        )
         return result
-    entries = [("device", e) for e in data.get("facilities", [])] + [("instrument", e) for e in data.get("instruments", [])]
+    entries = [("device", e) for e in data.get("facilities", [])] + [
+        ("instrument", e) for e in data.get("instruments", [])
+    ]
     if not entries:
         result.errors.append("文件中没有计量标准装置或标准器")
     checked: list[tuple[dict[str, Any], bool]] = []
@@ -393,7 +514,9 @@ async def import_standards(payload: bytes, actor: Any = None, dry_run: bool = Fa
         where = f"{KINDS[kind]}（{code}）"
         if any(v["code"] == code for v, _ in checked):
             problems["code"] = f"编号“{code}”在文件中出现不止一次"
-        members = entry.get("instruments", []) if isinstance(entry, dict) and kind == "device" else []
+        members = (
+            entry.get("instruments", []) if isinstance(entry, dict) and kind == "device" else []
+        )
         if not isinstance(members, list):
             problems["instruments"] = "所含标准器应为编号列表"
             members = []
@@ -404,7 +527,9 @@ async def import_standards(payload: bytes, actor: Any = None, dry_run: bool = Fa
     in_file = {v["code"] for v, _ in checked if v.get("kind") == "instrument"}
     for member, facility in facility_of.items():
         if member not in in_file and not await Standard.exists().where(Standard.code == member):
-            result.errors.append(f"计量标准装置（{facility}）：所含标准器“{member}”既不在文件中也不在系统中")
+            result.errors.append(
+                f"计量标准装置（{facility}）：所含标准器“{member}”既不在文件中也不在系统中"
+            )
     if result.errors:
         return result
     for values, exists in checked:
@@ -412,7 +537,9 @@ async def import_standards(payload: bytes, actor: Any = None, dry_run: bool = Fa
             values["facility"] = facility_of[values["code"]]
         before = await get_standard(values["code"]) if exists else None
         same = before is not None and all(before[k] == v for k, v in values.items())
-        (result.unchanged if same else result.updated if exists else result.created).append(values["code"])
+        (result.unchanged if same else result.updated if exists else result.created).append(
+            values["code"]
+        )
     if dry_run:
         return result
     async with Standard._meta.db.transaction():
@@ -420,13 +547,19 @@ async def import_standards(payload: bytes, actor: Any = None, dry_run: bool = Fa
             if values["code"] not in result.unchanged:
                 await _write_standard(values, exists)
     result.applied = True
-    await record("standard.imported", actor=actor, target_type="standard",
-                 details={"created": result.created, "updated": result.updated})
+    await record(
+        "standard.imported",
+        actor=actor,
+        target_type="standard",
+        details={"created": result.created, "updated": result.updated},
+    )
     return result
 
 
 async def export_standards(codes: list[str] | None = None) -> bytes:
-    rows = await Standard.select(*_standard_columns()).output(load_json=True).order_by(Standard.code)
+    rows = (
+        await Standard.select(*_standard_columns()).output(load_json=True).order_by(Standard.code)
+    )
     if codes is not None:
         rows = [r for r in rows if r["code"] in set(codes)]
     facilities, instruments = [], []
@@ -437,7 +570,9 @@ async def export_standards(codes: list[str] | None = None) -> bytes:
             facilities.append(entry)
         else:
             instruments.append(entry)
-    return _dump({"format": "metrolab.standards/1", "facilities": facilities, "instruments": instruments})
+    return _dump(
+        {"format": "metrolab.standards/1", "facilities": facilities, "instruments": instruments}
+    )
 
 
 # ── shipped data and known keys ───────────────────────────────────────────────────────────────
@@ -449,7 +584,9 @@ async def seed_instrument_types() -> int:
     for path in sorted((data_folder("seed_data") / "instrument_types").glob("*.json")):
         catalogue, problems = check_type(parse_json(path.read_bytes()))
         if problems:
-            raise ValueError(f"seed_data/instrument_types/{path.name}: " + "；".join(problems.values()))
+            raise ValueError(
+                f"seed_data/instrument_types/{path.name}: " + "；".join(problems.values())
+            )
         if not await InstrumentType.exists().where(InstrumentType.code == catalogue["code"]):
             await _write_type(catalogue, exists=False)
             n += 1
@@ -461,14 +598,23 @@ async def seed_standards() -> int:
     if not path.exists():
         return 0
     data = parse_json(path.read_bytes())
-    facility_of = {m: f["code"] for f in data.get("facilities", []) for m in f.get("instruments", [])}
+    facility_of = {
+        m: f["code"] for f in data.get("facilities", []) for m in f.get("instruments", [])
+    }
     n = 0
-    for kind, entries in (("device", data.get("facilities", [])), ("instrument", data.get("instruments", []))):
+    for kind, entries in (
+        ("device", data.get("facilities", [])),
+        ("instrument", data.get("instruments", [])),
+    ):
         for entry in entries:
             values, problems = check_standard(entry, kind)
             if problems:
-                raise ValueError(f"seed_data/standards.json {entry.get('code')}: " + "；".join(problems.values()))
-            values["facility"] = facility_of.get(values["code"], values["facility"]) if kind == "instrument" else ""
+                raise ValueError(
+                    f"seed_data/standards.json {entry.get('code')}: " + "；".join(problems.values())
+                )
+            values["facility"] = (
+                facility_of.get(values["code"], values["facility"]) if kind == "instrument" else ""
+            )
             if not await Standard.exists().where(Standard.code == values["code"]):
                 await _write_standard(values, exists=False)
                 n += 1
@@ -493,7 +639,14 @@ async def known_record_forms() -> list[str]:
 async def types_naming_template(key: str, kind: str, default: bool = False) -> list[dict[str, Any]]:
     """Types (inactive ones too) whose `kind` documents print with template `key`: those naming it,
     and with `default` those naming none (they use the shipped one)."""
-    field = next(getattr(InstrumentType, f) for f, (k, _label) in type_templates.FIELDS.items() if k == kind)
+    field = next(
+        getattr(InstrumentType, f) for f, (k, _label) in type_templates.FIELDS.items() if k == kind
+    )
     where = (field == key) | (field == "") if default else field == key
-    return await InstrumentType.select(InstrumentType.code, InstrumentType.name_zh, InstrumentType.active).where(
-        where).order_by(InstrumentType.code)
+    return (
+        await InstrumentType.select(
+            InstrumentType.code, InstrumentType.name_zh, InstrumentType.active
+        )
+        .where(where)
+        .order_by(InstrumentType.code)
+    )

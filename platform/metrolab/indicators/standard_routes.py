@@ -16,34 +16,74 @@ from metrolab.web.errors import UserError
 from metrolab.web.i18n import _
 from metrolab.web.pages import is_htmx, page, see_other
 
-FIELDS = ("kind", "code", "name", "name_en", "model", "serial_no", "measuring_range", "uncertainty", "certificate_no",
-          "calibrated_by", "valid_until", "department", "facility", "notes")
+FIELDS = (
+    "kind",
+    "code",
+    "name",
+    "name_en",
+    "model",
+    "serial_no",
+    "measuring_range",
+    "uncertainty",
+    "certificate_no",
+    "calibrated_by",
+    "valid_until",
+    "department",
+    "facility",
+    "notes",
+)
 
 
 @get("/standards", opt=VIEW, include_in_schema=False)
-async def standard_list(request: Request, q: str = "", kind: str = "", inactive: bool = False) -> Template:
+async def standard_list(
+    request: Request, q: str = "", kind: str = "", inactive: bool = False
+) -> Template:
     rows = await services.list_standards(q.strip(), kind, include_inactive=inactive)
-    template = "indicators/_standard_rows.html" if is_htmx(request) else "indicators/standard_list.html"
-    return page(template, title=_("标准器"), rows=rows, kinds=KINDS, warning_days=services.EXPIRY_WARNING_DAYS,
-                warnings=await services.expiring_standards(), query={"q": q, "kind": kind, "inactive": inactive})
+    template = (
+        "indicators/_standard_rows.html" if is_htmx(request) else "indicators/standard_list.html"
+    )
+    return page(
+        template,
+        title=_("标准器"),
+        rows=rows,
+        kinds=KINDS,
+        warning_days=services.EXPIRY_WARNING_DAYS,
+        warnings=await services.expiring_standards(),
+        query={"q": q, "kind": kind, "inactive": inactive},
+    )
 
 
 @get("/standards/expiring", opt=VIEW, include_in_schema=False)
 async def standard_expiring(days: int = services.EXPIRY_WARNING_DAYS) -> Template:
     days = max(0, min(days, 3650))
-    return page("indicators/standard_expiring.html", title=_("标准器到期预警"), days=days,
-                rows=await services.expiring_standards(days))
+    return page(
+        "indicators/standard_expiring.html",
+        title=_("标准器到期预警"),
+        days=days,
+        rows=await services.expiring_standards(days),
+    )
 
 
-async def _editor(values: dict[str, Any], errors: dict[str, str], code: str | None, status_code: int = 200
-                  ) -> Template:
+async def _editor(
+    values: dict[str, Any], errors: dict[str, str], code: str | None, status_code: int = 200
+) -> Template:
     from metrolab.accounts.tables import Department
 
-    departments = [d["name"] for d in await Department.select(Department.name).order_by(Department.name)]
-    return page("indicators/standard_form.html", status_code=status_code,
-                title=_("编辑标准器") if code else _("新建标准器"), values=values, errors=errors, code=code, kinds=KINDS,
-                devices=await services.list_standards(kind="device", include_inactive=True),
-                types=await services.search_types(include_inactive=True), departments=departments)
+    departments = [
+        d["name"] for d in await Department.select(Department.name).order_by(Department.name)
+    ]
+    return page(
+        "indicators/standard_form.html",
+        status_code=status_code,
+        title=_("编辑标准器") if code else _("新建标准器"),
+        values=values,
+        errors=errors,
+        code=code,
+        kinds=KINDS,
+        devices=await services.list_standards(kind="device", include_inactive=True),
+        types=await services.search_types(include_inactive=True),
+        departments=departments,
+    )
 
 
 @get("/standards/new", opt=MANAGE, include_in_schema=False)
@@ -80,15 +120,23 @@ async def standard_export(code: list[str] | None = None) -> Response:
 
 @get("/standards/import", opt=MANAGE, include_in_schema=False)
 async def standard_import_form() -> Template:
-    return page("indicators/import.html", title=_("导入标准器"), what="standards", result=None, digest="")
+    return page(
+        "indicators/import.html", title=_("导入标准器"), what="standards", result=None, digest=""
+    )
 
 
 @post("/standards/import", opt=MANAGE, include_in_schema=False)
 async def standard_import_preview(request: Request) -> Template:
     data = await read_upload(request)
     result = await services.import_standards(data, dry_run=True)
-    return page("indicators/import.html", status_code=200 if result.ok else 400, title=_("导入标准器"),
-                what="standards", result=result, digest=storage.put(data) if result.ok else "")
+    return page(
+        "indicators/import.html",
+        status_code=200 if result.ok else 400,
+        title=_("导入标准器"),
+        what="standards",
+        result=result,
+        digest=storage.put(data) if result.ok else "",
+    )
 
 
 @post("/standards/import/confirm", opt=MANAGE, include_in_schema=False)
@@ -98,8 +146,14 @@ async def standard_import_confirm(request: Request) -> Response | Template:
         raise UserError(status_code=400, detail="导入文件已失效，请重新上传")
     result = await services.import_standards(storage.get(digest), actor=request.user)
     if not result.ok:
-        return page("indicators/import.html", status_code=409, title=_("导入标准器"), what="standards",
-                    result=result, digest="")
+        return page(
+            "indicators/import.html",
+            status_code=409,
+            title=_("导入标准器"),
+            what="standards",
+            result=result,
+            digest="",
+        )
     return see_other("/standards")
 
 
@@ -108,7 +162,10 @@ async def standard_edit(code: str) -> Template:
     found = await services.get_standard(code)
     if found is None:
         raise UserError(status_code=404, detail=f"标准器“{code}”不存在")
-    values = {**found, "valid_until": found["valid_until"].isoformat() if found["valid_until"] else ""}
+    values = {
+        **found,
+        "valid_until": found["valid_until"].isoformat() if found["valid_until"] else "",
+    }
     return await _editor(values, {}, code)
 
 
@@ -119,5 +176,15 @@ async def standard_update(request: Request, code: str) -> Response | Template:
     return await _save(request, code)
 
 
-HANDLERS = [standard_list, standard_expiring, standard_new, standard_create, standard_export, standard_import_form,
-            standard_import_preview, standard_import_confirm, standard_edit, standard_update]
+HANDLERS = [
+    standard_list,
+    standard_expiring,
+    standard_new,
+    standard_create,
+    standard_export,
+    standard_import_form,
+    standard_import_preview,
+    standard_import_confirm,
+    standard_edit,
+    standard_update,
+]

@@ -22,7 +22,9 @@ class InstrumentType(Table, tablename="instrument_type"):
     manufacturer = Varchar(length=200, default="")
     measuring_range = Varchar(length=300, default="")  # 测量范围 (中文)
     measuring_range_en = Varchar(length=300, default="")
-    range_limits = JSON(default={})  # {"lower": "0", "upper": "15", "unit": "m"} when the type has one range
+    range_limits = JSON(
+        default={}
+    )  # {"lower": "0", "upper": "15", "unit": "m"} when the type has one range
     record_fields = JSON(default={})  # record fields holding the instrument's own range/unit/class
     accuracy = Varchar(length=200, default="")  # 准确度等级
     mpe = Varchar(length=200, default="")  # 最大允许误差 (text, e.g. "±0.30 %")
@@ -33,8 +35,12 @@ class InstrumentType(Table, tablename="instrument_type"):
     compulsory = Boolean(default=False)  # 强制检定
     environment = JSON(default={})
     record_form = Varchar(length=100, default="")  # form definition key
-    certificate_template = Varchar(length=100, default="")  # 检定证书 template key; "" = the shipped one
-    notice_template = Varchar(length=100, default="")  # 检定结果通知书 template key; "" = the shipped one
+    certificate_template = Varchar(
+        length=100, default=""
+    )  # 检定证书 template key; "" = the shipped one
+    notice_template = Varchar(
+        length=100, default=""
+    )  # 检定结果通知书 template key; "" = the shipped one
     items = JSON(default=[])
     source = Text(default="")
     note = Text(default="")

@@ -13,7 +13,10 @@ from typing import Any
 from metrolab.indicators.catalogue import Problems
 
 # field → (document kind, field label as the editor names it)
-FIELDS = {"certificate_template": ("检定证书", "证书模板"), "notice_template": ("检定结果通知书", "检定结果通知书模板")}
+FIELDS = {
+    "certificate_template": ("检定证书", "证书模板"),
+    "notice_template": ("检定结果通知书", "检定结果通知书模板"),
+}
 
 
 async def known() -> dict[str, dict[str, Any]]:
@@ -54,8 +57,10 @@ async def problems(catalogue: dict[str, Any]) -> Problems:
 async def choices() -> dict[str, list[dict[str, Any]]]:
     """Per field, the templates the editor offers: of that kind, with a published version."""
     templates = sorted((await known()).values(), key=lambda t: t["key"])
-    return {field: [t for t in templates if t["kind"] == kind and t["number"]] for field, (kind, _label) in
-            FIELDS.items()}
+    return {
+        field: [t for t in templates if t["kind"] == kind and t["number"]]
+        for field, (kind, _label) in FIELDS.items()
+    }
 
 
 def in_use(catalogue: dict[str, Any], templates: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -67,9 +72,18 @@ def in_use(catalogue: dict[str, Any], templates: dict[str, dict[str, Any]]) -> l
         used = key or shipped_key(kind)
         found = templates.get(used)
         problem = _problem(field, used, found)
-        out.append({"field": field, "label": label, "kind": kind, "key": key, "default": not key,
-                    "template": found if found and found["kind"] == kind else None, "problem": problem,
-                    "href": f"/certificate-templates/{found['id']}" if found else ""})
+        out.append(
+            {
+                "field": field,
+                "label": label,
+                "kind": kind,
+                "key": key,
+                "default": not key,
+                "template": found if found and found["kind"] == kind else None,
+                "problem": problem,
+                "href": f"/certificate-templates/{found['id']}" if found else "",
+            }
+        )
     return out
 
 

@@ -17,7 +17,9 @@ class Refused(Exception):
 
     status_code = 400
 
-    def __init__(self, detail: str = "", *, status_code: int | None = None, extra: Any = None) -> None:
+    def __init__(
+        self, detail: str = "", *, status_code: int | None = None, extra: Any = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.extra = extra

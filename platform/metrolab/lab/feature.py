@@ -4,12 +4,18 @@ from metrolab.lab.routes import router
 from metrolab.web.i18n import N_
 from metrolab.web.navigation import NavItem
 
-PERMISSIONS = {"lab.manage": ("维护机构信息与公共服务页面", "Maintain lab information and public pages"),
-               "audit.view": ("查看审计日志", "View the audit log"),
-               "lab.settings": ("维护机构信息（证书所印单位名称、授权、检定专用章、编号格式）",
-                                "Maintain the lab's certificate particulars (name, authorisation, seal, numbering)")}
-NAV = [NavItem(N_("系统"), N_("公共服务页面"), "/lab/pages", "lab.manage", 90),
-       NavItem(N_("系统"), N_("机构信息"), "/lab/settings", "lab.settings", 89)]
+PERMISSIONS = {
+    "lab.manage": ("维护机构信息与公共服务页面", "Maintain lab information and public pages"),
+    "audit.view": ("查看审计日志", "View the audit log"),
+    "lab.settings": (
+        "维护机构信息（证书所印单位名称、授权、检定专用章、编号格式）",
+        "Maintain the lab's certificate particulars (name, authorisation, seal, numbering)",
+    ),
+}
+NAV = [
+    NavItem(N_("系统"), N_("公共服务页面"), "/lab/pages", "lab.manage", 90),
+    NavItem(N_("系统"), N_("机构信息"), "/lab/settings", "lab.settings", 89),
+]
 
 
 async def _seed_lab() -> int:

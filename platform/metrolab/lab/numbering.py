@@ -31,8 +31,10 @@ def pattern_problem(pattern: str) -> str | None:
         return "证书编号格式的花括号不成对：占位符写作 {year}、{seq} 或 {seq:05d}"
     unknown = [n for n in names if n != "year" and not _SEQ.fullmatch(n)]
     if unknown:
-        return (f"证书编号格式只能使用占位符 {{year}}（年份）和 {{seq}}（流水号，如 {{seq:05d}}），"
-                f"不认识「{{{unknown[0]}}}」")
+        return (
+            f"证书编号格式只能使用占位符 {{year}}（年份）和 {{seq}}（流水号，如 {{seq:05d}}），"
+            f"不认识「{{{unknown[0]}}}」"
+        )
     seqs = [n for n in names if n != "year"]
     if len(seqs) != 1:
         return "证书编号格式必须包含且只包含一个流水号占位符 {seq}（如 {seq:05d}）"

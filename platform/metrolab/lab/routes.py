@@ -25,7 +25,9 @@ async def _pages() -> list[dict[str, Any]]:
 @get("/", opt=PUBLIC, include_in_schema=False)
 async def public_home() -> Template:
     pages = await _pages()
-    return page("lab/public.html", title=_("机构介绍"), pages=pages, current=pages[0] if pages else None)
+    return page(
+        "lab/public.html", title=_("机构介绍"), pages=pages, current=pages[0] if pages else None
+    )
 
 
 @get("/about/{slug:str}", opt=PUBLIC, include_in_schema=False)
@@ -44,7 +46,10 @@ async def home(request: Request) -> Template:
 
 @get("/api/v1/tasks", opt=AUTHENTICATED, tags=["lab"], summary="我的检定任务（各类任务数量）")
 async def api_tasks(request: Request) -> list[dict[str, Any]]:
-    return [{"key": c.key, "label": _(c.label_zh), "count": n, "href": c.href} for c, n in await task_counts(request.user)]
+    return [
+        {"key": c.key, "label": _(c.label_zh), "count": n, "href": c.href}
+        for c, n in await task_counts(request.user)
+    ]
 
 
 @get("/lab/pages", opt=perm("lab.manage"), include_in_schema=False)
@@ -57,14 +62,21 @@ async def page_save(request: Request, slug: str) -> Response:
     form = await form_dict(request)
     if not form.get("title_zh"):
         raise UserError(status_code=400, detail="标题（中文）不能为空")
-    values = {PublicPage.title_zh: form["title_zh"][:100], PublicPage.title_en: form.get("title_en", "")[:100],
-              PublicPage.body_zh: form.get("body_zh", ""), PublicPage.body_en: form.get("body_en", ""),
-              PublicPage.updated_at: datetime.now(UTC)}
+    values = {
+        PublicPage.title_zh: form["title_zh"][:100],
+        PublicPage.title_en: form.get("title_en", "")[:100],
+        PublicPage.body_zh: form.get("body_zh", ""),
+        PublicPage.body_en: form.get("body_en", ""),
+        PublicPage.updated_at: datetime.now(UTC),
+    }
     if await PublicPage.exists().where(PublicPage.slug == slug):
         await PublicPage.update(values).where(PublicPage.slug == slug)  # type: ignore[arg-type]  # Piccolo: update() takes str keys; its dict type is invariant
     else:
         count = await PublicPage.count()
-        await PublicPage.insert(PublicPage(slug=slug, position=count, **{c._meta.name: v for c, v in values.items()}))  # type: ignore[arg-type]  # Piccolo: **columns go to untyped **kwargs; mypy matches them to _data
+        # Piccolo: **columns go to untyped **kwargs; mypy matches them to _data
+        await PublicPage.insert(
+            PublicPage(slug=slug, position=count, **{c._meta.name: v for c, v in values.items()})  # type: ignore[arg-type]
+        )
     await record("public_page.saved", actor=request.user, target_type="public_page", target_id=slug)
     return see_other("/lab/pages")
 
@@ -77,8 +89,21 @@ async def healthz() -> Response:
         await DB.run_ddl("SELECT 1")
         return Response({"status": "ok", "database": "ok"})
     except Exception as exc:  # noqa: BLE001 - any driver error is "down"
-        return Response({"status": "error", "database": f"{exc.__class__.__name__}"}, status_code=503)
+        return Response(
+            {"status": "error", "database": f"{exc.__class__.__name__}"}, status_code=503
+        )
 
 
-router = Router(path="/", route_handlers=[public_home, public_page, home, api_tasks, pages_admin, page_save, healthz,
-                                          *SETTINGS_ROUTES])
+router = Router(
+    path="/",
+    route_handlers=[
+        public_home,
+        public_page,
+        home,
+        api_tasks,
+        pages_admin,
+        page_save,
+        healthz,
+        *SETTINGS_ROUTES,
+    ],
+)

@@ -118,14 +118,24 @@ def validate(values: dict[str, str]) -> dict[str, str]:
             errors[f.key] = f"{f.label_zh}不能超过 {f.max_length} 个字符（现为 {len(value)} 个）"
     if "name" in values and not values["name"] and "name" not in errors:
         errors["name"] = "单位名称不能为空"
-    if values.get("postcode") and "postcode" not in errors and not _POSTCODE.fullmatch(values["postcode"]):
+    if (
+        values.get("postcode")
+        and "postcode" not in errors
+        and not _POSTCODE.fullmatch(values["postcode"])
+    ):
         errors["postcode"] = "邮编应为 6 位数字"
     for key in ("phone", "fax"):
         if values.get(key) and key not in errors and not _PHONE.fullmatch(values[key]):
             errors[key] = f"{LABELS[key]}只能包含数字、空格和 + - ( ) 、 / 转"
-    if values.get("website") and "website" not in errors and re.search(r"[\s<>\"']", values["website"]):
+    if (
+        values.get("website")
+        and "website" not in errors
+        and re.search(r"[\s<>\"']", values["website"])
+    ):
         errors["website"] = "网址不能包含空格、尖括号或引号"
-    if "number_pattern" not in errors and (problem := pattern_problem(values.get("number_pattern", ""))):
+    if "number_pattern" not in errors and (
+        problem := pattern_problem(values.get("number_pattern", ""))
+    ):
         errors["number_pattern"] = problem
     return errors
 
@@ -146,9 +156,13 @@ def seal_image(content: bytes) -> tuple[bytes | None, str | None]:
             if img.format not in {"PNG", "JPEG"}:
                 return None, "检定专用章须为 PNG 或 JPEG 图片"
             w, h = img.size
-            if not (SEAL_MIN_PX <= w <= SEAL_MAX_PX and SEAL_MIN_PX <= h <= SEAL_MAX_PX) or max(w, h) > 2 * min(w, h):
-                return None, (f"检定专用章图片尺寸不合适（{w}×{h} 像素）：宽、高应在 {SEAL_MIN_PX}–{SEAL_MAX_PX} "
-                              "像素之间，且接近方形")
+            if not (SEAL_MIN_PX <= w <= SEAL_MAX_PX and SEAL_MIN_PX <= h <= SEAL_MAX_PX) or max(
+                w, h
+            ) > 2 * min(w, h):
+                return None, (
+                    f"检定专用章图片尺寸不合适（{w}×{h} 像素）：宽、高应在 {SEAL_MIN_PX}–{SEAL_MAX_PX} "
+                    "像素之间，且接近方形"
+                )
             img.verify()
         with Image.open(io.BytesIO(content)) as img:
             out = io.BytesIO()
@@ -161,7 +175,9 @@ def seal_image(content: bytes) -> tuple[bytes | None, str | None]:
 # ── writing ───────────────────────────────────────────────────────────────────────────────────
 
 
-async def save(values: dict[str, str], *, seal: bytes | None = None, remove_seal: bool = False) -> list[str]:
+async def save(
+    values: dict[str, str], *, seal: bytes | None = None, remove_seal: bool = False
+) -> list[str]:
     """Store checked ``values`` (only the keys given) and the seal; returns the changed keys."""
     row = await _row()
     update: dict[str, Any] = {k: v for k, v in values.items() if k in LABELS}
@@ -173,7 +189,10 @@ async def save(values: dict[str, str], *, seal: bytes | None = None, remove_seal
     if row is None:
         await LabSettings.insert(LabSettings(**{"name": get_settings().lab_name, **update}))
     elif changed:
-        await LabSettings.update({**update, "updated_at": datetime.now(UTC)}).where(LabSettings.id == row["id"])  # type: ignore[dict-item]  # Piccolo: update() takes str keys; its dict type is invariant
+        # Piccolo: update() takes str keys; its dict type is invariant
+        await LabSettings.update({**update, "updated_at": datetime.now(UTC)}).where(  # type: ignore[dict-item]
+            LabSettings.id == row["id"]
+        )
     return changed
 
 

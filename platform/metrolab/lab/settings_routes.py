@@ -23,11 +23,26 @@ from metrolab.web.permissions import perm
 SETTINGS = perm("lab.settings")
 
 
-def _form(values: dict[str, Any], errors: dict[str, str], status_code: int = 200, saved: bool = False) -> Template:
-    example = "" if "number_pattern" in errors else services.number_example(values.get("number_pattern", ""))
-    return page("lab/settings.html", status_code=status_code, title=_("机构信息"), values=values,
-                errors={k: _(v) for k, v in errors.items()}, fields=services.FIELDS, saved=saved,
-                missing=services.missing_required(values), default_pattern=DEFAULT_PATTERN, example=example)
+def _form(
+    values: dict[str, Any], errors: dict[str, str], status_code: int = 200, saved: bool = False
+) -> Template:
+    example = (
+        ""
+        if "number_pattern" in errors
+        else services.number_example(values.get("number_pattern", ""))
+    )
+    return page(
+        "lab/settings.html",
+        status_code=status_code,
+        title=_("机构信息"),
+        values=values,
+        errors={k: _(v) for k, v in errors.items()},
+        fields=services.FIELDS,
+        saved=saved,
+        missing=services.missing_required(values),
+        default_pattern=DEFAULT_PATTERN,
+        example=example,
+    )
 
 
 @get("/lab/settings", opt=SETTINGS, include_in_schema=False)
@@ -51,8 +66,13 @@ async def settings_save(request: Request) -> Response:
     if errors:
         return _form({**values, "seal_sha256": current["seal_sha256"]}, errors, 400)
     changed = await services.save(values, seal=seal, remove_seal=form.get("remove_seal") == "1")
-    await record("lab.settings_saved", actor=request.user, target_type="lab_settings", target_id=1,
-                 details={"changed": changed})
+    await record(
+        "lab.settings_saved",
+        actor=request.user,
+        target_type="lab_settings",
+        target_id=1,
+        details={"changed": changed},
+    )
     return see_other("/lab/settings?saved=1")
 
 
@@ -64,13 +84,22 @@ def _api_view(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@get("/api/v1/lab/settings", opt=SETTINGS, tags=["lab"], summary="机构信息（证书所印单位名称、授权、地址、编号格式）")
+@get(
+    "/api/v1/lab/settings",
+    opt=SETTINGS,
+    tags=["lab"],
+    summary="机构信息（证书所印单位名称、授权、地址、编号格式）",
+)
 async def api_settings() -> dict[str, Any]:
     return _api_view(await services.settings_for_page())
 
 
-@put("/api/v1/lab/settings", opt=SETTINGS, tags=["lab"],
-     summary="修改机构信息（只改给出的字段；seal 为 PNG/JPEG 的 base64，null 表示删除检定专用章）")
+@put(
+    "/api/v1/lab/settings",
+    opt=SETTINGS,
+    tags=["lab"],
+    summary="修改机构信息（只改给出的字段；seal 为 PNG/JPEG 的 base64，null 表示删除检定专用章）",
+)
 async def api_settings_update(request: Request, data: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UserError(status_code=400, detail="请求体应为 JSON 对象")
@@ -88,15 +117,27 @@ async def api_settings_update(request: Request, data: dict[str, Any]) -> dict[st
             content = base64.b64decode(str(data["seal"]), validate=True)
         except (binascii.Error, ValueError):
             content = b""
-        seal, problem = services.seal_image(content) if content else (None, "检定专用章应为 PNG/JPEG 图片的 base64 编码")
+        seal, problem = (
+            services.seal_image(content)
+            if content
+            else (None, "检定专用章应为 PNG/JPEG 图片的 base64 编码")
+        )
         if problem:
             errors["seal"] = problem
     if errors:
-        raise UserError(status_code=400, detail="；".join(errors.values()),
-                        extra=[{"key": k, "message": v} for k, v in errors.items()])
+        raise UserError(
+            status_code=400,
+            detail="；".join(errors.values()),
+            extra=[{"key": k, "message": v} for k, v in errors.items()],
+        )
     changed = await services.save(values, seal=seal, remove_seal=remove)
-    await record("lab.settings_saved", actor=request.user, target_type="lab_settings", target_id=1,
-                 details={"changed": changed, "via": "api"})
+    await record(
+        "lab.settings_saved",
+        actor=request.user,
+        target_type="lab_settings",
+        target_id=1,
+        details={"changed": changed, "via": "api"},
+    )
     return _api_view(await services.settings_for_page())
 
 

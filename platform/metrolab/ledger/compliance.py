@@ -11,8 +11,14 @@ from metrolab.ledger import services
 from metrolab.ledger.tables import LedgerInstrument, SelfCheck, StationStaff
 
 # Table 1 of T/ZBMS 005, in its order: the instrument-type codes of seed_data/instrument_types.
-TABLE_1 = ["fuel_dispenser", "metering_tank", "standard_metal_measure", "dipstick", "temperature_transmitter",
-           "level_gauge"]
+TABLE_1 = [
+    "fuel_dispenser",
+    "metering_tank",
+    "standard_metal_measure",
+    "dipstick",
+    "temperature_transmitter",
+    "level_gauge",
+]
 DISPENSER = "fuel_dispenser"
 MIN_NOZZLES = 8  # §4.2
 MIN_QUALIFIED_STAFF = 2  # §4.5
@@ -46,7 +52,9 @@ def previous_months(today: date, n: int = SELF_CHECK_MONTHS) -> list[str]:
     return months
 
 
-def _instrument_evidence(r: dict[str, Any], types: dict[str, Any], ok: bool, note: str = "") -> Evidence:
+def _instrument_evidence(
+    r: dict[str, Any], types: dict[str, Any], ok: bool, note: str = ""
+) -> Evidence:
     label = f"{services.type_name(types, r['instrument_type'])} {r['serial']}"
     return Evidence(label, f"/ledger/instruments/{r['id']}", ok, note)
 
@@ -62,9 +70,12 @@ def certificate_href(r: dict[str, Any]) -> str:
 async def evaluate(customer_id: int, today: date | None = None) -> list[Requirement]:
     today = today or date.today()
     types = await services.instrument_types()
-    rows = await LedgerInstrument.select().where(
-        (LedgerInstrument.customer == customer_id) & (LedgerInstrument.status == "in_use")
-    ).order_by(LedgerInstrument.instrument_type).order_by(LedgerInstrument.serial)
+    rows = (
+        await LedgerInstrument.select()
+        .where((LedgerInstrument.customer == customer_id) & (LedgerInstrument.status == "in_use"))
+        .order_by(LedgerInstrument.instrument_type)
+        .order_by(LedgerInstrument.serial)
+    )
     return [
         _table_1(rows, types),
         _compulsory_verified(rows, types),
@@ -87,22 +98,37 @@ def _table_1(rows: list[dict[str, Any]], types: dict[str, Any]) -> Requirement:
             missing.append(name)
             evidence.append(Evidence(name, "", False, "未配备"))
     summary = "表1 六类计量器具均已配备" if not missing else f"未配备：{'、'.join(missing)}"
-    return Requirement("table_1", "§4.6 表1", "配备表1所列六类在用计量器具", not missing, summary, evidence)
+    return Requirement(
+        "table_1", "§4.6 表1", "配备表1所列六类在用计量器具", not missing, summary, evidence
+    )
 
 
 def _compulsory_verified(rows: list[dict[str, Any]], types: dict[str, Any]) -> Requirement:
     compulsory = [r for r in rows if r["compulsory"]]
     verified = [r for r in compulsory if r["last_verified_on"] and r["last_certificate"]]
-    evidence = [Evidence(f"{services.type_name(types, r['instrument_type'])} {r['serial']}：证书 {r['last_certificate']}"
-                         f"（{r['last_verified_on']}）", certificate_href(r), True) for r in verified]
-    evidence += [_instrument_evidence(r, types, False, "无检定证书") for r in compulsory if r not in verified]
+    evidence = [
+        Evidence(
+            f"{services.type_name(types, r['instrument_type'])} {r['serial']}：证书 {r['last_certificate']}"
+            f"（{r['last_verified_on']}）",
+            certificate_href(r),
+            True,
+        )
+        for r in verified
+    ]
+    evidence += [
+        _instrument_evidence(r, types, False, "无检定证书") for r in compulsory if r not in verified
+    ]
     ok = bool(compulsory) and len(verified) == len(compulsory)
     rate = f"{len(verified)}/{len(compulsory)}" if compulsory else "0/0"
     summary = f"强检计量器具受检率 {rate}" + ("" if compulsory else "（台账中没有强检器具）")
-    return Requirement("compulsory_verified", "§5.1、§5.2", "强制检定计量器具受检率 100 %", ok, summary, evidence)
+    return Requirement(
+        "compulsory_verified", "§5.1、§5.2", "强制检定计量器具受检率 100 %", ok, summary, evidence
+    )
 
 
-def _none_overdue_or_failed(rows: list[dict[str, Any]], types: dict[str, Any], today: date) -> Requirement:
+def _none_overdue_or_failed(
+    rows: list[dict[str, Any]], types: dict[str, Any], today: date
+) -> Requirement:
     bad = []
     for r in rows:
         if r["last_conclusion"] and not services.conforms(r["last_conclusion"]):
@@ -110,10 +136,22 @@ def _none_overdue_or_failed(rows: list[dict[str, Any]], types: dict[str, Any], t
         elif r["next_due_on"] is None:
             bad.append(_instrument_evidence(r, types, False, "未经检定"))
         elif r["next_due_on"] < today:
-            bad.append(_instrument_evidence(r, types, False, f"有效期至 {r['next_due_on']}，已超期"))
-    summary = "在用计量器具均在有效期内且检定合格" if not bad else f"{len(bad)} 台未检、超期或不合格仍在用"
-    return Requirement("none_overdue", "§5.2、§5.3", "不使用未经检定、不合格或超过检定周期的计量器具",
-                       not bad, summary, bad)
+            bad.append(
+                _instrument_evidence(r, types, False, f"有效期至 {r['next_due_on']}，已超期")
+            )
+    summary = (
+        "在用计量器具均在有效期内且检定合格"
+        if not bad
+        else f"{len(bad)} 台未检、超期或不合格仍在用"
+    )
+    return Requirement(
+        "none_overdue",
+        "§5.2、§5.3",
+        "不使用未经检定、不合格或超过检定周期的计量器具",
+        not bad,
+        summary,
+        bad,
+    )
 
 
 def _cycles(rows: list[dict[str, Any]], types: dict[str, Any]) -> Requirement:
@@ -126,32 +164,62 @@ def _cycles(rows: list[dict[str, Any]], types: dict[str, Any]) -> Requirement:
         longest = services.due_date(r["last_verified_on"], cycle)
         fine = r["next_due_on"] <= longest
         ok = ok and fine
-        note = f"周期 {cycle} 个月，有效期至 {r['next_due_on']}" + ("" if fine else f"，超过周期（应不晚于 {longest}）")
-        evidence.append(Evidence(f"{services.type_name(types, r['instrument_type'])} {r['serial']}",
-                                 certificate_href(r), fine, note))
+        note = f"周期 {cycle} 个月，有效期至 {r['next_due_on']}" + (
+            "" if fine else f"，超过周期（应不晚于 {longest}）"
+        )
+        evidence.append(
+            Evidence(
+                f"{services.type_name(types, r['instrument_type'])} {r['serial']}",
+                certificate_href(r),
+                fine,
+                note,
+            )
+        )
     summary = "各器具检定有效期均不超过表1溯源周期" if ok else "有器具的检定有效期超过表1溯源周期"
     return Requirement("cycles", "§4.6.7 表1", "按表1溯源周期检定", ok, summary, evidence)
 
 
-async def _self_checks(rows: list[dict[str, Any]], types: dict[str, Any], today: date) -> Requirement:
+async def _self_checks(
+    rows: list[dict[str, Any]], types: dict[str, Any], today: date
+) -> Requirement:
     months = previous_months(today)
     dispensers = [r for r in rows if r["instrument_type"] == DISPENSER]
-    checks = await SelfCheck.select(SelfCheck.id, SelfCheck.instrument, SelfCheck.month, SelfCheck.conclusion).where(
-        SelfCheck.instrument.is_in([r["id"] for r in dispensers] or [-1]) & SelfCheck.month.is_in(months))
+    checks = await SelfCheck.select(
+        SelfCheck.id, SelfCheck.instrument, SelfCheck.month, SelfCheck.conclusion
+    ).where(
+        SelfCheck.instrument.is_in([r["id"] for r in dispensers] or [-1])
+        & SelfCheck.month.is_in(months)
+    )
     found = {(c["instrument"], c["month"]): c for c in checks}
     evidence, ok = [], bool(dispensers)
     for r in dispensers:
         for month in sorted(months):
             c = found.get((r["id"], month))
             if c:
-                evidence.append(Evidence(f"加油机 {r['serial']} {month} 自校：{c['conclusion'] or '—'}",
-                                         f"/ledger/self-checks/{c['id']}", True))
+                evidence.append(
+                    Evidence(
+                        f"加油机 {r['serial']} {month} 自校：{c['conclusion'] or '—'}",
+                        f"/ledger/self-checks/{c['id']}",
+                        True,
+                    )
+                )
             else:
                 ok = False
-                evidence.append(Evidence(f"加油机 {r['serial']} {month}", f"/ledger/instruments/{r['id']}/self-check",
-                                         False, "无自校记录"))
-    summary = (f"近 {len(months)} 个月（{months[-1]} 至 {months[0]}）每台加油机每月均有自校记录" if ok
-               else "缺少加油机月度自校记录" if dispensers else "台账中没有在用加油机")
+                evidence.append(
+                    Evidence(
+                        f"加油机 {r['serial']} {month}",
+                        f"/ledger/instruments/{r['id']}/self-check",
+                        False,
+                        "无自校记录",
+                    )
+                )
+    summary = (
+        f"近 {len(months)} 个月（{months[-1]} 至 {months[0]}）每台加油机每月均有自校记录"
+        if ok
+        else "缺少加油机月度自校记录"
+        if dispensers
+        else "台账中没有在用加油机"
+    )
     return Requirement("self_checks", "§4.4", "每月对加油机进行自校并记录", ok, summary, evidence)
 
 
@@ -159,24 +227,52 @@ def _nozzles(rows: list[dict[str, Any]], types: dict[str, Any]) -> Requirement:
     dispensers = [r for r in rows if r["instrument_type"] == DISPENSER]
     total = sum(r["nozzles"] or 0 for r in dispensers)
     evidence = [_instrument_evidence(r, types, True, f"{r['nozzles'] or 0} 枪") for r in dispensers]
-    return Requirement("nozzles", "§4.2", f"至少具备 {MIN_NOZZLES} 条加油枪", total >= MIN_NOZZLES,
-                       f"在用加油机共 {total} 条加油枪", evidence)
+    return Requirement(
+        "nozzles",
+        "§4.2",
+        f"至少具备 {MIN_NOZZLES} 条加油枪",
+        total >= MIN_NOZZLES,
+        f"在用加油机共 {total} 条加油枪",
+        evidence,
+    )
 
 
 async def _staff(customer_id: int, today: date) -> Requirement:
-    staff = await StationStaff.select().where(StationStaff.customer == customer_id).order_by(StationStaff.id)
+    staff = (
+        await StationStaff.select()
+        .where(StationStaff.customer == customer_id)
+        .order_by(StationStaff.id)
+    )
     evidence, qualified = [], 0
     for s in staff:
-        valid = bool(s["qualification_no"]) and (s["valid_until"] is None or s["valid_until"] >= today)
+        valid = bool(s["qualification_no"]) and (
+            s["valid_until"] is None or s["valid_until"] >= today
+        )
         qualified += valid
-        note = (f"资质证书 {s['qualification_no']}" + (f"，有效期至 {s['valid_until']}" if s["valid_until"] else "")
-                if s["qualification_no"] else "无计量资质证书")
+        note = (
+            f"资质证书 {s['qualification_no']}"
+            + (f"，有效期至 {s['valid_until']}" if s["valid_until"] else "")
+            if s["qualification_no"]
+            else "无计量资质证书"
+        )
         if s["qualification_no"] and not valid:
             note += "（已过期）"
-        evidence.append(Evidence(f"{s['role']} {s['name']}", f"/ledger/customers/{customer_id}/station#staff", valid,
-                                 note))
+        evidence.append(
+            Evidence(
+                f"{s['role']} {s['name']}",
+                f"/ledger/customers/{customer_id}/station#staff",
+                valid,
+                note,
+            )
+        )
     has_head = any(s["role"] == "站长" for s in staff)
     ok = qualified >= MIN_QUALIFIED_STAFF and has_head
     summary = f"具有有效计量资质的人员 {qualified} 名" + ("" if has_head else "；未登记站长")
-    return Requirement("staff", "§4.5", f"{MIN_QUALIFIED_STAFF} 名以上具有计量资质的人员，站长负责计量管理", ok,
-                       summary, evidence)
+    return Requirement(
+        "staff",
+        "§4.5",
+        f"{MIN_QUALIFIED_STAFF} 名以上具有计量资质的人员，站长负责计量管理",
+        ok,
+        summary,
+        evidence,
+    )

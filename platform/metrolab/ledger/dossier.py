@@ -43,32 +43,92 @@ class Kind:
     parent: str = "customer"  # the FK column naming the customer (charges hang on a contract)
 
 
-KINDS: dict[str, Kind] = {k.key: k for k in [
-    Kind("prices", "客户证价", CustomerPrice, (
-        Field("instrument_type", "器具类型", "type"), Field("price", "单价（元）", "decimal"),
-        Field("valid_from", "执行日期", "date"))),
-    Kind("licences", "客户证照", Licence, (
-        Field("kind", "证照类型", "select", options=("营业执照", "危险化学品经营许可证", "成品油零售经营批准证书",
-                                                 "采矿许可证", "安全生产许可证", "其他")),
-        Field("number", "证照编号"), Field("issued_by", "发证机关", required=False),
-        Field("valid_until", "有效期至", "date", required=False))),
-    Kind("contracts", "企业合同", Contract, (
-        Field("number", "合同编号"), Field("signed_on", "签订日期", "date"),
-        Field("valid_until", "有效期至", "date", required=False), Field("amount", "合同金额（元）", "decimal")),
-        permission="customers.contracts"),
-    Kind("charges", "收费", Charge, (
-        Field("contract", "合同", "contract"), Field("description", "收费内容"), Field("amount", "金额（元）", "decimal"),
-        Field("charged_on", "收费日期", "date"), Field("certificate_number", "证书编号", required=False)),
-        permission="customers.contracts", parent="contract"),
-    Kind("visits", "客户拜访", Visit, (
-        Field("visited_on", "拜访日期", "date"), Field("contact", "接待人", required=False),
-        Field("inspection_notes", "检验情况", "textarea", required=False),
-        Field("feedback", "客户反馈", "textarea", required=False))),
-    Kind("staff", "站长与计量员", StationStaff, (
-        Field("name", "姓名"), Field("role", "岗位", "select", options=("站长", "计量员")),
-        Field("qualification_no", "计量资质证书编号", required=False),
-        Field("valid_until", "资质有效期至", "date", required=False))),
-]}
+KINDS: dict[str, Kind] = {
+    k.key: k
+    for k in [
+        Kind(
+            "prices",
+            "客户证价",
+            CustomerPrice,
+            (
+                Field("instrument_type", "器具类型", "type"),
+                Field("price", "单价（元）", "decimal"),
+                Field("valid_from", "执行日期", "date"),
+            ),
+        ),
+        Kind(
+            "licences",
+            "客户证照",
+            Licence,
+            (
+                Field(
+                    "kind",
+                    "证照类型",
+                    "select",
+                    options=(
+                        "营业执照",
+                        "危险化学品经营许可证",
+                        "成品油零售经营批准证书",
+                        "采矿许可证",
+                        "安全生产许可证",
+                        "其他",
+                    ),
+                ),
+                Field("number", "证照编号"),
+                Field("issued_by", "发证机关", required=False),
+                Field("valid_until", "有效期至", "date", required=False),
+            ),
+        ),
+        Kind(
+            "contracts",
+            "企业合同",
+            Contract,
+            (
+                Field("number", "合同编号"),
+                Field("signed_on", "签订日期", "date"),
+                Field("valid_until", "有效期至", "date", required=False),
+                Field("amount", "合同金额（元）", "decimal"),
+            ),
+            permission="customers.contracts",
+        ),
+        Kind(
+            "charges",
+            "收费",
+            Charge,
+            (
+                Field("contract", "合同", "contract"),
+                Field("description", "收费内容"),
+                Field("amount", "金额（元）", "decimal"),
+                Field("charged_on", "收费日期", "date"),
+                Field("certificate_number", "证书编号", required=False),
+            ),
+            permission="customers.contracts",
+            parent="contract",
+        ),
+        Kind(
+            "visits",
+            "客户拜访",
+            Visit,
+            (
+                Field("visited_on", "拜访日期", "date"),
+                Field("contact", "接待人", required=False),
+                Field("inspection_notes", "检验情况", "textarea", required=False),
+                Field("feedback", "客户反馈", "textarea", required=False),
+            ),
+        ),
+        Kind(
+            "staff",
+            "站长与计量员",
+            StationStaff,
+            (
+                Field("name", "姓名"),
+                Field("role", "岗位", "select", options=("站长", "计量员")),
+                Field("qualification_no", "计量资质证书编号", required=False),
+                Field("valid_until", "资质有效期至", "date", required=False),
+            ),
+        ),
+    ]
+}
 
 
 CENT = Decimal("0.01")
@@ -79,7 +139,9 @@ def money(value: Any) -> Decimal:
     return Decimal(str(value or 0)).quantize(CENT)
 
 
-async def check(kind: Kind, values: dict[str, str], customer_id: int) -> tuple[dict[str, Any], dict[str, str]]:
+async def check(
+    kind: Kind, values: dict[str, str], customer_id: int
+) -> tuple[dict[str, Any], dict[str, str]]:
     out: dict[str, Any] = {}
     errors: dict[str, str] = {}
     types = await services.instrument_types() if any(f.kind == "type" for f in kind.fields) else {}
@@ -103,7 +165,8 @@ async def check(kind: Kind, values: dict[str, str], customer_id: int) -> tuple[d
                 out[f.key] = raw
             elif f.kind == "contract":
                 if not raw.isdigit() or not await Contract.exists().where(
-                        (Contract.id == int(raw)) & (Contract.customer == customer_id)):
+                    (Contract.id == int(raw)) & (Contract.customer == customer_id)
+                ):
                     raise ValueError("请选择该客户的合同")
                 out[f.key] = int(raw)
             elif f.kind == "select" and raw not in f.options:
@@ -119,8 +182,9 @@ async def check(kind: Kind, values: dict[str, str], customer_id: int) -> tuple[d
 async def add(kind: Kind, customer_id: int, values: dict[str, str], user: Any = None) -> int:
     clean, errors = await check(kind, values, customer_id)
     if errors:
-        raise Refused("；".join(errors.values()),
-                        extra=[{"key": k, "message": v} for k, v in errors.items()])
+        raise Refused(
+            "；".join(errors.values()), extra=[{"key": k, "message": v} for k, v in errors.items()]
+        )
     if kind.parent == "customer":
         clean["customer"] = customer_id
     if kind.key == "visits":
@@ -133,7 +197,9 @@ async def add(kind: Kind, customer_id: int, values: dict[str, str], user: Any = 
 async def delete(kind: Kind, customer_id: int, row_id: int) -> None:
     table = kind.table
     if kind.parent == "contract":
-        owned = await Charge.exists().where((Charge.id == row_id) & (Charge.contract.customer == customer_id))
+        owned = await Charge.exists().where(
+            (Charge.id == row_id) & (Charge.contract.customer == customer_id)
+        )
     else:
         owned = await table.exists().where((table.id == row_id) & (table.customer == customer_id))
     if not owned:
@@ -148,13 +214,20 @@ async def rows(customer_id: int) -> dict[str, list[dict[str, Any]]]:
     for kind in KINDS.values():
         t = kind.table
         if kind.parent == "contract":
-            query = t.select(*t.all_columns(), t.contract.number.as_alias("contract_number")).where(
-                t.contract.customer == customer_id).order_by(t.charged_on, ascending=False)
+            query = (
+                t.select(*t.all_columns(), t.contract.number.as_alias("contract_number"))
+                .where(t.contract.customer == customer_id)
+                .order_by(t.charged_on, ascending=False)
+            )
         else:
             query = t.select().where(t.customer == customer_id).order_by(t.id, ascending=False)
         out[kind.key] = await query
-    names = {u["id"]: u["full_name"] for u in await User.select(User.id, User.full_name).where(
-        User.id.is_in([v["visitor"] for v in out["visits"] if v["visitor"]] or [-1]))}
+    names = {
+        u["id"]: u["full_name"]
+        for u in await User.select(User.id, User.full_name).where(
+            User.id.is_in([v["visitor"] for v in out["visits"] if v["visitor"]] or [-1])
+        )
+    }
     for v in out["visits"]:
         v["visitor_name"] = names.get(v["visitor"], "")
     for p in out["prices"]:
@@ -175,8 +248,11 @@ async def statistics(customer_id: int, today: date | None = None) -> dict[str, A
     today = today or date.today()
     types = await services.instrument_types()
     instruments = await LedgerInstrument.select(
-        LedgerInstrument.instrument_type, LedgerInstrument.status, LedgerInstrument.next_due_on,
-        LedgerInstrument.compulsory).where(LedgerInstrument.customer == customer_id)
+        LedgerInstrument.instrument_type,
+        LedgerInstrument.status,
+        LedgerInstrument.next_due_on,
+        LedgerInstrument.compulsory,
+    ).where(LedgerInstrument.customer == customer_id)
     by_category: dict[str, dict[str, int]] = {}
     due = {"overdue": 0, "d30": 0, "d60": 0, "d90": 0}
     for r in instruments:
@@ -188,10 +264,18 @@ async def statistics(customer_id: int, today: date | None = None) -> dict[str, A
             state = services.due_state(r, today)
             if state in due:
                 due[state] += 1
-    contracts = await Contract.select(Contract.id, Contract.amount).where(Contract.customer == customer_id)
+    contracts = await Contract.select(Contract.id, Contract.amount).where(
+        Contract.customer == customer_id
+    )
     charges = await Charge.select(Charge.amount).where(Charge.contract.customer == customer_id)
     total = sum((money(c["amount"]) for c in contracts), money(0))
     charged = sum((money(c["amount"]) for c in charges), money(0))
-    return {"by_category": dict(sorted(by_category.items())), "due": due, "instruments": len(instruments),
-            "contracts": len(contracts), "contract_total": total, "charged_total": charged,
-            "outstanding": total - charged}
+    return {
+        "by_category": dict(sorted(by_category.items())),
+        "due": due,
+        "instruments": len(instruments),
+        "contracts": len(contracts),
+        "contract_total": total,
+        "charged_total": charged,
+        "outstanding": total - charged,
+    }

@@ -12,24 +12,41 @@ from metrolab.ledger.tables import SOURCES, STATUSES
 
 # (header, key) of the instrument list; the import template uses the first columns of this.
 INSTRUMENT_COLUMNS = [
-    ("客户", "customer_name"), ("器具类型", "type_name"), ("器具名称", "name"), ("型号规格", "model"),
-    ("出厂编号", "serial"), ("制造单位", "manufacturer"), ("安装位置", "location"), ("状态", "status_zh"),
-    ("强制检定", "compulsory_zh"), ("枪数", "nozzles"), ("最近检定日期", "last_verified_on"),
-    ("检定结论", "last_conclusion"), ("有效期至", "next_due_on"), ("证书编号", "last_certificate"),
+    ("客户", "customer_name"),
+    ("器具类型", "type_name"),
+    ("器具名称", "name"),
+    ("型号规格", "model"),
+    ("出厂编号", "serial"),
+    ("制造单位", "manufacturer"),
+    ("安装位置", "location"),
+    ("状态", "status_zh"),
+    ("强制检定", "compulsory_zh"),
+    ("枪数", "nozzles"),
+    ("最近检定日期", "last_verified_on"),
+    ("检定结论", "last_conclusion"),
+    ("有效期至", "next_due_on"),
+    ("证书编号", "last_certificate"),
     ("来源", "source_zh"),
 ]
 
 
-def instrument_rows(rows: Sequence[dict[str, Any]], types: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def instrument_rows(
+    rows: Sequence[dict[str, Any]], types: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
     from metrolab.ledger.services import type_name
 
     out = []
     for r in rows:
-        out.append({**r, "type_name": type_name(types, r["instrument_type"]),
-                    "category": (types.get(r["instrument_type"]) or {}).get("category", ""),
-                    "status_zh": STATUSES.get(r["status"], r["status"]),
-                    "compulsory_zh": "强检" if r["compulsory"] else "非强检",
-                    "source_zh": SOURCES.get(r["source"], r["source"])})
+        out.append(
+            {
+                **r,
+                "type_name": type_name(types, r["instrument_type"]),
+                "category": (types.get(r["instrument_type"]) or {}).get("category", ""),
+                "status_zh": STATUSES.get(r["status"], r["status"]),
+                "compulsory_zh": "强检" if r["compulsory"] else "非强检",
+                "source_zh": SOURCES.get(r["source"], r["source"]),
+            }
+        )
     return out
 
 
@@ -41,8 +58,12 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def xlsx(columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, Any]], title: str = "",
-         sheet: str = "Sheet1") -> bytes:
+def xlsx(
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[dict[str, Any]],
+    title: str = "",
+    sheet: str = "Sheet1",
+) -> bytes:
     """One sheet: an optional title row, the header row, the rows; dates as Excel dates."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -67,8 +88,13 @@ def xlsx(columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, Any]], tit
             if isinstance(cell.value, date):
                 cell.number_format = "yyyy-mm-dd"
     for i, (h, _) in enumerate(columns, start=1):
-        width = max([len(str(h)) * 2] + [len(str(_cell(r.get(k)))) + 2 for r in rows[:200] for k in [columns[i - 1][1]]])
-        ws.column_dimensions[ws.cell(row=header_row, column=i).column_letter].width = min(40, max(8, width))
+        width = max(
+            [len(str(h)) * 2]
+            + [len(str(_cell(r.get(k)))) + 2 for r in rows[:200] for k in [columns[i - 1][1]]]
+        )
+        ws.column_dimensions[ws.cell(row=header_row, column=i).column_letter].width = min(
+            40, max(8, width)
+        )
     ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
     buf = io.BytesIO()
     wb.save(buf)
@@ -85,16 +111,27 @@ def csv_bytes(columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, Any]]
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-EQUIPMENT_COLUMNS = [("序号", "seq"), ("器具名称", "type_name"), ("型号规格", "model"), ("出厂编号", "serial"),
-                     ("安装位置", "location"), ("管理方式", "management"), ("检定日期", "last_verified_on"),
-                     ("有效期至", "next_due_on"), ("检定结论", "last_conclusion"), ("证书编号", "last_certificate")]
+EQUIPMENT_COLUMNS = [
+    ("序号", "seq"),
+    ("器具名称", "type_name"),
+    ("型号规格", "model"),
+    ("出厂编号", "serial"),
+    ("安装位置", "location"),
+    ("管理方式", "management"),
+    ("检定日期", "last_verified_on"),
+    ("有效期至", "next_due_on"),
+    ("检定结论", "last_conclusion"),
+    ("证书编号", "last_certificate"),
+]
 
 
 def equipment_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """在用计量器具配备情况一览表 (T/ZBMS 005 §6 g): in-use instruments, numbered."""
     used = [r for r in rows if r["status"] == "in_use"]
-    return [{**r, "seq": n, "management": "强制检定" if r["compulsory"] else "非强制检定"}
-            for n, r in enumerate(used, start=1)]
+    return [
+        {**r, "seq": n, "management": "强制检定" if r["compulsory"] else "非强制检定"}
+        for n, r in enumerate(used, start=1)
+    ]
 
 
 def equipment_docx(customer_name: str, rows: Sequence[dict[str, Any]], today: date) -> bytes:

@@ -11,11 +11,15 @@ from metrolab.web.auth import CurrentUser
 from metrolab.web.i18n import N_
 from metrolab.web.navigation import NavItem, TaskCounter
 
-PERMISSIONS = {"ledger.view": ("查看计量器具台账", "View instrument ledgers"),
-               "ledger.manage": ("维护计量器具台账、外检证书、自校记录", "Maintain instrument ledgers"),
-               "customers.contracts": ("管理企业合同与收费", "Manage contracts and charges")}
-NAV = [NavItem(N_("业务管理"), N_("器具明细查询"), "/ledger", "ledger.view", 11),
-       NavItem(N_("业务管理"), N_("到期预警"), "/ledger/due", "ledger.view", 12)]
+PERMISSIONS = {
+    "ledger.view": ("查看计量器具台账", "View instrument ledgers"),
+    "ledger.manage": ("维护计量器具台账、外检证书、自校记录", "Maintain instrument ledgers"),
+    "customers.contracts": ("管理企业合同与收费", "Manage contracts and charges"),
+}
+NAV = [
+    NavItem(N_("业务管理"), N_("器具明细查询"), "/ledger", "ledger.view", 11),
+    NavItem(N_("业务管理"), N_("到期预警"), "/ledger/due", "ledger.view", 12),
+]
 
 
 async def _due_within_30_days(user: CurrentUser) -> int:  # noqa: ARG001 - one list for the whole lab
@@ -24,8 +28,16 @@ async def _due_within_30_days(user: CurrentUser) -> int:  # noqa: ARG001 - one l
     return await count_due(30)
 
 
-TASKS = [TaskCounter("ledger_due_30", N_("30 天内到期的客户器具"), "/ledger/due?within=30", "ledger.manage",
-                     _due_within_30_days, 20)]
+TASKS = [
+    TaskCounter(
+        "ledger_due_30",
+        N_("30 天内到期的客户器具"),
+        "/ledger/due?within=30",
+        "ledger.manage",
+        _due_within_30_days,
+        20,
+    )
+]
 
 
 async def _count_for_customer(customer_id: int) -> int:
@@ -66,18 +78,33 @@ async def _seed_demo_ledger() -> int:
         for i in c.get("instruments", []):
             code = i.get("type", "")
             if code not in types or await LedgerInstrument.exists().where(
-                    (LedgerInstrument.customer == row["id"]) & (LedgerInstrument.instrument_type == code)
-                    & (LedgerInstrument.serial == i["serial"])):
+                (LedgerInstrument.customer == row["id"])
+                & (LedgerInstrument.instrument_type == code)
+                & (LedgerInstrument.serial == i["serial"])
+            ):
                 continue
             verified = date.fromisoformat(i["last_verified"]) if i.get("last_verified") else None
             due = services.due_date(verified, types[code].get("cycle_months"))
-            await LedgerInstrument.insert(LedgerInstrument(
-                customer=row["id"], instrument_type=code, name=services.type_name(types, code),
-                model=i.get("model", ""), serial=i["serial"], manufacturer=i.get("manufacturer", ""),
-                location=i.get("location", ""), status="in_use", compulsory=bool(types[code].get("compulsory")),
-                nozzles=i.get("nozzles"), last_verified_on=verified, last_conclusion="合格" if verified else "",
-                next_due_on=due, last_certificate=i.get("certificate", ""), source="import",
-                remarks=i.get("note", "")))
+            await LedgerInstrument.insert(
+                LedgerInstrument(
+                    customer=row["id"],
+                    instrument_type=code,
+                    name=services.type_name(types, code),
+                    model=i.get("model", ""),
+                    serial=i["serial"],
+                    manufacturer=i.get("manufacturer", ""),
+                    location=i.get("location", ""),
+                    status="in_use",
+                    compulsory=bool(types[code].get("compulsory")),
+                    nozzles=i.get("nozzles"),
+                    last_verified_on=verified,
+                    last_conclusion="合格" if verified else "",
+                    next_due_on=due,
+                    last_certificate=i.get("certificate", ""),
+                    source="import",
+                    remarks=i.get("note", ""),
+                )
+            )
             n += 1
     return n
 

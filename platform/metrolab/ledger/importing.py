@@ -19,10 +19,21 @@ from metrolab.settings import get_settings
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
 # (header, field); the first and the serial are required columns.
-COLUMNS = [("器具类型", "instrument_type"), ("器具名称", "name"), ("型号规格", "model"), ("出厂编号", "serial"),
-           ("制造单位", "manufacturer"), ("安装位置", "location"), ("状态", "status"), ("强制检定", "compulsory"),
-           ("枪数", "nozzles"), ("最近检定日期", "last_verified_on"), ("检定结论", "last_conclusion"),
-           ("证书编号", "last_certificate"), ("备注", "remarks")]
+COLUMNS = [
+    ("器具类型", "instrument_type"),
+    ("器具名称", "name"),
+    ("型号规格", "model"),
+    ("出厂编号", "serial"),
+    ("制造单位", "manufacturer"),
+    ("安装位置", "location"),
+    ("状态", "status"),
+    ("强制检定", "compulsory"),
+    ("枪数", "nozzles"),
+    ("最近检定日期", "last_verified_on"),
+    ("检定结论", "last_conclusion"),
+    ("证书编号", "last_certificate"),
+    ("备注", "remarks"),
+]
 REQUIRED = {"器具类型", "出厂编号"}
 
 
@@ -36,15 +47,30 @@ class Preview:
 def template() -> bytes:
     from metrolab.ledger.exports import xlsx
 
-    example = {"instrument_type": "燃油加油机", "name": "燃油加油机", "model": "JH-4A", "serial": "JY-2024-0001",
-               "manufacturer": "某加油机制造有限公司", "location": "1号岛", "status": "在用", "compulsory": "是",
-               "nozzles": 4, "last_verified_on": "2026-06-10", "last_conclusion": "合格", "last_certificate": "",
-               "remarks": "示例行，导入前请删除"}
+    example = {
+        "instrument_type": "燃油加油机",
+        "name": "燃油加油机",
+        "model": "JH-4A",
+        "serial": "JY-2024-0001",
+        "manufacturer": "某加油机制造有限公司",
+        "location": "1号岛",
+        "status": "在用",
+        "compulsory": "是",
+        "nozzles": 4,
+        "last_verified_on": "2026-06-10",
+        "last_conclusion": "合格",
+        "last_certificate": "",
+        "remarks": "示例行，导入前请删除",
+    }
     return xlsx(COLUMNS, [example], sheet="计量器具台账")
 
 
-def parse(content: bytes, customer_id: int, types: dict[str, dict[str, Any]], existing: set[tuple[str, str]]
-          ) -> Preview:
+def parse(
+    content: bytes,
+    customer_id: int,
+    types: dict[str, dict[str, Any]],
+    existing: set[tuple[str, str]],
+) -> Preview:
     from openpyxl import load_workbook
 
     preview = Preview()
@@ -66,7 +92,8 @@ def parse(content: bytes, customer_id: int, types: dict[str, dict[str, Any]], ex
     unknown = [h for h in header if h and h not in known]
     if missing or unknown:
         parts = ([f"缺少列：{'、'.join(missing)}"] if missing else []) + (
-            [f"无法识别的列：{'、'.join(unknown)}"] if unknown else [])
+            [f"无法识别的列：{'、'.join(unknown)}"] if unknown else []
+        )
         preview.problem = "；".join(parts) + f"。模板的列为：{'、'.join(h for h, _ in COLUMNS)}"
         return preview
     index = {h: i for i, h in enumerate(header) if h}
@@ -78,7 +105,9 @@ def parse(content: bytes, customer_id: int, types: dict[str, dict[str, Any]], ex
         raw = list(raw or ())
         if not any(v not in (None, "") for v in raw):
             continue
-        values = {f: raw[index[h]] if h in index and index[h] < len(raw) else "" for h, f in COLUMNS}
+        values = {
+            f: raw[index[h]] if h in index and index[h] < len(raw) else "" for h, f in COLUMNS
+        }
         values = {k: ("" if v is None else v) for k, v in values.items()}
         values["compulsory"] = values["compulsory"] if values["compulsory"] != "" else "default"
         clean, errors = services.check_instrument(values, types)
@@ -87,18 +116,26 @@ def parse(content: bytes, customer_id: int, types: dict[str, dict[str, Any]], ex
         if not errors and key in seen:
             reasons.append(f"与本文件前面的行重复（{clean['serial']}）")
         if reasons:
-            preview.rejected.append({"row": n, "reasons": reasons,
-                                     "raw": {h: values[f] for h, f in COLUMNS if values[f] not in ("", "default")}})
+            preview.rejected.append(
+                {
+                    "row": n,
+                    "reasons": reasons,
+                    "raw": {h: values[f] for h, f in COLUMNS if values[f] not in ("", "default")},
+                }
+            )
             continue
         seen.add(key)
-        preview.good.append({"row": n, "action": "更新" if key in existing else "新增", "values": clean})
+        preview.good.append(
+            {"row": n, "action": "更新" if key in existing else "新增", "values": clean}
+        )
     return preview
 
 
 async def _context(customer_id: int) -> tuple[dict[str, dict[str, Any]], set[tuple[str, str]]]:
     types = await services.instrument_types()
-    rows = await LedgerInstrument.select(LedgerInstrument.instrument_type, LedgerInstrument.serial).where(
-        LedgerInstrument.customer == customer_id)
+    rows = await LedgerInstrument.select(
+        LedgerInstrument.instrument_type, LedgerInstrument.serial
+    ).where(LedgerInstrument.customer == customer_id)
     return types, {(r["instrument_type"], r["serial"]) for r in rows}
 
 
@@ -130,7 +167,10 @@ async def confirm(customer_id: int, ticket: str, user: Any = None) -> int:
     async with LedgerInstrument._meta.db.transaction():
         for good in result.good:
             clean = good["values"]
-            same = await services.find_instrument(customer_id, clean["instrument_type"], clean["serial"])
-            await services.save_instrument(customer_id, clean, same["id"] if same else None, source="import",
-                                           user=user)
+            same = await services.find_instrument(
+                customer_id, clean["instrument_type"], clean["serial"]
+            )
+            await services.save_instrument(
+                customer_id, clean, same["id"] if same else None, source="import", user=user
+            )
     return len(result.good)

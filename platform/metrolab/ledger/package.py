@@ -34,27 +34,50 @@ async def prefill(customer_id: int, today: date | None = None) -> dict[str, Any]
     """The form's data from the customer, the ledger and the station's staff."""
     today = today or date.today()
     c = await services.customer(customer_id)
-    contact = await Contact.select().where(Contact.customer == customer_id).order_by(Contact.id).first()
+    contact = (
+        await Contact.select().where(Contact.customer == customer_id).order_by(Contact.id).first()
+    )
     rows = await LedgerInstrument.select().where(
-        (LedgerInstrument.customer == customer_id) & (LedgerInstrument.status == "in_use"))
+        (LedgerInstrument.customer == customer_id) & (LedgerInstrument.status == "in_use")
+    )
     staff = await StationStaff.select().where(StationStaff.customer == customer_id)
     head = next((s["name"] for s in staff if s["role"] == "站长"), "")
-    qualified = [s for s in staff if s["qualification_no"] and (s["valid_until"] is None or s["valid_until"] >= today)]
+    qualified = [
+        s
+        for s in staff
+        if s["qualification_no"] and (s["valid_until"] is None or s["valid_until"] >= today)
+    ]
     return {
-        "applicant": c["name"], "apply_date": today.isoformat(), "unit_name": c["name"],
-        "credit_code": c["credit_code"], "address": c["address"], "postcode": "",
-        "legal_representative": "", "legal_phone": c["phone"],
-        "contact": contact["name"] if contact else "", "contact_phone": (contact or {}).get("phone") or c["phone"],
-        "business_scope": "成品油零售", "area": "", "metrology_leader": head, "metrologists": str(len(qualified)),
-        "nozzles": str(sum(r["nozzles"] or 0 for r in rows if r["instrument_type"] == "fuel_dispenser")),
-        "instruments": str(len(rows)), "compulsory_instruments": str(sum(1 for r in rows if r["compulsory"])),
+        "applicant": c["name"],
+        "apply_date": today.isoformat(),
+        "unit_name": c["name"],
+        "credit_code": c["credit_code"],
+        "address": c["address"],
+        "postcode": "",
+        "legal_representative": "",
+        "legal_phone": c["phone"],
+        "contact": contact["name"] if contact else "",
+        "contact_phone": (contact or {}).get("phone") or c["phone"],
+        "business_scope": "成品油零售",
+        "area": "",
+        "metrology_leader": head,
+        "metrologists": str(len(qualified)),
+        "nozzles": str(
+            sum(r["nozzles"] or 0 for r in rows if r["instrument_type"] == "fuel_dispenser")
+        ),
+        "instruments": str(len(rows)),
+        "compulsory_instruments": str(sum(1 for r in rows if r["compulsory"])),
         "management_summary": "已建立计量器具档案和台账；每月对加油机自校并记录；强制检定计量器具按周期申请检定。",
         "opinion": "本单位自愿申报加油站诚信计量示范单位，承诺所填内容及所附材料真实有效。",
     }
 
 
 async def saved_or_prefilled(customer_id: int) -> dict[str, Any]:
-    row = await Application.select(Application.data).where(Application.customer == customer_id).first()
+    row = (
+        await Application.select(Application.data)
+        .where(Application.customer == customer_id)
+        .first()
+    )
     if row:
         data = row["data"]
         return json.loads(data) if isinstance(data, str) else data
@@ -63,7 +86,9 @@ async def saved_or_prefilled(customer_id: int) -> dict[str, Any]:
 
 async def save(customer_id: int, data: dict[str, Any]) -> None:
     if await Application.exists().where(Application.customer == customer_id):
-        await Application.update({Application.data: data}).where(Application.customer == customer_id)
+        await Application.update({Application.data: data}).where(
+            Application.customer == customer_id
+        )
     else:
         await Application.insert(Application(customer=customer_id, data=data))
 
@@ -90,8 +115,10 @@ async def application_docx(customer_id: int) -> bytes:
     keys = {n["key"] for n in _keys(definition().layout)}
     app = {k: "" if data.get(k) is None else str(data.get(k)) for k in keys}
     app["apply_date_zh"] = _zh_date(app.get("apply_date", ""))
-    rows = [{k: "" if r.get(k) is None else str(r.get(k)) for _, k in exports.EQUIPMENT_COLUMNS}
-            for r in await equipment(customer_id)]
+    rows = [
+        {k: "" if r.get(k) is None else str(r.get(k)) for _, k in exports.EQUIPMENT_COLUMNS}
+        for r in await equipment(customer_id)
+    ]
     template = (data_folder("certificate_templates") / f"{FORM_KEY}.docx").read_bytes()
     import anyio
 
@@ -114,12 +141,16 @@ async def certificates(customer_id: int, today: date | None = None) -> list[tupl
     today = today or date.today()
     since = today - timedelta(days=365 * CERTIFICATE_YEARS)
     instruments = await LedgerInstrument.select().where(
-        (LedgerInstrument.customer == customer_id) & (LedgerInstrument.compulsory == True)  # noqa: E712
-        & (LedgerInstrument.status == "in_use"))
+        (LedgerInstrument.customer == customer_id)
+        & (LedgerInstrument.compulsory == True)  # noqa: E712
+        & (LedgerInstrument.status == "in_use")
+    )
     by_id = {r["id"]: r for r in instruments}
     files: list[tuple[str, bytes]] = []
     for ext in await ExternalCertificate.select().where(
-            ExternalCertificate.instrument.is_in(list(by_id) or [-1]) & (ExternalCertificate.verified_on >= since)):
+        ExternalCertificate.instrument.is_in(list(by_id) or [-1])
+        & (ExternalCertificate.verified_on >= since)
+    ):
         r = by_id[ext["instrument"]]
         if storage.exists(ext["scan_sha256"]):
             name = f"{r['serial']}_{ext['verified_on']}_外检_{ext['number']}{services.SCAN_SUFFIX[ext['scan_type']]}"
@@ -129,13 +160,25 @@ async def certificates(customer_id: int, today: date | None = None) -> list[tupl
     except ImportError:
         return files
     keys = {(r["instrument_type"], r["serial"]) for r in instruments}
-    own = await Certificate.select().where(
-        (Certificate.customer == customer_id) & (Certificate.pdf_sha256 != "") & (Certificate.verified_on >= since)
-        & Certificate.status.not_in(list(services.ISSUED_EXCLUDED))).output(load_json=True)
+    own = (
+        await Certificate.select()
+        .where(
+            (Certificate.customer == customer_id)
+            & (Certificate.pdf_sha256 != "")
+            & (Certificate.verified_on >= since)
+            & Certificate.status.not_in(list(services.ISSUED_EXCLUDED))
+        )
+        .output(load_json=True)
+    )
     for cert in own:
         serial = str(((cert["context"] or {}).get("instrument") or {}).get("serial") or "")
         if (cert["instrument_type"], serial) in keys and storage.exists(cert["pdf_sha256"]):
-            files.append((_safe(f"{serial}_{cert['verified_on']}_{cert['number']}.pdf"), storage.get(cert["pdf_sha256"])))
+            files.append(
+                (
+                    _safe(f"{serial}_{cert['verified_on']}_{cert['number']}.pdf"),
+                    storage.get(cert["pdf_sha256"]),
+                )
+            )
     return sorted(files)
 
 
@@ -154,14 +197,20 @@ def _pdf(docx: bytes) -> bytes | None:
         return None
 
 
-async def build_package(customer_id: int, include_pdf: bool = True, today: date | None = None) -> bytes:
+async def build_package(
+    customer_id: int, include_pdf: bool = True, today: date | None = None
+) -> bytes:
     import anyio
 
     customer = await services.customer(customer_id)
     docx = await application_docx(customer_id)
     rows = await equipment(customer_id)
-    listing = exports.xlsx(exports.EQUIPMENT_COLUMNS, rows, title=f"{customer['name']} 在用计量器具配备情况一览表",
-                           sheet="在用计量器具")
+    listing = exports.xlsx(
+        exports.EQUIPMENT_COLUMNS,
+        rows,
+        title=f"{customer['name']} 在用计量器具配备情况一览表",
+        sheet="在用计量器具",
+    )
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("01_诚信计量示范单位申请书.docx", docx)

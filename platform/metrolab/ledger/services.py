@@ -33,8 +33,21 @@ from metrolab.settings import get_settings
 
 MAX_SCAN_BYTES = 10 * 1024 * 1024
 WINDOWS = (30, 60, 90)
-FIELDS = ("instrument_type", "name", "model", "serial", "manufacturer", "location", "status", "compulsory",
-          "nozzles", "last_verified_on", "last_conclusion", "last_certificate", "remarks")
+FIELDS = (
+    "instrument_type",
+    "name",
+    "model",
+    "serial",
+    "manufacturer",
+    "location",
+    "status",
+    "compulsory",
+    "nozzles",
+    "last_verified_on",
+    "last_conclusion",
+    "last_certificate",
+    "remarks",
+)
 
 
 # ── dates and conclusions ─────────────────────────────────────────────────────────────────────
@@ -93,7 +106,9 @@ def type_code_for(types: dict[str, dict[str, Any]], text: str) -> str | None:
 # ── instruments ───────────────────────────────────────────────────────────────────────────────
 
 
-def check_instrument(values: dict[str, Any], types: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], dict[str, str]]:
+def check_instrument(
+    values: dict[str, Any], types: dict[str, dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, str]]:
     """Cleaned column values and {field: 中文 problem}; ``types`` from ``instrument_types()``."""
     errors: dict[str, str] = {}
     out: dict[str, Any] = {k: str(values.get(k) or "").strip() for k in FIELDS}
@@ -139,18 +154,31 @@ def check_instrument(values: dict[str, Any], types: dict[str, dict[str, Any]]) -
         errors["serial"] = errors.get("serial") or "出厂编号或名称过长"
     if not errors and code:
         ok = out["last_verified_on"] and conforms(out["last_conclusion"])
-        out["next_due_on"] = due_date(out["last_verified_on"], types[code].get("cycle_months")) if ok else None
+        out["next_due_on"] = (
+            due_date(out["last_verified_on"], types[code].get("cycle_months")) if ok else None
+        )
     return out, errors
 
 
 async def find_instrument(customer_id: int, type_code: str, serial: str) -> dict[str, Any] | None:
-    return await LedgerInstrument.select().where(
-        (LedgerInstrument.customer == customer_id) & (LedgerInstrument.instrument_type == type_code)
-        & (LedgerInstrument.serial == serial)).first()
+    return (
+        await LedgerInstrument.select()
+        .where(
+            (LedgerInstrument.customer == customer_id)
+            & (LedgerInstrument.instrument_type == type_code)
+            & (LedgerInstrument.serial == serial)
+        )
+        .first()
+    )
 
 
-async def save_instrument(customer_id: int, clean: dict[str, Any], instrument_id: int | None = None,
-                          source: str = "manual", user: Any = None) -> int:
+async def save_instrument(
+    customer_id: int,
+    clean: dict[str, Any],
+    instrument_id: int | None = None,
+    source: str = "manual",
+    user: Any = None,
+) -> int:
     """Insert or update a checked instrument (``check_instrument``); refuses a duplicate serial."""
     same = await find_instrument(customer_id, clean["instrument_type"], clean["serial"])
     if same and same["id"] != instrument_id:
@@ -162,25 +190,39 @@ async def save_instrument(customer_id: int, clean: dict[str, Any], instrument_id
         instrument_id = row.id
     else:
         await LedgerInstrument.update({**values, "updated_at": datetime.now().astimezone()}).where(  # type: ignore[dict-item]  # Piccolo: update() takes str keys; its dict type is invariant
-            LedgerInstrument.id == instrument_id)
-    await record("ledger.instrument_saved", actor=user, target_type="ledger_instrument", target_id=instrument_id,
-                 details={"customer": customer_id, "serial": clean["serial"], "source": source})
+            LedgerInstrument.id == instrument_id
+        )
+    await record(
+        "ledger.instrument_saved",
+        actor=user,
+        target_type="ledger_instrument",
+        target_id=instrument_id,
+        details={"customer": customer_id, "serial": clean["serial"], "source": source},
+    )
     return instrument_id
 
 
 async def get_instrument(instrument_id: int) -> dict[str, Any]:
-    row = await LedgerInstrument.select(
-        *LedgerInstrument.all_columns(), LedgerInstrument.customer.name.as_alias("customer_name"),
-        LedgerInstrument.customer.category.as_alias("customer_category"),
-    ).where(LedgerInstrument.id == instrument_id).first()
+    row = (
+        await LedgerInstrument.select(
+            *LedgerInstrument.all_columns(),
+            LedgerInstrument.customer.name.as_alias("customer_name"),
+            LedgerInstrument.customer.category.as_alias("customer_category"),
+        )
+        .where(LedgerInstrument.id == instrument_id)
+        .first()
+    )
     if row is None:
         raise NotFound("器具不存在")
     return row
 
 
 async def external_certificates(instrument_id: int) -> list[dict[str, Any]]:
-    return await ExternalCertificate.select().where(ExternalCertificate.instrument == instrument_id).order_by(
-        ExternalCertificate.verified_on, ascending=False)
+    return (
+        await ExternalCertificate.select()
+        .where(ExternalCertificate.instrument == instrument_id)
+        .order_by(ExternalCertificate.verified_on, ascending=False)
+    )
 
 
 async def count_for_customer(customer_id: int) -> int:
@@ -188,26 +230,39 @@ async def count_for_customer(customer_id: int) -> int:
     return await LedgerInstrument.count().where(LedgerInstrument.customer == customer_id)
 
 
-async def _apply_verification(instrument: dict[str, Any], verified_on: date, conclusion: str,
-                              next_due_on: date | None, number: str, kind: str, ref: int | None) -> bool:
+async def _apply_verification(
+    instrument: dict[str, Any],
+    verified_on: date,
+    conclusion: str,
+    next_due_on: date | None,
+    number: str,
+    kind: str,
+    ref: int | None,
+) -> bool:
     """Make this verification the instrument's last one unless a later one is already recorded."""
     last = instrument.get("last_verified_on")
     if last and verified_on < last:
         return False
-    await LedgerInstrument.update({
-        LedgerInstrument.last_verified_on: verified_on, LedgerInstrument.last_conclusion: conclusion,
-        LedgerInstrument.next_due_on: next_due_on, LedgerInstrument.last_certificate: number or "",
-        LedgerInstrument.last_certificate_kind: kind, LedgerInstrument.last_certificate_ref: ref,
-        LedgerInstrument.updated_at: datetime.now().astimezone(),
-    }).where(LedgerInstrument.id == instrument["id"])
+    await LedgerInstrument.update(
+        {
+            LedgerInstrument.last_verified_on: verified_on,
+            LedgerInstrument.last_conclusion: conclusion,
+            LedgerInstrument.next_due_on: next_due_on,
+            LedgerInstrument.last_certificate: number or "",
+            LedgerInstrument.last_certificate_kind: kind,
+            LedgerInstrument.last_certificate_ref: ref,
+            LedgerInstrument.updated_at: datetime.now().astimezone(),
+        }
+    ).where(LedgerInstrument.id == instrument["id"])
     return True
 
 
 # ── certificates → ledger ─────────────────────────────────────────────────────────────────────
 
 
-async def record_certificate(certificate: dict[str, Any], types: dict[str, dict[str, Any]] | None = None
-                             ) -> dict[str, Any] | None:
+async def record_certificate(
+    certificate: dict[str, Any], types: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any] | None:
     """One certificate (ours) into its customer's ledger: upsert the instrument by (customer, type,
     serial) and make it the last verification. ``certificate``: a Certificate row as a dict (``customer``
     or ``customer_id``, ``instrument_type``, ``verified_on``, ``valid_until``, ``conclusion``, ``number``,
@@ -232,15 +287,28 @@ async def record_certificate(certificate: dict[str, Any], types: dict[str, dict[
     instrument = await find_instrument(customer_id, code, serial)
     if instrument is None:
         row = LedgerInstrument(
-            customer=customer_id, instrument_type=code, serial=serial,
-            name=str(inst.get("name") or type_name(types, code)), model=str(inst.get("model") or ""),
-            manufacturer=str(inst.get("manufacturer") or ""), status="in_use",
-            compulsory=bool((types.get(code) or {}).get("compulsory")), source="certificate")
+            customer=customer_id,
+            instrument_type=code,
+            serial=serial,
+            name=str(inst.get("name") or type_name(types, code)),
+            model=str(inst.get("model") or ""),
+            manufacturer=str(inst.get("manufacturer") or ""),
+            status="in_use",
+            compulsory=bool((types.get(code) or {}).get("compulsory")),
+            source="certificate",
+        )
         await row.save()
         instrument = await find_instrument(customer_id, code, serial)
     assert instrument is not None
-    await _apply_verification(instrument, verified_on, conclusion, next_due, str(certificate.get("number") or ""),
-                              "own", certificate.get("id"))
+    await _apply_verification(
+        instrument,
+        verified_on,
+        conclusion,
+        next_due,
+        str(certificate.get("number") or ""),
+        "own",
+        certificate.get("id"),
+    )
     return await get_instrument(instrument["id"])
 
 
@@ -251,7 +319,12 @@ async def on_certificate_issued(certificate_id: int) -> dict[str, Any] | None:
     """Call after ``metrolab.certificates.services.issue``: the certificate's instrument into the ledger."""
     from metrolab.certificates.tables import Certificate
 
-    row = await Certificate.select().where(Certificate.id == certificate_id).output(load_json=True).first()
+    row = (
+        await Certificate.select()
+        .where(Certificate.id == certificate_id)
+        .output(load_json=True)
+        .first()
+    )
     if row is None or not row["pdf_sha256"] or row["status"] in ISSUED_EXCLUDED:
         return None
     return await record_certificate(row)
@@ -264,10 +337,16 @@ async def sync_from_certificates() -> int:
         from metrolab.certificates.tables import Certificate
     except ImportError:  # the certificates feature is not installed
         return 0
-    rows = await Certificate.select().where(
-        (Certificate.pdf_sha256 != "") & Certificate.customer.is_not_null()
-        & Certificate.status.not_in(list(ISSUED_EXCLUDED))
-    ).order_by(Certificate.verified_on).output(load_json=True)
+    rows = (
+        await Certificate.select()
+        .where(
+            (Certificate.pdf_sha256 != "")
+            & Certificate.customer.is_not_null()
+            & Certificate.status.not_in(list(ISSUED_EXCLUDED))
+        )
+        .order_by(Certificate.verified_on)
+        .output(load_json=True)
+    )
     types = await instrument_types()
     n = 0
     for row in rows:
@@ -280,7 +359,7 @@ async def sync_from_certificates() -> int:
 
 
 def sniff_scan(data: bytes) -> str:
-    """"pdf" | "png" | "jpeg" from the magic bytes (never the file name); refuses anything else."""
+    """ "pdf" | "png" | "jpeg" from the magic bytes (never the file name); refuses anything else."""
     if not data:
         raise Refused("请选择扫描件文件")
     if len(data) > MAX_SCAN_BYTES:
@@ -300,8 +379,10 @@ SCAN_SUFFIX = {"pdf": ".pdf", "png": ".png", "jpeg": ".jpg"}
 
 def check_external(values: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
     errors: dict[str, str] = {}
-    out: dict[str, Any] = {k: (values.get(k) or "").strip() for k in
-                           ("number", "issued_by", "verified_on", "valid_until", "conclusion")}
+    out: dict[str, Any] = {
+        k: (values.get(k) or "").strip()
+        for k in ("number", "issued_by", "verified_on", "valid_until", "conclusion")
+    }
     if not out["number"]:
         errors["number"] = "证书编号不能为空"
     if not out["issued_by"]:
@@ -321,8 +402,9 @@ def check_external(values: dict[str, str]) -> tuple[dict[str, Any], dict[str, st
     return out, errors
 
 
-async def register_external(instrument_id: int, values: dict[str, str], scan: bytes, filename: str,
-                            user: Any = None) -> dict[str, Any]:
+async def register_external(
+    instrument_id: int, values: dict[str, str], scan: bytes, filename: str, user: Any = None
+) -> dict[str, Any]:
     """Store the scan and the certificate; it counts like ours for due dates and compliance.
     Raises Refused (400) with every problem."""
     instrument = await get_instrument(instrument_id)
@@ -332,17 +414,36 @@ async def register_external(instrument_id: int, values: dict[str, str], scan: by
     except Refused as exc:
         errors["scan"] = str(exc.detail)
     if errors:
-        raise Refused("；".join(errors.values()),
-                        extra=[{"key": k, "message": v} for k, v in errors.items()])
+        raise Refused(
+            "；".join(errors.values()), extra=[{"key": k, "message": v} for k, v in errors.items()]
+        )
     digest = storage.put(scan)
-    cert = ExternalCertificate(instrument=instrument_id, scan_sha256=digest, scan_type=scan_type,
-                               filename=(filename or "")[:255], created_by=getattr(user, "id", None), **clean)
+    cert = ExternalCertificate(
+        instrument=instrument_id,
+        scan_sha256=digest,
+        scan_type=scan_type,
+        filename=(filename or "")[:255],
+        created_by=getattr(user, "id", None),
+        **clean,
+    )
     await cert.save()
     next_due = clean["valid_until"] if conforms(clean["conclusion"]) else None
-    await _apply_verification(instrument, clean["verified_on"], clean["conclusion"], next_due, clean["number"],
-                              "external", cert.id)
-    await record("ledger.external_certificate", actor=user, target_type="ledger_instrument", target_id=instrument_id,
-                 details={"number": clean["number"], "issued_by": clean["issued_by"], "sha256": digest})
+    await _apply_verification(
+        instrument,
+        clean["verified_on"],
+        clean["conclusion"],
+        next_due,
+        clean["number"],
+        "external",
+        cert.id,
+    )
+    await record(
+        "ledger.external_certificate",
+        actor=user,
+        target_type="ledger_instrument",
+        target_id=instrument_id,
+        details={"number": clean["number"], "issued_by": clean["issued_by"], "sha256": digest},
+    )
     return {"id": cert.id, "scan_sha256": digest, **clean}
 
 
@@ -362,17 +463,33 @@ def due_state(row: dict[str, Any], today: date) -> str:
     return "ok"
 
 
-DUE_LABELS = {"overdue": "已超期", "d30": "30 天内到期", "d60": "60 天内到期", "d90": "90 天内到期", "ok": "有效",
-              "none": "无有效期"}
+DUE_LABELS = {
+    "overdue": "已超期",
+    "d30": "30 天内到期",
+    "d60": "60 天内到期",
+    "d90": "90 天内到期",
+    "ok": "有效",
+    "none": "无有效期",
+}
 
 
 def _columns() -> list[Any]:
-    return [LedgerInstrument.all_columns(), LedgerInstrument.customer.name.as_alias("customer_name")]
+    return [
+        LedgerInstrument.all_columns(),
+        LedgerInstrument.customer.name.as_alias("customer_name"),
+    ]
 
 
-async def search(customer_id: int | None = None, category: str = "", instrument_type: str = "", status: str = "",
-                 due: str = "", q: str = "", today: date | None = None, limit: int | None = 2000
-                 ) -> list[dict[str, Any]]:
+async def search(
+    customer_id: int | None = None,
+    category: str = "",
+    instrument_type: str = "",
+    status: str = "",
+    due: str = "",
+    q: str = "",
+    today: date | None = None,
+    limit: int | None = 2000,
+) -> list[dict[str, Any]]:
     """器具明细查询 (§5.9.7): by customer, category (of the type), type, status, due window."""
     today = today or date.today()
     query = LedgerInstrument.select(*_columns())
@@ -391,23 +508,34 @@ async def search(customer_id: int | None = None, category: str = "", instrument_
     elif due.startswith("upto") and due[4:].isdigit():  # overdue included, as on the due page
         query = query.where(LedgerInstrument.next_due_on <= today + timedelta(days=int(due[4:])))
     elif due.isdigit():
-        query = query.where((LedgerInstrument.next_due_on >= today)
-                            & (LedgerInstrument.next_due_on <= today + timedelta(days=int(due))))
+        query = query.where(
+            (LedgerInstrument.next_due_on >= today)
+            & (LedgerInstrument.next_due_on <= today + timedelta(days=int(due)))
+        )
     if q:
-        query = query.where(LedgerInstrument.serial.ilike(f"%{q}%") | LedgerInstrument.name.ilike(f"%{q}%")
-                            | LedgerInstrument.model.ilike(f"%{q}%"))
+        query = query.where(
+            LedgerInstrument.serial.ilike(f"%{q}%")
+            | LedgerInstrument.name.ilike(f"%{q}%")
+            | LedgerInstrument.model.ilike(f"%{q}%")
+        )
     query = query.order_by(LedgerInstrument.customer).order_by(LedgerInstrument.next_due_on)
     if limit:
         query = query.limit(limit)
     return await query
 
 
-async def due(within_days: int = 30, customer_id: int | None = None, today: date | None = None,
-              limit: int | None = None) -> list[dict[str, Any]]:
+async def due(
+    within_days: int = 30,
+    customer_id: int | None = None,
+    today: date | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
     """In-use instruments due within ``within_days`` days, overdue ones included, soonest first."""
     today = today or date.today()
     query = LedgerInstrument.select(*_columns()).where(
-        (LedgerInstrument.status == "in_use") & (LedgerInstrument.next_due_on <= today + timedelta(days=within_days)))
+        (LedgerInstrument.status == "in_use")
+        & (LedgerInstrument.next_due_on <= today + timedelta(days=within_days))
+    )
     if customer_id:
         query = query.where(LedgerInstrument.customer == customer_id)
     query = query.order_by(LedgerInstrument.next_due_on)
@@ -417,7 +545,9 @@ async def due(within_days: int = 30, customer_id: int | None = None, today: date
 async def count_due(within_days: int = 30, today: date | None = None) -> int:
     today = today or date.today()
     return await LedgerInstrument.count().where(
-        (LedgerInstrument.status == "in_use") & (LedgerInstrument.next_due_on <= today + timedelta(days=within_days)))
+        (LedgerInstrument.status == "in_use")
+        & (LedgerInstrument.next_due_on <= today + timedelta(days=within_days))
+    )
 
 
 _BY_CUSTOMER = """
@@ -438,8 +568,9 @@ async def due_by_customer(within_days: int = 90, today: date | None = None) -> l
     """Per customer: how many in-use instruments are overdue / due within 30, 60, 90 days (one GROUP BY)."""
     today = today or date.today()
     d30, d60 = today + timedelta(days=30), today + timedelta(days=60)
-    rows = await LedgerInstrument.raw(_BY_CUSTOMER, today, today, d30, d30, d60, d60,
-                                      today + timedelta(days=within_days))
+    rows = await LedgerInstrument.raw(
+        _BY_CUSTOMER, today, today, d30, d30, d60, d60, today + timedelta(days=within_days)
+    )
     for r in rows:
         r["first_due"] = parse_date(r["first_due"])
         for k in ("overdue", "d30", "d60", "d90"):
@@ -490,7 +621,11 @@ async def customer_for_token(token: str) -> int | None:
     customer_id, _, nonce = value.partition(".")
     if not customer_id.isdigit():
         return None
-    row = await PortalLink.select(PortalLink.nonce).where(PortalLink.customer == int(customer_id)).first()
+    row = (
+        await PortalLink.select(PortalLink.nonce)
+        .where(PortalLink.customer == int(customer_id))
+        .first()
+    )
     if row is None or not secrets.compare_digest(row["nonce"], nonce):
         return None
     return int(customer_id)

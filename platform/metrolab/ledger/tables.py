@@ -21,7 +21,12 @@ from metrolab.accounts.tables import User
 from metrolab.customers.tables import Customer
 
 STATUSES = {"in_use": "在用", "idle": "停用", "scrapped": "报废"}
-SOURCES = {"manual": "手工录入", "import": "导入", "certificate": "本所证书", "external": "外检证书"}
+SOURCES = {
+    "manual": "手工录入",
+    "import": "导入",
+    "certificate": "本所证书",
+    "external": "外检证书",
+}
 
 
 class LedgerInstrument(Table, tablename="ledger_instrument"):
@@ -42,7 +47,9 @@ class LedgerInstrument(Table, tablename="ledger_instrument"):
     next_due_on = Date(null=True, default=None, index=True)
     last_certificate = Varchar(length=100, default="")  # number (ours or external)
     last_certificate_kind = Varchar(length=20, default="")  # "" | own | external
-    last_certificate_ref = Integer(null=True, default=None)  # Certificate.id or ExternalCertificate.id
+    last_certificate_ref = Integer(
+        null=True, default=None
+    )  # Certificate.id or ExternalCertificate.id
     source = Varchar(length=20, default="manual")  # manual | import | certificate | external
     remarks = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
@@ -153,5 +160,3 @@ class Application(Table, tablename="ledger_demo_application"):
     customer = ForeignKey(Customer, on_delete=OnDelete.cascade, unique=True)
     data = JSON(default={})
     updated_at = Timestamptz(default=TimestamptzNow())
-
-

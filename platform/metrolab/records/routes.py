@@ -25,7 +25,10 @@ HEADER_PREFIX = "_h."
 async def _customers() -> list[tuple[int, str]]:
     from metrolab.customers.tables import Customer
 
-    return [(r["id"], r["name"]) for r in await Customer.select(Customer.id, Customer.name).order_by(Customer.name)]
+    return [
+        (r["id"], r["name"])
+        for r in await Customer.select(Customer.id, Customer.name).order_by(Customer.name)
+    ]
 
 
 def _mine(rec: dict[str, Any], user: Any) -> None:
@@ -40,7 +43,7 @@ async def _posted(request: Request, pin: services.Pinned) -> tuple[dict, dict, s
     for name in form:
         if name.startswith(HEADER_PREFIX):
             values = form.getall(name)
-            key = name[len(HEADER_PREFIX):]
+            key = name[len(HEADER_PREFIX) :]
             header[key] = values if key == "standards" else (values[-1].strip() if values else "")
     data = parse_submission(pin.defn, form, pin.catalogue)
     return header, data, str(form.get("_action") or ""), str(form.get("_reason") or "")
@@ -48,28 +51,58 @@ async def _posted(request: Request, pin: services.Pinned) -> tuple[dict, dict, s
 
 def _header_of(rec: dict[str, Any]) -> dict[str, Any]:
     on = rec.get("verified_on")
-    return {"customer": str(rec.get("customer") or ""), "instrument_name": rec.get("instrument_name", ""),
-            "serial": rec.get("serial", ""), "model": rec.get("model", ""), "manufacturer": rec.get("manufacturer", ""),
-            "verified_on": on.isoformat() if isinstance(on, date) else (on or ""), "standards": rec.get("standards") or []}
+    return {
+        "customer": str(rec.get("customer") or ""),
+        "instrument_name": rec.get("instrument_name", ""),
+        "serial": rec.get("serial", ""),
+        "model": rec.get("model", ""),
+        "manufacturer": rec.get("manufacturer", ""),
+        "verified_on": on.isoformat() if isinstance(on, date) else (on or ""),
+        "standards": rec.get("standards") or [],
+    }
 
 
-async def _editor(request: Request, rec: dict[str, Any], pin: services.Pinned, header: dict, data: dict,
-                  evaluation: services.Evaluation, header_errors: dict | None = None, reason: str = "",
-                  status_code: int = 200, show_summary: bool = False) -> Template:
+async def _editor(
+    request: Request,
+    rec: dict[str, Any],
+    pin: services.Pinned,
+    header: dict,
+    data: dict,
+    evaluation: services.Evaluation,
+    header_errors: dict | None = None,
+    reason: str = "",
+    status_code: int = 200,
+    show_summary: bool = False,
+) -> Template:
     ctx = dict(evaluation.context, compute_url=f"/records/{rec['id']}/compute")
-    return page("records/edit.html", status_code=status_code, title=_("原始记录 {n}", n=rec["number"]), rec=rec,
-                pin=pin, header=header, data=data, ctx=ctx, problems=evaluation.field_problems,
-                summary=(evaluation.problems if show_summary else []), header_errors=header_errors or {},
-                reason=reason, customers=await _customers(), status_zh=STATUS_ZH,
-                header_fields=[c for c, k in services.MIRRORED.items() if k not in pin.fields],
-                standards=ctx.get("standards", []), labels=services.HEADER_LABELS)
+    return page(
+        "records/edit.html",
+        status_code=status_code,
+        title=_("原始记录 {n}", n=rec["number"]),
+        rec=rec,
+        pin=pin,
+        header=header,
+        data=data,
+        ctx=ctx,
+        problems=evaluation.field_problems,
+        summary=(evaluation.problems if show_summary else []),
+        header_errors=header_errors or {},
+        reason=reason,
+        customers=await _customers(),
+        status_zh=STATUS_ZH,
+        header_fields=[c for c, k in services.MIRRORED.items() if k not in pin.fields],
+        standards=ctx.get("standards", []),
+        labels=services.HEADER_LABELS,
+    )
 
 
 @get("/records", opt=perm("records.view"), include_in_schema=False)
 async def record_list(request: Request, q: str = "", mine: str = "") -> Template:
     verifier = request.user.id if mine else None
     rows = await services.search(q, "draft" if mine == "drafts" else "", verifier)
-    return page("records/list.html", title=_("原始记录"), rows=rows, q=q, mine=mine, status_zh=STATUS_ZH)
+    return page(
+        "records/list.html", title=_("原始记录"), rows=rows, q=q, mine=mine, status_zh=STATUS_ZH
+    )
 
 
 @get("/records/new", opt=perm("records.edit"), include_in_schema=False)
@@ -79,14 +112,25 @@ async def record_new() -> Template:
 
 async def _new_page(values: dict, errors: dict, status_code: int = 200) -> Template:
     types = [(t["code"], indicators.type_name(t)) for t in await indicators.list_types()]
-    return page("records/new.html", status_code=status_code, title=_("新建原始记录"), values=values, errors=errors,
-                types=types, customers=await _customers(), today=date.today().isoformat())
+    return page(
+        "records/new.html",
+        status_code=status_code,
+        title=_("新建原始记录"),
+        values=values,
+        errors=errors,
+        types=types,
+        customers=await _customers(),
+        today=date.today().isoformat(),
+    )
 
 
 @post("/records", opt=perm("records.edit"), include_in_schema=False)
 async def record_create(request: Request) -> Response:
     form = await request.form()
-    values = {k: str(form.get(k) or "").strip() for k in ("customer", "instrument_type", "instrument_name", "verified_on")}
+    values = {
+        k: str(form.get(k) or "").strip()
+        for k in ("customer", "instrument_type", "instrument_name", "verified_on")
+    }
     errors = {}
     if not values["customer"].isdigit():
         errors["customer"] = _("请选择送检单位")
@@ -98,14 +142,27 @@ async def record_create(request: Request) -> Response:
         errors["verified_on"], on = _("日期格式应为 YYYY-MM-DD"), date.today()
     if not errors:
         try:
-            rec = await services.create_record(request.user, customer_id=int(values["customer"]),
-                                               instrument_type=values["instrument_type"],
-                                               instrument_name=values["instrument_name"], verified_on=on)
+            rec = await services.create_record(
+                request.user,
+                customer_id=int(values["customer"]),
+                instrument_type=values["instrument_type"],
+                instrument_name=values["instrument_name"],
+                verified_on=on,
+            )
         except UserError as exc:
             errors["instrument_type"] = exc.detail
             return await _new_page(values, errors, exc.status_code)
-        await audit("record.created", actor=request.user, target_type="original_record", target_id=rec["id"],
-                    details={"number": rec["number"], "form": rec["form_key"], "version": rec["form_number"]})
+        await audit(
+            "record.created",
+            actor=request.user,
+            target_type="original_record",
+            target_id=rec["id"],
+            details={
+                "number": rec["number"],
+                "form": rec["form_key"],
+                "version": rec["form_number"],
+            },
+        )
         return see_other(f"/records/{rec['id']}/edit")
     return await _new_page(values, errors, 400)
 
@@ -115,10 +172,19 @@ async def record_view(request: Request, record_id: int) -> Template:
     rec = await services.record_or_404(record_id)
     pin = await services.pinned(rec["form_version"])
     evaluation = await services.evaluate(pin, rec["data"], _header_of(rec), required=False)
-    return page("records/view.html", title=_("原始记录 {n}", n=rec["number"]), rec=rec, pin=pin, ctx=evaluation.context,
-                evaluation=evaluation, status_zh=STATUS_ZH, revisions=await services.revisions(record_id),
-                lock=await services.locked_by(record_id),
-                labels=services.HEADER_LABELS, header_fields=[c for c, k in services.MIRRORED.items() if k not in pin.fields])
+    return page(
+        "records/view.html",
+        title=_("原始记录 {n}", n=rec["number"]),
+        rec=rec,
+        pin=pin,
+        ctx=evaluation.context,
+        evaluation=evaluation,
+        status_zh=STATUS_ZH,
+        revisions=await services.revisions(record_id),
+        lock=await services.locked_by(record_id),
+        labels=services.HEADER_LABELS,
+        header_fields=[c for c, k in services.MIRRORED.items() if k not in pin.fields],
+    )
 
 
 @get("/records/{record_id:int}/edit", opt=perm("records.edit"), include_in_schema=False)
@@ -144,7 +210,13 @@ async def record_compute(request: Request, record_id: int) -> Template:
     evaluation = await services.evaluate(pin, data, header, required=False)
     if is_htmx(request):
         ctx = dict(evaluation.context, compute_url=f"/records/{record_id}/compute")
-        return page("records/_form_body.html", pin=pin, data=data, problems=evaluation.field_problems, ctx=ctx)
+        return page(
+            "records/_form_body.html",
+            pin=pin,
+            data=data,
+            problems=evaluation.field_problems,
+            ctx=ctx,
+        )
     return await _editor(request, rec, pin, header, data, evaluation, reason=reason)
 
 
@@ -171,21 +243,43 @@ async def record_save(request: Request, record_id: int) -> Response:
     outcome = await services.save(record_id, header, data, request.user, reason)
     if not outcome.saved:
         assert outcome.evaluation is not None
-        return await _editor(request, outcome.record, pin, header, data, outcome.evaluation, outcome.header_errors,
-                             reason, status_code=400, show_summary=True)
+        return await _editor(
+            request,
+            outcome.record,
+            pin,
+            header,
+            data,
+            outcome.evaluation,
+            outcome.header_errors,
+            reason,
+            status_code=400,
+            show_summary=True,
+        )
     if outcome.revision:
-        await audit("record.saved" if outcome.revision["seq"] == 1 else "record.revised", actor=request.user,
-                    target_type="original_record", target_id=record_id,
-                    details={"number": rec["number"], "seq": outcome.revision["seq"], "reason": outcome.revision["reason"],
-                             "fields": [c["path"] for c in outcome.revision["changes"]]})
+        await audit(
+            "record.saved" if outcome.revision["seq"] == 1 else "record.revised",
+            actor=request.user,
+            target_type="original_record",
+            target_id=record_id,
+            details={
+                "number": rec["number"],
+                "seq": outcome.revision["seq"],
+                "reason": outcome.revision["reason"],
+                "fields": [c["path"] for c in outcome.revision["changes"]],
+            },
+        )
     return see_other(f"/records/{record_id}")
 
 
 @get("/records/{record_id:int}/history", opt=perm("records.view"), include_in_schema=False)
 async def record_history(record_id: int) -> Template:
     rec = await services.record_or_404(record_id)
-    return page("records/history.html", title=_("修改记录（划改）{n}", n=rec["number"]), rec=rec,
-                revisions=await services.revisions(record_id))
+    return page(
+        "records/history.html",
+        title=_("修改记录（划改）{n}", n=rec["number"]),
+        rec=rec,
+        revisions=await services.revisions(record_id),
+    )
 
 
 # ── JSON API ───────────────────────────────────────────────────────────────────────────────────
@@ -204,65 +298,148 @@ async def api_records(q: str = "", status: str = "") -> list[dict[str, Any]]:
     return _json(await services.search(q, status))
 
 
-@post("/api/v1/records", opt=perm("records.edit"), tags=["records"], summary="新建原始记录（草稿）", status_code=201)
+@post(
+    "/api/v1/records",
+    opt=perm("records.edit"),
+    tags=["records"],
+    summary="新建原始记录（草稿）",
+    status_code=201,
+)
 async def api_create(request: Request, data: dict[str, Any]) -> dict[str, Any]:
     try:
         on = date.fromisoformat(data["verified_on"]) if data.get("verified_on") else None
         customer = int(data.get("customer") or 0) or None
     except (TypeError, ValueError) as exc:
-        raise UserError(status_code=400, detail="customer 应为客户编号，verified_on 应为 YYYY-MM-DD") from exc
-    rec = await services.create_record(request.user, customer_id=customer,
-                                       instrument_type=str(data.get("instrument_type") or ""),
-                                       instrument_name=str(data.get("instrument_name") or ""), verified_on=on)
-    await audit("record.created", actor=request.user, target_type="original_record", target_id=rec["id"],
-                details={"number": rec["number"]})
+        raise UserError(
+            status_code=400, detail="customer 应为客户编号，verified_on 应为 YYYY-MM-DD"
+        ) from exc
+    rec = await services.create_record(
+        request.user,
+        customer_id=customer,
+        instrument_type=str(data.get("instrument_type") or ""),
+        instrument_name=str(data.get("instrument_name") or ""),
+        verified_on=on,
+    )
+    await audit(
+        "record.created",
+        actor=request.user,
+        target_type="original_record",
+        target_id=rec["id"],
+        details={"number": rec["number"]},
+    )
     return _json(rec)
 
 
-@get("/api/v1/records/{record_id:int}", opt=perm("records.view"), tags=["records"], summary="原始记录")
+@get(
+    "/api/v1/records/{record_id:int}",
+    opt=perm("records.view"),
+    tags=["records"],
+    summary="原始记录",
+)
 async def api_record(record_id: int) -> dict[str, Any]:
     return _json(await services.record_or_404(record_id))
 
 
-def _problems(evaluation: services.Evaluation | None, header_errors: dict[str, str]) -> list[dict[str, str]]:
+def _problems(
+    evaluation: services.Evaluation | None, header_errors: dict[str, str]
+) -> list[dict[str, str]]:
     out = [p.as_dict() for p in (evaluation.problems if evaluation else [])]
-    out += [{"path": f"header.{k}", "label_zh": services.HEADER_LABELS.get(k, "修改原因"), "message_zh": v,
-             "severity": "error", "code": "header"} for k, v in header_errors.items()]
+    out += [
+        {
+            "path": f"header.{k}",
+            "label_zh": services.HEADER_LABELS.get(k, "修改原因"),
+            "message_zh": v,
+            "severity": "error",
+            "code": "header",
+        }
+        for k, v in header_errors.items()
+    ]
     return [p | {"key": p["path"], "message": f"{p['label_zh']}：{p['message_zh']}"} for p in out]
 
 
-@post("/api/v1/records/{record_id:int}/compute", opt=perm("records.edit"), tags=["records"],
-      summary="计算（服务器端）：{data, header} → 计算值、结论与问题", status_code=200)
+@post(
+    "/api/v1/records/{record_id:int}/compute",
+    opt=perm("records.edit"),
+    tags=["records"],
+    summary="计算（服务器端）：{data, header} → 计算值、结论与问题",
+    status_code=200,
+)
 async def api_compute(record_id: int, data: dict[str, Any]) -> dict[str, Any]:
     rec = await services.record_or_404(record_id)
     pin = await services.pinned(rec["form_version"])
-    evaluation = await services.evaluate(pin, data.get("data") or {}, data.get("header") or _header_of(rec))
-    return {"data": evaluation.data, "conclusion": evaluation.conclusion, "problems": _problems(evaluation, {}),
-            "items": [{"path": i.path, "code": i.code, "label_zh": i.label_zh, "result": i.result,
-                       "conclusion": i.conclusion, "unit": i.unit} for i in evaluation.items]}
+    evaluation = await services.evaluate(
+        pin, data.get("data") or {}, data.get("header") or _header_of(rec)
+    )
+    return {
+        "data": evaluation.data,
+        "conclusion": evaluation.conclusion,
+        "problems": _problems(evaluation, {}),
+        "items": [
+            {
+                "path": i.path,
+                "code": i.code,
+                "label_zh": i.label_zh,
+                "result": i.result,
+                "conclusion": i.conclusion,
+                "unit": i.unit,
+            }
+            for i in evaluation.items
+        ],
+    }
 
 
-@put("/api/v1/records/{record_id:int}", opt=perm("records.edit"), tags=["records"],
-     summary="保存（{header, data, reason}；已保存的记录修改须填写原因）")
+@put(
+    "/api/v1/records/{record_id:int}",
+    opt=perm("records.edit"),
+    tags=["records"],
+    summary="保存（{header, data, reason}；已保存的记录修改须填写原因）",
+)
 async def api_save(request: Request, record_id: int, data: dict[str, Any]) -> Response:
     rec = await services.record_or_404(record_id)
     _mine(rec, request.user)
     header = _header_of(rec) | (data.get("header") or {})
-    outcome = await services.save(record_id, header, data.get("data") or {}, request.user, str(data.get("reason") or ""))
+    outcome = await services.save(
+        record_id, header, data.get("data") or {}, request.user, str(data.get("reason") or "")
+    )
     if not outcome.saved:
         problems = _problems(outcome.evaluation, outcome.header_errors)
-        detail = "；".join(f"{p['label_zh']}：{p['message_zh']}" for p in problems if p["severity"] == "error")
+        detail = "；".join(
+            f"{p['label_zh']}：{p['message_zh']}" for p in problems if p["severity"] == "error"
+        )
         raise UserError(status_code=400, detail=detail, extra=problems)
-    return Response(content={"record": _json(outcome.record), "revision": outcome.revision}, status_code=200)
+    return Response(
+        content={"record": _json(outcome.record), "revision": outcome.revision}, status_code=200
+    )
 
 
-@get("/api/v1/records/{record_id:int}/revisions", opt=perm("records.view"), tags=["records"], summary="修改记录（划改）")
+@get(
+    "/api/v1/records/{record_id:int}/revisions",
+    opt=perm("records.view"),
+    tags=["records"],
+    summary="修改记录（划改）",
+)
 async def api_revisions(record_id: int) -> list[dict[str, Any]]:
     await services.record_or_404(record_id)
     return _json(await services.revisions(record_id))
 
 
-router = Router(path="/", route_handlers=[
-    record_list, record_new, record_create, record_view, record_edit, record_compute, record_autosave, record_save,
-    record_history, api_records, api_create, api_record, api_compute, api_save, api_revisions,
-])
+router = Router(
+    path="/",
+    route_handlers=[
+        record_list,
+        record_new,
+        record_create,
+        record_view,
+        record_edit,
+        record_compute,
+        record_autosave,
+        record_save,
+        record_history,
+        api_records,
+        api_create,
+        api_record,
+        api_compute,
+        api_save,
+        api_revisions,
+    ],
+)

@@ -35,11 +35,25 @@ from metrolab.records.tables import OriginalRecord, RecordRevision
 
 # Header columns that mirror a top-level key of the form's data when the form has that key;
 # otherwise the record page asks for them itself.
-MIRRORED = {"serial": "serial", "model": "model", "manufacturer": "manufacturer",
-            "verified_on": "verification_date", "standards": "standards", "environment": "environment"}
-HEADER_LABELS = {"customer": "送检单位", "instrument_name": "器具名称", "serial": "出厂编号", "model": "型号规格",
-                 "manufacturer": "制造单位", "verified_on": "检定日期", "standards": "计量标准器",
-                 "environment": "环境条件", "conclusion": "检定结论"}
+MIRRORED = {
+    "serial": "serial",
+    "model": "model",
+    "manufacturer": "manufacturer",
+    "verified_on": "verification_date",
+    "standards": "standards",
+    "environment": "environment",
+}
+HEADER_LABELS = {
+    "customer": "送检单位",
+    "instrument_name": "器具名称",
+    "serial": "出厂编号",
+    "model": "型号规格",
+    "manufacturer": "制造单位",
+    "verified_on": "检定日期",
+    "standards": "计量标准器",
+    "environment": "环境条件",
+    "conclusion": "检定结论",
+}
 NUMBER_PREFIX = "YS"
 
 
@@ -106,7 +120,9 @@ class Evaluation:
     items: list[Any]
     errors: list[FieldProblem]
     warnings: list[FieldProblem]
-    field_problems: list[FieldProblem]  # validation only: render_form adds the computing ones itself
+    field_problems: list[
+        FieldProblem
+    ]  # validation only: render_form adds the computing ones itself
     context: dict[str, Any]
 
     @property
@@ -115,7 +131,11 @@ class Evaluation:
 
 
 def verification_date(pin: Pinned, data: dict[str, Any], header: dict[str, Any]) -> date:
-    text = data.get("verification_date") if "verification_date" in pin.fields else header.get("verified_on")
+    text = (
+        data.get("verification_date")
+        if "verification_date" in pin.fields
+        else header.get("verified_on")
+    )
     try:
         return date.fromisoformat(str(text)) if text else date.today()
     except ValueError:
@@ -123,8 +143,12 @@ def verification_date(pin: Pinned, data: dict[str, Any], header: dict[str, Any])
 
 
 async def context_for(pin: Pinned, on: date, compute_url: str | None = None) -> dict[str, Any]:
-    ctx: dict[str, Any] = {"standards": await indicators.standards_for_picker(on, pin.catalogue.get("code") if pin.catalogue else None),
-                           "today": on.isoformat()}
+    ctx: dict[str, Any] = {
+        "standards": await indicators.standards_for_picker(
+            on, pin.catalogue.get("code") if pin.catalogue else None
+        ),
+        "today": on.isoformat(),
+    }
     if compute_url:
         ctx["compute_url"] = compute_url
     return ctx
@@ -140,24 +164,36 @@ async def _expired_standards(pin: Pinned, data: dict[str, Any], on: date) -> lis
         codes = [c for c in (v.value if isinstance(v.value, list) else [v.value]) if c]
         for std in await indicators.get_standards([str(c) for c in codes]):
             until = std.get("valid_until")
-            until_d = until if isinstance(until, date) else (date.fromisoformat(until) if until else None)
+            until_d = (
+                until if isinstance(until, date) else (date.fromisoformat(until) if until else None)
+            )
             if until_d and until_d < on:
                 name = std.get("name")
                 name = text_of(name, "zh") if isinstance(name, dict) else (name or "")
-                out.append(problem(v.path, v.labels, v.entry.node.get("label"),
-                                   f"标准器 {name}（{std['code']}）已于 {until_d.isoformat()} 过期",
-                                   f"standard {std['code']} expired on {until_d.isoformat()}", code="expired"))
+                out.append(
+                    problem(
+                        v.path,
+                        v.labels,
+                        v.entry.node.get("label"),
+                        f"标准器 {name}（{std['code']}）已于 {until_d.isoformat()} 过期",
+                        f"standard {std['code']} expired on {until_d.isoformat()}",
+                        code="expired",
+                    )
+                )
     return out
 
 
-async def evaluate(pin: Pinned, data: dict[str, Any], header: dict[str, Any] | None = None,
-                   required: bool = True) -> Evaluation:
+async def evaluate(
+    pin: Pinned, data: dict[str, Any], header: dict[str, Any] | None = None, required: bool = True
+) -> Evaluation:
     """Validate and compute on the server. ``required=False`` (live computing while typing) leaves
     out "必填" for fields not filled in yet."""
     header = header or {}
     on = verification_date(pin, data, header)
     ctx = await context_for(pin, on)
-    checked = [p for p in validate_submission(pin.defn, data, pin.catalogue, ctx) if p.code != "expired"]
+    checked = [
+        p for p in validate_submission(pin.defn, data, pin.catalogue, ctx) if p.code != "expired"
+    ]
     checked += await _expired_standards(pin, data, on)
     result = compute(pin.defn, data, pin.catalogue, ctx)
     seen = {(p.path, p.message_zh) for p in checked}
@@ -167,7 +203,9 @@ async def evaluate(pin: Pinned, data: dict[str, Any], header: dict[str, Any] | N
         problems = [p for p in problems if p.code != "required"]
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity != "error"]
-    return Evaluation(_plain(result.data), result.conclusion, result.items, errors, warnings, checked, ctx)
+    return Evaluation(
+        _plain(result.data), result.conclusion, result.items, errors, warnings, checked, ctx
+    )
 
 
 # ── records ────────────────────────────────────────────────────────────────────────────────────
@@ -183,7 +221,12 @@ _SELECT = (
 
 
 async def get_record(record_id: int) -> dict[str, Any] | None:
-    return await OriginalRecord.select(*_SELECT).where(OriginalRecord.id == record_id).output(load_json=True).first()
+    return (
+        await OriginalRecord.select(*_SELECT)
+        .where(OriginalRecord.id == record_id)
+        .output(load_json=True)
+        .first()
+    )
 
 
 async def record_or_404(record_id: int) -> dict[str, Any]:
@@ -193,17 +236,33 @@ async def record_or_404(record_id: int) -> dict[str, Any]:
     return rec
 
 
-async def search(q: str = "", status: str = "", verifier: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    query = OriginalRecord.select(
-        OriginalRecord.id, OriginalRecord.number, OriginalRecord.instrument_type, OriginalRecord.instrument_name,
-        OriginalRecord.serial, OriginalRecord.verified_on, OriginalRecord.conclusion, OriginalRecord.status,
-        OriginalRecord.updated_at, OriginalRecord.customer.name.as_alias("customer_name"),
-        OriginalRecord.verifier.full_name.as_alias("verifier_name"),
-    ).order_by(OriginalRecord.id, ascending=False).limit(limit)
+async def search(
+    q: str = "", status: str = "", verifier: int | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    query = (
+        OriginalRecord.select(
+            OriginalRecord.id,
+            OriginalRecord.number,
+            OriginalRecord.instrument_type,
+            OriginalRecord.instrument_name,
+            OriginalRecord.serial,
+            OriginalRecord.verified_on,
+            OriginalRecord.conclusion,
+            OriginalRecord.status,
+            OriginalRecord.updated_at,
+            OriginalRecord.customer.name.as_alias("customer_name"),
+            OriginalRecord.verifier.full_name.as_alias("verifier_name"),
+        )
+        .order_by(OriginalRecord.id, ascending=False)
+        .limit(limit)
+    )
     if q:
-        query = query.where(OriginalRecord.number.ilike(f"%{q}%") | OriginalRecord.serial.ilike(f"%{q}%")
-                            | OriginalRecord.instrument_name.ilike(f"%{q}%")
-                            | OriginalRecord.customer.name.ilike(f"%{q}%"))
+        query = query.where(
+            OriginalRecord.number.ilike(f"%{q}%")
+            | OriginalRecord.serial.ilike(f"%{q}%")
+            | OriginalRecord.instrument_name.ilike(f"%{q}%")
+            | OriginalRecord.customer.name.ilike(f"%{q}%")
+        )
     if status:
         query = query.where(OriginalRecord.status == status)
     if verifier is not None:
@@ -215,8 +274,12 @@ async def _next_number(year: int) -> str:
     """YS2026-000001…: the lab's series allocator (inside the caller's numbering transaction)."""
     from metrolab.lab.series import allocate
 
-    return await allocate("record", year, lambda seq: f"{NUMBER_PREFIX}{year}-{seq:06d}",
-                          lambda n: OriginalRecord.exists().where(OriginalRecord.number == n).run())
+    return await allocate(
+        "record",
+        year,
+        lambda seq: f"{NUMBER_PREFIX}{year}-{seq:06d}",
+        lambda n: OriginalRecord.exists().where(OriginalRecord.number == n).run(),
+    )
 
 
 async def record_form_for(instrument_type: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -231,14 +294,23 @@ async def record_form_for(instrument_type: str) -> tuple[dict[str, Any], dict[st
     return cat, version
 
 
-async def create_record(user: Any, *, customer_id: int | None, instrument_type: str, instrument_name: str = "",
-                        verified_on: date | None = None) -> dict[str, Any]:
+async def create_record(
+    user: Any,
+    *,
+    customer_id: int | None,
+    instrument_type: str,
+    instrument_name: str = "",
+    verified_on: date | None = None,
+) -> dict[str, Any]:
     """A new draft record pinned to the published record form of the instrument type."""
     from metrolab.customers.tables import Customer
 
     cat, version = await record_form_for(instrument_type)
-    customer = await Customer.select(Customer.id, Customer.name).where(Customer.id == customer_id).first() \
-        if customer_id else None
+    customer = (
+        await Customer.select(Customer.id, Customer.name).where(Customer.id == customer_id).first()
+        if customer_id
+        else None
+    )
     if customer is None:
         raise Refused("请选择送检单位")
     pin = await pinned(version["id"])
@@ -252,9 +324,17 @@ async def create_record(user: Any, *, customer_id: int | None, instrument_type: 
 
     async with numbering_transaction():  # concurrent records queue for the number, none fails
         number = await _next_number(on.year)
-        rec = OriginalRecord(number=number, instrument_type=instrument_type, form_version=version["id"],
-                             customer=customer["id"], instrument_name=instrument_name or indicators.type_name(cat),
-                             verified_on=on, data=data, status="draft", verifier=_uid(user))
+        rec = OriginalRecord(
+            number=number,
+            instrument_type=instrument_type,
+            form_version=version["id"],
+            customer=customer["id"],
+            instrument_name=instrument_name or indicators.type_name(cat),
+            verified_on=on,
+            data=data,
+            status="draft",
+            verifier=_uid(user),
+        )
         await rec.save()
     return await record_or_404(rec.id)
 
@@ -270,7 +350,9 @@ def header_columns(pin: Pinned, data: dict[str, Any], header: dict[str, Any]) ->
             except ValueError:
                 value = None
         elif column == "standards":
-            value = [str(v) for v in (value if isinstance(value, list) else [value] if value else [])]
+            value = [
+                str(v) for v in (value if isinstance(value, list) else [value] if value else [])
+            ]
         elif column == "environment":
             value = value if isinstance(value, dict) else {}
         else:
@@ -282,13 +364,23 @@ def header_columns(pin: Pinned, data: dict[str, Any], header: dict[str, Any]) ->
 def content_of(rec: dict[str, Any]) -> dict[str, Any]:
     """What a revision fixes with its content hash: every column a person can change."""
     verified_on = rec.get("verified_on")
-    return _plain({"customer": rec.get("customer"), "instrument_name": rec.get("instrument_name", ""),
-                   "serial": rec.get("serial", ""), "model": rec.get("model", ""),
-                   "manufacturer": rec.get("manufacturer", ""),
-                   "verified_on": verified_on.isoformat() if isinstance(verified_on, date) else verified_on,
-                   "standards": rec.get("standards") or [], "environment": rec.get("environment") or {},
-                   "data": rec.get("data") or {}, "conclusion": rec.get("conclusion") or "",
-                   "form_version": rec.get("form_version")})
+    return _plain(
+        {
+            "customer": rec.get("customer"),
+            "instrument_name": rec.get("instrument_name", ""),
+            "serial": rec.get("serial", ""),
+            "model": rec.get("model", ""),
+            "manufacturer": rec.get("manufacturer", ""),
+            "verified_on": verified_on.isoformat()
+            if isinstance(verified_on, date)
+            else verified_on,
+            "standards": rec.get("standards") or [],
+            "environment": rec.get("environment") or {},
+            "data": rec.get("data") or {},
+            "conclusion": rec.get("conclusion") or "",
+            "form_version": rec.get("form_version"),
+        }
+    )
 
 
 # ── field-level changes ─────────────────────────────────────────────────────────────────────────
@@ -315,32 +407,61 @@ def _typed_fields(pin: Pinned, data: dict[str, Any]) -> dict[str, tuple[str, str
             values = v.value if isinstance(v.value, dict) else {}
             for name, (label, _unit) in ENV_LABELS.items():
                 if name in values or name in (v.entry.node.get("fields") or []):
-                    out[f"{v.path}.{name}"] = (full_label(v.labels, label)[0], _text(values.get(name)))
+                    out[f"{v.path}.{name}"] = (
+                        full_label(v.labels, label)[0],
+                        _text(values.get(name)),
+                    )
     return out
 
 
-async def changes_between(pin: Pinned, old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, str]]:
+async def changes_between(
+    pin: Pinned, old: dict[str, Any], new: dict[str, Any]
+) -> list[dict[str, str]]:
     """[{path, label_zh, old, new}] between two record contents (header + typed fields + conclusion)."""
     from metrolab.customers.tables import Customer
 
     changes = []
-    for column in ("customer", "instrument_name", *[c for c, k in MIRRORED.items() if k not in pin.fields]):
+    for column in (
+        "customer",
+        "instrument_name",
+        *[c for c, k in MIRRORED.items() if k not in pin.fields],
+    ):
         a, b = old.get(column), new.get(column)
         if column == "customer" and a != b:
-            names = {r["id"]: r["name"] for r in await Customer.select(Customer.id, Customer.name).where(
-                Customer.id.is_in([x for x in (a, b) if x is not None] or [-1]))}
+            names = {
+                r["id"]: r["name"]
+                for r in await Customer.select(Customer.id, Customer.name).where(
+                    Customer.id.is_in([x for x in (a, b) if x is not None] or [-1])
+                )
+            }
             a, b = names.get(a, a), names.get(b, b)
         if _text(a) != _text(b):
-            changes.append({"path": column, "label_zh": HEADER_LABELS[column], "old": _text(a), "new": _text(b)})
-    before, after = _typed_fields(pin, old.get("data") or {}), _typed_fields(pin, new.get("data") or {})
+            changes.append(
+                {
+                    "path": column,
+                    "label_zh": HEADER_LABELS[column],
+                    "old": _text(a),
+                    "new": _text(b),
+                }
+            )
+    before, after = (
+        _typed_fields(pin, old.get("data") or {}),
+        _typed_fields(pin, new.get("data") or {}),
+    )
     for path in list(before) + [p for p in after if p not in before]:
         a, b = before.get(path, ("", ""))[1], after.get(path, ("", ""))[1]
         if a != b:
             label = (after[path] if path in after else before[path])[0]
             changes.append({"path": path, "label_zh": label, "old": a, "new": b})
     if (old.get("conclusion") or "") != (new.get("conclusion") or ""):
-        changes.append({"path": "conclusion", "label_zh": "检定结论", "old": old.get("conclusion") or "",
-                        "new": new.get("conclusion") or ""})
+        changes.append(
+            {
+                "path": "conclusion",
+                "label_zh": "检定结论",
+                "old": old.get("conclusion") or "",
+                "new": new.get("conclusion") or "",
+            }
+        )
     return changes
 
 
@@ -364,7 +485,11 @@ def _header_errors(header: dict[str, Any], cols: dict[str, Any], pin: Pinned) ->
     errors = {}
     if not header.get("customer"):
         errors["customer"] = "请选择送检单位"
-    if "verification_date" not in pin.fields and header.get("verified_on") and cols["verified_on"] is None:
+    if (
+        "verification_date" not in pin.fields
+        and header.get("verified_on")
+        and cols["verified_on"] is None
+    ):
         errors["verified_on"] = "日期格式应为 YYYY-MM-DD"
     return errors
 
@@ -376,7 +501,9 @@ def _customer_id(header: dict[str, Any]) -> int | None:
         return None
 
 
-async def autosave(record_id: int, header: dict[str, Any], data: dict[str, Any], user: Any) -> dict[str, Any]:  # noqa: ARG001
+async def autosave(
+    record_id: int, header: dict[str, Any], data: dict[str, Any], user: Any
+) -> dict[str, Any]:  # noqa: ARG001
     """Keep a draft as typed (no validation: nothing typed is lost). Saved records need a reason."""
     rec = await record_or_404(record_id)
     if rec["status"] != "draft":
@@ -384,12 +511,17 @@ async def autosave(record_id: int, header: dict[str, Any], data: dict[str, Any],
     pin = await pinned(rec["form_version"])
     evaluation = await evaluate(pin, data, header, required=False)
     cols = header_columns(pin, evaluation.data, header)
-    values = {OriginalRecord.data: evaluation.data, OriginalRecord.conclusion: evaluation.conclusion or "",
-              OriginalRecord.updated_at: datetime.now(UTC),
-              **{getattr(OriginalRecord, k): v for k, v in cols.items()}}
+    values = {
+        OriginalRecord.data: evaluation.data,
+        OriginalRecord.conclusion: evaluation.conclusion or "",
+        OriginalRecord.updated_at: datetime.now(UTC),
+        **{getattr(OriginalRecord, k): v for k, v in cols.items()},
+    }
     if cid := _customer_id(header):
         values[OriginalRecord.customer] = cid
-    await OriginalRecord.update(values).where((OriginalRecord.id == record_id) & (OriginalRecord.status == "draft"))
+    await OriginalRecord.update(values).where(
+        (OriginalRecord.id == record_id) & (OriginalRecord.status == "draft")
+    )
     return await record_or_404(record_id)
 
 
@@ -401,16 +533,42 @@ async def locked_by(record_id: int) -> dict[str, str] | None:
     return await hooks.first("record.locked_by", record_id)
 
 
-def revision_hash(record_id: int, seq: int, at: datetime | str, by: int | None, reason: str,
-                  changes: list[dict[str, Any]], content_sha256: str, prev_hash: str) -> str:
+def revision_hash(
+    record_id: int,
+    seq: int,
+    at: datetime | str,
+    by: int | None,
+    reason: str,
+    changes: list[dict[str, Any]],
+    content_sha256: str,
+    prev_hash: str,
+) -> str:
     at_text = at if isinstance(at, str) else at.astimezone(UTC).isoformat(timespec="microseconds")
-    return sha256_text(canonical({"record": record_id, "seq": seq, "at": at_text, "by": by, "reason": reason,
-                                  "changes": changes, "content_sha256": content_sha256, "prev_hash": prev_hash}))
+    return sha256_text(
+        canonical(
+            {
+                "record": record_id,
+                "seq": seq,
+                "at": at_text,
+                "by": by,
+                "reason": reason,
+                "changes": changes,
+                "content_sha256": content_sha256,
+                "prev_hash": prev_hash,
+            }
+        )
+    )
 
 
-async def save(record_id: int, header: dict[str, Any], data: dict[str, Any], user: Any, reason: str = "",
-               evaluation: Evaluation | None = None) -> SaveOutcome:
-    """"保存": validate and compute (or take ``evaluation`` from :func:`evaluate` on the same
+async def save(
+    record_id: int,
+    header: dict[str, Any],
+    data: dict[str, Any],
+    user: Any,
+    reason: str = "",
+    evaluation: Evaluation | None = None,
+) -> SaveOutcome:
+    """ "保存": validate and compute (or take ``evaluation`` from :func:`evaluate` on the same
     data); the first save makes the record `saved`, every later change needs a reason and appends
     a hash-chained revision. Refusals keep what was typed."""
     from metrolab.accounts.tables import User
@@ -426,8 +584,13 @@ async def save(record_id: int, header: dict[str, Any], data: dict[str, Any], use
         if rec["status"] == "draft":  # keep the draft as typed
             await autosave(record_id, header, data, user)
         return SaveOutcome(False, rec, evaluation, header_errors)
-    new = {**rec, **cols, "customer": _customer_id(header), "data": evaluation.data,
-           "conclusion": evaluation.conclusion or ""}
+    new = {
+        **rec,
+        **cols,
+        "customer": _customer_id(header),
+        "data": evaluation.data,
+        "conclusion": evaluation.conclusion or "",
+    }
     new_content, old_content = content_of(new), content_of(rec)
     reason = (reason or "").strip()
     first = rec["status"] == "draft"
@@ -439,9 +602,15 @@ async def save(record_id: int, header: dict[str, Any], data: dict[str, Any], use
         if not changes and new_content == old_content:
             return SaveOutcome(True, rec, evaluation)
         if not reason:
-            return SaveOutcome(False, rec, evaluation, {"reason": "修改已保存的原始记录须填写修改原因"})
-    last = await RecordRevision.select(RecordRevision.seq).where(RecordRevision.record == record_id).order_by(
-        RecordRevision.seq, ascending=False).first()
+            return SaveOutcome(
+                False, rec, evaluation, {"reason": "修改已保存的原始记录须填写修改原因"}
+            )
+    last = (
+        await RecordRevision.select(RecordRevision.seq)
+        .where(RecordRevision.record == record_id)
+        .order_by(RecordRevision.seq, ascending=False)
+        .first()
+    )
     seq = (last["seq"] if last else 0) + 1
     at = datetime.now(UTC)
     by = _uid(user)
@@ -450,24 +619,48 @@ async def save(record_id: int, header: dict[str, Any], data: dict[str, Any], use
     prev = rec["last_revision_hash"]
     digest = revision_hash(record_id, seq, at, by, reason, changes, content_sha, prev)
     async with OriginalRecord._meta.db.transaction():
-        done = await OriginalRecord.update({
-            OriginalRecord.data: evaluation.data, OriginalRecord.conclusion: evaluation.conclusion or "",
-            OriginalRecord.customer: new["customer"], OriginalRecord.status: "saved", OriginalRecord.updated_at: at,
-            OriginalRecord.last_revision_hash: digest, **{getattr(OriginalRecord, k): v for k, v in cols.items()},
-        }).where((OriginalRecord.id == record_id) & (OriginalRecord.last_revision_hash == prev)).returning(
-            OriginalRecord.id)
+        done = (
+            await OriginalRecord.update(
+                {
+                    OriginalRecord.data: evaluation.data,
+                    OriginalRecord.conclusion: evaluation.conclusion or "",
+                    OriginalRecord.customer: new["customer"],
+                    OriginalRecord.status: "saved",
+                    OriginalRecord.updated_at: at,
+                    OriginalRecord.last_revision_hash: digest,
+                    **{getattr(OriginalRecord, k): v for k, v in cols.items()},
+                }
+            )
+            .where((OriginalRecord.id == record_id) & (OriginalRecord.last_revision_hash == prev))
+            .returning(OriginalRecord.id)
+        )
         if not done:
             raise Conflict("该记录刚被他人保存，请刷新后再修改")
-        await RecordRevision.insert(RecordRevision(
-            record=record_id, seq=seq, at=at, by=by, by_name=who["full_name"] if who else "", reason=reason,
-            changes=changes, content_sha256=content_sha, prev_hash=prev, hash=digest))
+        await RecordRevision.insert(
+            RecordRevision(
+                record=record_id,
+                seq=seq,
+                at=at,
+                by=by,
+                by_name=who["full_name"] if who else "",
+                reason=reason,
+                changes=changes,
+                content_sha256=content_sha,
+                prev_hash=prev,
+                hash=digest,
+            )
+        )
     revision = {"seq": seq, "reason": reason, "changes": changes, "hash": digest}
     return SaveOutcome(True, await record_or_404(record_id), evaluation, revision=revision)
 
 
 async def revisions(record_id: int) -> list[dict[str, Any]]:
-    return await RecordRevision.select().where(RecordRevision.record == record_id).order_by(
-        RecordRevision.seq).output(load_json=True)
+    return (
+        await RecordRevision.select()
+        .where(RecordRevision.record == record_id)
+        .order_by(RecordRevision.seq)
+        .output(load_json=True)
+    )
 
 
 # ── the audit chain ─────────────────────────────────────────────────────────────────────────────
@@ -483,8 +676,12 @@ class BrokenLink:
 async def verify_chain() -> tuple[int, int, list[BrokenLink]]:
     """Recompute every record's revision chain: (records, revisions, broken links)."""
     records = await OriginalRecord.select().order_by(OriginalRecord.number).output(load_json=True)
-    rows = await RecordRevision.select().order_by(RecordRevision.record).order_by(RecordRevision.seq).output(
-        load_json=True)
+    rows = (
+        await RecordRevision.select()
+        .order_by(RecordRevision.record)
+        .order_by(RecordRevision.seq)
+        .output(load_json=True)
+    )
     by_record: dict[int, list[dict[str, Any]]] = {}
     for r in rows:
         by_record.setdefault(r["record"], []).append(r)
@@ -497,23 +694,41 @@ async def verify_chain() -> tuple[int, int, list[BrokenLink]]:
                 broken.append(BrokenLink(rec["number"], rev["seq"], f"序号不连续（应为 {i}）"))
             if rev["prev_hash"] != prev:
                 broken.append(BrokenLink(rec["number"], rev["seq"], "与上一修订的链接不符"))
-            expected = revision_hash(rec["id"], rev["seq"], rev["at"], rev["by"], rev["reason"], rev["changes"],
-                                     rev["content_sha256"], rev["prev_hash"])
+            expected = revision_hash(
+                rec["id"],
+                rev["seq"],
+                rev["at"],
+                rev["by"],
+                rev["reason"],
+                rev["changes"],
+                rev["content_sha256"],
+                rev["prev_hash"],
+            )
             if expected != rev["hash"]:
-                broken.append(BrokenLink(rec["number"], rev["seq"], "修订内容与其哈希不符（被改动）"))
+                broken.append(
+                    BrokenLink(rec["number"], rev["seq"], "修订内容与其哈希不符（被改动）")
+                )
             prev = rev["hash"]
         last_seq = chain[-1]["seq"] if chain else 0
         if rec["last_revision_hash"] != prev:
-            broken.append(BrokenLink(rec["number"], last_seq, "记录的最后修订哈希与修订链不符（修订被删除或改动）"))
+            broken.append(
+                BrokenLink(
+                    rec["number"], last_seq, "记录的最后修订哈希与修订链不符（修订被删除或改动）"
+                )
+            )
         if chain and sha256_text(canonical(content_of(rec))) != chain[-1]["content_sha256"]:
-            broken.append(BrokenLink(rec["number"], last_seq, "记录内容与最后一次修订不符（记录被直接改动）"))
+            broken.append(
+                BrokenLink(rec["number"], last_seq, "记录内容与最后一次修订不符（记录被直接改动）")
+            )
         if rec["status"] == "saved" and not chain:
             broken.append(BrokenLink(rec["number"], 0, "已保存的记录没有修订"))
     return len(records), len(rows), broken
 
 
 async def count_my_drafts(user_id: int) -> int:
-    return await OriginalRecord.count().where((OriginalRecord.verifier == user_id) & (OriginalRecord.status == "draft"))
+    return await OriginalRecord.count().where(
+        (OriginalRecord.verifier == user_id) & (OriginalRecord.status == "draft")
+    )
 
 
 async def customer_references(customer_id: int) -> int:

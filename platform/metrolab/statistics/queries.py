@@ -41,29 +41,55 @@ def _columns(source: str) -> dict[str, Any]:
     if source == "records":
         from metrolab.records.tables import OriginalRecord as R
 
-        return {"table": R, "date": R.verified_on, "month": R.verified_on, "instrument_type": R.instrument_type,
-                "department": R.verifier.department.name,  # type: ignore[union-attr]  # Piccolo: a join through two ForeignKeys is typed Column | Any
-                "verifier": R.verifier.full_name, "conclusion": R.conclusion, "customer": R.customer.name}
+        return {
+            "table": R,
+            "date": R.verified_on,
+            "month": R.verified_on,
+            "instrument_type": R.instrument_type,
+            "department": R.verifier.department.name,  # type: ignore[union-attr]  # Piccolo: a join through two ForeignKeys is typed Column | Any
+            "verifier": R.verifier.full_name,
+            "conclusion": R.conclusion,
+            "customer": R.customer.name,
+        }
     from metrolab.certificates.tables import Certificate as C
 
-    return {"table": C, "date": C.verified_on, "month": C.verified_on, "instrument_type": C.instrument_type,
-            "department": C.record.verifier.department.name, "verifier": C.record.verifier.full_name,  # type: ignore[union-attr]  # Piccolo: a join through two ForeignKeys is typed Column | Any
-            "conclusion": C.conclusion, "customer": C.customer.name}
+    return {
+        "table": C,
+        "date": C.verified_on,
+        "month": C.verified_on,
+        "instrument_type": C.instrument_type,
+        "department": C.record.verifier.department.name,  # type: ignore[union-attr]
+        "verifier": C.record.verifier.full_name,  # type: ignore[union-attr]  # Piccolo: a join through two ForeignKeys is typed Column | Any
+        "conclusion": C.conclusion,
+        "customer": C.customer.name,
+    }
 
 
 async def type_names() -> dict[str, str]:
     from metrolab.indicators.tables import InstrumentType
 
-    return {r["code"]: r["name_zh"] for r in await InstrumentType.select(InstrumentType.code, InstrumentType.name_zh)}
+    return {
+        r["code"]: r["name_zh"]
+        for r in await InstrumentType.select(InstrumentType.code, InstrumentType.name_zh)
+    }
 
 
-async def grouped(source: str, dimension: str, start: date | None, end: date | None,
-                  filters: dict[str, str] | None = None) -> list[Row]:
+async def grouped(
+    source: str,
+    dimension: str,
+    start: date | None,
+    end: date | None,
+    filters: dict[str, str] | None = None,
+) -> list[Row]:
     cols = _columns(source)
     table, key_col = cols["table"], cols[dimension]
-    query = table.select(key_col.as_alias("key"), cols["conclusion"].as_alias("conclusion"), Count(alias="n"))
+    query = table.select(
+        key_col.as_alias("key"), cols["conclusion"].as_alias("conclusion"), Count(alias="n")
+    )
     if source == "certificates":
-        query = query.where(table.issued_at.is_not_null()).where(table.status.not_in(list(EXCLUDED_STATUSES)))
+        query = query.where(table.issued_at.is_not_null()).where(
+            table.status.not_in(list(EXCLUDED_STATUSES))
+        )
     else:
         query = query.where(table.status == "saved")
     if start:
@@ -87,5 +113,7 @@ async def grouped(source: str, dimension: str, start: date | None, end: date | N
         row.total += r["n"]
         conclusion = r["conclusion"] or "（未填）"
         row.by_conclusion[conclusion] = row.by_conclusion.get(conclusion, 0) + r["n"]
-    ordered = sorted(out.values(), key=(lambda x: x.key) if dimension == "month" else (lambda x: -x.total))
+    ordered = sorted(
+        out.values(), key=(lambda x: x.key) if dimension == "month" else (lambda x: -x.total)
+    )
     return ordered

@@ -30,23 +30,41 @@ def _date(value: str, label: str) -> date | None:
 
 def _conclusions(rows: list[Row]) -> list[str]:
     seen = {c for r in rows for c in r.by_conclusion}
-    return [c for c in ("合格", "不合格", "待定") if c in seen] + sorted(seen - {"合格", "不合格", "待定"})
+    return [c for c in ("合格", "不合格", "待定") if c in seen] + sorted(
+        seen - {"合格", "不合格", "待定"}
+    )
 
 
 def _table(rows: list[Row], dimension: str) -> tuple[list[str], list[list[Any]]]:
     conclusions = _conclusions(rows)
     header = [DIMENSIONS[dimension], "合计", *conclusions, "合格率"]
-    body = [[r.key, r.total, *[r.by_conclusion.get(c, 0) for c in conclusions], r.pass_rate] for r in rows]
+    body = [
+        [r.key, r.total, *[r.by_conclusion.get(c, 0) for c in conclusions], r.pass_rate]
+        for r in rows
+    ]
     return header, body
 
 
 @get("/statistics", opt=perm("statistics.view"), include_in_schema=False)
-async def statistics_page(source: str = "certificates", group: str = "month", start: str = "", end: str = "",
-                          instrument_type: str = "", conclusion: str = "", format: str = "") -> Response | Template:
+async def statistics_page(
+    source: str = "certificates",
+    group: str = "month",
+    start: str = "",
+    end: str = "",
+    instrument_type: str = "",
+    conclusion: str = "",
+    format: str = "",
+) -> Response | Template:
     if source not in SOURCES or group not in DIMENSIONS:
         raise UserError(status_code=400, detail="统计对象或分组方式不正确")
     start_d, end_d = _date(start, "开始日期"), _date(end, "结束日期")
-    rows = await grouped(source, group, start_d, end_d, {"instrument_type": instrument_type, "conclusion": conclusion})
+    rows = await grouped(
+        source,
+        group,
+        start_d,
+        end_d,
+        {"instrument_type": instrument_type, "conclusion": conclusion},
+    )
     header, body = _table(rows, group)
     filename = f"statistics-{source}-{group}"
     if format == "csv":
@@ -55,8 +73,11 @@ async def statistics_page(source: str = "certificates", group: str = "month", st
         writer.writerow(header)
         writer.writerows(body)
         # The BOM lets Excel on Windows open the Chinese text correctly.
-        return Response("\ufeff" + buffer.getvalue(), media_type="text/csv; charset=utf-8",
-                        headers={"content-disposition": f'attachment; filename="{filename}.csv"'})
+        return Response(
+            "\ufeff" + buffer.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="{filename}.csv"'},
+        )
     if format == "xlsx":
         book = Workbook()
         sheet = book.active
@@ -66,23 +87,44 @@ async def statistics_page(source: str = "certificates", group: str = "month", st
             sheet.append(line)
         out = io.BytesIO()
         book.save(out)
-        return Response(out.getvalue(), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"content-disposition": f'attachment; filename="{filename}.xlsx"'})
-    query = {"source": source, "group": group, "start": start, "end": end, "instrument_type": instrument_type,
-             "conclusion": conclusion}
-    return page("statistics/index.html", title=_("统计查询"), header=header, body=body, query=query,
-                chart=bar_chart(rows), dimensions=DIMENSIONS, sources=SOURCES,
-                total=sum(r.total for r in rows))
+        return Response(
+            out.getvalue(),
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"content-disposition": f'attachment; filename="{filename}.xlsx"'},
+        )
+    query = {
+        "source": source,
+        "group": group,
+        "start": start,
+        "end": end,
+        "instrument_type": instrument_type,
+        "conclusion": conclusion,
+    }
+    return page(
+        "statistics/index.html",
+        title=_("统计查询"),
+        header=header,
+        body=body,
+        query=query,
+        chart=bar_chart(rows),
+        dimensions=DIMENSIONS,
+        sources=SOURCES,
+        total=sum(r.total for r in rows),
+    )
 
 
 @get("/api/v1/statistics", opt=perm("statistics.view"), tags=["statistics"], summary="统计查询")
-async def api_statistics(source: str = "certificates", group: str = "month", start: str = "",
-                         end: str = "") -> dict[str, Any]:
+async def api_statistics(
+    source: str = "certificates", group: str = "month", start: str = "", end: str = ""
+) -> dict[str, Any]:
     if source not in SOURCES or group not in DIMENSIONS:
         raise UserError(status_code=400, detail="统计对象或分组方式不正确")
     rows = await grouped(source, group, _date(start, "开始日期"), _date(end, "结束日期"))
-    return {"source": source, "group": group,
-            "rows": [{"key": r.key, "total": r.total, "by_conclusion": r.by_conclusion} for r in rows]}
+    return {
+        "source": source,
+        "group": group,
+        "rows": [{"key": r.key, "total": r.total, "by_conclusion": r.by_conclusion} for r in rows],
+    }
 
 
 router = Router(path="/", route_handlers=[statistics_page, api_statistics])

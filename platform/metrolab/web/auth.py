@@ -72,7 +72,11 @@ class AuthenticationMiddleware:
             elif cookie := _cookie(scope, SESSION_COOKIE):
                 user = await user_for_session(sha256(cookie), datetime.now(UTC))
             scope["user"] = user
-            lang = user.language if user else (_cookie(scope, "metrolab_lang") or get_settings().default_language)
+            lang = (
+                user.language
+                if user
+                else (_cookie(scope, "metrolab_lang") or get_settings().default_language)
+            )
             set_language(lang)
         await self.app(scope, receive, send)
 

@@ -61,7 +61,11 @@ def _message(exc: HTTPException | Refused) -> str:
     detail = exc.detail or ""
     if "CSRF" in detail:
         return _("表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试")
-    if isinstance(exc, ValidationException) or detail in {"Bad Request", "Validation failed"} or not detail:
+    if (
+        isinstance(exc, ValidationException)
+        or detail in {"Bad Request", "Validation failed"}
+        or not detail
+    ):
         return _(_TITLES.get(exc.status_code, "请求有误"))
     if any("\u4e00" <= ch <= "\u9fff" for ch in detail):
         return _(detail)
@@ -83,14 +87,21 @@ def http_error(request: Request, exc: HTTPException | Refused) -> Response:
         return Response(content=body, status_code=status, media_type=MediaType.JSON)
     return Template(
         template_name="error.html",
-        context={"status": status, "title": _(_TITLES.get(status, "错误")), "message": message, "problems": problems},
+        context={
+            "status": status,
+            "title": _(_TITLES.get(status, "错误")),
+            "message": message,
+            "problems": problems,
+        },
         status_code=status,
     )
 
 
 def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    fake = HTTPException(status_code=HTTP_500_INTERNAL_SERVER_ERROR, detail="服务器内部错误，已记录，请联系管理员")
+    fake = HTTPException(
+        status_code=HTTP_500_INTERNAL_SERVER_ERROR, detail="服务器内部错误，已记录，请联系管理员"
+    )
     return http_error(request, fake)
 
 

@@ -8,7 +8,9 @@ from litestar import Request
 from litestar.response import Redirect, Template
 
 
-def page(name: str, request: Request | None = None, status_code: int = 200, **context: Any) -> Template:
+def page(
+    name: str, request: Request | None = None, status_code: int = 200, **context: Any
+) -> Template:
     return Template(template_name=name, context=context, status_code=status_code)
 
 

@@ -38,7 +38,9 @@ def make_environment() -> Environment:
         nav_for=nav_for,
         lab_name=get_settings().lab_name,
     )
-    forms_engine.install(env)  # the form engine's partial needs its global (engine/*/templates are loaded above)
+    forms_engine.install(
+        env
+    )  # the form engine's partial needs its global (engine/*/templates are loaded above)
     return env
 
 

@@ -1,6 +1,5 @@
 """The workflows feature: definitions and diagrams, transitions, e-signatures, delay requests."""
 
-
 from metrolab.web.auth import CurrentUser
 from metrolab.web.i18n import N_
 from metrolab.web.navigation import NavItem, TaskCounter
@@ -13,18 +12,30 @@ PERMISSIONS = {
     "delays.request": ("登记延时申请", "Register delay requests"),
     "delays.approve": ("审批延时申请", "Approve delay requests"),
 }
-NAV = [NavItem(N_("检定业务"), N_("申请延时"), "/delays", "delays.view", 40),
-       NavItem(N_("系统"), N_("工作流"), "/workflows", "workflows.view", 95)]
+NAV = [
+    NavItem(N_("检定业务"), N_("申请延时"), "/delays", "delays.view", 40),
+    NavItem(N_("系统"), N_("工作流"), "/workflows", "workflows.view", 95),
+]
 
 
 async def _delays_to_approve(user: CurrentUser) -> int:
     from metrolab.workflows.tables import DelayRequest
 
-    return await DelayRequest.count().where((DelayRequest.status == "registered") & (DelayRequest.requester != user.id))
+    return await DelayRequest.count().where(
+        (DelayRequest.status == "registered") & (DelayRequest.requester != user.id)
+    )
 
 
-TASKS = [TaskCounter("delays_to_approve", N_("待审批的延时申请"), "/delays?status=registered", "delays.approve",
-                     _delays_to_approve, 60)]
+TASKS = [
+    TaskCounter(
+        "delays_to_approve",
+        N_("待审批的延时申请"),
+        "/delays?status=registered",
+        "delays.approve",
+        _delays_to_approve,
+        60,
+    )
+]
 
 
 async def _seed() -> int:
@@ -34,5 +45,8 @@ async def _seed() -> int:
 
 
 SEEDERS = [("workflows", _seed)]
-RULES = {"approver_not_requester": rules.approver_not_requester, "reviewer_not_author": rules.reviewer_not_author}
+RULES = {
+    "approver_not_requester": rules.approver_not_requester,
+    "reviewer_not_author": rules.reviewer_not_author,
+}
 __all__ = ["router"]

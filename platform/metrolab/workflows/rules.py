@@ -14,6 +14,9 @@ def approver_not_requester(context: dict[str, Any]) -> str | None:
 
 def reviewer_not_author(context: dict[str, Any]) -> str | None:
     """Nobody approves or returns a template they wrote or submitted (§6.1)."""
-    if context.get("actor") is None or context.get("actor") in (context.get("author"), context.get("submitter")):
+    if context.get("actor") is None or context.get("actor") in (
+        context.get("author"),
+        context.get("submitter"),
+    ):
         return "不能审批自己编写或提交的模板"
     return None

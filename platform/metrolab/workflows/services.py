@@ -70,21 +70,35 @@ async def seed_workflows() -> int:
     for path in sorted((data_folder("seed_data") / "workflows").glob("*.json")):
         raw = json.loads(path.read_text(encoding="utf-8"))
         load(raw)  # refuse a broken file before storing anything
-        digest = hashlib.sha256(json.dumps(raw, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-        latest = await WorkflowVersion.select().where(WorkflowVersion.key == raw["key"]) \
-            .order_by(WorkflowVersion.version, ascending=False).first()
+        digest = hashlib.sha256(
+            json.dumps(raw, sort_keys=True, ensure_ascii=False).encode()
+        ).hexdigest()
+        latest = (
+            await WorkflowVersion.select()
+            .where(WorkflowVersion.key == raw["key"])
+            .order_by(WorkflowVersion.version, ascending=False)
+            .first()
+        )
         if latest and latest["sha256"] == digest:
             continue
         version = max(int(raw.get("version", 1)), (latest["version"] + 1) if latest else 1)
-        await WorkflowVersion.update({WorkflowVersion.active: False}).where(WorkflowVersion.key == raw["key"])
-        await WorkflowVersion.insert(WorkflowVersion(key=raw["key"], version=version, definition=raw, sha256=digest))
+        await WorkflowVersion.update({WorkflowVersion.active: False}).where(
+            WorkflowVersion.key == raw["key"]
+        )
+        await WorkflowVersion.insert(
+            WorkflowVersion(key=raw["key"], version=version, definition=raw, sha256=digest)
+        )
         n += 1
     return n
 
 
 async def definition(key: str) -> tuple[engine.WorkflowDefinition, int]:
-    row = await WorkflowVersion.select().where((WorkflowVersion.key == key) & (WorkflowVersion.active == True)) \
-        .first().output(load_json=True)  # noqa: E712
+    row = (
+        await WorkflowVersion.select()
+        .where((WorkflowVersion.key == key) & (WorkflowVersion.active == True))  # noqa: E712 - a SQL comparison
+        .first()
+        .output(load_json=True)
+    )
     if row is None:
         raise Refused(f"工作流 {key} 未载入（请执行 metrolab seed）", status_code=500)
     return load(row["definition"]), row["version"]
@@ -98,50 +112,98 @@ async def state_labels(key: str) -> dict[str, str]:
     return {s.key: s.text(current_language()) for s in defn.states.values()}
 
 
-async def available(key: str, state: str, user: CurrentUser, context: dict[str, Any]) -> list[engine.Transition]:
+async def available(
+    key: str, state: str, user: CurrentUser, context: dict[str, Any]
+) -> list[engine.Transition]:
     defn, _ = await definition(key)
     return engine.available_actions(defn, state, user.roles, context)
 
 
-async def apply(table: type[Table], object_id: int, key: str, action: str, user: CurrentUser, *,
-                context: dict[str, Any], reason: str | None = None, password: str | SignerProof | None = None,
-                expected_lock: int | None = None, signed_content: Any = None,
-                changes: dict[Any, Any] | None = None, signature_into: Any = None) -> Applied:
+async def apply(
+    table: type[Table],
+    object_id: int,
+    key: str,
+    action: str,
+    user: CurrentUser,
+    *,
+    context: dict[str, Any],
+    reason: str | None = None,
+    password: str | SignerProof | None = None,
+    expected_lock: int | None = None,
+    signed_content: Any = None,
+    changes: dict[Any, Any] | None = None,
+    signature_into: Any = None,
+) -> Applied:
     """Move one object: check state, role, guard, rules, reason and signature; then update it only if
     nobody moved it meanwhile (lock_version), and record the step. Refusals say which rule refused.
     ``signature_into``: a column of the object that keeps a copy of the step's signature."""
     defn, version = await definition(key)
-    row = await table.select(table.status, table.lock_version).where(table._meta.primary_key == object_id).first()
+    row = (
+        await table.select(table.status, table.lock_version)
+        .where(table._meta.primary_key == object_id)
+        .first()
+    )
     if row is None:
         raise NotFound("对象不存在")
     if expected_lock is not None and expected_lock != row["lock_version"]:
         raise TransitionConflict(detail="该记录已被他人处理，请刷新后再操作")
     try:
-        step = engine.check_transition(defn, row["status"], action, user.roles, context, reason=reason,
-                                       signed=True)
+        step = engine.check_transition(
+            defn, row["status"], action, user.roles, context, reason=reason, signed=True
+        )
     except engine.TransitionRefused as refused:
         raise Refused(refused.message_zh, status_code=refused.http_status) from refused
     signature = None
     if step.signature:
-        signature = await sign(user, password, step.signature, signed_content if signed_content is not None else
-                               {"object": table._meta.tablename, "id": object_id, "action": action})
+        signature = await sign(
+            user,
+            password,
+            step.signature,
+            signed_content
+            if signed_content is not None
+            else {"object": table._meta.tablename, "id": object_id, "action": action},
+        )
     to_state = step.target(row["status"])
-    values = {table.status: to_state, table.lock_version: row["lock_version"] + 1, **(changes or {})}
+    values = {
+        table.status: to_state,
+        table.lock_version: row["lock_version"] + 1,
+        **(changes or {}),
+    }
     if signature_into is not None and signature:  # the object shows its signature (same shape)
         values[signature_into] = signature
     # The move and its record commit together; the lock_version condition makes a concurrent move lose.
     async with table._meta.db.transaction():
-        moved = await table.update(values).where(
-            (table._meta.primary_key == object_id) & (table.lock_version == row["lock_version"])
-        ).returning(table._meta.primary_key)
+        moved = (
+            await table.update(values)
+            .where(
+                (table._meta.primary_key == object_id) & (table.lock_version == row["lock_version"])
+            )
+            .returning(table._meta.primary_key)
+        )
         if not moved:
             raise TransitionConflict(detail="该记录刚被他人处理，本次操作未生效，请刷新后查看")
-        await TransitionRecord.insert(TransitionRecord(
-            workflow_key=key, workflow_version=version, object_type=table._meta.tablename, object_id=object_id,
-            action=action, from_state=row["status"], to_state=to_state, actor=user.id, actor_name=user.full_name,
-            reason=reason or "", signature=signature or {}))
-    await record(f"{table._meta.tablename}.{action}", actor=user, target_type=table._meta.tablename,
-                 target_id=object_id, details={"from": row["status"], "to": to_state, "reason": reason or ""})
+        await TransitionRecord.insert(
+            TransitionRecord(
+                workflow_key=key,
+                workflow_version=version,
+                object_type=table._meta.tablename,
+                object_id=object_id,
+                action=action,
+                from_state=row["status"],
+                to_state=to_state,
+                actor=user.id,
+                actor_name=user.full_name,
+                reason=reason or "",
+                signature=signature or {},
+            )
+        )
+    await record(
+        f"{table._meta.tablename}.{action}",
+        actor=user,
+        target_type=table._meta.tablename,
+        target_id=object_id,
+        details={"from": row["status"], "to": to_state, "reason": reason or ""},
+    )
     applied = Applied(row["status"], to_state, step, signature)
     # The definition names what follows the move (issue the certificate, open revision N+1…).
     effects = _known_effects()
@@ -154,13 +216,21 @@ async def history(table: type[Table], object_id: int) -> list[dict[str, Any]]:
     """The object's steps, oldest first, each with ``action_label`` in the user's language."""
     from metrolab.web.i18n import current_language
 
-    rows = await TransitionRecord.select().where(
-        (TransitionRecord.object_type == table._meta.tablename) & (TransitionRecord.object_id == object_id)
-    ).order_by(TransitionRecord.id).output(load_json=True)
+    rows = (
+        await TransitionRecord.select()
+        .where(
+            (TransitionRecord.object_type == table._meta.tablename)
+            & (TransitionRecord.object_id == object_id)
+        )
+        .order_by(TransitionRecord.id)
+        .output(load_json=True)
+    )
     labels: dict[str, dict[str, str]] = {}
     for row in rows:
         if row["workflow_key"] not in labels:
             defn, _v = await definition(row["workflow_key"])
-            labels[row["workflow_key"]] = {t.key: t.text(current_language()) for t in defn.transitions}
+            labels[row["workflow_key"]] = {
+                t.key: t.text(current_language()) for t in defn.transitions
+            }
         row["action_label"] = labels[row["workflow_key"]].get(row["action"], "")
     return rows

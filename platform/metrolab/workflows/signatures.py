@@ -16,7 +16,9 @@ from metrolab.web.auth import CurrentUser
 
 
 def canonical_sha256(content: Any) -> str:
-    text = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    text = json.dumps(
+        content, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -36,7 +38,9 @@ async def check_password(user: CurrentUser, password: str | None) -> SignerProof
     return SignerProof(user.id)
 
 
-async def sign(user: CurrentUser, password: str | SignerProof | None, meaning: str, content: Any) -> dict[str, Any]:
+async def sign(
+    user: CurrentUser, password: str | SignerProof | None, meaning: str, content: Any
+) -> dict[str, Any]:
     """A signature by `user` with the given meaning (检定 / 核验 / 批准 …) over `content`, or a refusal."""
     if not (isinstance(password, SignerProof) and password.user_id == user.id):
         await check_password(user, password if isinstance(password, str) else None)

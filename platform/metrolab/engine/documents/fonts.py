@@ -134,7 +134,9 @@ def main() -> int:
     faces = sorted({*LATIN_TWINS, *CJK_FACES, *template_faces(shipped_templates())})
     failed = [c for c in map(check_face, faces) if not c.ok]
     for c in failed:
-        print(f'font: "{c.face}" resolves to "{c.resolved}", expected "{c.expected}"', file=sys.stderr)
+        print(
+            f'font: "{c.face}" resolves to "{c.resolved}", expected "{c.expected}"', file=sys.stderr
+        )
     if failed:
         print(f"Install {PACKAGES}", file=sys.stderr)
     return 1 if failed else 0

@@ -272,7 +272,11 @@ def _is_blank_default(node: nodes.Filter) -> bool:
     """``x|default('—', true)``: replaces None and "" (without ``true`` only undefined)."""
     if node.name not in ("default", "d"):
         return False
-    flag = node.args[1] if len(node.args) > 1 else next((k.value for k in node.kwargs if k.key == "boolean"), None)
+    flag = (
+        node.args[1]
+        if len(node.args) > 1
+        else next((k.value for k in node.kwargs if k.key == "boolean"), None)
+    )
     return isinstance(flag, nodes.Const) and flag.value is True
 
 
@@ -313,8 +317,12 @@ def unguarded_optional(tree: nodes.Template, optional: set[str]) -> dict[str, tu
                 o = optional_in(path)
                 if o and o not in guarded:
                     written = _chain(node, {}) or path
-                    suffix = path[len(o):]
-                    guard = written[: len(written) - len(suffix)] if written.endswith(suffix) else written
+                    suffix = path[len(o) :]
+                    guard = (
+                        written[: len(written) - len(suffix)]
+                        if written.endswith(suffix)
+                        else written
+                    )
                     found.setdefault(o, (node.lineno, written, guard))
                 return
         for child in node.iter_child_nodes():

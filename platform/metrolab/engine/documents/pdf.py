@@ -113,7 +113,9 @@ def diagnose(convert: bool = True) -> list[tuple[str, bool, str]]:
         except ConversionError as exc:
             rows.append((label, False, str(exc)))
     fonts = fontconfig_file()
-    rows.append(("fontconfig aliases", fonts is not None, str(fonts.resolve() if fonts else "not found")))
+    rows.append(
+        ("fontconfig aliases", fonts is not None, str(fonts.resolve() if fonts else "not found"))
+    )
     rows += [(f"font {c.face}", c.ok, c.detail) for c in check_templates()]
     if not convert:
         return rows
