@@ -855,3 +855,16 @@ def test_no_route_but_the_signed_approval_numbers_a_certificate(people, browser,
     assert r.status_code == 200 and run(cw.get_certificate(cid))["number"]
     approval = [h for h in run(wf.history(Certificate, cid)) if h["action"] == "approve"]
     assert len(approval) == 1 and approval[0]["signature"]["signer_id"] == every["id"]
+
+
+def test_a_record_opened_from_a_task_carries_the_nameplate(people):
+    """出厂编号, 型号, 制造单位 typed on the entrustment are in the new record: the verifier does not retype them."""
+    from metrolab.records import services as records
+
+    e = run(_entrustment(people["clerk"], serials=("SN-PLATE-1",)))
+    run(services.receive(e["id"], people["verifier"], 1))
+    (task,) = run(services.tasks_of(e["id"]))
+    run(services.assign(task["id"], people["verifier"].id, people["verifier"]))
+    rec = run(records.get_record(run(services.open_record(task["id"], people["verifier"]))))
+    assert rec["serial"] == rec["data"]["serial"] == "SN-PLATE-1"
+    assert rec["model"] == rec["data"]["model"] == task["model"] and task["model"]

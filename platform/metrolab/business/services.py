@@ -537,7 +537,6 @@ async def _start_entrustment(entrustment_id: int, user: Any) -> None:
 async def open_record(task_id: int, user: Any, verified_on: date | None = None) -> int:
     """The task's original record: created (draft, pinned to the type's published form) on first use."""
     from metrolab.records.services import create_record
-    from metrolab.records.tables import OriginalRecord
 
     task = await get_task(task_id)
     _own_task(task, user)
@@ -549,14 +548,8 @@ async def open_record(task_id: int, user: Any, verified_on: date | None = None) 
         instrument_type=task["instrument_type"],
         instrument_name=task["name"],
         verified_on=verified_on,
+        nameplate={k: task[k] for k in ("serial", "model", "manufacturer")},
     )
-    await OriginalRecord.update(
-        {
-            OriginalRecord.serial: task["serial"],
-            OriginalRecord.model: task["model"],
-            OriginalRecord.manufacturer: task["manufacturer"],
-        }
-    ).where(OriginalRecord.id == rec["id"])
     await VerificationTask.update(
         {VerificationTask.record: rec["id"], VerificationTask.status: "recording"}
     ).where((VerificationTask.id == task_id) & (VerificationTask.record.is_null()))

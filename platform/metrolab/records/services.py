@@ -301,8 +301,11 @@ async def create_record(
     instrument_type: str,
     instrument_name: str = "",
     verified_on: date | None = None,
+    nameplate: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A new draft record pinned to the published record form of the instrument type."""
+    """A new draft record pinned to the published record form of the instrument type. ``nameplate``
+    (serial, model, manufacturer — from the entrustment) fills the header and the form's own fields,
+    so the verifier does not type them again."""
     from metrolab.customers.tables import Customer
 
     cat, version = await record_form_for(instrument_type)
@@ -320,6 +323,10 @@ async def create_record(
         data["customer"] = customer["name"]
     if "verification_date" in pin.fields:
         data["verification_date"] = on.isoformat()
+    plate = {
+        k: v for k, v in (nameplate or {}).items() if k in ("serial", "model", "manufacturer") and v
+    }
+    data.update({k: v for k, v in plate.items() if k in pin.fields})
     from metrolab.lab.series import numbering_transaction
 
     async with numbering_transaction():  # concurrent records queue for the number, none fails
@@ -334,6 +341,9 @@ async def create_record(
             data=data,
             status="draft",
             verifier=_uid(user),
+            serial=plate.get("serial", ""),
+            model=plate.get("model", ""),
+            manufacturer=plate.get("manufacturer", ""),
         )
         await rec.save()
     return await record_or_404(rec.id)
