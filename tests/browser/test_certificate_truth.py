@@ -110,6 +110,8 @@ def _computes(tab):  # noqa: ANN001, ANN202
 def _type(tab, name: str, text: str) -> None:  # noqa: ANN001
     """Type a value key by key (replacing what is there), leave the field, wait for the server's compute."""
     field = tab.locator(f"[name='{name}']")
+    if field.input_value() == text:  # already there (the nameplate comes from the entrustment)
+        return
     field.fill("")
     field.press_sequentially(text)
     with _computes(tab):
@@ -129,6 +131,7 @@ def _fill_record(tab, entrustment_id: int, model: str, temperature: str) -> int:
         )  # a date control, not typed text; the standards valid on that day open up
     with _computes(tab):
         tab.get_by_label("检定类别").select_option("首次检定")
+    assert tab.locator("[name='serial']").input_value() == "SN-CH4-2031"  # from the entrustment
     _type(tab, "serial", "SN-CH4-2031")
     _type(tab, "model", model)
     _type(tab, "manufacturer", "重庆煤科院仪器厂")
