@@ -16,9 +16,17 @@ AUTHENTICATED = {"permission": "authenticated"}
 PUBLIC = {"public": True}
 
 
-def perm(code: str) -> dict[str, Any]:
-    """Declare a route's permission; the route-permission test checks the code is in the catalogue."""
-    return {"permission": code}
+def perm(code: str, *, api: str = "") -> dict[str, Any]:
+    """Declare a route's permission; the route-permission test checks the code is in the catalogue.
+
+    A page action names its JSON twin, `api="POST /api/v1/customers"`: tests/test_api_parity.py
+    proves the twin exists and asks for the same permission, so no action is page-only by accident."""
+    return {"permission": code, "api": api} if api else {"permission": code}
+
+
+def authenticated(*, api: str = "") -> dict[str, Any]:
+    """Any signed-in user (`AUTHENTICATED`), with the page action's JSON twin named as in `perm`."""
+    return {**AUTHENTICATED, "api": api} if api else AUTHENTICATED
 
 
 def register(code: str, zh: str, en: str) -> None:
