@@ -1,26 +1,19 @@
-"""Pages and API of the customers feature (§5.4.1, §5.9.1, §5.9.2)."""
+"""Pages of the customers feature (§5.4.1, §5.9.1, §5.9.2); the JSON twins are in api.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, Router, delete, get, post, put
+from litestar import Request, Response, Router, get, post
 from litestar.response import Template
 
-from metrolab.audit.log import record
-from metrolab.customers import services
-from metrolab.customers.tables import Customer
-from metrolab.web.errors import UserError
+from metrolab.customers import api, services
 from metrolab.web.i18n import _
 from metrolab.web.pages import page, see_other
+from metrolab.web.params import Id, PageNo, SearchText
 from metrolab.web.permissions import perm
 
-
-async def _get(customer_id: int) -> dict[str, Any]:
-    row = await Customer.select().where(Customer.id == customer_id).first()
-    if row is None:
-        raise UserError(status_code=404, detail="客户不存在")
-    return row
+_get = services.get
 
 
 def _form_lists(form: Any) -> dict[str, list[str]]:
@@ -44,7 +37,7 @@ def _editor(
 
 @get("/customers", opt=perm("customers.view"), include_in_schema=False)
 async def customer_list(
-    request: Request, q: str = "", category: str = "", page_no: int = 1
+    request: Request, q: SearchText = "", category: SearchText = "", page_no: PageNo = 1
 ) -> Template:
     rows, total, pages = await services.search(q, category, page_no)
     template = (
@@ -76,32 +69,21 @@ async def _save(request: Request, customer_id: int | None) -> Response:
     errors.update(contact_errors)
     if errors:
         return _editor(values, {k: _(v) for k, v in errors.items()}, contacts, customer_id, 400)
-    if customer_id is None:
-        customer = Customer(**values)  # type: ignore[arg-type]  # Piccolo: **columns go to untyped **kwargs; mypy matches them to _data
-        await customer.save()
-        customer_id = customer.id
-        action = "customer.created"
-    else:
-        await Customer.update(values).where(Customer.id == customer_id)  # type: ignore[arg-type]  # Piccolo: update() takes str keys; its dict type is invariant
-        action = "customer.updated"
-    await services.save_contacts(customer_id, contacts)
-    await record(
-        action,
-        actor=request.user,
-        target_type="customer",
-        target_id=customer_id,
-        details={"name": values["name"]},
-    )
+    customer_id = await services.save_customer(values, contacts, customer_id, request.user)
     return see_other(f"/customers/{customer_id}")
 
 
-@post("/customers", opt=perm("customers.manage"), include_in_schema=False)
+@post(
+    "/customers",
+    opt=perm("customers.manage", api="POST /api/v1/customers"),
+    include_in_schema=False,
+)
 async def customer_create(request: Request) -> Response:
     return await _save(request, None)
 
 
 @get("/customers/{customer_id:int}", opt=perm("customers.view"), include_in_schema=False)
-async def customer_detail(customer_id: int) -> Template:
+async def customer_detail(customer_id: Id) -> Template:
     customer = await _get(customer_id)
     return page(
         "customers/detail.html",
@@ -113,130 +95,28 @@ async def customer_detail(customer_id: int) -> Template:
 
 
 @get("/customers/{customer_id:int}/edit", opt=perm("customers.manage"), include_in_schema=False)
-async def customer_edit(customer_id: int) -> Template:
+async def customer_edit(customer_id: Id) -> Template:
     return _editor(await _get(customer_id), {}, await services.contacts(customer_id), customer_id)
 
 
-@post("/customers/{customer_id:int}", opt=perm("customers.manage"), include_in_schema=False)
-async def customer_update(request: Request, customer_id: int) -> Response:
+@post(
+    "/customers/{customer_id:int}",
+    opt=perm("customers.manage", api="PUT /api/v1/customers/{customer_id}"),
+    include_in_schema=False,
+)
+async def customer_update(request: Request, customer_id: Id) -> Response:
     await _get(customer_id)
     return await _save(request, customer_id)
 
 
-async def _delete(request: Request, customer_id: int) -> dict[str, Any]:
-    customer = await _get(customer_id)
-    if refs := await services.references(customer_id):
-        raise UserError(
-            status_code=409, detail=_("该客户仍被引用，不能删除：{refs}", refs="；".join(refs))
-        )
-    await Customer.delete().where(Customer.id == customer_id)
-    await record(
-        "customer.deleted",
-        actor=request.user,
-        target_type="customer",
-        target_id=customer_id,
-        details={"name": customer["name"]},
-    )
-    return customer
-
-
-@post("/customers/{customer_id:int}/delete", opt=perm("customers.manage"), include_in_schema=False)
-async def customer_delete_page(request: Request, customer_id: int) -> Response:
-    await _delete(request, customer_id)
-    return see_other("/customers")
-
-
-# ── JSON API ───────────────────────────────────────────────────────────────────────────────────
-
-
-@get("/api/v1/customers", opt=perm("customers.view"), tags=["customers"], summary="客户查询")
-async def api_customers(q: str = "", category: str = "", page_no: int = 1) -> dict[str, Any]:
-    rows, total, pages = await services.search(q, category, page_no)
-    return {"items": rows, "total": total, "pages": pages, "page": page_no}
-
-
-@get(
-    "/api/v1/customers/{customer_id:int}",
-    opt=perm("customers.view"),
-    tags=["customers"],
-    summary="客户详情",
-)
-async def api_customer(customer_id: int) -> dict[str, Any]:
-    customer = await _get(customer_id)
-    customer["contacts"] = await services.contacts(customer_id)
-    return customer
-
-
-async def _api_save(
-    request: Request, data: dict[str, Any], customer_id: int | None
-) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise UserError(status_code=400, detail="请求体应为 JSON 对象")
-    values = services.clean(
-        {k: str(v) if v is not None else "" for k, v in data.items() if k != "contacts"}
-    )
-    errors = await services.validate(values, customer_id)
-    contacts = data.get("contacts") or []
-    if not isinstance(contacts, list) or not all(
-        isinstance(c, dict) and c.get("name") for c in contacts
-    ):
-        errors["contacts"] = "联系人应为列表，每位联系人须有姓名（name）"
-    if errors:
-        raise UserError(
-            status_code=400,
-            detail="；".join(f"{k}：{v}" for k, v in errors.items()),
-            extra=[{"key": k, "message": v} for k, v in errors.items()],
-        )
-    if customer_id is None:
-        customer = Customer(**values)  # type: ignore[arg-type]  # Piccolo: **columns go to untyped **kwargs; mypy matches them to _data
-        await customer.save()
-        customer_id = customer.id
-    else:
-        await Customer.update(values).where(Customer.id == customer_id)  # type: ignore[arg-type]  # Piccolo: update() takes str keys; its dict type is invariant
-    await services.save_contacts(
-        customer_id,
-        [{k: str(c.get(k, "")) for k in ("name", "position", "phone", "email")} for c in contacts],
-    )
-    await record(
-        "customer.saved", actor=request.user, target_type="customer", target_id=customer_id
-    )
-    return await api_customer.fn(customer_id)
-
-
 @post(
-    "/api/v1/customers",
-    opt=perm("customers.manage"),
-    tags=["customers"],
-    summary="新建客户",
-    status_code=201,
+    "/customers/{customer_id:int}/delete",
+    opt=perm("customers.manage", api="DELETE /api/v1/customers/{customer_id}"),
+    include_in_schema=False,
 )
-async def api_create_customer(request: Request, data: dict[str, Any]) -> dict[str, Any]:
-    return await _api_save(request, data, None)
-
-
-@put(
-    "/api/v1/customers/{customer_id:int}",
-    opt=perm("customers.manage"),
-    tags=["customers"],
-    summary="修改客户",
-)
-async def api_update_customer(
-    request: Request, customer_id: int, data: dict[str, Any]
-) -> dict[str, Any]:
-    await _get(customer_id)
-    return await _api_save(request, data, customer_id)
-
-
-@delete(
-    "/api/v1/customers/{customer_id:int}",
-    opt=perm("customers.manage"),
-    tags=["customers"],
-    summary="删除客户",
-    status_code=200,
-)
-async def api_delete_customer(request: Request, customer_id: int) -> dict[str, Any]:
-    customer = await _delete(request, customer_id)
-    return {"deleted": customer_id, "name": customer["name"]}
+async def customer_delete_page(request: Request, customer_id: Id) -> Response:
+    await services.delete_customer(customer_id, request.user)
+    return see_other("/customers")
 
 
 router = Router(
@@ -249,10 +129,6 @@ router = Router(
         customer_edit,
         customer_update,
         customer_delete_page,
-        api_customers,
-        api_customer,
-        api_create_customer,
-        api_update_customer,
-        api_delete_customer,
+        *api.HANDLERS,
     ],
 )

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+from metrolab.audit.log import record
 from metrolab.customers.tables import Contact, Customer
+from metrolab.kernel.errors import Conflict, NotFound, Refused
 
 PAGE_SIZE = 30
 CATEGORIES = ["煤矿", "加油站", "化工企业", "电力企业", "检测机构", "政府机关", "其他"]
@@ -127,3 +130,58 @@ async def save_contacts(customer_id: int, rows: list[dict[str, str]]) -> None:
     await Contact.delete().where(Contact.customer == customer_id)
     if rows:
         await Contact.insert(*[Contact(customer=customer_id, **row) for row in rows])  # type: ignore[arg-type]  # Piccolo: **columns go to untyped **kwargs; mypy matches them to _data
+
+
+async def get(customer_id: int) -> dict[str, Any]:
+    row = await Customer.select().where(Customer.id == customer_id).first()
+    if row is None:
+        raise NotFound("客户不存在")
+    return row
+
+
+def refuse(errors: dict[str, str]) -> None:
+    """The JSON answer to bad values: one 中文 detail, each field named in ``errors``."""
+    if errors:
+        raise Refused(
+            "；".join(errors.values()),
+            extra=[{"key": k, "message": v} for k, v in errors.items()],
+        )
+
+
+async def save_customer(
+    values: dict[str, str], contacts_: list[dict[str, str]], customer_id: int | None, actor: Any
+) -> int:
+    """Store checked ``values`` and the contacts (page and API alike); audited. Returns the id."""
+    if customer_id is None:
+        customer = Customer(**values)  # type: ignore[arg-type]  # Piccolo: **columns go to untyped **kwargs; mypy matches them to _data
+        await customer.save()
+        customer_id, action = customer.id, "customer.created"
+    else:
+        await get(customer_id)
+        await Customer.update(values).where(Customer.id == customer_id)  # type: ignore[arg-type]  # Piccolo: update() takes str keys; its dict type is invariant
+        action = "customer.updated"
+    await save_contacts(customer_id, contacts_)
+    await record(
+        action,
+        actor=actor,
+        target_type="customer",
+        target_id=customer_id,
+        details={"name": values["name"]},
+    )
+    return customer_id
+
+
+async def delete_customer(customer_id: int, actor: Any) -> dict[str, Any]:
+    """Delete a customer nothing refers to (else 409 naming what still does); audited."""
+    customer = await get(customer_id)
+    if refs := await references(customer_id):
+        raise Conflict("该客户仍被引用，不能删除：" + "；".join(refs))
+    await Customer.delete().where(Customer.id == customer_id)
+    await record(
+        "customer.deleted",
+        actor=actor,
+        target_type="customer",
+        target_id=customer_id,
+        details={"name": customer["name"]},
+    )
+    return customer

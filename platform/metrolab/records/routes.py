@@ -1,21 +1,21 @@
-"""Pages and API of the records feature: new record, fill in with live server computing (htmx),
-autosave, save with a reason, the read-only view and the 划改 history."""
+"""Pages of the records feature: new record, fill in with live server computing (htmx),
+autosave, save with a reason, the read-only view and the 划改 history. JSON twins: api.py."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from litestar import Request, Response, Router, get, post, put
+from litestar import Request, Response, Router, get, post
 from litestar.response import Redirect, Template
 
-from metrolab.audit.log import record as audit
 from metrolab.engine.forms import apply_row_action, parse_submission
 from metrolab.forms import catalogue as indicators
-from metrolab.records import services
+from metrolab.records import api, services
 from metrolab.web.errors import UserError
 from metrolab.web.i18n import _
 from metrolab.web.pages import is_htmx, page, see_other
+from metrolab.web.params import Id, SearchText
 from metrolab.web.permissions import perm
 
 STATUS_ZH = {"draft": "草稿", "saved": "已保存"}
@@ -31,9 +31,7 @@ async def _customers() -> list[tuple[int, str]]:
     ]
 
 
-def _mine(rec: dict[str, Any], user: Any) -> None:
-    if rec["verifier"] != user.id:
-        raise UserError(status_code=403, detail="只有该记录的检定员可以修改")
+_mine = services.ensure_verifier
 
 
 async def _posted(request: Request, pin: services.Pinned) -> tuple[dict, dict, str, str]:
@@ -49,17 +47,7 @@ async def _posted(request: Request, pin: services.Pinned) -> tuple[dict, dict, s
     return header, data, str(form.get("_action") or ""), str(form.get("_reason") or "")
 
 
-def _header_of(rec: dict[str, Any]) -> dict[str, Any]:
-    on = rec.get("verified_on")
-    return {
-        "customer": str(rec.get("customer") or ""),
-        "instrument_name": rec.get("instrument_name", ""),
-        "serial": rec.get("serial", ""),
-        "model": rec.get("model", ""),
-        "manufacturer": rec.get("manufacturer", ""),
-        "verified_on": on.isoformat() if isinstance(on, date) else (on or ""),
-        "standards": rec.get("standards") or [],
-    }
+_header_of = services.header_of
 
 
 async def _editor(
@@ -97,7 +85,7 @@ async def _editor(
 
 
 @get("/records", opt=perm("records.view"), include_in_schema=False)
-async def record_list(request: Request, q: str = "", mine: str = "") -> Template:
+async def record_list(request: Request, q: SearchText = "", mine: SearchText = "") -> Template:
     verifier = request.user.id if mine else None
     rows = await services.search(q, "draft" if mine == "drafts" else "", verifier)
     return page(
@@ -124,7 +112,11 @@ async def _new_page(values: dict, errors: dict, status_code: int = 200) -> Templ
     )
 
 
-@post("/records", opt=perm("records.edit"), include_in_schema=False)
+@post(
+    "/records",
+    opt=perm("records.edit", api="POST /api/v1/records"),
+    include_in_schema=False,
+)
 async def record_create(request: Request) -> Response:
     form = await request.form()
     values = {
@@ -142,7 +134,7 @@ async def record_create(request: Request) -> Response:
         errors["verified_on"], on = _("日期格式应为 YYYY-MM-DD"), date.today()
     if not errors:
         try:
-            rec = await services.create_record(
+            rec = await services.create_draft(
                 request.user,
                 customer_id=int(values["customer"]),
                 instrument_type=values["instrument_type"],
@@ -152,23 +144,12 @@ async def record_create(request: Request) -> Response:
         except UserError as exc:
             errors["instrument_type"] = exc.detail
             return await _new_page(values, errors, exc.status_code)
-        await audit(
-            "record.created",
-            actor=request.user,
-            target_type="original_record",
-            target_id=rec["id"],
-            details={
-                "number": rec["number"],
-                "form": rec["form_key"],
-                "version": rec["form_number"],
-            },
-        )
         return see_other(f"/records/{rec['id']}/edit")
     return await _new_page(values, errors, 400)
 
 
 @get("/records/{record_id:int}", opt=perm("records.view"), include_in_schema=False)
-async def record_view(request: Request, record_id: int) -> Template:
+async def record_view(request: Request, record_id: Id) -> Template:
     rec = await services.record_or_404(record_id)
     pin = await services.pinned(rec["form_version"])
     evaluation = await services.evaluate(pin, rec["data"], _header_of(rec), required=False)
@@ -188,7 +169,7 @@ async def record_view(request: Request, record_id: int) -> Template:
 
 
 @get("/records/{record_id:int}/edit", opt=perm("records.edit"), include_in_schema=False)
-async def record_edit(request: Request, record_id: int) -> Template | Redirect:
+async def record_edit(request: Request, record_id: Id) -> Template | Redirect:
     rec = await services.record_or_404(record_id)
     _mine(rec, request.user)
     if await services.locked_by(record_id):  # read-only: the record page says why and where to go
@@ -199,8 +180,12 @@ async def record_edit(request: Request, record_id: int) -> Template | Redirect:
     return await _editor(request, rec, pin, header, rec["data"], evaluation)
 
 
-@post("/records/{record_id:int}/compute", opt=perm("records.edit"), include_in_schema=False)
-async def record_compute(request: Request, record_id: int) -> Template:
+@post(
+    "/records/{record_id:int}/compute",
+    opt=perm("records.edit", api="POST /api/v1/records/{record_id}/compute"),
+    include_in_schema=False,
+)
+async def record_compute(request: Request, record_id: Id) -> Template:
     """htmx: recompute on the server and return `#form-body` with values and messages."""
     rec = await services.record_or_404(record_id)
     pin = await services.pinned(rec["form_version"])
@@ -220,8 +205,12 @@ async def record_compute(request: Request, record_id: int) -> Template:
     return await _editor(request, rec, pin, header, data, evaluation, reason=reason)
 
 
-@post("/records/{record_id:int}/autosave", opt=perm("records.edit"), include_in_schema=False)
-async def record_autosave(request: Request, record_id: int) -> Template:
+@post(
+    "/records/{record_id:int}/autosave",
+    opt=perm("records.edit", api="POST /api/v1/records/{record_id}/autosave"),
+    include_in_schema=False,
+)
+async def record_autosave(request: Request, record_id: Id) -> Template:
     rec = await services.record_or_404(record_id)
     _mine(rec, request.user)
     pin = await services.pinned(rec["form_version"])
@@ -230,8 +219,12 @@ async def record_autosave(request: Request, record_id: int) -> Template:
     return page("records/_autosaved.html", at=datetime.now().strftime("%H:%M:%S"))
 
 
-@post("/records/{record_id:int}/save", opt=perm("records.edit"), include_in_schema=False)
-async def record_save(request: Request, record_id: int) -> Response:
+@post(
+    "/records/{record_id:int}/save",
+    opt=perm("records.edit", api="PUT /api/v1/records/{record_id}"),
+    include_in_schema=False,
+)
+async def record_save(request: Request, record_id: Id) -> Response:
     rec = await services.record_or_404(record_id)
     _mine(rec, request.user)
     pin = await services.pinned(rec["form_version"])
@@ -240,7 +233,7 @@ async def record_save(request: Request, record_id: int) -> Response:
         data = apply_row_action(pin.defn, data, action, pin.catalogue)
         evaluation = await services.evaluate(pin, data, header, required=False)
         return await _editor(request, rec, pin, header, data, evaluation, reason=reason)
-    outcome = await services.save(record_id, header, data, request.user, reason)
+    outcome = await services.save_audited(record_id, header, data, request.user, reason)
     if not outcome.saved:
         assert outcome.evaluation is not None
         return await _editor(
@@ -255,24 +248,11 @@ async def record_save(request: Request, record_id: int) -> Response:
             status_code=400,
             show_summary=True,
         )
-    if outcome.revision:
-        await audit(
-            "record.saved" if outcome.revision["seq"] == 1 else "record.revised",
-            actor=request.user,
-            target_type="original_record",
-            target_id=record_id,
-            details={
-                "number": rec["number"],
-                "seq": outcome.revision["seq"],
-                "reason": outcome.revision["reason"],
-                "fields": [c["path"] for c in outcome.revision["changes"]],
-            },
-        )
     return see_other(f"/records/{record_id}")
 
 
 @get("/records/{record_id:int}/history", opt=perm("records.view"), include_in_schema=False)
-async def record_history(record_id: int) -> Template:
+async def record_history(record_id: Id) -> Template:
     rec = await services.record_or_404(record_id)
     return page(
         "records/history.html",
@@ -280,147 +260,6 @@ async def record_history(record_id: int) -> Template:
         rec=rec,
         revisions=await services.revisions(record_id),
     )
-
-
-# ── JSON API ───────────────────────────────────────────────────────────────────────────────────
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json(v) for v in value]
-    return value.isoformat() if hasattr(value, "isoformat") else value
-
-
-@get("/api/v1/records", opt=perm("records.view"), tags=["records"], summary="原始记录查询")
-async def api_records(q: str = "", status: str = "") -> list[dict[str, Any]]:
-    return _json(await services.search(q, status))
-
-
-@post(
-    "/api/v1/records",
-    opt=perm("records.edit"),
-    tags=["records"],
-    summary="新建原始记录（草稿）",
-    status_code=201,
-)
-async def api_create(request: Request, data: dict[str, Any]) -> dict[str, Any]:
-    try:
-        on = date.fromisoformat(data["verified_on"]) if data.get("verified_on") else None
-        customer = int(data.get("customer") or 0) or None
-    except (TypeError, ValueError) as exc:
-        raise UserError(
-            status_code=400, detail="customer 应为客户编号，verified_on 应为 YYYY-MM-DD"
-        ) from exc
-    rec = await services.create_record(
-        request.user,
-        customer_id=customer,
-        instrument_type=str(data.get("instrument_type") or ""),
-        instrument_name=str(data.get("instrument_name") or ""),
-        verified_on=on,
-    )
-    await audit(
-        "record.created",
-        actor=request.user,
-        target_type="original_record",
-        target_id=rec["id"],
-        details={"number": rec["number"]},
-    )
-    return _json(rec)
-
-
-@get(
-    "/api/v1/records/{record_id:int}",
-    opt=perm("records.view"),
-    tags=["records"],
-    summary="原始记录",
-)
-async def api_record(record_id: int) -> dict[str, Any]:
-    return _json(await services.record_or_404(record_id))
-
-
-def _problems(
-    evaluation: services.Evaluation | None, header_errors: dict[str, str]
-) -> list[dict[str, str]]:
-    out = [p.as_dict() for p in (evaluation.problems if evaluation else [])]
-    out += [
-        {
-            "path": f"header.{k}",
-            "label_zh": services.HEADER_LABELS.get(k, "修改原因"),
-            "message_zh": v,
-            "severity": "error",
-            "code": "header",
-        }
-        for k, v in header_errors.items()
-    ]
-    return [p | {"key": p["path"], "message": f"{p['label_zh']}：{p['message_zh']}"} for p in out]
-
-
-@post(
-    "/api/v1/records/{record_id:int}/compute",
-    opt=perm("records.edit"),
-    tags=["records"],
-    summary="计算（服务器端）：{data, header} → 计算值、结论与问题",
-    status_code=200,
-)
-async def api_compute(record_id: int, data: dict[str, Any]) -> dict[str, Any]:
-    rec = await services.record_or_404(record_id)
-    pin = await services.pinned(rec["form_version"])
-    evaluation = await services.evaluate(
-        pin, data.get("data") or {}, data.get("header") or _header_of(rec)
-    )
-    return {
-        "data": evaluation.data,
-        "conclusion": evaluation.conclusion,
-        "problems": _problems(evaluation, {}),
-        "items": [
-            {
-                "path": i.path,
-                "code": i.code,
-                "label_zh": i.label_zh,
-                "result": i.result,
-                "conclusion": i.conclusion,
-                "unit": i.unit,
-            }
-            for i in evaluation.items
-        ],
-    }
-
-
-@put(
-    "/api/v1/records/{record_id:int}",
-    opt=perm("records.edit"),
-    tags=["records"],
-    summary="保存（{header, data, reason}；已保存的记录修改须填写原因）",
-)
-async def api_save(request: Request, record_id: int, data: dict[str, Any]) -> Response:
-    rec = await services.record_or_404(record_id)
-    _mine(rec, request.user)
-    header = _header_of(rec) | (data.get("header") or {})
-    outcome = await services.save(
-        record_id, header, data.get("data") or {}, request.user, str(data.get("reason") or "")
-    )
-    if not outcome.saved:
-        problems = _problems(outcome.evaluation, outcome.header_errors)
-        detail = "；".join(
-            f"{p['label_zh']}：{p['message_zh']}" for p in problems if p["severity"] == "error"
-        )
-        raise UserError(status_code=400, detail=detail, extra=problems)
-    return Response(
-        content={"record": _json(outcome.record), "revision": outcome.revision}, status_code=200
-    )
-
-
-@get(
-    "/api/v1/records/{record_id:int}/revisions",
-    opt=perm("records.view"),
-    tags=["records"],
-    summary="修改记录（划改）",
-)
-async def api_revisions(record_id: int) -> list[dict[str, Any]]:
-    await services.record_or_404(record_id)
-    return _json(await services.revisions(record_id))
 
 
 router = Router(
@@ -435,11 +274,6 @@ router = Router(
         record_autosave,
         record_save,
         record_history,
-        api_records,
-        api_create,
-        api_record,
-        api_compute,
-        api_save,
-        api_revisions,
+        *api.HANDLERS,
     ],
 )

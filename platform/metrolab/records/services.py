@@ -743,3 +743,81 @@ async def count_my_drafts(user_id: int) -> int:
 
 async def customer_references(customer_id: int) -> int:
     return await OriginalRecord.count().where(OriginalRecord.customer == customer_id)
+
+
+def header_of(rec: dict[str, Any]) -> dict[str, Any]:
+    """The header a page or a client sees and sends back, from the record's columns."""
+    on = rec.get("verified_on")
+    return {
+        "customer": str(rec.get("customer") or ""),
+        "instrument_name": rec.get("instrument_name", ""),
+        "serial": rec.get("serial", ""),
+        "model": rec.get("model", ""),
+        "manufacturer": rec.get("manufacturer", ""),
+        "verified_on": on.isoformat() if isinstance(on, date) else (on or ""),
+        "standards": rec.get("standards") or [],
+    }
+
+
+# ── what the page and its API twin both do around create and save ────────────────────────────
+
+
+def ensure_verifier(rec: dict[str, Any], user: Any) -> None:
+    """Only the record's own verifier changes it (page and API alike)."""
+    from metrolab.kernel.errors import Forbidden
+
+    if rec["verifier"] != _uid(user):
+        raise Forbidden("只有该记录的检定员可以修改")
+
+
+async def create_draft(
+    user: Any,
+    *,
+    customer_id: int | None,
+    instrument_type: str,
+    instrument_name: str = "",
+    verified_on: date | None = None,
+) -> dict[str, Any]:
+    """:func:`create_record`, audited as ``record.created``."""
+    from metrolab.audit.log import record as audit
+
+    rec = await create_record(
+        user,
+        customer_id=customer_id,
+        instrument_type=instrument_type,
+        instrument_name=instrument_name,
+        verified_on=verified_on,
+    )
+    await audit(
+        "record.created",
+        actor=user,
+        target_type="original_record",
+        target_id=rec["id"],
+        details={"number": rec["number"], "form": rec["form_key"], "version": rec["form_number"]},
+    )
+    return rec
+
+
+async def save_audited(
+    record_id: int, header: dict[str, Any], data: dict[str, Any], user: Any, reason: str = ""
+) -> SaveOutcome:
+    """:func:`save` by the record's verifier, audited as ``record.saved`` / ``record.revised``."""
+    from metrolab.audit.log import record as audit
+
+    rec = await record_or_404(record_id)
+    ensure_verifier(rec, user)
+    outcome = await save(record_id, header, data, user, reason)
+    if outcome.revision:
+        await audit(
+            "record.saved" if outcome.revision["seq"] == 1 else "record.revised",
+            actor=user,
+            target_type="original_record",
+            target_id=record_id,
+            details={
+                "number": rec["number"],
+                "seq": outcome.revision["seq"],
+                "reason": outcome.revision["reason"],
+                "fields": [c["path"] for c in outcome.revision["changes"]],
+            },
+        )
+    return outcome
