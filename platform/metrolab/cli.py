@@ -132,7 +132,8 @@ def createuser(username: str, full_name: str, roles: tuple[str, ...], password: 
 @click.argument("username")
 @click.option("--password", help="不给出则交互输入")
 def passwd(username: str, password: str | None) -> None:
-    from metrolab.accounts.passwords import hash_password, password_problem
+    from metrolab.accounts.passwords import password_problem
+    from metrolab.accounts.services import set_password
     from metrolab.accounts.tables import User
 
     password = password or getpass.getpass("新密码：")
@@ -141,12 +142,10 @@ def passwd(username: str, password: str | None) -> None:
 
     async def go() -> int:
         await _require_database()
-        result = (
-            await User.update({User.password_hash: await hash_password(password)})
-            .where(User.username == username)
-            .returning(User.id)
-        )
-        return len(result)
+        row = await User.select(User.id).where(User.username == username).first()
+        if row is not None:  # ends the user's sessions and revokes their tokens; audited
+            await set_password(row["id"], password, None)
+        return int(row is not None)
 
     if not _run(go()):
         raise click.ClickException(f"用户 {username} 不存在")

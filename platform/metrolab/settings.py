@@ -15,6 +15,7 @@ class Settings:
     data_dir: Path
     database_url: str
     secret_key: str
+    audit_key: str = ""  # keys the audit chains (HMAC); kept outside the database
     base_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -23,6 +24,8 @@ class Settings:
     session_hours: int = 12
     login_max_failures: int = 5
     lockout_minutes: int = 15
+    signing_max_failures: int = 5  # wrong signing passwords before signing locks for lockout_minutes
+    token_days: int = 90  # an API token's lifetime
     upload_max_bytes: int = 10 * 1024 * 1024
     lab_name: str = field(default="示例计量检定所")
     db_pool: bool = True
@@ -59,6 +62,21 @@ def _secret_key(data_dir: Path) -> str:
     return key
 
 
+def _audit_key(data_dir: Path) -> str:
+    """METROLAB_AUDIT_KEY, or one generated on first run and kept in the data folder (never in the
+    database: whoever can edit the database cannot recompute the audit chains)."""
+    if key := os.environ.get("METROLAB_AUDIT_KEY"):
+        return key
+    path = data_dir / "audit_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
 def _bool(name: str, default: bool = False) -> bool:
     return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
 
@@ -73,6 +91,7 @@ def get_settings() -> Settings:
         data_dir=data_dir,
         database_url=os.environ.get("METROLAB_DATABASE_URL", default_db),
         secret_key=_secret_key(data_dir),
+        audit_key=_audit_key(data_dir),
         base_url=os.environ.get("METROLAB_BASE_URL", f"http://{host}:{port}").rstrip("/"),
         host=host,
         port=port,
@@ -81,6 +100,8 @@ def get_settings() -> Settings:
         session_hours=int(os.environ.get("METROLAB_SESSION_HOURS", "12")),
         login_max_failures=int(os.environ.get("METROLAB_LOGIN_MAX_FAILURES", "5")),
         lockout_minutes=int(os.environ.get("METROLAB_LOCKOUT_MINUTES", "15")),
+        signing_max_failures=int(os.environ.get("METROLAB_SIGNING_MAX_FAILURES", "5")),
+        token_days=int(os.environ.get("METROLAB_TOKEN_DAYS", "90")),
         lab_name=os.environ.get("METROLAB_LAB_NAME", "示例计量检定所"),
         db_pool=_bool("METROLAB_DB_POOL", True),
     )

@@ -18,8 +18,11 @@ def _hasher() -> PasswordHasher:
     return PasswordHasher()
 
 
-# Verifying against this keeps the timing the same whether or not the user exists.
-_DUMMY = "$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$0a1B1kCLzJ5mMw0Ddub8ig"
+@lru_cache
+def dummy_hash() -> str:
+    """Verified when the user does not exist: made by the same hasher, so it costs the same argon2
+    work as a real one and the timing does not tell whether the user exists."""
+    return _hasher().hash("no such user: " + os.urandom(16).hex())
 
 
 async def hash_password(password: str) -> str:
@@ -35,7 +38,8 @@ def _verify(stored: str, password: str) -> bool:
 
 async def verify_password(stored: str | None, password: str) -> bool:
     return (
-        await anyio.to_thread.run_sync(_verify, stored or _DUMMY, password) and stored is not None
+        await anyio.to_thread.run_sync(_verify, stored or dummy_hash(), password)
+        and stored is not None
     )
 
 

@@ -11,7 +11,7 @@ from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
 from metrolab.accounts import services, signatures, staff
-from metrolab.accounts.passwords import hash_password, password_problem, verify_password
+from metrolab.accounts.passwords import password_problem, verify_password
 from metrolab.accounts.tables import ApiToken, Department, Qualification, Role, User
 from metrolab.audit.log import record
 from metrolab.settings import get_settings
@@ -148,12 +148,8 @@ async def change_password(request: Request) -> Template:
         return await _me_page(request, 400, errors={"new": _(problem)})
     if form.get("new") != form.get("repeat"):
         return await _me_page(request, 400, errors={"repeat": _("两次输入的新密码不一致")})
-    await User.update({User.password_hash: await hash_password(form["new"])}).where(
-        User.id == request.user.id
-    )
-    await record(
-        "user.password_changed", actor=request.user, target_type="user", target_id=request.user.id
-    )
+    # Ends the user's other sessions and revokes their API tokens (this session stays); audited.
+    await services.set_password(request.user.id, form["new"], request.user)
     return await _me_page(request, flash=_("密码已修改"))
 
 
@@ -161,7 +157,7 @@ async def change_password(request: Request) -> Template:
 async def create_token(request: Request) -> Template:
     form = await form_dict(request)
     name = form.get("name") or _("脚本")
-    token = await services.create_api_token(request.user.id, name[:100])
+    token = await services.create_api_token(request.user, name[:100])  # never by a token
     await record(
         "token.created",
         actor=request.user,

@@ -1,25 +1,31 @@
-"""Accounts: signing in and out, sessions, API tokens, and loading the current user."""
+"""Accounts: signing in and out, sessions, passwords, API tokens, and loading the current user."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from metrolab.accounts.passwords import verify_password
+from metrolab.accounts import throttle
+from metrolab.accounts.passwords import hash_password, password_problem, verify_password
 from metrolab.accounts.tables import (
     ApiToken,
     LoginSession,
-    LoginThrottle,
     Qualification,
     Role,
     User,
     UserRole,
 )
+from metrolab.audit.log import record
+from metrolab.kernel.errors import Forbidden, NotFound, Refused
 from metrolab.settings import get_settings
-from metrolab.web.auth import CurrentUser, sha256
+from metrolab.web.auth import TOKEN_EXPIRED, CredentialRefused, CurrentUser, sha256
 
 LOGIN_REFUSED = "用户名或密码错误"
 IP_FAILURE_LIMIT = 50  # per address before it is locked out too
+TOKEN_TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is a hint, not a write on every request
+TOKEN_NEEDS_SESSION = "API 令牌只能在网页登录后创建（不能用 API 令牌创建令牌）"
 
 
 class LoginRefused(Exception):
@@ -32,43 +38,21 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _locked(key: str, now: datetime) -> bool:
-    row = (
-        await LoginThrottle.select(LoginThrottle.locked_until)
-        .where(LoginThrottle.key == key)
-        .first()
-    )
-    return bool(row and row["locked_until"] and row["locked_until"] > now)
-
-
-async def _note_failure(key: str, limit: int, now: datetime) -> None:
-    settings = get_settings()
-    row = await LoginThrottle.objects().where(LoginThrottle.key == key).first()
-    if row is None:
-        row = LoginThrottle(key=key, failures=0)
-    row.failures = (row.failures or 0) + 1
-    row.updated_at = now
-    if row.failures >= limit:
-        row.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-        row.failures = 0
-    await row.save()
-
-
 async def authenticate(username: str, password: str, ip: str) -> User:
     """The active user with these credentials, or LoginRefused with one message that does not say
     whether the user exists. Throttled per user name and per address."""
     settings = get_settings()
     now = _now()
     name_key, ip_key = f"user:{username.strip().lower()}", f"ip:{ip}"
-    if await _locked(name_key, now) or await _locked(ip_key, now):
+    if await throttle.locked(name_key, now) or await throttle.locked(ip_key, now):
         raise LoginRefused(f"尝试次数过多，请 {settings.lockout_minutes} 分钟后再试")
     user = await User.objects().where(User.username == username.strip()).first()
     ok = await verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
-        await _note_failure(name_key, settings.login_max_failures, now)
-        await _note_failure(ip_key, IP_FAILURE_LIMIT, now)
+        await throttle.note_failure(name_key, settings.login_max_failures, now)
+        await throttle.note_failure(ip_key, IP_FAILURE_LIMIT, now)
         raise LoginRefused(LOGIN_REFUSED)
-    await LoginThrottle.delete().where(LoginThrottle.key == name_key)
+    await throttle.clear(name_key)
     user.last_login = now
     await user.save([User.last_login])
     return user
@@ -92,10 +76,143 @@ async def end_session(token: str) -> None:
     await LoginSession.delete().where(LoginSession.token_sha256 == sha256(token))
 
 
-async def create_api_token(user_id: int, name: str) -> str:
+# ── passwords ────────────────────────────────────────────────────────────────────────────────
+
+
+async def set_password(user_id: int, new_password: str, actor: CurrentUser | None) -> dict:
+    """Store a new password and end the user's other credentials: every session but the actor's
+    own (when they change their own password) and every API token. Audited."""
+    await User.update({User.password_hash: await hash_password(new_password)}).where(
+        User.id == user_id
+    )
+    keep = actor.session_sha256 if actor is not None and actor.id == user_id else None
+    sessions = LoginSession.delete().where(LoginSession.user == user_id)
+    if keep:
+        sessions = sessions.where(LoginSession.token_sha256 != keep)
+    ended = len(await sessions.returning(LoginSession.id))
+    revoked = len(
+        await ApiToken.update({ApiToken.revoked: True})
+        .where((ApiToken.user == user_id) & (ApiToken.revoked == False))  # noqa: E712
+        .returning(ApiToken.id)
+    )
+    own = actor is not None and actor.id == user_id
+    await record(
+        "user.password_changed" if own else "user.password_reset",
+        actor=actor,
+        target_type="user",
+        target_id=user_id,
+        details={"sessions_ended": ended, "tokens_revoked": revoked},
+    )
+    return {"sessions_ended": ended, "tokens_revoked": revoked}
+
+
+async def change_own_password(actor: CurrentUser, current: str, new: str, repeat: str) -> dict:
+    """The profile's 修改密码: the current password, a strong new one typed twice. A refusal's
+    `extra` names the field ([{"key": field, "message": …}])."""
+
+    def refuse(key: str, message: str) -> Refused:
+        return Refused(message, extra=[{"key": key, "message": message}])
+
+    row = await User.select(User.password_hash).where(User.id == actor.id).first()
+    if row is None:
+        raise NotFound("工作人员不存在")
+    if not await verify_password(row["password_hash"], current or ""):
+        raise refuse("current", "当前密码不正确")
+    if problem := password_problem(new or ""):
+        raise refuse("new", problem)
+    if new != repeat:
+        raise refuse("repeat", "两次输入的新密码不一致")
+    return await set_password(actor.id, new, actor)
+
+
+# ── API tokens ───────────────────────────────────────────────────────────────────────────────
+
+
+def _expiry(row: dict) -> datetime:
+    # Tokens made before tokens expired count their lifetime from creation.
+    return row["expires_at"] or row["created_at"] + timedelta(days=get_settings().token_days)
+
+
+async def create_api_token(actor: CurrentUser, name: str) -> str:
+    """A new token for the actor themself (never for somebody else), only from a browser session
+    signed in with the password: a token cannot mint tokens. Shown once; expires after token_days."""
+    if actor.via_token or not actor.session_sha256:
+        raise Forbidden(TOKEN_NEEDS_SESSION)
     token = "ml_" + secrets.token_urlsafe(32)
-    await ApiToken.insert(ApiToken(user=user_id, name=name, token_sha256=sha256(token)))
+    expires = _now() + timedelta(days=get_settings().token_days)
+    await ApiToken.insert(
+        ApiToken(user=actor.id, name=name[:100], token_sha256=sha256(token), expires_at=expires)
+    )
     return token
+
+
+async def tokens_of(user_id: int) -> list[dict[str, Any]]:
+    """The user's tokens not revoked, oldest first, each with `expires_at` and `expired`."""
+    rows = (
+        await ApiToken.select(
+            ApiToken.id,
+            ApiToken.name,
+            ApiToken.created_at,
+            ApiToken.last_used_at,
+            ApiToken.expires_at,
+        )
+        .where((ApiToken.user == user_id) & (ApiToken.revoked == False))  # noqa: E712
+        .order_by(ApiToken.id)
+    )
+    now = _now()
+    for row in rows:
+        row["expires_at"] = _expiry(row)
+        row["expired"] = row["expires_at"] <= now
+    return rows
+
+
+async def revoke_token(actor: CurrentUser, token_id: int) -> bool:
+    """Revoke one of the actor's own tokens; False when they have no such token."""
+    done = (
+        await ApiToken.update({ApiToken.revoked: True})
+        .where((ApiToken.id == token_id) & (ApiToken.user == actor.id))
+        .returning(ApiToken.id)
+    )
+    return bool(done)
+
+
+# ── who is asking (every request pays for this: one query, a write at most once a minute) ──────
+
+
+_WHO = """
+SELECT c.id AS credential_id, c.created_at, c.expires_at, {extra}
+       u.id, u.username, u.full_name, u.language, u.department, u.is_active,
+       r.key AS role_key, r.permissions AS role_permissions
+FROM {table} c
+JOIN app_user u ON u.id = c."user"
+LEFT JOIN user_role ur ON ur."user" = u.id
+LEFT JOIN role r ON r.id = ur.role
+WHERE c.token_sha256 = {{}} {revoked}
+"""
+_SESSION_SQL = _WHO.format(extra="", table="login_session", revoked="")
+_TOKEN_SQL = _WHO.format(extra="c.last_used_at,", table="api_token", revoked="AND c.revoked = {}")
+
+
+def _permissions(value: Any) -> list[str]:
+    return (json.loads(value) if isinstance(value, str) else value) or []
+
+
+def _current(rows: list[dict], **marks: Any) -> CurrentUser | None:
+    """The user of a credential row set (one row per role, or one with no role)."""
+    first = rows[0]
+    if not first["is_active"]:
+        return None
+    roles = [r for r in rows if r["role_key"] is not None]
+    return CurrentUser(
+        id=first["id"],
+        username=first["username"],
+        full_name=first["full_name"],
+        language=first["language"] or "zh",
+        department_id=first["department"],
+        roles=frozenset(r["role_key"] for r in roles),
+        permissions=frozenset(p for r in roles for p in _permissions(r["role_permissions"])),
+        **marks,
+    )
 
 
 async def roles_of(user_id: int) -> list[dict]:
@@ -106,64 +223,29 @@ async def roles_of(user_id: int) -> list[dict]:
     )
 
 
-async def _current(user_row: dict, via_token: bool = False) -> CurrentUser | None:
-    if not user_row or not user_row["is_active"]:
-        return None
-    roles = await roles_of(user_row["id"])
-    permissions = frozenset(p for r in roles for p in (r["permissions"] or []))
-    return CurrentUser(
-        id=user_row["id"],
-        username=user_row["username"],
-        full_name=user_row["full_name"],
-        language=user_row["language"] or "zh",
-        department_id=user_row["department"],
-        roles=frozenset(r["key"] for r in roles),
-        permissions=permissions,
-        via_token=via_token,
-    )
-
-
-_USER_COLUMNS = (
-    User.id,
-    User.username,
-    User.full_name,
-    User.language,
-    User.department,
-    User.is_active,
-)
-
-
 async def user_for_session(token_sha256: str, now: datetime) -> CurrentUser | None:
-    # One query for the session and its user (every request pays for this).
-    row = (
-        await LoginSession.select(
-            LoginSession.expires_at,
-            *(
-                getattr(LoginSession.user, c._meta.name).as_alias(c._meta.name)
-                for c in _USER_COLUMNS
-            ),
-        )
-        .where(LoginSession.token_sha256 == token_sha256)
-        .first()
-    )
-    if row is None or row["expires_at"] <= now:
+    rows = await LoginSession.raw(_SESSION_SQL, token_sha256)
+    if not rows or rows[0]["expires_at"] <= now:
         return None
-    return await _current(row)
+    return _current(rows, session_sha256=token_sha256)
 
 
-async def user_for_token(token_sha256: str) -> CurrentUser | None:
-    token = (
-        await ApiToken.select(ApiToken.id, ApiToken.user)
-        .where(
-            (ApiToken.token_sha256 == token_sha256) & (ApiToken.revoked == False)  # noqa: E712
-        )
-        .first()
-    )
-    if token is None:
+async def user_for_token(token_sha256: str, method: str = "GET") -> CurrentUser | None:
+    """The user of a live API token; CredentialRefused when it has expired. last_used_at is
+    written on a change (non-GET) or when a minute has passed, not on every read."""
+    rows = await ApiToken.raw(_TOKEN_SQL, token_sha256, False)
+    if not rows:
         return None
-    await ApiToken.update({ApiToken.last_used_at: _now()}).where(ApiToken.id == token["id"])
-    row = await User.select(*_USER_COLUMNS).where(User.id == token["user"]).first()
-    return await _current(row, via_token=True) if row is not None else None
+    now = _now()
+    first = rows[0]
+    if _expiry(first) <= now:
+        raise CredentialRefused(TOKEN_EXPIRED)
+    last = first["last_used_at"]
+    if method not in {"GET", "HEAD"} or last is None or now - last >= TOKEN_TOUCH_EVERY:
+        await ApiToken.update({ApiToken.last_used_at: now}).where(
+            ApiToken.id == first["credential_id"]
+        )
+    return _current(rows, via_token=True)
 
 
 async def valid_qualification(user_id: int, instrument_type: str, on: date) -> dict | None:

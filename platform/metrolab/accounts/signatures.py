@@ -43,8 +43,13 @@ def may_change(actor: Any, user_id: int) -> bool:
     return actor.id == user_id or actor.can("staff.manage")
 
 
-def may_view(actor: Any, user_id: int) -> bool:
-    return actor.id == user_id or actor.can("staff.view")
+def can_view_signature(viewer: Any, owner_id: int) -> bool:
+    """The handwritten signature image is the person's own: only they and whoever manages staff
+    (staff.manage) may fetch it; merely seeing the staff list (staff.view) is not enough."""
+    return viewer.id == owner_id or viewer.can("staff.manage")
+
+
+may_view = can_view_signature  # the name the image route calls
 
 
 def _declared_format(content: bytes) -> str | None:

@@ -88,5 +88,7 @@ class ApiToken(Table, tablename="api_token"):
     name = Varchar(length=100)
     token_sha256 = Varchar(length=64, unique=True)
     created_at = Timestamptz(default=TimestamptzNow())
-    last_used_at = Timestamptz(null=True, default=None)
+    last_used_at = Timestamptz(null=True, default=None)  # refreshed at most once a minute
+    # None on tokens made before tokens expired: they expire token_days after created_at.
+    expires_at = Timestamptz(null=True, default=None)
     revoked = Boolean(default=False)

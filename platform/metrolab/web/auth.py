@@ -6,15 +6,17 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from metrolab.web.i18n import set_language
+from metrolab.web.i18n import N_, set_language
 
 SESSION_COOKIE = "metrolab_session"
+TOKEN_EXPIRED = N_("令牌已过期")
 
 
 @dataclass(frozen=True)
@@ -26,10 +28,21 @@ class CurrentUser:
     department_id: int | None
     roles: frozenset[str] = field(default_factory=frozenset)
     permissions: frozenset[str] = field(default_factory=frozenset)
-    via_token: bool = False
+    via_token: bool = False  # authenticated by an API token (bearer), not a browser session
+    # The SHA-256 of the browser session this request came with (None for a token): a password
+    # change ends every other session but this one.
+    session_sha256: str | None = None
 
     def can(self, code: str) -> bool:
         return code == "authenticated" or code in self.permissions
+
+
+class CredentialRefused(Exception):
+    """A bearer token that is known but no longer valid (expired): answered 401 with this message."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def sha256(text: str) -> str:
@@ -67,8 +80,13 @@ class AuthenticationMiddleware:
             from metrolab.settings import get_settings
 
             user: CurrentUser | None = None
+            marks = cast("dict[str, Any]", scope)  # our own keys beside ASGI's
+            marks.pop("credential_refused", None)
             if token := _bearer(scope):
-                user = await user_for_token(sha256(token))
+                try:
+                    user = await user_for_token(sha256(token), str(marks.get("method", "GET")))
+                except CredentialRefused as refused:
+                    marks["credential_refused"] = refused.message  # the guard's 401 says why
             elif cookie := _cookie(scope, SESSION_COOKIE):
                 user = await user_for_session(sha256(cookie), datetime.now(UTC))
             scope["user"] = user
@@ -89,6 +107,6 @@ def permission_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> N
     code = opt.get("permission")
     user: CurrentUser | None = connection.scope.get("user")
     if user is None:
-        raise NotAuthorizedException("请先登录")
+        raise NotAuthorizedException(connection.scope.get("credential_refused") or "请先登录")
     if not code or not user.can(code):
         raise PermissionDeniedException("没有权限执行此操作")

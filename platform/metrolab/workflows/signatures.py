@@ -9,10 +9,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from metrolab.accounts import throttle
 from metrolab.accounts.passwords import verify_password
 from metrolab.accounts.tables import User
+from metrolab.audit.log import record
 from metrolab.kernel.errors import Forbidden, Refused
+from metrolab.settings import get_settings
 from metrolab.web.auth import CurrentUser
+
+SIGNING_LOCKED = "签名密码错误次数过多，请 {minutes} 分钟后再试"
 
 
 def canonical_sha256(content: Any) -> str:
@@ -30,11 +35,28 @@ class SignerProof:
 
 
 async def check_password(user: CurrentUser, password: str | None) -> SignerProof:
+    """The signer's password, throttled like sign-in (the same counter table): after
+    signing_max_failures wrong passwords signing is locked for lockout_minutes, even with the right
+    one. Every wrong password is audited as signature.failed."""
     if not password:
         raise Refused("签名须再次输入密码")  # 400 with the message on the page, not a 422 page
+    settings = get_settings()
+    key = f"sign:{user.id}"
+    locked = Forbidden(SIGNING_LOCKED.format(minutes=settings.lockout_minutes))
+    if await throttle.locked(key):
+        raise locked
     row = await User.select(User.password_hash).where(User.id == user.id).first()
     if row is None or not await verify_password(row["password_hash"], password):
-        raise Forbidden("密码不正确，签名未完成")
+        locks = await throttle.note_failure(key, settings.signing_max_failures)
+        await record(
+            "signature.failed",
+            actor=user,
+            target_type="user",
+            target_id=user.id,
+            details={"locked": locks},
+        )
+        raise locked if locks else Forbidden("密码不正确，签名未完成")
+    await throttle.clear(key)
     return SignerProof(user.id)
 
 
