@@ -25,7 +25,10 @@ Everything else — attribute access not rooted at a name, names or path segment
 ``_``, lambda, comprehensions, f-strings, walrus, starred or keyword arguments, dict/set literals,
 bit operators, slices, calls of anything but a whitelisted bare name — is refused when compiled.
 Limits: 2000 characters, 500 AST nodes, nesting depth 100, ``**`` only with an integer exponent
-``|n| ≤ 100``, ``Decimal`` arithmetic at 28 significant digits with exponents within ±999.
+``|n| ≤ 100``, ``Decimal`` arithmetic at 28 significant digits with exponents within ±999, a text
+result of at most :data:`MAX_TEXT_LENGTH` characters and a list result of at most
+:data:`MAX_LIST_SIZE` elements (nested lists and the characters of their texts counted): computed
+fields feed each other, so without a bound three levels of ``s0 + s0 + …`` reach hundreds of MB.
 """
 
 from __future__ import annotations
@@ -60,12 +63,16 @@ __all__ = [
     "MAX_NODES",
     "MAX_DEPTH",
     "MAX_POWER",
+    "MAX_TEXT_LENGTH",
+    "MAX_LIST_SIZE",
 ]
 
 MAX_SOURCE_LENGTH = 2000
 MAX_NODES = 500
 MAX_DEPTH = 100
 MAX_POWER = 100
+MAX_TEXT_LENGTH = 10_000  # characters of a text an expression builds or returns
+MAX_LIST_SIZE = 100_000  # elements of a list result, nested lists and texts' characters counted
 
 # Every computation runs in this context: bounded precision, bounded exponents, and the
 # conditions that would otherwise produce NaN/Infinity raise instead.
@@ -499,7 +506,26 @@ def evaluate(expr: CompiledExpression | str, env: Mapping[str, Any]) -> Any:
     if not isinstance(env, Mapping):
         raise ExpressionError("计算环境必须是映射 (env must be a mapping)", code="runtime")
     with decimal.localcontext(CONTEXT):
-        return _Evaluator(compiled, env).eval(compiled.tree.body)
+        evaluator = _Evaluator(compiled, env)
+        result = evaluator.eval(compiled.tree.body)
+        evaluator.bounded(compiled.tree.body, result)
+        return result
+
+
+def _size(value: Any, budget: int) -> int:
+    """How big a value is (a text's characters; a list's elements, recursively), counted only
+    until ``budget`` is passed: a giant value is never walked whole."""
+    if isinstance(value, str):
+        return len(value)
+    if not isinstance(value, list):
+        return 1
+    total = len(value)
+    for item in value:
+        if total > budget:
+            break
+        if isinstance(item, (str, list)):
+            total += _size(item, budget - total)
+    return total
 
 
 def _describe(exc: BaseException) -> str:
@@ -566,6 +592,21 @@ class _Evaluator:
             position=self.compiled.positions.get(id(node)),
         )
 
+    def bounded(self, node: ast.AST, value: Any) -> None:
+        """Refuse a text or a list result over its limit (``code="limit"``)."""
+        if isinstance(value, str) and len(value) > MAX_TEXT_LENGTH:
+            raise self.error(
+                node,
+                f"文本结果过长：{len(value)} 个字符，上限 {MAX_TEXT_LENGTH} (text result too long)",
+                "limit",
+            )
+        if isinstance(value, list) and _size(value, MAX_LIST_SIZE) > MAX_LIST_SIZE:
+            raise self.error(
+                node,
+                f"列表结果过大：超过 {MAX_LIST_SIZE} 个元素 (list result too large)",
+                "limit",
+            )
+
     def eval(self, node: ast.AST) -> Any:
         try:
             return self.dispatch(node)
@@ -590,7 +631,7 @@ class _Evaluator:
         if isinstance(node, (ast.Attribute, ast.Subscript)):
             return self.path(node)
         if isinstance(node, (ast.List, ast.Tuple)):
-            return [self.eval(element) for element in node.elts]
+            return self.list_literal(node)
         if isinstance(node, ast.BinOp):
             return self.binop(node)
         if isinstance(node, ast.UnaryOp):
@@ -608,6 +649,21 @@ class _Evaluator:
             return self.call(node)
         # Only reachable with a hand-made tree: compile_expression never lets one through.
         raise self.error(node, f"不允许的语法：{type(node).__name__}", "forbidden")
+
+    def list_literal(self, node: ast.List | ast.Tuple) -> list[Any]:
+        items: list[Any] = []
+        size = 0
+        for element in node.elts:
+            item = self.eval(element)
+            items.append(item)
+            size += _size(item, MAX_LIST_SIZE) if isinstance(item, (str, list)) else 1
+            if size > MAX_LIST_SIZE:
+                raise self.error(
+                    node,
+                    f"列表结果过大：超过 {MAX_LIST_SIZE} 个元素 (list result too large)",
+                    "limit",
+                )
+        return items
 
     def lookup(self, node: ast.Name) -> Any:
         if node.id.startswith("_") or node.id not in self.env:
@@ -660,6 +716,13 @@ class _Evaluator:
         if left is None or right is None:
             return None
         if symbol == "+" and isinstance(left, str) and isinstance(right, str):
+            length = len(left) + len(right)
+            if length > MAX_TEXT_LENGTH:  # refused before the text is built
+                raise self.error(
+                    node,
+                    f"文本结果过长：{length} 个字符，上限 {MAX_TEXT_LENGTH} (text result too long)",
+                    "limit",
+                )
             return left + right
         if not (isinstance(left, Decimal) and isinstance(right, Decimal)):
             raise self.error(

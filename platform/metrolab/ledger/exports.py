@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from metrolab.engine.documents.cells import safe_cell, safe_row
 from metrolab.ledger.tables import SOURCES, STATUSES
 
 # (header, key) of the instrument list; the import template uses the first columns of this.
@@ -51,11 +52,12 @@ def instrument_rows(
 
 
 def _cell(value: Any) -> Any:
+    """A value as exported: blank, 是/否, or the value neutralised (never a live formula)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "是" if value else "否"
-    return value
+    return safe_cell(value)
 
 
 def xlsx(
@@ -72,10 +74,10 @@ def xlsx(
     ws = wb.active
     ws.title = sheet[:31]
     if title:
-        ws.append([title])
+        ws.append([safe_cell(title)])
         ws.cell(row=1, column=1).font = Font(bold=True, size=14)
         ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=max(1, len(columns)))
-    ws.append([h for h, _ in columns])
+    ws.append(safe_row(h for h, _ in columns))
     header_row = ws.max_row
     for cell in ws[header_row]:
         cell.font = Font(bold=True)
@@ -105,7 +107,7 @@ def csv_bytes(columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, Any]]
     """UTF-8 with a BOM, so that Excel opens the 中文 correctly."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow([h for h, _ in columns])
+    w.writerow(safe_row(h for h, _ in columns))
     for r in rows:
         w.writerow([_cell(r.get(k)) for _, k in columns])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from typing import Any
 
 from litestar import Response, Router, get
 from litestar.response import Template
-from openpyxl import Workbook
 
+from metrolab.statistics import exports
 from metrolab.statistics.chart import bar_chart
 from metrolab.statistics.queries import DIMENSIONS, SOURCES, Row, grouped
 from metrolab.web.errors import UserError
@@ -68,28 +66,15 @@ async def statistics_page(
     header, body = _table(rows, group)
     filename = f"statistics-{source}-{group}"
     if format == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(header)
-        writer.writerows(body)
-        # The BOM lets Excel on Windows open the Chinese text correctly.
         return Response(
-            "\ufeff" + buffer.getvalue(),
+            exports.csv_text(header, body),
             media_type="text/csv; charset=utf-8",
             headers={"content-disposition": f'attachment; filename="{filename}.csv"'},
         )
     if format == "xlsx":
-        book = Workbook()
-        sheet = book.active
-        sheet.title = SOURCES[source]
-        sheet.append(header)
-        for line in body:
-            sheet.append(line)
-        out = io.BytesIO()
-        book.save(out)
         return Response(
-            out.getvalue(),
-            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            exports.xlsx_bytes(SOURCES[source], header, body),
+            media_type=exports.XLSX,
             headers={"content-disposition": f'attachment; filename="{filename}.xlsx"'},
         )
     query = {
