@@ -868,3 +868,108 @@ def test_a_record_opened_from_a_task_carries_the_nameplate(people):
     rec = run(records.get_record(run(services.open_record(task["id"], people["verifier"]))))
     assert rec["serial"] == rec["data"]["serial"] == "SN-PLATE-1"
     assert rec["model"] == rec["data"]["model"] == task["model"] and task["model"]
+
+
+# ── defects replayed (issue 12): each as the reproduction found it ───────────────────────────
+
+
+def test_the_batch_form_without_javascript_and_nothing_ticked_says_so(people, browser):
+    """Was a 500 (KeyError: 'ids'): the no-JavaScript form posted with no box ticked."""
+    (cid,) = run(_to_certificate(people["clerk"], people["verifier"]))
+    run(cw.act(cid, "submit", people["verifier"], password=PASSWORD))
+    run(cw.act(cid, "pass_check", people["checker"], password=PASSWORD))
+    browser.login(run(_user_row(people["approver"].id)))
+    r = browser.post("/business/approvals", data={"password": PASSWORD})
+    assert r.status_code == 400 and "请至少勾选一份证书" in r.text
+    assert 'id="batch-form"' in r.text and "SN-A-0001" in r.text  # the list again, to tick
+    assert run(cw.get_certificate(cid))["status"] == "approving"
+    r = browser.post(
+        "/business/approvals/one",
+        data={"id": str(cid), "password": "wrong"},
+        headers={"accept": "application/json"},  # as the page's script asks
+    )
+    assert r.status_code == 403 and "密码不正确" in r.json()["detail"]
+
+
+def test_a_verifier_cannot_compile_another_verifiers_task(people, browser, make_user):
+    """Was: POST /tasks/{id}/compile by any verifier compiled somebody else's task."""
+    e = run(_entrustment(people["clerk"]))
+    run(services.receive(e["id"], people["verifier"], 1))
+    (task,) = run(services.tasks_of(e["id"]))
+    run(services.assign(task["id"], people["verifier"].id, people["verifier"]))
+    run(_fill_record(run(services.open_record(task["id"], people["verifier"]))))
+    other = make_user("verifier", full_name="检定员赵六")
+    browser.login(other)
+    r = browser.post(f"/tasks/{task['id']}/compile", follow_redirects=False)
+    assert r.status_code == 403 and "只有本人或业务室编制人员可以编制证书" in r.text
+    assert "检定员张晓明" in r.text
+    assert run(services.get_task(task["id"]))["certificate"] is None
+    # 业务室's 编制人 compiles for the verifier (then the verifier's 初审), as §5.8.3 allows.
+    cid = run(services.compile_certificate(task["id"], people["clerk"]))
+    assert run(services.get_task(task["id"]))["certificate"] == cid
+
+
+def test_receiving_more_instruments_than_entrusted_is_refused_on_the_page(people, browser):
+    e = run(_entrustment(people["clerk"], ("SN-C-1", "SN-C-2")))
+    browser.login(run(_user_row(people["verifier"].id)))
+    r = browser.post(f"/entrustments/{e['id']}/receive", data={"count": "5"})
+    assert r.status_code == 400 and "接收数量 5 台超过委托单的器具数量 2 台" in r.text
+    assert 'id="receive-error"' in r.text and 'value="5"' in r.text  # the typed count kept
+    assert run(services.get_entrustment(e["id"]))["status"] == "registered"
+    r = browser.post(
+        f"/entrustments/{e['id']}/receive", data={"count": "2"}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    assert run(services.get_entrustment(e["id"]))["received_count"] == 2
+
+
+def test_page_inputs_are_bounded_not_database_errors(people, browser):
+    browser.login(run(_user_row(people["clerk"].id)))
+    big = 2147483648
+    for url in (
+        f"/entrustments/{big}",
+        f"/entrustments/{big}/edit",
+        f"/business/certificates/{big}",
+    ):
+        assert browser.get(url).status_code in (400, 404), url
+    for url in (f"/entrustments/{big}/receive", f"/tasks/{big}/compile", f"/tasks/{big}/assign"):
+        assert browser.post(url, data={}).status_code in (400, 403, 404), url
+    assert browser.get("/entrustments?q=%00").status_code == 400
+    form = entrust_form(("SN-NUL",))
+    form["contact"] = "张\x00三"
+    form["_version"] = str(big)
+    r = browser.post("/entrustments", data=form)
+    assert r.status_code == 400 and "控制字符" in r.text and "SN-NUL" in r.text
+    assert run(Entrustment.count()) == 0
+    e = run(_entrustment(people["clerk"]))
+    r = browser.post(f"/entrustments/{e['id']}/act/print", data={})
+    assert r.status_code == 404
+    r = browser.post("/business/certificates/1/act/release", data={})
+    assert r.status_code == 404 and "这个动作" in r.text
+
+
+def test_two_clerks_submitting_at_the_same_moment_both_get_their_entrustment(
+    people, new_browser, make_user
+):
+    """Was: one 500 (UniqueViolation) in 4 of 5 trials on PostgreSQL and the typed form lost. The
+    counter table queues the two numberings; both clerks land on their own entrustment."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    clerks = [new_browser().login(make_user("clerk")) for _ in range(2)]
+    start = threading.Barrier(2)
+
+    def submit(i: int):  # noqa: ANN202
+        start.wait()
+        return clerks[i].post(
+            "/entrustments", data=entrust_form((f"SN-RACE-{i}",)), follow_redirects=False
+        )
+
+    for _trial in range(3):
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(submit, range(2)))
+        assert [a.status_code for a in answers] == [303, 303], [a.text[:300] for a in answers]
+    numbers = [r["number"] for r in run(Entrustment.select(Entrustment.number))]
+    assert len(numbers) == len(set(numbers)) == 6
+    serials = sorted(t["serial"] for t in run(VerificationTask.select(VerificationTask.serial)))
+    assert serials == ["SN-RACE-0"] * 3 + ["SN-RACE-1"] * 3

@@ -39,35 +39,32 @@ async def _people() -> dict[str, CurrentUser] | None:
     return people
 
 
-async def _fill(record_id: int) -> None:
-    """The verifier's readings: the form's sample data, computed by the engine, saved."""
-    from metrolab.engine.forms import compute, load_definition, sample_data
+async def _fill(record_id: int, verifier: CurrentUser) -> None:
+    """The verifier's readings: the form's sample data, saved through the records service (so the
+    record has its first revision and is sealed in the audit chain, as when a person saves it)."""
+    from metrolab.engine.forms import sample_data
     from metrolab.indicators.services import get_catalogue, standards_for_picker
-    from metrolab.records.tables import OriginalRecord
+    from metrolab.records import services as records
 
     itype = await get_catalogue(DEMO_TYPE)
-    rec = (
-        await OriginalRecord.select(OriginalRecord.form_version.definition.as_alias("definition"))
-        .where(OriginalRecord.id == record_id)
-        .first()
-        .output(load_json=True)
+    rec = await records.record_or_404(record_id)
+    pin = await records.pinned(rec["form_version"])
+    picker = await standards_for_picker(date.today(), DEMO_TYPE)
+    chosen = ([s for s in picker if not s.get("expired")] or picker)[:2]
+    # The shipped demo standards expire (one on purpose): verify on a day they were all valid.
+    on = min(
+        [date.today(), *(date.fromisoformat(s["valid_until"]) for s in chosen if s["valid_until"])]
     )
-    defn = load_definition(rec["definition"], catalogue=itype)
-    result = compute(defn, sample_data(defn, itype), itype)
-    valid = [
-        s["code"]
-        for s in await standards_for_picker(date.today(), DEMO_TYPE)
-        if not s.get("expired")
-    ]
-    await OriginalRecord.update(
-        {
-            OriginalRecord.data: result.data,
-            OriginalRecord.conclusion: result.conclusion or "",
-            OriginalRecord.standards: valid[:2],
-            OriginalRecord.verified_on: date.today(),
-            OriginalRecord.status: "saved",
-        }
-    ).where(OriginalRecord.id == record_id)
+    data = {
+        **sample_data(pin.defn, itype),
+        **{k: v for k, v in (rec["data"] or {}).items() if v},  # what the entrustment filled in
+        "standards": [s["code"] for s in chosen],
+        "verification_date": on.isoformat(),
+    }
+    header = {"customer": rec["customer"], "instrument_name": rec["instrument_name"]}
+    outcome = await records.save(record_id, header, data, verifier)
+    if not outcome.saved:
+        raise RuntimeError(f"demo record not saved: {outcome.header_errors or outcome.problems}")
 
 
 async def _entrust(clerk: CurrentUser, customer: str, serial: str) -> dict[str, Any]:
@@ -117,7 +114,7 @@ async def seed_demo_business() -> int:
         await services.assign(task["id"], p["verifier"].id, p["verifier"])
         if stage == "assigned":
             continue
-        await _fill(await services.open_record(task["id"], p["verifier"]))
+        await _fill(await services.open_record(task["id"], p["verifier"]), p["verifier"])
         cid = await services.compile_certificate(task["id"], p["verifier"])
         steps = [("submit", "verifier"), ("pass_check", "checker"), ("approve", "signatory")]
         wanted = {"compiling": 0, "checking": 1, "approving": 2}.get(stage, 3)

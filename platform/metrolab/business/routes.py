@@ -6,26 +6,28 @@ import base64
 from datetime import date
 from typing import Any
 
-import anyio
 from litestar import Request, Response, Router, get, post
 from litestar.response import Template
 
 from metrolab import storage
-from metrolab.business import services
+from metrolab.business import api, services
 from metrolab.business.tables import Entrustment
 from metrolab.certificates import workflow as cw
 from metrolab.web.errors import UserError
 from metrolab.web.i18n import _
 from metrolab.web.pages import form_dict, page, see_other
+from metrolab.web.params import INT32_MAX, Id, PageNo, SearchText
 from metrolab.web.permissions import perm
 from metrolab.workflows import services as wf
 
 
 def _int(value: Any, default: int | None = None) -> int | None:
+    """A posted whole number the database can hold, else ``default`` (the service then refuses)."""
     try:
-        return int(str(value))
+        number = int(str(value).strip())
     except (TypeError, ValueError):
         return default
+    return number if -INT32_MAX <= number <= INT32_MAX else default
 
 
 def _date(value: str) -> date | None:
@@ -46,14 +48,8 @@ async def _action_labels(key: str) -> dict[str, str]:
     return {t.key: t.text(current_language()) for t in defn.transitions}
 
 
-ENTRUSTMENT_ACTIONS = (
-    "receive",
-    "complete",
-    "cancel",
-    "schedule_onsite",
-    "confirm_onsite",
-    "start_onsite",
-)
+# The buttons of the detail page: receive (with its count) and the other workflow actions.
+ENTRUSTMENT_ACTIONS = ("receive", *services.ENTRUSTMENT_ACTIONS)
 
 
 # ── 委托单 ────────────────────────────────────────────────────────────────────────────────────
@@ -61,9 +57,8 @@ ENTRUSTMENT_ACTIONS = (
 
 @get("/entrustments", opt=perm("business.view"), include_in_schema=False)
 async def entrustment_list(
-    q: str = "", status: str = "", stage: str = "", page_no: int = 1
+    q: SearchText = "", status: SearchText = "", stage: SearchText = "", page_no: PageNo = 1
 ) -> Template:
-    page_no = max(1, page_no)
     rows, total = await services.search_entrustments(q, status, stage, page_no)
     return page(
         "business/entrustment_list.html",
@@ -107,7 +102,11 @@ async def entrustment_new() -> Template:
     return await _new_page(pin, {"service_mode": "送检", "instruments": [{"quantity": "1"}]}, [])
 
 
-@post("/entrustments", opt=perm("business.entrust"), include_in_schema=False)
+@post(
+    "/entrustments",
+    opt=perm("business.entrust", api="POST /api/v1/entrustments"),
+    include_in_schema=False,
+)
 async def entrustment_create(request: Request) -> Response:
     from metrolab.engine.forms import apply_row_action, parse_submission
 
@@ -117,17 +116,19 @@ async def entrustment_create(request: Request) -> Response:
     action = str(form.get("_action") or "")
     if action.startswith(("add_row", "remove_row")):
         return await _new_page(pin, apply_row_action(pin.defn, data, action), [])
-    problems, codes = await services.check_entrustment(pin, data)
-    if problems:
-        return await _new_page(pin, data, problems, 400, _("请按提示修改后再提交"))
-    e = await services.create_entrustment(request.user, pin, data, codes)
+    try:
+        e = await services.submit_entrustment(request.user, pin, data)
+    except (
+        services.FormProblems
+    ) as exc:  # the typed form comes back with a message beside each field
+        return await _new_page(pin, data, exc.problems, 400, _("请按提示修改后再提交"))
     return see_other(f"/entrustments/{e['id']}")
 
 
 @get(
     "/entrustments/{entrustment_id:int}/edit", opt=perm("business.entrust"), include_in_schema=False
 )
-async def entrustment_edit(entrustment_id: int) -> Template:
+async def entrustment_edit(entrustment_id: Id) -> Template:
     e = await services.get_entrustment(entrustment_id)
     return await _new_page(
         await services.entrustment_form(e["form_version"]), e["data"] or {}, [], edit=e
@@ -135,9 +136,11 @@ async def entrustment_edit(entrustment_id: int) -> Template:
 
 
 @post(
-    "/entrustments/{entrustment_id:int}/edit", opt=perm("business.entrust"), include_in_schema=False
+    "/entrustments/{entrustment_id:int}/edit",
+    opt=perm("business.entrust", api="PUT /api/v1/entrustments/{entrustment_id}"),
+    include_in_schema=False,
 )
-async def entrustment_update(request: Request, entrustment_id: int) -> Response:
+async def entrustment_update(request: Request, entrustment_id: Id) -> Response:
     """修改委托单: on its pinned form version, with a reason; errors beside the fields, nothing lost."""
     from metrolab.engine.forms import apply_row_action, parse_submission
 
@@ -151,32 +154,36 @@ async def entrustment_update(request: Request, entrustment_id: int) -> Response:
         return await _new_page(
             pin, apply_row_action(pin.defn, data, action), [], edit=e, reason=reason
         )
-    problems, codes = await services.check_entrustment(pin, data)
-    reason_error = "" if reason else _("修改委托单必须填写原因")
-    if problems or reason_error:
+    try:
+        await services.change_entrustment(
+            entrustment_id, request.user, data, reason, expected_lock=_int(form.get("lock_version"))
+        )
+    except services.FormProblems as exc:
         return await _new_page(
             pin,
             data,
-            problems,
+            [p for p in exc.problems if p.path != "_reason"],
             400,
             _("请按提示修改后再提交"),
             edit=e,
             reason=reason,
-            reason_error=reason_error,
+            reason_error=next((p.message_zh for p in exc.problems if p.path == "_reason"), ""),
         )
-    await services.modify_entrustment(
-        entrustment_id,
-        request.user,
-        data,
-        codes,
-        reason,
-        expected_lock=_int(form.get("lock_version")),
-    )
     return see_other(f"/entrustments/{entrustment_id}")
 
 
 @get("/entrustments/{entrustment_id:int}", opt=perm("business.view"), include_in_schema=False)
-async def entrustment_detail(request: Request, entrustment_id: int) -> Template:
+async def entrustment_detail(request: Request, entrustment_id: Id) -> Template:
+    return await _detail_page(request, entrustment_id)
+
+
+async def _detail_page(
+    request: Request,
+    entrustment_id: int,
+    error: str = "",
+    status_code: int = 200,
+    typed: dict | None = None,
+) -> Template:
     from metrolab.engine import workflow as engine
 
     e = await services.get_entrustment(entrustment_id)
@@ -191,6 +198,9 @@ async def entrustment_detail(request: Request, entrustment_id: int) -> Template:
     ]
     return page(
         "business/entrustment_detail.html",
+        status_code=status_code,
+        error=error,
+        typed=typed or {},
         title=_("委托单 {n}", n=e["number"]),
         e=e,
         tasks=await services.tasks_of(entrustment_id),
@@ -206,7 +216,7 @@ async def entrustment_detail(request: Request, entrustment_id: int) -> Template:
 
 
 @get("/entrustments/{entrustment_id:int}/slip", opt=perm("business.view"), include_in_schema=False)
-async def entrustment_slip(entrustment_id: int) -> Template:
+async def entrustment_slip(entrustment_id: Id) -> Template:
     from metrolab.engine.documents.qr import qr_png
 
     e = await services.get_entrustment(entrustment_id)
@@ -222,28 +232,33 @@ async def entrustment_slip(entrustment_id: int) -> Template:
 
 @post(
     "/entrustments/{entrustment_id:int}/receive",
-    opt=perm("business.receive"),
+    opt=perm("business.receive", api="POST /api/v1/entrustments/{entrustment_id}/receive"),
     include_in_schema=False,
 )
-async def entrustment_receive(request: Request, entrustment_id: int) -> Response:
+async def entrustment_receive(request: Request, entrustment_id: Id) -> Response:
     form = await form_dict(request)
-    await services.receive(
-        entrustment_id,
-        request.user,
-        _int(form.get("count"), 0) or 0,
-        expected_lock=_int(form.get("lock_version")),
-    )
+    try:
+        await services.receive(
+            entrustment_id,
+            request.user,
+            _int(form.get("count"), 0) or 0,
+            expected_lock=_int(form.get("lock_version")),
+        )
+    except UserError as exc:  # a wrong count: the page again, the message beside the form
+        if exc.status_code != 400:
+            raise
+        return await _detail_page(
+            request, entrustment_id, str(exc.detail), 400, {"count": form.get("count", "")}
+        )
     return see_other(f"/entrustments/{entrustment_id}")
 
 
 @post(
     "/entrustments/{entrustment_id:int}/act/{action:str}",
-    opt=perm("business.view"),
+    opt=perm("business.view", api="POST /api/v1/entrustments/{entrustment_id}/actions/{action}"),
     include_in_schema=False,
 )
-async def entrustment_act(request: Request, entrustment_id: int, action: str) -> Response:
-    if action not in ENTRUSTMENT_ACTIONS or action == "receive":
-        raise UserError(status_code=404, detail="未知的动作")
+async def entrustment_act(request: Request, entrustment_id: Id, action: str) -> Response:
     form = await form_dict(request)
     await services.entrustment_act(
         entrustment_id,
@@ -259,7 +274,9 @@ async def entrustment_act(request: Request, entrustment_id: int, action: str) ->
 
 
 @get("/tasks", opt=perm("business.view"), include_in_schema=False)
-async def task_list(request: Request, mine: str = "", stage: str = "", q: str = "") -> Template:
+async def task_list(
+    request: Request, mine: SearchText = "", stage: SearchText = "", q: SearchText = ""
+) -> Template:
     rows = await services.search_tasks(request.user, bool(mine), stage, q)
     return page(
         "business/task_list.html",
@@ -271,8 +288,12 @@ async def task_list(request: Request, mine: str = "", stage: str = "", q: str = 
     )
 
 
-@post("/tasks/{task_id:int}/assign", opt=perm("business.receive"), include_in_schema=False)
-async def task_assign(request: Request, task_id: int) -> Response:
+@post(
+    "/tasks/{task_id:int}/assign",
+    opt=perm("business.receive", api="POST /api/v1/tasks/{task_id}/assign"),
+    include_in_schema=False,
+)
+async def task_assign(request: Request, task_id: Id) -> Response:
     form = await form_dict(request)
     await services.assign(
         task_id, _int(form.get("verifier"), 0) or 0, request.user, form.get("department", "")
@@ -281,8 +302,12 @@ async def task_assign(request: Request, task_id: int) -> Response:
     return see_other(f"/entrustments/{task['entrustment']}")
 
 
-@post("/tasks/{task_id:int}/record", opt=perm("business.compile"), include_in_schema=False)
-async def task_record(request: Request, task_id: int) -> Response:
+@post(
+    "/tasks/{task_id:int}/record",
+    opt=perm("business.compile", api="POST /api/v1/tasks/{task_id}/record"),
+    include_in_schema=False,
+)
+async def task_record(request: Request, task_id: Id) -> Response:
     form = await form_dict(request)
     record_id = await services.open_record(
         task_id, request.user, _date(form.get("verified_on", ""))
@@ -290,8 +315,12 @@ async def task_record(request: Request, task_id: int) -> Response:
     return see_other(f"/records/{record_id}/edit")
 
 
-@post("/tasks/{task_id:int}/compile", opt=perm("business.compile"), include_in_schema=False)
-async def task_compile(request: Request, task_id: int) -> Response:
+@post(
+    "/tasks/{task_id:int}/compile",
+    opt=perm("business.compile", api="POST /api/v1/tasks/{task_id}/compile"),
+    include_in_schema=False,
+)
+async def task_compile(request: Request, task_id: Id) -> Response:
     cert_id = await services.compile_certificate(task_id, request.user)
     return see_other(f"/business/certificates/{cert_id}")
 
@@ -302,14 +331,13 @@ async def task_compile(request: Request, task_id: int) -> Response:
 @get("/business/certificates", opt=perm("business.view"), include_in_schema=False)
 async def certificate_list(
     request: Request,
-    status: str = "",
-    q: str = "",
-    mine: str = "",
-    issued_from: str = "",
-    issued_to: str = "",
-    page_no: int = 1,
+    status: SearchText = "",
+    q: SearchText = "",
+    mine: SearchText = "",
+    issued_from: SearchText = "",
+    issued_to: SearchText = "",
+    page_no: PageNo = 1,
 ) -> Template:
-    page_no = max(1, page_no)
     rows, total = await services.search_certificates(
         status, q, bool(mine), request.user, _date(issued_from), _date(issued_to), page_no
     )
@@ -338,7 +366,7 @@ async def certificate_list(
     opt=perm("business.view"),
     include_in_schema=False,
 )
-async def certificate_detail(request: Request, certificate_id: int) -> Template:
+async def certificate_detail(request: Request, certificate_id: Id) -> Template:
     """The 流转与操作 tab of the one certificate page (/certificates/{id}): actions and history."""
     from metrolab.accounts.tables import Role
     from metrolab.certificates import compiler_edits
@@ -370,41 +398,13 @@ async def certificate_detail(request: Request, certificate_id: int) -> Template:
 
 @get(
     "/business/certificates/{certificate_id:int}/preview.pdf",
-    opt=perm("business.view"),
+    opt=perm("business.view", api="GET /api/v1/certificates/{certificate_id}/preview.pdf"),
     include_in_schema=False,
 )
-async def certificate_preview(certificate_id: int) -> Response:
+async def certificate_preview(certificate_id: Id) -> Response:
     """The certificate as it would print now (no number yet, a preview QR)."""
-    from metrolab.certificates import services as certs
-    from metrolab.engine.documents.qr import qr_png
-    from metrolab.engine.documents.render import render_docx
-
-    cert = await cw.get_certificate(certificate_id)
-    if cert["pdf_sha256"]:
-        pdf = storage.get(cert["pdf_sha256"])
-    else:
-        _tv, template = await certs._template_bytes(cert)  # noqa: SLF001 - the same template issue() uses
-        # While compiling, the record may still change: show what it says now; later, what was signed.
-        ctx = (
-            await cw.derive_content(cert)
-            if cert["status"] == "compiling"
-            else dict(cert["context"])
-        )
-        ctx["certificate"] = {
-            **ctx.get("certificate", {}),
-            "number": "（预览）",
-            "kind": cert["kind"],
-            "revision": cert["revision"] - 1,
-            "issued_at": date.today(),
-        }
-        ctx["verify_url"] = "预览"
-        ctx["people"] = {k: dict(v) for k, v in ctx.get("people", {}).items()}
-        docx = await anyio.to_thread.run_sync(
-            render_docx, template, ctx, {"qr_code": qr_png("preview")}
-        )
-        pdf = await anyio.to_thread.run_sync(certs.to_pdf, docx)
     return Response(
-        pdf,
+        await services.preview_pdf(certificate_id),
         media_type="application/pdf",
         headers={"content-disposition": f'inline; filename="certificate-{certificate_id}.pdf"'},
     )
@@ -412,12 +412,12 @@ async def certificate_preview(certificate_id: int) -> Response:
 
 @post(
     "/business/certificates/{certificate_id:int}/act/{action:str}",
-    opt=perm("business.view"),
+    opt=perm("business.view", api="POST /api/v1/certificates/{certificate_id}/actions/{action}"),
     include_in_schema=False,
 )
-async def certificate_act(request: Request, certificate_id: int, action: str) -> Response:
+async def certificate_act(request: Request, certificate_id: Id, action: str) -> Response:
     form = await form_dict(request)
-    cert = await cw.act(
+    cert = await services.certificate_act(
         certificate_id,
         action,
         request.user,
@@ -430,41 +430,58 @@ async def certificate_act(request: Request, certificate_id: int, action: str) ->
 
 @post(
     "/business/certificates/{certificate_id:int}/reissue",
-    opt=perm("business.approve"),
+    opt=perm("business.approve", api="POST /api/v1/certificates/{certificate_id}/reissue"),
     include_in_schema=False,
 )
-async def certificate_reissue(request: Request, certificate_id: int) -> Response:
-    cert = await cw.get_certificate(certificate_id)
-    if cert["status"] != "issued" or cert["pdf_sha256"]:
-        raise UserError(status_code=409, detail="该证书不需要重新出具")
-    from metrolab.certificates.services import issue
-
-    await issue(certificate_id, user=request.user)
+async def certificate_reissue(request: Request, certificate_id: Id) -> Response:
+    await services.reissue(certificate_id, request.user)
     return see_other(f"/business/certificates/{certificate_id}")
 
 
 @get("/business/approvals", opt=perm("business.approve"), include_in_schema=False)
-async def approval_list(request: Request) -> Template:
-    waiting, _n = await services.search_certificates("approving", per_page=cw.MAX_BATCH)
-    unfinished, _m = await services.search_certificates("issued", per_page=cw.MAX_BATCH)
-    unfinished = [r for r in unfinished if not r["pdf_sha256"]]
+async def approval_list() -> Template:
     return page(
-        "business/approvals.html", title=_("批量批准"), rows=waiting + unfinished, result=None
+        "business/approvals.html",
+        title=_("批量批准"),
+        rows=await services.approval_queue(),
+        result=None,
+        error="",
     )
 
 
-@post("/business/approvals", opt=perm("business.approve"), include_in_schema=False)
+@post(
+    "/business/approvals",
+    opt=perm("business.approve", api="POST /api/v1/approvals"),
+    include_in_schema=False,
+    status_code=200,
+)
 async def approval_batch(request: Request) -> Template:
+    """The batch without JavaScript: the ticked certificates and one password."""
     form = await request.form()
-    ids = [i for i in (_int(v) for v in form.getall("ids")) if i] if hasattr(form, "getall") else []
-    result = await cw.approve_batch(ids, request.user, str(form.get("password") or ""))
-    waiting, _n = await services.search_certificates("approving", per_page=cw.MAX_BATCH)
-    return page("business/approvals.html", title=_("批量批准"), rows=waiting, result=result)
+    ids = [i for i in (_int(v) for v in form.getall("ids", [])) if i and i > 0]
+    try:
+        result = await services.approve_batch(ids, request.user, str(form.get("password") or ""))
+    except UserError as exc:  # nothing ticked, a wrong password: the list again with the reason
+        return page(
+            "business/approvals.html",
+            status_code=exc.status_code,
+            title=_("批量批准"),
+            rows=await services.approval_queue(),
+            result=None,
+            error=_(str(exc.detail)),
+        )
+    return page(
+        "business/approvals.html",
+        title=_("批量批准"),
+        rows=await services.approval_queue(),
+        result=result,
+        error="",
+    )
 
 
 @post(
     "/business/approvals/one",
-    opt=perm("business.approve"),
+    opt=perm("business.approve", api="POST /api/v1/approvals/one"),
     include_in_schema=False,
     status_code=200,
 )
@@ -472,9 +489,9 @@ async def approval_one(request: Request) -> dict[str, Any]:
     """One certificate of a batch run by the page's script (progress shown as it goes)."""
     form = await form_dict(request)
     cid = _int(form.get("id"))
-    if not cid:
+    if not cid or cid < 1:
         raise UserError(status_code=400, detail="请选择要批准的证书")
-    return await cw.approve_one(cid, request.user, str(form.get("password") or ""))
+    return await services.approve_one(cid, request.user, str(form.get("password") or ""))
 
 
 # ── release ───────────────────────────────────────────────────────────────────────────────────
@@ -485,7 +502,7 @@ async def approval_one(request: Request) -> dict[str, Any]:
     opt=perm("business.entrust"),
     include_in_schema=False,
 )
-async def release_page(entrustment_id: int) -> Template:
+async def release_page(entrustment_id: Id) -> Template:
     return await _release_page(entrustment_id, {}, "")
 
 
@@ -510,13 +527,13 @@ async def _release_page(
 
 @post(
     "/entrustments/{entrustment_id:int}/release",
-    opt=perm("business.entrust"),
+    opt=perm("business.entrust", api="POST /api/v1/entrustments/{entrustment_id}/release"),
     include_in_schema=False,
 )
-async def release_do(request: Request, entrustment_id: int) -> Response:
+async def release_do(request: Request, entrustment_id: Id) -> Response:
     form = await request.form()
     values = {k: str(v) for k, v in form.items() if k != "signature"}
-    task_ids = [i for i in (_int(v) for v in form.getall("tasks")) if i]
+    task_ids = [i for i in (_int(v) for v in form.getall("tasks", [])) if i and i > 0]
     try:
         await services.release(
             entrustment_id,
@@ -538,7 +555,7 @@ async def release_do(request: Request, entrustment_id: int) -> Response:
     opt=perm("business.view"),
     include_in_schema=False,
 )
-async def release_signature(release_id: int) -> Response:
+async def release_signature(release_id: Id) -> Response:
     from metrolab.business.tables import Release
 
     row = await Release.select(Release.signature_sha256).where(Release.id == release_id).first()
@@ -574,5 +591,6 @@ router = Router(
         release_page,
         release_do,
         release_signature,
+        *api.HANDLERS,
     ],
 )

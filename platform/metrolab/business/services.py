@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -43,6 +44,26 @@ RELEASE_MODES = {
 }
 RELEASE_METHODS = ("自取", "代领", "邮寄")
 MAX_SIGNATURE_BYTES = 512 * 1024
+# The role whose people are assigned tasks (assign() lists them) and sign 检定 in the certificate workflow.
+VERIFIER_ROLE = "verifier"
+# Entrustment workflow actions a person takes on the detail page (receive has its own form: the count).
+ENTRUSTMENT_ACTIONS = ("complete", "cancel", "schedule_onsite", "confirm_onsite", "start_onsite")
+# Bounds of what a clerk types (the columns' sizes; the form definition may be edited, these stay).
+MAX_QUANTITY = 100_000
+MAX_TEXT = 2000
+TEXT_LIMITS = {
+    "customer": 200,
+    "contact": 100,
+    "phone": 50,
+    "credit_code": 18,
+    "address": 300,
+    "model": 100,
+    "serial": 100,
+    "manufacturer": 200,
+}
+MAX_VALUES_BYTES = 256 * 1024
+MAX_DEPTH = 6
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def _uid(user: Any) -> int | None:
@@ -64,6 +85,8 @@ async def entrustment_form(version_id: int | None = None) -> Pinned:
     from metrolab.forms.services import get_version, published_version
 
     version = await (get_version(version_id) if version_id else published_version("entrustment"))
+    if version_id and (version is None or version.get("form_key") != "entrustment"):
+        raise NotFound(f"委托受理单表单版本 {version_id} 不存在")
     if version is None:
         raise Conflict("委托受理单表单尚未发布")
     raw = version["definition"]
@@ -158,7 +181,134 @@ async def check_entrustment(pin: Pinned, data: dict[str, Any]) -> tuple[list[Any
                     f"没有名为“{typed}”的器具类型，请填写器具类型名称或代码",
                 )
             )
+        quantity = str((row or {}).get("quantity") or "").strip()
+        if quantity.isdigit() and int(quantity) > MAX_QUANTITY:
+            problems.append(
+                _problem(f"instruments.{i}.quantity", "数量", f"数量不得大于 {MAX_QUANTITY}")
+            )
+    requested = str(data.get("requested_date") or "").strip()
+    if requested and _iso_date(requested) is None:
+        problems.append(_problem("requested_date", "要求完成日期", "日期格式应为 YYYY-MM-DD"))
+    problems.extend(_text_problems(pin, data))
     return problems, codes
+
+
+def _iso_date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _text_problems(pin: Pinned, data: dict[str, Any]) -> list[Any]:
+    """Every typed text within its column's size, without control characters (PostgreSQL cannot
+    store NUL): a 中文 problem beside the field instead of a database error."""
+    from metrolab.engine.forms.scopes import build
+    from metrolab.engine.forms.submission import entry_for_path
+
+    root, _refs = build(pin.defn)
+    found: list[Any] = []
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, f"{path}.{k}" if path else str(k))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, f"{path}.{i}")
+        elif isinstance(value, str):
+            limit = TEXT_LIMITS.get(path.rsplit(".", 1)[-1], MAX_TEXT)
+            why = (
+                "含有不可见的控制字符，请重新输入"
+                if _CONTROL.search(value)
+                else f"过长（至多 {limit} 字）"
+                if len(value) > limit
+                else ""
+            )
+            if why:
+                entry = entry_for_path(root, path)
+                label = (entry.node.get("label") or {}).get("zh") if entry else None
+                found.append(_problem(path, label or path, why))
+
+    walk(data, "")
+    return found
+
+
+def _plain_text(value: str, label: str, limit: int) -> None:
+    if _CONTROL.search(value or ""):
+        raise Refused(f"“{label}”含有不可见的控制字符，请重新输入")
+    if len(value or "") > limit:
+        raise Refused(f"“{label}”过长（至多 {limit} 字）")
+
+
+class FormProblems(Refused):
+    """A typed 委托单 with field problems: the page shows each beside its field, the API lists them
+    in ``errors`` (field = data path)."""
+
+    def __init__(self, problems: list[Any]) -> None:
+        listed = "；".join(f"{p.label_zh}：{p.message_zh}" for p in problems[:5])
+        super().__init__(
+            f"请按提示修改后再提交：{listed}",
+            extra=[{"key": p.path, "message": f"{p.label_zh}：{p.message_zh}"} for p in problems],
+        )
+        self.problems = problems
+
+
+def values_as_form(values: dict[str, Any]) -> dict[str, Any]:
+    """JSON values of the form (an API body) → the names a page posts (``instruments.0.serial``), so
+    both are parsed by the one ``parse_submission``; bounded in size and depth."""
+    if len(json.dumps(values, ensure_ascii=False, default=str).encode()) > MAX_VALUES_BYTES:
+        raise Refused(f"委托单数据过大（至多 {MAX_VALUES_BYTES // 1024} KB）", status_code=413)
+    out: dict[str, Any] = {}
+
+    def walk(value: Any, name: str, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            raise Refused(f"委托单数据“{name}”嵌套过深")
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, f"{name}.{k}" if name else str(k), depth + 1)
+        elif isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
+            for i, v in enumerate(value):
+                walk(v, f"{name}.{i}", depth + 1)
+        elif isinstance(value, list):  # a multi-valued field (standards, checkboxes)
+            out[name] = ["" if v is None else str(v) for v in value]
+        else:
+            out[name] = (
+                ""
+                if value is None
+                else str(value).lower()
+                if isinstance(value, bool)
+                else str(value)
+            )
+
+    walk(values, "", 0)
+    return out
+
+
+async def submit_entrustment(user: Any, pin: Pinned, data: dict[str, Any]) -> dict[str, Any]:
+    """受理: check the typed form (FormProblems when something is wrong), then store it."""
+    problems, codes = await check_entrustment(pin, data)
+    if problems:
+        raise FormProblems(problems)
+    return await create_entrustment(user, pin, data, codes)
+
+
+async def change_entrustment(
+    entrustment_id: int,
+    user: Any,
+    data: dict[str, Any],
+    reason: str,
+    expected_lock: int | None = None,
+) -> dict[str, Any]:
+    """修改委托单 on its pinned form: field problems and a missing reason refused together."""
+    e = await get_entrustment(entrustment_id)
+    problems, codes = await check_entrustment(await entrustment_form(e["form_version"]), data)
+    if not (reason or "").strip():
+        problems.append(_problem("_reason", "修改原因", "修改委托单必须填写原因"))
+    if problems:
+        raise FormProblems(problems)
+    await modify_entrustment(entrustment_id, user, data, codes, reason, expected_lock)
+    return await get_entrustment(entrustment_id)
 
 
 async def create_entrustment(
@@ -407,6 +557,8 @@ async def entrustment_act(
     expected_lock: int | None = None,
 ) -> None:
     """cancel / complete (完成入库, once every certificate is approved) / on-site steps."""
+    if action not in ENTRUSTMENT_ACTIONS:
+        raise NotFound(f"委托单没有“{action[:50]}”这个动作")
     e = await get_entrustment(entrustment_id)
     await wf.apply(
         Entrustment,
@@ -441,10 +593,16 @@ async def entrustment_act(
 async def receive(
     entrustment_id: int, user: Any, count: int, expected_lock: int | None = None
 ) -> None:
+    """科室接收: at least one and at most the entrustment's instrument count (the lines' quantities)."""
     e = await get_entrustment(entrustment_id)
-    lines = await VerificationTask.count().where(VerificationTask.entrustment == entrustment_id)
+    quantities = await VerificationTask.select(VerificationTask.quantity).where(
+        VerificationTask.entrustment == entrustment_id
+    )
+    lines, instruments = len(quantities), sum(r["quantity"] for r in quantities)
     if count < 1:
         raise Refused("请填写接收的仪表数量")
+    if count > instruments:
+        raise Refused(f"接收数量 {count} 台超过委托单的器具数量 {instruments} 台，请核对后重新填写")
     await wf.apply(
         Entrustment,
         entrustment_id,
@@ -459,13 +617,13 @@ async def receive(
             Entrustment.received_count: count,
         },
     )
-    if count != lines:
+    if count != instruments:
         await audit(
             "entrustment.received_count_differs",
             actor=user,
             target_type="entrustment",
             target_id=entrustment_id,
-            details={"lines": lines, "received": count},
+            details={"lines": lines, "instruments": instruments, "received": count},
         )
 
 
@@ -474,7 +632,7 @@ async def verifiers() -> list[dict[str, Any]]:
 
     ids = [
         r["user"]
-        for r in await UserRole.select(UserRole.user).where(UserRole.role.key == "verifier")
+        for r in await UserRole.select(UserRole.user).where(UserRole.role.key == VERIFIER_ROLE)
     ]
     if not ids:
         return []
@@ -494,6 +652,7 @@ async def assign(task_id: int, verifier_id: int, user: Any, department: str = ""
         raise Conflict("该任务已开始原始记录，不能再分配")
     if verifier_id not in {v["id"] for v in await verifiers()}:
         raise Refused("请选择一名检定员")
+    _plain_text(department, "科室", 100)
     await VerificationTask.update(
         {
             VerificationTask.assigned_to: verifier_id,
@@ -562,6 +721,7 @@ async def compile_certificate(task_id: int, user: Any) -> int:
     from metrolab.certificates.from_record import certificate_for_record
 
     task = await get_task(task_id)
+    _may_compile(task, user)
     if task["certificate"] and task["certificate_status"] not in ("voided",):
         return task["certificate"]
     if not task["record"]:
@@ -582,7 +742,175 @@ async def compile_certificate(task_id: int, user: Any) -> int:
     return cert["id"]
 
 
+def _may_compile(task: dict[str, Any], user: Any) -> None:
+    """编制 is the task's verifier's, or a 编制人's who is no verifier (业务室: the certificate then
+    goes to the verifier's 初审). Another verifier has no business with this task's certificate."""
+    if task["assigned_to"] == _uid(user):
+        return
+    if VERIFIER_ROLE in (getattr(user, "roles", None) or ()):
+        raise Forbidden(
+            f"该任务分配给{task['assigned_name'] or '其他检定员'}，只有本人或业务室编制人员可以编制证书"
+        )
+
+
 # ── the certificate's workflow lives in metrolab.certificates.workflow; the task follows it ─────
+
+
+async def certificate_actions_known() -> set[str]:
+    """Actions a person takes on a certificate here: the workflow's, less those taken elsewhere
+    (print page, release, delay requests) or by the system (content_changed)."""
+    from metrolab.certificates.workflow import CERT_WF, NOT_ON_DETAIL_PAGE
+
+    defn, _v = await wf.definition(CERT_WF)
+    return {t.key for t in defn.transitions} - set(NOT_ON_DETAIL_PAGE)
+
+
+async def certificate_act(
+    certificate_id: int,
+    action: str,
+    user: Any,
+    *,
+    reason: str | None = None,
+    password: str | None = None,
+    expected_lock: int | None = None,
+) -> dict[str, Any]:
+    """One step of a certificate's workflow (submit, check, approve, return, recall…); the action's
+    name is checked against the workflow, never trusted; signing steps take the password."""
+    from metrolab.certificates import workflow as cw
+
+    if action not in await certificate_actions_known():
+        raise NotFound(f"证书流转没有“{action[:50]}”这个动作")
+    await cw.get_certificate(certificate_id)  # 404 before anything else
+    return await cw.act(
+        certificate_id,
+        action,
+        user,
+        reason=reason,
+        password=password,
+        expected_lock=expected_lock,
+    )
+
+
+async def certificate_workflow(certificate_id: int, user: Any) -> dict[str, Any]:
+    """Where a certificate is, how it got there and what this person may do now (and why not)."""
+    from metrolab.certificates import workflow as cw
+    from metrolab.web.i18n import current_language
+
+    cert = await cw.get_certificate(certificate_id)
+    lang = current_language()
+    labels = await wf.state_labels(cw.CERT_WF)
+    newer = await cw.newer_revision(certificate_id)
+    return {
+        "id": cert["id"],
+        "number": cert["number"],
+        "revision": cert["revision"],
+        "status": cert["status"],
+        "status_label": labels.get(cert["status"], ""),
+        "lock_version": cert["lock_version"],
+        "progress": progress(cert["status"]),
+        "stages": STAGES,
+        "newer_revision": newer,
+        "pdf_issued": bool(cert["pdf_sha256"]),
+        "actions": [
+            {
+                "action": t.key,
+                "label": t.text(lang),
+                "signature": t.signature,
+                "reason_required": t.reason_required,
+                "allowed": refused is None,
+                "refusal": refused.message(lang) if refused else None,
+            }
+            for t, refused in await cw.certificate_actions(cert, user)
+        ],
+        "history": [_step(h) for h in await wf.history(Certificate, certificate_id)],
+    }
+
+
+def _step(h: dict[str, Any]) -> dict[str, Any]:
+    sig = h.get("signature") or {}
+    return {
+        "at": h["at"],
+        "action": h["action"],
+        "action_label": h.get("action_label", ""),
+        "from_state": h["from_state"],
+        "to_state": h["to_state"],
+        "actor": h["actor"],
+        "actor_name": h["actor_name"],
+        "reason": h["reason"],
+        "signature": {"meaning": sig.get("meaning"), "sha256": sig.get("sha256")} if sig else None,
+    }
+
+
+async def reissue(certificate_id: int, user: Any) -> dict[str, Any]:
+    """重新出具: an approved certificate whose PDF was not made (a crash, a dead converter)."""
+    from metrolab.certificates.services import issue
+    from metrolab.certificates.workflow import get_certificate
+
+    cert = await get_certificate(certificate_id)
+    if cert["status"] != "issued" or cert["pdf_sha256"]:
+        raise Conflict("该证书不需要重新出具（只有已批准而未生成 PDF 的证书可以重新出具）")
+    return await issue(certificate_id, user=user)
+
+
+async def preview_pdf(certificate_id: int) -> bytes:
+    """The certificate as it would print now (no number yet, a preview QR); once issued, its PDF."""
+    import anyio
+
+    from metrolab.certificates import services as certs
+    from metrolab.certificates import workflow as cw
+    from metrolab.engine.documents.qr import qr_png
+    from metrolab.engine.documents.render import render_docx
+
+    cert = await cw.get_certificate(certificate_id)
+    if cert["pdf_sha256"]:
+        return storage.get(cert["pdf_sha256"])
+    _tv, template = await certs._template_bytes(cert)  # noqa: SLF001 - the same template issue() uses
+    # While compiling, the record may still change: show what it says now; later, what was signed.
+    ctx = await cw.derive_content(cert) if cert["status"] == "compiling" else dict(cert["context"])
+    ctx["certificate"] = {
+        **ctx.get("certificate", {}),
+        "number": "（预览）",
+        "kind": cert["kind"],
+        "revision": cert["revision"] - 1,
+        "issued_at": date.today(),
+    }
+    ctx["verify_url"] = "预览"
+    ctx["people"] = {k: dict(v) for k, v in ctx.get("people", {}).items()}
+    docx = await anyio.to_thread.run_sync(
+        render_docx, template, ctx, {"qr_code": qr_png("preview")}
+    )
+    return await anyio.to_thread.run_sync(certs.to_pdf, docx)
+
+
+# ── batch approval (§5.8.6): the page and the API ───────────────────────────────────────────
+
+
+async def approval_queue() -> list[dict[str, Any]]:
+    """待批准 certificates, then approved ones whose issue did not finish (a rerun completes them)."""
+    from metrolab.certificates.workflow import MAX_BATCH
+
+    waiting, _n = await search_certificates("approving", per_page=MAX_BATCH)
+    unfinished, _m = await search_certificates("issued", per_page=MAX_BATCH)
+    return waiting + [r for r in unfinished if not r["pdf_sha256"]]
+
+
+async def approve_batch(ids: list[int], user: Any, password: str) -> Any:
+    """批量批准 with one signature; nothing ticked is refused before the password is asked."""
+    from metrolab.certificates import workflow as cw
+
+    if not ids:
+        raise Refused("请至少勾选一份证书")
+    return await cw.approve_batch(ids, user, password)
+
+
+async def approve_one(certificate_id: int, user: Any, password: str) -> dict[str, Any]:
+    """One certificate of a batch the page's script runs: the password is checked first (a wrong
+    one is refused 403 and audited, like the batch), then ``{"id", "label", "ok", "number" | "message"}``."""
+    from metrolab.certificates import workflow as cw
+    from metrolab.workflows.signatures import check_password
+
+    proof = await check_password(user, password)
+    return await cw.approve_one(certificate_id, user, proof)
 
 
 async def follow_revision(old_certificate_id: int, new_certificate_id: int) -> None:
@@ -734,6 +1062,8 @@ async def release(
         raise Refused("请选择领取方式")
     if not collector.strip():
         raise Refused("请填写领取人")
+    _plain_text(collector, "领取人", 100)
+    _plain_text(remarks, "备注", 2000)
     png = signature_png(signature_data_url)
     e = await get_entrustment(entrustment_id)
     tasks = {t["id"]: t for t in await tasks_of(entrustment_id)}
