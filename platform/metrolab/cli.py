@@ -231,32 +231,149 @@ def check(no_convert: bool) -> None:
     sys.exit(0 if ok else 1)
 
 
-@main.group(help="审计")
+@main.group(help="审计：防篡改审计链的校验、锚点与补封存")
 def audit() -> None:
     pass
 
 
+def _read_anchor(path: str) -> dict[str, Any]:
+    import json
+
+    try:
+        data = json.loads(open(path, encoding="utf-8").read())  # noqa: SIM115 - one small file
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"无法读取锚点文件 {path}：{exc}") from exc
+    if not isinstance(data, dict) or data.get("format") != "metrolab.audit-anchor/1":
+        raise click.ClickException(f"{path} 不是 metrolab 审计锚点文件")
+    return data
+
+
 @audit.command(
-    "verify", help="校验每份原始记录的修改链（哈希链），发现断链则列出记录编号与修订序号并以 1 退出"
+    "verify",
+    help="校验全部审计链（证书、签名与流转、原始记录及修订、表单与模板审批、审计日志）："
+    "每条链校验了多少链节、第一处断链；有断链则以 1 退出",
 )
-def audit_verify() -> None:
+@click.option("--anchor", "anchor_file", help="另校验各链仍延续此前导出的锚点（发现截断或重写）")
+def audit_verify(anchor_file: str | None) -> None:
+    from metrolab.audit.chain import ChainReport, verify
     from metrolab.records.services import BrokenLink, verify_chain
 
-    async def go() -> tuple[int, int, list[BrokenLink]]:
-        await _require_database()
-        return await verify_chain()
+    anchor = _read_anchor(anchor_file) if anchor_file else None
 
-    records, revisions, broken = _run(go())
+    async def go() -> tuple[int, int, list[BrokenLink], list[ChainReport]]:
+        await _require_database()
+        return (*await verify_chain(), await verify(anchor))
+
+    records, revisions, broken, reports = _run(go())
     for link in broken:
         click.echo(f"  ✗ 记录 {link.number} 修订 #{link.seq}：{link.problem}")
-    if broken:
+    mark = "✗" if broken else "✓"
+    click.echo(f"  [{mark}] 原始记录修订链：{records} 份记录、{revisions} 条修订")
+    for r in reports:
         click.echo(
-            f"审计链校验失败：{len({b.number for b in broken})} 份记录、{len(broken)} 处断链"
-            f"（共 {records} 份记录、{revisions} 条修订）",
+            f"  [{'✓' if r.ok else '✗'}] {r.label}（{r.chain}）：{r.links} 条链节、{r.rows} 行"
+        )
+        if r.problems:
+            click.echo(f"      第一处：{r.problems[0]}")
+            if len(r.problems) > 1:
+                click.echo(f"      另有 {len(r.problems) - 1} 处")
+    bad = [r for r in reports if not r.ok]
+    if broken or bad:
+        click.echo(
+            f"审计链校验失败：{len(bad) + bool(broken)} 条链有断链"
+            f"（原始记录修订链 {len(broken)} 处，其余 {sum(len(r.problems) for r in bad)} 处）",
             err=True,
         )
         sys.exit(1)
-    click.echo(f"审计链完好：{records} 份原始记录、{revisions} 条修订，全部哈希校验通过")
+    suffix = f"，并延续锚点（{anchor['at']}）" if anchor else ""
+    click.echo(
+        f"审计链完好：{records} 份原始记录、{revisions} 条修订、"
+        f"{sum(r.links for r in reports)} 条链节，全部密钥校验通过{suffix}"
+    )
+
+
+@audit.command("anchor", help="把各审计链的链头（条数与最后一条的密钥签名）写入文件，另行保存")
+@click.argument("file")
+def audit_anchor(file: str) -> None:
+    import json
+
+    from metrolab.audit.chain import anchor
+
+    async def go() -> dict[str, Any]:
+        await _require_database()
+        return await anchor()
+
+    data = _run(go())
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    with open(file, "w", encoding="utf-8") as out:
+        out.write(text + "\n")
+    total = sum(c["count"] for c in data["chains"].values())
+    click.echo(f"锚点已写入 {file}：{len(data['chains'])} 条链、共 {total} 条链节（{data['at']}）")
+    click.echo(
+        "请把该文件保存在本机以外（打印、邮件或归档）；日后用 metrolab audit verify --anchor 校验"
+    )
+
+
+@audit.command(
+    "adopt", help="把尚无链节的行纳入审计链（升级到带审计链的版本后执行一次；seed 也会执行）"
+)
+def audit_adopt() -> None:
+    from metrolab.audit.chain import adopt
+
+    async def go() -> dict[str, int]:
+        await _require_database()
+        return await adopt()
+
+    for chain, n in _run(go()).items():
+        click.echo(f"  {chain}: {n}")
+
+
+@main.command(
+    help="备份：数据库、文件库与密钥（secret_key、audit_key…）打包为一个文件，附清单与校验和"
+)
+@click.argument("file")
+@click.option(
+    "--no-keys", is_flag=True, help="不含密钥（密钥须另行保管；恢复时用 --keys 目录给出）"
+)
+def backup(file: str, no_keys: bool) -> None:
+    from metrolab.backup import BackupFailed, make_backup
+
+    try:
+        manifest = _run(make_backup(file, keys=not no_keys))
+    except BackupFailed as exc:
+        raise click.ClickException(str(exc)) from exc
+    parts = manifest["parts"]
+    click.echo(
+        f"已备份到 {file}：数据库（{manifest['database']['engine']}）、"
+        f"{sum(1 for p in parts if p.startswith('files/'))} 个文件、"
+        f"密钥 {'、'.join(manifest['keys']) or '（未含）'}"
+    )
+    if no_keys:
+        click.echo(
+            "注意：备份不含密钥。没有 secret_key，恢复后每个二维码页面都将显示“非本所出具”。",
+            err=True,
+        )
+
+
+@main.command(
+    help="恢复：把 metrolab backup 的文件恢复到当前配置的数据库与数据目录（须为空，或 --force）"
+)
+@click.argument("file")
+@click.option("--force", is_flag=True, help="目标非空时也覆盖")
+@click.option("--keys", "keys_dir", help="备份不含密钥时，从此目录取 secret_key、audit_key")
+@click.option("--without-keys", is_flag=True, help="明知没有密钥也恢复（二维码与审计链将无法校验）")
+def restore(file: str, force: bool, keys_dir: str | None, without_keys: bool) -> None:
+    from metrolab.backup import RestoreRefused, restore_backup
+
+    try:
+        done = _run(restore_backup(file, force=force, keys_dir=keys_dir, without_keys=without_keys))
+    except RestoreRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in done.lines:
+        click.echo(f"  {line}")
+    for warning in done.warnings:
+        click.echo(f"警告：{warning}", err=True)
+    click.echo(f"已从 {file} 恢复（备份于 {done.made_at}）；请执行 metrolab audit verify 确认")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from typing import Any
 import anyio
 
 from metrolab import storage
+from metrolab.audit import chain
 from metrolab.audit.log import record
 from metrolab.certificates.tables import KINDS, CertificateTemplate, TemplateVersion
 from metrolab.kernel.errors import Conflict, Refused
@@ -229,16 +230,21 @@ async def retire_previous(call: Any) -> None:
         .first()
     )
     assert row is not None  # the version the workflow just moved
-    await TemplateVersion.update(
-        {
-            TemplateVersion.status: "retired",
-            TemplateVersion.lock_version: TemplateVersion.lock_version + 1,
-        }
-    ).where(
-        (TemplateVersion.template == row["template"])
-        & (TemplateVersion.status == "published")
-        & (TemplateVersion.id != call.object_id)
+    retired = (
+        await TemplateVersion.update(
+            {
+                TemplateVersion.status: "retired",
+                TemplateVersion.lock_version: TemplateVersion.lock_version + 1,
+            }
+        )
+        .where(
+            (TemplateVersion.template == row["template"])
+            & (TemplateVersion.status == "published")
+            & (TemplateVersion.id != call.object_id)
+        )
+        .returning(TemplateVersion.id)
     )
+    await chain.seal("certificate_template_version", *[r["id"] for r in retired])
 
 
 async def return_version(version_id: int, user: Any, reason: str) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from piccolo.query.methods.select import Select
 
+from metrolab.audit import chain
 from metrolab.engine.forms import (
     Change,
     DefinitionInvalid,
@@ -397,17 +398,22 @@ async def retire_previous(call: Any) -> None:
     """Effect ``retire_previous_form_version``: one published version per form."""
     row = await FormVersion.select(FormVersion.form).where(FormVersion.id == call.object_id).first()
     assert row is not None  # the version being approved
-    await FormVersion.update(
-        {
-            FormVersion.status: "retired",
-            FormVersion.retired_at: now(),
-            FormVersion.lock_version: FormVersion.lock_version + 1,
-        }
-    ).where(
-        (FormVersion.form == row["form"])
-        & (FormVersion.status == "published")
-        & (FormVersion.id != call.object_id)
+    retired = (
+        await FormVersion.update(
+            {
+                FormVersion.status: "retired",
+                FormVersion.retired_at: now(),
+                FormVersion.lock_version: FormVersion.lock_version + 1,
+            }
+        )
+        .where(
+            (FormVersion.form == row["form"])
+            & (FormVersion.status == "published")
+            & (FormVersion.id != call.object_id)
+        )
+        .returning(FormVersion.id)
     )
+    await chain.seal("form_version", *[r["id"] for r in retired])
 
 
 async def return_for_changes(version_id: int, reviewer: Any, reason: str) -> dict[str, Any]:

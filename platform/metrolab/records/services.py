@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
+from metrolab.audit import chain
 from metrolab.engine.forms import (
     FieldProblem,
     FormDefinition,
@@ -646,7 +647,7 @@ async def save(
         )
         if not done:
             raise Conflict("该记录刚被他人保存，请刷新后再修改")
-        await RecordRevision.insert(
+        rev_row = await RecordRevision.insert(
             RecordRevision(
                 record=record_id,
                 seq=seq,
@@ -659,7 +660,9 @@ async def save(
                 prev_hash=prev,
                 hash=digest,
             )
-        )
+        ).returning(RecordRevision.id)
+        await chain.seal("original_record", record_id)  # keyed: a recomputed chain is caught
+        await chain.seal("record_revision", rev_row[0]["id"])
     revision = {"seq": seq, "reason": reason, "changes": changes, "hash": digest}
     return SaveOutcome(True, await record_or_404(record_id), evaluation, revision=revision)
 

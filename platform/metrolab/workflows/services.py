@@ -14,6 +14,7 @@ from typing import Any
 
 from piccolo.table import Table
 
+from metrolab.audit import chain
 from metrolab.audit.log import record
 from metrolab.engine import workflow as engine
 from metrolab.kernel.errors import NotFound, Refused
@@ -182,7 +183,7 @@ async def apply(
         )
         if not moved:
             raise TransitionConflict(detail="该记录刚被他人处理，本次操作未生效，请刷新后查看")
-        await TransitionRecord.insert(
+        step_row = await TransitionRecord.insert(
             TransitionRecord(
                 workflow_key=key,
                 workflow_version=version,
@@ -196,7 +197,8 @@ async def apply(
                 reason=reason or "",
                 signature=signature or {},
             )
-        )
+        ).returning(TransitionRecord.id)
+        await chain.seal("workflow_transition", step_row[0]["id"])  # the step and its signature
     await record(
         f"{table._meta.tablename}.{action}",
         actor=user,
