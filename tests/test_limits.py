@@ -82,3 +82,120 @@ def test_designer_preview_of_the_reproduction_answers_small_and_says_why(browser
     body = r.json()
     assert body["ok"] is True
     assert "文本结果过长" in body["html"]
+
+
+# --- uploaded office files -------------------------------------------------------------------
+
+
+def _xlsx(rows: list[list]) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _with_giant_cell(size: int) -> bytes:
+    """The reproduction: a ledger import whose 备注 is one cell of ``size`` characters."""
+    import io
+    import zipfile
+
+    small = _xlsx([["器具类型", "出厂编号", "备注"], ["燃油加油机", "A-1", "PLACEHOLDER"]])
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(small)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if b"PLACEHOLDER" in data:
+                data = data.replace(b"PLACEHOLDER", b"x" * size)
+            dst.writestr(info.filename, data, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+@pytest.fixture
+def ledger_customer(db):
+    from conftest import run
+    from metrolab.customers.tables import Customer
+    from metrolab.indicators.services import seed_instrument_types
+
+    run(seed_instrument_types())
+    row = Customer(name="限值测试加油站", category="加油站")
+    run(row.save())
+    return row.id
+
+
+def test_an_xlsx_with_a_100_mb_cell_is_refused_before_parsing(ledger_customer, browser, make_user):
+    bomb = _with_giant_cell(100 * 1024 * 1024)
+    assert len(bomb) < 200 * 1024  # ~107 KB on the wire
+    browser.login(make_user("clerk"))
+    started = time.monotonic()
+    r = browser.post(
+        f"/ledger/customers/{ledger_customer}/import",
+        files={"file": ("台账.xlsx", bomb, "application/octet-stream")},
+    )
+    assert r.status_code == 400 and time.monotonic() - started < 5
+    assert len(r.content) < 200_000  # was a 105 MB page
+    assert "疑似压缩炸弹" in r.text and "xxxxxxxxxx" not in r.text
+
+
+def test_a_long_cell_below_the_zip_limits_is_refused_naming_its_place():
+    from metrolab.engine.documents.uploads import UploadRefused, xlsx_rows
+    from metrolab.ledger.importing import MAX_CELL_CHARS, parse
+
+    long_cell = _with_giant_cell(MAX_CELL_CHARS + 1)
+    with pytest.raises(UploadRefused) as caught:
+        list(xlsx_rows(long_cell, "台账.xlsx", max_rows=10, max_cell_chars=MAX_CELL_CHARS))
+    assert caught.value.detail == (
+        f"文件“台账.xlsx”第 2 行 C 列的内容过长（{MAX_CELL_CHARS + 1} 个字符，上限 {MAX_CELL_CHARS}）"
+    )
+    preview = parse(long_cell, 1, {}, set())
+    assert "内容过长" in preview.problem and not preview.rejected and not preview.good
+
+
+def test_rows_and_columns_are_bounded():
+    from metrolab.engine.documents.uploads import UploadRefused, xlsx_rows
+
+    many = _xlsx([["器具类型", "出厂编号"]] + [["燃油加油机", f"A-{n}"] for n in range(12)])
+    with pytest.raises(UploadRefused, match="最多导入 10 行"):
+        list(xlsx_rows(many, "a.xlsx", max_rows=10))
+    wide = _xlsx([["器具类型"] + [""] * 20 + ["远处"]])
+    with pytest.raises(UploadRefused, match="超过 20 列"):
+        list(xlsx_rows(wide, "a.xlsx", max_rows=10, max_columns=20))
+    assert [n for n, _ in xlsx_rows(many, "a.xlsx", max_rows=12)] == list(range(1, 14))
+
+
+def test_zip_bombs_are_refused_by_entry_count_size_and_ratio():
+    import io
+    import zipfile
+
+    from metrolab.engine.documents.uploads import XLSX_LIMITS, UploadRefused, zip_directory
+
+    def archive(files: dict[str, bytes]) -> bytes:
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, data in files.items():
+                z.writestr(name, data)
+        return out.getvalue()
+
+    many = archive({f"x/{n}.xml": b"<x/>" for n in range(XLSX_LIMITS.max_entries + 1)})
+    with pytest.raises(UploadRefused, match="内部文件过多"):
+        zip_directory(many, XLSX_LIMITS, "a.xlsx")
+    with pytest.raises(UploadRefused, match="解压后过大") as caught:
+        zip_directory(archive({"a": b"\0" * (25 * 1024 * 1024)}), XLSX_LIMITS, "a.xlsx")
+    assert caught.value.status_code == 413 and "文件“a.xlsx”" in caught.value.detail
+    with pytest.raises(UploadRefused, match="压缩比异常"):
+        zip_directory(archive({"a": b"\0" * (2 * 1024 * 1024)}), XLSX_LIMITS, "a.xlsx")
+    with pytest.raises(UploadRefused, match="不是有效的 Office"):
+        zip_directory(b"PK\x03\x04 not really", XLSX_LIMITS)
+
+
+def test_the_docx_template_upload_gets_the_same_guard():
+    from metrolab.certificates.template_versions import check_upload
+
+    bomb = _with_giant_cell(100 * 1024 * 1024)  # a zip bomb, whatever it claims to be
+    [problem] = check_upload(bomb)
+    assert "疑似压缩炸弹" in problem

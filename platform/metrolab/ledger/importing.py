@@ -3,14 +3,14 @@ user confirms — every good row in one transaction. A file with the wrong colum
 
 from __future__ import annotations
 
-import io
-import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
 from itsdangerous import BadSignature, Signer
 
 from metrolab import storage
+from metrolab.engine.documents.cells import unquote_cell
+from metrolab.engine.documents.uploads import UploadRefused, xlsx_rows
 from metrolab.kernel.errors import Refused
 from metrolab.ledger import services
 from metrolab.ledger.tables import LedgerInstrument
@@ -18,6 +18,8 @@ from metrolab.settings import get_settings
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
+MAX_COLUMNS = 100
+MAX_CELL_CHARS = 1000  # longer than any ledger field: a longer cell is refused, never echoed
 # (header, field); the first and the serial are required columns.
 COLUMNS = [
     ("器具类型", "instrument_type"),
@@ -70,21 +72,36 @@ def parse(
     customer_id: int,
     types: dict[str, dict[str, Any]],
     existing: set[tuple[str, str]],
+    filename: str = "",
 ) -> Preview:
-    from openpyxl import load_workbook
+    try:
+        return _parse(content, types, existing, filename)
+    except UploadRefused as exc:  # a zip bomb, a giant cell, too many rows: nothing is echoed
+        return Preview(problem=exc.detail)
 
+
+def _parse(
+    content: bytes,
+    types: dict[str, dict[str, Any]],
+    existing: set[tuple[str, str]],
+    filename: str,
+) -> Preview:
     preview = Preview()
     if len(content) > MAX_IMPORT_BYTES:
         preview.problem = "文件不能超过 5 MB"
         return preview
-    try:
-        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        preview.problem = f"不是有效的 xlsx 文件（{type(exc).__name__}），请使用下载的模板"
-        return preview
-    ws = wb.worksheets[0]
-    rows = ws.iter_rows(values_only=True)
-    header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
+    rows = (
+        (n, [unquote_cell(v) for v in values])  # an exported file's neutralised cells read back
+        for n, values in xlsx_rows(
+            content,
+            filename,
+            max_rows=MAX_ROWS,
+            max_columns=MAX_COLUMNS,
+            max_cell_chars=MAX_CELL_CHARS,
+        )
+    )
+    _, first = next(rows, (1, []))
+    header = [str(h).strip() if h is not None else "" for h in first]
     while header and not header[-1]:
         header.pop()
     known = {h for h, _ in COLUMNS}
@@ -98,11 +115,7 @@ def parse(
         return preview
     index = {h: i for i, h in enumerate(header) if h}
     seen: set[tuple[str, str]] = set()
-    for n, raw in enumerate(rows, start=2):
-        if n - 1 > MAX_ROWS:
-            preview.problem = f"一次最多导入 {MAX_ROWS} 行"
-            return preview
-        raw = list(raw or ())
+    for n, raw in rows:
         if not any(v not in (None, "") for v in raw):
             continue
         values = {
@@ -143,10 +156,10 @@ def _signer(customer_id: int) -> Signer:
     return Signer(get_settings().secret_key, salt=f"metrolab.ledger.import.{customer_id}")
 
 
-async def preview(customer_id: int, content: bytes) -> tuple[Preview, str]:
+async def preview(customer_id: int, content: bytes, filename: str = "") -> tuple[Preview, str]:
     """The preview and a signed ticket naming the stored file, for the confirmation."""
     types, existing = await _context(customer_id)
-    result = parse(content, customer_id, types, existing)
+    result = parse(content, customer_id, types, existing, filename)
     ticket = ""
     if not result.problem and result.good:
         ticket = _signer(customer_id).sign(storage.put(content)).decode()

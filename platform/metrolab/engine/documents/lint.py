@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import re
 import threading
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,18 +21,10 @@ from jinja2 import nodes
 from jinja2.exceptions import TemplateSyntaxError
 
 from metrolab.engine.documents.problems import TemplateProblem
+from metrolab.engine.documents.uploads import DOCX_LIMITS, UploadRefused, ZipLimits, zip_directory
 
-
-@dataclass(frozen=True)
-class Limits:
-    max_bytes: int = 10 * 1024 * 1024  # the .docx as uploaded
-    max_uncompressed: int = 100 * 1024 * 1024  # sum over the zip directory
-    max_ratio: float = 100.0  # per entry, uncompressed / compressed
-    ratio_min_size: int = 1024 * 1024  # small entries may compress better than that
-    max_entries: int = 2000
-
-
-LIMITS = Limits()
+Limits = ZipLimits  # the zip-bomb guard every office upload shares (engine/documents/uploads.py)
+LIMITS = DOCX_LIMITS
 # python-docx parses with one module-level lxml parser, which threads must not share.
 PARSE_LOCK = threading.Lock()
 _DUNDER = re.compile(r"__\w+")
@@ -42,53 +33,20 @@ _CONTAINER_METHODS = {"items", "keys", "values", "get"}
 _PROPERTIES = ("author", "comments", "keywords", "subject", "title", "category", "content_status")
 
 
-def check_container(data: bytes, limits: Limits = LIMITS) -> list[TemplateProblem]:
-    """Is this a .docx of sane size? Reads only the zip directory."""
-    if len(data) > limits.max_bytes:
-        return [
-            TemplateProblem(
-                f"模板文件过大：{len(data) / 1048576:.1f} MB，上限 {limits.max_bytes / 1048576:.0f} MB",
-                f"template file too large: {len(data)} bytes, limit {limits.max_bytes}",
-            )
-        ]
+def check_container(data: bytes, limits: ZipLimits = LIMITS) -> list[TemplateProblem]:
+    """Is this a .docx of sane size? Reads only the zip directory (``uploads.zip_directory``)."""
     not_docx = TemplateProblem(
         "不是 Word 文档（.docx）", "not a Word document (.docx)", "文件 / file"
     )
-    if not data.startswith(b"PK\x03\x04"):
-        return [not_docx]
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            infos = zf.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError):
-        return [not_docx]
+        infos = zip_directory(data, limits)
+    except UploadRefused as exc:
+        if exc.code == "not_zip":
+            return [not_docx]
+        return [TemplateProblem(exc.message_zh, exc.message_en, exc.place)]
     names = {i.filename for i in infos}
     if "[Content_Types].xml" not in names or "word/document.xml" not in names:
         return [not_docx]
-    if len(infos) > limits.max_entries:
-        return [
-            TemplateProblem(
-                f"文档内部文件过多（{len(infos)} 个）", f"too many parts in the zip ({len(infos)})"
-            )
-        ]
-    total = sum(i.file_size for i in infos)
-    if total > limits.max_uncompressed:
-        return [
-            TemplateProblem(
-                f"解压后过大（{total / 1048576:.0f} MB），疑似压缩炸弹",
-                f"uncompressed size {total} bytes exceeds {limits.max_uncompressed}: zip bomb?",
-            )
-        ]
-    for info in infos:
-        ratio = info.file_size / max(info.compress_size, 1)
-        if info.file_size >= limits.ratio_min_size and ratio > limits.max_ratio:
-            return [
-                TemplateProblem(
-                    f"压缩比异常（{info.filename}：{ratio:.0f} 倍），疑似压缩炸弹",
-                    f"compression ratio {ratio:.0f} of {info.filename} exceeds "
-                    f"{limits.max_ratio:.0f}: zip bomb?",
-                    info.filename,
-                )
-            ]
     return []
 
 
@@ -374,7 +332,7 @@ def _optional_problem(path: str, written: str, guard: str, place: str) -> Templa
 def lint_template(
     data: bytes,
     provided: set[str] | frozenset[str] | dict[str, Any],
-    limits: Limits = LIMITS,
+    limits: ZipLimits = LIMITS,
     *,
     optional: set[str] | frozenset[str] | None = None,
 ) -> list[TemplateProblem]:
