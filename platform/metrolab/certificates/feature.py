@@ -78,6 +78,7 @@ RULES = {
     "approver_authorised": rules.approver_authorised,
     "approver_not_verifier": rules.approver_not_verifier,
     "approver_not_checker": rules.approver_not_checker,
+    "recall_requester_responsible": rules.recall_requester_responsible,
 }
 HOOKS = {"record.locked_by": [workflow.record_lock]}
 

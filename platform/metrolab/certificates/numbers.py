@@ -94,6 +94,10 @@ async def number_for(certificate_id: int, year: int) -> str:
     )
 
 
+MAX_NUMBER = 50  # VoidedNumber.number / Certificate.number
+MAX_REASON = 2000
+
+
 async def void_number(number: str, reason: str, user: Any) -> None:
     """作废: the number is recorded with who and why, and never used again.
 
@@ -102,8 +106,12 @@ async def void_number(number: str, reason: str, user: Any) -> None:
     number, reason = (number or "").strip(), (reason or "").strip()
     if not number:
         raise Refused("请填写要作废的证书编号")
+    if len(number) > MAX_NUMBER or not number.isprintable():
+        raise Refused(f"证书编号有误：至多 {MAX_NUMBER} 个字符，不能含控制字符")
     if not reason:
         raise Refused("作废证书编号必须填写原因")
+    if len(reason) > MAX_REASON or "\x00" in reason:
+        raise Refused(f"作废原因有误：至多 {MAX_REASON} 字，不能含空字符")
     if await VoidedNumber.exists().where(VoidedNumber.number == number):
         raise Conflict(f"证书编号 {number} 已作废")
     await VoidedNumber.insert(

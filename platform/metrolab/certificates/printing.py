@@ -16,7 +16,7 @@ from metrolab import storage
 from metrolab.audit.log import record
 from metrolab.certificates.tables import Certificate, PrintLog
 from metrolab.engine.documents import merge_pdfs
-from metrolab.kernel.errors import Conflict, Refused
+from metrolab.kernel.errors import Conflict, NotFound, Refused
 
 PAGE_SIZE = 30
 NOT_PRINTABLE = ("recalled", "voided")  # and any certificate with a newer issued revision
@@ -50,8 +50,13 @@ async def search(
         where.append(Certificate.status.is_in(PRINT_STATES[print_status]))
     if kind:
         where.append(Certificate.kind == kind)
-    if q:
-        where.append(Certificate.number.ilike(f"%{q}%") | Certificate.customer.name.ilike(f"%{q}%"))
+    if q := _searchable(q):  # 证书编号, 送检单位 or the instrument's 出厂编号
+        like = f"%{q}%"
+        where.append(
+            Certificate.number.ilike(like)
+            | Certificate.customer.name.ilike(like)
+            | Certificate.record.serial.ilike(like)
+        )
     query = Certificate.select(
         Certificate.id,
         Certificate.number,
@@ -80,14 +85,26 @@ async def search(
     return rows, total, max(1, -(-total // PAGE_SIZE))
 
 
+def _searchable(text: str) -> str:
+    """Search text as a database can take it: printable characters, at most 200."""
+    return "".join(ch for ch in (text or "") if ch.isprintable())[:200].strip()
+
+
+def print_filename(ids: list[int]) -> str:
+    return "certificates.pdf" if len(ids) > 1 else f"certificate-{ids[0]}.pdf"
+
+
 async def print_pdf(certificate_ids: list[int], user: Any, reason: str = "") -> bytes:
     """The stored PDFs (merged when several), each through the workflow's 打印 (first time) or
     重新打印 (again, with ``reason``); nothing is printed when one of them is refused."""
+    from metrolab.certificates.services import in_range
     from metrolab.certificates.workflow import act
 
     ids = list(dict.fromkeys(int(i) for i in certificate_ids))
     if not ids:
         raise Refused("请选择要打印的证书")
+    if not all(in_range(i) for i in ids):
+        raise NotFound("所选证书中有不存在的证书")
     if len(ids) > MAX_BATCH:
         raise Refused(f"一次最多打印 {MAX_BATCH} 份证书")
     rows = await Certificate.select(
@@ -98,7 +115,9 @@ async def print_pdf(certificate_ids: list[int], user: Any, reason: str = "") -> 
         Certificate.superseded_by,
     ).where(Certificate.id.is_in(ids))
     by_id = {r["id"]: r for r in rows}
-    missing = [i for i in ids if i not in by_id or not by_id[i]["pdf_sha256"]]
+    if any(i not in by_id for i in ids):
+        raise NotFound("所选证书中有不存在的证书")
+    missing = [i for i in ids if not by_id[i]["pdf_sha256"]]
     if missing:
         raise Conflict("所选证书中有尚未出具（没有 PDF）的证书")
     withdrawn = [

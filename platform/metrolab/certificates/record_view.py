@@ -13,6 +13,10 @@ from metrolab.kernel.errors import NotFound
 
 
 async def printable_record(record_id: int) -> dict[str, Any]:
+    from metrolab.certificates.services import in_range
+
+    if not in_range(record_id):
+        raise NotFound("原始记录不存在")
     try:
         from metrolab.forms.tables import FormVersion
         from metrolab.records.tables import OriginalRecord

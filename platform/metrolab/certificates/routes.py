@@ -1,33 +1,29 @@
-"""Pages and API of the certificates feature: templates (§5.8.15), certificates, printing (§5.8.11).
-The public verification pages are in verify_routes.py."""
+"""Pages of the certificates feature: templates (§5.8.15), certificates, printing (§5.8.11); their
+JSON twins are in api.py, the public verification pages in verify_routes.py."""
 
 from __future__ import annotations
 
 import contextlib
 from typing import Annotated, Any
 
-from litestar import Request, Response, Router, get, post, put
+from litestar import Request, Response, Router, get, post
 from litestar.params import QueryParameter
 from litestar.response import Template
 
+from metrolab.certificates import api, numbers, printing, services, verify_routes
 from metrolab.certificates import compiler_edits as ce
-from metrolab.certificates import numbers, printing, services, verify_routes
 from metrolab.certificates import template_versions as tv
 from metrolab.certificates.tables import KINDS
 from metrolab.web.errors import UserError
 from metrolab.web.i18n import _
 from metrolab.web.pages import form_dict, page, read_upload, see_other
+from metrolab.web.params import PageNo, SearchText
 from metrolab.web.permissions import perm
 from metrolab.workflows import services as wf
 
 
 def _pdf(data: bytes, filename: str) -> Response:
-    return Response(
-        content=data,
-        media_type="application/pdf",
-        status_code=200,
-        headers={"content-disposition": f'inline; filename="{filename}"'},
-    )
+    return api.file_response(data, api.PDF, filename)
 
 
 # ── certificate templates ─────────────────────────────────────────────────────────────────
@@ -54,7 +50,11 @@ async def template_new() -> Template:
     )
 
 
-@post("/certificate-templates", opt=perm("templates.design"), include_in_schema=False)
+@post(
+    "/certificate-templates",
+    opt=perm("templates.design", api="POST /api/v1/certificate-templates"),
+    include_in_schema=False,
+)
 async def template_create(request: Request) -> Response:
     form = await request.form()
     values = {k: form.get(k) or "" for k in ("key", "name", "kind")}
@@ -108,7 +108,7 @@ async def template_detail(template_id: int) -> Template:
 
 @post(
     "/certificate-templates/{template_id:int}/versions",
-    opt=perm("templates.design"),
+    opt=perm("templates.design", api="POST /api/v1/certificate-templates/{template_id}/versions"),
     include_in_schema=False,
 )
 async def template_version_upload(request: Request, template_id: int) -> Response:
@@ -123,7 +123,9 @@ async def template_version_upload(request: Request, template_id: int) -> Respons
 
 @post(
     "/certificate-templates/versions/{version_id:int}/submit",
-    opt=perm("templates.design"),
+    opt=perm(
+        "templates.design", api="POST /api/v1/certificate-templates/versions/{version_id}/submit"
+    ),
     include_in_schema=False,
 )
 async def template_submit(request: Request, version_id: int) -> Response:
@@ -133,7 +135,9 @@ async def template_submit(request: Request, version_id: int) -> Response:
 
 @post(
     "/certificate-templates/versions/{version_id:int}/approve",
-    opt=perm("templates.review"),
+    opt=perm(
+        "templates.review", api="POST /api/v1/certificate-templates/versions/{version_id}/approve"
+    ),
     include_in_schema=False,
 )
 async def template_approve(request: Request, version_id: int) -> Response:
@@ -144,7 +148,9 @@ async def template_approve(request: Request, version_id: int) -> Response:
 
 @post(
     "/certificate-templates/versions/{version_id:int}/return",
-    opt=perm("templates.review"),
+    opt=perm(
+        "templates.review", api="POST /api/v1/certificate-templates/versions/{version_id}/return"
+    ),
     include_in_schema=False,
 )
 async def template_return(request: Request, version_id: int) -> Response:
@@ -155,7 +161,9 @@ async def template_return(request: Request, version_id: int) -> Response:
 
 @post(
     "/certificate-templates/versions/{version_id:int}/retire",
-    opt=perm("templates.design"),
+    opt=perm(
+        "templates.design", api="POST /api/v1/certificate-templates/versions/{version_id}/retire"
+    ),
     include_in_schema=False,
 )
 async def template_retire(request: Request, version_id: int) -> Response | Template:
@@ -167,21 +175,12 @@ async def template_retire(request: Request, version_id: int) -> Response | Templ
     return see_other(f"/certificate-templates/{template_id}")
 
 
-@post(
-    "/api/v1/certificate-templates/versions/{version_id:int}/retire",
-    opt=perm("templates.design"),
-    tags=["certificates"],
-    summary="停用已发布的证书模板版本（仍被器具类型使用的唯一已发布版本不能停用）",
-    status_code=200,
-)
-async def api_template_retire(request: Request, version_id: int) -> dict[str, Any]:
-    await tv.retire(version_id, request.user)
-    return await tv.get_version(version_id)
-
-
 @get(
     "/certificate-templates/versions/{version_id:int}/preview.pdf",
-    opt=perm("certificates.view"),
+    opt=perm(
+        "certificates.view",
+        api="GET /api/v1/certificate-templates/versions/{version_id}/preview.pdf",
+    ),
     include_in_schema=False,
 )
 async def template_preview(version_id: int) -> Response:
@@ -192,20 +191,15 @@ async def template_preview(version_id: int) -> Response:
 
 @get(
     "/certificate-templates/versions/{version_id:int}/template.docx",
-    opt=perm("certificates.view"),
+    opt=perm(
+        "certificates.view",
+        api="GET /api/v1/certificate-templates/versions/{version_id}/template.docx",
+    ),
     include_in_schema=False,
 )
 async def template_download(version_id: int) -> Response:
-    from metrolab import storage
-
-    version = await tv.get_version(version_id)
-    return Response(
-        content=storage.get(version["docx_sha256"]),
-        media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        headers={
-            "content-disposition": f'attachment; filename="{version["template_key"]}-v{version["number"]}.docx"'
-        },
-    )
+    data, filename = await tv.docx_of(version_id)
+    return api.file_response(data, api.DOCX, filename, inline=False)
 
 
 # ── certificates ──────────────────────────────────────────────────────────────────────────
@@ -214,10 +208,10 @@ async def template_download(version_id: int) -> Response:
 @get("/certificates", opt=perm("certificates.view"), include_in_schema=False)
 async def certificate_list(
     request: Request,
-    q: str = "",
-    kind: str = "",
-    print_status: str = "",
-    page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
+    q: SearchText = "",
+    kind: SearchText = "",
+    print_status: SearchText = "",
+    page_no: Annotated[PageNo, QueryParameter(name="page")] = 1,
 ) -> Template:
     rows, total, pages = await printing.search(print_status, q, kind, page_no, printable_only=False)
     return page(
@@ -359,7 +353,7 @@ async def certificate_view(request: Request, certificate_id: int) -> Template:
 
 @post(
     "/certificates/{certificate_id:int}/compiler-edits",
-    opt=perm("business.compile"),
+    opt=perm("business.compile", api="PUT /api/v1/certificates/{certificate_id}/compiler-edits"),
     include_in_schema=False,
 )
 async def certificate_edits_save(request: Request, certificate_id: int) -> Response:
@@ -385,43 +379,18 @@ async def certificate_edits_save(request: Request, certificate_id: int) -> Respo
     return see_other(f"/certificates/{certificate_id}/{tab}?saved=1")
 
 
-async def _content_body(request: Request, certificate_id: int) -> dict[str, Any]:
-    from metrolab.engine.documents.render import to_plain
-
-    cert = await ce.certificate(certificate_id)
-    content, problem = await ce.current_content(cert)
-    refusal = await ce.refusal(cert, request.user)
-    return {
-        "id": cert["id"],
-        "status": cert["status"],
-        "status_label": (await wf.state_labels("certificate")).get(cert["status"], ""),
-        "editable": refusal is None,
-        "refusal": refusal or "",
-        "problem": problem,
-        "content": to_plain(content),
-        "compiler_edits": cert.get("compiler_edits") or {},
-        "fields": {
-            k: {"label": f.label, "max_chars": f.max_chars, "max_lines": f.max_lines}
-            for k, f in ce.FIELDS.items()
-        },
-    }
-
-
 @get(
-    "/certificates/{certificate_id:int}/pdf", opt=perm("certificates.view"), include_in_schema=False
+    "/certificates/{certificate_id:int}/pdf",
+    opt=perm("certificates.view", api="GET /api/v1/certificates/{certificate_id}/pdf"),
+    include_in_schema=False,
 )
 async def certificate_pdf(certificate_id: int) -> Response:
-    from metrolab import storage
-
-    cert = await services.get_certificate(certificate_id)
-    if not cert["pdf_sha256"]:
-        raise UserError(status_code=404, detail="该证书尚未出具，没有 PDF")
-    return _pdf(storage.get(cert["pdf_sha256"]), f"{cert['number']}.pdf")
+    return _pdf(*await services.pdf_of(certificate_id))
 
 
 @post(
     "/certificates/{certificate_id:int}/issue",
-    opt=perm("certificates.issue"),
+    opt=perm("certificates.issue", api="POST /api/v1/certificates/{certificate_id}/issue"),
     include_in_schema=False,
 )
 async def certificate_issue(request: Request, certificate_id: int) -> Response:
@@ -432,7 +401,7 @@ async def certificate_issue(request: Request, certificate_id: int) -> Response:
 
 @post(
     "/certificates/{certificate_id:int}/recall",
-    opt=perm("certificates.void"),
+    opt=perm("certificates.void", api="POST /api/v1/certificates/{certificate_id}/recall"),
     include_in_schema=False,
 )
 async def certificate_recall(request: Request, certificate_id: int) -> Response:
@@ -446,13 +415,17 @@ async def certificate_recall(request: Request, certificate_id: int) -> Response:
 # ── printing (§5.8.11) ────────────────────────────────────────────────────────────────────
 
 
-@get("/certificates/print", opt=perm("certificates.print"), include_in_schema=False)
+@get(
+    "/certificates/print",
+    opt=perm("certificates.print", api="GET /api/v1/certificates/to-print"),
+    include_in_schema=False,
+)
 async def print_list(
     request: Request,
-    print_status: str = "待打印",
-    q: str = "",
-    kind: str = "",
-    page_no: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
+    print_status: SearchText = "待打印",
+    q: SearchText = "",
+    kind: SearchText = "",
+    page_no: Annotated[PageNo, QueryParameter(name="page")] = 1,
 ) -> Template:
     rows, total, pages = await printing.search(print_status, q, kind, page_no)
     return page(
@@ -470,7 +443,10 @@ async def print_list(
 
 
 @post(
-    "/certificates/print", opt=perm("certificates.print"), include_in_schema=False, status_code=200
+    "/certificates/print",
+    opt=perm("certificates.print", api="POST /api/v1/certificates/print"),
+    include_in_schema=False,
+    status_code=200,
 )
 async def print_many(request: Request) -> Response:
     form = await request.form()
@@ -479,8 +455,9 @@ async def print_many(request: Request) -> Response:
         ids = [int(one)]
     else:
         ids = [int(v) for v in form.getall("ids") if str(v).isdigit()] if "ids" in form else []
+    ids = ids[: printing.MAX_BATCH + 1]  # print_pdf refuses more than MAX_BATCH, naming the limit
     pdf = await printing.print_pdf(ids, request.user, str(form.get("reason") or ""))
-    return _pdf(pdf, "certificates.pdf" if len(ids) > 1 else f"certificate-{ids[0]}.pdf")
+    return _pdf(pdf, printing.print_filename(ids))
 
 
 def _record_print_available() -> bool:
@@ -493,7 +470,7 @@ def _record_print_available() -> bool:
 
 @get(
     "/certificates/records/{record_id:int}/print",
-    opt=perm("certificates.print"),
+    opt=perm("certificates.print", api="GET /api/v1/certificates/records/{record_id}/print"),
     include_in_schema=False,
 )
 async def record_print(record_id: int) -> Template:
@@ -518,7 +495,11 @@ async def numbers_page() -> Template:
     )
 
 
-@post("/certificates/numbers/void", opt=perm("certificates.void"), include_in_schema=False)
+@post(
+    "/certificates/numbers/void",
+    opt=perm("certificates.void", api="POST /api/v1/certificates/numbers/void"),
+    include_in_schema=False,
+)
 async def number_void(request: Request) -> Response:
     form = await form_dict(request)
     try:
@@ -535,54 +516,6 @@ async def number_void(request: Request) -> Response:
     return see_other("/certificates/numbers")
 
 
-# ── JSON API ──────────────────────────────────────────────────────────────────────────────
-
-
-@get(
-    "/api/v1/certificates/{certificate_id:int}",
-    opt=perm("certificates.view"),
-    tags=["certificates"],
-    summary="证书详情",
-)
-async def api_certificate(certificate_id: int) -> dict[str, Any]:
-    return await services.get_certificate(certificate_id)
-
-
-@get(
-    "/api/v1/certificates/{certificate_id:int}/content",
-    opt=perm("certificates.view"),
-    tags=["certificates"],
-    summary="证书内容（由原始记录得出）与编制人的编辑",
-)
-async def api_certificate_content(request: Request, certificate_id: int) -> dict[str, Any]:
-    return await _content_body(request, certificate_id)
-
-
-@put(
-    "/api/v1/certificates/{certificate_id:int}/compiler-edits",
-    opt=perm("business.compile"),
-    tags=["certificates"],
-    summary="编制人编辑证书（备注、送检单位地址、检定地点；仅编制中）",
-    request_max_body_size=64 * 1024,
-)
-async def api_compiler_edits(
-    request: Request, certificate_id: int, data: dict[str, Any]
-) -> dict[str, Any]:
-    await ce.save(certificate_id, request.user, data, replace=True)
-    return await _content_body(request, certificate_id)
-
-
-@post(
-    "/api/v1/certificates/{certificate_id:int}/issue",
-    opt=perm("certificates.issue"),
-    tags=["certificates"],
-    summary="出具证书（编号、二维码、PDF）",
-    status_code=200,
-)
-async def api_issue(request: Request, certificate_id: int) -> dict[str, Any]:
-    return await services.issue(certificate_id, user=request.user)
-
-
 router = Router(
     path="/",
     route_handlers=[
@@ -595,7 +528,6 @@ router = Router(
         template_approve,
         template_return,
         template_retire,
-        api_template_retire,
         template_preview,
         template_download,
         certificate_list,
@@ -613,10 +545,7 @@ router = Router(
         record_print,
         numbers_page,
         number_void,
-        api_certificate,
-        api_certificate_content,
-        api_compiler_edits,
-        api_issue,
+        *api.HANDLERS,
         verify_routes.router,
     ],
 )

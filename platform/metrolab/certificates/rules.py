@@ -53,3 +53,17 @@ def approver_not_checker(context: dict[str, Any]) -> str | None:
     if context.get("actor") is None or context.get("actor") == context.get("checker"):
         return f"批准人 {context.get('actor_name') or ''} 核验了本证书，同一人不能既核验又批准同一份证书"
     return None
+
+
+def recall_requester_responsible(context: dict[str, Any]) -> str | None:
+    """内部追回 is asked for by who answers for the certificate — its verifier or its compiler — or
+    by someone who may withdraw certificates anyway (certificates.void); not by any verifier."""
+    actor = context.get("actor")
+    if actor is not None and (
+        actor in (context.get("verifier"), context.get("compiler")) or context.get("actor_may_void")
+    ):
+        return None
+    return (
+        f"{context.get('actor_name') or ''} 不是本证书的检定员或编制人，不能申请追回；"
+        f"请由检定员 {context.get('verifier_name') or ''} 申请"
+    )

@@ -58,6 +58,7 @@ __all__ = [
     "lookup",
     "new_revision",
     "new_token",
+    "pdf_of",
     "recall",
     "status_of",
     "token_genuine",
@@ -125,7 +126,16 @@ def to_pdf(docx: bytes) -> bytes:
 # ── certificates ──────────────────────────────────────────────────────────────────────────
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit: a larger one is "not found", never a database error
+
+
+def in_range(object_id: Any) -> bool:
+    return isinstance(object_id, int) and 0 < object_id <= MAX_ID
+
+
 async def get_certificate(certificate_id: int) -> dict[str, Any]:
+    if not in_range(certificate_id):
+        raise NotFound("证书不存在")
     row = (
         await Certificate.select(
             *Certificate.all_columns(), Certificate.customer.name.as_alias("customer_name")
@@ -137,6 +147,14 @@ async def get_certificate(certificate_id: int) -> dict[str, Any]:
     if row is None:
         raise NotFound("证书不存在")
     return row
+
+
+async def pdf_of(certificate_id: int) -> tuple[bytes, str]:
+    """(the issued PDF, its file name); 404 before it is issued."""
+    cert = await get_certificate(certificate_id)
+    if not cert["pdf_sha256"]:
+        raise NotFound("该证书尚未出具，没有 PDF")
+    return storage.get(cert["pdf_sha256"]), f"{cert['number']}.pdf"
 
 
 async def create_certificate(

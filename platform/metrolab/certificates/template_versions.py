@@ -16,8 +16,9 @@ import anyio
 from metrolab import storage
 from metrolab.audit import chain
 from metrolab.audit.log import record
+from metrolab.certificates.services import in_range
 from metrolab.certificates.tables import KINDS, CertificateTemplate, TemplateVersion
-from metrolab.kernel.errors import Conflict, Refused
+from metrolab.kernel.errors import Conflict, NotFound, Refused
 from metrolab.paths import data_folder
 from metrolab.web.errors import UserError
 
@@ -65,6 +66,8 @@ async def templates() -> list[dict[str, Any]]:
 
 
 async def get_template(template_id: int) -> dict[str, Any]:
+    if not in_range(template_id):
+        raise NotFound("证书模板不存在")
     row = await CertificateTemplate.select().where(CertificateTemplate.id == template_id).first()
     if row is None:
         raise UserError(status_code=404, detail="证书模板不存在")
@@ -85,6 +88,8 @@ async def versions(template_id: int) -> list[dict[str, Any]]:
 
 
 async def get_version(version_id: int) -> dict[str, Any]:
+    if not in_range(version_id):
+        raise NotFound("模板版本不存在")
     row = (
         await TemplateVersion.select(
             *TemplateVersion.all_columns(),
@@ -321,6 +326,7 @@ async def preview_pdf(version_id: int) -> bytes:
     """The version rendered with the contract's sample data (and sample QR / signatures)."""
     from metrolab.certificates.contract import sample_context, sample_images
     from metrolab.certificates.services import to_pdf
+    from metrolab.engine.documents.problems import TemplateProblem
     from metrolab.engine.documents.render import render_docx
 
     version = await get_version(version_id)
@@ -328,8 +334,24 @@ async def preview_pdf(version_id: int) -> bytes:
         "notice" if version["template_kind"] == "检定结果通知书" else "certificate"
     )
     template = storage.get(version["docx_sha256"])
-    docx = await anyio.to_thread.run_sync(render_docx, template, ctx, sample_images(ctx))
+    try:
+        docx = await anyio.to_thread.run_sync(render_docx, template, ctx, sample_images(ctx))
+    except TemplateProblem as exc:  # the sandbox or the time limit stopped it: the template's fault
+        place = f"（{exc.place}）" if exc.place else ""
+        raise Refused(
+            f"模板无法用示例数据生成预览：{exc.message_zh}{place}。请修改模板后上传新版本",
+            status_code=422,
+        ) from exc
     return await anyio.to_thread.run_sync(to_pdf, docx)
+
+
+async def docx_of(version_id: int) -> tuple[bytes, str]:
+    """(the version's .docx, a file name naming template and version)."""
+    version = await get_version(version_id)
+    return (
+        storage.get(version["docx_sha256"]),
+        f"{version['template_key']}-v{version['number']}.docx",
+    )
 
 
 async def seed_templates() -> int:

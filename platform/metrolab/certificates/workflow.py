@@ -161,6 +161,7 @@ async def certificate_context(cert: dict[str, Any], user: Any) -> dict[str, Any]
         "verifier_name": names.get(verifier, ""),
         "checker_name": names.get(signers.get("checker"), ""),
         "actor_name": getattr(user, "full_name", ""),
+        "actor_may_void": "certificates.void" in (getattr(user, "permissions", None) or ()),
         "verifier_qualified": bool(
             verifier and await valid_qualification(verifier, cert["instrument_type"], on)
         ),

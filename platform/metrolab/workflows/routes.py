@@ -1,22 +1,20 @@
-"""Workflow diagrams, and delay requests (§5.8.10: register, approve, query) run on the engine."""
+"""Pages: workflow diagrams, and delay requests (§5.8.10: register, approve, query) run on the engine;
+the JSON twins are in api.py."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.response import Template
 
 from metrolab.engine import workflow as engine
-from metrolab.web.errors import UserError
+from metrolab.kernel.errors import Refused
 from metrolab.web.i18n import _, current_language
 from metrolab.web.pages import form_dict, page, see_other
+from metrolab.web.params import SearchText
 from metrolab.web.permissions import perm
-from metrolab.workflows import (
-    rules,  # noqa: F401 - registers the business rules
-    services,
-)
+from metrolab.workflows import api, services
 from metrolab.workflows.tables import DelayRequest, WorkflowVersion
 
 
@@ -56,169 +54,72 @@ async def workflow_detail(key: str) -> Template:
     )
 
 
-# ── delay requests ──────────────────────────────────────────────────────────────────────────────
+# ── delay requests (the JSON twins are in api.py) ─────────────────────────────────────────────
 
 
-def _context(row: dict[str, Any], user_id: int) -> dict[str, Any]:
-    return {
-        "requester": row["requester"],
-        "actor": user_id,
-        "due_date": row["due_date"].isoformat(),
-        "new_due_date": row["new_due_date"].isoformat(),
-    }
-
-
-async def _get(delay_id: int) -> dict[str, Any]:
-    row = (
-        await DelayRequest.select(
-            *DelayRequest.all_columns(), DelayRequest.requester.full_name.as_alias("requester_name")
-        )
-        .where(DelayRequest.id == delay_id)
-        .first()
+async def _delay_list_page(
+    status: str, q: str, *, errors: dict[str, str] | None = None, values: Any = None
+) -> Template:
+    defn, _v = await services.definition(services.DELAY_WF)
+    return page(
+        "workflows/delay_list.html",
+        status_code=400 if errors else 200,
+        title=_("申请延时"),
+        rows=[] if errors else await services.delays(status, q),
+        states=list(defn.states.values()),
+        query={"status": status, "q": q},
+        errors=errors or {},
+        values=values or {},
     )
-    if row is None:
-        raise UserError(status_code=404, detail="延时申请不存在")
-    return row
 
 
 @get("/delays", opt=perm("delays.view"), include_in_schema=False)
-async def delay_list(status: str = "", q: str = "") -> Template:
-    query = DelayRequest.select(
-        *DelayRequest.all_columns(), DelayRequest.requester.full_name.as_alias("requester_name")
-    )
-    if status:
-        query = query.where(DelayRequest.status == status)
-    if q:
-        query = query.where(DelayRequest.subject.ilike(f"%{q}%"))
-    defn, _v = await services.definition("delay_request")
-    rows = await query.order_by(DelayRequest.id, ascending=False).limit(200)
-    return page(
-        "workflows/delay_list.html",
-        title=_("申请延时"),
-        rows=rows,
-        states=list(defn.states.values()),
-        query={"status": status, "q": q},
-        errors={},
-        values={},
-    )
+async def delay_list(status: SearchText = "", q: SearchText = "") -> Template:
+    return await _delay_list_page(status, q)
 
 
-@post("/delays", opt=perm("delays.request"), include_in_schema=False)
-async def delay_create(request: Request) -> Response:
+@post("/delays", opt=perm("delays.request", api="POST /api/v1/delays"), include_in_schema=False)
+async def delay_create(request: Request) -> Response | Template:
     form = await form_dict(request)
-    errors: dict[str, str] = {}
-    if not form.get("subject"):
-        errors["subject"] = _("请填写证书编号或任务")
-    dates = {}
-    for name, label in (("due_date", "原应完成日期"), ("new_due_date", "申请完成日期")):
-        try:
-            dates[name] = date.fromisoformat(form.get(name, ""))
-        except ValueError:
-            errors[name] = _("{label}：日期格式应为 YYYY-MM-DD", label=_(label))
-    if len(dates) == 2 and dates["new_due_date"] <= dates["due_date"]:
-        errors["new_due_date"] = _("申请完成日期必须晚于原应完成日期")
-    if not form.get("reason"):
-        errors["reason"] = _("请填写延时原因")
-    if errors:
-        defn, _v = await services.definition("delay_request")
-        return page(
-            "workflows/delay_list.html",
-            status_code=400,
-            title=_("申请延时"),
-            rows=[],
-            states=list(defn.states.values()),
-            query={"status": "", "q": ""},
-            errors=errors,
-            values=form,
-        )
-    # Piccolo: **columns go to untyped **kwargs; mypy matches them to _data
-    delay = DelayRequest(
-        subject=form["subject"][:100],
-        requester=request.user.id,
-        reason=form["reason"],
-        **dates,  # type: ignore[arg-type]
-    )
-    await delay.save()
-    return see_other(f"/delays/{delay.id}")
+    try:
+        delay = await services.create_delay(form, request.user)
+    except Refused as exc:
+        problems = {str(p["key"]): str(p["message"]) for p in exc.extra or []}
+        return await _delay_list_page("", "", errors=problems, values=form)
+    return see_other(f"/delays/{delay['id']}")
 
 
 @get("/delays/{delay_id:int}", opt=perm("delays.view"), include_in_schema=False)
 async def delay_detail(request: Request, delay_id: int) -> Template:
-    row = await _get(delay_id)
-    defn, _v = await services.definition("delay_request")
-    actions = engine.action_status(
-        defn, row["status"], request.user.roles, _context(row, request.user.id)
-    )
+    row = await services.get_delay(delay_id)
+    defn, _v = await services.definition(services.DELAY_WF)
     return page(
         "workflows/delay_detail.html",
         title=_("延时申请"),
         d=row,
         defn=defn,
-        actions=actions,
+        actions=await services.delay_actions(row, request.user),
         history=await services.history(DelayRequest, delay_id),
     )
 
 
-@post("/delays/{delay_id:int}/{action:str}", opt=perm("delays.view"), include_in_schema=False)
+@post(
+    "/delays/{delay_id:int}/{action:str}",
+    opt=perm("delays.view", api="POST /api/v1/delays/{delay_id}/{action}"),
+    include_in_schema=False,
+)
 async def delay_act(request: Request, delay_id: int, action: str) -> Response:
     form = await form_dict(request)
-    row = await _get(delay_id)
-    lock = int(form["lock_version"]) if form.get("lock_version", "").isdigit() else None
-    await services.apply(
-        DelayRequest,
+    lock = form.get("lock_version", "")
+    await services.act_delay(
         delay_id,
-        "delay_request",
-        action,
+        action[:100],
         request.user,
-        context=_context(row, request.user.id),
         reason=form.get("reason") or None,
         password=form.get("password") or None,
-        expected_lock=lock,
+        expected_lock=int(lock) if lock.isdigit() and len(lock) < 10 else None,
     )
     return see_other(f"/delays/{delay_id}")
-
-
-@get(
-    "/api/v1/delays/{delay_id:int}",
-    opt=perm("delays.view"),
-    tags=["workflows"],
-    summary="延时申请及其流转记录",
-)
-async def api_delay(request: Request, delay_id: int) -> dict[str, Any]:
-    row = await _get(delay_id)
-    defn, _v = await services.definition("delay_request")
-    row["actions"] = [
-        t.key
-        for t in engine.available_actions(
-            defn, row["status"], request.user.roles, _context(row, request.user.id)
-        )
-    ]
-    row["history"] = await services.history(DelayRequest, delay_id)
-    return row
-
-
-@post(
-    "/api/v1/delays/{delay_id:int}/{action:str}",
-    opt=perm("delays.view"),
-    tags=["workflows"],
-    summary="对延时申请执行动作（批准 / 驳回 / 撤回）",
-)
-async def api_delay_act(
-    request: Request, delay_id: int, action: str, data: dict[str, Any]
-) -> dict[str, Any]:
-    row = await _get(delay_id)
-    applied = await services.apply(
-        DelayRequest,
-        delay_id,
-        "delay_request",
-        action,
-        request.user,
-        context=_context(row, request.user.id),
-        reason=data.get("reason"),
-        password=data.get("password"),
-        expected_lock=data.get("lock_version"),
-    )
-    return {"from": applied.from_state, "to": applied.to_state}
 
 
 router = Router(
@@ -230,7 +131,6 @@ router = Router(
         delay_create,
         delay_detail,
         delay_act,
-        api_delay,
-        api_delay_act,
+        *api.HANDLERS,
     ],
 )

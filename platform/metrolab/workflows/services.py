@@ -138,6 +138,8 @@ async def apply(
     """Move one object: check state, role, guard, rules, reason and signature; then update it only if
     nobody moved it meanwhile (lock_version), and record the step. Refusals say which rule refused.
     ``signature_into``: a column of the object that keeps a copy of the step's signature."""
+    if reason is not None and (len(reason) > MAX_REASON or "\x00" in reason):
+        raise Refused(f"原因：至多 {MAX_REASON} 字，不能含空字符")
     defn, version = await definition(key)
     row = (
         await table.select(table.status, table.lock_version)
@@ -236,3 +238,151 @@ async def history(table: type[Table], object_id: int) -> list[dict[str, Any]]:
             }
         row["action_label"] = labels[row["workflow_key"]].get(row["action"], "")
     return rows
+
+
+# ── delay requests (§5.8.10): register, act, query — the pages and the API call these ─────────
+
+DELAY_WF = "delay_request"
+DELAY_LIST_LIMIT = 200
+MAX_SUBJECT = 100  # DelayRequest.subject
+MAX_REASON = 2000
+
+
+def delay_context(row: dict[str, Any], user_id: int) -> dict[str, Any]:
+    return {
+        "requester": row["requester"],
+        "actor": user_id,
+        "due_date": row["due_date"].isoformat(),
+        "new_due_date": row["new_due_date"].isoformat(),
+    }
+
+
+async def get_delay(delay_id: int) -> dict[str, Any]:
+    from metrolab.workflows.tables import DelayRequest
+
+    row = None
+    if 0 < delay_id <= 2**31 - 1:  # a larger id is "not found", never a database error
+        row = (
+            await DelayRequest.select(
+                *DelayRequest.all_columns(),
+                DelayRequest.requester.full_name.as_alias("requester_name"),
+            )
+            .where(DelayRequest.id == delay_id)
+            .first()
+        )
+    if row is None:
+        raise NotFound("延时申请不存在")
+    return row
+
+
+async def delays(status: str = "", q: str = "") -> list[dict[str, Any]]:
+    """The newest delay requests, by state and by text in 证书编号或任务."""
+    from metrolab.workflows.tables import DelayRequest
+
+    query = DelayRequest.select(
+        *DelayRequest.all_columns(), DelayRequest.requester.full_name.as_alias("requester_name")
+    )
+    if status:
+        query = query.where(DelayRequest.status == status[:50])
+    q = "".join(ch for ch in q if ch.isprintable())[:200].strip()
+    if q:
+        query = query.where(DelayRequest.subject.ilike(f"%{q}%"))
+    return await query.order_by(DelayRequest.id, ascending=False).limit(DELAY_LIST_LIMIT)
+
+
+def _clean(text: Any) -> str:
+    return text.strip() if isinstance(text, str) else ""
+
+
+def delay_problems(values: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    """({field: 中文 problem}, the clean values: subject, reason and the two dates as ``date``).
+    Dates come as ``date`` (API) or ISO text (the page's form)."""
+    from datetime import date
+
+    from metrolab.web.i18n import _
+
+    problems: dict[str, str] = {}
+    clean: dict[str, Any] = {"subject": _clean(values.get("subject")), "reason": ""}
+    if not clean["subject"]:
+        problems["subject"] = _("请填写证书编号或任务")
+    elif len(clean["subject"]) > MAX_SUBJECT or not clean["subject"].isprintable():
+        problems["subject"] = _("证书编号或任务：至多 {n} 个字符，不能含控制字符", n=MAX_SUBJECT)
+    for name, label in (("due_date", "原应完成日期"), ("new_due_date", "申请完成日期")):
+        raw = values.get(name)
+        try:
+            clean[name] = raw if isinstance(raw, date) else date.fromisoformat(_clean(raw))
+        except ValueError:
+            problems[name] = _("{label}：日期格式应为 YYYY-MM-DD", label=_(label))
+    if (
+        "due_date" in clean
+        and "new_due_date" in clean
+        and clean["new_due_date"] <= clean["due_date"]
+    ):
+        problems["new_due_date"] = _("申请完成日期必须晚于原应完成日期")
+    reason = _clean(values.get("reason"))
+    if not reason:
+        problems["reason"] = _("请填写延时原因")
+    elif len(reason) > MAX_REASON or "\x00" in reason:
+        problems["reason"] = _("延时原因：至多 {n} 字，不能含空字符", n=MAX_REASON)
+    clean["reason"] = reason
+    return problems, clean
+
+
+async def create_delay(values: dict[str, Any], user: CurrentUser) -> dict[str, Any]:
+    """登记 a delay request; 400 naming each field when a value is wrong."""
+    from metrolab.workflows.tables import DelayRequest
+
+    problems, clean = delay_problems(values)
+    if problems:
+        raise Refused(
+            "；".join(problems.values()),
+            extra=[{"key": k, "message": v} for k, v in problems.items()],
+        )
+    delay = DelayRequest(
+        subject=clean["subject"],
+        requester=user.id,
+        reason=clean["reason"],
+        due_date=clean["due_date"],
+        new_due_date=clean["new_due_date"],
+    )
+    await delay.save()
+    await record(
+        "delay_request.registered",
+        actor=user,
+        target_type="delay_request",
+        target_id=delay.id,
+        details={"subject": clean["subject"]},
+    )
+    return await get_delay(delay.id)
+
+
+async def delay_actions(row: dict[str, Any], user: CurrentUser) -> list[tuple[Any, Any]]:
+    """(transition, refusal or None) of a delay request for this person now."""
+    defn, _v = await definition(DELAY_WF)
+    return engine.action_status(defn, row["status"], user.roles, delay_context(row, user.id))
+
+
+async def act_delay(
+    delay_id: int,
+    action: str,
+    user: CurrentUser,
+    *,
+    reason: str | None = None,
+    password: str | None = None,
+    expected_lock: int | None = None,
+) -> Applied:
+    """One step of a delay request's workflow (批准 / 驳回 / 撤回)."""
+    from metrolab.workflows.tables import DelayRequest
+
+    row = await get_delay(delay_id)
+    return await apply(
+        DelayRequest,
+        delay_id,
+        DELAY_WF,
+        action,
+        user,
+        context=delay_context(row, user.id),
+        reason=(reason or "").strip() or None,
+        password=password or None,
+        expected_lock=expected_lock,
+    )
