@@ -1,25 +1,28 @@
-"""Pages and API of the accounts feature: sign in/out, language, my profile and tokens, staff management."""
+"""Pages of the accounts feature: sign in/out, language, my profile and tokens, staff management.
+Their JSON twins are in api.py."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
-from litestar import Request, Response, Router, delete, get, post, put
+from litestar import Request, Response, Router, get, post
 from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
-from metrolab.accounts import services, signatures, staff
-from metrolab.accounts.passwords import password_problem, verify_password
-from metrolab.accounts.tables import ApiToken, Department, Qualification, Role, User
+from metrolab.accounts import api, services, signatures, staff
+from metrolab.accounts.api import changeable as _changeable
+from metrolab.accounts.api import signature_upload as _upload
+from metrolab.accounts.tables import ApiToken, Qualification, User
 from metrolab.audit.log import record
+from metrolab.kernel.errors import Refused
 from metrolab.settings import get_settings
 from metrolab.web.auth import SESSION_COOKIE, CurrentUser
 from metrolab.web.errors import UserError
 from metrolab.web.i18n import LANGUAGES, _
-from metrolab.web.pages import form_dict, page, read_upload, see_other
-from metrolab.web.permissions import AUTHENTICATED, PUBLIC, perm
+from metrolab.web.pages import form_dict, page, see_other
+from metrolab.web.params import Id
+from metrolab.web.permissions import AUTHENTICATED, PUBLIC, authenticated, perm
 
 
 def _ip(request: Request) -> str:
@@ -137,19 +140,20 @@ async def me_page(request: Request) -> Template:
     return await _me_page(request)
 
 
-@post("/me/password", opt=AUTHENTICATED, include_in_schema=False)
+@post(
+    "/me/password",
+    opt=authenticated(api="POST /api/v1/me/password"),
+    include_in_schema=False,
+)
 async def change_password(request: Request) -> Template:
     form = await form_dict(request)
-    row = await User.select(User.password_hash).where(User.id == request.user.id).first()
-    assert row is not None  # the signed-in user's own row
-    if not await verify_password(row["password_hash"], form.get("current", "")):
-        return await _me_page(request, 400, errors={"current": _("当前密码不正确")})
-    if problem := password_problem(form.get("new", "")):
-        return await _me_page(request, 400, errors={"new": _(problem)})
-    if form.get("new") != form.get("repeat"):
-        return await _me_page(request, 400, errors={"repeat": _("两次输入的新密码不一致")})
-    # Ends the user's other sessions and revokes their API tokens (this session stays); audited.
-    await services.set_password(request.user.id, form["new"], request.user)
+    try:  # ends the user's other sessions and revokes their API tokens (this session stays)
+        await services.change_own_password(
+            request.user, form.get("current", ""), form.get("new", ""), form.get("repeat", "")
+        )
+    except Refused as refused:
+        errors = {p["key"]: _(p["message"]) for p in refused.extra or []}
+        return await _me_page(request, 400, errors=errors)
     return await _me_page(request, flash=_("密码已修改"))
 
 
@@ -168,11 +172,13 @@ async def create_token(request: Request) -> Template:
     return await _me_page(request, new_token=token, flash=_("新令牌只显示这一次，请立即复制保存"))
 
 
-@post("/me/tokens/{token_id:int}/revoke", opt=AUTHENTICATED, include_in_schema=False)
-async def revoke_token(request: Request, token_id: int) -> Response:
-    await ApiToken.update({ApiToken.revoked: True}).where(
-        (ApiToken.id == token_id) & (ApiToken.user == request.user.id)
-    )
+@post(
+    "/me/tokens/{token_id:int}/revoke",
+    opt=authenticated(api="POST /api/v1/me/tokens/{token_id}/revoke"),
+    include_in_schema=False,
+)
+async def revoke_token(request: Request, token_id: Id) -> Response:
+    await staff.revoke_my_token(request.user, token_id)
     return see_other("/me")
 
 
@@ -215,7 +221,7 @@ async def staff_new(request: Request) -> Template:
     )
 
 
-@post("/staff", opt=perm("staff.manage"), include_in_schema=False)
+@post("/staff", opt=perm("staff.manage", api="POST /api/v1/users"), include_in_schema=False)
 async def staff_create(request: Request) -> Response:
     form = await request.form()
     values = {
@@ -236,15 +242,8 @@ async def staff_create(request: Request) -> Response:
             roles=await staff.all_roles(),
             user_roles=chosen_roles,
         )
-    user = await staff.create_user(values, chosen_roles)
-    await record(
-        "user.created",
-        actor=request.user,
-        target_type="user",
-        target_id=user.id,
-        details={"username": user.username},
-    )
-    return see_other(f"/staff/{user.id}")
+    user_id = await staff.add_user(values, chosen_roles, request.user)
+    return see_other(f"/staff/{user_id}")
 
 
 @get("/staff/{user_id:int}", opt=perm("staff.view"), include_in_schema=False)
@@ -263,106 +262,81 @@ async def _detail(request: Request, user_id: int, status_code: int = 200, **extr
         user_roles=[r["key"] for r in await services.roles_of(user_id)],
         roles=await staff.all_roles(),
         departments=await staff.departments(),
-        qualifications=await Qualification.select()
-        .where(Qualification.user == user_id)
-        .order_by(Qualification.valid_until)
-        .output(load_json=True),
+        qualifications=await staff.qualifications(user_id),
         today=date.today(),
         **extra,
     )
 
 
-@post("/staff/{user_id:int}", opt=perm("staff.manage"), include_in_schema=False)
+@post(
+    "/staff/{user_id:int}",
+    opt=perm("staff.manage", api="PUT /api/v1/users/{user_id}"),
+    include_in_schema=False,
+)
 async def staff_update(request: Request, user_id: int) -> Response:
     form = await request.form()
     await staff.get_user(user_id)
     roles = form.getall("roles", [])
     values = {k: form.get(k, "").strip() for k in ("full_name", "department", "phone", "email")}
-    if not values["full_name"]:
-        return await _detail(request, user_id, 400, errors={"full_name": _("姓名不能为空")})
-    await staff.update_user(user_id, values, roles)
-    await record(
-        "user.updated",
-        actor=request.user,
-        target_type="user",
-        target_id=user_id,
-        details={"roles": roles},
-    )
+    if errors := await staff.validate_update(values, roles):
+        return await _detail(request, user_id, 400, errors={k: _(v) for k, v in errors.items()})
+    await staff.change_user(user_id, values, roles, request.user)
     return see_other(f"/staff/{user_id}")
 
 
-@post("/staff/{user_id:int}/active", opt=perm("staff.manage"), include_in_schema=False)
+@post(
+    "/staff/{user_id:int}/active",
+    opt=perm("staff.manage", api="PUT /api/v1/users/{user_id}/active"),
+    include_in_schema=False,
+)
 async def staff_set_active(request: Request, user_id: int) -> Response:
     form = await form_dict(request)
-    active = form.get("active") == "1"
-    await staff.get_user(user_id)
-    if user_id == request.user.id and not active:
-        raise UserError(status_code=409, detail="不能停用自己的账户")
-    await User.update({User.is_active: active}).where(User.id == user_id)
-    if not active:
-        await staff.end_all_sessions(user_id)
-    await record(
-        "user.enabled" if active else "user.disabled",
-        actor=request.user,
-        target_type="user",
-        target_id=user_id,
-    )
+    await staff.set_active(user_id, form.get("active") == "1", request.user)
     return see_other(f"/staff/{user_id}")
 
 
-@post("/staff/{user_id:int}/qualifications", opt=perm("staff.manage"), include_in_schema=False)
+@post(
+    "/staff/{user_id:int}/qualifications",
+    opt=perm("staff.manage", api="POST /api/v1/users/{user_id}/qualifications"),
+    include_in_schema=False,
+)
 async def staff_add_qualification(request: Request, user_id: int) -> Response:
     form = await form_dict(request)
     await staff.get_user(user_id)
-    errors: dict[str, str] = {}
-    if not form.get("certificate_no"):
-        errors["certificate_no"] = _("证书编号不能为空")
-    types = [t for t in re.split(r"[\s,，、]+", form.get("instrument_types", "")) if t]
-    if not types:
-        errors["instrument_types"] = _("请填写可检定的器具类型代码")
-    try:
-        valid_until = date.fromisoformat(form.get("valid_until", ""))
-    except ValueError:
-        errors["valid_until"] = _("有效期至：日期格式应为 YYYY-MM-DD")
-    if errors:
-        return await _detail(request, user_id, 400, errors=errors, qual_values=form)
-    await Qualification.insert(
-        Qualification(
-            user=user_id,
-            certificate_no=form["certificate_no"],
-            instrument_types=types,
-            valid_until=valid_until,
-        )
+    types = staff.split_types(form.get("instrument_types", ""))
+    valid_from, valid_until = _date(form.get("valid_from")), _date(form.get("valid_until"))
+    errors = await staff.validate_qualification(
+        form.get("certificate_no", ""), types, valid_from, valid_until
     )
-    await record(
-        "qualification.added",
-        actor=request.user,
-        target_type="user",
-        target_id=user_id,
-        details={"certificate_no": form["certificate_no"], "types": types},
+    if form.get("valid_from") and valid_from is None:
+        errors["valid_from"] = "有效期起：日期格式应为 YYYY-MM-DD"
+    if errors or valid_until is None:
+        translated = {k: _(v) for k, v in errors.items()}
+        return await _detail(request, user_id, 400, errors=translated, qual_values=form)
+    await staff.grant_qualification(
+        user_id, form["certificate_no"], types, valid_until, request.user, valid_from
     )
     return see_other(f"/staff/{user_id}")
+
+
+def _date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text or "")
+    except ValueError:
+        return None
 
 
 # ── signature images: admin for anyone (staff page), everyone for themselves (/me) ─────────────
 
 
-async def _upload(request: Request) -> bytes:
-    if request.headers.get("content-type", "").startswith("multipart/"):
-        data, _filename = await read_upload(request, "signature")
-        return data
-    return await request.body()  # the API also takes the image itself as the request body
-
-
-async def _changeable(request: Request, user_id: int) -> None:
-    await staff.get_user(user_id)
-    if not signatures.may_change(request.user, user_id):
-        raise UserError(status_code=403, detail="只有管理员可以更改他人的签名图片")
-
-
-@post("/staff/{user_id:int}/signature", opt=perm("staff.manage"), include_in_schema=False)
+# Self or staff.manage (signatures.may_change), page and API alike: the rule is checked in _changeable.
+@post(
+    "/staff/{user_id:int}/signature",
+    opt=authenticated(api="PUT /api/v1/users/{user_id}/signature"),
+    include_in_schema=False,
+)
 async def staff_signature(request: Request, user_id: int) -> Response:
-    await staff.get_user(user_id)
+    await _changeable(request, user_id)
     try:
         await signatures.set_signature(user_id, await _upload(request), request.user)
     except signatures.SignatureRefused as refused:
@@ -370,14 +344,18 @@ async def staff_signature(request: Request, user_id: int) -> Response:
     return see_other(f"/staff/{user_id}#signature")
 
 
-@post("/staff/{user_id:int}/signature/remove", opt=perm("staff.manage"), include_in_schema=False)
+@post(
+    "/staff/{user_id:int}/signature/remove",
+    opt=authenticated(api="DELETE /api/v1/users/{user_id}/signature"),
+    include_in_schema=False,
+)
 async def staff_signature_remove(request: Request, user_id: int) -> Response:
-    await staff.get_user(user_id)
+    await _changeable(request, user_id)
     await signatures.remove_signature(user_id, request.user)
     return see_other(f"/staff/{user_id}#signature")
 
 
-@post("/me/signature", opt=AUTHENTICATED, include_in_schema=False)
+@post("/me/signature", opt=authenticated(api="PUT /api/v1/me/signature"), include_in_schema=False)
 async def my_signature(request: Request) -> Response:
     try:
         await signatures.set_signature(request.user.id, await _upload(request), request.user)
@@ -386,7 +364,11 @@ async def my_signature(request: Request) -> Response:
     return see_other("/me#signature")
 
 
-@post("/me/signature/remove", opt=AUTHENTICATED, include_in_schema=False)
+@post(
+    "/me/signature/remove",
+    opt=authenticated(api="DELETE /api/v1/me/signature"),
+    include_in_schema=False,
+)
 async def my_signature_remove(request: Request) -> Response:
     await signatures.remove_signature(request.user.id, request.user)
     return see_other("/me#signature")
@@ -407,34 +389,6 @@ async def staff_signature_image(request: Request, user_id: int) -> Response:
         media_type=media_type,
         headers={"Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"},
     )
-
-
-@put(
-    "/api/v1/users/{user_id:int}/signature",
-    opt=AUTHENTICATED,
-    tags=["accounts"],
-    summary="上传签名图片",
-    description="PNG 或 JPEG，≤ 1 MB：multipart 字段 signature，或请求体就是图片（Content-Type: image/png）。"
-    "管理员可为任何人设置，其他用户只能设置自己的。",
-)
-async def api_set_signature(request: Request, user_id: int) -> dict[str, Any]:
-    await _changeable(request, user_id)
-    try:
-        digest = await signatures.set_signature(user_id, await _upload(request), request.user)
-    except signatures.SignatureRefused as refused:
-        raise UserError(status_code=400, detail=refused.text) from refused
-    return {"user_id": user_id, "signature_sha256": digest}
-
-
-@delete(
-    "/api/v1/users/{user_id:int}/signature",
-    opt=AUTHENTICATED,
-    tags=["accounts"],
-    summary="删除签名图片",
-)
-async def api_remove_signature(request: Request, user_id: int) -> None:
-    await _changeable(request, user_id)
-    await signatures.remove_signature(user_id, request.user)
 
 
 @get("/staff/statistics", opt=perm("staff.view"), include_in_schema=False)
@@ -460,99 +414,26 @@ async def roles_page() -> Template:
     )
 
 
-@post("/roles/{key:str}", opt=perm("staff.manage"), include_in_schema=False)
+@post(
+    "/roles/{key:str}",
+    opt=perm("staff.manage", api="PUT /api/v1/roles/{key}"),
+    include_in_schema=False,
+)
 async def roles_update(request: Request, key: str) -> Response:
-    from metrolab.web.permissions import PERMISSIONS
-
     form = await request.form()
-    granted = [c for c in (form.getall("permissions", [])) if c in PERMISSIONS]
-    await Role.update({Role.permissions: granted}).where(Role.key == key)
-    await record(
-        "role.updated",
-        actor=request.user,
-        target_type="role",
-        target_id=key,
-        details={"permissions": granted},
-    )
+    await staff.set_role_permissions(key, form.getall("permissions", []), request.user)
     return see_other("/roles")
 
 
-@post("/departments", opt=perm("staff.manage"), include_in_schema=False)
+@post(
+    "/departments",
+    opt=perm("staff.manage", api="POST /api/v1/departments"),
+    include_in_schema=False,
+)
 async def department_create(request: Request) -> Response:
     form = await form_dict(request)
-    if not form.get("name") or not form.get("code"):
-        raise UserError(status_code=400, detail="科室名称和代码不能为空")
-    if await Department.exists().where(
-        (Department.name == form["name"]) | (Department.code == form["code"])
-    ):
-        raise UserError(status_code=409, detail="科室名称或代码已存在")
-    await Department.insert(Department(name=form["name"], code=form["code"]))
+    await staff.add_department(form.get("name", ""), form.get("code", ""), request.user)
     return see_other("/staff/statistics")
-
-
-# ── JSON API ───────────────────────────────────────────────────────────────────────────────────
-
-
-@get("/api/v1/me", opt=AUTHENTICATED, tags=["accounts"], summary="当前用户")
-async def api_me(request: Request) -> dict[str, Any]:
-    u: CurrentUser = request.user
-    return {
-        "id": u.id,
-        "username": u.username,
-        "full_name": u.full_name,
-        "language": u.language,
-        "roles": sorted(u.roles),
-        "permissions": sorted(u.permissions),
-    }
-
-
-@get("/api/v1/users", opt=perm("staff.view"), tags=["accounts"], summary="工作人员列表")
-async def api_users(
-    q: str = "",
-    department: int | None = None,
-    role: str = "",
-    status: str = "active",
-    page_no: int = 1,
-) -> dict[str, Any]:
-    rows, pages = await staff.search(q, department, role, status, page_no)
-    return {"items": rows, "pages": pages, "page": page_no}
-
-
-@post(
-    "/api/v1/users",
-    opt=perm("staff.manage"),
-    tags=["accounts"],
-    summary="新建工作人员",
-    status_code=201,
-)
-async def api_create_user(request: Request, data: staff.NewUser) -> dict[str, Any]:
-    values = {
-        "username": data.username,
-        "full_name": data.full_name,
-        "password": data.password,
-        "department": str(data.department or ""),
-        "phone": data.phone,
-        "email": data.email,
-    }
-    errors = await staff.validate_new(values)
-    if errors:
-        raise UserError(status_code=400, detail="；".join(f"{k}: {v}" for k, v in errors.items()))
-    user = await staff.create_user(values, data.roles)
-    await record(
-        "user.created",
-        actor=request.user,
-        target_type="user",
-        target_id=user.id,
-        details={"username": user.username},
-    )
-    return await staff.get_user(user.id)
-
-
-@get(
-    "/api/v1/users/{user_id:int}", opt=perm("staff.view"), tags=["accounts"], summary="工作人员详情"
-)
-async def api_user(user_id: int) -> dict[str, Any]:
-    return await staff.get_user(user_id)
 
 
 router = Router(
@@ -578,15 +459,10 @@ router = Router(
         my_signature,
         my_signature_remove,
         staff_signature_image,
-        api_set_signature,
-        api_remove_signature,
         staff_statistics,
         roles_page,
         roles_update,
         department_create,
-        api_me,
-        api_users,
-        api_create_user,
-        api_user,
+        *api.HANDLERS,
     ],
 )

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.response import Template
 
-from metrolab.audit.log import record
+from metrolab.lab import api, services
 from metrolab.lab.settings_routes import ROUTES as SETTINGS_ROUTES
-from metrolab.lab.tables import PublicPage
 from metrolab.web.errors import UserError
 from metrolab.web.i18n import _
 from metrolab.web.navigation import task_counts
 from metrolab.web.pages import form_dict, page, see_other
 from metrolab.web.permissions import AUTHENTICATED, PUBLIC, perm
 
-
-async def _pages() -> list[dict[str, Any]]:
-    return await PublicPage.select().order_by(PublicPage.position)
+_pages = services.public_pages
 
 
 @get("/", opt=PUBLIC, include_in_schema=False)
@@ -57,27 +53,14 @@ async def pages_admin() -> Template:
     return page("lab/pages_admin.html", title=_("公共服务页面"), pages=await _pages(), errors={})
 
 
-@post("/lab/pages/{slug:str}", opt=perm("lab.manage"), include_in_schema=False)
+@post(
+    "/lab/pages/{slug:str}",
+    opt=perm("lab.manage", api="PUT /api/v1/lab/pages/{slug}"),
+    include_in_schema=False,
+)
 async def page_save(request: Request, slug: str) -> Response:
     form = await form_dict(request)
-    if not form.get("title_zh"):
-        raise UserError(status_code=400, detail="标题（中文）不能为空")
-    values = {
-        PublicPage.title_zh: form["title_zh"][:100],
-        PublicPage.title_en: form.get("title_en", "")[:100],
-        PublicPage.body_zh: form.get("body_zh", ""),
-        PublicPage.body_en: form.get("body_en", ""),
-        PublicPage.updated_at: datetime.now(UTC),
-    }
-    if await PublicPage.exists().where(PublicPage.slug == slug):
-        await PublicPage.update(values).where(PublicPage.slug == slug)  # type: ignore[arg-type]  # Piccolo: update() takes str keys; its dict type is invariant
-    else:
-        count = await PublicPage.count()
-        # Piccolo: **columns go to untyped **kwargs; mypy matches them to _data
-        await PublicPage.insert(
-            PublicPage(slug=slug, position=count, **{c._meta.name: v for c, v in values.items()})  # type: ignore[arg-type]
-        )
-    await record("public_page.saved", actor=request.user, target_type="public_page", target_id=slug)
+    await services.save_public_page(slug, form, request.user)
     return see_other("/lab/pages")
 
 
@@ -105,5 +88,6 @@ router = Router(
         page_save,
         healthz,
         *SETTINGS_ROUTES,
+        *api.HANDLERS,
     ],
 )

@@ -222,3 +222,66 @@ async def seed_demo_settings() -> int:
     values = clean(_seed_file().get("demo_settings", {}))
     await save(values, seal=stand_in_seal_png(current["name"]))
     return 1
+
+
+async def save_settings(
+    values: dict[str, str], *, seal: bytes | None, remove_seal: bool, actor: Any
+) -> list[str]:
+    """:func:`save`, audited as ``lab.settings_saved`` (the page and its API twin)."""
+    from metrolab.audit.log import record
+
+    changed = await save(values, seal=seal, remove_seal=remove_seal)
+    await record(
+        "lab.settings_saved",
+        actor=actor,
+        target_type="lab_settings",
+        target_id=1,
+        details={"changed": changed},
+    )
+    return changed
+
+
+# ── the public service pages (§5.2) ───────────────────────────────────────────────────────────
+
+
+async def public_pages() -> list[dict[str, Any]]:
+    from metrolab.lab.tables import PublicPage
+
+    return await PublicPage.select().order_by(PublicPage.position)
+
+
+async def public_page(slug: str) -> dict[str, Any]:
+    from metrolab.kernel.errors import NotFound
+    from metrolab.lab.tables import PublicPage
+
+    row = await PublicPage.select().where(PublicPage.slug == slug).first()
+    if row is None:
+        raise NotFound("页面不存在")
+    return row
+
+
+async def save_public_page(slug: str, values: dict[str, str], actor: Any) -> dict[str, Any]:
+    """Create or change the page ``slug`` (title_zh required); audited as ``public_page.saved``."""
+    from metrolab.audit.log import record
+    from metrolab.kernel.errors import Refused
+    from metrolab.lab.tables import PublicPage
+
+    title = (values.get("title_zh") or "").strip()
+    if not title:
+        raise Refused("标题（中文）不能为空", extra=[{"key": "title_zh", "message": "不能为空"}])
+    if not re.fullmatch(r"[A-Za-z0-9_\-]{1,50}", slug):
+        raise Refused("页面代码只能包含字母、数字、- 和 _（至多 50 个）")
+    row = {
+        "title_zh": title[:100],
+        "title_en": (values.get("title_en") or "")[:100],
+        "body_zh": values.get("body_zh") or "",
+        "body_en": values.get("body_en") or "",
+        "updated_at": datetime.now(UTC),
+    }
+    if await PublicPage.exists().where(PublicPage.slug == slug):
+        await PublicPage.update(row).where(PublicPage.slug == slug)  # type: ignore[arg-type]  # Piccolo: update() takes str keys; its dict type is invariant
+    else:
+        count = await PublicPage.count()
+        await PublicPage.insert(PublicPage(slug=slug, position=count, **row))  # type: ignore[arg-type]  # Piccolo: **columns go to untyped **kwargs; mypy matches them to _data
+    await record("public_page.saved", actor=actor, target_type="public_page", target_id=slug)
+    return await public_page(slug)
