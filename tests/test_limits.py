@@ -199,3 +199,37 @@ def test_the_docx_template_upload_gets_the_same_guard():
     bomb = _with_giant_cell(100 * 1024 * 1024)  # a zip bomb, whatever it claims to be
     [problem] = check_upload(bomb)
     assert "疑似压缩炸弹" in problem
+
+
+# --- sandboxed template renders ----------------------------------------------------------------
+
+
+def _template(text: str) -> bytes:
+    import io
+
+    from docx import Document
+
+    doc = Document()
+    doc.add_paragraph(text)
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def test_a_template_preview_stopped_by_the_sandbox_answers_422_at_once(db, browser, make_user):
+    from conftest import run
+    from metrolab.certificates import template_versions as tv
+
+    author = make_user("tech_manager")
+    loops = _template(
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+    )
+    version = run(tv.upload(loops, "loops.docx", author, key="loops", name="循环", kind="检定证书"))
+    browser.login(author)
+    started = time.monotonic()
+    r = browser.get(
+        f"/certificate-templates/versions/{version['id']}/preview.pdf",
+        headers={"accept": "application/json"},
+    )
+    assert r.status_code == 422 and time.monotonic() - started < 5  # was 500 after 20 s
+    assert "模板循环次数超过上限" in r.text

@@ -41,9 +41,10 @@ from metrolab.engine.documents.pdf import (
     find_unoserver,
     word_available,
 )
-from metrolab.engine.documents.problems import RenderTimeout, TemplateProblem
+from metrolab.engine.documents.problems import RenderLimit, RenderTimeout, TemplateProblem
 from metrolab.engine.documents.qr import qr_png
 from metrolab.engine.documents.render import render_docx
+from metrolab.kernel.errors import Refused
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "certificate_templates"
@@ -442,16 +443,39 @@ def test_endless_template_times_out_and_the_worker_recovers():
     # the sandbox refuses a single huge range outright …
     with pytest.raises(TemplateProblem, match="MAX_RANGE"):
         render_docx(docx("{% for i in range(10**9) %}x{% endfor %}"), sample_context())
-    # … nested loops get past that and are killed at the time limit
-    endless = docx(
+    # … and counts the iterations of nested loops: stopped at once, not at the time limit
+    nested = docx(
         "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
     )
     started = time.monotonic()
+    with pytest.raises(RenderLimit) as caught:
+        render_docx(nested, sample_context())
+    assert time.monotonic() - started < 3
+    assert isinstance(caught.value, Refused) and caught.value.status_code == 422
+    assert "循环次数超过上限" in caught.value.detail
+    # what is slow some other way is killed at the time limit
+    slow = docx("{% for i in range(99000) %}{{ ('x' * 100000)|reverse|list|length }}{% endfor %}")
+    started = time.monotonic()
     with pytest.raises(RenderTimeout):
-        render_docx(endless, sample_context(), timeout=1.5)
+        render_docx(slow, sample_context(), timeout=1.5)
     assert time.monotonic() - started < 6
     out = render_docx(docx("{{ lab.name }}"), sample_context())
     assert Document(io.BytesIO(out)).paragraphs[0].text == SAMPLE["lab"]["name"]
+
+
+def test_giant_output_is_stopped():
+    with pytest.raises(RenderLimit, match="输出过大"):
+        render_docx(
+            docx("{% for i in range(1000) %}{{ 'x' * 100000 }}{% endfor %}"), sample_context()
+        )
+    with pytest.raises(RenderLimit, match="循环次数"):  # one budget for all the loops of a render
+        render_docx(
+            docx("{% for i in range(60000) %}{% endfor %}{% for i in range(60000) %}{% endfor %}"),
+            sample_context(),
+        )
+    ok = docx("{% for i in range(60000) %}{% endfor %}{{ lab.name }}")
+    for _ in range(2):  # the count starts again with each render
+        assert Document(io.BytesIO(render_docx(ok, sample_context()))).paragraphs[0].text
 
 
 def test_giant_strings_are_refused():

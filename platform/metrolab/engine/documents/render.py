@@ -2,9 +2,13 @@
 
 The template runs in ``jinja2.sandbox.SandboxedEnvironment(autoescape=True)``
 (without autoescape a value like ``A&B 公司`` breaks the document XML), with
-``StrictUndefined`` so a misspelt variable is an error, not a blank. The render
+``StrictUndefined`` so a misspelt variable is an error, not a blank. The sandbox
+counts every loop iteration of a render (:data:`MAX_LOOP_ITERATIONS`) and the
+characters it outputs (:data:`MAX_OUTPUT_CHARS`), so nested ``range(100000)`` loops
+stop at once with a ``RenderLimit`` instead of running into the time limit. The render
 itself happens in a warm worker process with a time limit and a memory limit: a
-template with an endless loop is killed and reported as ``RenderTimeout``.
+template that is slow some other way is killed and reported as ``RenderTimeout``.
+Both are ``TemplateProblem``, a ``Refused``: callers answer 422 with the 中文 message.
 """
 
 from __future__ import annotations
@@ -28,10 +32,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-from metrolab.engine.documents.problems import RenderTimeout, TemplateProblem
+from metrolab.engine.documents.problems import RenderLimit, RenderTimeout, TemplateProblem
 
 # Image sizes in millimetres (width, height); None keeps the aspect ratio.
 DEFAULT_IMAGE_SIZE: tuple[float | None, float | None] = (None, 11.0)  # a signature
@@ -41,12 +45,61 @@ IMAGE_SIZES: dict[str, tuple[float | None, float | None]] = {
 }
 WORKER_MEMORY_LIMIT = 1536 * 1024 * 1024  # bytes of address space per render worker
 MAX_SEQUENCE = 100_000  # longest str / list a template may build with `*`
+MAX_LOOP_ITERATIONS = 100_000  # per render, all loops together (a certificate needs hundreds)
+MAX_OUTPUT_CHARS = 20_000_000  # per rendered part (a certificate's body XML is ~1 MB)
+_COUNTED = "_metrolab_counted"  # the filter every {% for %} iterable goes through
 
 
 class CertificateSandbox(SandboxedEnvironment):
-    """The sandbox, stricter: unsafe attributes raise, and no giant strings or powers."""
+    """The sandbox, stricter: unsafe attributes raise, no giant strings or powers, and loop
+    iterations and output bounded per render (:meth:`start_render` resets the counts)."""
 
     intercepted_binops = frozenset({"*", "**"})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters[_COUNTED] = self._counted
+        self.iterations_left = MAX_LOOP_ITERATIONS
+
+    def start_render(self) -> None:
+        self.iterations_left = MAX_LOOP_ITERATIONS
+
+    def _counted(self, iterable: Any) -> Any:
+        for item in iterable:
+            self.iterations_left -= 1
+            if self.iterations_left < 0:
+                raise RenderLimit(
+                    f"模板循环次数超过上限（{MAX_LOOP_ITERATIONS} 次），已停止",
+                    f"more than {MAX_LOOP_ITERATIONS} loop iterations: stopped",
+                )
+            yield item
+
+    def _generate(
+        self,
+        source: nodes.Template,
+        name: str | None,
+        filename: str | None,
+        defer_init: bool = False,
+    ) -> str:
+        # Every loop's iterable is counted: `{% for i in x %}` runs as `for i in x|_counted`.
+        for loop in source.find_all(nodes.For):
+            loop.iter = nodes.Filter(loop.iter, _COUNTED, [], [], None, None, lineno=loop.lineno)
+        return super()._generate(source, name, filename, defer_init)  # type: ignore[no-any-return]
+
+    @staticmethod
+    def concat(parts: Any) -> str:  # type: ignore[override]
+        """``"".join`` that stops at :data:`MAX_OUTPUT_CHARS` (top-level output is streamed)."""
+        out: list[str] = []
+        size = 0
+        for part in parts:
+            size += len(part)
+            if size > MAX_OUTPUT_CHARS:
+                raise RenderLimit(
+                    f"模板输出过大（超过 {MAX_OUTPUT_CHARS} 个字符），已停止",
+                    f"template output over {MAX_OUTPUT_CHARS} characters: stopped",
+                )
+            out.append(part)
+        return "".join(out)
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
         raise SecurityError(
@@ -170,6 +223,8 @@ def render_docx(
     status, *payload = _workers().run(job, timeout)
     if status == "ok":
         return payload[0]
+    if status == "limit":
+        raise RenderLimit(*payload)
     raise TemplateProblem(*payload)
 
 
@@ -226,6 +281,7 @@ def _render_in_worker(
 
     if _worker_env is None:
         _worker_env = _CachingSandbox(autoescape=True, undefined=StrictUndefined)
+    _worker_env.start_render()
     try:
         tpl = _Template(io.BytesIO(template))
         for path, blob in images.items():
@@ -243,6 +299,8 @@ def _render_in_worker(
         out = io.BytesIO()
         tpl.save(out)
         return ("ok", out.getvalue())
+    except RenderLimit as exc:
+        return ("limit", exc.message_zh, exc.message_en, exc.place)
     except TemplateProblem as exc:
         return ("error", exc.message_zh, exc.message_en, exc.place)
     except SecurityError as exc:
