@@ -1,16 +1,30 @@
 """What the public verification pages show (§5.3 证书核查, §7.2.3): signed QR tokens, the live
-status of an issued certificate, lookup by number and serial."""
+status of an issued certificate, lookup by number and serial.
+
+Lookup by number + the serial's last 4 characters is guessable (sequential numbers × 10 000 tails),
+so failed lookups are counted per client address: after :data:`LOOKUP_FAILURES` failures within
+:data:`LOOKUP_WINDOW` every lookup from that address is refused (429) until the window ends. The
+count is kept in the database (``login_throttle``, keys ``verify:<address>``), so every worker
+process sees the same count; concurrent failures are counted with an atomic increment. The QR page
+itself is not throttled: its token is signed and cannot be guessed. Behind a reverse proxy the
+server must be told the real client address (uvicorn ``--proxy-headers --forwarded-allow-ips``),
+or every visitor shares the proxy's count."""
 
 from __future__ import annotations
 
 import secrets
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, Signer
 
+from metrolab.accounts.tables import LoginThrottle
 from metrolab.certificates.tables import Certificate
+from metrolab.kernel.errors import Refused
 from metrolab.settings import get_settings
+
+LOOKUP_FAILURES = 10  # failed lookups per client address …
+LOOKUP_WINDOW = timedelta(minutes=1)  # … within this window; then refused until it ends
 
 # The public page's words for each state.
 STATUS_VALID, STATUS_RECALLED, STATUS_EXPIRED, STATUS_VOIDED = "有效", "已撤回", "已过期", "已作废"
@@ -125,6 +139,86 @@ async def lookup(number: str, serial_tail: str) -> dict[str, Any] | None:
         if serial and serial[-4:] == serial_tail[-4:]:
             return row
     return None
+
+
+class LookupThrottled(Refused):
+    status_code = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"查询过于频繁：同一地址 {LOOKUP_WINDOW.seconds // 60} 分钟内最多 {LOOKUP_FAILURES} 次"
+            f"未找到证书的查询，请 {retry_after} 秒后再试"
+        )
+        self.retry_after = retry_after
+
+
+def _throttle_key(address: str) -> str:
+    return f"verify:{address}"[:200]
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite gives naive timestamps back: they are UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+async def check_lookup_allowed(address: str) -> None:
+    """``LookupThrottled`` while ``address`` has used up its failed lookups."""
+    row = (
+        await LoginThrottle.select(LoginThrottle.locked_until)
+        .where(LoginThrottle.key == _throttle_key(address))
+        .first()
+    )
+    now = datetime.now(UTC)
+    until = _aware(row["locked_until"]) if row else None
+    if until is not None and until > now:
+        raise LookupThrottled(max(1, int((until - now).total_seconds() + 0.999)))
+
+
+async def note_failed_lookup(address: str) -> None:
+    """Count one failed lookup; the window starts with the first failure (``updated_at``)."""
+    key, now = _throttle_key(address), datetime.now(UTC)
+    row = (
+        await LoginThrottle.select(LoginThrottle.updated_at).where(LoginThrottle.key == key).first()
+    )
+    started = _aware(row["updated_at"]) if row else None
+    if row is None or started is None or now - started >= LOOKUP_WINDOW:
+        fresh = {LoginThrottle.failures: 1, LoginThrottle.updated_at: now}
+        if row is None:
+            try:
+                await LoginThrottle.insert(LoginThrottle(key=key, failures=1, updated_at=now))
+                return
+            except Exception:  # noqa: BLE001 - another worker inserted it first: count below
+                pass
+        else:
+            await LoginThrottle.update({**fresh, LoginThrottle.locked_until: None}).where(
+                LoginThrottle.key == key
+            )
+            return
+    await LoginThrottle.update({LoginThrottle.failures: LoginThrottle.failures + 1}).where(
+        LoginThrottle.key == key
+    )
+    counted = (
+        await LoginThrottle.select(LoginThrottle.failures, LoginThrottle.updated_at)
+        .where(LoginThrottle.key == key)
+        .first()
+    )
+    if counted and counted["failures"] >= LOOKUP_FAILURES:
+        start = _aware(counted["updated_at"]) or now
+        await LoginThrottle.update({LoginThrottle.locked_until: start + LOOKUP_WINDOW}).where(
+            LoginThrottle.key == key
+        )
+
+
+async def throttled_lookup(number: str, serial_tail: str, address: str) -> dict[str, Any] | None:
+    """:func:`lookup` for a public visitor: refused (429) while the address is throttled, and a
+    miss is counted."""
+    await check_lookup_allowed(address)
+    found = await lookup(number, serial_tail)
+    if found is None:
+        await note_failed_lookup(address)
+    return found
 
 
 async def _certificate(certificate_id: int) -> dict[str, Any]:

@@ -18,12 +18,16 @@ from metrolab.web.permissions import PUBLIC
 NOT_GENUINE = "证书不存在或二维码不是本机构签发的"
 
 
+def _address(request: Request) -> str:
+    return (request.client.host if request.client else "")[:64]
+
+
 async def _log_scan(request: Request, token: str, info: dict[str, Any], result: str) -> None:
     await VerificationScan.insert(
         VerificationScan(
             token=token[:300],
             certificate=info.get("id"),
-            ip=(request.client.host if request.client else "")[:64],
+            ip=_address(request),
             user_agent=request.headers.get("user-agent", "")[:300],
             result=result,
         )
@@ -85,7 +89,27 @@ async def verify_lookup(request: Request, number: str = "", serial: str = "") ->
     """§5.3 证书核查: certificate number + last 4 characters of the 出厂编号."""
     if not number and not serial:
         return page("certificates/lookup.html", title=_("证书核查"), values={}, message="")
-    found = await verification.lookup(number, serial)
+    values = {"number": number, "serial": serial}
+    try:
+        found = await verification.throttled_lookup(number, serial, _address(request))
+    except verification.LookupThrottled as exc:
+        await _log_scan(request, f"lookup:{number}"[:300], {}, "lookup_throttled")
+        return Template(
+            template_name="certificates/lookup.html",
+            context={
+                "title": _("证书核查"),
+                "values": values,
+                "message": _(
+                    "查询过于频繁：同一地址 {minutes} 分钟内最多 {limit} 次未找到证书的查询，"
+                    "请 {seconds} 秒后再试",
+                    minutes=verification.LOOKUP_WINDOW.seconds // 60,
+                    limit=verification.LOOKUP_FAILURES,
+                    seconds=exc.retry_after,
+                ),
+            },
+            status_code=exc.status_code,
+            headers={"retry-after": str(exc.retry_after)},
+        )
     await _log_scan(
         request, f"lookup:{number}"[:300], {}, "lookup_found" if found else "lookup_none"
     )
@@ -95,7 +119,7 @@ async def verify_lookup(request: Request, number: str = "", serial: str = "") ->
         "certificates/lookup.html",
         status_code=404,
         title=_("证书核查"),
-        values={"number": number, "serial": serial},
+        values=values,
         message=_("没有找到该证书：请核对证书编号和出厂编号后 4 位"),
     )
 
