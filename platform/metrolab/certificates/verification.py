@@ -183,19 +183,21 @@ async def note_failed_lookup(address: str) -> None:
         await LoginThrottle.select(LoginThrottle.updated_at).where(LoginThrottle.key == key).first()
     )
     started = _aware(row["updated_at"]) if row else None
-    if row is None or started is None or now - started >= LOOKUP_WINDOW:
-        fresh = {LoginThrottle.failures: 1, LoginThrottle.updated_at: now}
-        if row is None:
-            try:
-                await LoginThrottle.insert(LoginThrottle(key=key, failures=1, updated_at=now))
-                return
-            except Exception:  # noqa: BLE001 - another worker inserted it first: count below
-                pass
-        else:
-            await LoginThrottle.update({**fresh, LoginThrottle.locked_until: None}).where(
-                LoginThrottle.key == key
-            )
+    if row is not None and (started is None or now - started >= LOOKUP_WINDOW):
+        await LoginThrottle.update(
+            {
+                LoginThrottle.failures: 1,
+                LoginThrottle.updated_at: now,
+                LoginThrottle.locked_until: None,
+            }
+        ).where(LoginThrottle.key == key)
+        return
+    if row is None:
+        try:
+            await LoginThrottle.insert(LoginThrottle(key=key, failures=1, updated_at=now))
             return
+        except Exception:  # noqa: BLE001 - another worker inserted it first: count below
+            pass
     await LoginThrottle.update({LoginThrottle.failures: LoginThrottle.failures + 1}).where(
         LoginThrottle.key == key
     )
