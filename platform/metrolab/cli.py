@@ -157,22 +157,14 @@ def passwd(username: str, password: str | None) -> None:
 @click.option("--port", default=None, type=int, help="端口（默认 METROLAB_PORT 或 8000）")
 @click.option("--workers", default=1, show_default=True, help="进程数（PostgreSQL 时可大于 1）")
 def serve(host: str | None, port: int | None, workers: int) -> None:
-    import uvicorn
+    from metrolab.serving import serve as run_server
 
     settings = get_settings()
     _run(_require_database())
     if settings.is_sqlite and workers > 1:
         click.echo("SQLite 只使用 1 个进程；多用户局域网部署请使用 PostgreSQL", err=True)
         workers = 1
-    uvicorn.run(
-        "metrolab.app:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        log_level="info",
-        proxy_headers=True,
-    )
+    run_server(host or settings.host, port or settings.port, workers)
 
 
 async def _lab_missing() -> tuple[str, list[str]]:
