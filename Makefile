@@ -40,6 +40,9 @@ assets:
 	npm ci --no-audit --no-fund --silent
 	mkdir -p $(VENDOR)
 	cp node_modules/htmx.org/dist/htmx.min.js node_modules/sortablejs/Sortable.min.js $(VENDOR)/
+	mkdir -p $(VENDOR)/swagger-ui  # the API docs page (/api/docs)
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+		node_modules/swagger-ui-dist/LICENSE $(VENDOR)/swagger-ui/
 
 .venv-uno/bin/unoserver:
 	@if [ -x scripts/setup_unoserver.sh ]; then ./scripts/setup_unoserver.sh; fi

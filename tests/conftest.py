@@ -374,3 +374,81 @@ def ui_login(tab, user: dict) -> None:  # noqa: ANN001
     tab.fill("input[name=password]", user["password"])
     tab.click("form[action='/login'] button[type=submit]")
     tab.wait_for_url("**/home")
+
+
+# ── API clients and a lab with some data (schemathesis, access by role) ──────────────────────
+
+
+def mint_api_token(user_id: int, name: str = "tests") -> str:
+    """What the profile page does: the user signs in (a session) and makes a token for themself."""
+    from datetime import UTC, datetime
+
+    from metrolab.accounts import services
+    from metrolab.web.auth import sha256
+
+    async def mint() -> str:
+        session = await services.start_session(user_id, "127.0.0.1")
+        actor = await services.user_for_session(sha256(session), datetime.now(UTC))
+        return await services.create_api_token(actor, name)
+
+    return run(mint())
+
+
+@pytest.fixture
+def api_user(make_user):
+    """A factory: ``api_user(*roles)`` → the user row with an API ``token`` and its ``headers``,
+    the token created through the accounts service as the profile page does."""
+
+    def make(*roles: str, **kwargs) -> dict:  # noqa: ANN003
+        user = make_user(*roles, **kwargs)
+        token = mint_api_token(user["id"])
+        return {**user, "token": token, "headers": {"Authorization": f"Bearer {token}"}}
+
+    return make
+
+
+@pytest.fixture
+def sample_lab(seeded, make_user):
+    """A lab with some of everything: the demo customers and ledger, an entrustment of two methane
+    detectors received, assigned, recorded and compiled (two certificates in 编制中). Returns the
+    people (rows) and the ids of what was made, by the path-parameter names the API uses."""
+    from factories import as_user, compiled_certificates, qualify_async
+    from metrolab.features import seeders
+
+    rows = {
+        "clerk": make_user("clerk", full_name="业务员小王"),
+        "verifier": make_user("verifier", full_name="检定员张晓明"),
+    }
+    run(qualify_async(rows["verifier"]["id"]))
+
+    async def build() -> dict:
+        from metrolab.business.tables import Entrustment, VerificationTask
+        from metrolab.customers.tables import Customer
+        from metrolab.forms.tables import FormVersion
+        from metrolab.ledger.tables import LedgerInstrument
+        from metrolab.records.tables import OriginalRecord
+
+        for name, seed in seeders(demo=True):
+            if name in {"customers", "ledger", "lab_settings"}:
+                await seed()
+        certificates = await compiled_certificates(
+            as_user(rows["clerk"], "clerk"),
+            as_user(rows["verifier"], "verifier"),
+            serials=("SN-FZ-0001", "SN-FZ-0002"),
+        )
+
+        async def ids(table) -> list:  # noqa: ANN001
+            return [r["id"] for r in await table.select(table.id).order_by(table.id).limit(3)]
+
+        return {
+            "certificate_id": certificates,
+            "customer_id": await ids(Customer),
+            "entrustment_id": await ids(Entrustment),
+            "task_id": await ids(VerificationTask),
+            "record_id": await ids(OriginalRecord),
+            "instrument_id": await ids(LedgerInstrument),
+            "version_id": await ids(FormVersion),
+            "user_id": [row["id"] for row in rows.values()],
+        }
+
+    return {"rows": rows, "ids": run(build())}

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from litestar import Litestar, Router
+from litestar import Litestar
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 from piccolo.engine.postgres import PostgresEngine
 
 from metrolab.features import register_all
 from metrolab.paths import PACKAGE_DIR
 from metrolab.settings import get_settings
+from metrolab.web import apidocs
 from metrolab.web.auth import AuthenticationMiddleware, permission_guard
 from metrolab.web.csrf import TokenAwareCSRFMiddleware, csrf_config
 from metrolab.web.errors import EXCEPTION_HANDLERS
-from metrolab.web.permissions import AUTHENTICATED, PUBLIC
+from metrolab.web.openapi import declare_common_answers, openapi_config
+from metrolab.web.permissions import PUBLIC
 from metrolab.web.templating import template_config
 
 
@@ -49,8 +49,8 @@ def create_app() -> Litestar:
         send_as_attachment=False,
     )
     csrf = csrf_config(settings.secret_key, secure=settings.base_url.startswith("https"))
-    return Litestar(
-        route_handlers=[static, *register_all()],
+    app = Litestar(
+        route_handlers=[static, apidocs.router, *register_all()],
         guards=[permission_guard],
         middleware=[
             AuthenticationMiddleware,
@@ -58,17 +58,11 @@ def create_app() -> Litestar:
         ],
         template_config=template_config(),
         exception_handlers=EXCEPTION_HANDLERS,
-        # JSON only: the HTML renderers load scripts from a CDN, and labs run offline.
-        openapi_config=OpenAPIConfig(
-            title="metrolab API",
-            version="1",
-            path="/schema",
-            description="计量检定机构管理平台 JSON API（/api/v1）",
-            render_plugins=[JsonRenderPlugin()],
-            openapi_router=Router(path="/schema", route_handlers=[], opt=AUTHENTICATED),
-        ),
+        openapi_config=openapi_config(),
         on_startup=[_connect],
         on_shutdown=[_disconnect, _close_converter],
         request_max_body_size=settings.upload_max_bytes + 1024 * 1024,
         debug=settings.debug,
     )
+    declare_common_answers(app)
+    return app
