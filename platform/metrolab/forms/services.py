@@ -15,6 +15,7 @@ from typing import Any
 from piccolo.query.methods.select import Select
 
 from metrolab.audit import chain
+from metrolab.audit import chain
 from metrolab.engine.forms import (
     Change,
     DefinitionInvalid,

@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from metrolab.audit import chain
+from metrolab.audit import chain
 from metrolab.engine.forms import (
     FieldProblem,
     FormDefinition,

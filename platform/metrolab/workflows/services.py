@@ -15,6 +15,7 @@ from typing import Any
 from piccolo.table import Table
 
 from metrolab.audit import chain
+from metrolab.audit import chain
 from metrolab.audit.log import record
 from metrolab.engine import workflow as engine
 from metrolab.kernel.errors import NotFound, Refused
