@@ -97,3 +97,57 @@ def test_verifier_can_view_but_not_change_customers(browser, make_user):
     browser.login(make_user("verifier"))
     assert browser.get("/customers").status_code == 200
     assert browser.post("/api/v1/customers", json={"name": "越权客户"}).status_code == 403
+
+
+def test_the_api_twins_as_an_integrator_uses_them(new_browser, make_user):
+    from api_client import audit_rows, integrator
+
+    api = integrator(new_browser, make_user("clerk"))
+    r = api.post(
+        "/api/v1/customers",
+        json={
+            "name": "沧州示例化工",
+            "credit_code": "91130400ma0cxk3u8w",
+            "category": "化工企业",
+            "contacts": [{"name": "王五", "phone": "13800000003"}],
+        },
+    )
+    assert r.status_code == 201, r.text
+    cid = r.json()["id"]
+    assert r.json()["credit_code"] == "91130400MA0CXK3U8W"
+    assert [c["name"] for c in r.json()["contacts"]] == ["王五"]
+    assert audit_rows("customer.created", cid)
+    changed = api.put(f"/api/v1/customers/{cid}", json={"name": "沧州示例化工有限公司"})
+    assert changed.status_code == 200 and changed.json()["contacts"] == []
+    assert audit_rows("customer.updated", cid)[0]["details"]["name"] == "沧州示例化工有限公司"
+    bad = api.post("/api/v1/customers", json={"name": "x", "credit_code": "12345"})
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "credit_code"
+    assert "统一社会信用代码应为 18 位" in bad.json()["detail"]
+    gone = api.delete(f"/api/v1/customers/{cid}")
+    assert gone.status_code == 200 and audit_rows("customer.deleted", cid)
+
+
+def test_ids_search_text_and_bodies_are_bounded(new_browser, make_user):
+    from api_client import integrator
+
+    api = integrator(new_browser, make_user("clerk"))
+    big = 2147483648
+    assert api.get(f"/api/v1/customers/{big}").status_code == 400
+    put = api.put(f"/api/v1/customers/{big}", json={"name": "x"})
+    assert put.status_code == 400 and put.json()["errors"][0]["field"] == "customer_id"
+    assert api.delete(f"/api/v1/customers/{big}").status_code == 400
+    assert api.put("/api/v1/customers/999999", json={"name": "x"}).status_code == 404
+    nul = api.get("/api/v1/customers?q=%00")
+    assert nul.status_code == 400 and nul.json()["errors"][0]["field"] == "q"
+    assert api.get("/api/v1/customers?page_no=0").status_code == 400
+    for body in (
+        {"name": "客" * 201},
+        {"name": "a\u0000b"},
+        {"name": "x", "remarks": "r" * 20_001},
+        {"name": "x", "unknown": 1},
+        {"name": "x", "contacts": [{"name": "c"}] * 101},
+        {"name": "x", "contacts": [{"name": ""}]},
+    ):
+        r = api.post("/api/v1/customers", json=body)
+        assert r.status_code == 400, (body, r.text)
+    assert api.get("/api/v1/customers").json()["total"] == 0

@@ -191,9 +191,12 @@ def test_a_seal_that_is_not_a_sane_image_is_refused(admin, content, message):
 
 def test_api_refuses_unknown_fields_and_non_strings(admin):
     r = admin.put("/api/v1/lab/settings", json={"nmae": "x"})
-    assert r.status_code == 400 and "未知字段：nmae" in r.json()["detail"]
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "nmae"
     r = admin.put("/api/v1/lab/settings", json={"phone": 3108826517})
-    assert r.status_code == 400 and "phone 应为字符串" in r.json()["detail"]
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "phone"
+    assert "应为文本" in r.json()["detail"]
+    r = admin.put("/api/v1/lab/settings", json={"address": "a\u0000b"})  # NUL: 400, not a 500
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "address"
     r = admin.put("/api/v1/lab/settings", json={"seal": "not base64!"})
     assert r.status_code == 400 and "base64" in r.json()["detail"]
 

@@ -17,7 +17,7 @@ from metrolab.kernel.errors import Forbidden, Refused
 from metrolab.web.api import errors
 from metrolab.web.auth import CurrentUser
 from metrolab.web.pages import read_upload
-from metrolab.web.params import Code, Id, PageNo, Password, SearchText, StructId
+from metrolab.web.params import INT32_MAX, Code, Id, PageNo, Password, SearchText, StructId
 from metrolab.web.permissions import AUTHENTICATED, PERMISSIONS, perm
 
 TAGS = ["accounts"]
@@ -25,6 +25,11 @@ VIEW, MANAGE = perm("staff.view"), perm("staff.manage")
 _PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
 # User ids stay plain integers: one above 2³¹ is "工作人员不存在" (404, staff.get_user), as in the pages.
 UserId = Annotated[int, Parameter(description="工作人员编号")]
+# Optional query values: the bounds go on the whole Optional, or Litestar drops them.
+DepartmentId = Annotated[int | None, Parameter(ge=1, le=INT32_MAX, description="科室编号")]
+RoleKey = Annotated[
+    str | None, Parameter(min_length=1, max_length=50, pattern=r"^[\w.\-]+$", description="角色")
+]
 BodyCode = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[\w.\-]+$")]
 Codes = Annotated[list[BodyCode], msgspec.Meta(max_length=200)]
 Phone = Annotated[str, msgspec.Meta(max_length=50, pattern=_PRINTABLE)]
@@ -196,8 +201,8 @@ async def api_remove_my_signature(request: Request) -> None:
 @get("/api/v1/users", opt=VIEW, tags=TAGS, summary="工作人员列表", responses=errors())
 async def api_users(
     q: SearchText = "",
-    department: Id | None = None,
-    role: Code | None = None,
+    department: DepartmentId = None,
+    role: RoleKey = None,
     status: Literal["active", "disabled", "all"] = "active",
     page_no: PageNo = 1,
 ) -> dict[str, Any]:

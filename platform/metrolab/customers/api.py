@@ -26,7 +26,7 @@ class ContactIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class CustomerIn(msgspec.Struct, forbid_unknown_fields=True):
     name: ShortText
-    credit_code: Annotated[str, msgspec.Meta(max_length=18)] = ""
+    credit_code: Text50 = ""  # services.validate names the 18-character rule in 中文
     category: Text50 = ""
     address: Text300 = ""
     phone: Text50 = ""
