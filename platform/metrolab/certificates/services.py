@@ -21,7 +21,6 @@ import anyio
 
 from metrolab import hooks, storage
 from metrolab.audit import chain
-from metrolab.audit import chain
 from metrolab.audit.log import record
 from metrolab.certificates.context import (
     CERTIFICATE,
@@ -340,7 +339,6 @@ async def issue(certificate_id: int, *, user: Any = None) -> dict[str, Any]:
             }
         ).where(Certificate.id == cert["supersedes"])
         await chain.seal("certificate", cert["supersedes"])  # 已被第 N 版替代 on its public page
-        await chain.seal("certificate", cert["supersedes"])  # 已被第 N 版替代 on its public page
     await record(
         "certificate.issued",
         actor=user,
@@ -400,7 +398,6 @@ async def recall(certificate_id: int, reason: str, user: Any, password: str | No
             Certificate.recall_reason: (reason or "").strip(),
         }
     ).where(Certificate.id == certificate_id)
-    await chain.seal("certificate", certificate_id)  # 已撤回 on its public page
     await chain.seal("certificate", certificate_id)  # 已撤回 on its public page
 
 

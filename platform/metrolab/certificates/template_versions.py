@@ -15,7 +15,6 @@ import anyio
 
 from metrolab import storage
 from metrolab.audit import chain
-from metrolab.audit import chain
 from metrolab.audit.log import record
 from metrolab.certificates.services import in_range
 from metrolab.certificates.tables import KINDS, CertificateTemplate, TemplateVersion

@@ -15,7 +15,6 @@ from typing import Any
 from piccolo.query.methods.select import Select
 
 from metrolab.audit import chain
-from metrolab.audit import chain
 from metrolab.engine.forms import (
     Change,
     DefinitionInvalid,

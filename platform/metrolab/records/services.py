@@ -17,7 +17,6 @@ from functools import lru_cache
 from typing import Any
 
 from metrolab.audit import chain
-from metrolab.audit import chain
 from metrolab.engine.forms import (
     FieldProblem,
     FormDefinition,

@@ -15,7 +15,6 @@ from typing import Any
 from piccolo.table import Table
 
 from metrolab.audit import chain
-from metrolab.audit import chain
 from metrolab.audit.log import record
 from metrolab.engine import workflow as engine
 from metrolab.kernel.errors import NotFound, Refused
