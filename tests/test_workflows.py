@@ -130,3 +130,96 @@ def test_signature_requires_the_password(db):
         and sig["meaning"] == "核验"
         and sig["sha256"] == canonical_sha256({"n": 1})
     )
+
+
+# ── delay requests through the API (the twins of the /delays pages) ─────────────────────────
+
+
+def _integrator(new_browser, user):  # noqa: ANN001, ANN202
+    """A client with the person's API token (made on the profile page, as a person does)."""
+    import re
+
+    browser = new_browser().login(user)
+    made = browser.post("/me/tokens", data={"name": "延时接口"})
+    token = re.search(r'id="new-token">([^<]+)<', made.text).group(1)
+    client = new_browser().client
+    headers = {"Authorization": f"Bearer {token}"}
+
+    class Script:
+        def get(self, url, **kw):  # noqa: ANN001, ANN003, ANN202
+            return client.get(url, headers=headers, **kw)
+
+        def post(self, url, **kw):  # noqa: ANN001, ANN003, ANN202
+            return client.post(url, headers=headers, **kw)
+
+    return Script()
+
+
+def test_delay_api_register_query_and_approve(new_browser, make_user):
+    from metrolab.audit.tables import AuditEvent
+
+    requester = _integrator(new_browser, make_user("verifier", full_name="周检定"))
+    manager = _integrator(new_browser, make_user("tech_manager", full_name="李明"))
+    body = {
+        "subject": "JD2026-00042",
+        "due_date": "2026-12-01",
+        "new_due_date": "2026-12-20",
+        "reason": "标准器送检未归",
+    }
+    r = requester.post("/api/v1/delays", json=body)
+    assert r.status_code == 201, r.text
+    created = r.json()
+    assert created["status"] == "registered" and created["new_due_date"] == "2026-12-20"
+    assert created["actions"] == ["withdraw"]
+    delay_id = created["id"]
+    assert run(AuditEvent.exists().where(AuditEvent.action == "delay_request.registered"))
+    listed = manager.get("/api/v1/delays", params={"q": "00042", "status": "registered"}).json()
+    assert [d["id"] for d in listed] == [delay_id]
+    assert manager.get("/api/v1/delays", params={"q": "其他"}).json() == []
+    r = requester.post(f"/api/v1/delays/{delay_id}/approve", json={})
+    assert r.status_code == 403  # the requester's roles do not approve
+    r = manager.post(f"/api/v1/delays/{delay_id}/reject", json={})
+    assert r.status_code in (400, 422) and "原因" in r.json()["detail"]
+    r = manager.post(f"/api/v1/delays/{delay_id}/approve", json={"lock_version": 0})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "approved" and r.json()["to"] == "approved"
+    assert r.json()["history"][-1]["actor_name"] == "李明"
+    assert manager.post(f"/api/v1/delays/{delay_id}/approve").status_code == 409
+
+
+def test_delay_api_refuses_bad_values_naming_the_field(new_browser, make_user, browser):
+    script = _integrator(new_browser, make_user("verifier"))
+    good = {
+        "subject": "JD-1",
+        "due_date": "2026-12-01",
+        "new_due_date": "2026-12-02",
+        "reason": "x",
+    }
+    for change, field in (
+        ({"due_date": "2026-13-40"}, "due_date"),
+        ({"new_due_date": "99999-01-01"}, "new_due_date"),
+        ({"subject": ""}, "subject"),
+        ({"subject": "X" * 101}, "subject"),
+        ({"reason": ""}, "reason"),
+        ({"extra": 1}, "extra"),
+    ):
+        r = script.post("/api/v1/delays", json={**good, **change})
+        assert r.status_code == 400, (change, r.text)
+        assert field in r.text
+    r = script.post("/api/v1/delays", json={**good, "new_due_date": "2026-11-30"})
+    assert r.status_code == 400 and "申请完成日期必须晚于原应完成日期" in r.json()["detail"]
+    assert run(DelayRequest.count()) == 0
+    assert script.get("/api/v1/delays", params={"q": "\x00"}).status_code == 400
+    for url in ("/api/v1/delays/2147483648", "/api/v1/delays/0", "/api/v1/delays/999999"):
+        assert script.get(url).status_code in (400, 404), url
+    assert script.post("/api/v1/delays/2147483648/approve", json={}).status_code in (400, 404)
+    assert script.post("/api/v1/delays/999999/approve", json={}).status_code == 404
+    # the page, too: a subject longer than the column and a NUL in the reason are told, not a 500
+    page = browser.login(make_user("verifier"))
+    r = page.post(
+        "/delays",
+        data={**good, "subject": "X" * 101, "reason": "a\x00b"},
+    )
+    assert r.status_code == 400 and "至多 100 个字符" in r.text
+    assert page.get("/delays", params={"q": "\x00"}).status_code == 400
+    assert page.get("/delays/2147483648").status_code == 404
