@@ -5,7 +5,6 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-import anyio
 from litestar import Request, Response, Router, get, post
 from litestar.response import Template
 from litestar.static_files import create_static_files_router
@@ -16,10 +15,10 @@ from metrolab.paths import data_folder
 from metrolab.web.errors import UserError
 from metrolab.web.i18n import current_language
 from metrolab.web.pages import page, see_other
+from metrolab.web.params import Code, Id, OptionalCode
 from metrolab.web.permissions import PUBLIC, perm
 
 DESIGN = perm("forms.design")
-MAX_BODY = 8 * 1024 * 1024
 
 
 def _forms() -> tuple[
@@ -29,12 +28,6 @@ def _forms() -> tuple[
     from metrolab.forms import services as forms
 
     return forms, catalogue
-
-
-def _body(data: Any) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise UserError(status_code=400, detail="请求体应为 JSON 对象")
-    return data
 
 
 @get("/designer", opt=DESIGN, include_in_schema=False)
@@ -49,25 +42,19 @@ async def designer_index() -> Template:
     )
 
 
-@post("/designer/open/{key:str}", opt=DESIGN, include_in_schema=False)
-async def designer_open(request: Request, key: str) -> Response:
+@post(
+    "/designer/open/{key:str}",
+    opt=perm("forms.design", api="POST /api/v1/designer/open/{key}"),
+    include_in_schema=False,
+)
+async def designer_open(request: Request, key: Code) -> Response:
     """在设计器中修改: a draft of ``key`` (new, or the one already open) and its designer page."""
-    forms, _ = _forms()
-    from metrolab.audit.log import record
-
-    version = await forms.new_draft(key, request.user)
-    await record(
-        "form.draft_opened_in_designer",
-        actor=request.user,
-        target_type="form_version",
-        target_id=version["id"],
-        details={"key": key, "number": version["number"]},
-    )
+    version = await services.open_in_designer(key, request.user)
     return see_other(f"/forms/versions/{version['id']}/designer")
 
 
 @get("/forms/versions/{version_id:int}/designer", opt=DESIGN, include_in_schema=False)
-async def designer_page(version_id: int) -> Template:
+async def designer_page(version_id: Id) -> Template:
     forms, catalogue = _forms()
     version = await forms.get_version(version_id)
     if version is None:
@@ -109,69 +96,39 @@ async def designer_page(version_id: int) -> Template:
     )
 
 
+# The designer page calls these with its session; /api/v1/designer/… (api.py) are their twins.
+
+
 @post(
     "/designer/check-expression",
-    opt=DESIGN,
+    opt=perm("forms.design", api="POST /api/v1/designer/check-expression"),
     status_code=200,
-    tags=["designer"],
-    summary="检查表达式（语法、白名单、名称）",
+    include_in_schema=False,
 )
-async def check_expression(data: Any) -> dict[str, Any]:
-    body = _body(data)
-    return services.check_expression(body.get("expression"), body.get("known_names"))
+async def check_expression(data: services.CheckIn) -> dict[str, Any]:
+    return services.check_expression(data.expression, data.known_names)
 
 
 @post(
     "/designer/preview",
-    opt=DESIGN,
+    opt=perm("forms.design", api="POST /api/v1/designer/preview"),
     status_code=200,
-    tags=["designer"],
-    summary="预览表单定义（示例数据，服务器计算）",
-    request_max_body_size=MAX_BODY,
+    include_in_schema=False,
+    request_max_body_size=services.MAX_BODY,
 )
-async def preview(data: Any) -> dict[str, Any]:
-    body = _body(data)
-    raw = body.get("definition")
-    lang: str = body["lang"] if body.get("lang") in ("zh", "en") else current_language()
-    if not isinstance(raw, dict):
-        return {
-            "ok": False,
-            "html": "",
-            "problems": [{"place": "（根）", "message": "定义必须是 JSON 对象"}],
-        }
-    _, catalogue = _forms()
-    codes = {raw.get("catalogue")} | _indicator_codes(raw.get("layout"))
-    types = {
-        c: t for c in codes if isinstance(c, str) and c and (t := await catalogue.get_catalogue(c))
-    }
-    return await anyio.to_thread.run_sync(services.preview, raw, types or None, lang)
+async def preview(data: services.PreviewIn) -> dict[str, Any]:
+    return await services.preview_draft(data, current_language())
 
 
 @post(
     "/designer/validate",
-    opt=DESIGN,
+    opt=perm("forms.design", api="POST /api/v1/designer/validate"),
     status_code=200,
-    tags=["designer"],
-    summary="检查要导入的表单定义文件",
-    request_max_body_size=MAX_BODY,
+    include_in_schema=False,
+    request_max_body_size=services.MAX_BODY,
 )
-async def validate(data: Any, key: str | None = None) -> dict[str, Any]:
-    body = _body(data)
-    return services.validate_import(body.get("text"), key)
-
-
-def _indicator_codes(nodes: Any) -> set[str]:
-    out: set[str] = set()
-    stack = [nodes]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            if item.get("type") == "indicator_table" and isinstance(item.get("catalogue"), str):
-                out.add(item["catalogue"])
-            stack.extend(v for v in item.values() if isinstance(v, dict | list))
-    return out
+async def validate(data: services.ValidateIn, key: OptionalCode = None) -> dict[str, Any]:
+    return services.validate_import(data.text, key)
 
 
 static = create_static_files_router(
@@ -182,15 +139,23 @@ static = create_static_files_router(
     send_as_attachment=False,
 )
 
-router = Router(
-    path="/",
-    route_handlers=[
-        static,
-        designer_index,
-        designer_open,
-        designer_page,
-        check_expression,
-        preview,
-        validate,
-    ],
-)
+
+def _router() -> Router:
+    from metrolab.designer import api
+
+    return Router(
+        path="/",
+        route_handlers=[
+            static,
+            designer_index,
+            designer_open,
+            designer_page,
+            check_expression,
+            preview,
+            validate,
+            *api.HANDLERS,
+        ],
+    )
+
+
+router = _router()

@@ -4,7 +4,9 @@ page's data. Versions are read and drafts made through ``metrolab.forms.services
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import msgspec
 
 from metrolab.engine.expressions import FUNCTIONS, ExpressionError, check_names, compile_expression
 from metrolab.engine.forms import DefinitionInvalid, load_definition, render_form, sample_data
@@ -12,6 +14,25 @@ from metrolab.engine.forms.model import CONTROLS, parse_json
 from metrolab.engine.forms.shape import shape_problems
 
 MAX_IMPORT_CHARS = 5 * 1024 * 1024
+MAX_EXPRESSION = 5_000
+MAX_NAMES = 5_000
+MAX_BODY = 8 * 1024 * 1024
+
+
+class CheckIn(msgspec.Struct):
+    expression: Annotated[str, msgspec.Meta(max_length=MAX_EXPRESSION)]
+    known_names: Annotated[
+        list[Annotated[str, msgspec.Meta(max_length=200)]], msgspec.Meta(max_length=MAX_NAMES)
+    ] = []
+
+
+class PreviewIn(msgspec.Struct):
+    definition: dict[str, Any]
+    lang: Literal["zh", "en"] | None = None
+
+
+class ValidateIn(msgspec.Struct):
+    text: Annotated[str, msgspec.Meta(max_length=MAX_IMPORT_CHARS)]
 
 
 def check_expression(source: Any, known_names: Any) -> dict[str, Any]:
@@ -148,3 +169,41 @@ def controls() -> list[str]:
 
 def _ms(start: float) -> int:
     return round((time.perf_counter() - start) * 1000)
+
+
+# ── what the page and the API both answer ─────────────────────────────────────────────────────
+
+
+async def preview_draft(data: PreviewIn, lang: str) -> dict[str, Any]:
+    """The preview of a draft with the instrument types it names (off the event loop)."""
+    import anyio
+
+    from metrolab.forms import catalogue
+
+    raw = data.definition
+    codes = {raw.get("catalogue")} | _indicator_codes(raw.get("layout"))
+    types = {
+        c: t for c in codes if isinstance(c, str) and c and (t := await catalogue.get_catalogue(c))
+    }
+    return await anyio.to_thread.run_sync(preview, raw, types or None, data.lang or lang)
+
+
+def _indicator_codes(nodes: Any) -> set[str]:
+    out: set[str] = set()
+    stack = [nodes]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            if item.get("type") == "indicator_table" and isinstance(item.get("catalogue"), str):
+                out.add(item["catalogue"])
+            stack.extend(v for v in item.values() if isinstance(v, dict | list))
+    return out
+
+
+async def open_in_designer(key: str, user: Any) -> dict[str, Any]:
+    """在设计器中修改: a draft of ``key`` (new, or the one already open), audited."""
+    from metrolab.forms import services as forms
+
+    return await forms.open_draft(key, user, event="form.draft_opened_in_designer")

@@ -1,31 +1,23 @@
-"""Pages and API of the forms feature: list, versions, diff, preview, import/export, review."""
+"""Pages of the forms feature (the JSON API is in api.py): list, versions, diff, preview, import/export, review."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from litestar import Request, Response, Router, get, post, put
+from litestar import Request, Response, Router, get, post
 from litestar.response import Template
 
-from metrolab.audit.log import record
 from metrolab.engine.forms import DefinitionInvalid, load_definition, sample_data
 from metrolab.forms import catalogue as indicators
 from metrolab.forms import services
 from metrolab.web.errors import UserError
 from metrolab.web.i18n import _
 from metrolab.web.pages import page, see_other
+from metrolab.web.params import Code, Id, OptionalId
 from metrolab.web.permissions import perm
 
 STATUS_ZH = {"draft": "草稿", "in_review": "审核中", "published": "已发布", "retired": "已停用"}
-MAX_IMPORT_BYTES = 2 * 1024 * 1024
-_DONE = {
-    "save": "saved",
-    "submit": "submitted",
-    "approve": "approved",
-    "return": "returned",
-    "retire": "retired",
-}
 
 
 def _actions(version: dict[str, Any], user: Any) -> dict[str, bool]:
@@ -136,21 +128,23 @@ async def returned_list(request: Request) -> Template:
 
 
 @get("/forms/{key:str}", opt=perm("forms.view"), include_in_schema=False)
-async def form_detail(request: Request, key: str, v: int | None = None) -> Template:
+async def form_detail(request: Request, key: Code, v: OptionalId = None) -> Template:
     return await _detail(request, key, v)
 
 
-@post("/forms/import", opt=perm("forms.design"), include_in_schema=False)
+@post(
+    "/forms/import",
+    opt=perm("forms.design", api="POST /api/v1/forms"),
+    include_in_schema=False,
+)
 async def form_import(request: Request) -> Response:
     form = await request.form()
     upload = form.get("file")
     try:
         if upload is None or isinstance(upload, str):
             raise UserError(status_code=400, detail="请选择要导入的 JSON 文件")
-        content = await upload.read()
-        if len(content) > MAX_IMPORT_BYTES:
-            raise UserError(status_code=413, detail="文件过大（表单定义不超过 2 MB）")
-        version = await services.import_definition(content, request.user)
+        content = await upload.read(services.MAX_IMPORT_BYTES + 1)
+        version = await services.import_recorded(content, request.user)
     except UserError as exc:
         return page(
             "forms/list.html",
@@ -160,18 +154,15 @@ async def form_import(request: Request) -> Response:
             status_zh=STATUS_ZH,
             error=exc.detail,
         )
-    await record(
-        "form.imported",
-        actor=request.user,
-        target_type="form_version",
-        target_id=version["id"],
-        details={"key": version["form_key"], "number": version["number"]},
-    )
     return see_other(f"/forms/{version['form_key']}?v={version['id']}")
 
 
-@get("/forms/versions/{version_id:int}/export", opt=perm("forms.view"), include_in_schema=False)
-async def form_export(version_id: int) -> Response:
+@get(
+    "/forms/versions/{version_id:int}/export",
+    opt=perm("forms.view", api="GET /api/v1/forms/versions/{version_id}/export"),
+    include_in_schema=False,
+)
+async def form_export(version_id: Id) -> Response:
     version = await services.get_version(version_id)
     if version is None:
         raise UserError(status_code=404, detail="表单版本不存在")
@@ -202,238 +193,100 @@ async def _page_action(request: Request, version_id: int, action: str) -> Respon
     return see_other(f"/forms/{key}?v={version['id']}")
 
 
-async def _do(action: str, version_id: int, user: Any, body: Any) -> dict[str, Any]:
-    if action == "save":
-        try:
-            revision = int(body.get("revision") or 0)
-        except ValueError as exc:
-            raise UserError(status_code=400, detail="revision 应为整数") from exc
-        definition = body.get("definition")
-        if isinstance(definition, str):
-            definition = definition.encode()
-        if not isinstance(definition, (bytes, dict)):
-            raise UserError(status_code=400, detail="请提供表单定义 definition")
-        await services.save_draft(version_id, definition, revision, user)
-        version = await services.get_version(version_id)
-    elif action == "submit":
-        version = await services.submit_for_review(version_id, user)
-    elif action == "approve":
-        version = await services.approve(version_id, user, str(body.get("password") or ""))
-    elif action == "return":
-        version = await services.return_for_changes(version_id, user, str(body.get("reason") or ""))
-    elif action == "retire":
-        version = await services.retire(version_id, user)
-    else:  # pragma: no cover - routes only pass the names above
-        raise UserError(status_code=404, detail="未知操作")
-    assert version is not None
-    await record(
-        f"form.{_DONE[action]}",
-        actor=user,
-        target_type="form_version",
-        target_id=version_id,
-        details={
-            "key": version["form_key"],
-            "number": version["number"],
-            **({"reason": version["review_reason"]} if action == "return" else {}),
-        },
+async def _do(action: str, version_id: int, user: Any, form: Any) -> dict[str, Any]:
+    """The page's form fields → the service action."""
+    try:
+        revision = int(form.get("revision") or 0) if action == "save" else 0
+    except ValueError as exc:
+        raise UserError(status_code=400, detail="revision 应为整数") from exc
+    definition = form.get("definition") if action == "save" else None
+    return await services.act(
+        action,
+        version_id,
+        user,
+        definition=definition.encode() if isinstance(definition, str) else None,
+        revision=revision,
+        password=str(form.get("password") or ""),
+        reason=str(form.get("reason") or ""),
     )
-    return version
 
 
-@post("/forms/versions/{version_id:int}/save", opt=perm("forms.design"), include_in_schema=False)
-async def page_save(request: Request, version_id: int) -> Response:
+@post(
+    "/forms/versions/{version_id:int}/save",
+    opt=perm("forms.design", api="PUT /api/v1/forms/versions/{version_id}"),
+    include_in_schema=False,
+)
+async def page_save(request: Request, version_id: Id) -> Response:
     return await _page_action(request, version_id, "save")
 
 
-@post("/forms/versions/{version_id:int}/submit", opt=perm("forms.design"), include_in_schema=False)
-async def page_submit(request: Request, version_id: int) -> Response:
+@post(
+    "/forms/versions/{version_id:int}/submit",
+    opt=perm("forms.design", api="POST /api/v1/forms/versions/{version_id}/submit"),
+    include_in_schema=False,
+)
+async def page_submit(request: Request, version_id: Id) -> Response:
     return await _page_action(request, version_id, "submit")
 
 
-@post("/forms/versions/{version_id:int}/approve", opt=perm("forms.review"), include_in_schema=False)
-async def page_approve(request: Request, version_id: int) -> Response:
+@post(
+    "/forms/versions/{version_id:int}/approve",
+    opt=perm("forms.review", api="POST /api/v1/forms/versions/{version_id}/approve"),
+    include_in_schema=False,
+)
+async def page_approve(request: Request, version_id: Id) -> Response:
     return await _page_action(request, version_id, "approve")
 
 
-@post("/forms/versions/{version_id:int}/return", opt=perm("forms.review"), include_in_schema=False)
-async def page_return(request: Request, version_id: int) -> Response:
+@post(
+    "/forms/versions/{version_id:int}/return",
+    opt=perm("forms.review", api="POST /api/v1/forms/versions/{version_id}/return"),
+    include_in_schema=False,
+)
+async def page_return(request: Request, version_id: Id) -> Response:
     return await _page_action(request, version_id, "return")
 
 
-@post("/forms/versions/{version_id:int}/retire", opt=perm("forms.design"), include_in_schema=False)
-async def page_retire(request: Request, version_id: int) -> Response:
+@post(
+    "/forms/versions/{version_id:int}/retire",
+    opt=perm("forms.design", api="POST /api/v1/forms/versions/{version_id}/retire"),
+    include_in_schema=False,
+)
+async def page_retire(request: Request, version_id: Id) -> Response:
     return await _page_action(request, version_id, "retire")
 
 
-@post("/forms/{key:str}/drafts", opt=perm("forms.design"), include_in_schema=False)
-async def page_new_draft(request: Request, key: str) -> Response:
-    version = await services.new_draft(key, request.user)
-    await record(
-        "form.draft_created",
-        actor=request.user,
-        target_type="form_version",
-        target_id=version["id"],
-        details={"key": key, "number": version["number"]},
-    )
+@post(
+    "/forms/{key:str}/drafts",
+    opt=perm("forms.design", api="POST /api/v1/forms/{key}/drafts"),
+    include_in_schema=False,
+)
+async def page_new_draft(request: Request, key: Code) -> Response:
+    version = await services.open_draft(key, request.user)
     return see_other(f"/forms/{key}?v={version['id']}")
 
 
-# ── JSON API ───────────────────────────────────────────────────────────────────────────────────
+def _router() -> Router:
+    from metrolab.forms import api
 
-
-def _public(version: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in version.items()}
-
-
-@get("/api/v1/forms", opt=perm("forms.view"), tags=["forms"], summary="表单定义列表")
-async def api_forms() -> list[dict[str, Any]]:
-    return [
-        {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in f.items()}
-        for f in await services.list_definitions()
-    ]
-
-
-@post(
-    "/api/v1/forms",
-    opt=perm("forms.design"),
-    tags=["forms"],
-    summary="导入表单定义（新表单或新草稿版本）",
-    status_code=201,
-)
-async def api_import(request: Request) -> dict[str, Any]:
-    version = await services.import_definition(await request.body(), request.user)
-    await record(
-        "form.imported",
-        actor=request.user,
-        target_type="form_version",
-        target_id=version["id"],
-        details={"key": version["form_key"], "number": version["number"]},
-    )
-    return _public(version)
-
-
-@get(
-    "/api/v1/forms/versions/{version_id:int}",
-    opt=perm("forms.view"),
-    tags=["forms"],
-    summary="表单版本",
-)
-async def api_version(version_id: int) -> dict[str, Any]:
-    version = await services.get_version(version_id)
-    if version is None:
-        raise UserError(status_code=404, detail="表单版本不存在")
-    return _public(version)
-
-
-@put(
-    "/api/v1/forms/versions/{version_id:int}",
-    opt=perm("forms.design"),
-    tags=["forms"],
-    summary="保存草稿（{definition, revision}；修订号过期时 409）",
-)
-async def api_save(request: Request, version_id: int, data: dict[str, Any]) -> dict[str, Any]:
-    if not isinstance(data, dict) or not isinstance(data.get("definition"), dict):
-        raise UserError(status_code=400, detail="请求体应为 {definition: {...}, revision: 整数}")
-    version = await _do("save", version_id, request.user, data)
-    return {"id": version_id, "revision": version["revision"]}
-
-
-async def _api_action(request: Request, version_id: int, action: str) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except Exception:  # noqa: BLE001 - an empty body is fine for submit / retire
-        body = {}
-    return _public(
-        await _do(action, version_id, request.user, body if isinstance(body, dict) else {})
+    return Router(
+        path="/",
+        route_handlers=[
+            form_list,
+            review_list,
+            returned_list,
+            form_detail,
+            form_import,
+            form_export,
+            page_save,
+            page_submit,
+            page_approve,
+            page_return,
+            page_retire,
+            page_new_draft,
+            *api.HANDLERS,
+        ],
     )
 
 
-@post(
-    "/api/v1/forms/versions/{version_id:int}/submit",
-    opt=perm("forms.design"),
-    tags=["forms"],
-    summary="提交审核",
-    status_code=200,
-)
-async def api_submit(request: Request, version_id: int) -> dict[str, Any]:
-    return await _api_action(request, version_id, "submit")
-
-
-@post(
-    "/api/v1/forms/versions/{version_id:int}/approve",
-    opt=perm("forms.review"),
-    tags=["forms"],
-    summary="批准发布（{password}，电子签名）",
-    status_code=200,
-)
-async def api_approve(request: Request, version_id: int) -> dict[str, Any]:
-    return await _api_action(request, version_id, "approve")
-
-
-@post(
-    "/api/v1/forms/versions/{version_id:int}/return",
-    opt=perm("forms.review"),
-    tags=["forms"],
-    summary="退回修改（{reason}）",
-    status_code=200,
-)
-async def api_return(request: Request, version_id: int) -> dict[str, Any]:
-    return await _api_action(request, version_id, "return")
-
-
-@post(
-    "/api/v1/forms/versions/{version_id:int}/retire",
-    opt=perm("forms.design"),
-    tags=["forms"],
-    summary="停用",
-    status_code=200,
-)
-async def api_retire(request: Request, version_id: int) -> dict[str, Any]:
-    return await _api_action(request, version_id, "retire")
-
-
-@post(
-    "/api/v1/forms/{key:str}/drafts",
-    opt=perm("forms.design"),
-    tags=["forms"],
-    summary="新建草稿（复制最新版本）",
-    status_code=201,
-)
-async def api_new_draft(request: Request, key: str) -> dict[str, Any]:
-    version = await services.new_draft(key, request.user)
-    await record(
-        "form.draft_created",
-        actor=request.user,
-        target_type="form_version",
-        target_id=version["id"],
-        details={"key": key, "number": version["number"]},
-    )
-    return _public(version)
-
-
-router = Router(
-    path="/",
-    route_handlers=[
-        form_list,
-        review_list,
-        returned_list,
-        form_detail,
-        form_import,
-        form_export,
-        page_save,
-        page_submit,
-        page_approve,
-        page_return,
-        page_retire,
-        page_new_draft,
-        api_forms,
-        api_import,
-        api_version,
-        api_save,
-        api_submit,
-        api_approve,
-        api_return,
-        api_retire,
-        api_new_draft,
-    ],
-)
+router = _router()

@@ -15,6 +15,7 @@ from typing import Any
 from piccolo.query.methods.select import Select
 
 from metrolab.audit import chain
+from metrolab.audit.log import record
 from metrolab.engine.forms import (
     Change,
     DefinitionInvalid,
@@ -531,3 +532,83 @@ async def seed_shipped_forms() -> int:
             )
         n += 1
     return n
+
+
+# ── the lifecycle actions as the pages and the API take them (with their audit rows) ──────────
+
+MAX_IMPORT_BYTES = 2 * 1024 * 1024
+_DONE = {
+    "save": "saved",
+    "submit": "submitted",
+    "approve": "approved",
+    "return": "returned",
+    "retire": "retired",
+}
+
+
+async def import_recorded(content: bytes | str, user: Any) -> dict[str, Any]:
+    """导入 a definition file (size-checked), audited."""
+    if len(content) > MAX_IMPORT_BYTES:
+        raise Refused("文件过大（表单定义不超过 2 MB）", status_code=413)
+    version = await import_definition(content, user)
+    await record(
+        "form.imported",
+        actor=user,
+        target_type="form_version",
+        target_id=version["id"],
+        details={"key": version["form_key"], "number": version["number"]},
+    )
+    return version
+
+
+async def open_draft(key: str, user: Any, event: str = "form.draft_created") -> dict[str, Any]:
+    """新建草稿 (or the draft already open), audited; the designer names its own event."""
+    version = await new_draft(key, user)
+    await record(
+        event,
+        actor=user,
+        target_type="form_version",
+        target_id=version["id"],
+        details={"key": key, "number": version["number"]},
+    )
+    return version
+
+
+async def act(
+    action: str,
+    version_id: int,
+    user: Any,
+    *,
+    definition: dict[str, Any] | str | bytes | None = None,
+    revision: int = 0,
+    password: str = "",
+    reason: str = "",
+) -> dict[str, Any]:
+    """One lifecycle action on a version (save / submit / approve / return / retire), audited."""
+    if action == "save":
+        if definition is None:
+            raise Refused("请提供表单定义 definition")
+        await save_draft(version_id, definition, revision, user)
+        version = await _version_or_404(version_id)
+    elif action == "submit":
+        version = await submit_for_review(version_id, user)
+    elif action == "approve":
+        version = await approve(version_id, user, password)
+    elif action == "return":
+        version = await return_for_changes(version_id, user, reason)
+    elif action == "retire":
+        version = await retire(version_id, user)
+    else:  # pragma: no cover - callers only pass the names above
+        raise NotFound("未知操作")
+    await record(
+        f"form.{_DONE[action]}",
+        actor=user,
+        target_type="form_version",
+        target_id=version_id,
+        details={
+            "key": version["form_key"],
+            "number": version["number"],
+            **({"reason": version["review_reason"]} if action == "return" else {}),
+        },
+    )
+    return version

@@ -15,6 +15,7 @@ from metrolab.indicators.catalogue import ENVIRONMENT_LIMITS
 from metrolab.web.errors import UserError
 from metrolab.web.i18n import _
 from metrolab.web.pages import is_htmx, page, see_other
+from metrolab.web.params import Code, SearchText
 from metrolab.web.permissions import perm
 
 VIEW, MANAGE = perm("indicators.view"), perm("indicators.manage")
@@ -49,7 +50,7 @@ async def _type_or_404(code: str) -> dict[str, Any]:
 
 @get("/instrument-types", opt=VIEW, include_in_schema=False)
 async def type_list(
-    request: Request, q: str = "", category: str = "", inactive: bool = False
+    request: Request, q: SearchText = "", category: SearchText = "", inactive: bool = False
 ) -> Template:
     rows = await services.search_types(q.strip(), category, include_inactive=inactive)
     templates = await type_templates.known()
@@ -107,14 +108,22 @@ async def _save(request: Request, code: str | None) -> Response | Template:
     return see_other(f"/instrument-types/{saved['code']}")
 
 
-@post("/instrument-types", opt=MANAGE, include_in_schema=False)
+@post(
+    "/instrument-types",
+    opt=perm("indicators.manage", api="POST /api/v1/instrument-types"),
+    include_in_schema=False,
+)
 async def type_create(request: Request) -> Response | Template:
     return await _save(request, None)
 
 
-@get("/instrument-types/export", opt=VIEW, include_in_schema=False)
+@get(
+    "/instrument-types/export",
+    opt=perm("indicators.view", api="GET /api/v1/instrument-types/export"),
+    include_in_schema=False,
+)
 async def type_export(code: list[str] | None = None) -> Response:
-    content = await services.export_types(code or None)
+    content = await services.export_types(services.checked_codes(code))
     name = (
         f"instrument_types_{code[0]}.json" if code and len(code) == 1 else "instrument_types.json"
     )
@@ -132,7 +141,11 @@ async def type_import_form() -> Template:
     )
 
 
-@post("/instrument-types/import", opt=MANAGE, include_in_schema=False)
+@post(
+    "/instrument-types/import",
+    opt=perm("indicators.manage", api="POST /api/v1/instrument-types/import"),
+    include_in_schema=False,
+)
 async def type_import_preview(request: Request) -> Template:
     data = await read_upload(request)
     result = await services.import_types(data, dry_run=True)
@@ -147,7 +160,11 @@ async def type_import_preview(request: Request) -> Template:
     )
 
 
-@post("/instrument-types/import/confirm", opt=MANAGE, include_in_schema=False)
+@post(
+    "/instrument-types/import/confirm",
+    opt=perm("indicators.manage", api="POST /api/v1/instrument-types/import"),
+    include_in_schema=False,
+)
 async def type_import_confirm(request: Request) -> Response | Template:
     digest = str((await request.form()).get("digest", ""))
     if not storage.exists(digest):
@@ -166,7 +183,7 @@ async def type_import_confirm(request: Request) -> Response | Template:
 
 
 @get("/instrument-types/{code:str}", opt=VIEW, include_in_schema=False)
-async def type_detail(code: str) -> Template:
+async def type_detail(code: Code) -> Template:
     t = await _type_or_404(code)
     return page(
         "indicators/type_detail.html",
@@ -177,19 +194,27 @@ async def type_detail(code: str) -> Template:
 
 
 @get("/instrument-types/{code:str}/edit", opt=MANAGE, include_in_schema=False)
-async def type_edit(code: str) -> Template:
+async def type_edit(code: Code) -> Template:
     t = await _type_or_404(code)
     return await _editor(editor.catalogue_to_values(t, t["active"]), {}, code)
 
 
-@post("/instrument-types/{code:str}", opt=MANAGE, include_in_schema=False)
-async def type_update(request: Request, code: str) -> Response | Template:
+@post(
+    "/instrument-types/{code:str}",
+    opt=perm("indicators.manage", api="PUT /api/v1/instrument-types/{code}"),
+    include_in_schema=False,
+)
+async def type_update(request: Request, code: Code) -> Response | Template:
     await _type_or_404(code)
     return await _save(request, code)
 
 
-@post("/instrument-types/{code:str}/active", opt=MANAGE, include_in_schema=False)
-async def type_set_active(request: Request, code: str) -> Response:
+@post(
+    "/instrument-types/{code:str}/active",
+    opt=perm("indicators.manage", api="POST /api/v1/instrument-types/{code}/active"),
+    include_in_schema=False,
+)
+async def type_set_active(request: Request, code: Code) -> Response:
     t = await _type_or_404(code)
     await services.set_type_active(code, not t["active"], request.user)
     return see_other(f"/instrument-types/{code}")

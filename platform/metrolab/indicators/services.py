@@ -18,6 +18,7 @@ Public API other features code against:
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -306,6 +307,21 @@ async def import_types(payload: bytes, actor: Any = None, dry_run: bool = False)
 
 def _dump(data: Any) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+_CODE = re.compile(r"^[\w.\-]{1,100}$")
+MAX_EXPORT_CODES = 500
+
+
+def checked_codes(codes: list[str] | None) -> list[str] | None:
+    """An export's `code` filter (None: everything); a NUL or a 10 KB code is a 400, not a DB error."""
+    if not codes:
+        return None
+    if len(codes) > MAX_EXPORT_CODES or not all(_CODE.match(c) for c in codes):
+        raise UserError(
+            status_code=400, detail="参数 code 应为代码（字母、数字、._-，至多 500 个）"
+        )
+    return codes
 
 
 async def export_types(codes: list[str] | None = None) -> bytes:

@@ -15,6 +15,8 @@ from metrolab.indicators.routes import MANAGE, VIEW, download, read_upload
 from metrolab.web.errors import UserError
 from metrolab.web.i18n import _
 from metrolab.web.pages import is_htmx, page, see_other
+from metrolab.web.params import Code, Days, SearchText
+from metrolab.web.permissions import perm
 
 FIELDS = (
     "kind",
@@ -36,7 +38,7 @@ FIELDS = (
 
 @get("/standards", opt=VIEW, include_in_schema=False)
 async def standard_list(
-    request: Request, q: str = "", kind: str = "", inactive: bool = False
+    request: Request, q: SearchText = "", kind: SearchText = "", inactive: bool = False
 ) -> Template:
     rows = await services.list_standards(q.strip(), kind, include_inactive=inactive)
     template = (
@@ -54,7 +56,7 @@ async def standard_list(
 
 
 @get("/standards/expiring", opt=VIEW, include_in_schema=False)
-async def standard_expiring(days: int = services.EXPIRY_WARNING_DAYS) -> Template:
+async def standard_expiring(days: Days = services.EXPIRY_WARNING_DAYS) -> Template:
     days = max(0, min(days, 3650))
     return page(
         "indicators/standard_expiring.html",
@@ -108,14 +110,22 @@ async def _save(request: Request, code: str | None) -> Response | Template:
     return see_other("/standards")
 
 
-@post("/standards", opt=MANAGE, include_in_schema=False)
+@post(
+    "/standards",
+    opt=perm("indicators.manage", api="POST /api/v1/standards"),
+    include_in_schema=False,
+)
 async def standard_create(request: Request) -> Response | Template:
     return await _save(request, None)
 
 
-@get("/standards/export", opt=VIEW, include_in_schema=False)
+@get(
+    "/standards/export",
+    opt=perm("indicators.view", api="GET /api/v1/standards/export"),
+    include_in_schema=False,
+)
 async def standard_export(code: list[str] | None = None) -> Response:
-    return download(await services.export_standards(code or None), "standards.json")
+    return download(await services.export_standards(services.checked_codes(code)), "standards.json")
 
 
 @get("/standards/import", opt=MANAGE, include_in_schema=False)
@@ -125,7 +135,11 @@ async def standard_import_form() -> Template:
     )
 
 
-@post("/standards/import", opt=MANAGE, include_in_schema=False)
+@post(
+    "/standards/import",
+    opt=perm("indicators.manage", api="POST /api/v1/standards/import"),
+    include_in_schema=False,
+)
 async def standard_import_preview(request: Request) -> Template:
     data = await read_upload(request)
     result = await services.import_standards(data, dry_run=True)
@@ -139,7 +153,11 @@ async def standard_import_preview(request: Request) -> Template:
     )
 
 
-@post("/standards/import/confirm", opt=MANAGE, include_in_schema=False)
+@post(
+    "/standards/import/confirm",
+    opt=perm("indicators.manage", api="POST /api/v1/standards/import"),
+    include_in_schema=False,
+)
 async def standard_import_confirm(request: Request) -> Response | Template:
     digest = str((await request.form()).get("digest", ""))
     if not storage.exists(digest):
@@ -158,7 +176,7 @@ async def standard_import_confirm(request: Request) -> Response | Template:
 
 
 @get("/standards/{code:str}/edit", opt=MANAGE, include_in_schema=False)
-async def standard_edit(code: str) -> Template:
+async def standard_edit(code: Code) -> Template:
     found = await services.get_standard(code)
     if found is None:
         raise UserError(status_code=404, detail=f"标准器“{code}”不存在")
@@ -169,8 +187,12 @@ async def standard_edit(code: str) -> Template:
     return await _editor(values, {}, code)
 
 
-@post("/standards/{code:str}", opt=MANAGE, include_in_schema=False)
-async def standard_update(request: Request, code: str) -> Response | Template:
+@post(
+    "/standards/{code:str}",
+    opt=perm("indicators.manage", api="PUT /api/v1/standards/{code}"),
+    include_in_schema=False,
+)
+async def standard_update(request: Request, code: Code) -> Response | Template:
     if await services.get_standard(code) is None:
         raise UserError(status_code=404, detail=f"标准器“{code}”不存在")
     return await _save(request, code)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 from metrolab.ledger import services
@@ -24,6 +25,15 @@ MIN_NOZZLES = 8  # §4.2
 MIN_QUALIFIED_STAFF = 2  # §4.5
 SELF_CHECK_MONTHS = 3  # the last complete calendar months that must each have a self-check (§4.4)
 SELF_CHECK_FORM = "gas_station_self_check"
+
+
+@lru_cache
+def self_check_form() -> Any:
+    """The monthly self-check's form definition (form_schemas/gas_station_self_check.json)."""
+    from metrolab.engine.forms import load_definition
+    from metrolab.paths import data_folder
+
+    return load_definition((data_folder("form_schemas") / f"{SELF_CHECK_FORM}.json").read_bytes())
 
 
 @dataclass

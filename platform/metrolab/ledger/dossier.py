@@ -147,6 +147,9 @@ async def check(
     types = await services.instrument_types() if any(f.kind == "type" for f in kind.fields) else {}
     for f in kind.fields:
         raw = (values.get(f.key) or "").strip()
+        if problem := services.text_problem(raw):
+            errors[f.key] = f"{f.label}{problem}"
+            continue
         if not raw:
             if f.required:
                 errors[f.key] = f"{f.label}不能为空"
@@ -164,8 +167,12 @@ async def check(
                     raise ValueError(f"未知的器具类型“{raw}”")
                 out[f.key] = raw
             elif f.kind == "contract":
-                if not raw.isdigit() or not await Contract.exists().where(
-                    (Contract.id == int(raw)) & (Contract.customer == customer_id)
+                if (
+                    not raw.isdigit()
+                    or len(raw) > 9
+                    or not await Contract.exists().where(
+                        (Contract.id == int(raw)) & (Contract.customer == customer_id)
+                    )
                 ):
                     raise ValueError("请选择该客户的合同")
                 out[f.key] = int(raw)

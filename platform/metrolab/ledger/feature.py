@@ -6,7 +6,7 @@ from datetime import date
 
 from litestar import Router
 
-from metrolab.ledger import routes, routes_station
+from metrolab.ledger import api, routes, routes_station
 from metrolab.web.auth import CurrentUser
 from metrolab.web.i18n import N_
 from metrolab.web.navigation import NavItem, TaskCounter
@@ -110,5 +110,7 @@ async def _seed_demo_ledger() -> int:
 
 
 DEMO_SEEDERS = [("ledger", _seed_demo_ledger)]
-router = Router(path="/", route_handlers=[*routes.handlers, *routes_station.handlers])
+router = Router(
+    path="/", route_handlers=[*routes.handlers, *routes_station.handlers, *api.handlers]
+)
 __all__ = ["router"]

@@ -5,39 +5,39 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from urllib.parse import quote
 
-from litestar import Request, Response, get, post, put
+from litestar import Request, Response, get, post
 from litestar.response import Template
 
 from metrolab import storage
-from metrolab.audit.log import record
-from metrolab.ledger import exports, importing, services
+from metrolab.ledger import actions, downloads, exports, importing, services
 from metrolab.ledger.tables import STATUSES, ExternalCertificate, SelfCheck
 from metrolab.web.errors import UserError
 from metrolab.web.i18n import _
 from metrolab.web.pages import form_dict, page, see_other
+from metrolab.web.params import Days, Id, OptionalId, SearchText
 from metrolab.web.permissions import PUBLIC, perm
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX, DOCX = downloads.XLSX, downloads.DOCX
 
 
 def download(data: bytes, filename: str, media_type: str) -> Response:
-    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
-    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-    return Response(
-        content=data, media_type=media_type, headers={"content-disposition": disposition}
-    )
+    return downloads.File(data, filename, media_type).response()
 
 
-async def _upload(request: Request, name: str) -> tuple[bytes, str, dict[str, str]]:
+async def _upload(
+    request: Request, name: str, limit: int = services.MAX_SCAN_BYTES
+) -> tuple[bytes, str, dict[str, str]]:
+    """The uploaded file (read up to ``limit`` + 1 bytes), its name and the other form fields."""
     form = await request.form()
     upload = form.get(name)
     values = {k: v.strip() for k, v in form.items() if isinstance(v, str)}
     if upload is None or isinstance(upload, str):
         return b"", "", values
-    return await upload.read(), upload.filename or "", values
+    content = await upload.read(
+        limit + 1
+    )  # one byte more: the service refuses it, naming the limit
+    return content, upload.filename or "", values
 
 
 def _filters(
@@ -59,12 +59,12 @@ def _filters(
 @get("/ledger", opt=perm("ledger.view"), include_in_schema=False)
 async def ledger_query(
     request: Request,
-    customer: int | None = None,
-    category: str = "",
-    instrument_type: str = "",
-    status: str = "",
-    due: str = "",
-    q: str = "",
+    customer: OptionalId = None,
+    category: SearchText = "",
+    instrument_type: SearchText = "",
+    status: SearchText = "",
+    due: SearchText = "",
+    q: SearchText = "",
 ) -> Template:
     filters = _filters(customer, category, instrument_type, status, due, q)
     types = await services.instrument_types()
@@ -86,34 +86,40 @@ async def ledger_query(
     )
 
 
+async def _ledger_export(fmt: str, *filters: Any) -> Response:
+    return (await downloads.ledger(_filters(*filters), fmt)).response()
+
+
 @get(
-    ["/ledger/export.xlsx", "/ledger/export.csv"], opt=perm("ledger.view"), include_in_schema=False
+    "/ledger/export.xlsx",
+    opt=perm("ledger.view", api="GET /api/v1/ledger/export.xlsx"),
+    include_in_schema=False,
 )
-async def ledger_export(
-    request: Request,
-    customer: int | None = None,
-    category: str = "",
-    instrument_type: str = "",
-    status: str = "",
-    due: str = "",
-    q: str = "",
+async def ledger_export_xlsx(
+    customer: OptionalId = None,
+    category: SearchText = "",
+    instrument_type: SearchText = "",
+    status: SearchText = "",
+    due: SearchText = "",
+    q: SearchText = "",
 ) -> Response:
-    types = await services.instrument_types()
-    rows = exports.instrument_rows(
-        await services.search(
-            **_filters(customer, category, instrument_type, status, due, q), limit=None
-        ),
-        types,
-    )
-    if request.url.path.endswith(".csv"):
-        return download(
-            exports.csv_bytes(exports.INSTRUMENT_COLUMNS, rows), "计量器具台账.csv", "text/csv"
-        )
-    return download(
-        exports.xlsx(exports.INSTRUMENT_COLUMNS, rows, sheet="计量器具台账"),
-        "计量器具台账.xlsx",
-        XLSX,
-    )
+    return await _ledger_export("xlsx", customer, category, instrument_type, status, due, q)
+
+
+@get(
+    "/ledger/export.csv",
+    opt=perm("ledger.view", api="GET /api/v1/ledger/export.csv"),
+    include_in_schema=False,
+)
+async def ledger_export_csv(
+    customer: OptionalId = None,
+    category: SearchText = "",
+    instrument_type: SearchText = "",
+    status: SearchText = "",
+    due: SearchText = "",
+    q: SearchText = "",
+) -> Response:
+    return await _ledger_export("csv", customer, category, instrument_type, status, due, q)
 
 
 # ── instruments by hand ───────────────────────────────────────────────────────────────────────
@@ -140,7 +146,7 @@ async def _editor(
     opt=perm("ledger.manage"),
     include_in_schema=False,
 )
-async def instrument_new(customer_id: int) -> Template:
+async def instrument_new(customer_id: Id) -> Template:
     return await _editor(customer_id, {"status": "in_use", "compulsory": "default"}, {}, None)
 
 
@@ -160,16 +166,16 @@ async def _save(request: Request, customer_id: int, instrument_id: int | None) -
 
 @post(
     "/ledger/customers/{customer_id:int}/instruments",
-    opt=perm("ledger.manage"),
+    opt=perm("ledger.manage", api="POST /api/v1/ledger/customers/{customer_id}/instruments"),
     include_in_schema=False,
 )
-async def instrument_create(request: Request, customer_id: int) -> Response:
+async def instrument_create(request: Request, customer_id: Id) -> Response:
     await services.customer(customer_id)
     return await _save(request, customer_id, None)
 
 
 @get("/ledger/instruments/{instrument_id:int}", opt=perm("ledger.view"), include_in_schema=False)
-async def instrument_detail(instrument_id: int) -> Template:
+async def instrument_detail(instrument_id: Id) -> Template:
     return await _instrument_page(instrument_id)
 
 
@@ -208,15 +214,19 @@ async def _instrument_page(
     opt=perm("ledger.manage"),
     include_in_schema=False,
 )
-async def instrument_edit(instrument_id: int) -> Template:
+async def instrument_edit(instrument_id: Id) -> Template:
     r = await services.get_instrument(instrument_id)
     values = {k: ("" if r.get(k) is None else r[k]) for k in services.FIELDS}
     values["compulsory"] = "1" if r["compulsory"] else "0"
     return await _editor(r["customer"], values, {}, instrument_id)
 
 
-@post("/ledger/instruments/{instrument_id:int}", opt=perm("ledger.manage"), include_in_schema=False)
-async def instrument_update(request: Request, instrument_id: int) -> Response:
+@post(
+    "/ledger/instruments/{instrument_id:int}",
+    opt=perm("ledger.manage", api="PUT /api/v1/ledger/instruments/{instrument_id}"),
+    include_in_schema=False,
+)
+async def instrument_update(request: Request, instrument_id: Id) -> Response:
     r = await services.get_instrument(instrument_id)
     return await _save(request, r["customer"], instrument_id)
 
@@ -226,10 +236,10 @@ async def instrument_update(request: Request, instrument_id: int) -> Response:
 
 @post(
     "/ledger/instruments/{instrument_id:int}/external",
-    opt=perm("ledger.manage"),
+    opt=perm("ledger.manage", api="POST /api/v1/ledger/instruments/{instrument_id}/external"),
     include_in_schema=False,
 )
-async def external_register(request: Request, instrument_id: int) -> Response:
+async def external_register(request: Request, instrument_id: Id) -> Response:
     scan, filename, values = await _upload(request, "scan")
     try:
         await services.register_external(instrument_id, values, scan, filename, request.user)
@@ -242,7 +252,7 @@ async def external_register(request: Request, instrument_id: int) -> Response:
 
 
 @get("/ledger/external/{certificate_id:int}/scan", opt=perm("ledger.view"), include_in_schema=False)
-async def external_scan(certificate_id: int) -> Response:
+async def external_scan(certificate_id: Id) -> Response:
     row = await ExternalCertificate.select().where(ExternalCertificate.id == certificate_id).first()
     if row is None or not storage.exists(row["scan_sha256"]):
         raise UserError(status_code=404, detail="扫描件不存在")
@@ -259,15 +269,19 @@ async def external_scan(certificate_id: int) -> Response:
 # ── xlsx import ───────────────────────────────────────────────────────────────────────────────
 
 
-@get("/ledger/import-template.xlsx", opt=perm("ledger.view"), include_in_schema=False)
+@get(
+    "/ledger/import-template.xlsx",
+    opt=perm("ledger.view", api="GET /api/v1/ledger/import-template.xlsx"),
+    include_in_schema=False,
+)
 async def import_template() -> Response:
-    return download(importing.template(), "计量器具台账导入模板.xlsx", XLSX)
+    return downloads.import_template().response()
 
 
 @get(
     "/ledger/customers/{customer_id:int}/import", opt=perm("ledger.manage"), include_in_schema=False
 )
-async def import_page(customer_id: int) -> Template:
+async def import_page(customer_id: Id) -> Template:
     return page(
         "ledger/import.html",
         title=_("导入计量器具台账"),
@@ -279,11 +293,13 @@ async def import_page(customer_id: int) -> Template:
 
 
 @post(
-    "/ledger/customers/{customer_id:int}/import", opt=perm("ledger.manage"), include_in_schema=False
+    "/ledger/customers/{customer_id:int}/import",
+    opt=perm("ledger.manage", api="POST /api/v1/ledger/customers/{customer_id}/import"),
+    include_in_schema=False,
 )
-async def import_preview(request: Request, customer_id: int) -> Template:
+async def import_preview(request: Request, customer_id: Id) -> Template:
     c = await services.customer(customer_id)
-    content, _filename, _values = await _upload(request, "file")
+    content, _filename, _values = await _upload(request, "file", importing.MAX_IMPORT_BYTES)
     if not content:
         return page(
             "ledger/import.html",
@@ -309,20 +325,12 @@ async def import_preview(request: Request, customer_id: int) -> Template:
 
 @post(
     "/ledger/customers/{customer_id:int}/import/confirm",
-    opt=perm("ledger.manage"),
+    opt=perm("ledger.manage", api="POST /api/v1/ledger/customers/{customer_id}/import"),
     include_in_schema=False,
 )
-async def import_confirm(request: Request, customer_id: int) -> Response:
-    await services.customer(customer_id)
+async def import_confirm(request: Request, customer_id: Id) -> Response:
     form = await form_dict(request)
-    n = await importing.confirm(customer_id, form.get("ticket", ""), request.user)
-    await record(
-        "ledger.imported",
-        actor=request.user,
-        target_type="customer",
-        target_id=customer_id,
-        details={"rows": n},
-    )
+    n = await actions.confirm_import(customer_id, form.get("ticket", ""), request.user)
     return see_other(f"/ledger/customers/{customer_id}?imported={n}")
 
 
@@ -333,7 +341,7 @@ DUE_PAGE_ROWS = 500
 
 
 @get("/ledger/due", opt=perm("ledger.view"), include_in_schema=False)
-async def due_page(within: int = 30) -> Template:
+async def due_page(within: Days = 30) -> Template:
     within = within if within in services.WINDOWS else 30
     today = date.today()
     return page(
@@ -352,63 +360,37 @@ async def due_page(within: int = 30) -> Template:
     )
 
 
-NOTICE_COLUMNS = [
-    ("器具名称", "type_name"),
-    ("型号规格", "model"),
-    ("出厂编号", "serial"),
-    ("安装位置", "location"),
-    ("最近检定日期", "last_verified_on"),
-    ("有效期至", "next_due_on"),
-    ("状态", "due_zh"),
-]
-NOTICE_DAYS = 90
-
-
-async def _notice_rows(customer_id: int) -> list[dict[str, Any]]:
-    today = date.today()
-    types = await services.instrument_types()
-    rows = exports.instrument_rows(await services.due(NOTICE_DAYS, customer_id, today), types)
-    for r in rows:
-        r["due_zh"] = services.DUE_LABELS[services.due_state(r, today)]
-    return rows
+NOTICE_DAYS = downloads.NOTICE_DAYS
 
 
 @get("/ledger/customers/{customer_id:int}/notice", opt=perm("ledger.view"), include_in_schema=False)
-async def notice_page(customer_id: int) -> Template:
+async def notice_page(customer_id: Id) -> Template:
     return page(
         "ledger/notice.html",
         title=_("检定到期通知书"),
         c=await services.customer(customer_id),
-        rows=await _notice_rows(customer_id),
+        rows=await downloads.notice_rows(customer_id),
         today=date.today(),
         days=NOTICE_DAYS,
         portal=None,
     )
 
 
-def _notice_xlsx(customer: dict[str, Any], rows: list[dict[str, Any]]) -> Response:
-    data = exports.xlsx(
-        NOTICE_COLUMNS,
-        rows,
-        title=f"检定到期通知书 — {customer['name']}（{date.today()}）",
-        sheet="检定到期通知书",
-    )
-    return download(data, f"检定到期通知书_{customer['name']}.xlsx", XLSX)
-
-
 @get(
     "/ledger/customers/{customer_id:int}/notice.xlsx",
-    opt=perm("ledger.view"),
+    opt=perm("ledger.view", api="GET /api/v1/ledger/customers/{customer_id}/notice.xlsx"),
     include_in_schema=False,
 )
-async def notice_xlsx(customer_id: int) -> Response:
-    return _notice_xlsx(await services.customer(customer_id), await _notice_rows(customer_id))
+async def notice_xlsx(customer_id: Id) -> Response:
+    return (await downloads.notice(await services.customer(customer_id))).response()
 
 
 @post(
-    "/ledger/customers/{customer_id:int}/portal", opt=perm("ledger.manage"), include_in_schema=False
+    "/ledger/customers/{customer_id:int}/portal",
+    opt=perm("ledger.manage", api="POST /api/v1/ledger/customers/{customer_id}/portal"),
+    include_in_schema=False,
 )
-async def portal_regenerate(request: Request, customer_id: int) -> Response:
+async def portal_regenerate(request: Request, customer_id: Id) -> Response:
     await services.customer(customer_id)
     await services.regenerate_portal(customer_id, request.user)
     return see_other(f"/ledger/customers/{customer_id}#portal")
@@ -453,131 +435,23 @@ async def portal(token: str) -> Template:
 
 @get("/portal/{token:str}/notice.xlsx", opt=PUBLIC, include_in_schema=False)
 async def portal_notice(token: str) -> Response:
-    c = await _portal_customer(token)
-    return _notice_xlsx(c, await _notice_rows(c["id"]))
+    return (await downloads.notice(await _portal_customer(token))).response()
 
 
-@post("/ledger/sync", opt=perm("ledger.manage"), include_in_schema=False)
+@post(
+    "/ledger/sync",
+    opt=perm("ledger.manage", api="POST /api/v1/ledger/sync"),
+    include_in_schema=False,
+)
 async def sync(request: Request) -> Response:
-    n = await services.sync_from_certificates()
-    await record("ledger.synced", actor=request.user, details={"certificates": n})
+    await actions.sync(request.user)
     return see_other("/ledger/due")
 
 
-# ── JSON API ──────────────────────────────────────────────────────────────────────────────────
-
-
-@get("/api/v1/ledger", opt=perm("ledger.view"), tags=["ledger"], summary="器具明细查询")
-async def api_ledger(
-    customer: int | None = None,
-    category: str = "",
-    instrument_type: str = "",
-    status: str = "",
-    due: str = "",
-    q: str = "",
-) -> dict[str, Any]:
-    rows = await services.search(
-        **_filters(customer, category, instrument_type, status, due, q), limit=2000
-    )
-    return {"items": rows, "total": len(rows)}
-
-
-@get("/api/v1/ledger/due", opt=perm("ledger.view"), tags=["ledger"], summary="到期预警")
-async def api_due(within: int = 30, customer: int | None = None) -> dict[str, Any]:
-    return {
-        "items": await services.due(within, customer, limit=5000),
-        "by_customer": await services.due_by_customer(within),
-    }
-
-
-@post(
-    "/api/v1/ledger/sync",
-    opt=perm("ledger.manage"),
-    tags=["ledger"],
-    summary="从已出具证书更新台账",
-)
-async def api_sync() -> dict[str, int]:
-    return {"certificates": await services.sync_from_certificates()}
-
-
-async def _api_save(
-    request: Request, customer_id: int, data: dict[str, Any], instrument_id: int | None
-) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise UserError(status_code=400, detail="请求体应为 JSON 对象")
-    values = {k: "" if v is None else str(v) for k, v in data.items()}
-    values.setdefault("compulsory", "default")
-    clean, errors = services.check_instrument(values, await services.instrument_types())
-    if errors:
-        raise UserError(
-            status_code=400,
-            detail="；".join(errors.values()),
-            extra=[{"key": k, "message": v} for k, v in errors.items()],
-        )
-    instrument_id = await services.save_instrument(
-        customer_id, clean, instrument_id, user=request.user
-    )
-    return await services.get_instrument(instrument_id)
-
-
-@post(
-    "/api/v1/ledger/customers/{customer_id:int}/instruments",
-    opt=perm("ledger.manage"),
-    tags=["ledger"],
-    summary="新增台账器具",
-    status_code=201,
-)
-async def api_instrument_create(
-    request: Request, customer_id: int, data: dict[str, Any]
-) -> dict[str, Any]:
-    await services.customer(customer_id)
-    return await _api_save(request, customer_id, data, None)
-
-
-@get(
-    "/api/v1/ledger/instruments/{instrument_id:int}",
-    opt=perm("ledger.view"),
-    tags=["ledger"],
-    summary="台账器具",
-)
-async def api_instrument(instrument_id: int) -> dict[str, Any]:
-    r = await services.get_instrument(instrument_id)
-    r["external_certificates"] = await services.external_certificates(instrument_id)
-    return r
-
-
-@put(
-    "/api/v1/ledger/instruments/{instrument_id:int}",
-    opt=perm("ledger.manage"),
-    tags=["ledger"],
-    summary="修改台账器具",
-)
-async def api_instrument_update(
-    request: Request, instrument_id: int, data: dict[str, Any]
-) -> dict[str, Any]:
-    r = await services.get_instrument(instrument_id)
-    return await _api_save(request, r["customer"], data, instrument_id)
-
-
-@post(
-    "/api/v1/ledger/instruments/{instrument_id:int}/external",
-    opt=perm("ledger.manage"),
-    tags=["ledger"],
-    summary="外检证书登记（multipart：scan 文件 + 字段）",
-    status_code=201,
-)
-async def api_external(request: Request, instrument_id: int) -> dict[str, Any]:
-    scan, filename, values = await _upload(request, "scan")
-    return await services.register_external(instrument_id, values, scan, filename, request.user)
-
-
 handlers = [
-    api_instrument_create,
-    api_instrument,
-    api_instrument_update,
-    api_external,
     ledger_query,
-    ledger_export,
+    ledger_export_xlsx,
+    ledger_export_csv,
     instrument_new,
     instrument_create,
     instrument_detail,
@@ -596,7 +470,4 @@ handlers = [
     portal,
     portal_notice,
     sync,
-    api_ledger,
-    api_due,
-    api_sync,
 ]

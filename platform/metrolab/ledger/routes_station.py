@@ -10,12 +10,13 @@ from litestar import Request, Response, get, post
 from litestar.response import Template
 
 from metrolab.audit.log import record
-from metrolab.ledger import compliance, dossier, exports, package, services
-from metrolab.ledger.routes import DOCX, XLSX, download
+from metrolab.ledger import actions, compliance, dossier, downloads, exports, package, services
+from metrolab.ledger.routes import download
 from metrolab.ledger.tables import STATUSES, SelfCheck
 from metrolab.web.errors import UserError
 from metrolab.web.i18n import _, current_language
 from metrolab.web.pages import form_dict, page, see_other
+from metrolab.web.params import Code, Id
 from metrolab.web.permissions import PUBLIC, perm
 
 GAS_STATION = "加油站"
@@ -26,7 +27,7 @@ GAS_STATION = "加油站"
 
 async def _dossier(
     request: Request,
-    customer_id: int,
+    customer_id: Id,
     errors: dict[str, dict[str, str]] | None = None,
     values: dict[str, dict[str, str]] | None = None,
     status_code: int = 200,
@@ -68,150 +69,79 @@ async def _dossier(
 
 
 @get("/ledger/customers/{customer_id:int}", opt=perm("ledger.view"), include_in_schema=False)
-async def customer_page(request: Request, customer_id: int) -> Template:
+async def customer_page(request: Request, customer_id: Id) -> Template:
     return await _dossier(request, customer_id)
 
 
-CUSTOMER_COLUMNS = [
-    ("分类", "category"),
-    ("在用", "in_use"),
-    ("停用", "idle"),
-    ("报废", "scrapped"),
-    ("合计", "total"),
-]
+@get(
+    "/ledger/customers/{customer_id:int}/export.xlsx",
+    opt=perm("ledger.view", api="GET /api/v1/ledger/customers/{customer_id}/export.xlsx"),
+    include_in_schema=False,
+)
+async def customer_export_xlsx(customer_id: Id) -> Response:
+    """The customer's ledger + a statistics sheet."""
+    return (await downloads.customer_ledger(customer_id, "xlsx")).response()
 
 
 @get(
-    [
-        "/ledger/customers/{customer_id:int}/export.xlsx",
-        "/ledger/customers/{customer_id:int}/export.csv",
-    ],
-    opt=perm("ledger.view"),
+    "/ledger/customers/{customer_id:int}/export.csv",
+    opt=perm("ledger.view", api="GET /api/v1/ledger/customers/{customer_id}/export.csv"),
     include_in_schema=False,
 )
-async def customer_export(request: Request, customer_id: int) -> Response:
-    """The customer's ledger (xlsx: + a statistics sheet; csv: the ledger only)."""
-    c = await services.customer(customer_id)
-    rows = exports.instrument_rows(
-        await services.search(customer_id=customer_id, limit=None),
-        await services.instrument_types(),
-    )
-    if request.url.path.endswith(".csv"):
-        return download(
-            exports.csv_bytes(exports.INSTRUMENT_COLUMNS, rows),
-            f"{c['name']}_计量器具台账.csv",
-            "text/csv",
-        )
-    import io
-
-    from openpyxl import load_workbook
-
-    wb = load_workbook(
-        io.BytesIO(exports.xlsx(exports.INSTRUMENT_COLUMNS, rows, sheet="计量器具台账"))
-    )
-    stats = await dossier.statistics(customer_id)
-    ws = wb.create_sheet("统计")
-    ws.append(["客户", c["name"]])
-    ws.append(["器具总数", stats["instruments"]])
-    ws.append(["已超期", stats["due"]["overdue"]])
-    for days in services.WINDOWS:
-        ws.append([f"{days} 天内到期", stats["due"][f"d{days}"]])
-    ws.append(["合同数", stats["contracts"]])
-    ws.append(["合同金额", float(stats["contract_total"])])
-    ws.append(["已收费", float(stats["charged_total"])])
-    ws.append([])
-    ws.append([h for h, _ in CUSTOMER_COLUMNS])
-    for cat, counts in stats["by_category"].items():
-        ws.append([cat, counts["in_use"], counts["idle"], counts["scrapped"], counts["total"]])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return download(buf.getvalue(), f"{c['name']}_客户明细.xlsx", XLSX)
+async def customer_export_csv(customer_id: Id) -> Response:
+    return (await downloads.customer_ledger(customer_id, "csv")).response()
 
 
 @post(
     "/ledger/customers/{customer_id:int}/records/{kind:str}",
-    opt=perm("ledger.view"),
+    opt=perm("ledger.view", api="POST /api/v1/ledger/customers/{customer_id}/records/{kind}"),
     include_in_schema=False,
 )
-async def record_add(request: Request, customer_id: int, kind: str) -> Response:
-    spec = dossier.KINDS.get(kind)
-    if spec is None:
-        raise UserError(status_code=404, detail="页面不存在")
-    if not request.user.can(spec.permission):
-        raise UserError(status_code=403, detail="没有权限")
-    await services.customer(customer_id)
+async def record_add(request: Request, customer_id: Id, kind: Code) -> Response:
     values = await form_dict(request)
     try:
-        row_id = await dossier.add(spec, customer_id, values, request.user)
+        await actions.add_record(kind, customer_id, values, request.user)
     except UserError as exc:
         if exc.status_code != 400:
             raise
         errors = {e["key"]: e["message"] for e in exc.extra or []}
         return await _dossier(request, customer_id, {kind: errors}, {kind: values}, 400)
-    await record(
-        f"ledger.{kind}_added",
-        actor=request.user,
-        target_type="customer",
-        target_id=customer_id,
-        details={"id": row_id},
-    )
     return see_other(f"/ledger/customers/{customer_id}#{kind}")
 
 
 @post(
     "/ledger/customers/{customer_id:int}/records/{kind:str}/{row_id:int}/delete",
-    opt=perm("ledger.view"),
+    opt=perm(
+        "ledger.view",
+        api="DELETE /api/v1/ledger/customers/{customer_id}/records/{kind}/{row_id}",
+    ),
     include_in_schema=False,
 )
-async def record_delete(request: Request, customer_id: int, kind: str, row_id: int) -> Response:
-    spec = dossier.KINDS.get(kind)
-    if spec is None:
-        raise UserError(status_code=404, detail="页面不存在")
-    if not request.user.can(spec.permission):
-        raise UserError(status_code=403, detail="没有权限")
-    await dossier.delete(spec, customer_id, row_id)
-    await record(
-        f"ledger.{kind}_deleted",
-        actor=request.user,
-        target_type="customer",
-        target_id=customer_id,
-        details={"id": row_id},
-    )
+async def record_delete(request: Request, customer_id: Id, kind: Code, row_id: Id) -> Response:
+    await actions.delete_record(kind, customer_id, row_id, request.user)
     return see_other(f"/ledger/customers/{customer_id}#{kind}")
 
 
 @post(
     "/ledger/customers/{customer_id:int}/licences/{licence_id:int}/scan",
-    opt=perm("ledger.manage"),
+    opt=perm(
+        "ledger.manage",
+        api="POST /api/v1/ledger/customers/{customer_id}/licences/{licence_id}/scan",
+    ),
     include_in_schema=False,
 )
-async def licence_scan_upload(request: Request, customer_id: int, licence_id: int) -> Response:
-    from metrolab import storage
+async def licence_scan_upload(request: Request, customer_id: Id, licence_id: Id) -> Response:
     from metrolab.ledger.routes import _upload
-    from metrolab.ledger.tables import Licence
 
-    if not await Licence.exists().where(
-        (Licence.id == licence_id) & (Licence.customer == customer_id)
-    ):
-        raise UserError(status_code=404, detail="证照不存在")
     content, _name, _values = await _upload(request, "scan")
     try:
-        kind = services.sniff_scan(content)
+        await actions.licence_scan(customer_id, licence_id, content, request.user)
     except UserError as exc:
+        if exc.status_code != 400:
+            raise
         return await _dossier(
             request, customer_id, {"licences": {"scan": str(exc.detail)}}, {}, 400
         )
-    digest = storage.put(content)
-    await Licence.update({Licence.scan_sha256: digest, Licence.scan_type: kind}).where(
-        Licence.id == licence_id
-    )
-    await record(
-        "ledger.licence_scan",
-        actor=request.user,
-        target_type="customer",
-        target_id=customer_id,
-        details={"licence": licence_id, "sha256": digest},
-    )
     return see_other(f"/ledger/customers/{customer_id}#licences")
 
 
@@ -220,7 +150,7 @@ async def licence_scan_upload(request: Request, customer_id: int, licence_id: in
     opt=perm("ledger.view"),
     include_in_schema=False,
 )
-async def licence_scan(customer_id: int, licence_id: int) -> Response:
+async def licence_scan(customer_id: Id, licence_id: Id) -> Response:
     from metrolab import storage
     from metrolab.ledger.tables import Licence
 
@@ -241,19 +171,13 @@ async def licence_scan(customer_id: int, licence_id: int) -> Response:
 # ── gas-station compliance (T/ZBMS 005) ──────────────────────────────────────────────────────
 
 
-async def _station(customer_id: int) -> dict[str, Any]:
-    c = await services.customer(customer_id)
-    if c["category"] != GAS_STATION:
-        raise UserError(
-            status_code=409, detail="只有类别为“加油站”的客户才有诚信计量示范单位达标情况"
-        )
-    return c
+_station = actions.station
 
 
 @get(
     "/ledger/customers/{customer_id:int}/station", opt=perm("ledger.view"), include_in_schema=False
 )
-async def station_page(request: Request, customer_id: int) -> Template:
+async def station_page(request: Request, customer_id: Id) -> Template:
     c = await _station(customer_id)
     requirements = await compliance.evaluate(customer_id)
     records = await dossier.rows(customer_id)
@@ -272,41 +196,31 @@ async def station_page(request: Request, customer_id: int) -> Template:
 
 
 @get(
-    [
-        "/ledger/customers/{customer_id:int}/station/equipment.xlsx",
-        "/ledger/customers/{customer_id:int}/station/equipment.docx",
-    ],
-    opt=perm("ledger.view"),
+    "/ledger/customers/{customer_id:int}/station/equipment.xlsx",
+    opt=perm(
+        "ledger.view", api="GET /api/v1/ledger/customers/{customer_id}/station/equipment.xlsx"
+    ),
     include_in_schema=False,
 )
-async def station_equipment(request: Request, customer_id: int) -> Response:
-    c = await _station(customer_id)
-    rows = await package.equipment(customer_id)
-    if request.url.path.endswith(".docx"):
-        return download(
-            exports.equipment_docx(c["name"], rows, date.today()),
-            "在用计量器具配备情况一览表.docx",
-            DOCX,
-        )
-    data = exports.xlsx(
-        exports.EQUIPMENT_COLUMNS,
-        rows,
-        title=f"{c['name']} 在用计量器具配备情况一览表",
-        sheet="在用计量器具",
-    )
-    return download(data, "在用计量器具配备情况一览表.xlsx", XLSX)
+async def station_equipment_xlsx(customer_id: Id) -> Response:
+    return (await downloads.station_equipment(customer_id, "xlsx")).response()
+
+
+@get(
+    "/ledger/customers/{customer_id:int}/station/equipment.docx",
+    opt=perm(
+        "ledger.view", api="GET /api/v1/ledger/customers/{customer_id}/station/equipment.docx"
+    ),
+    include_in_schema=False,
+)
+async def station_equipment_docx(customer_id: Id) -> Response:
+    return (await downloads.station_equipment(customer_id, "docx")).response()
 
 
 # ── monthly self-checks (gas_station_self_check form) ────────────────────────────────────────
 
 
-def _self_check_form() -> Any:
-    from metrolab.engine.forms import load_definition
-    from metrolab.paths import data_folder
-
-    return load_definition(
-        (data_folder("form_schemas") / f"{compliance.SELF_CHECK_FORM}.json").read_bytes()
-    )
+_self_check_form = compliance.self_check_form
 
 
 async def _self_check_page(
@@ -320,9 +234,7 @@ async def _self_check_page(
 ) -> Template:
     from metrolab.engine.forms import render_form
 
-    r = await services.get_instrument(instrument_id)
-    if r["instrument_type"] != compliance.DISPENSER:
-        raise UserError(status_code=409, detail="月度自校记录只适用于燃油加油机")
+    r = await actions.dispenser(instrument_id)
     action = action or f"/ledger/instruments/{instrument_id}/self-check"
     html = render_form(
         _self_check_form(),
@@ -363,17 +275,12 @@ async def _blank_self_check(instrument_id: int, action: str = "") -> Template:
     opt=perm("ledger.manage"),
     include_in_schema=False,
 )
-async def self_check_new(instrument_id: int) -> Template:
+async def self_check_new(instrument_id: Id) -> Template:
     return await _blank_self_check(instrument_id)
 
 
 async def _posted(request: Request) -> tuple[Any, dict[str, Any], list, str]:
-    from metrolab.engine.forms import (
-        apply_row_action,
-        compute,
-        parse_submission,
-        validate_submission,
-    )
+    from metrolab.engine.forms import apply_row_action, parse_submission
 
     defn = _self_check_form()
     form = await request.form()
@@ -381,17 +288,18 @@ async def _posted(request: Request) -> tuple[Any, dict[str, Any], list, str]:
     action = form.get("_action")
     if isinstance(action, str) and action:
         data = apply_row_action(defn, data, action)
-    problems = validate_submission(defn, data)
-    result = compute(defn, data)
-    return defn, result.data, problems + list(result.problems), str(form.get("month") or "")
+    data, problems = actions.evaluate_form(defn, data)
+    return defn, data, problems, str(form.get("month") or "")
 
 
 @post(
     "/ledger/instruments/{instrument_id:int}/self-check/compute",
-    opt=perm("ledger.manage"),
+    opt=perm(
+        "ledger.manage", api="POST /api/v1/ledger/instruments/{instrument_id}/self-check/compute"
+    ),
     include_in_schema=False,
 )
-async def self_check_compute(request: Request, instrument_id: int) -> Template:
+async def self_check_compute(request: Request, instrument_id: Id) -> Template:
     _defn, data, problems, month = await _posted(request)
     return await _self_check_page(instrument_id, data, problems, month)
 
@@ -401,46 +309,21 @@ async def _save_self_check(
 ) -> Template | int:
     """The new SelfCheck's id, or the form again (400) with the problems."""
     _defn, data, problems, month = await _posted(request)
-    errors = [p for p in problems if p.severity == "error"]
     try:
-        month = date.fromisoformat(f"{month}-01").strftime("%Y-%m")
-    except ValueError:
-        return await _self_check_page(
-            instrument_id, data, problems, month, 400, "月份格式应为 YYYY-MM", action
-        )
-    if errors:
-        return await _self_check_page(
-            instrument_id, data, problems, month, 400, "请修改标红的项目后再保存", action
-        )
-    check = SelfCheck(
-        instrument=instrument_id,
-        month=month,
-        data=data,
-        conclusion=str(data.get("conclusion") or ""),
-        filled_by=getattr(user, "id", None),
-    )
-    await check.save()
-    await record(
-        "ledger.self_check",
-        actor=user,
-        target_type="ledger_instrument",
-        target_id=instrument_id,
-        details={
-            "month": month,
-            "conclusion": check.conclusion,
-            "checker": str(data.get("checker") or ""),
-            "via": "portal" if user is None else "lab",
-        },
-    )
-    return check.id
+        return await actions.save_self_check(instrument_id, month, data, problems, user)
+    except UserError as exc:
+        if exc.status_code != 400:
+            raise
+        message = "月份格式应为 YYYY-MM" if "月份" in exc.detail else "请修改标红的项目后再保存"
+        return await _self_check_page(instrument_id, data, problems, month, 400, message, action)
 
 
 @post(
     "/ledger/instruments/{instrument_id:int}/self-check",
-    opt=perm("ledger.manage"),
+    opt=perm("ledger.manage", api="POST /api/v1/ledger/instruments/{instrument_id}/self-check"),
     include_in_schema=False,
 )
-async def self_check_save(request: Request, instrument_id: int) -> Response:
+async def self_check_save(request: Request, instrument_id: Id) -> Response:
     saved = await _save_self_check(request, instrument_id, request.user)
     return saved if isinstance(saved, Template) else see_other(f"/ledger/self-checks/{saved}")
 
@@ -448,7 +331,7 @@ async def self_check_save(request: Request, instrument_id: int) -> Response:
 # The station's metrologist fills the self-check through the station's portal link (no lab account).
 
 
-async def _portal_dispenser(token: str, instrument_id: int) -> str:
+async def _portal_dispenser(token: str, instrument_id: Id) -> str:
     customer_id = await services.customer_for_token(token)
     r = await services.get_instrument(instrument_id) if customer_id else None
     if r is None or r["customer"] != customer_id or r["instrument_type"] != compliance.DISPENSER:
@@ -457,7 +340,7 @@ async def _portal_dispenser(token: str, instrument_id: int) -> str:
 
 
 @get("/portal/{token:str}/self-check/{instrument_id:int}", opt=PUBLIC, include_in_schema=False)
-async def portal_self_check(token: str, instrument_id: int) -> Template:
+async def portal_self_check(token: str, instrument_id: Id) -> Template:
     return await _blank_self_check(instrument_id, await _portal_dispenser(token, instrument_id))
 
 
@@ -466,14 +349,14 @@ async def portal_self_check(token: str, instrument_id: int) -> Template:
     opt=PUBLIC,
     include_in_schema=False,
 )
-async def portal_self_check_compute(request: Request, token: str, instrument_id: int) -> Template:
+async def portal_self_check_compute(request: Request, token: str, instrument_id: Id) -> Template:
     action = await _portal_dispenser(token, instrument_id)
     _defn, data, problems, month = await _posted(request)
     return await _self_check_page(instrument_id, data, problems, month, action=action)
 
 
 @post("/portal/{token:str}/self-check/{instrument_id:int}", opt=PUBLIC, include_in_schema=False)
-async def portal_self_check_save(request: Request, token: str, instrument_id: int) -> Response:
+async def portal_self_check_save(request: Request, token: str, instrument_id: Id) -> Response:
     action = await _portal_dispenser(token, instrument_id)
     saved = await _save_self_check(request, instrument_id, None, action)
     return (
@@ -484,7 +367,7 @@ async def portal_self_check_save(request: Request, token: str, instrument_id: in
 
 
 @get("/ledger/self-checks/{check_id:int}", opt=perm("ledger.view"), include_in_schema=False)
-async def self_check_view(check_id: int) -> Template:
+async def self_check_view(check_id: Id) -> Template:
     from metrolab.engine.forms import render_form
 
     row = await SelfCheck.select().where(SelfCheck.id == check_id).output(load_json=True).first()
@@ -501,7 +384,7 @@ async def self_check_view(check_id: int) -> Template:
 
 
 async def _application_page(
-    customer_id: int,
+    customer_id: Id,
     data: dict[str, Any],
     problems: list,
     status_code: int = 200,
@@ -534,7 +417,7 @@ async def _application_page(
     opt=perm("ledger.view"),
     include_in_schema=False,
 )
-async def application_page(customer_id: int, refill: bool = False) -> Template:
+async def application_page(customer_id: Id, refill: bool = False) -> Template:
     data = await (
         package.prefill(customer_id) if refill else package.saved_or_prefilled(customer_id)
     )
@@ -542,54 +425,48 @@ async def application_page(customer_id: int, refill: bool = False) -> Template:
 
 
 async def _application_posted(request: Request) -> tuple[dict[str, Any], list]:
-    from metrolab.engine.forms import compute, parse_submission, validate_submission
+    from metrolab.engine.forms import parse_submission
 
     defn = package.definition()
-    data = parse_submission(defn, await request.form())
-    result = compute(defn, data)
-    return result.data, validate_submission(defn, data) + list(result.problems)
+    return actions.evaluate_form(defn, parse_submission(defn, await request.form()))
 
 
 @post(
     "/ledger/customers/{customer_id:int}/application/compute",
-    opt=perm("ledger.manage"),
+    opt=perm(
+        "ledger.manage", api="POST /api/v1/ledger/customers/{customer_id}/application/compute"
+    ),
     include_in_schema=False,
 )
-async def application_compute(request: Request, customer_id: int) -> Template:
+async def application_compute(request: Request, customer_id: Id) -> Template:
     data, problems = await _application_posted(request)
     return await _application_page(customer_id, data, problems)
 
 
 @post(
     "/ledger/customers/{customer_id:int}/application",
-    opt=perm("ledger.manage"),
+    opt=perm("ledger.manage", api="PUT /api/v1/ledger/customers/{customer_id}/application"),
     include_in_schema=False,
 )
-async def application_save(request: Request, customer_id: int) -> Response:
+async def application_save(request: Request, customer_id: Id) -> Response:
     await _station(customer_id)
     data, problems = await _application_posted(request)
-    if any(p.severity == "error" for p in problems):
+    try:
+        await actions.save_application(customer_id, data, problems, request.user)
+    except UserError as exc:
+        if exc.status_code != 400:
+            raise
         return await _application_page(customer_id, data, problems, 400, "请修改标红的项目后再保存")
-    await package.save(customer_id, data)
-    await record(
-        "ledger.application_saved",
-        actor=request.user,
-        target_type="customer",
-        target_id=customer_id,
-    )
     return see_other(f"/ledger/customers/{customer_id}/application?saved=1")
 
 
 @get(
     "/ledger/customers/{customer_id:int}/application.docx",
-    opt=perm("ledger.view"),
+    opt=perm("ledger.view", api="GET /api/v1/ledger/customers/{customer_id}/application.docx"),
     include_in_schema=False,
 )
-async def application_docx(customer_id: int) -> Response:
-    await _station(customer_id)
-    return download(
-        await package.application_docx(customer_id), "诚信计量示范单位申请书.docx", DOCX
-    )
+async def application_docx(customer_id: Id) -> Response:
+    return (await downloads.application(customer_id)).response()
 
 
 @get(
@@ -597,7 +474,7 @@ async def application_docx(customer_id: int) -> Response:
     opt=perm("ledger.view"),
     include_in_schema=False,
 )
-async def application_package(request: Request, customer_id: int, pdf: bool = True) -> Response:
+async def application_package(request: Request, customer_id: Id, pdf: bool = True) -> Response:
     c = await _station(customer_id)
     data = await package.build_package(customer_id, include_pdf=pdf)
     await record(
@@ -609,61 +486,17 @@ async def application_package(request: Request, customer_id: int, pdf: bool = Tr
     return download(data, f"{c['name']}_诚信计量示范单位申报材料.zip", "application/zip")
 
 
-@get(
-    "/api/v1/ledger/customers/{customer_id:int}/compliance",
-    opt=perm("ledger.view"),
-    tags=["ledger"],
-    summary="加油站诚信计量示范单位达标情况",
-)
-async def api_compliance(customer_id: int) -> dict[str, Any]:
-    await _station(customer_id)
-    return {
-        "requirements": [
-            vars(r) | {"evidence": [vars(e) for e in r.evidence]}
-            for r in await compliance.evaluate(customer_id)
-        ]
-    }
-
-
-@post(
-    "/api/v1/ledger/customers/{customer_id:int}/records/{kind:str}",
-    opt=perm("ledger.view"),
-    tags=["ledger"],
-    summary="登记客户证价、证照、合同、收费、拜访、站内人员",
-    status_code=201,
-)
-async def api_record_add(
-    request: Request, customer_id: int, kind: str, data: dict[str, Any]
-) -> dict[str, Any]:
-    spec = dossier.KINDS.get(kind)
-    if spec is None:
-        raise UserError(status_code=404, detail=f"未知的记录类别：{kind}")
-    if not request.user.can(spec.permission):
-        raise UserError(status_code=403, detail="没有权限")
-    await services.customer(customer_id)
-    row_id = await dossier.add(
-        spec, customer_id, {k: "" if v is None else str(v) for k, v in data.items()}, request.user
-    )
-    await record(
-        f"ledger.{kind}_added",
-        actor=request.user,
-        target_type="customer",
-        target_id=customer_id,
-        details={"id": row_id},
-    )
-    return {"id": row_id, "kind": kind}
-
-
 handlers = [
     customer_page,
-    customer_export,
+    customer_export_xlsx,
+    customer_export_csv,
     record_add,
     record_delete,
     licence_scan_upload,
     licence_scan,
-    api_record_add,
     station_page,
-    station_equipment,
+    station_equipment_xlsx,
+    station_equipment_docx,
     self_check_new,
     self_check_compute,
     self_check_save,
@@ -676,5 +509,4 @@ handlers = [
     application_save,
     application_docx,
     application_package,
-    api_compliance,
 ]

@@ -16,6 +16,7 @@ an external certificate's validity date as entered). Only a conforming result ge
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -67,6 +68,19 @@ def parse_date(value: Any) -> date | None:
     return date.fromisoformat(text[:10]) if len(text) >= 10 else date.fromisoformat(text)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+MAX_TEXT = 2000
+
+
+def text_problem(text: str) -> str:
+    """Why a typed text cannot be stored ('' when it can): a NUL or control character, or too long."""
+    if _CONTROL.search(text):
+        return "含有不可见的控制字符，请重新输入"
+    if len(text) > MAX_TEXT:
+        return f"不能超过 {MAX_TEXT} 字"
+    return ""
+
+
 def parse_decimal(value: Any) -> Decimal:
     try:
         number = Decimal(str(value).strip().replace(",", ""))
@@ -112,6 +126,10 @@ def check_instrument(
     """Cleaned column values and {field: 中文 problem}; ``types`` from ``instrument_types()``."""
     errors: dict[str, str] = {}
     out: dict[str, Any] = {k: str(values.get(k) or "").strip() for k in FIELDS}
+    for k, text in out.items():
+        if problem := text_problem(text):
+            errors[k] = problem
+            out[k] = ""
     code = type_code_for(types, out["instrument_type"])
     if not out["instrument_type"]:
         errors["instrument_type"] = "器具类型不能为空"
@@ -136,7 +154,7 @@ def check_instrument(
             out["nozzles"] = int(Decimal(out["nozzles"]))
             if out["nozzles"] < 0 or out["nozzles"] > 64:
                 raise ValueError
-        except (InvalidOperation, ValueError):
+        except (InvalidOperation, ValueError, OverflowError):
             errors["nozzles"] = "枪数应为 0–64 的整数"
     else:
         out["nozzles"] = None
@@ -473,6 +491,19 @@ DUE_LABELS = {
 }
 
 
+MAX_WINDOW_DAYS = 3660
+
+
+def _until(today: date, days: int, field: str = "within") -> date:
+    """``today`` + ``days``, refused (400) beyond ten years: a date past 9999 cannot be computed."""
+    if not 0 <= days <= MAX_WINDOW_DAYS:
+        raise Refused(
+            f"天数应为 0–{MAX_WINDOW_DAYS}",
+            extra=[{"key": field, "message": f"天数应为 0–{MAX_WINDOW_DAYS}"}],
+        )
+    return today + timedelta(days=days)
+
+
 def _columns() -> list[Any]:
     return [
         LedgerInstrument.all_columns(),
@@ -506,11 +537,11 @@ async def search(
     if due == "overdue":
         query = query.where(LedgerInstrument.next_due_on < today)
     elif due.startswith("upto") and due[4:].isdigit():  # overdue included, as on the due page
-        query = query.where(LedgerInstrument.next_due_on <= today + timedelta(days=int(due[4:])))
+        query = query.where(LedgerInstrument.next_due_on <= _until(today, int(due[4:]), "due"))
     elif due.isdigit():
         query = query.where(
             (LedgerInstrument.next_due_on >= today)
-            & (LedgerInstrument.next_due_on <= today + timedelta(days=int(due)))
+            & (LedgerInstrument.next_due_on <= _until(today, int(due), "due"))
         )
     if q:
         query = query.where(
@@ -534,7 +565,7 @@ async def due(
     today = today or date.today()
     query = LedgerInstrument.select(*_columns()).where(
         (LedgerInstrument.status == "in_use")
-        & (LedgerInstrument.next_due_on <= today + timedelta(days=within_days))
+        & (LedgerInstrument.next_due_on <= _until(today, within_days))
     )
     if customer_id:
         query = query.where(LedgerInstrument.customer == customer_id)
@@ -546,7 +577,7 @@ async def count_due(within_days: int = 30, today: date | None = None) -> int:
     today = today or date.today()
     return await LedgerInstrument.count().where(
         (LedgerInstrument.status == "in_use")
-        & (LedgerInstrument.next_due_on <= today + timedelta(days=within_days))
+        & (LedgerInstrument.next_due_on <= _until(today, within_days))
     )
 
 
@@ -569,7 +600,7 @@ async def due_by_customer(within_days: int = 90, today: date | None = None) -> l
     today = today or date.today()
     d30, d60 = today + timedelta(days=30), today + timedelta(days=60)
     rows = await LedgerInstrument.raw(
-        _BY_CUSTOMER, today, today, d30, d30, d60, d60, today + timedelta(days=within_days)
+        _BY_CUSTOMER, today, today, d30, d30, d60, d60, _until(today, within_days)
     )
     for r in rows:
         r["first_due"] = parse_date(r["first_due"])

@@ -21,6 +21,11 @@ INT32_MAX = 2_147_483_647
 _PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
 
 Id = Annotated[int, Parameter(ge=1, le=INT32_MAX, description="编号（正整数）")]
+# An optional id or code (`= None`): the bounds go on the whole Optional, or Litestar drops them.
+OptionalId = Annotated[int | None, Parameter(ge=1, le=INT32_MAX, description="编号（正整数）")]
+OptionalCode = Annotated[
+    str | None, Parameter(min_length=1, max_length=100, pattern=r"^[\w.\-]+$", description="代码")
+]
 PageNo = Annotated[int, Parameter(ge=1, le=100_000, description="页码，从 1 起")]
 Days = Annotated[int, Parameter(ge=0, le=3660, description="天数（0–3660）")]
 SearchText = Annotated[
