@@ -1,22 +1,27 @@
-"""HTTP load: N concurrent clients against a running metrolab (SQLite and PostgreSQL), side by side with
-a bare Litestar endpoint served the same way — the framework's ceiling on this machine — as a ratio.
+"""HTTP load as the server runs: `metrolab serve` (connection pool on), load from wrk (a C load
+generator, not sharing the Python interpreter), and the baseline — a bare Litestar endpoint served by
+uvicorn the same way — measured in the same run. Ratios matter, not absolute figures.
 
-Each client signs in once, then alternates the home page ("我的检定任务") and a customer search.
-The script starts each server itself on a fresh database (demo data + 500 customers).
+Scenarios, each `wrk -t1 -c10` for --seconds:
+  bare_litestar           GET /ping, 1 worker (the framework's ceiling on this machine)
+  <db>:home               the clerk's home page 我的检定任务, signed in (session cookie)
+  <db>:api_customers      GET /api/v1/customers with an API token
+  postgres_2w:…           the same with `metrolab serve --workers 2`
+The script installs wrk from Debian if it is missing, and starts every server itself on a fresh
+database (demo seed data + 500 customers).
 
-    .venv/bin/python bench/http_load.py --clients 50 --seconds 15
+    .venv/bin/python bench/http_load.py --seconds 10
 Prints a table, writes bench/results/http_load.json.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import secrets
+import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +33,48 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = os.environ.get("METROLAB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
+# wrk prints this one JSON line when a run ends (latencies in microseconds).
+REPORT_LUA = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests":%d,"duration_us":%d,"socket_errors":%d,"http_errors":%d,'
+    .. '"p50_us":%d,"p95_us":%d,"p99_us":%d}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+"""
+
+PREPARE = """
+import asyncio
+from metrolab.cli import _upgrade
+from metrolab.seed import seed_all
+from metrolab.accounts import services, staff
+from metrolab.customers.tables import Customer
+from metrolab.web.auth import CurrentUser
+
+async def main():
+    await _upgrade()
+    await seed_all()
+    user = await staff.create_user(
+        {"username": "bench", "full_name": "压测用户", "password": "bench-pass-1"}, ["clerk"])
+    await Customer.insert(*[Customer(name=f"压测煤矿{i:04d}", category="煤矿" if i % 2 else "加油站",
+                                     address=f"邯郸市第{i}号") for i in range(500)])
+    # A token is minted from a password session; the bench stands in for that session.
+    me = CurrentUser(id=user.id, username="bench", full_name="压测用户", language="zh",
+                     department_id=None, session_sha256="bench")
+    print(await services.create_api_token(me, "bench"))
+asyncio.run(main())
+"""
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, capture_output=True)
+    return shutil.which("wrk") or sys.exit("wrk could not be installed (apt-get install wrk)")
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -36,7 +83,7 @@ def free_port() -> int:
 
 
 def wait_up(url: str, proc: subprocess.Popen) -> None:
-    for _ in range(200):
+    for _ in range(300):
         try:
             if httpx.get(url, timeout=1).status_code < 500:
                 return
@@ -48,85 +95,6 @@ def wait_up(url: str, proc: subprocess.Popen) -> None:
     raise RuntimeError("server did not start")
 
 
-PREPARE = """
-import asyncio, sys
-from metrolab.cli import _upgrade
-from metrolab.seed import seed_all
-from metrolab.accounts import staff
-from metrolab.customers.tables import Customer
-
-async def main():
-    await _upgrade()
-    await seed_all()
-    await staff.create_user({"username": "bench", "full_name": "压测用户", "password": "bench-pass-1"}, ["clerk"])
-    await Customer.insert(*[Customer(name=f"压测煤矿{i:04d}", category="煤矿" if i % 2 else "加油站",
-                                     address=f"邯郸市第{i}号") for i in range(500)])
-asyncio.run(main())
-"""
-
-
-def prepare(env: dict[str, str]) -> None:
-    subprocess.run(
-        [sys.executable, "-c", PREPARE], env=env, check=True, cwd=ROOT, capture_output=True
-    )
-
-
-async def signed_in_client(base: str, login: bool) -> httpx.AsyncClient:
-    client = httpx.AsyncClient(base_url=base, timeout=60)
-    if login:
-        await client.get("/login")
-        token = client.cookies.get("metrolab_csrf")
-        r = await client.post(
-            "/login",
-            data={"username": "bench", "password": "bench-pass-1"},
-            headers={"x-csrftoken": token},
-        )
-        if r.status_code not in (200, 303):
-            raise RuntimeError(f"sign-in failed: {r.status_code}")
-    return client
-
-
-async def client_loop(
-    client: httpx.AsyncClient,
-    paths: list[str],
-    deadline: float,
-    latencies: list[float],
-    errors: list[str],
-) -> None:
-    i = 0
-    while time.perf_counter() < deadline:
-        t0 = time.perf_counter()
-        r = await client.get(paths[i % len(paths)])
-        latencies.append(time.perf_counter() - t0)
-        if r.status_code != 200:
-            errors.append(str(r.status_code))
-        i += 1
-
-
-async def load(base: str, clients: int, seconds: float, login: bool) -> dict:
-    latencies: list[float] = []
-    errors: list[str] = []
-    # Every client signs in first (argon2 is deliberately slow); then the clock starts on steady-state pages.
-    sessions = await asyncio.gather(*[signed_in_client(base, login) for _ in range(clients)])
-    paths = ["/home", "/customers?q=%E7%85%A4%E7%9F%BF1"] if login else ["/ping"]
-    start = time.perf_counter()
-    await asyncio.gather(
-        *[client_loop(c, paths, start + seconds, latencies, errors) for c in sessions]
-    )
-    elapsed = time.perf_counter() - start
-    for c in sessions:
-        await c.aclose()
-    q = statistics.quantiles(latencies, n=100) if len(latencies) > 2 else [0] * 99
-    return {
-        "requests": len(latencies),
-        "rps": len(latencies) / elapsed,
-        "p50_ms": q[49] * 1000,
-        "p95_ms": q[94] * 1000,
-        "p99_ms": q[98] * 1000,
-        "errors": len(errors),
-    }
-
-
 def serve(cmd: list[str], env: dict[str, str], health: str) -> subprocess.Popen:
     proc = subprocess.Popen(
         cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -135,86 +103,125 @@ def serve(cmd: list[str], env: dict[str, str], health: str) -> subprocess.Popen:
     return proc
 
 
-def run_metrolab(db: str, clients: int, seconds: float) -> dict:
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def wrk(url: str, seconds: float, headers: dict[str, str]) -> dict:
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    script.write_text(REPORT_LUA)
+    cmd = [ensure_wrk(), "-t1", "-c10", f"-d{seconds:.0f}s", "-s", str(script)]
+    for name, value in headers.items():
+        cmd += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*cmd, url], check=True, capture_output=True, text=True).stdout
+    script.unlink()
+    r = json.loads(next(line for line in out.splitlines() if line.startswith("{")))
+    return {
+        "requests": r["requests"],
+        "rps": r["requests"] / (r["duration_us"] / 1e6),
+        "p50_ms": r["p50_us"] / 1000,
+        "p95_ms": r["p95_us"] / 1000,
+        "p99_ms": r["p99_us"] / 1000,
+        "errors": r["socket_errors"] + r["http_errors"],
+    }
+
+
+def session_cookie(base: str) -> str:
+    with httpx.Client(base_url=base, timeout=30) as client:
+        client.get("/login")
+        r = client.post(
+            "/login",
+            data={"username": "bench", "password": "bench-pass-1"},
+            headers={"x-csrftoken": client.cookies.get("metrolab_csrf") or ""},
+        )
+        if r.status_code not in (200, 303):
+            raise RuntimeError(f"sign-in failed: {r.status_code}")
+        return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+
+
+def run_metrolab(db: str, workers: int, seconds: float) -> dict[str, dict]:
     data = Path(tempfile.mkdtemp(prefix=f"metrolab-bench-{db}-"))
     env = dict(os.environ, METROLAB_DATA_DIR=str(data), METROLAB_SECRET_KEY="bench")
     env.pop("PICCOLO_CONF", None)
+    env.pop("METROLAB_DB_POOL", None)  # the pool on, as the server runs
     pg_name = f"metrolab_bench_{secrets.token_hex(3)}"
     if db == "postgres":
         subprocess.run(["psql", PG_ADMIN, "-qc", f'CREATE DATABASE "{pg_name}"'], check=True)
         env["METROLAB_DATABASE_URL"] = PG_ADMIN.rsplit("/", 1)[0] + f"/{pg_name}"
     try:
-        prepare(env)
+        prepared = subprocess.run(
+            [sys.executable, "-c", PREPARE], env=env, check=True, cwd=ROOT, capture_output=True
+        )
+        token = prepared.stdout.decode().strip().splitlines()[-1]
         port = free_port()
         proc = serve(
-            [sys.executable, "-m", "metrolab.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "metrolab.cli", "serve", "--port", str(port)]
+            + ["--workers", str(workers)],
             env,
             f"http://127.0.0.1:{port}/healthz",
         )
+        base = f"http://127.0.0.1:{port}"
         try:
-            return asyncio.run(load(f"http://127.0.0.1:{port}", clients, seconds, login=True))
+            return {
+                "home": wrk(f"{base}/home", seconds, {"Cookie": session_cookie(base)}),
+                "api_customers": wrk(
+                    f"{base}/api/v1/customers", seconds, {"Authorization": f"Bearer {token}"}
+                ),
+            }
         finally:
-            proc.terminate()
-            proc.wait()
+            stop(proc)
     finally:
         if db == "postgres":
             subprocess.run(
-                ["psql", PG_ADMIN, "-qc", f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)']
+                ["psql", PG_ADMIN, "-qc", f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'],
+                capture_output=True,
             )
 
 
-def run_bare(clients: int, seconds: float) -> dict:
+def run_bare(seconds: float) -> dict:
     port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "bench.bare_app:app",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
-    proc = serve(cmd, dict(os.environ), f"http://127.0.0.1:{port}/ping")
+    cmd = [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port)]
+    proc = serve(
+        [*cmd, "--log-level", "warning"], dict(os.environ), f"http://127.0.0.1:{port}/ping"
+    )
     try:
-        return asyncio.run(load(f"http://127.0.0.1:{port}", clients, seconds, login=False))
+        return wrk(f"http://127.0.0.1:{port}/ping", seconds, {})
     finally:
-        proc.terminate()
-        proc.wait()
+        stop(proc)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--databases", default="sqlite,postgres")
     args = parser.parse_args()
-    results = {
-        "clients": args.clients,
-        "seconds": args.seconds,
-        "bare_litestar": run_bare(args.clients, args.seconds),
-    }
+    rows: dict[str, dict] = {"bare_litestar": run_bare(args.seconds)}
     for db in args.databases.split(","):
-        results[db] = run_metrolab(db, args.clients, args.seconds)
-    bare = results["bare_litestar"]["rps"]
+        for name, r in run_metrolab(db, 1, args.seconds).items():
+            rows[f"{db}:{name}"] = r
+        if db == "postgres":
+            for name, r in run_metrolab(db, 2, args.seconds).items():
+                rows[f"postgres_2w:{name}"] = r
+    bare = rows["bare_litestar"]["rps"]
+    print(f"\nHTTP load: wrk -t1 -c10, {args.seconds:.0f} s each, pool on; ratio to bare Litestar")
     print(
-        f"\nHTTP load, {args.clients} clients, {args.seconds:.0f} s each (home page + customer search)"
+        f"{'scenario':<28}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs bare':>9}"
     )
-    print(
-        f"{'server':<16}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs bare':>9}"
-    )
-    for name in ["bare_litestar", *args.databases.split(",")]:
-        r = results[name]
+    for name, r in rows.items():
         r["ratio_to_bare"] = r["rps"] / bare if bare else 0
         print(
-            f"{name:<16}{r['rps']:>9.0f}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['errors']:>8}"
-            f"{r['ratio_to_bare']:>9.3f}"
+            f"{name:<28}{r['rps']:>9.0f}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}{r['p99_ms']:>9.1f}"
+            f"{r['errors']:>8}{r['ratio_to_bare']:>9.3f}"
         )
     out = ROOT / "bench" / "results" / "http_load.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
+    out.write_text(json.dumps({"seconds": args.seconds, "connections": 10, "rows": rows}, indent=2))
     print(f"→ {out.relative_to(ROOT)}")
 
 
