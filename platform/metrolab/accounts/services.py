@@ -21,11 +21,12 @@ from metrolab.audit.log import record
 from metrolab.kernel.errors import Forbidden, NotFound, Refused
 from metrolab.settings import get_settings
 from metrolab.web.auth import TOKEN_EXPIRED, CredentialRefused, CurrentUser, sha256
+from metrolab.web.i18n import N_
 
 LOGIN_REFUSED = "用户名或密码错误"
 IP_FAILURE_LIMIT = 50  # per address before it is locked out too
 TOKEN_TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is a hint, not a write on every request
-TOKEN_NEEDS_SESSION = "API 令牌只能在网页登录后创建（不能用 API 令牌创建令牌）"
+TOKEN_NEEDS_SESSION = N_("API 令牌只能在网页登录后创建（不能用 API 令牌创建令牌）")
 
 
 class LoginRefused(Exception):
@@ -58,6 +59,16 @@ async def authenticate(username: str, password: str, ip: str) -> User:
     return user
 
 
+def _stamp(password_hash: str | None) -> str:
+    """What a session or token remembers of the password it was made under."""
+    return sha256(password_hash or "")
+
+
+async def _password_stamp(user_id: int) -> str:
+    row = await User.select(User.password_hash).where(User.id == user_id).first()
+    return _stamp(row["password_hash"] if row else None)
+
+
 async def start_session(user_id: int, ip: str) -> str:
     token = secrets.token_urlsafe(32)
     hours = get_settings().session_hours
@@ -67,6 +78,7 @@ async def start_session(user_id: int, ip: str) -> str:
             user=user_id,
             expires_at=_now() + timedelta(hours=hours),
             ip=ip,
+            password_stamp=await _password_stamp(user_id),
         )
     )
     return token
@@ -81,14 +93,19 @@ async def end_session(token: str) -> None:
 
 async def set_password(user_id: int, new_password: str, actor: CurrentUser | None) -> dict:
     """Store a new password and end the user's other credentials: every session but the actor's
-    own (when they change their own password) and every API token. Audited."""
-    await User.update({User.password_hash: await hash_password(new_password)}).where(
-        User.id == user_id
-    )
+    own (when they change their own password) and every API token. Audited.
+
+    Sessions and tokens also carry a stamp of the password they were made under, so a password
+    changed by any other path ends them just the same (then the changer's own session too)."""
+    new_hash = await hash_password(new_password)
+    await User.update({User.password_hash: new_hash}).where(User.id == user_id)
     keep = actor.session_sha256 if actor is not None and actor.id == user_id else None
     sessions = LoginSession.delete().where(LoginSession.user == user_id)
     if keep:
         sessions = sessions.where(LoginSession.token_sha256 != keep)
+        await LoginSession.update({LoginSession.password_stamp: _stamp(new_hash)}).where(
+            LoginSession.token_sha256 == keep
+        )
     ended = len(await sessions.returning(LoginSession.id))
     revoked = len(
         await ApiToken.update({ApiToken.revoked: True})
@@ -141,7 +158,13 @@ async def create_api_token(actor: CurrentUser, name: str) -> str:
     token = "ml_" + secrets.token_urlsafe(32)
     expires = _now() + timedelta(days=get_settings().token_days)
     await ApiToken.insert(
-        ApiToken(user=actor.id, name=name[:100], token_sha256=sha256(token), expires_at=expires)
+        ApiToken(
+            user=actor.id,
+            name=name[:100],
+            token_sha256=sha256(token),
+            expires_at=expires,
+            password_stamp=await _password_stamp(actor.id),
+        )
     )
     return token
 
@@ -166,22 +189,12 @@ async def tokens_of(user_id: int) -> list[dict[str, Any]]:
     return rows
 
 
-async def revoke_token(actor: CurrentUser, token_id: int) -> bool:
-    """Revoke one of the actor's own tokens; False when they have no such token."""
-    done = (
-        await ApiToken.update({ApiToken.revoked: True})
-        .where((ApiToken.id == token_id) & (ApiToken.user == actor.id))
-        .returning(ApiToken.id)
-    )
-    return bool(done)
-
-
 # ── who is asking (every request pays for this: one query, a write at most once a minute) ──────
 
 
 _WHO = """
-SELECT c.id AS credential_id, c.created_at, c.expires_at, {extra}
-       u.id, u.username, u.full_name, u.language, u.department, u.is_active,
+SELECT c.id AS credential_id, c.created_at, c.expires_at, c.password_stamp, {extra}
+       u.password_hash, u.id, u.username, u.full_name, u.language, u.department, u.is_active,
        r.key AS role_key, r.permissions AS role_permissions
 FROM {table} c
 JOIN app_user u ON u.id = c."user"
@@ -200,8 +213,8 @@ def _permissions(value: Any) -> list[str]:
 def _current(rows: list[dict], **marks: Any) -> CurrentUser | None:
     """The user of a credential row set (one row per role, or one with no role)."""
     first = rows[0]
-    if not first["is_active"]:
-        return None
+    if not first["is_active"] or first["password_stamp"] != _stamp(first["password_hash"]):
+        return None  # disabled, or the password changed since the credential was made
     roles = [r for r in rows if r["role_key"] is not None]
     return CurrentUser(
         id=first["id"],

@@ -79,6 +79,9 @@ class LoginSession(Table, tablename="login_session"):
     created_at = Timestamptz(default=TimestamptzNow())
     expires_at = Timestamptz()
     ip = Varchar(length=64, default="")
+    # SHA-256 of the user's password hash when the session began: any change of the password,
+    # by whatever path, ends the session (the one that changed it is stamped again).
+    password_stamp = Varchar(length=64, default="")
 
 
 class ApiToken(Table, tablename="api_token"):
@@ -92,3 +95,4 @@ class ApiToken(Table, tablename="api_token"):
     # None on tokens made before tokens expired: they expire token_days after created_at.
     expires_at = Timestamptz(null=True, default=None)
     revoked = Boolean(default=False)
+    password_stamp = Varchar(length=64, default="")  # as LoginSession's: a new password ends it

@@ -43,18 +43,19 @@ async def check_password(user: CurrentUser, password: str | None) -> SignerProof
     settings = get_settings()
     key = f"sign:{user.id}"
     locked = Forbidden(SIGNING_LOCKED.format(minutes=settings.lockout_minutes))
-    if await throttle.locked(key):
+
+    async def failed(**details: bool) -> None:
+        await record(
+            "signature.failed", actor=user, target_type="user", target_id=user.id, details=details
+        )
+
+    if await throttle.locked(key):  # refused unchecked: no argon2 work for a locked signer
+        await failed(locked=True, checked=False)
         raise locked
     row = await User.select(User.password_hash).where(User.id == user.id).first()
     if row is None or not await verify_password(row["password_hash"], password):
         locks = await throttle.note_failure(key, settings.signing_max_failures)
-        await record(
-            "signature.failed",
-            actor=user,
-            target_type="user",
-            target_id=user.id,
-            details={"locked": locks},
-        )
+        await failed(locked=locks, checked=True)
         raise locked if locks else Forbidden("密码不正确，签名未完成")
     await throttle.clear(key)
     return SignerProof(user.id)
