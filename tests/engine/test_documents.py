@@ -7,6 +7,7 @@ and ``.venv-uno`` (scripts/setup_unoserver.sh, run by ``make setup``). They shar
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -522,6 +523,90 @@ def test_hanging_conversion_is_killed_at_the_timeout(pool):
     assert pool.convert(render_docx(docx("{{ lab.name }}"), sample_context())).startswith(b"%PDF")
     pool.wait_idle(60)
     assert pool.restarts > restarts
+
+
+def _group_members(groups: set[int]) -> dict[int, str]:
+    """pid → command of every live process in these process groups (zombies excluded)."""
+    members = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[0] != "Z" and int(fields[2]) in groups:
+            members[int(entry.name)] = command
+    return members
+
+
+def _holder(code: str) -> subprocess.Popen:
+    """A stand-in for the server: a process that starts converters or renders, then waits."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "platform"))
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,  # a group of its own: its render workers are in it
+    )
+
+
+def _kill_and_wait_for(holder: subprocess.Popen, groups: set[int], seconds: float = 5) -> dict:
+    holder.kill()  # SIGKILL: no atexit, no cleanup of its own
+    holder.wait(10)
+    deadline = time.monotonic() + seconds
+    while _group_members(groups) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = _group_members(groups)
+    for pid in left:  # leave no stray for the next test, then fail
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return left
+
+
+POOL_HOLDER = """
+import time
+from metrolab.engine.documents.libreoffice import LibreOfficePool
+pool = LibreOfficePool(size=2)
+print(*pool.server_pids(), flush=True)
+time.sleep(300)
+"""
+
+RENDER_HOLDER = """
+import io, os, threading, time
+from docx import Document
+from metrolab.engine.documents import render
+doc = Document()
+doc.add_paragraph("{% for i in range(99000) %}{{ ('x' * 100000)|reverse|list|length }}{% endfor %}")
+out = io.BytesIO()
+doc.save(out)
+workers = render._workers()
+pids = [w.process.pid for w in list(workers._idle.queue)]
+threading.Thread(target=render.render_docx, args=(out.getvalue(), {}), kwargs={"timeout": 300}).start()
+time.sleep(3)  # the render under way (or its worker still starting: either must die)
+print(os.getpgrp(), *pids, flush=True)
+time.sleep(300)
+"""
+
+
+@needs_libreoffice
+def test_libreoffice_dies_with_a_server_killed_by_sigkill():
+    # the reproduction: kill -9 during a batch left 12 LibreOffice processes with parent 1
+    holder = _holder(POOL_HOLDER)
+    groups = {int(p) for p in holder.stdout.readline().split()}  # one group per server
+    members = _group_members(groups)
+    assert len(groups) == 2 and any("soffice.bin" in c for c in members.values()), members
+    assert _kill_and_wait_for(holder, groups) == {}
+
+
+def test_a_render_worker_dies_with_a_server_killed_mid_render():
+    holder = _holder(RENDER_HOLDER)
+    group, *workers = (int(p) for p in holder.stdout.readline().split())
+    assert workers and set(workers) <= set(_group_members({group}))  # one of them is busy
+    assert _kill_and_wait_for(holder, {group}) == {}
 
 
 @needs_libreoffice

@@ -1,6 +1,9 @@
 """LibreOffice for DOCX → PDF on Linux: a pool of warm unoserver processes, and a one-shot
 ``soffice --convert-to pdf`` for diagnostics and as the benchmark baseline.
 
+Each LibreOffice runs under :mod:`deathwatch` in a process group of its own: stopped, it is
+killed as a group, and when the server dies (even by ``kill -9``) the group dies with it.
+
 unoserver runs under the system Python that has ``uno`` (``.venv-uno``, made by
 scripts/setup_unoserver.sh); we talk to it with ``unoserver.client.UnoClient``. The font
 aliases in deploy/fontconfig/fonts.conf reach soffice through ``FONTCONFIG_FILE``.
@@ -24,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
+from metrolab.engine.documents import deathwatch
 from metrolab.engine.documents.problems import ConversionError, ConversionTimeout
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
@@ -130,11 +134,11 @@ class _Server:
         ]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                cmd,
+                deathwatch.command(os.getpid(), cmd),  # dies with the server, even by kill -9
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env=soffice_env(),
+                env=deathwatch.environment(soffice_env()),
                 start_new_session=True,  # its own process group: we kill soffice with it
             )
         self.documents = 0
@@ -369,17 +373,22 @@ class SofficeOnceConverter:
                 str(root / "out"),
                 *names,
             ]
+            process = subprocess.Popen(
+                deathwatch.command(os.getpid(), cmd),
+                env=deathwatch.environment(soffice_env()),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
             try:
-                subprocess.run(
-                    cmd,
-                    env=soffice_env(),
-                    capture_output=True,
-                    timeout=self.timeout,
-                    check=False,
-                    start_new_session=True,
-                )
+                process.wait(self.timeout)
             except subprocess.TimeoutExpired as exc:
                 raise ConversionTimeout(f"soffice exceeded {self.timeout:.0f} s") from exc
+            finally:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, signal.SIGKILL)  # soffice.bin too, not only the wrapper
+                process.wait()
             results = []
             for i in range(len(documents)):
                 out = root / "out" / f"doc{i:05d}.pdf"

@@ -336,8 +336,19 @@ def _recv(stream: Any) -> Any:
     return pickle.loads(blob)  # noqa: S301 - our own worker process
 
 
-def _worker_loop() -> None:
-    """``python -m metrolab.engine.documents.render``: serve jobs on stdin/stdout."""
+def _exit_with_parent(parent: int) -> None:
+    """A server killed mid-render (kill -9) must not leave its render running: idle, the worker
+    ends with the pipe's EOF; busy, this notices the parent is gone."""
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _worker_loop(parent: int) -> None:
+    """``python -m metrolab.engine.documents.render PARENT_PID``: serve jobs on stdin/stdout."""
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     if WORKER_MEMORY_LIMIT and sys.platform.startswith("linux"):
         import resource
 
@@ -362,7 +373,8 @@ class _Worker:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "metrolab.engine.documents.render"],
+            # our pid: a worker still starting when the server dies knows whom it served
+            [sys.executable, "-m", "metrolab.engine.documents.render", str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -448,4 +460,4 @@ def shutdown_workers() -> None:
 
 
 if __name__ == "__main__":
-    _worker_loop()
+    _worker_loop(int(sys.argv[1]) if len(sys.argv) > 1 else os.getppid())
