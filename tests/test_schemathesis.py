@@ -7,8 +7,10 @@ fast: a few examples per operation, a per-request time limit and a per-role time
 prints, per role, the operations and the generated cases; every failure is listed with the request
 that reproduces it (curl) and, for a 500, the exception the server logged.
 
-METROLAB_FUZZ_EXAMPLES=50 (examples per operation and mode) and METROLAB_FUZZ_SEED=random explore
-further than the suite does; the suite's run is derandomised, so it is repeatable.
+An operation whose permission the role does not hold gets a single case (the guard answers 403
+before anything else is read); the others get EXAMPLES cases, valid and invalid data mixed, some
+aimed at objects that exist. METROLAB_FUZZ_EXAMPLES=50 and METROLAB_FUZZ_SEED=random explore further
+than the suite does; the suite's run has a fixed seed, so it is repeatable.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import contextlib
 import itertools
 import logging
 import os
+import re
 import time
 import traceback
 from collections import Counter
@@ -28,9 +31,11 @@ import pytest
 pytestmark = pytest.mark.schemathesis
 
 ROLES = ["admin", "verifier", "clerk"]
-EXAMPLES = int(os.environ.get("METROLAB_FUZZ_EXAMPLES", "5"))  # per operation and generation mode
+EXAMPLES = int(os.environ.get("METROLAB_FUZZ_EXAMPLES", "6"))  # per operation the role may use
 REQUEST_TIMEOUT = 10  # seconds; a slower answer is a failure (a request a client gives up on)
-ROLE_BUDGET = float(os.environ.get("METROLAB_FUZZ_BUDGET", "75"))  # seconds per role
+ROLE_BUDGET = float(
+    os.environ.get("METROLAB_FUZZ_BUDGET", "150")
+)  # seconds per role, a safety stop
 REPORT_DIR = Path(__file__).resolve().parents[1] / "var" / "test-results"
 
 
@@ -89,6 +94,26 @@ class _ServerLog(logging.Handler):
         return "(nothing logged)"
 
 
+def _route_permissions(app) -> dict[tuple[str, str], str]:  # noqa: ANN001
+    """(method, path as the document writes it) → the permission the route declares."""
+    found = {}
+    for route in app.routes:
+        path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
+        for handler in getattr(route, "route_handlers", []):
+            for method in getattr(handler, "http_methods", None) or ():
+                found[(method, path)] = handler.opt.get("permission", "")
+    return found
+
+
+def _role_permissions(role: str) -> set[str]:
+    import json
+
+    from metrolab.paths import data_folder
+
+    roles = json.loads((data_folder("seed_data") / "roles.json").read_text(encoding="utf-8"))
+    return next(set(r["permissions"]) for r in roles["roles"] if r["key"] == role)
+
+
 def _checks() -> list:
     from schemathesis.checks import (
         not_a_server_error,
@@ -135,6 +160,8 @@ class Fuzzer:
         )
         self.checks = _checks()
         self.result = Run(role)
+        self.permissions = _route_permissions(app)
+        self.role_permissions = _role_permissions(role)
         self.server_log = _ServerLog()
 
     def run(self) -> Run:
@@ -148,19 +175,24 @@ class Fuzzer:
                     self.result.unfinished.append(operation.label)
                     continue
                 self.result.operations += 1
-                self._operation(operation)
+                allowed = self.may(operation.method.upper(), operation.path)
+                self._operation(operation, EXAMPLES if allowed else 1)
         finally:
             logger.removeHandler(self.server_log)
         return self.result
 
-    def _operation(self, operation) -> None:  # noqa: ANN001
+    def may(self, method: str, path: str) -> bool:
+        code = self.permissions.get((method, path))
+        return code is None or code == "authenticated" or code in self.role_permissions
+
+    def _operation(self, operation, examples: int) -> None:  # noqa: ANN001
         import hypothesis
         from hypothesis import HealthCheck, Phase
         from hypothesis import strategies as st
 
         seed = os.environ.get("METROLAB_FUZZ_SEED", "0")
         settings = hypothesis.settings(
-            max_examples=EXAMPLES,
+            max_examples=examples,
             deadline=None,  # the transport's timeout bounds each request instead
             phases=[Phase.explicit, Phase.generate],  # no shrinking: failures are reported as met
             suppress_health_check=list(HealthCheck),
