@@ -37,6 +37,7 @@ CERTIFICATE_RULES = {
     "approver_not_checker",
     "approver_not_verifier",
     "approver_not_requester",
+    "recall_requester_responsible",
 }
 
 
