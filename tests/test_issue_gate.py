@@ -141,11 +141,7 @@ def breaches(app, people, clients, *, only: str = "") -> tuple[list[str], int, l
                         if cert["status"] != state:
                             moved.append(f"{url} {state}→{cert['status']}")
                             walk.cid = walk.fresh()
-    import os
-
-    if os.environ.get("GATE_DEBUG"):
-        print("\n".join(moved))
-    return found, calls
+    return found, calls, moved
 
 
 @pytest.fixture

@@ -396,7 +396,7 @@ class PrintIn(msgspec.Struct, forbid_unknown_fields=True):
     summary="打印证书（合并的 PDF；已打印过的须填写补打原因）",
     status_code=200,
     media_type=PDF,
-    responses=errors(409),
+    responses=errors(404, 409),
 )
 async def api_print(request: Request, data: PrintIn) -> Response:
     pdf = await printing.print_pdf(list(data.ids), request.user, data.reason)

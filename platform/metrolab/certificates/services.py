@@ -270,6 +270,7 @@ async def issue(certificate_id: int, *, user: Any = None) -> dict[str, Any]:
     On failure the certificate keeps its state with ``issue_error`` set and ``IssueFailed`` is
     raised; calling ``issue`` again retries with the same allocated number and the signed content.
     """
+    from metrolab.engine.documents.problems import TemplateProblem
     from metrolab.engine.documents.qr import qr_png
     from metrolab.engine.documents.render import render_docx
     from metrolab.lab.services import seal_png
@@ -302,6 +303,11 @@ async def issue(certificate_id: int, *, user: Any = None) -> dict[str, Any]:
         pdf = await anyio.to_thread.run_sync(to_pdf, docx)
         digest = await anyio.to_thread.run_sync(storage.put, pdf)
     except Refused as exc:
+        if isinstance(
+            exc, TemplateProblem
+        ):  # a render refusal: shown on the certificate, retryable
+            await _failed(cert, str(exc), user)
+            raise IssueFailed(detail=f"证书生成失败，可重试：{exc.detail}") from exc
         await _failed(cert, str(exc.detail), user)
         raise
     except Exception as exc:  # noqa: BLE001 - render / conversion / storage: shown, retryable
