@@ -2,6 +2,8 @@
 
 from typing import TYPE_CHECKING
 
+from piccolo.query.methods.count import Count
+
 from metrolab.forms.routes import router
 from metrolab.web.auth import CurrentUser
 from metrolab.web.navigation import NavItem, TaskCounter
@@ -20,16 +22,16 @@ PERMISSIONS = {
 NAV = [NavItem("系统", "表单定义", "/forms", "forms.view", 70)]
 
 
-async def _in_review(user: CurrentUser) -> int:
+def _in_review(user: CurrentUser) -> Count:
     from metrolab.forms.services import count_in_review
 
-    return await count_in_review(exclude_author=user.id)
+    return count_in_review(exclude_author=user.id)
 
 
-async def _returned(user: CurrentUser) -> int:
+def _returned(user: CurrentUser) -> Count:
     from metrolab.forms.services import count_returned
 
-    return await count_returned(user.id)
+    return count_returned(user.id)
 
 
 TASKS = [

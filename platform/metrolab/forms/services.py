@@ -12,6 +12,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from piccolo.query.methods.count import Count
 from piccolo.query.methods.select import Select
 
 from metrolab.audit import chain
@@ -477,15 +478,16 @@ def export_json(version: dict[str, Any]) -> bytes:
 # ── counts for the home page ────────────────────────────────────────────────────────────────────
 
 
-async def count_in_review(exclude_author: int | None = None) -> int:
+def count_in_review(exclude_author: int | None = None) -> Count:
+    """A count query (await it, or let the home page batch it)."""
     query = FormVersion.count().where(FormVersion.status == "in_review")
     if exclude_author is not None:
         query = query.where(FormVersion.submitted_by != exclude_author)
-    return await query
+    return query
 
 
-async def count_returned(author: int) -> int:
-    return await FormVersion.count().where(
+def count_returned(author: int) -> Count:
+    return FormVersion.count().where(
         (FormVersion.status == "draft")
         & (FormVersion.author == author)
         & (FormVersion.review_reason != "")

@@ -1,6 +1,8 @@
 """The indicator database feature (指标库, DB1304/T 505 §5.4.2, §5.4.3): instrument types with their
 verification items and test points, and the lab's measurement standards."""
 
+from piccolo.query.methods.count import Count
+
 from metrolab.indicators.routes import router
 from metrolab.web.auth import CurrentUser
 from metrolab.web.i18n import N_
@@ -19,10 +21,10 @@ NAV = [
 ]
 
 
-async def _expiring_standards(user: CurrentUser) -> int:  # noqa: ARG001 - the same list for every manager
+def _expiring_standards(user: CurrentUser) -> Count:  # noqa: ARG001 - the same list for every manager
     from metrolab.indicators.services import count_expiring_standards
 
-    return await count_expiring_standards()
+    return count_expiring_standards()
 
 
 TASKS = [

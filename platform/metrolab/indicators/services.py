@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from piccolo.query.methods.count import Count
+
 from metrolab.audit.log import record
 from metrolab.engine.forms.model import DefinitionInvalid, parse_json
 from metrolab.indicators import type_templates
@@ -449,9 +451,10 @@ async def expiring_standards(
     return out
 
 
-async def count_expiring_standards(within_days: int = EXPIRY_WARNING_DAYS) -> int:
+def count_expiring_standards(within_days: int = EXPIRY_WARNING_DAYS) -> Count:
+    """A count query (await it, or let the home page batch it)."""
     soon = date.today() + timedelta(days=within_days)
-    return await Standard.count().where((Standard.active == True) & (Standard.valid_until <= soon))  # noqa: E712
+    return Standard.count().where((Standard.active == True) & (Standard.valid_until <= soon))  # noqa: E712
 
 
 async def check_new_standard(

@@ -5,6 +5,7 @@ warnings and the customer portal, the customer extensions of §5.9, and gas-stat
 from datetime import date
 
 from litestar import Router
+from piccolo.query.methods.count import Count
 
 from metrolab.ledger import api, routes, routes_station
 from metrolab.web.auth import CurrentUser
@@ -22,10 +23,10 @@ NAV = [
 ]
 
 
-async def _due_within_30_days(user: CurrentUser) -> int:  # noqa: ARG001 - one list for the whole lab
+def _due_within_30_days(user: CurrentUser) -> Count:  # noqa: ARG001 - one list for the whole lab
     from metrolab.ledger.services import count_due
 
-    return await count_due(30)
+    return count_due(30)
 
 
 TASKS = [

@@ -23,6 +23,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from itsdangerous import BadSignature, Signer
+from piccolo.query.methods.count import Count
 
 from metrolab import storage
 from metrolab.audit.log import record
@@ -573,9 +574,10 @@ async def due(
     return await (query.limit(limit) if limit else query)
 
 
-async def count_due(within_days: int = 30, today: date | None = None) -> int:
+def count_due(within_days: int = 30, today: date | None = None) -> Count:
+    """In-use instruments due within the days (a query: await it, or let the home page batch it)."""
     today = today or date.today()
-    return await LedgerInstrument.count().where(
+    return LedgerInstrument.count().where(
         (LedgerInstrument.status == "in_use")
         & (LedgerInstrument.next_due_on <= _until(today, within_days))
     )
