@@ -178,7 +178,7 @@ async def api_update_entrustment(
     tags=TAGS,
     summary="科室接收仪表（数量不得超过委托单的器具数量）",
     status_code=200,
-    responses=errors(404, 409),
+    responses=errors(404, 409, 422),
 )
 async def api_receive(request: Request, entrustment_id: Id, data: ReceiveIn) -> dict[str, Any]:
     await services.receive(
@@ -193,7 +193,7 @@ async def api_receive(request: Request, entrustment_id: Id, data: ReceiveIn) -> 
     tags=TAGS,
     summary="委托单流转（complete 完成入库、cancel 取消、schedule_onsite 安排下厂、confirm_onsite 科室确认、start_onsite 下厂检定）",
     status_code=200,
-    responses=errors(404, 409),
+    responses=errors(404, 409, 422),
 )
 async def api_entrustment_act(
     request: Request, entrustment_id: Id, action: Code, data: ActionIn
@@ -315,7 +315,7 @@ async def api_certificate_workflow(request: Request, certificate_id: Id) -> dict
     tags=TAGS,
     summary="证书流转动作（提交核验、初审、核验通过、退回、批准、内部追回…；签名动作请求体带密码）",
     status_code=200,
-    responses=errors(404, 409),
+    responses=errors(404, 409, 422),
 )
 async def api_certificate_act(
     request: Request, certificate_id: Id, action: Code, data: CertificateActionIn

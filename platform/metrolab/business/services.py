@@ -16,6 +16,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from piccolo.custom_types import Combinable
@@ -181,8 +182,7 @@ async def check_entrustment(pin: Pinned, data: dict[str, Any]) -> tuple[list[Any
                     f"没有名为“{typed}”的器具类型，请填写器具类型名称或代码",
                 )
             )
-        quantity = str((row or {}).get("quantity") or "").strip()
-        if quantity.isdigit() and int(quantity) > MAX_QUANTITY:
+        if _too_many(str((row or {}).get("quantity") or "").strip()):
             problems.append(
                 _problem(f"instruments.{i}.quantity", "数量", f"数量不得大于 {MAX_QUANTITY}")
             )
@@ -191,6 +191,15 @@ async def check_entrustment(pin: Pinned, data: dict[str, Any]) -> tuple[list[Any
         problems.append(_problem("requested_date", "要求完成日期", "日期格式应为 YYYY-MM-DD"))
     problems.extend(_text_problems(pin, data))
     return problems, codes
+
+
+def _too_many(quantity: str) -> bool:
+    """A quantity the Integer column cannot hold or no lab receives at once (+1e12, 99999999999…)."""
+    try:
+        number = Decimal(quantity) if quantity else None
+    except InvalidOperation:
+        return False  # not a number: the form's own check names it
+    return number is not None and number.is_finite() and number > MAX_QUANTITY
 
 
 def _iso_date(text: str) -> date | None:
