@@ -91,6 +91,9 @@ def test_ledger_xlsx_and_csv_neutralise_what_users_typed(types, browser, make_us
     assert data[header.index("客户")] == "'" + evil
     assert data[header.index("出厂编号")] == "'-2+3" and data[header.index("枪数")] == "4"
 
+    dossier = _no_formulas(browser.get(f"/ledger/customers/{row.id}/export.xlsx").content)
+    assert "'" + evil in dossier  # the statistics sheet names the customer too
+
     notice = browser.get(f"/ledger/customers/{row.id}/notice.xlsx")
     assert notice.status_code == 200
     _no_formulas(notice.content)

@@ -140,6 +140,7 @@ def test_an_xlsx_with_a_100_mb_cell_is_refused_before_parsing(ledger_customer, b
     assert r.status_code == 400 and time.monotonic() - started < 5
     assert len(r.content) < 200_000  # was a 105 MB page
     assert "疑似压缩炸弹" in r.text and "xxxxxxxxxx" not in r.text
+    assert "文件“台账.xlsx”" in r.text  # the refusal names the file
 
 
 def test_a_long_cell_below_the_zip_limits_is_refused_naming_its_place():

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from litestar import Response
 
+from metrolab.engine.documents.cells import safe_row
 from metrolab.ledger import actions, dossier, exports, package, services
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -108,7 +109,7 @@ async def customer_ledger(customer_id: int, fmt: str) -> File:
     )
     stats = await dossier.statistics(customer_id)
     ws = wb.create_sheet("统计")
-    ws.append(["客户", c["name"]])
+    ws.append(safe_row(["客户", c["name"]]))  # a name typed by a user: never a live formula
     ws.append(["器具总数", stats["instruments"]])
     ws.append(["已超期", stats["due"]["overdue"]])
     for days in services.WINDOWS:
@@ -119,7 +120,9 @@ async def customer_ledger(customer_id: int, fmt: str) -> File:
     ws.append([])
     ws.append([h for h, _ in CUSTOMER_COLUMNS])
     for cat, counts in stats["by_category"].items():
-        ws.append([cat, counts["in_use"], counts["idle"], counts["scrapped"], counts["total"]])
+        ws.append(
+            safe_row([cat, counts["in_use"], counts["idle"], counts["scrapped"], counts["total"]])
+        )
     buf = io.BytesIO()
     wb.save(buf)
     return File(buf.getvalue(), f"{c['name']}_客户明细.xlsx", XLSX)

@@ -299,7 +299,7 @@ async def import_page(customer_id: Id) -> Template:
 )
 async def import_preview(request: Request, customer_id: Id) -> Template:
     c = await services.customer(customer_id)
-    content, _filename, _values = await _upload(request, "file", importing.MAX_IMPORT_BYTES)
+    content, filename, _values = await _upload(request, "file", importing.MAX_IMPORT_BYTES)
     if not content:
         return page(
             "ledger/import.html",
@@ -310,7 +310,7 @@ async def import_preview(request: Request, customer_id: Id) -> Template:
             ticket="",
             problem=_("请选择 xlsx 文件"),
         )
-    preview, ticket = await importing.preview(customer_id, content)
+    preview, ticket = await importing.preview(customer_id, content, filename)
     status_code = 400 if preview.problem or preview.rejected else 200
     return page(
         "ledger/import.html",
