@@ -29,6 +29,7 @@ FEATURES = [
     "ledger",
     "business",
     "statistics",
+    "office",
 ]
 # Piccolo apps, in migration order (a feature without tables has no piccolo_app module).
 PICCOLO_APPS = [name for name in ["audit", *FEATURES] if find_spec(f"metrolab.{name}.piccolo_app")]
