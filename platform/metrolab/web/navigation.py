@@ -78,5 +78,5 @@ async def task_counts(user: CurrentUser) -> list[tuple[TaskCounter, int]]:
         counts = {i: int(row[f"c{i}"] or 0) for i in queries}
     for i, pending in enumerate(asked):
         if i not in counts:
-            counts[i] = await pending  # type: ignore[misc]
+            counts[i] = await pending
     return [(c, counts[i]) for i, c in enumerate(visible)]
