@@ -2,6 +2,8 @@
 
 from datetime import date, timedelta
 
+from piccolo.query.methods.count import Count
+
 from metrolab.accounts.routes import router
 from metrolab.web.auth import CurrentUser
 from metrolab.web.i18n import N_
@@ -17,11 +19,11 @@ NAV = [
 ]
 
 
-async def _my_expiring_qualifications(user: CurrentUser) -> int:
+def _my_expiring_qualifications(user: CurrentUser) -> Count:
     from metrolab.accounts.tables import Qualification
 
     soon = date.today() + timedelta(days=60)
-    return await Qualification.count().where(
+    return Qualification.count().where(
         (Qualification.user == user.id) & (Qualification.valid_until <= soon)
     )
 

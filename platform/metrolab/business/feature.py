@@ -1,6 +1,8 @@
 """The business feature: 委托单 → 任务 → 原始记录 → 证书（编制/初审/核验/批准）→ 发放 (§5.7, §5.8)."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+
+from piccolo.query.methods.count import Count
 
 from metrolab.business.routes import router
 from metrolab.web.auth import CurrentUser
@@ -29,11 +31,11 @@ NAV = [
 ]
 
 
-def _counter(kind: str) -> Callable[[CurrentUser], Awaitable[int]]:
-    async def count(user: CurrentUser) -> int:
+def _counter(kind: str) -> Callable[[CurrentUser], Count]:
+    def count(user: CurrentUser) -> Count:
         from metrolab.business.services import task_count
 
-        return await task_count(kind, user)
+        return task_count(kind, user)
 
     return count
 

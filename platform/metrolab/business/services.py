@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from piccolo.custom_types import Combinable
+from piccolo.query.methods.count import Count
 from piccolo.query.methods.select import Select
 
 from metrolab import storage
@@ -935,10 +936,11 @@ async def follow_revision(old_certificate_id: int, new_certificate_id: int) -> N
 STAGES = ["compiling", "initial_review", "checking", "approving", "issued", "printed", "released"]
 
 
-async def task_count(kind: str, user: Any) -> int:
+def task_count(kind: str, user: Any) -> Count:
+    """The home counter `kind` as a count query (await it, or let the home page batch it)."""
     uid = _uid(user)
     if kind == "compile":  # records to fill and certificates to compile (new or returned)
-        return await VerificationTask.count().where(
+        return VerificationTask.count().where(
             (VerificationTask.assigned_to == uid)
             & (
                 VerificationTask.status.is_in(["assigned", "recording"])
@@ -947,19 +949,17 @@ async def task_count(kind: str, user: Any) -> int:
         )
     # The verifier of a certificate is its original record's verifier (an indexed join, not JSON).
     if kind == "initial_review":
-        return await Certificate.count().where(
+        return Certificate.count().where(
             (Certificate.status == "initial_review") & (Certificate.record.verifier == uid)
         )
     if kind in ("checking", "approving"):
-        return await Certificate.count().where(
+        return Certificate.count().where(
             (Certificate.status == kind)
             & ((Certificate.record.verifier != uid) | Certificate.record.verifier.is_null())
         )
     if kind == "release":
-        return await Entrustment.count().where(
-            Entrustment.status.is_in(["in_progress", "completed"])
-        )
-    return 0
+        return Entrustment.count().where(Entrustment.status.is_in(["in_progress", "completed"]))
+    raise ValueError(f"unknown task counter {kind!r}")
 
 
 async def search_certificates(

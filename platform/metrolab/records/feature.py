@@ -1,5 +1,7 @@
 """The records feature: electronic original records with a hash-chained revision history (§6.2)."""
 
+from piccolo.query.methods.count import Count
+
 from metrolab.records.routes import router
 from metrolab.web.auth import CurrentUser
 from metrolab.web.navigation import NavItem, TaskCounter
@@ -14,10 +16,10 @@ NAV = [
 ]
 
 
-async def _my_drafts(user: CurrentUser) -> int:
+def _my_drafts(user: CurrentUser) -> Count:
     from metrolab.records.services import count_my_drafts
 
-    return await count_my_drafts(user.id)
+    return count_my_drafts(user.id)
 
 
 async def _customer_records(customer_id: int) -> int:

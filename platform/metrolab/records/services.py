@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
+from piccolo.query.methods.count import Count
+
 from metrolab.audit import chain
 from metrolab.engine.forms import (
     FieldProblem,
@@ -738,8 +740,9 @@ async def verify_chain() -> tuple[int, int, list[BrokenLink]]:
     return len(records), len(rows), broken
 
 
-async def count_my_drafts(user_id: int) -> int:
-    return await OriginalRecord.count().where(
+def count_my_drafts(user_id: int) -> Count:
+    """A count query (await it, or let the home page batch it)."""
+    return OriginalRecord.count().where(
         (OriginalRecord.verifier == user_id) & (OriginalRecord.status == "draft")
     )
 
