@@ -1,5 +1,7 @@
 """The certificates feature: templates as reviewed data, numbering, issuing, verification, printing."""
 
+from piccolo.query.methods.count import Count
+
 from metrolab.certificates import rules, workflow
 from metrolab.certificates.routes import router
 from metrolab.web.auth import CurrentUser
@@ -28,18 +30,18 @@ NAV = [
 ]
 
 
-async def _to_print(user: CurrentUser) -> int:
+def _to_print(user: CurrentUser) -> Count:
     from metrolab.certificates.tables import Certificate
 
-    return await Certificate.count().where(
+    return Certificate.count().where(
         (Certificate.pdf_sha256 != "") & (Certificate.status == "issued")
     )
 
 
-async def _templates_to_review(user: CurrentUser) -> int:
+def _templates_to_review(user: CurrentUser) -> Count:
     from metrolab.certificates.tables import TemplateVersion
 
-    return await TemplateVersion.count().where(
+    return TemplateVersion.count().where(
         (TemplateVersion.status == "in_review") & (TemplateVersion.author != user.id)
     )
 

@@ -1,5 +1,7 @@
 """The workflows feature: definitions and diagrams, transitions, e-signatures, delay requests."""
 
+from piccolo.query.methods.count import Count
+
 from metrolab.web.auth import CurrentUser
 from metrolab.web.i18n import N_
 from metrolab.web.navigation import NavItem, TaskCounter
@@ -18,10 +20,10 @@ NAV = [
 ]
 
 
-async def _delays_to_approve(user: CurrentUser) -> int:
+def _delays_to_approve(user: CurrentUser) -> Count:
     from metrolab.workflows.tables import DelayRequest
 
-    return await DelayRequest.count().where(
+    return DelayRequest.count().where(
         (DelayRequest.status == "registered") & (DelayRequest.requester != user.id)
     )
 
