@@ -337,3 +337,33 @@ def test_a_password_changed_by_any_other_path_ends_sessions_and_tokens(
     run(User.update({User.password_hash: new_hash}).where(User.id == user["id"]))
     assert session.get("/home", follow_redirects=False).status_code == 303
     assert new_browser().get("/api/v1/me", headers=_bearer(token)).status_code == 401
+
+
+def test_guessing_the_current_password_through_a_token_locks_and_is_audited(
+    browser, new_browser, make_user
+):
+    """With a stolen token, POST /api/v1/me/password must not be an unthrottled password oracle."""
+    owner = make_user("verifier")
+    token = _token(browser.login(owner))
+    api = new_browser().client
+    guesses = [
+        api.post(
+            "/api/v1/me/password",
+            json={"current_password": f"guess-{i}", "new_password": NEW_PASSWORD},
+            headers=_bearer(token),
+        )
+        for i in range(8)
+    ]
+    assert [g.status_code for g in guesses[:4]] == [400] * 4
+    assert all(
+        g.status_code == 403 and "密码错误次数过多" in g.json()["detail"] for g in guesses[4:]
+    )
+    # Locked even with the right password; nothing was changed.
+    right = api.post(
+        "/api/v1/me/password",
+        json={"current_password": owner["password"], "new_password": NEW_PASSWORD},
+        headers=_bearer(token),
+    )
+    assert right.status_code == 403
+    new_browser().login(owner)  # the old password still signs in
+    assert len(_audit("user.password_change_failed", owner["id"])) == 5

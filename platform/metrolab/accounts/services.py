@@ -123,6 +123,9 @@ async def set_password(user_id: int, new_password: str, actor: CurrentUser | Non
     return {"sessions_ended": ended, "tokens_revoked": revoked}
 
 
+PASSWORD_LOCKED = "密码错误次数过多，请 {minutes} 分钟后再试"
+
+
 async def change_own_password(actor: CurrentUser, current: str, new: str, repeat: str) -> dict:
     """The profile's 修改密码: the current password, a strong new one typed twice. A refusal's
     `extra` names the field ([{"key": field, "message": …}])."""
@@ -130,11 +133,24 @@ async def change_own_password(actor: CurrentUser, current: str, new: str, repeat
     def refuse(key: str, message: str) -> Refused:
         return Refused(message, extra=[{"key": key, "message": message}])
 
+    # Guessing the current password (a stolen session or token) is throttled with the signing
+    # password's counter: the same credential, checked again.
+    key = f"sign:{actor.id}"
+    settings = get_settings()
+    if await throttle.locked(key):
+        raise Forbidden(PASSWORD_LOCKED.format(minutes=settings.lockout_minutes))
     row = await User.select(User.password_hash).where(User.id == actor.id).first()
     if row is None:
         raise NotFound("工作人员不存在")
     if not await verify_password(row["password_hash"], current or ""):
+        locks = await throttle.note_failure(key, settings.signing_max_failures)
+        await record(
+            "user.password_change_failed", actor=actor, target_type="user", target_id=actor.id
+        )
+        if locks:
+            raise Forbidden(PASSWORD_LOCKED.format(minutes=settings.lockout_minutes))
         raise refuse("current", "当前密码不正确")
+    await throttle.clear(key)
     if problem := password_problem(new or ""):
         raise refuse("new", problem)
     if new != repeat:
