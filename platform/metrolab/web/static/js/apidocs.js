@@ -8,6 +8,7 @@
     url: root.dataset.schemaUrl,
     domNode: root,
     deepLinking: true,
+    docExpansion: "none", // ~150 operations: one line per feature (tag), opened on click
     validatorUrl: null, // no badge from an online validator: labs run offline
     tryItOutEnabled: false,
     requestInterceptor: function (request) {
