@@ -233,7 +233,8 @@ class Fuzzer:
                 if response.status_code >= 500:
                     detail = f"{curl}\n    server: {self.server_log.last_cause()}"
                 else:
-                    detail = f"{curl}\n    answer {response.status_code}: {response.text[:300]}"
+                    text = response.content[:300].decode("utf-8", "replace")
+                    detail = f"{curl}\n    answer {response.status_code}: {text}"
                 result.fail(label, _what(failure), detail)
         except AssertionError as failure:
             result.fail(label, _what(failure), curl)
