@@ -17,6 +17,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
+from metrolab.engine.documents.problems import ConversionError
 from metrolab.kernel.errors import Refused
 from metrolab.web.i18n import N_, _
 from metrolab.web.problems import field_problem, parameter_problem
@@ -35,6 +36,7 @@ _TITLES = {
     422: N_("数据有误"),
     429: N_("请求过于频繁"),
     500: N_("服务器内部错误"),
+    503: N_("服务暂不可用"),
 }
 
 
@@ -142,7 +144,18 @@ def server_error(request: Request, exc: Exception) -> Response:
     return http_error(request, fake)
 
 
+def converter_unavailable(request: Request, exc: Exception) -> Response:
+    """LibreOffice failed or is not installed: the lab's set-up, not the request, is at fault."""
+    log.warning("PDF conversion failed on %s %s: %s", request.method, request.url.path, exc)
+    unavailable = HTTPException(
+        status_code=503,
+        detail="PDF 转换服务暂不可用（LibreOffice），请稍后重试；仍不行请管理员运行 metrolab check",
+    )
+    return http_error(request, unavailable)
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    ConversionError: converter_unavailable,
     Refused: http_error,
     HTTPException: http_error,
     NotFoundException: http_error,
