@@ -409,3 +409,31 @@ def test_the_three_signatures_are_three_different_people_on_page_and_api(
         b_row["id"],
         c_row["id"],
     ]
+
+
+def test_voiding_a_number_a_certificate_holds_goes_through_the_signed_void_step(
+    lab, api, converter
+):
+    """作废 of a held number is the workflow's signed step: password, role, history — not a bare
+    status change the certificate's flow record would not show."""
+    rows, people = lab
+    (cid,) = issued(people)
+    number = run(cw.get_certificate(cid))["number"]
+    manager = api(rows["manager"])
+    url = "/api/v1/certificates/numbers/void"
+    r = manager.post(url, json={"number": number, "reason": "打印错误作废"})
+    assert r.status_code == 400 and "密码" in detail(r)
+    assert (
+        manager.post(
+            url, json={"number": number, "reason": "打印错误作废", "password": "wrong-pass-99"}
+        ).status_code
+        == 403
+    )
+    assert run(cw.get_certificate(cid))["status"] == "issued"
+    assert not run(VoidedNumber.exists().where(VoidedNumber.number == number))
+    r = manager.post(url, json={"number": number, "reason": "打印错误作废", "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    assert run(cw.get_certificate(cid))["status"] == "voided"
+    void = [h for h in run(cw.wf.history(Certificate, cid)) if h["action"] == "void"]
+    assert void and void[0]["signature"]["signer_id"] == rows["manager"]["id"]
+    assert void[0]["reason"] == "打印错误作废"

@@ -429,6 +429,8 @@ async def api_record_print(record_id: Id) -> dict[str, Any]:
 class VoidNumberIn(msgspec.Struct, forbid_unknown_fields=True):
     number: Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=r"^[\w.\-/]+$")]
     reason: Reason
+    # Needed when a certificate holds the number: it is voided by the signed 作废 step.
+    password: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 
 
 @get(
@@ -451,7 +453,7 @@ async def api_voided_numbers() -> list[dict[str, Any]]:
     responses=errors(409),
 )
 async def api_void_number(request: Request, data: VoidNumberIn) -> dict[str, Any]:
-    await services.void_number(data.number, data.reason, request.user)
+    await services.void_number(data.number, data.reason, request.user, password=data.password)
     return {"number": data.number.strip(), "voided": True}
 
 

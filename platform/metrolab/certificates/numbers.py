@@ -98,10 +98,11 @@ MAX_NUMBER = 50  # VoidedNumber.number / Certificate.number
 MAX_REASON = 2000
 
 
-async def void_number(number: str, reason: str, user: Any) -> None:
+async def void_number(number: str, reason: str, user: Any, password: str | None = None) -> None:
     """作废: the number is recorded with who and why, and never used again.
 
-    A certificate holding the number becomes ``voided``.
+    A certificate holding the number is voided through its workflow's signed 作废 step (role,
+    state, password and history as on the certificate page), never by a bare status change.
     """
     number, reason = (number or "").strip(), (reason or "").strip()
     if not number:
@@ -114,12 +115,20 @@ async def void_number(number: str, reason: str, user: Any) -> None:
         raise Refused(f"作废原因有误：至多 {MAX_REASON} 字，不能含空字符")
     if await VoidedNumber.exists().where(VoidedNumber.number == number):
         raise Conflict(f"证书编号 {number} 已作废")
+    holder = (
+        await Certificate.select(Certificate.id)
+        .where((Certificate.number == number) & (Certificate.status != "voided"))
+        .first()
+    )
+    if holder is not None:
+        from metrolab.certificates import workflow as cw
+
+        if not password:
+            raise Refused(f"证书编号 {number} 已用于一份证书：作废须再次输入密码签名")
+        await cw.act(holder["id"], "void", user, reason=reason, password=password)
     await VoidedNumber.insert(
         VoidedNumber(number=number, reason=reason, by=getattr(user, "id", None))
     )
-    await Certificate.update(
-        {Certificate.status: "voided", Certificate.lock_version: Certificate.lock_version + 1}
-    ).where(Certificate.number == number)
     await record(
         "certificate.number_voided",
         actor=user,

@@ -503,7 +503,12 @@ async def numbers_page() -> Template:
 async def number_void(request: Request) -> Response:
     form = await form_dict(request)
     try:
-        await services.void_number(form.get("number", ""), form.get("reason", ""), request.user)
+        await services.void_number(
+            form.get("number", ""),
+            form.get("reason", ""),
+            request.user,
+            password=form.get("password") or None,
+        )
     except UserError as exc:
         return page(
             "certificates/numbers.html",
