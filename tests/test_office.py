@@ -164,3 +164,198 @@ def test_plan_api_as_an_integrator(new_browser, make_user):
     assert [p["id"] for p in client.get("/api/v1/office/plans", headers=mine).json()] == [
         plan["id"]
     ]
+
+
+# ── 收文管理 §5.6.4 ───────────────────────────────────────────────────────────────────────────
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _register_document(browser, **extra):
+    data = {
+        "doc_no": "冀质监函〔2026〕12号",
+        "sender": "市市场监督管理局",
+        "title": "关于开展计量专项检查的通知",
+        "received_on": "2026-11-20",
+        "due_date": "2026-11-25",
+        **extra,
+    }
+    return browser.post(
+        "/office/documents",
+        data=data,
+        files={"scan": ("notice.pdf", PDF, "application/pdf")},
+        follow_redirects=False,
+    )
+
+
+def test_incoming_document_walk(browser, new_browser, make_user):
+    clerk = make_user("clerk", full_name="业务员小王")
+    leader = make_user("tech_manager", full_name="李主任")
+    reader = make_user("verifier", full_name="周检定")
+    handler = make_user("checker", full_name="陈核验")
+    browser.login(clerk)
+    bad = browser.post(
+        "/office/documents",
+        data={"doc_no": "x", "sender": "y", "title": "z", "received_on": "2026-11-20"},
+        files={"scan": ("a.exe", b"MZ\x90\x00", "application/octet-stream")},
+    )
+    assert bad.status_code == 400 and "只接受 PDF" in bad.text
+    r = _register_document(browser)
+    assert r.status_code == 303, r.text
+    doc_id = int(r.headers["location"].rsplit("/", 1)[1])
+    assert browser.get(f"/office/documents/{doc_id}/scan").content == PDF
+    listing = browser.get("/office/documents?q=市场监督")
+    assert (
+        "关于开展计量专项检查的通知" in listing.text
+        and "逾期" in listing.text
+        and ">registered<" not in listing.text
+    )
+    assert browser.get("/office/documents?q=没有这个").text.count("/office/documents/") == 0
+    assert (
+        browser.post(f"/office/documents/{doc_id}/propose").status_code == 422
+    )  # 拟办 needs the proposal
+    browser.post(f"/office/documents/{doc_id}/propose", data={"comment": "请检定科办理"})
+    boss = new_browser().login(leader)
+    assert 'data-task="documents_to_review"><b>1</b>' in boss.get("/home").text
+    assert (
+        browser.post(f"/office/documents/{doc_id}/review").status_code == 403
+    )  # the clerk is no leader
+    assert (
+        boss.post(f"/office/documents/{doc_id}/review", data={"comment": "同意"}).status_code == 200
+    )
+    refused = browser.post(f"/office/documents/{doc_id}/circulate")
+    assert refused.status_code == 409 and "请选择传阅人和办理人" in refused.text
+    browser.post(
+        f"/office/documents/{doc_id}/circulate",
+        data={
+            f"reader_{reader['id']}": "1",
+            f"reader_{leader['id']}": "1",
+            "assignee": str(handler["id"]),
+        },
+    )
+    assert "还有传阅人未签阅" in browser.post(f"/office/documents/{doc_id}/assign").text
+    one = new_browser().login(reader)
+    assert 'data-task="documents_to_read"><b>1</b>' in one.get("/home").text
+    assert (
+        one.post(
+            f"/office/documents/{doc_id}/read", data={"note": "已阅"}, follow_redirects=False
+        ).status_code
+        == 303
+    )
+    assert one.post(f"/office/documents/{doc_id}/read").status_code == 409  # once
+    assert new_browser().login(handler).post(f"/office/documents/{doc_id}/read").status_code == 403
+    boss.post(f"/office/documents/{doc_id}/read")
+    assert (
+        browser.post(f"/office/documents/{doc_id}/assign", follow_redirects=False).status_code
+        == 303
+    )
+    doer = new_browser().login(handler)
+    assert 'data-task="documents_to_handle"><b>1</b>' in doer.get("/home").text
+    assert (
+        browser.post(f"/office/documents/{doc_id}/close", data={"result": "x"}).status_code == 409
+    )  # not the assignee
+    assert doer.post(f"/office/documents/{doc_id}/close", data={"result": ""}).status_code == 400
+    assert (
+        doer.post(
+            f"/office/documents/{doc_id}/close", data={"result": "已完成自查并上报"}
+        ).status_code
+        == 200
+    )
+    page = doer.get(f"/office/documents/{doc_id}")
+    assert "已办结" in page.text and "已完成自查并上报" in page.text and "已阅" in page.text
+    steps = run(
+        TransitionRecord.select(TransitionRecord.action)
+        .where(
+            (TransitionRecord.object_type == "incoming_document")
+            & (TransitionRecord.object_id == doc_id)
+        )
+        .order_by(TransitionRecord.id)
+    )
+    assert [s["action"] for s in steps] == ["propose", "review", "circulate", "assign", "close"]
+    assert (
+        "逾期"
+        not in browser.get("/office/documents?q=12号&overdue=1").text.split('id="documents"')[1]
+    )
+    sheet = load_workbook(
+        io.BytesIO(browser.get("/office/documents.xlsx?status=closed").content)
+    ).active
+    lines = list(sheet.iter_rows(values_only=True))
+    assert (
+        lines[1][0] == "冀质监函〔2026〕12号"
+        and lines[1][5] == "已办结"
+        and lines[1][8] == "已完成自查并上报"
+    )
+
+
+def test_incoming_document_api(new_browser, make_user):
+    import base64
+
+    clerk, leader = make_user("clerk"), make_user("tech_manager")
+    client = new_browser()
+    c = {"Authorization": f"Bearer {mint_api_token(clerk['id'])}"}
+    lead = {"Authorization": f"Bearer {mint_api_token(leader['id'])}"}
+    body = {
+        "doc_no": "=CMD()",
+        "sender": "省局",
+        "title": "通知",
+        "received_on": "2026-12-01",
+        "scan_base64": base64.b64encode(PDF).decode(),
+        "scan_name": "n.pdf",
+    }
+    r = client.post("/api/v1/office/documents", headers=c, json=body)
+    assert r.status_code == 201, r.text
+    doc = r.json()
+    assert (
+        doc["status_label"] == "已登记"
+        and doc["actions"] == ["propose"]
+        and doc["scan_type"] == "application/pdf"
+    )
+    assert client.get(f"/api/v1/office/documents/{doc['id']}/scan", headers=c).content == PDF
+    bad = client.post(
+        "/api/v1/office/documents",
+        headers=c,
+        json={**body, "scan_base64": base64.b64encode(b"GIF89a").decode()},
+    )
+    assert bad.status_code == 400 and "扫描件" in bad.json()["detail"]
+    assert client.post("/api/v1/office/documents", headers=lead, json=body).status_code == 403
+    r = client.post(
+        f"/api/v1/office/documents/{doc['id']}/propose",
+        headers=c,
+        json={"comment": "拟请技术室办理"},
+    )
+    assert r.status_code == 200 and r.json()["to"] == "proposed"
+    r = client.post(f"/api/v1/office/documents/{doc['id']}/review", headers=lead, json={})
+    assert r.json()["status_label"] == "已审核"
+    r = client.post(
+        f"/api/v1/office/documents/{doc['id']}/circulate",
+        headers=c,
+        json={"readers": [leader["id"]], "assignee": 2147483647},
+    )
+    assert r.status_code == 400
+    r = client.post(
+        f"/api/v1/office/documents/{doc['id']}/circulate",
+        headers=c,
+        json={"readers": [leader["id"]], "assignee": clerk["id"]},
+    )
+    assert r.status_code == 200 and [x["name"] for x in r.json()["readers"]]
+    assert (
+        client.post(
+            f"/api/v1/office/documents/{doc['id']}/read", headers=lead, json={"note": "阅"}
+        ).status_code
+        == 200
+    )
+    client.post(f"/api/v1/office/documents/{doc['id']}/assign", headers=c, json={})
+    r = client.post(
+        f"/api/v1/office/documents/{doc['id']}/close", headers=c, json={"result": "已办"}
+    )
+    assert r.status_code == 200 and r.json()["status_label"] == "已办结"
+    rows = client.get("/api/v1/office/documents?q=省局&status=closed", headers=c).json()
+    assert [x["id"] for x in rows] == [doc["id"]]
+    x = client.get("/api/v1/office/documents.xlsx", headers=c)
+    assert (
+        list(load_workbook(io.BytesIO(x.content)).active.iter_rows(values_only=True))[1][0]
+        == "'=CMD()"
+    )
+    assert client.get("/api/v1/office/documents/2147483648", headers=c).status_code in (400, 404)
+    assert client.get("/api/v1/office/documents/2147483647", headers=c).status_code == 404
+    assert run(AuditEvent.exists().where(AuditEvent.action == "incoming_document.read"))

@@ -30,3 +30,34 @@ class WeeklyPlan(Table, tablename="weekly_plan"):
     submitted_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class IncomingDocument(Table, tablename="incoming_document"):
+    """收文 (§5.6.4): registered, proposed (拟办), reviewed by a leader, circulated, handled, closed."""
+
+    doc_no = Varchar(length=100, index=True)  # 来文编号
+    sender = Varchar(length=200, index=True)  # 来文单位
+    title = Varchar(length=200)
+    received_on = Date(index=True)
+    due_date = Date(null=True, default=None)  # 办理期限: overdue when passed and not closed
+    scan_sha256 = Varchar(length=64, default="")
+    scan_name = Varchar(length=200, default="")
+    scan_type = Varchar(length=100, default="")
+    registered_by = ForeignKey(User, on_delete=OnDelete.restrict)
+    proposer = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
+    proposal = Text(default="")  # 拟办意见
+    review_comment = Text(default="")
+    assignee = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
+    result = Text(default="")  # 办理结果
+    status = Varchar(length=50, default="registered", index=True)
+    lock_version = Integer(default=0)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class DocumentReader(Table, tablename="incoming_document_reader"):
+    """One named reader of a circulated document and when they signed it off (传阅签阅)."""
+
+    document = ForeignKey(IncomingDocument, on_delete=OnDelete.cascade, index=True)
+    reader = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
+    read_at = Timestamptz(null=True, default=None)
+    note = Text(default="")
