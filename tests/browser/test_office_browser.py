@@ -1,6 +1,7 @@
-"""Office management in Chromium, by the people who do it: §5.6.2 周工作计划 — a verifier registers the
+"""Office management in Chromium, by the people who do it. §5.6.2 周工作计划 — a verifier registers the
 week's plan, types its items and submits; the department head reads the department's week, returns
-it with a comment; the verifier corrects and resubmits; the head accepts. Screenshots in
+it with a comment; the verifier corrects and resubmits; the head accepts. §5.6.4 收文: the clerk
+registers with a scan and proposes, the leader reviews, readers sign off, the assignee closes. Screenshots in
 /tmp/office-shots (looked at)."""
 
 from __future__ import annotations
@@ -98,3 +99,73 @@ def test_weekly_plan_submit_return_accept(tabs, make_user):
         boss.goto("/office/plans/week?week=2026-11-30")
         boss.get_by_role("link", name="导出 xlsx").click()
     assert download.value.suggested_filename == "weekly-plans-2026-11-30.xlsx"
+
+
+def test_incoming_document_register_to_close(tabs, make_user, tmp_path):
+    clerk = make_user("clerk", full_name="业务员小王")
+    leader = make_user("tech_manager", full_name="李主任")
+    handler = make_user("verifier", full_name="周检定")
+    scan = tmp_path / "notice.pdf"
+    scan.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+
+    desk = tabs()
+    ui_login(desk, clerk)
+    desk.get_by_role("link", name="收文管理").first.click()
+    form = desk.locator("#register")
+    form.locator("input[name=doc_no]").press_sequentially("冀质监函〔2026〕12号")
+    form.locator("input[name=sender]").press_sequentially("市市场监督管理局")
+    form.locator("input[name=title]").press_sequentially("关于开展计量专项检查的通知")
+    form.locator("input[name=received_on]").fill("2026-11-20")
+    form.locator("input[name=due_date]").fill("2026-11-25")
+    form.locator("input[name=scan]").set_input_files(str(scan))
+    form.get_by_role("button", name="登记").click()
+    expect(desk.locator("#doc-status")).to_have_text("已登记")
+    expect(desk.locator("#doc")).to_contain_text("市市场监督管理局")
+    expect(desk.locator("#doc")).to_contain_text("notice.pdf")
+    desk.locator("#act-propose textarea[name=comment]").press_sequentially("请检定科办理")
+    desk.locator("#act-propose button").click()
+    expect(desk.locator("#proposal")).to_contain_text("请检定科办理")
+
+    boss = tabs()
+    ui_login(boss, leader)
+    boss.locator('[data-task="documents_to_review"]').click()
+    boss.locator("#documents").get_by_role("link", name="冀质监函〔2026〕12号").click()
+    boss.locator("#act-review textarea[name=comment]").press_sequentially("同意")
+    boss.locator("#act-review button").click()
+    expect(boss.locator("#doc-status")).to_have_text("已审核")
+
+    desk.reload()
+    desk.locator("#act-circulate").get_by_role("checkbox", name="李主任").check()
+    desk.locator("#act-circulate select[name=assignee]").select_option(label="周检定")
+    desk.locator("#act-circulate button").click()
+    expect(desk.locator("#doc-status")).to_have_text("传阅中")
+    expect(desk.locator("#assignee")).to_have_text("周检定")
+
+    boss.goto("/home")
+    boss.locator('[data-task="documents_to_read"]').click()
+    boss.locator("#documents").get_by_role("link", name="冀质监函〔2026〕12号").click()
+    boss.locator("#sign-off input[name=note]").press_sequentially("已阅，按期办理")
+    boss.locator("#sign-off button").click()
+    expect(boss.locator("#readers")).to_contain_text("已阅，按期办理")
+    _shot(boss, "document-circulating.png")
+
+    desk.reload()
+    desk.locator("#act-assign button").click()
+    expect(desk.locator("#doc-status")).to_have_text("办理中")
+
+    doer = tabs()
+    ui_login(doer, handler)
+    doer.locator('[data-task="documents_to_handle"]').click()
+    doer.locator("#documents").get_by_role("link", name="冀质监函〔2026〕12号").click()
+    doer.locator("#act-close textarea[name=result]").press_sequentially("已完成自查并上报")
+    doer.locator("#act-close button").click()
+    expect(doer.locator("#doc-status")).to_have_text("已办结")
+    expect(doer.locator("#result")).to_have_text("已完成自查并上报")
+    expect(doer.locator("#doc-history")).to_contain_text("传阅")
+    _shot(doer, "document-closed.png")
+    desk.goto("/office/documents?q=市场监督")
+    expect(desk.locator("#documents")).to_contain_text("已办结")
+    _shot(desk, "documents-list.png")
+    with desk.expect_download() as download:
+        desk.get_by_role("link", name="导出 xlsx").click()
+    assert download.value.suggested_filename == "incoming-documents.xlsx"
