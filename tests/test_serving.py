@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
+from conftest import run
 from metrolab.serving import tcp_socket
 
 
@@ -30,4 +31,4 @@ def test_connections_accepted_on_the_workers_socket_have_tcp_nodelay():
         server.close()
         return nodelay
 
-    assert asyncio.run(go()) == 1
+    assert run(go()) == 1
