@@ -24,7 +24,9 @@ class Settings:
     session_hours: int = 12
     login_max_failures: int = 5
     lockout_minutes: int = 15
-    signing_max_failures: int = 5  # wrong signing passwords before signing locks for lockout_minutes
+    signing_max_failures: int = (
+        5  # wrong signing passwords before signing locks for lockout_minutes
+    )
     token_days: int = 90  # an API token's lifetime
     upload_max_bytes: int = 10 * 1024 * 1024
     lab_name: str = field(default="示例计量检定所")
