@@ -24,11 +24,16 @@ PERMISSIONS = {
         "Register, propose and circulate incoming documents",
     ),
     "office.documents.review": ("审核收文（领导）", "Review incoming documents (leader)"),
+    "office.notices.publish": (
+        "撰写、发布、撤回、删除消息公告，查看执行情况",
+        "Write, publish, withdraw and delete notices; see who has read them",
+    ),
 }
 NAV = [
     NavItem(N_("办公管理"), N_("周工作计划"), "/office/plans", "office.plans.write", 10),
     NavItem(N_("办公管理"), N_("科室周计划"), "/office/plans/week", "office.plans.review", 11),
     NavItem(N_("办公管理"), N_("收文管理"), "/office/documents", "office.documents.view", 12),
+    NavItem(N_("办公管理"), N_("消息公告"), "/office/notices", "authenticated", 13),
 ]
 
 
@@ -90,6 +95,16 @@ def _documents_overdue(user: CurrentUser) -> Count:
     )
 
 
+def _notices_unread(user: CurrentUser) -> Count:
+    from metrolab.office.tables import Notice, NoticeRecipient
+
+    return NoticeRecipient.count().where(
+        (NoticeRecipient.person == user.id)
+        & NoticeRecipient.read_at.is_null()
+        & NoticeRecipient.notice.is_in(Notice.select(Notice.id).where(Notice.status == "published"))
+    )
+
+
 TASKS = [
     TaskCounter(
         "plans_to_review",
@@ -138,6 +153,14 @@ TASKS = [
         "office.documents.register",
         _documents_overdue,
         75,
+    ),
+    TaskCounter(
+        "notices_unread",
+        N_("未读的消息公告"),
+        "/office/notices",
+        "authenticated",
+        _notices_unread,
+        76,
     ),
 ]
 RULES = {"plan_reviewer_heads_department": rules.plan_reviewer_heads_department}

@@ -9,7 +9,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.response import Template
 
 from metrolab.kernel.errors import Refused
-from metrolab.office import api, documents, services
+from metrolab.office import api, documents, notice_routes, services
 from metrolab.office.tables import IncomingDocument, WeeklyPlan
 from metrolab.web.i18n import _
 from metrolab.web.pages import form_dict, page, read_upload, see_other
@@ -295,5 +295,6 @@ router = Router(
         document_read,
         document_act,
         *api.HANDLERS,
+        *notice_routes.HANDLERS,
     ],
 )

@@ -2,6 +2,7 @@
 
 from piccolo.columns import (
     JSON,
+    Boolean,
     Date,
     ForeignKey,
     Integer,
@@ -61,3 +62,30 @@ class DocumentReader(Table, tablename="incoming_document_reader"):
     reader = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
     read_at = Timestamptz(null=True, default=None)
     note = Text(default="")
+
+
+class Notice(Table, tablename="notice"):
+    """消息公告 (§5.6.3): a draft until published to all / departments / roles; withdrawn hides it."""
+
+    title = Varchar(length=200)
+    body = Text(default="")  # plain text: paragraphs and "- " list lines, rendered escaped
+    needs_action = Varchar(length=20, default="")  # "" | "acknowledge" (确认已读) | "done" (已办理)
+    target_all = Boolean(default=False)
+    target_departments = JSON(default=[])  # department ids
+    target_roles = JSON(default=[])  # role keys
+    attachments = JSON(default=[])  # [{sha256, name, type, size}]
+    author = ForeignKey(User, on_delete=OnDelete.restrict, index=True)
+    status = Varchar(length=20, default="draft", index=True)  # draft | published | withdrawn
+    published_at = Timestamptz(null=True, default=None)
+    withdrawn_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class NoticeRecipient(Table, tablename="notice_recipient"):
+    """One targeted person of a published notice (resolved when published) and their receipts."""
+
+    notice = ForeignKey(Notice, on_delete=OnDelete.cascade, index=True)
+    person = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
+    read_at = Timestamptz(null=True, default=None)
+    acknowledged_at = Timestamptz(null=True, default=None)
+    done_at = Timestamptz(null=True, default=None)
