@@ -175,3 +175,24 @@ def test_notice_api(new_browser, make_user):
     assert client.post(f"/api/v1/office/notices/{nid}/delete", headers=b).json()["deleted"] is True
     assert client.get("/api/v1/office/notices/2147483648", headers=b).status_code in (400, 404)
     assert client.post("/api/v1/office/notices/2147483647/publish", headers=b).status_code == 404
+
+
+def test_notice_to_a_role_reaches_only_that_role(new_browser, make_user):
+    boss = make_user("tech_manager", full_name="李主任")
+    clerk = make_user("clerk", full_name="孙收发")
+    verifier = make_user("verifier", full_name="钱检定")
+    client = new_browser()
+    b = {"Authorization": f"Bearer {mint_api_token(boss['id'])}"}
+    body = {"title": "收发室通知", "body": "本周五前交回登记簿。", "roles": ["clerk"]}
+    nid = client.post("/api/v1/office/notices", headers=b, json=body).json()["id"]
+    client.post(f"/api/v1/office/notices/{nid}/publish", headers=b)
+    status = client.get(f"/api/v1/office/notices/{nid}/status", headers=b).json()
+    assert [r["name"] for r in status["recipients"]] == ["孙收发"]
+    c = {"Authorization": f"Bearer {mint_api_token(clerk['id'])}"}
+    v = {"Authorization": f"Bearer {mint_api_token(verifier['id'])}"}
+    assert client.get(f"/api/v1/office/notices/{nid}", headers=c).status_code == 200
+    assert client.get(f"/api/v1/office/notices/{nid}", headers=v).status_code == 404
+    # Nothing asked: no confirmation to give.
+    assert client.post(f"/api/v1/office/notices/{nid}/confirm", headers=c).status_code == 409
+    unknown = client.post("/api/v1/office/notices", headers=b, json={**body, "roles": ["nobody"]})
+    assert unknown.status_code == 400 and "角色" in unknown.json()["detail"]
