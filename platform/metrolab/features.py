@@ -30,9 +30,14 @@ FEATURES = [
     "business",
     "statistics",
     "office",
+    "audit",
 ]
-# Piccolo apps, in migration order (a feature without tables has no piccolo_app module).
-PICCOLO_APPS = [name for name in ["audit", *FEATURES] if find_spec(f"metrolab.{name}.piccolo_app")]
+# Piccolo apps, in migration order (a feature without tables has no piccolo_app module); audit first.
+PICCOLO_APPS = [
+    name
+    for name in dict.fromkeys(["audit", *FEATURES])
+    if find_spec(f"metrolab.{name}.piccolo_app")
+]
 
 
 def modules() -> list[ModuleType]:
