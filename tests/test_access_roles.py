@@ -80,7 +80,7 @@ STEPS = [
     ("return_check", "checking", {"checker"}),
     ("approve", "approving", {"signatory"}),
     ("return_approval", "approving", {"signatory"}),
-    ("void", "approving", {"tech_manager"}),
+    ("void", "approving", {"tech_manager", "signatory"}),
 ]
 
 
