@@ -53,8 +53,15 @@ lint: python-deps ## style and types: ruff, ruff format, mypy, the designer's un
 	$(BIN)/mypy
 	node --test designer/tests/
 
-bench: setup
+bench: setup ## every benchmark, each against its baseline in the same run (tables + bench/results/*.json)
 	$(BIN)/python bench/http_load.py
+	$(BIN)/python bench/records.py
+	$(BIN)/python bench/approvals.py
+	$(BIN)/python bench/certificates_issue.py --db postgres
+	$(BIN)/python bench/certificates.py
+	$(BIN)/python bench/designer.py
+	$(BIN)/python bench/ledger.py
+	$(BIN)/python bench/task_lists.py
 
 migration: ## make migration app=customers
 	PICCOLO_CONF=metrolab.piccolo_conf METROLAB_DATA_DIR=var/migration-scratch $(BIN)/piccolo migrations new $(app) --auto

@@ -24,6 +24,10 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
+ACCESS = {
+    "postgres": "connection pool on, as metrolab serve runs",
+    "sqlite": "held connections, WAL",
+}
 PG_ADMIN = os.environ.get("METROLAB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -31,7 +35,7 @@ def _environment(db: str) -> str:
     data_dir = Path(tempfile.mkdtemp(prefix="metrolab-bench-issue-"))
     os.environ["METROLAB_DATA_DIR"] = str(data_dir)
     os.environ.setdefault("METROLAB_SECRET_KEY", "bench-secret")
-    os.environ["METROLAB_DB_POOL"] = "0"
+    os.environ.pop("METROLAB_DB_POOL", None)  # the pool on, as the server runs
     if db == "postgres":
         name = f"metrolab_bench_{secrets.token_hex(3)}"
         os.environ["METROLAB_DATABASE_URL"] = urlunsplit(
@@ -60,10 +64,12 @@ async def _bench(n: int, concurrency: int) -> dict[str, float]:
     from metrolab.certificates.catalogue import instrument_type
     from metrolab.certificates.contract import SAMPLE
     from metrolab.customers.tables import Customer
+    from metrolab.db import open_pool
     from metrolab.seed import seed_all
     from metrolab.web.auth import CurrentUser
     from metrolab.workflows.signatures import SignerProof
 
+    await open_pool()
     assert (await run_forwards(app_name="all")).success
     await seed_all()
     customer = Customer(name="冀中能源峰峰集团有限公司大淑村矿", address="河北省邯郸市峰峰矿区")
@@ -165,6 +171,7 @@ def main() -> None:
         if pg_name:
             asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
     print(f"issue() on {args.db}, n={args.n}, concurrency={args.c}, {os.cpu_count()} cores")
+    print(f"  database access: {ACCESS[args.db]}")
     for key, value in result.items():
         print(f"  {key:<20} {value:8.3f}")
     out = ROOT / "bench" / "results" / "certificates_issue.json"
@@ -177,6 +184,7 @@ def main() -> None:
                 "concurrency": args.c,
                 "machine": platform.platform(),
                 "cores": os.cpu_count(),
+                "database_access": ACCESS[args.db],
                 **result,
             },
             indent=2,

@@ -137,7 +137,6 @@ class Server:
             METROLAB_PORT=str(self.port),
             METROLAB_BASE_URL=self.url,
             METROLAB_TEST_FAST_HASH="1",
-            METROLAB_DB_POOL="0",
         )
         self.env.pop("PICCOLO_CONF", None)
         self.proc: subprocess.Popen | None = None

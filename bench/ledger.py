@@ -64,19 +64,17 @@ async def timed(fn, runs: int) -> dict[str, float]:  # noqa: ANN001
 
 
 async def child(n: int) -> dict:
-    from piccolo.engine.postgres import PostgresEngine
 
     from metrolab.cli import _upgrade
     from metrolab.customers.tables import Customer
+    from metrolab.db import close_pool, open_pool
     from metrolab.ledger import compliance, dossier, services
     from metrolab.ledger.tables import LedgerInstrument
-    from metrolab.piccolo_conf import DB
     from metrolab.seed import seed_all
 
     await _upgrade()
     await seed_all()
-    if isinstance(DB, PostgresEngine):  # as `metrolab serve` does
-        await DB.start_connection_pool(min_size=1, max_size=4)
+    await open_pool()  # as `metrolab serve` does
     types = await services.instrument_types()
     rng = random.Random(7)
     today = date.today()
@@ -150,8 +148,7 @@ async def child(n: int) -> dict:
         ),
         "compliance_station": await timed(lambda: compliance.evaluate(station), 100),
     }
-    if isinstance(DB, PostgresEngine):
-        await DB.close_connection_pool()
+    await close_pool()
     return results
 
 
@@ -160,7 +157,6 @@ def run_child(url: str, n: int, data_dir: str) -> dict:
         os.environ,
         METROLAB_DATABASE_URL=url,
         METROLAB_DATA_DIR=data_dir,
-        METROLAB_DB_POOL="0",
         METROLAB_SECRET_KEY="bench-secret-key-not-for-production",
         METROLAB_TEST_FAST_HASH="1",
     )

@@ -84,7 +84,6 @@ def run_size(n: int) -> dict:
             METROLAB_DATABASE_URL=PG_ADMIN.rsplit("/", 1)[0] + f"/{name}",
             METROLAB_DATA_DIR=f"/tmp/{name}",
             METROLAB_SECRET_KEY="bench",
-            METROLAB_DB_POOL="0",
         )
         env.pop("PICCOLO_CONF", None)
         out = subprocess.run(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.middleware import DefineMiddleware
 from litestar.static_files import create_static_files_router
-from piccolo.engine.postgres import PostgresEngine
 
+from metrolab.db import close_pool, open_pool
 from metrolab.features import register_all
 from metrolab.paths import PACKAGE_DIR
 from metrolab.settings import get_settings
@@ -17,20 +17,6 @@ from metrolab.web.errors import EXCEPTION_HANDLERS
 from metrolab.web.openapi import declare_common_answers, openapi_config
 from metrolab.web.permissions import PUBLIC
 from metrolab.web.templating import template_config
-
-
-async def _connect() -> None:
-    from metrolab.piccolo_conf import DB
-
-    if isinstance(DB, PostgresEngine) and get_settings().db_pool:
-        await DB.start_connection_pool(min_size=1, max_size=20)
-
-
-async def _disconnect() -> None:
-    from metrolab.piccolo_conf import DB
-
-    if isinstance(DB, PostgresEngine) and DB.pool is not None:
-        await DB.close_connection_pool()
 
 
 async def _close_converter() -> None:
@@ -59,8 +45,8 @@ def create_app() -> Litestar:
         template_config=template_config(),
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
-        on_startup=[_connect],
-        on_shutdown=[_disconnect, _close_converter],
+        on_startup=[open_pool],
+        on_shutdown=[close_pool, _close_converter],
         request_max_body_size=settings.upload_max_bytes + 1024 * 1024,
         debug=settings.debug,
     )

@@ -12,7 +12,7 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, dict_factory
 
-from metrolab.settings import redact_url
+from metrolab.settings import get_settings, redact_url
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -100,6 +100,22 @@ class HeldSQLiteEngine(SQLiteEngine):
     async def close_held(self) -> None:
         while self._idle:
             await self._idle.pop().close()
+
+
+async def open_pool() -> None:
+    """The PostgreSQL connection pool, as `metrolab serve` runs (unless METROLAB_DB_POOL=0: tests call
+    the database from several event loops). Benchmarks open it too, so they measure what is served."""
+    from metrolab.piccolo_conf import DB
+
+    if isinstance(DB, PostgresEngine) and get_settings().db_pool and DB.pool is None:
+        await DB.start_connection_pool(min_size=1, max_size=20)
+
+
+async def close_pool() -> None:
+    from metrolab.piccolo_conf import DB
+
+    if isinstance(DB, PostgresEngine) and DB.pool is not None:
+        await DB.close_connection_pool()
 
 
 async def check_database(engine: Engine, url: str) -> None:

@@ -95,9 +95,13 @@ class Pinned:
 
 
 @lru_cache(maxsize=64)
-def _load(version_id: int, raw_text: str, cat_text: str) -> FormDefinition:
-    # Published versions never change, so a loaded definition can be kept per version.
-    return load_definition(raw_text, json.loads(cat_text) if cat_text != "null" else None)
+def _load(
+    version_id: int, raw_text: str, cat_text: str
+) -> tuple[FormDefinition, dict[str, Any] | None]:
+    # Published versions never change, so a loaded definition and its catalogue are kept per version
+    # (and per catalogue content): the engine builds their scope tree once (scopes.per_definition).
+    catalogue = json.loads(cat_text) if cat_text != "null" else None
+    return load_definition(raw_text, catalogue), catalogue
 
 
 async def pinned(version_id: int) -> Pinned:
@@ -108,9 +112,11 @@ async def pinned(version_id: int) -> Pinned:
         raise NotFound("表单版本不存在")
     raw = version["definition"]
     cat = await indicators.get_catalogue(raw.get("catalogue") or "")
-    defn = _load(version_id, canonical(raw), canonical(cat))
-    root, _ = build(defn, cat)
-    return Pinned(version_id, version["number"], version["form_key"], defn, cat, set(root.entries))
+    defn, catalogue = _load(version_id, canonical(raw), canonical(cat))
+    root, _ = build(defn, catalogue)
+    return Pinned(
+        version_id, version["number"], version["form_key"], defn, catalogue, set(root.entries)
+    )
 
 
 # ── evaluation ─────────────────────────────────────────────────────────────────────────────────
@@ -194,11 +200,13 @@ async def evaluate(
     header = header or {}
     on = verification_date(pin, data, header)
     ctx = await context_for(pin, on)
+    result = compute(pin.defn, data, pin.catalogue, ctx)  # once: validation reads the same result
     checked = [
-        p for p in validate_submission(pin.defn, data, pin.catalogue, ctx) if p.code != "expired"
+        p
+        for p in validate_submission(pin.defn, data, pin.catalogue, ctx, computed=result)
+        if p.code != "expired"
     ]
     checked += await _expired_standards(pin, data, on)
-    result = compute(pin.defn, data, pin.catalogue, ctx)
     seen = {(p.path, p.message_zh) for p in checked}
     problems = checked + [p for p in result.problems if (p.path, p.message_zh) not in seen]
     if not required:
@@ -627,7 +635,12 @@ async def save(
     seq = (last["seq"] if last else 0) + 1
     at = datetime.now(UTC)
     by = _uid(user)
-    who = await User.select(User.full_name).where(User.id == by).first() if by else None
+    name = getattr(user, "full_name", None)  # a signed-in user carries it; a bare id does not
+    who = (
+        {"full_name": name}
+        if name is not None
+        else (await User.select(User.full_name).where(User.id == by).first() if by else None)
+    )
     content_sha = sha256_text(canonical(new_content))
     prev = rec["last_revision_hash"]
     digest = revision_hash(record_id, seq, at, by, reason, changes, content_sha, prev)

@@ -64,6 +64,8 @@ def dependencies(scope: Scope) -> dict[str, set[str]]:
 
 def order(scope: Scope) -> list[str]:
     """Keys of ``scope`` in evaluation order; raises ``ValueError`` naming a cycle."""
+    if scope.evaluation_order is not None:
+        return scope.evaluation_order
     deps = dependencies(scope)
     done: list[str] = []
     state: dict[str, int] = {}
@@ -82,6 +84,7 @@ def order(scope: Scope) -> list[str]:
 
     for key in scope.entries:
         visit(key, [])
+    scope.evaluation_order = done
     return done
 
 

@@ -9,9 +9,12 @@ schema, computation, rendering) walks this one tree.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from functools import wraps
+from typing import Any, Protocol, TypeVar
 
 from metrolab.engine.forms.model import DefinitionProblem, FormDefinition, describe, node_key
 
@@ -19,6 +22,8 @@ ITEM_NAMES = frozenset({"points", "mpe", "unit", "resolution", "item", "result"}
 POINT_NAMES = frozenset({"mpe", "unit", "resolution", "item", "point"})
 
 Cond = tuple[str, str]  # (expression source, place)
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 @dataclass
@@ -62,6 +67,8 @@ class Scope:
     open_names: bool = False  # parameters unknown (no catalogue): do not flag unknown names
     fixed_rows: list[dict[str, Any]] = field(default_factory=list)
     rows_param: str | None = None
+    # Evaluation order of the entries, worked out once (checks.order): the tree never changes.
+    evaluation_order: list[str] | None = field(default=None, repr=False, compare=False)
 
     def knows(self, name: str) -> bool:
         scope: Scope | None = self
@@ -118,6 +125,34 @@ def to_value(value: Any) -> Any:
     return value
 
 
+class PerDefinition(Protocol[T_co]):
+    def __call__(self, defn: FormDefinition, catalogue: Any = None) -> T_co: ...
+
+
+def per_definition(fn: Callable[[FormDefinition, Any], T]) -> PerDefinition[T]:
+    """Memoise ``fn(defn, catalogue)`` by the identity of its two arguments. A request validates,
+    computes and renders from one scope tree instead of building it three times, and a published
+    version's objects (kept by the records feature) are built once per process. Each entry holds
+    its two objects, so their ids cannot be reused while it lives. What is memoised is read-only."""
+    memo: OrderedDict[tuple[int, int], tuple[Any, Any, T]] = OrderedDict()
+
+    @wraps(fn)
+    def memoised(defn: FormDefinition, catalogue: Any = None) -> T:
+        key = (id(defn), id(catalogue))
+        hit = memo.get(key)
+        if hit is not None and hit[0] is defn and hit[1] is catalogue:
+            memo.move_to_end(key)
+            return hit[2]
+        value = fn(defn, catalogue)
+        memo[key] = (defn, catalogue, value)
+        if len(memo) > 64:
+            memo.popitem(last=False)
+        return value
+
+    return memoised
+
+
+@per_definition
 def build(defn: FormDefinition, catalogue: Any = None) -> tuple[Scope, list[DefinitionProblem]]:
     """The scope tree of ``defn`` and the structural problems found building it."""
     problems: list[DefinitionProblem] = []

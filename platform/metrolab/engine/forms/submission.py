@@ -12,11 +12,11 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from metrolab.engine.forms.compute import compute
+from metrolab.engine.forms.compute import ComputeResult, compute
 from metrolab.engine.forms.model import FormDefinition, text_of
 from metrolab.engine.forms.problems import FieldProblem, problem
 from metrolab.engine.forms.schema import derive_schema
-from metrolab.engine.forms.scopes import Entry, Scope, build
+from metrolab.engine.forms.scopes import Entry, Scope, build, per_definition
 from metrolab.engine.forms.values import INVALID, blank, field_value, parse_number
 from metrolab.engine.forms.walk import visit
 
@@ -134,14 +134,20 @@ def validate_submission(
     data: dict[str, Any],
     catalogue: Any = None,
     context: dict[str, Any] | None = None,
+    computed: ComputeResult | None = None,
 ) -> list[FieldProblem]:
-    """Field-level problems: not a number, required, and every JSON Schema rule (2020-12)."""
+    """Field-level problems: not a number, required, and every JSON Schema rule (2020-12).
+    ``computed`` is ``compute`` of the same arguments when the caller has it already (it is
+    not changed); otherwise it is computed here, since computing pads fixed rows and test points."""
     root, _ = build(defn, catalogue)
-    computed = compute(defn, data, catalogue, context)  # pads fixed rows / test points
+    if computed is None:
+        computed = compute(defn, data, catalogue, context)
+        typed = computed.data
+    else:
+        typed = copy.deepcopy(computed.data)  # typed in place below; the caller keeps its result
     hidden = computed.hidden
     problems: list[FieldProblem] = []
     labels: dict[str, tuple[Any, Any]] = {}  # path → (prefix, label)
-    typed = computed.data
     typed_root = typed
 
     def is_hidden(path: str) -> bool:
@@ -208,8 +214,7 @@ def validate_submission(
     # Missing required fields in absent rows/keys are caught by the walk only if the key exists;
     # required keys that are absent altogether come back from the schema as "required".
     seen = {(p.path, p.code) for p in problems}
-    schema = derive_schema(defn, catalogue)
-    for error in Draft202012Validator(schema).iter_errors(typed):
+    for error in _validator(defn, catalogue).iter_errors(typed):
         path = ".".join(str(p) for p in error.absolute_path)
         code = str(error.validator)
         if code == "required":
@@ -238,6 +243,11 @@ def validate_submission(
             )
         )
     return problems
+
+
+@per_definition
+def _validator(defn: FormDefinition, catalogue: Any = None) -> Draft202012Validator:
+    return Draft202012Validator(derive_schema(defn, catalogue))
 
 
 def _expired_standards(v: Any, context: dict[str, Any]) -> list[FieldProblem]:
