@@ -10,7 +10,7 @@ from metrolab.db import close_pool, open_pool
 from metrolab.features import register_all
 from metrolab.paths import PACKAGE_DIR
 from metrolab.settings import get_settings
-from metrolab.web import apidocs
+from metrolab.web import apidocs, labels
 from metrolab.web.auth import AuthenticationMiddleware, permission_guard
 from metrolab.web.csrf import TokenAwareCSRFMiddleware, csrf_config
 from metrolab.web.errors import EXCEPTION_HANDLERS
@@ -45,7 +45,7 @@ def create_app() -> Litestar:
         template_config=template_config(),
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
-        on_startup=[open_pool],
+        on_startup=[open_pool, labels.load_roles],
         on_shutdown=[close_pool, _close_converter],
         request_max_body_size=settings.upload_max_bytes + 1024 * 1024,
         debug=settings.debug,

@@ -68,8 +68,10 @@ def wire() -> None:
     from metrolab import hooks
     from metrolab.customers.services import REFERENCES
     from metrolab.engine import workflow as engine
+    from metrolab.web import labels
     from metrolab.workflows import services as wf
 
+    engine.role_names = labels.roles_label  # refusals name roles by their labels
     for feature in modules():
         engine.RULES.update(getattr(feature, "RULES", {}))
         wf.EFFECTS.update(getattr(feature, "EFFECTS", {}))

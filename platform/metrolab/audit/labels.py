@@ -158,6 +158,26 @@ _NUMERIC = {
 }
 
 
+STATE_KEYS = {"from", "to", "status"}  # details that hold a workflow state
+DETAILS = {
+    "from": N_("原状态"),
+    "to": N_("新状态"),
+    "status": N_("状态"),
+    "reason": N_("原因"),
+    "number": N_("编号"),
+    "seq": N_("序号"),
+    "fields": N_("修改的字段"),
+    "done": N_("完成"),
+    "failed": N_("未完成"),
+    "note": N_("说明"),
+    "comment": N_("意见"),
+}
+
+
+def detail_label(key: str) -> str:
+    return _(DETAILS[key]) if key in DETAILS else key.replace("_", " ")
+
+
 def object_label(target_type: str) -> str:
     return _(OBJECTS[target_type]) if target_type in OBJECTS else target_type.replace("_", " ")
 

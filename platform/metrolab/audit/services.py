@@ -5,6 +5,7 @@ call these."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -113,11 +114,14 @@ async def workflow_moves() -> dict[str, str]:
         defn = workflows.load(row["definition"])
         for t in defn.transitions:
             moves[f"{defn.key}.{t.key}"] = t.text(lang)
+        for key, state in defn.states.items():  # «certificate:issued» for a move's from / to
+            moves[f"{defn.key}:{key}"] = state.text(lang)
     return moves
 
 
-def details_text(details: Any) -> str:
-    """«key: value» pairs, one a line; nested values as compact JSON."""
+def details_text(details: Any, states: Callable[[str], str] = str) -> str:
+    """«key: value» pairs, one a line, keys by their labels (`labels.DETAILS`); a workflow move's
+    from / to state by its label (``states``); nested values as compact JSON."""
     if isinstance(details, str):
         try:
             details = json.loads(details or "{}")
@@ -127,8 +131,10 @@ def details_text(details: Any) -> str:
         return "" if details is None else str(details)
     lines = []
     for key, value in details.items():
+        if key in labels.STATE_KEYS and isinstance(value, str):
+            value = states(value)
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        lines.append(f"{key}: {text}")
+        lines.append(f"{labels.detail_label(key)}: {text}")
     return "\n".join(lines)
 
 
@@ -148,7 +154,10 @@ def _shown(row: dict[str, Any], moves: dict[str, str]) -> dict[str, Any]:
         "target_label": labels.object_label(row["target_type"]) if row["target_type"] else "",
         "target_id": row["target_id"],
         "link": labels.link(row["target_type"], row["target_id"]),
-        "details": details_text(row["details"]),
+        "details": details_text(
+            row["details"],
+            lambda state: moves.get(f"{row['action'].partition('.')[0]}:{state}", state),
+        ),
         "ip": row["ip"],
     }
 

@@ -158,6 +158,15 @@ class TransitionRefused(Exception):
         return self.message_en if lang == "en" else self.message_zh
 
 
+def _codes(codes: Iterable[str], lang: str) -> str:
+    return ("、" if lang == "zh" else ", ").join(codes)
+
+
+# How a refusal names roles. The engine knows only their codes; the app hands in the role table's
+# names when it wires the features (features.wire), so a person reads 技术负责人, not tech_manager.
+role_names: Callable[[Iterable[str], str], str] = _codes
+
+
 def _text(label: Mapping[str, str], lang: str) -> str:
     return label.get(lang) or label.get("zh") or next(iter(label.values()), "")
 
@@ -505,11 +514,10 @@ def check_transition(
         )
     role_set = set(roles)
     if not role_set & set(transition.roles):
-        allowed_zh = "、".join(transition.roles)
         raise TransitionRefused(
             "role",
-            f"“{label_zh}”需要以下角色之一：{allowed_zh}",
-            f"“{label_en}” needs one of the roles: {', '.join(transition.roles)}",
+            f"“{label_zh}”需要以下角色之一：{role_names(transition.roles, 'zh')}",
+            f"“{label_en}” needs one of the roles: {role_names(transition.roles, 'en')}",
             403,
             action=action,
         )

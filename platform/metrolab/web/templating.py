@@ -11,7 +11,7 @@ from litestar.template.config import TemplateConfig
 from metrolab.engine import forms as forms_engine
 from metrolab.paths import PACKAGE_DIR
 from metrolab.settings import get_settings
-from metrolab.web import i18n
+from metrolab.web import i18n, labels
 from metrolab.web.navigation import nav_for
 
 
@@ -36,6 +36,9 @@ def make_environment() -> Environment:
         current_language=i18n.current_language,
         LANGUAGES=i18n.LANGUAGES,
         nav_for=nav_for,
+        role_label=labels.role_label,
+        roles_label=labels.roles_label,
+        form_kind_label=labels.form_kind_label,
         lab_name=get_settings().lab_name,
     )
     forms_engine.install(

@@ -15,6 +15,12 @@ from typing import Any
 
 FORMAT = "metrolab.form/1"
 KINDS = ("record", "entrustment", "self_check", "other")
+KIND_LABELS = {  # what a person reads for each category
+    "record": ("原始记录", "Original record"),
+    "entrustment": ("委托受理单", "Entrustment"),
+    "self_check": ("自查表", "Self-check"),
+    "other": ("其他", "Other"),
+}
 CONTROLS = (
     "text",
     "number",
