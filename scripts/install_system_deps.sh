@@ -3,7 +3,7 @@
 # CJK fonts and metric-compatible Latin faces for Times New Roman / Arial / Courier New (Liberation),
 # Calibri (Carlito) and Cambria (Caladea) — without them digits fall back to the wider DejaVu and a
 # certificate's lines wrap differently from the Word template — poppler (PDF checks), Chromium
-# (browser tests), python3-uno (warm converter), zbar (QR checks), postgresql-client (backup / restore).
+# (browser tests), python3-uno (warm converter), zbar (QR checks), postgresql-client (backup / restore), libpq5 (the job queue's psycopg).
 # Installs only what is missing, and only when run as root with apt-get; otherwise prints what to install.
 set -eu
 need=""
@@ -19,6 +19,7 @@ command -v chromium >/dev/null || need="$need chromium"
 /usr/bin/python3 -c "import uno" 2>/dev/null || need="$need python3-uno"
 command -v zbarimg >/dev/null || need="$need zbar-tools"
 command -v pg_dump >/dev/null || need="$need postgresql-client"  # metrolab backup / restore
+ldconfig -p 2>/dev/null | grep -q "libpq.so.5" || need="$need libpq5"  # psycopg: the job queue
 [ -z "$need" ] && exec "$(dirname "$0")/check_fonts.sh"
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
   echo "Installing:$need"

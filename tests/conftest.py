@@ -30,6 +30,9 @@ os.environ["METROLAB_SECRET_KEY"] = "test-secret-key-not-for-production"
 os.environ["METROLAB_TEST_FAST_HASH"] = "1"
 os.environ["METROLAB_BASE_URL"] = "http://testserver.local"
 os.environ["METROLAB_DB_POOL"] = "0"  # tests call the database from several event loops
+os.environ["METROLAB_JOBS"] = (
+    "inline"  # certificates render in the request; tests/test_jobs.py queues
+)
 os.environ.pop("PICCOLO_CONF", None)
 if TEST_DB == "postgres":
     os.environ["METROLAB_DATABASE_URL"] = urlunsplit(

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+
 from litestar import Litestar
 from litestar.middleware import DefineMiddleware
 from litestar.static_files import create_static_files_router
 
+from metrolab import jobs
 from metrolab.db import close_pool, open_pool
 from metrolab.features import register_all
 from metrolab.paths import PACKAGE_DIR
@@ -17,6 +22,24 @@ from metrolab.web.errors import EXCEPTION_HANDLERS
 from metrolab.web.openapi import declare_common_answers, openapi_config
 from metrolab.web.permissions import PUBLIC
 from metrolab.web.templating import template_config
+
+_embedded: list[asyncio.Task[None]] = []
+
+
+async def _start_worker() -> None:
+    """`metrolab serve` renders certificates too (a lab with one host runs nothing else), unless
+    METROLAB_EMBEDDED_WORKER=0 (hosts that only serve pages, render workers elsewhere)."""
+    if jobs.queued() and os.environ.get("METROLAB_EMBEDDED_WORKER", "1") != "0":
+        _embedded.append(asyncio.create_task(jobs.run_worker(), name="metrolab-worker"))
+
+
+async def _stop_worker() -> None:
+    while _embedded:
+        task = _embedded.pop()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await jobs.close()
 
 
 async def _close_converter() -> None:
@@ -45,8 +68,8 @@ def create_app() -> Litestar:
         template_config=template_config(),
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
-        on_startup=[open_pool, labels.load_roles],
-        on_shutdown=[close_pool, _close_converter],
+        on_startup=[open_pool, labels.load_roles, _start_worker],
+        on_shutdown=[_stop_worker, close_pool, _close_converter],
         request_max_body_size=settings.upload_max_bytes + 1024 * 1024,
         debug=settings.debug,
     )

@@ -36,6 +36,9 @@ async def _upgrade() -> None:
     result = await run_forwards(app_name="all")
     if not result.success:
         raise click.ClickException(f"数据库迁移失败：{result.message}")
+    from metrolab import jobs
+
+    await jobs.install_schema()  # the job queue's tables (PostgreSQL)
 
 
 @click.group(help="metrolab — 计量检定机构管理平台")
@@ -165,6 +168,30 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         click.echo("SQLite 只使用 1 个进程；多用户局域网部署请使用 PostgreSQL", err=True)
         workers = 1
     run_server(host or settings.host, port or settings.port, workers)
+
+
+@main.command(help="运行后台任务进程：证书生成（PostgreSQL 作业队列；可在多台主机上运行）")
+@click.option("--concurrency", default=1, show_default=True, help="同时处理的任务数")
+def worker(concurrency: int) -> None:
+    from metrolab import jobs
+
+    settings = get_settings()
+    if settings.is_sqlite or not jobs.queued():
+        raise click.ClickException(
+            "后台任务进程需要 PostgreSQL 且 METROLAB_JOBS 不为 inline（SQLite 时任务在 Web 服务内完成）"
+        )
+    _run(_require_database())
+
+    async def go() -> None:
+        try:
+            await jobs.run_worker(concurrency)
+        finally:
+            from metrolab.certificates.services import close_converter
+
+            close_converter()  # LibreOffice ends with its worker
+            await jobs.close()
+
+    _run(go())
 
 
 async def _lab_missing() -> tuple[str, list[str]]:

@@ -31,6 +31,9 @@ class Settings:
     upload_max_bytes: int = 10 * 1024 * 1024
     lab_name: str = field(default="示例计量检定所")
     db_pool: bool = True
+    # "queue": on PostgreSQL, certificates render on the job queue (metrolab.jobs); "inline": in the
+    # request, as on SQLite (the test suite uses it, except the queue's own tests).
+    jobs: str = "queue"
 
     @property
     def is_sqlite(self) -> bool:
@@ -106,4 +109,5 @@ def get_settings() -> Settings:
         token_days=int(os.environ.get("METROLAB_TOKEN_DAYS", "90")),
         lab_name=os.environ.get("METROLAB_LAB_NAME", "示例计量检定所"),
         db_pool=_bool("METROLAB_DB_POOL", True),
+        jobs=os.environ.get("METROLAB_JOBS", "queue"),
     )

@@ -315,10 +315,11 @@ async def record_lock(record_id: int) -> dict[str, str] | None:
 
 
 async def issue_effect(call: wf.EffectCall) -> None:
-    """approve → the certificate is numbered, signed, rendered and stored (services.issue)."""
-    from metrolab.certificates.services import issue
+    """approve → the certificate is numbered, signed, rendered and stored (services.issue): on the
+    job queue when there is one (metrolab.jobs), so the approval returns at once."""
+    from metrolab import jobs
 
-    await issue(call.object_id, user=call.user)
+    await jobs.render_certificate(call.object_id, call.user)
 
 
 async def new_revision_effect(call: wf.EffectCall) -> None:
@@ -390,7 +391,7 @@ async def approve_batch(ids: list[int], user: Any, password: str) -> BatchResult
 async def approve_one(cid: int, user: Any, password: str | SignerProof) -> dict[str, Any]:
     """One certificate of a batch: approve (which issues), or retry the issue of an approved one.
     Never raises: ``{"id", "label", "ok", "number" | "message"}``."""
-    from metrolab.certificates.services import issue
+    from metrolab import jobs
 
     label = f"#{cid}"
     try:
@@ -398,7 +399,8 @@ async def approve_one(cid: int, user: Any, password: str | SignerProof) -> dict[
         label = certificate_label(cert)
         note = ""
         if cert["status"] == "issued" and not cert["pdf_sha256"]:
-            cert = await issue(cid, user=user)
+            await jobs.render_certificate(cid, user)
+            cert = await get_certificate(cid)
             note = "补出具"
         elif cert["status"] == "approving":
             cert = await act(
