@@ -39,7 +39,7 @@ python-deps: $(UV)
 assets:
 	npm ci --no-audit --no-fund --silent
 	mkdir -p $(VENDOR)
-	cp node_modules/htmx.org/dist/htmx.min.js node_modules/sortablejs/Sortable.min.js $(VENDOR)/
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
 	mkdir -p $(VENDOR)/swagger-ui  # the API docs page (/api/docs)
 	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
 		node_modules/swagger-ui-dist/LICENSE $(VENDOR)/swagger-ui/
@@ -62,6 +62,7 @@ bench: setup ## every benchmark, each against its baseline in the same run (tabl
 	$(BIN)/python bench/designer.py
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/task_lists.py
+	$(BIN)/python bench/render_queue.py
 
 migration: ## make migration app=customers
 	PICCOLO_CONF=metrolab.piccolo_conf METROLAB_DATA_DIR=var/migration-scratch $(BIN)/piccolo migrations new $(app) --auto

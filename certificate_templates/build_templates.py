@@ -494,13 +494,17 @@ def results_page(doc: Document, notice: bool) -> None:
             "{{ r.seq }}",
             "{{ r.item }}",
             "{{ r.requirement }}",
-            "{{ r.measured }}",
+            "{{ r.measured }}{% if r.uncertainty_text %}\n{{ r.uncertainty_text }}{% endif %}",
             "{{ r.conclusion }}",
         ],
         "{%tr endfor %}",
         "{%tr if not results %}",
     )
-    widths(table, [12, 46, 46, 32, 24])
+    widths(table, [12, 36, 42, 46, 24])  # 实测值 wide enough for "U = … (k = …)"
+    # the type's decision rule, where it has uncertainty budgets (issue 16: 判定规则：…)
+    para(doc, "{%p if decision_rule %}")
+    para(doc, "{{ decision_rule }}", 10.5, before=6, line=1.2)
+    para(doc, "{%p endif %}")
 
     if notice:
         para(doc, "不合格项目：", 12, HEI, before=12, after=4)

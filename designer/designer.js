@@ -1,13 +1,13 @@
 /* metrolab form designer — the page's entry point (a native ES module, no bundler).
  *
- * Model ↔ DOM ↔ SortableJS: the definition (model.js) is the only truth. The canvas is rendered from
- * it (render.js); SortableJS only proposes a move (drag.js) that the model may refuse; every change
+ * Model ↔ DOM: the definition (model.js) is the only truth. The canvas is rendered from it
+ * (render.js); a drag only proposes an insert or move (drag.js) that the model may refuse; every change
  * goes through changes.js (undo step, redraw, autosave in save.js). One delegated listener per pane.
  * Modules only define things when imported; this file wires them up, in the order the page needs.
  */
 import { addNear, redo, undo, updateHistoryButtons } from "./changes.js";
 import { app, model, perf, state } from "./ctx.js";
-import { initPalette } from "./drag.js";
+import { initDrag } from "./drag.js";
 import { initFlags } from "./flags.js";
 import { initPreview, schedulePreview } from "./preview.js";
 import { showProps } from "./properties.js";
@@ -26,7 +26,7 @@ initPreview();
 initSave();
 initToolbar();
 
-initPalette();
+initDrag();
 renderAll();
 showProps();
 updateHistoryButtons();

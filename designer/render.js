@@ -4,7 +4,6 @@
  * model by uid (syncList), so a refused or odd drop leaves the DOM exactly as the model says.
  */
 import { $, boot, canvas, editable, esc, model, perf, pick, state, t } from "./ctx.js";
-import { initSortables } from "./drag.js";
 import { applyFlags } from "./flags.js";
 import { kindName, nodeKey } from "./keys.js";
 
@@ -83,7 +82,6 @@ function fromHTML(html) {
 export function renderAll() {
   const start = performance.now();
   canvas.innerHTML = `<div class="dz-list dz-root" data-owner="0" data-slot="layout" data-empty="${esc(t("drop_here_root"))}">${model.defn.layout.map(nodeHTML).join("")}</div>`;
-  initSortables(canvas);
   applyFlags(true);
   rendered(start);
 }
@@ -104,7 +102,6 @@ export function syncList(el, owner, slot) {
     else {
       const elsewhere = elementFor(uid);
       child = elsewhere || fromHTML(nodeHTML(node));
-      if (!elsewhere) initSortables(child);
     }
     if (el.children[i] !== child) el.insertBefore(child, el.children[i] || null);
   });
@@ -126,7 +123,6 @@ export function rerenderNode(uid) {
   if (!el || !node) return;
   const fresh = fromHTML(nodeHTML(node));
   el.replaceWith(fresh);
-  initSortables(fresh);
 }
 
 /** Count a render (the tests wait on perf.renders) and show the node count. */

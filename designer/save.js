@@ -4,7 +4,8 @@
  */
 import { api } from "./api.js";
 import { changed, pushHistory, snapshot } from "./changes.js";
-import { $, boot, clock, editable, esc, model, state, t } from "./ctx.js";
+import { $, boot, clock, csrf, editable, esc, model, state, t } from "./ctx.js";
+import { setServerProblems } from "./flags.js";
 import { showProps } from "./properties.js";
 import { renderAll } from "./render.js";
 import { exportDefinition } from "./toolbar.js";
@@ -60,12 +61,12 @@ async function save() {
       const r = await api("PUT", boot.urls.version, body);
       if (r.status === 200) {
         state.revision = r.body.revision;
-        if (snapshot() === sentJSON) { dirty = false; dropLocal(); savedAt = new Date(); setStatus("saved", t("saved_at").replace("{t}", clock(savedAt))); }
+        if (snapshot() === sentJSON) { dirty = false; dropLocal(); savedAt = new Date(); savedStatus(r.body.problems || []); }
         else { keepLocal(); setStatus("dirty", t("unsaved")); saveTimer = setTimeout(save, 1500); }
       } else if (r.status === 409) {
         await onConflict(r.body || {});
       } else if (r.status === 400 || r.status === 422) {
-        // The forms API keeps only drafts that load; the local copy holds this state meanwhile.
+        // Drafts are kept with their problems; only a document without its key is refused.
         keepLocal();
         setStatus("invalid", t("save_invalid"));
         $("#dz-save").title = (r.body && r.body.detail) || "";
@@ -81,6 +82,28 @@ async function save() {
     }
   })();
   return saving;
+}
+
+/** Saved: with problems the draft is kept but cannot be submitted until they are fixed. */
+function savedStatus(problems) {
+  if (problems.length) {
+    setStatus("problems", t("saved_problems").replace("{t}", clock(savedAt)).replace("{n}", problems.length));
+    $("#dz-save").title = problems.map((p) => `${p.place}：${p.message}`).join("\n");
+    setServerProblems(problems);
+  } else setStatus("saved", t("saved_at").replace("{t}", clock(savedAt)));
+}
+
+/** The tab is closing: send the draft with a request that outlives the page (keepalive bodies are
+ * limited to 64 KB; a bigger form keeps its local copy and asks before leaving). */
+function saveOnLeave() {
+  if (!dirty || conflict || !editable) return true;
+  keepLocal();
+  const body = JSON.stringify({ definition: model.defn, revision: state.revision });
+  if (body.length > 60000) return false;
+  try {
+    fetch(boot.urls.version, { method: "PUT", keepalive: true, credentials: "same-origin", body, headers: { "Content-Type": "application/json", Accept: "application/json", "x-csrftoken": csrf } });
+  } catch (e) { return false; }
+  return true;
 }
 
 /** Save now (Ctrl+S, before submitting), or wait for the save under way. */
@@ -148,14 +171,18 @@ function offerRecovery() {
 export function initSave() {
   $("#dz-banner").addEventListener("click", onBannerClick);
   window.addEventListener("beforeunload", (e) => {
-    if (dirty && editable) { keepLocal(); e.preventDefault(); e.returnValue = ""; }
+    if (!saveOnLeave()) { e.preventDefault(); e.returnValue = ""; }
   });
+  // Leaving the window (another tab, another program) saves at once, not 1.5 s later.
+  window.addEventListener("blur", () => { if (dirty) save(); });
+  document.addEventListener("visibilitychange", () => { if (document.hidden && dirty) save(); });
 }
 
 /** The save status shown when the page opens; a draft also looks for a local copy. */
 export function startSave() {
   if (editable) {
-    setStatus("saved", savedAt ? t("saved_at").replace("{t}", clock(savedAt)) : t("saved"));
+    if (boot.problems && boot.problems.length && savedAt) savedStatus(boot.problems);
+    else setStatus("saved", savedAt ? t("saved_at").replace("{t}", clock(savedAt)) : t("saved"));
     offerRecovery();
   } else {
     setStatus("readonly", t("readonly_short"));

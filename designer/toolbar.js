@@ -9,7 +9,7 @@ import { schedulePreview } from "./preview.js";
 import { showProps } from "./properties.js";
 import { saveNow, saveState, setStatus } from "./save.js";
 import { showTab } from "./tabs.js";
-import { banner, dialog, toast } from "./ui.js";
+import { askText, banner, dialog, toast } from "./ui.js";
 
 export function exportDefinition() {
   const blob = new Blob([JSON.stringify(model.defn, null, 2) + "\n"], { type: "application/json" });
@@ -49,12 +49,18 @@ async function submit() {
     toast(t("submit_fix_first"), "bad");
     return;
   }
-  const r = await api("POST", boot.urls.submit, {});
+  const note = await askText(t("submit"), t("change_note"), t("submit"));
+  if (note === null) return;
+  const r = await api("POST", boot.urls.submit, { note });
   const body = r.body || {};
   if (r.status >= 200 && r.status < 300) {
     banner("ok", `<b>${esc(t("submitted"))}</b>`, [["reload", t("reload")]]);
     setStatus("saved", t("submitted_short"));
+    const badge = $(".dz-badge");
+    badge.className = "dz-badge is-" + body.status;
+    badge.textContent = `v${boot.number} · ${t("status_" + body.status)}`;
     app.classList.add("is-readonly");
+    $("[data-cmd=submit]").disabled = true;
   } else {
     // detail: "intro：place：message；place：message" (the forms API lists every problem)
     const detail = body.detail || t("submit_refused");

@@ -27,3 +27,20 @@ export function banner(kind, html, actions) {
 }
 
 export function closeBanner() { const el = $("#dz-banner"); el.hidden = true; el.innerHTML = ""; }
+
+/** Ask for a line of text (the change note): resolves to the trimmed text, or null if cancelled. */
+export function askText(title, label, okLabel) {
+  const d = $("#dz-dialog");
+  d.innerHTML = `<form method="dialog" class="dz-ask"><h2>${esc(title)}</h2><label class="dz-ask-label">${esc(label)} <b class="dz-req">*</b><textarea name="text" rows="3" maxlength="2000" aria-required="true"></textarea></label><p class="dz-ask-msg" role="alert"></p><div class="dz-dialog-actions"><button value="ok">${esc(okLabel)}</button><button value="cancel" class="secondary" formnovalidate>${t("cancel")}</button></div></form>`;
+  const area = d.querySelector("textarea");
+  return new Promise((resolve) => {
+    d.querySelector("form").addEventListener("submit", (e) => {
+      const ok = e.submitter && e.submitter.value === "ok";
+      if (ok && !area.value.trim()) { e.preventDefault(); d.querySelector(".dz-ask-msg").textContent = t("note_required"); area.focus(); return; }
+      resolve(ok ? area.value.trim() : null);
+    });
+    d.addEventListener("cancel", () => resolve(null), { once: true });
+    d.showModal();
+    area.focus();
+  });
+}

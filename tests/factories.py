@@ -141,6 +141,21 @@ async def entrustment_async(
     return await services.create_entrustment(clerk, pin, data, codes)
 
 
+RECEIVED_ON = date(2026, 3, 2)  # the fixtures' entrustments were received before VERIFIED_ON
+
+
+async def backdate_receipt(entrustment_id: int, on: date = RECEIVED_ON) -> None:
+    """The fixtures verify on a fixed VERIFIED_ON; their entrustments are received today. A record
+    form refuses a verification date before the receipt (``not_before``): move the receipt back to
+    ``on`` as if the instruments had arrived then."""
+    from datetime import UTC, datetime
+
+    from metrolab.business.tables import Entrustment
+
+    at = datetime(on.year, on.month, on.day, 9, 0, tzinfo=UTC)
+    await Entrustment.update({Entrustment.received_at: at}).where(Entrustment.id == entrustment_id)
+
+
 async def fill_record_async(record_id: int, **columns) -> None:
     """The verifier filled and saved the record: the form's own computed sample, conforming, on
     VERIFIED_ON with the gas standards; ``columns`` override OriginalRecord columns."""
@@ -186,6 +201,7 @@ async def compiled_certificates(
 
     e = await entrustment_async(clerk, serials)
     await services.receive(e["id"], receiver or verifier, len(serials))
+    await backdate_receipt(e["id"])
     ids = []
     for t in await services.tasks_of(e["id"]):
         await services.assign(t["id"], verifier.id, receiver or verifier)

@@ -137,7 +137,9 @@ def _in_review(client, author: dict) -> tuple[int, int]:  # noqa: ANN001
         f"/api/v1/forms/versions/{form}/submit",
         f"/api/v1/certificate-templates/versions/{template}/submit",
     ):
-        assert client.post(url, headers=h).json()["status"] == "in_review", url
+        assert client.post(url, headers=h, json={"note": "初版"}).json()["status"] == "in_review", (
+            url
+        )
     return form, template
 
 
@@ -291,7 +293,12 @@ def test_a_template_author_cannot_approve_their_own_form_or_certificate_template
         ("/api/v1/forms/versions", form.json()["id"]),
         ("/api/v1/certificate-templates/versions", template.json()["id"]),
     ):
-        assert client.post(f"{base}/{version}/submit", headers=both["headers"]).status_code == 200
+        assert (
+            client.post(
+                f"{base}/{version}/submit", headers=both["headers"], json={"note": "初版"}
+            ).status_code
+            == 200
+        )
         own = client.post(
             f"{base}/{version}/approve",
             json={"password": both["password"]},

@@ -71,7 +71,9 @@ def _values(serials=("SN-API-1",), **extra) -> dict:
 
 def _entrust(lab, serials=("SN-API-1",)) -> dict:
     r = lab["client"].post(
-        "/api/v1/entrustments", json={"values": _values(serials)}, headers=lab["clerk_h"]
+        "/api/v1/entrustments",
+        json={"values": _values(serials), "new_customer": True},
+        headers=lab["clerk_h"],
     )
     assert r.status_code == 201, r.text
     return r.json()
@@ -145,7 +147,7 @@ def test_typed_values_are_checked_and_bounded_with_the_field_named(lab):
     assert "控制字符" in fields["contact"] and "联系人" in fields["contact"]
     assert "不得大于" in fields["instruments.0.quantity"]
     long_name = _values(customer="矿" * 201)
-    r = c.post("/api/v1/entrustments", json={"values": long_name}, headers=h)
+    r = c.post("/api/v1/entrustments", json={"values": long_name, "new_customer": True}, headers=h)
     assert r.status_code == 400 and "至多 200 字" in r.json()["errors"][0]["message"]
     r = c.post("/api/v1/entrustments", json={"values": {"x": "y" * 300_000}}, headers=h)
     assert r.status_code == 413 and "过大" in r.json()["detail"]

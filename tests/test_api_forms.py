@@ -72,7 +72,9 @@ def test_import_export_and_the_signed_lifecycle(everything, client, api_user):
     r = client.put(f"/api/v1/forms/versions/{v1['id']}", json={"definition": []}, headers=a)
     assert r.status_code == 400
     assert (
-        client.post(f"/api/v1/forms/versions/{v1['id']}/submit", headers=a).json()["status"]
+        client.post(
+            f"/api/v1/forms/versions/{v1['id']}/submit", headers=a, json={"note": "变更"}
+        ).json()["status"]
         == "in_review"
     )
     # a signing action takes the password: none → 400, a wrong one → 403, nothing published

@@ -19,6 +19,7 @@ import pytest
 from conftest import ROOT, run
 from factories import (
     VERIFIED_ON,
+    backdate_receipt,
     entrustment_async,
     person_async,
     qualify_async,
@@ -58,6 +59,7 @@ async def lab_async(serials=("SN-CH-0001", "SN-CH-0002")) -> dict:  # noqa: ANN0
     await qualify_async(verifier.id)
     e = await entrustment_async(clerk, serials)
     await services.receive(e["id"], verifier, len(serials))
+    await backdate_receipt(e["id"])  # received before VERIFIED_ON (the forms' not_before)
     ids = []
     for t in await services.tasks_of(e["id"]):
         await services.assign(t["id"], verifier.id, verifier)

@@ -12,8 +12,8 @@ from datetime import date
 import pytest
 
 from conftest import run
-from factories import pin_broken_template, unpin_template
-from metrolab.business import services
+from factories import backdate_receipt, pin_broken_template, unpin_template
+from metrolab.business import release, services
 from metrolab.business.tables import Entrustment, Release, VerificationTask
 from metrolab.certificates import printing
 from metrolab.certificates import workflow as cw
@@ -59,6 +59,7 @@ def entrust_form(serials=("SN-A-0001",), customer="峰峰集团大淑村矿") ->
         "contact": "张三",
         "phone": "0310-5551234",
         "service_mode": "送检",
+        "_new_customer": "1",  # the first entrustment of a customer not yet on file
     }
     for i, s in enumerate(serials):
         data.update(
@@ -103,6 +104,7 @@ async def _to_certificate(clerk, verifier, receiver=None, serials=("SN-A-0001",)
     """Entrustment → received → assigned to ``verifier`` → records → certificates (编制中)."""
     e = await _entrustment(clerk, serials)
     await services.receive(e["id"], receiver or verifier, len(serials))
+    await backdate_receipt(e["id"])  # received before VERIFIED_ON (the forms' not_before)
     ids = []
     for t in await services.tasks_of(e["id"]):
         await services.assign(t["id"], verifier.id, receiver or verifier)
@@ -476,7 +478,7 @@ def test_modification_after_release_makes_a_new_revision_and_the_old_one_says_su
     run(services.entrustment_act(task["entrustment"], "complete", people["verifier"]))
     run(printing.print_pdf([cid], people["clerk"]))
     run(
-        services.release(
+        release.release(
             task["entrustment"],
             people["clerk"],
             mode="certificate_and_instrument",
@@ -640,27 +642,29 @@ def test_release_certificate_only_then_instrument_only(people, converter):
     run(cw.act(ids[0], "pass_check", people["checker"], password=PASSWORD))
     run(cw.act(ids[0], "approve", people["approver"], password=PASSWORD))
     msg = _refused(
-        services.release(
+        release.release(
             e_id,
             people["clerk"],
             mode="certificate_only",
             task_ids=[t["id"] for t in tasks],
             collector="张三",
             method="邮寄",
-            signature_data_url=_png(),
+            carrier="EMS",
+            tracking_no="EMS1234567890CN",
         )
     )
     assert "SN-R-2" in msg and "尚未批准" in msg
     run(printing.print_pdf([ids[0]], people["clerk"]))
     run(
-        services.release(
+        release.release(
             e_id,
             people["clerk"],
             mode="certificate_only",
             task_ids=[tasks[0]["id"]],
             collector="张三",
             method="邮寄",
-            signature_data_url=_png(),
+            carrier="EMS",
+            tracking_no="EMS1234567890CN",
         )
     )
     assert run(cw.get_certificate(ids[0]))["status"] == "released"
@@ -668,7 +672,7 @@ def test_release_certificate_only_then_instrument_only(people, converter):
         run(services.get_task(tasks[0]["id"]))["status"] == "certifying"
     )  # the instrument is still here
     run(
-        services.release(
+        release.release(
             e_id,
             people["clerk"],
             mode="instrument_only",
@@ -680,7 +684,7 @@ def test_release_certificate_only_then_instrument_only(people, converter):
     )
     assert run(services.get_task(tasks[0]["id"]))["status"] == "released"
     assert run(services.get_entrustment(e_id))["status"] == "in_progress"  # SN-R-2 not done yet
-    modes = [r["mode"] for r in run(services.releases_of(e_id))]
+    modes = [r["mode"] for r in run(release.releases_of(e_id))]
     assert modes == ["certificate_only", "instrument_only"]
 
 

@@ -100,12 +100,19 @@ def test_check_expression_syntax_error(browser, make_user):
     assert body["ok"] is False and body["code"] == "syntax" and body["message"]
 
 
-def test_preview_renders_labels_and_server_computed_values(browser, make_user):
+def test_preview_computes_only_from_what_was_typed(browser, make_user):
     b = _designer(browser, make_user)
     body = b.post("/designer/preview", json={"definition": _definition(), "lang": "zh"}).json()
     assert body["ok"] is True and body["problems"] == []
     assert "加油机示值" in body["html"] and "两倍示值" in body["html"]
-    assert "20.50" in body["html"]  # 10.25 × 2, computed by the server
+    # nothing typed: an empty input and no computed value beside it (not the field's example)
+    assert 'name="V_J"' in body["html"] and 'value="10.25"' not in body["html"]
+    assert '<output class="ml-computed" id="c-double" name="double"></output>' in body["html"]
+    typed = {"definition": _definition(), "values": [["V_J", "3.5"]]}
+    body = b.post("/designer/preview", json=typed).json()
+    assert 'value="3.5"' in body["html"] and ">7.00</output>" in body["html"]  # by the server
+    too_many = {"definition": _definition(), "values": [["V_J", "1"]] * 20_001}
+    assert b.post("/designer/preview", json=too_many).status_code == 400
     en = b.post("/designer/preview", json={"definition": _definition(), "lang": "en"}).json()
     assert "Dispenser reading" in en["html"]
 
@@ -201,3 +208,81 @@ def test_the_page_speaks_english_when_the_user_chose_it(shipped, browser, make_u
     )
     text = b.get(url).text
     assert "Submit for review" in text and '"undo": "Undo"' in text and "提交审核" not in text
+
+
+def test_new_form_from_each_starter_page_and_api(shipped, browser, make_user):
+    from metrolab.forms.services import get_version
+
+    b = _designer(browser, make_user)
+    page = b.get("/designer/new")
+    assert page.status_code == 200 and "空白表单" in page.text and "委托单" in page.text
+    assert 'href="/designer/new"' in b.get("/designer").text
+
+    # the page: an empty form, opened in the designer as v1 draft
+    r = b.post(
+        "/designer/new",
+        data={
+            "starter": "blank",
+            "key": "tank_check",
+            "title_zh": "油罐自查",
+            "kind": "self_check",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"].endswith("/designer")
+    version = run(get_version(int(r.headers["location"].split("/")[3])))
+    assert version["status"] == "draft" and version["number"] == 1
+    assert version["definition"]["kind"] == "self_check"
+    assert version["definition"]["title"]["zh"] == "油罐自查"
+    assert b.get(r.headers["location"]).status_code == 200
+
+    # a wrong field: the message beside it, what was typed kept, status 400
+    r = b.post(
+        "/designer/new",
+        data={"starter": "record", "key": "tank_check", "title_zh": "压力表记录"},
+    )
+    assert r.status_code == 400
+    assert "已被使用" in r.text and "须选择器具类型" in r.text and 'value="压力表记录"' in r.text
+
+    # the API twin: 原始记录 with the instrument type's indicator table; 委托单
+    r = b.post(
+        "/api/v1/designer/forms",
+        json={
+            "starter": "record",
+            "key": "co_record_2",
+            "title_zh": "一氧化碳记录",
+            "catalogue": "co_detector",
+        },
+    )
+    assert r.status_code == 201, r.text
+    raw = run(get_version(r.json()["version_id"]))["definition"]
+    assert raw["catalogue"] == "co_detector" and raw["kind"] == "record"
+    assert any(n["type"] == "indicator_table" for n in raw["layout"])
+    r = b.post(
+        "/api/v1/designer/forms",
+        json={"starter": "entrustment", "key": "entrust_2", "title_zh": "委托单二"},
+    )
+    assert r.status_code == 201 and r.json()["designer_url"].endswith("/designer")
+    bad = b.post("/api/v1/designer/forms", json={"starter": "nope", "key": "X", "title_zh": ""})
+    assert bad.status_code == 400 and "请选择起点" in bad.json()["detail"]
+    assert (
+        b.post("/api/v1/designer/forms", json={"key": "a" * 101, "title_zh": "x"}).status_code
+        == 400
+    )
+    assert (
+        b.post("/api/v1/designer/forms", json={"key": "ab", "title_zh": "x\x00"}).status_code == 400
+    )
+
+
+def test_submit_asks_for_a_change_note_shown_in_the_review(shipped, browser, make_user):
+    b = _designer(browser, make_user)
+    draft = b.post("/api/v1/designer/open/entrustment").json()
+    url = f"/api/v1/forms/versions/{draft['version_id']}/submit"
+    r = b.post(url, json={})
+    assert r.status_code == 400 and "变更说明" in r.json()["detail"]
+    assert b.post(url, json={"note": "x" * 2001}).status_code == 400
+    r = b.post(url, json={"note": "增加现场地址字段"})
+    assert r.status_code == 200 and r.json()["status"] == "in_review"
+    assert r.json()["change_note"] == "增加现场地址字段"
+    review = b.get(f"/forms/entrustment?v={draft['version_id']}")
+    assert 'id="change-note"' in review.text and "增加现场地址字段" in review.text

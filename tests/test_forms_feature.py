@@ -80,7 +80,12 @@ def test_lifecycle_through_the_api(everything, browser, new_browser, make_user):
         and "修改，请刷新后再编辑" in stale.json()["detail"]
     )
 
-    assert browser.post(f"/api/v1/forms/versions/{v2['id']}/submit").json()["status"] == "in_review"
+    assert (
+        browser.post(f"/api/v1/forms/versions/{v2['id']}/submit", json={"note": "变更"}).json()[
+            "status"
+        ]
+        == "in_review"
+    )
     # the author (also a reviewer here) cannot approve their own submission
     both = make_user("tech_manager", "template_reviewer")
     own = new_browser().login(both)
@@ -88,7 +93,10 @@ def test_lifecycle_through_the_api(everything, browser, new_browser, make_user):
     assert drafted.status_code == 200
     own_v = own.post("/api/v1/forms/fuel_dispenser_record/drafts").json()
     assert own_v["id"] == v2["id"]  # the open draft is reused
-    assert own.post(f"/api/v1/forms/versions/{v2['id']}/submit").status_code == 200
+    assert (
+        own.post(f"/api/v1/forms/versions/{v2['id']}/submit", json={"note": "变更"}).status_code
+        == 200
+    )
     r = own.post(f"/api/v1/forms/versions/{v2['id']}/approve", json={"password": both["password"]})
     assert r.status_code == 403 and "不能审批自己编写或提交的模板" in r.json()["detail"]
 
@@ -157,16 +165,17 @@ def test_submit_lists_every_problem_with_its_place(everything, browser, make_use
         cols[4]["expression"], cols[5]["expression"] = v_b, v_bt
         return doc
 
-    # a draft must pass the shape checks (here: an expression that does not parse)
+    # a draft is kept with its problems (here: an expression that does not parse yet), each listed
     r = browser.put(
         f"/api/v1/forms/versions/{v2['id']}",
         json={"definition": with_expressions("V_0 +", "V_B"), "revision": v2["revision"]},
     )
-    assert (
-        r.status_code == 400
-        and "表单定义有误" in r.json()["detail"]
-        and "V_B" in r.json()["detail"]
-    )
+    assert r.status_code == 200, r.text
+    assert any("V_0 +" in p["message"] or "表达式" in p["message"] for p in r.json()["problems"])
+    assert browser.get(f"/api/v1/forms/versions/{v2['id']}").json()["problems"]
+    r = browser.post(f"/api/v1/forms/versions/{v2['id']}/submit", json={"note": "变更"})
+    assert r.status_code == 400 and "不能发布" in r.json()["detail"]
+    v2["revision"] += 1
     # names only an instrument type can give are checked at submission, every one with its place
     r = browser.put(
         f"/api/v1/forms/versions/{v2['id']}",
@@ -176,7 +185,7 @@ def test_submit_lists_every_problem_with_its_place(everything, browser, make_use
         },
     )
     assert r.status_code == 200, r.text
-    r = browser.post(f"/api/v1/forms/versions/{v2['id']}/submit")
+    r = browser.post(f"/api/v1/forms/versions/{v2['id']}/submit", json={"note": "变更"})
     assert r.status_code == 400
     detail = r.json()["detail"]
     assert "V_x" in detail and "C_y" in detail and "point_columns[0]" in detail, detail
@@ -188,7 +197,7 @@ def test_submit_lists_every_problem_with_its_place(everything, browser, make_use
         ).status_code
         == 200
     )
-    r = browser.post(f"/api/v1/forms/versions/{v2['id']}/submit")
+    r = browser.post(f"/api/v1/forms/versions/{v2['id']}/submit", json={"note": "变更"})
     assert (
         r.status_code == 400
         and "catalogue：器具类型 “no_such_type” 不在指标库中" in r.json()["detail"]
@@ -251,7 +260,7 @@ def test_import_export_round_trip_and_pages(everything, browser, make_user):
 
 def test_reviewer_task_counter_and_returned_reason(everything, browser, new_browser, make_user):
     author, v2 = _draft_v2(browser, make_user)
-    browser.post(f"/api/v1/forms/versions/{v2['id']}/submit")
+    browser.post(f"/api/v1/forms/versions/{v2['id']}/submit", json={"note": "变更"})
     reviewer = new_browser().login(make_user("template_reviewer"))
     tasks = {t["key"]: t["count"] for t in reviewer.get("/api/v1/tasks").json()}
     assert tasks["forms_in_review"] == 1

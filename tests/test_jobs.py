@@ -1,5 +1,5 @@
 """The render queue on PostgreSQL (metrolab.jobs, procrastinate): an approval returns with its render
-job queued; `metrolab worker` processes render it; a worker killed mid-job leaves no LibreOffice
+job queued, written in the approval's own transaction; `metrolab worker` processes render it; a worker killed mid-job leaves no LibreOffice
 behind and its job is retried by another worker; the sweep re-queues an approved certificate whose job
 was lost."""
 
@@ -121,6 +121,20 @@ def _libreoffice_under(pid: int) -> set[int]:
     return {p for p in found if "soffice" in table[p][1]}
 
 
+def _written_together(cid: int) -> bool:
+    """The certificate's approval and its render job were written by one transaction (same xmin)."""
+    from metrolab.certificates.tables import Certificate
+
+    rows = run(
+        Certificate.raw(
+            "SELECT c.xmin::text = j.xmin::text AS same FROM certificate c, procrastinate_jobs j"
+            " WHERE c.id = {} AND (j.args->>'certificate_id')::int = c.id",
+            cid,
+        )
+    )
+    return bool(rows) and all(r["same"] for r in rows)
+
+
 def _alive(pids: set[int]) -> set[int]:
     return pids & set(_processes())
 
@@ -136,6 +150,7 @@ def test_an_approval_returns_with_its_render_queued_and_a_worker_renders_it(queu
     # Approved (待打印) in the approval's transaction; the PDF comes from the queue.
     assert after["status"] == "issued" and after["pdf_sha256"] == ""
     assert _job(cert["id"]) == "todo"
+    assert _written_together(cert["id"])
     assert "正在排队生成" in _page(cert["id"])  # what the signatory sees until it is ready
     worker = _worker()
     try:

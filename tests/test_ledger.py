@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -40,8 +40,10 @@ def instrument(
     serial: str,
     verified: date | None,
     nozzles: int | None = None,
+    in_use_since: datetime | None = None,
     **extra,
 ) -> int:
+    in_use_since = in_use_since or datetime.now(UTC) - timedelta(days=365)
     types = run(services.instrument_types())
     clean, errors = services.check_instrument(
         {
@@ -56,7 +58,14 @@ def instrument(
         types,
     )
     assert not errors, errors
-    return run(services.save_instrument(customer_id, clean))
+    iid = run(services.save_instrument(customer_id, clean))
+    # in use for a year (its registration): §4.4 asks for self-checks only from then on
+    run(
+        LedgerInstrument.update({LedgerInstrument.created_at: in_use_since}).where(
+            LedgerInstrument.id == iid
+        )
+    )
+    return iid
 
 
 def pdf_bytes(text: str = "certificate") -> bytes:

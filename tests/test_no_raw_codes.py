@@ -1,5 +1,6 @@
 """No raw codes on a page: every page of the demo lab, walked by every demo user in 中文 and in English,
-shows workflow states and actions, roles and form categories by their labels, never by their keys.
+shows workflow states and actions, roles and form categories by their labels, never by their keys —
+and no link it is shown ends on an error page (no dead ends).
 
 The walk starts at the home page and follows every link inside the site (GET only, two pages per
 path shape, downloads and the API left out). The codes looked for are read from the definitions
@@ -98,14 +99,24 @@ def _shape(path: str) -> str:
     return re.sub(r"/\d+", "/N", path)
 
 
-def _walk(browser, lang: str, codes: set[str], usernames: set[str]) -> dict[str, set[str]]:  # noqa: ANN001
-    """Pages (by URL) → the raw codes found on them."""
+def _walk(
+    browser,  # noqa: ANN001
+    lang: str,
+    codes: set[str],
+    usernames: set[str],
+    dead: dict[str, str],
+) -> dict[str, set[str]]:
+    """Pages (by URL) → the raw codes found on them; links that end in an error page go to `dead`
+    (link → the page that offered it)."""
     browser.post("/language", data={"language": lang}, follow_redirects=False)
     found: dict[str, set[str]] = {}
-    queue, seen, shapes = ["/"], {"/"}, {}
+    queue, seen, shapes = [("/", "")], {"/"}, {}
     while queue and len(seen) <= MAX_PAGES:
-        url = queue.pop(0)
+        url, came_from = queue.pop(0)
         r = browser.get(url, follow_redirects=True)
+        if r.status_code >= 400:
+            dead[url] = f"{r.status_code} from {came_from}"
+            continue
         if r.status_code != 200 or "text/html" not in r.headers.get("content-type", ""):
             continue
         page = _Text()
@@ -128,7 +139,7 @@ def _walk(browser, lang: str, codes: set[str], usernames: set[str]) -> dict[str,
                 continue
             shapes[shape] = shapes.get(shape, 0) + 1
             seen.add(link)
-            queue.append(link)
+            queue.append((link, url))
     return found
 
 
@@ -147,12 +158,18 @@ def test_no_page_of_the_demo_lab_shows_a_raw_code(new_browser, seeded, converter
     usernames = {r["username"] for r in run(User.select(User.username))}
     codes = _codes()
     assert {"return_check", "tech_manager", "issued"} <= codes  # the definitions were read
-    problems = {}
+    problems, dead_ends = {}, {}
     for username, _role, password in people:
         browser = new_browser().login({"username": username, "password": password})
         for lang in ("zh", "en"):
-            for url, raw in _walk(browser, lang, codes, usernames).items():
+            dead: dict[str, str] = {}
+            for url, raw in _walk(browser, lang, codes, usernames, dead).items():
                 problems[f"{username} {lang} {url}"] = sorted(raw)
+            dead_ends.update({f"{username} {url}": why for url, why in dead.items()})
     assert not problems, "raw codes on pages:\n" + "\n".join(
         f"  {where}: {', '.join(raw)}" for where, raw in sorted(problems.items())
+    )
+    # No dead ends: a link a person is shown opens for that person.
+    assert not dead_ends, "links that end on an error page:\n" + "\n".join(
+        f"  {where}: {why}" for where, why in sorted(dead_ends.items())
     )

@@ -9,7 +9,26 @@ import pytest
 from metrolab.web.permissions import PERMISSIONS
 
 # The explicit public allowlist: login, health, static, public pages, (later) certificate verification.
-PUBLIC_PATHS = {"/", "/login", "/language", "/healthz", "/about/{slug:str}", "/static"}
+PUBLIC_PATHS = {
+    "/",
+    "/login",
+    "/language",
+    "/healthz",
+    "/about/{slug:str}",
+    "/static",
+    "/favicon.ico",
+}
+# The 业务服务 portal (§5.3); its staff pages (/services/applications…) need a permission.
+PUBLIC_PATHS |= {
+    "/services",
+    "/services/apply",
+    "/services/status",
+    "/services/standards",
+    "/services/qr",
+    "/services/qr/{name:str}",
+    "/services/documents",
+    "/services/documents/{doc_id:int}/download",
+}
 PUBLIC_PREFIXES = ("/verify", "/static", "/portal")
 
 

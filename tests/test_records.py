@@ -213,7 +213,7 @@ def _publish_v2(make_user, new_label: str) -> int:
     doc = copy.deepcopy(draft["definition"])
     doc["layout"][0]["children"][0]["columns"][0][1]["label"]["zh"] = new_label
     run(forms.save_draft(draft["id"], doc, draft["revision"], current(author)))
-    run(forms.submit_for_review(draft["id"], current(author)))
+    run(forms.submit_for_review(draft["id"], current(author), "新版本"))
     run(forms.approve(draft["id"], current(reviewer), reviewer["password"]))
     return draft["id"]
 
@@ -392,7 +392,7 @@ def test_autosave_draft_and_my_drafts_counter(lab, browser, make_user):
     assert tasks["records_my_drafts"] == 1
     edit = browser.get(f"/records/{record_id}/edit")
     assert (
-        'hx-trigger="change delay:1s from:#record-form"' in edit.text
+        f'data-autosave-url="/records/{record_id}/autosave"' in edit.text
         and f'hx-post="/records/{record_id}/compute"' in edit.text
     )
     assert browser.get(f"/records/{record_id}").status_code == 200
@@ -447,3 +447,84 @@ def test_environment_outside_limits_warns_or_refuses_as_the_type_says(lab, brows
     record_id = _new_record(browser, lab)
     r = browser.post(f"/records/{record_id}/save", data=post_body(data, header))
     assert r.status_code == 400 and "温度 60 ℃ 超出允许范围 -25～55 ℃" in r.text
+
+
+def test_saved_meanwhile_shows_theirs_and_yours_and_keeps_the_typed_form(lab, browser, make_user):
+    import re
+
+    from metrolab.records import services
+
+    browser.login(_verifier(make_user, "赵检定"))
+    record_id = _new_record(browser, lab)
+    data = fuel_data([-20] * 3, [-20] * 3)
+    header = {"customer": lab["customer"]}
+    browser.post(f"/records/{record_id}/save", data=post_body(data, header))
+    opened = browser.get(f"/records/{record_id}/edit").text  # the first tab opens the form
+    base = re.search(r'name="_base" value="([0-9a-f]*)"', opened).group(1)
+    run0 = data["nozzles"][0]["items"]["indication"]["points"][0]["runs"][1]
+    run0["V_J"] = "20.04"  # the second tab saves first
+    r = browser.post(
+        f"/records/{record_id}/save",
+        data=post_body(data, header, _reason="复读更正"),
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    run0["V_J"] = "20.06"  # the first tab, still on the old version
+    r = browser.post(
+        f"/records/{record_id}/save", data=post_body(data, header, _reason="我的更正", _base=base)
+    )
+    assert r.status_code == 409 and "已被他人保存" in r.text
+    theirs_yours = re.search(r'id="save-conflict".*?</div>', r.text, re.S).group(0)
+    assert '<td class="ml-theirs">20.04</td><td class="ml-yours">20.06</td>' in theirs_yours
+    assert 'value="20.06"' in r.text and 'value="我的更正"' in r.text  # the typed form is kept
+    assert [v["seq"] for v in run(services.revisions(record_id))] == [1, 2]
+    browser.post("/language", data={"language": "en", "next": "/home"})
+    r = browser.post(  # the same conflict in English: the rows are named by the form's English labels
+        f"/records/{record_id}/save", data=post_body(data, header, _reason="我的更正", _base=base)
+    )
+    assert r.status_code == 409
+    table = re.search(r'id="save-conflict".*?</div>', r.text, re.S).group(0)
+    labels = re.findall(r'<tr><td>([^<]*)</td><td class="ml-theirs">', table)
+    assert labels and not any(re.search(r"[\u4e00-\u9fff]", label) for label in labels), labels
+    browser.post("/language", data={"language": "zh", "next": "/home"})
+    new_base = re.search(r'name="_base" value="([0-9a-f]*)"', r.text).group(1)
+    r = browser.post(  # looked at both, saves again: theirs is replaced on purpose
+        f"/records/{record_id}/save",
+        data=post_body(data, header, _reason="我的更正", _base=new_base),
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert [v["seq"] for v in run(services.revisions(record_id))] == [1, 2, 3]
+
+
+def test_expired_and_expiring_standards_are_labelled_in_the_record_form(lab, browser, make_user):
+    from datetime import date, timedelta
+
+    from metrolab.indicators.tables import Standard
+
+    soon = date.today() + timedelta(days=10)
+    run(Standard.update({Standard.valid_until: soon}).where(Standard.code == "STD-VOL-20-01"))
+    browser.login(_verifier(make_user))
+    record_id = _new_record(browser, lab)
+    page = browser.get(f"/records/{record_id}/edit").text
+    assert f"— 即将到期 {soon.isoformat()}" in page
+    assert "— 已过期 2026-06-30，不能选用" in page  # STD-VOL-20-02 as shipped
+    assert 'class="ml-help ml-std-note"' in page
+
+
+def test_a_fresh_demo_lab_has_valid_standards_whenever_it_is_made(db):
+    from datetime import date, timedelta
+
+    from metrolab import features
+    from metrolab.indicators import services
+    from metrolab.indicators.services import renew_demo_standards, seed_standards
+
+    assert "standards_dates" in [name for name, _fn in features.seeders(demo=True)]
+    later = date(2031, 3, 1)
+    run(seed_standards())
+    run(renew_demo_standards(later))
+    picker = {s["code"]: s for s in run(services.standards_for_picker(later, "methane_detector"))}
+    assert not picker["STD-GAS-CH4-01"]["expired"] and not picker["FAC-GAS-01"]["expired"]
+    vol = {s["code"]: s for s in run(services.standards_for_picker(later, "fuel_dispenser"))}
+    assert vol["STD-VOL-20-02"]["expired"] and not vol["STD-VOL-20-01"]["expired"]
+    assert date.fromisoformat(vol["STD-VOL-20-02"]["valid_until"]) == later - timedelta(days=15)

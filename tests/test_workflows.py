@@ -3,8 +3,19 @@ atomic transitions with optimistic locking, recorded history, role and rule refu
 
 import threading
 
+import pytest
+
 from conftest import run
 from metrolab.workflows.tables import DelayRequest, TransitionRecord, WorkflowVersion
+
+
+@pytest.fixture(autouse=True)
+def certificates(db):
+    """The certificates these delay requests are for (a delay names a real one)."""
+    from metrolab.certificates.tables import Certificate
+
+    for number in ("JD2026-00017", "JD2026-00042", "JD-1"):
+        run(Certificate(number=number, instrument_type="fuel_dispenser").save())
 
 
 def _register(browser, subject="JD2026-00017"):
@@ -43,7 +54,15 @@ def test_delay_request_register_approve_and_history(browser, new_browser, make_u
     boss = new_browser().login(manager)
     assert 'data-task="delays_to_approve"><b>1</b>' in boss.get("/home").text
     assert boss.post(f"/delays/{delay_id}/reject").status_code == 422  # a rejection needs a reason
-    assert boss.post(f"/delays/{delay_id}/approve", follow_redirects=False).status_code == 303
+    assert boss.post(f"/delays/{delay_id}/approve").status_code == 400  # signed: 签名须再次输入密码
+    assert (
+        boss.post(
+            f"/delays/{delay_id}/approve",
+            data={"password": "secret-pass-1"},
+            follow_redirects=False,
+        ).status_code
+        == 303
+    )
     row = run(DelayRequest.select().where(DelayRequest.id == delay_id).first())
     assert row["status"] == "approved" and row["lock_version"] == 1
     detail = boss.get(f"/delays/{delay_id}")
@@ -89,7 +108,7 @@ def test_two_people_acting_at_once_exactly_one_succeeds(browser, new_browser, ma
         )
 
     threads = [
-        threading.Thread(target=act, args=(bosses[0], "approve", {})),
+        threading.Thread(target=act, args=(bosses[0], "approve", {"password": "secret-pass-1"})),
         threading.Thread(target=act, args=(bosses[1], "reject", {"reason": "理由不足"})),
     ]
     for t in threads:
@@ -180,7 +199,9 @@ def test_delay_api_register_query_and_approve(new_browser, make_user):
     assert r.status_code == 403  # the requester's roles do not approve
     r = manager.post(f"/api/v1/delays/{delay_id}/reject", json={})
     assert r.status_code in (400, 422) and "原因" in r.json()["detail"]
-    r = manager.post(f"/api/v1/delays/{delay_id}/approve", json={"lock_version": 0})
+    r = manager.post(
+        f"/api/v1/delays/{delay_id}/approve", json={"lock_version": 0, "password": "secret-pass-1"}
+    )
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "approved" and r.json()["to"] == "approved"
     assert r.json()["history"][-1]["actor_name"] == "李明"

@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import os
 
-from litestar import Litestar
+from litestar import Litestar, get
 from litestar.middleware import DefineMiddleware
+from litestar.response import File
 from litestar.static_files import create_static_files_router
 
 from metrolab import jobs
@@ -48,6 +49,16 @@ async def _close_converter() -> None:
     close_converter()  # the warm LibreOffice servers of certificate issuing, if any were started
 
 
+@get("/favicon.ico", opt=PUBLIC, include_in_schema=False, cache=86400)
+async def favicon() -> File:
+    """Browsers ask for /favicon.ico on every page whatever base.html links: the lab's icon, no login."""
+    return File(
+        PACKAGE_DIR / "web" / "static" / "favicon.svg",
+        media_type="image/svg+xml",
+        content_disposition_type="inline",
+    )
+
+
 def create_app() -> Litestar:
     settings = get_settings()
     static = create_static_files_router(
@@ -59,7 +70,7 @@ def create_app() -> Litestar:
     )
     csrf = csrf_config(settings.secret_key, secure=settings.base_url.startswith("https"))
     app = Litestar(
-        route_handlers=[static, apidocs.router, *register_all()],
+        route_handlers=[static, favicon, apidocs.router, *register_all()],
         guards=[permission_guard],
         middleware=[
             AuthenticationMiddleware,

@@ -24,6 +24,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from metrolab import storage
 from metrolab.settings import Settings, get_settings
 
 FORMAT = "metrolab.backup/1"
@@ -113,6 +114,23 @@ def _dump_database(settings: Settings, into: Path) -> tuple[str, Path]:
     return "postgresql", target
 
 
+def _stored_files(tmp: Path) -> dict[str, Path]:
+    """The file store's files as archive parts: local files as they lie, S3 objects fetched into
+    the temporary folder first."""
+    local = storage.store()
+    parts = {}
+    for digest in storage.digests():
+        name = f"files/{digest[:2]}/{digest}"
+        if isinstance(local, storage.LocalStore):
+            parts[name] = local.path(digest)
+        else:
+            path = tmp / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(storage.get(digest))
+            parts[name] = path
+    return parts
+
+
 async def make_backup(file: str, *, keys: bool = True) -> dict[str, Any]:
     """Write the archive; returns its manifest."""
     from metrolab.audit.chain import heads, key_id
@@ -121,10 +139,7 @@ async def make_backup(file: str, *, keys: bool = True) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="metrolab-backup-") as tmp:
         engine, db_file = _dump_database(settings, Path(tmp))
         parts: dict[str, Path] = {db_file.name: db_file}
-        if settings.files_dir.is_dir():
-            for path in sorted(settings.files_dir.rglob("*")):
-                if path.is_file():
-                    parts[f"files/{path.relative_to(settings.files_dir).as_posix()}"] = path
+        parts.update(_stored_files(Path(tmp)))
         key_names = []
         if keys:
             for name, value in _key_files(settings).items():
@@ -214,7 +229,7 @@ def _database_empty(settings: Settings) -> bool:
 
 
 def _files_empty(settings: Settings) -> bool:
-    return not settings.files_dir.is_dir() or not any(settings.files_dir.rglob("*"))
+    return next(storage.digests(), None) is None
 
 
 def _restore_database(settings: Settings, source: Path, force: bool) -> None:
@@ -305,12 +320,9 @@ async def restore_backup(
             tar.extract(part, tmp, filter="data")
             _restore_database(settings, Path(tmp) / part, force)
         files = [n for n in manifest["parts"] if n.startswith("files/")]
-        settings.files_dir.mkdir(parents=True, exist_ok=True)
         for name in files:
-            target = settings.files_dir / name.removeprefix("files/")
-            target.parent.mkdir(parents=True, exist_ok=True)
             f = tar.extractfile(name)
-            target.write_bytes(f.read() if f else b"")
+            storage.put(f.read() if f else b"")  # content-addressed: the name is the checksum
         for name, value in keys.items():
             path = settings.data_dir / name
             path.write_bytes(value)
@@ -335,6 +347,6 @@ async def restore_backup(
         f"证书 {counts.get('certificate', 0)} 份、原始记录 {counts.get('original_record', 0)} 份、"
         f"审计日志 {counts.get('audit_event', 0)} 条"
     )
-    done.lines.append(f"文件库：{len(files)} 个文件 → {settings.files_dir}")
+    done.lines.append(f"文件库：{len(files)} 个文件 → {storage.describe()}")
     done.lines.append(f"密钥：{'、'.join(keys) or '无'} → {settings.data_dir}")
     return done

@@ -219,6 +219,13 @@ def check(no_convert: bool) -> None:
     line(True, "数据目录", str(settings.data_dir))
     line(True, "对外地址 METROLAB_BASE_URL", settings.base_url)
     try:
+        from metrolab import storage
+
+        probe = storage.put(b"metrolab check")
+        line(storage.get(probe) == b"metrolab check", "文件库", storage.describe())
+    except Exception as exc:  # noqa: BLE001 - a misconfigured store: say what, go on
+        line(False, "文件库", f"{type(exc).__name__}: {exc}")
+    try:
         _run(_require_database())
         line(True, "数据库", redact_url(settings.database_url))
     except click.ClickException as exc:

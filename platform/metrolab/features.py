@@ -28,6 +28,7 @@ FEATURES = [
     "designer",
     "ledger",
     "business",
+    "services",
     "statistics",
     "office",
     "audit",

@@ -4,6 +4,9 @@ others declare ``HOOKS = {"certificate.issued": [fn]}`` in their feature.py (wir
 The names in use: ``certificate.issued`` (certificate_id) — issued, follow it (the ledger);
 ``certificate.revised`` (old_id, new_id) — revision N+1 takes over (the entrustment's task);
 ``record.locked_by`` (record_id) → ``{"message", "href"}`` or None — why a record is read-only;
+``record.context`` (record_id) → {name: value} — what a record's form rules may name (received_on);
+``record.uncertainty`` (record dict) → ``{"rule", "items"}`` — its uncertainty budgets, or None;
+``record.archived`` (record_id) → the 入库 row it was archived with (location, at) or None;
 ``indicators.record_form_keys`` () → [key] — record forms kept in the database (the type editor offers them).
 """
 

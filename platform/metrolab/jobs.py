@@ -8,10 +8,11 @@ any host take jobs with `FOR UPDATE SKIP LOCKED`, and a worker that dies is foun
 so its job is retried.
 
 The certificate row is the source of truth, not the queue. Approval commits the certificate as
-approved without a PDF (the workflow's move); the render job is deferred right after. Should the
-process die between the two, the sweep (every minute, and when a worker starts) defers a job for
-every approved certificate still without its PDF and retries the jobs of workers that stopped
-beating. So an approved certificate always gets its PDF; rendering is idempotent (`issue`).
+approved without a PDF (the workflow's move) and its render job in the same transaction
+(`defer_render_with_move`). The sweep (every minute, and when a worker starts) retries the jobs of
+workers that stopped beating, and defers a job for any approved certificate still without its PDF
+and without a job (one approved before the queue existed, or whose job failed for good). So an
+approved certificate always gets its PDF; rendering is idempotent (`issue`).
 
 On SQLite (the embedded default of `make run`) and when METROLAB_JOBS=inline (the test suite), the
 same work runs in the request, as before."""
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -102,6 +104,32 @@ async def defer_render(certificate_id: int, actor: Actor) -> None:
         )
 
 
+async def defer_render_with_move(certificate_id: int, user: Any) -> None:
+    """The render job, written on the caller's connection — inside the approval's transaction —
+    through procrastinate's own defer function (its insert trigger wakes the workers on commit).
+    One waiting job per certificate, as ``defer_render``'s queueing lock keeps it."""
+    from metrolab.certificates.tables import Certificate
+
+    lock = f"certificate-{certificate_id}"
+    args = json.dumps(
+        {
+            "certificate_id": certificate_id,
+            "user_id": getattr(user, "id", None),
+            "username": _username(user),
+        }
+    )
+    await Certificate.raw(
+        "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW({}, {}, 0, NULL, {}, {}::jsonb, NULL)"
+        "::procrastinate_job_to_defer_v1]) WHERE NOT EXISTS (SELECT 1 FROM procrastinate_jobs"
+        " WHERE queueing_lock = {} AND status = 'todo')",
+        RENDER_QUEUE,
+        RENDER_TASK,
+        lock,
+        args,
+        lock,
+    )
+
+
 async def _render(certificate_id: int, user_id: int | None, username: str) -> None:
     from metrolab.certificates.services import issue
 
@@ -166,7 +194,14 @@ async def install_schema() -> None:
 
 async def run_worker(concurrency: int = 1, wait: bool = True) -> None:
     """Take render jobs until stopped (`metrolab worker`; `metrolab serve` runs one too)."""
+    import anyio
+
+    from metrolab.certificates.services import converter
+
     await install_schema()
+    # LibreOffice is started (one server per concurrent job) before the first job is taken, so no job
+    # waits for it and a worker that cannot convert fails at start, not on a certificate.
+    await anyio.to_thread.run_sync(converter, concurrency)
     app = await queue()
     sweeping = asyncio.create_task(_sweep_forever(), name="metrolab-sweep")
     try:

@@ -46,7 +46,11 @@ def _act(tab, key: str, *, password: str | None = None, reason: str | None = Non
         form.locator("input[name=password]").fill(password)
     if reason is not None:
         form.locator("input[name=reason]").fill(reason)
-    form.locator("button[type=submit]").click()
+    if password is not None:  # a signing form is sent in the background, then the page follows
+        with tab.expect_navigation():
+            form.locator("button[type=submit]").click()
+    else:
+        form.locator("button[type=submit]").click()
     tab.wait_for_load_state()
 
 
@@ -71,6 +75,7 @@ def test_one_instrument_from_entrustment_to_release(tabs, make_user):
     ui_login(c, clerk)
     c.goto("/entrustments/new")
     c.fill("input[name=customer]", "峰峰集团大淑村矿")
+    c.check("#new-customer")
     c.fill("input[name=contact]", "张三")
     c.fill("input[name=phone]", "bad phone")
     c.fill("input[name='instruments.0.instrument_type']", "methane_detector")
@@ -141,7 +146,11 @@ def test_one_instrument_from_entrustment_to_release(tabs, make_user):
     c.goto("/certificates/print?print_status=已打印")
     expect(c.get_by_role("row").filter(has_text=cert_number)).to_be_visible()
     v.goto(entrustment_url)
-    _act(v, "complete")
+    v.click("#link-complete")  # 完成入库: where the instrument and its record are put away
+    v.locator("#location").fill("二楼仪表库 A-03")
+    v.click("#store-submit")
+    v.wait_for_url(entrustment_url)
+    assert "已归档" in v.locator("#tasks").inner_text()
     c.goto(entrustment_url)
     c.click("#release-link")
     box = c.locator("#signature-pad").bounding_box()
@@ -151,6 +160,10 @@ def test_one_instrument_from_entrustment_to_release(tabs, make_user):
         c.mouse.move(box["x"] + 30 + i * 30, box["y"] + 100 - (i % 3) * 25, steps=3)
     c.mouse.up()
     c.click("#release-submit")
+    c.wait_for_url("**/business/releases/*/slip")  # the handover slip, to print
+    assert "张三" in c.locator("#slip-collector").inner_text()
+    assert c.locator("#slip-signature").evaluate("img => img.complete && img.naturalWidth > 0")
+    c.click("#slip-back")
     c.wait_for_url(entrustment_url)
     assert c.locator("#entrustment-status").inner_text() == "已发放"
     assert "张三" in c.locator("#releases").inner_text()

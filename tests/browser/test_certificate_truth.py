@@ -186,7 +186,12 @@ def _act(tab, label: str, *, password: str | None = None, reason: str | None = N
         form.get_by_label("原因").fill(reason)
     if password is not None:
         form.get_by_label("再次输入密码").fill(password)
-    button.click()
+        with (
+            tab.expect_navigation()
+        ):  # a signing form is sent in the background, then the page follows
+            button.click()
+    else:
+        button.click()
     tab.wait_for_load_state()
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 
-from conftest import _DATA_DIR, run, ui_login
+from conftest import run, ui_login
 
 pytestmark = pytest.mark.browser
 
@@ -18,29 +21,50 @@ def shipped(db):
     run(seed_shipped_forms())
 
 
-def drag(page, source, target, y_frac: float = 0.5) -> None:  # noqa: ANN001
-    """A mouse drag in small steps (SortableJS runs in its pointer fallback mode)."""
+def drag(page, source, target, y_frac: float = 0.5, shot_as: str = "") -> None:  # noqa: ANN001
+    """A person's mouse drag: press on the source, move in small steps, release over the target
+    at ``y_frac`` of its height (the designer draws its insertion line there)."""
     renders = page.evaluate("window.__dz.renders")
     target.evaluate("el => el.scrollIntoView({block: 'center'})")
     sb, tb = source.bounding_box(), target.bounding_box()
     page.mouse.move(sb["x"] + sb["width"] / 2, sb["y"] + sb["height"] / 2)
     page.mouse.down()
-    tx, ty = tb["x"] + tb["width"] / 2, tb["y"] + tb["height"] * y_frac
-    for step in range(1, 11):
-        page.mouse.move(sb["x"] + (tx - sb["x"]) * step / 10, sb["y"] + (ty - sb["y"]) * step / 10)
-        page.wait_for_timeout(20)
-    for _ in range(
-        4
-    ):  # the placeholder shifts the layout while dragging: aim again, as a person would
-        tb = target.bounding_box()
-        page.mouse.move(tb["x"] + tb["width"] / 2, tb["y"] + tb["height"] * y_frac, steps=3)
-        page.wait_for_timeout(60)
+    tx, ty = tb["x"] + min(tb["width"] / 2, 60), tb["y"] + tb["height"] * y_frac
+    page.mouse.move(tx, ty, steps=15)
+    page.wait_for_timeout(50)
+    page.mouse.move(tx, ty + 0.5, steps=2)
+    if shot_as:
+        assert page.locator(".dz-insert").is_visible()
+        assert page.locator(".dz-list.is-target").count() == 1
+        shot(page, shot_as)
     page.mouse.up()
     page.wait_for_function(f"window.__dz.renders > {renders}")
 
 
+def saved(page, version_id: int) -> dict:  # noqa: ANN001
+    """The definition as the server has it, once the autosave has caught up."""
+    from metrolab.forms.services import get_version
+
+    page.evaluate("window.__dz.api.save()")
+    page.wait_for_function(
+        "['saved', 'problems'].includes(document.querySelector('#dz-save').dataset.state)",
+        timeout=15_000,
+    )
+    version = run(get_version(version_id))
+    assert version is not None
+    return version["definition"]
+
+
+def version_id(url: str) -> int:
+    return int(url.rstrip("/").split("/")[-2])
+
+
+SHOTS = Path("/tmp/designer-shots")
+
+
 def shot(page, name: str) -> None:  # noqa: ANN001
-    page.screenshot(path=str(_DATA_DIR / name))
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / name))
 
 
 def open_entrustment(page):  # noqa: ANN001, ANN201
@@ -98,12 +122,18 @@ def test_design_a_shipped_form_preview_undo_autosave_and_conflict(page, make_use
     )
     assert "pipe_length" in msg.inner_text()
 
-    # the preview computes it on the server (sample value 1.00 → 2.00)
+    # the preview computes only from what is typed into it: empty input → no value beside it
     page.click(".dz-tab[data-tab=preview]")
     page.click("#dz-preview-refresh")
     page.wait_for_function("document.querySelector('#dz-preview #c-twice') !== null")
     assert "管道长度" in page.locator("#dz-preview").inner_text()
-    assert page.locator("#dz-preview #c-twice").inner_text().strip() == "2.00"
+    assert page.locator("#dz-preview #c-twice").inner_text().strip() == ""
+    assert page.locator("#dz-preview input[name=customer]").input_value() == ""
+    page.locator("#dz-preview input[name=pipe_length]").press_sequentially("1.25")
+    page.wait_for_function(
+        "document.querySelector('#dz-preview #c-twice').textContent.trim() === '2.50'"
+    )
+    assert page.locator("#dz-preview input[name=pipe_length]").input_value() == "1.25"
     shot(page, "designer-preview.png")
 
     # undo / redo: expression, key, label (one step per input), then the computed field itself
@@ -197,9 +227,17 @@ def test_keyboard_only_editing_and_a_refused_import(page, make_user, shipped, tm
     assert page.evaluate(f"{model}.count()") == n + 1
     assert page.evaluate(f"{model}.nodes.get(window.__dz.api.state().selected).control") == "number"
 
-    page.click("[data-cmd=submit]")  # the draft is valid: saved first, then submitted
+    page.click("[data-cmd=submit]")  # the draft is valid: saved first, then a change note
+    note = page.locator("#dz-dialog textarea")
+    note.wait_for(state="visible")
+    page.click("#dz-dialog button[value=ok]")  # an empty note is refused in place
+    assert "请填写变更说明" in page.locator("#dz-dialog").inner_text()
+    note.press_sequentially("增加数字字段")
+    page.click("#dz-dialog button[value=ok]")
     page.wait_for_selector("#dz-banner.is-ok")
     assert "已提交审核" in page.locator("#dz-banner").inner_text()
+    assert page.locator(".dz-badge").inner_text().endswith("审核中")  # not 草稿 any more
+    shot(page, "designer-submitted.png")
 
     bad = tmp_path / "broken.json"
     bad.write_text(
@@ -214,34 +252,146 @@ def test_keyboard_only_editing_and_a_refused_import(page, make_user, shipped, tm
     shot(page, "designer-import-refused.png")
 
 
-def test_work_the_server_refuses_to_store_is_kept_in_the_browser_and_offered_back(
+def test_a_draft_with_a_half_typed_expression_is_saved_with_its_problems_and_not_submitted(
     page, make_user, shipped
 ):
     ui_login(page, make_user("tech_manager"))
     url = open_entrustment(page)
-    page.on("dialog", lambda d: d.accept())  # the "leave with unsaved changes?" prompt
+    vid = version_id(url)
     page.locator(".dz-pal-item[data-make=computed]").focus()
-    page.keyboard.press(
-        "Enter"
-    )  # a computed field without an expression: the forms API refuses the draft
+    page.keyboard.press("Enter")  # a computed field without an expression: a problem
+    page.locator('#dz-props textarea[data-prop="expression"]').press_sequentially("quantity *")
+    # …and another change while the problem is still there: both reach the server
+    title = page.locator('#dz-props input[data-prop="label.zh"]')
+    title.fill("")
+    title.press_sequentially("半成品")
     page.wait_for_function(
-        "document.querySelector('#dz-save').dataset.state === 'invalid'", timeout=15_000
+        "document.querySelector('#dz-save').dataset.state === 'problems'", timeout=15_000
     )
-    assert "暂未保存" in page.locator("#dz-save").inner_text()
-    n = page.evaluate("window.__dz.api.model.count()")
-    page.goto(url)
+    assert "个问题" in page.locator("#dz-save").inner_text()
+    stored = saved(page, vid)
+    last = stored["layout"][-1]  # nothing selected: added at the end of the form
+    assert last["label"]["zh"] == "半成品" and last["expression"] == "quantity *"
+    shot(page, "designer-saved-with-problems.png")
+
+    page.goto(url)  # the server's draft is the one on screen; nothing to recover
     page.wait_for_function("window.__dz && window.__dz.ready")
-    assert (
-        page.evaluate("window.__dz.api.model.count()") == n - 1
-    )  # the server has the last valid draft
-    banner = page.locator("#dz-banner")
-    assert "发现未保存的更改" in banner.inner_text()
-    banner.locator("[data-banner=recover]").click()
-    assert page.evaluate("window.__dz.api.model.count()") == n
-    page.click("[data-cmd=submit]")  # refused here: the server copy is not what is on screen
-    page.wait_for_function("document.querySelector('#dz-toast').textContent.includes('请先修正')")
-    assert page.locator("#dz-banner.is-ok").count() == 0
-    page.wait_for_selector(
-        ".dn-computed.has-problem"
-    )  # flagged in place by the preview: no expression yet
-    assert "表达式" in page.locator(".dn-computed.has-problem .dn-flag").get_attribute("title")
+    assert page.evaluate("window.__dz.api.model.defn.layout.at(-1).expression") == "quantity *"
+    assert page.locator("#dz-banner").is_hidden()
+    assert "个问题" in page.locator("#dz-save").inner_text()
+    page.click("[data-cmd=submit]")
+    page.locator("#dz-dialog textarea").press_sequentially("试提交")
+    page.click("#dz-dialog button[value=ok]")
+    page.wait_for_function(
+        "document.querySelector('#dz-dialog').textContent.includes('未能提交审核')"
+    )
+    assert page.locator(".dz-badge").inner_text().endswith("草稿")
+
+
+def test_closing_the_tab_right_after_a_change_loses_nothing(page, make_user, shipped):
+    ui_login(page, make_user("tech_manager"))
+    url = open_entrustment(page)
+    vid = version_id(url)
+    from metrolab.forms.services import get_version
+
+    field = page.locator('#dz-props input[data-prop="form.title.zh"]')
+    field.fill("")
+    field.press_sequentially("关标签页前的标题")
+    page.close(run_before_unload=True)  # at once: the 1.5 s autosave has not run yet
+    for _ in range(50):
+        version = run(get_version(vid))
+        if version and version["definition"]["title"]["zh"] == "关标签页前的标题":
+            break
+        time.sleep(0.1)
+    assert version["definition"]["title"]["zh"] == "关标签页前的标题"
+
+
+def test_mouse_drops_land_where_the_insertion_line_showed(page, make_user, shipped):
+    ui_login(page, make_user("tech_manager"))
+    url = open_entrustment(page)
+    vid = version_id(url)
+    root = ".dz-root > .dn"
+
+    # a new 分区 onto the top half of 受理's head: before 受理 at the top level, not inside it
+    accept = page.locator(f"{root}.dn-section").nth(1)
+    drag(
+        page,
+        page.locator(".dz-pal-item[data-make=section]"),
+        accept.locator(":scope > .dn-head"),
+        y_frac=0.3,
+        shot_as="designer-drag-top.png",
+    )
+    layout = saved(page, vid)["layout"]
+    assert [n["type"] for n in layout] == ["section", "table", "computed", "section", "section"]
+    assert layout[3].get("children") == [] and layout[4]["label"]["zh"] == "受理"
+
+    # a 数字 into the section 受理, between 要求完成日期 and 检定方式
+    accept = page.locator(f"{root}.dn-section").nth(2)
+    mode = accept.locator(":scope > .dn-body .dz-list > .dn").nth(1)
+    drag(
+        page,
+        page.locator(".dz-pal-item[data-make=number]"),
+        mode.locator(":scope > .dn-head"),
+        y_frac=0.2,
+        shot_as="designer-drag-section.png",
+    )
+    children = saved(page, vid)["layout"][4]["children"]
+    assert [c.get("key") for c in children][:1] == ["requested_date"]
+    assert children[1]["control"] == "number" and children[2]["key"] == "service_mode"
+
+    # a 文本 into the second column of 委托单位, below 联系电话 (the column's end)
+    col1 = page.locator('.dz-list[data-slot="col1"]').first
+    phone = col1.locator(":scope > .dn").nth(1)
+    drag(
+        page,
+        page.locator(".dz-pal-item[data-make=text]"),
+        phone.locator(":scope > .dn-head"),
+        y_frac=0.9,
+        shot_as="designer-drag-column.png",
+    )
+    columns = saved(page, vid)["layout"][0]["children"][0]["columns"]
+    assert [c["key"] for c in columns[0]] == ["customer", "credit_code", "address"]
+    assert [c.get("key") for c in columns[1]][:2] == ["contact", "phone"]
+    assert columns[1][2]["control"] == "text"
+
+    # a 数字 among the table's columns, before 数量
+    table = page.locator(f"{root}.dn-table")
+    qty = table.locator('.dz-list[data-slot="columns"] > .dn').nth(3)
+    drag(
+        page,
+        page.locator(".dz-pal-item[data-make=number]"),
+        qty.locator(":scope > .dn-head"),
+        y_frac=0.25,
+    )
+    cols = saved(page, vid)["layout"][1]["columns"]
+    assert [c.get("key") for c in cols][:3] == ["instrument_type", "model", "serial"]
+    assert cols[3]["control"] == "number" and cols[4]["key"] == "quantity"
+
+    # moving an existing node: 备注 (last of 受理) onto 受理's head → before 受理, at the top level
+    accept = page.locator(f"{root}.dn-section").nth(2)
+    remarks = accept.locator(":scope > .dn-body .dz-list > .dn").last
+    drag(page, remarks.locator(":scope > .dn-head"), accept.locator(":scope > .dn-head"))
+    layout = saved(page, vid)["layout"]
+    assert layout[4]["key"] == "remarks" and layout[5]["label"]["zh"] == "受理"
+    assert "remarks" not in [c.get("key") for c in layout[5]["children"]]
+
+
+def test_new_form_from_the_record_starter_opens_in_the_designer(page, make_user, shipped):
+    ui_login(page, make_user("tech_manager"))
+    page.goto("/designer")
+    page.click("#new-form-link")
+    page.check("input[name=starter][value=record]")
+    page.locator("input[name=key]").press_sequentially("co_record_new")
+    page.locator("input[name=title_zh]").press_sequentially("一氧化碳检测报警器原始记录")
+    page.click("#new-form button[type=submit]")  # no instrument type yet: refused beside it
+    assert "须选择器具类型" in page.locator("#catalogue-error").inner_text()
+    assert page.locator("input[name=title_zh]").input_value() == "一氧化碳检测报警器原始记录"
+    shot(page, "designer-new-refused.png")
+    page.select_option("select[name=catalogue]", "co_detector")
+    page.click("#new-form button[type=submit]")
+    page.wait_for_url("**/designer")
+    page.wait_for_function("window.__dz && window.__dz.ready")
+    assert page.locator(".dz-title b").inner_text() == "一氧化碳检测报警器原始记录"
+    assert page.locator(".dz-badge").inner_text() == "v1 · 草稿"
+    assert page.locator(".dn-indicator_table").count() == 1
+    shot(page, "designer-new-record.png")

@@ -175,6 +175,7 @@ def test_new_type_form_review_record_and_strike_through(page, make_user, tmp_pat
     assert (
         page.locator("#preview #form-body").count() == 1
     )  # previewed by the engine with sample data
+    page.locator("#submit-form input[name=note]").press_sequentially("新增数字温度计原始记录")
     page.click("form[action$='/submit'] button")
     page.wait_for_load_state()
     assert "审核中" in page.locator("#version-info").inner_text()

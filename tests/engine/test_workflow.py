@@ -245,7 +245,9 @@ def test_delay_request_compares_iso_dates() -> None:
     }
     ctx = {"requester": "a", "actor": "b", "due_date": "2026-03-01", "new_due_date": "2026-03-10"}
     assert (
-        check_transition(defn, "registered", "approve", {"tech_manager"}, ctx, rules=rules).to
+        check_transition(
+            defn, "registered", "approve", {"tech_manager"}, ctx, rules=rules, signed=True
+        ).to
         == "approved"
     )
     with pytest.raises(TransitionRefused) as refused:
@@ -256,6 +258,7 @@ def test_delay_request_compares_iso_dates() -> None:
             {"tech_manager"},
             {**ctx, "new_due_date": "2026-02-01"},
             rules=rules,
+            signed=True,
         )
     assert refused.value.code == "guard" and "晚于" in refused.value.message_zh
     with pytest.raises(TransitionRefused) as refused:

@@ -10,10 +10,11 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Request, Response, get, post, put
 
-from metrolab.business import services
+from metrolab.business import onsite, release, services
 from metrolab.business.tables import Entrustment
 from metrolab.certificates.workflow import MAX_BATCH
 from metrolab.engine.forms import parse_submission
+from metrolab.kernel.errors import Refused
 from metrolab.web.api import errors
 from metrolab.web.params import (
     Code,
@@ -32,7 +33,7 @@ TAGS = ["business"]
 PDF = "application/pdf"
 Count = Annotated[int, msgspec.Meta(ge=1, le=services.MAX_QUANTITY * 200)]
 # A PNG data URL of the customer's signature: at most MAX_SIGNATURE_BYTES once decoded.
-SignatureUrl = Annotated[str, msgspec.Meta(max_length=services.MAX_SIGNATURE_BYTES * 4 // 3 + 64)]
+SignatureUrl = Annotated[str, msgspec.Meta(max_length=release.MAX_SIGNATURE_BYTES * 4 // 3 + 64)]
 
 
 class EntrustmentIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -42,6 +43,8 @@ class EntrustmentIn(msgspec.Struct, forbid_unknown_fields=True):
 
     values: dict[str, Any]
     form_version: StructId | None = None
+    new_customer: bool = False  # 新建委托单位: the name is not in the customer file
+    confirm_similar: bool = False  # …and it is not the look-alike name on file
 
 
 class EntrustmentChange(msgspec.Struct, forbid_unknown_fields=True):
@@ -81,9 +84,11 @@ class ReleaseIn(msgspec.Struct, forbid_unknown_fields=True):
     mode: Literal["certificate_and_instrument", "instrument_only", "certificate_only"]
     tasks: Annotated[list[StructId], msgspec.Meta(min_length=1, max_length=500)]
     collector: ShortText
-    method: Literal["自取", "代领", "邮寄"]
-    signature: SignatureUrl  # data:image/png;base64,…
+    method: Literal["自取", "代领", "邮寄", "电子发放"]
+    signature: SignatureUrl = ""  # data:image/png;base64,… — 自取 / 代领 only
     remarks: LongText = ""
+    carrier: Annotated[str, msgspec.Meta(max_length=50)] = ""  # 邮寄
+    tracking_no: Annotated[str, msgspec.Meta(max_length=40)] = ""  # 邮寄
 
 
 class BatchIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -103,7 +108,7 @@ async def _entrustment(entrustment_id: int) -> dict[str, Any]:
     e["history"] = await wf.history(Entrustment, entrustment_id)
     e["releases"] = [
         {k: v for k, v in r.items() if k != "signature_sha256"}
-        for r in await services.releases_of(entrustment_id)
+        for r in await release.releases_of(entrustment_id)
     ]
     return e
 
@@ -137,8 +142,39 @@ async def api_entrustments(
 async def api_create_entrustment(request: Request, data: EntrustmentIn) -> dict[str, Any]:
     pin = await services.entrustment_form(data.form_version)
     values = parse_submission(pin.defn, services.values_as_form(data.values))
-    e = await services.submit_entrustment(request.user, pin, values)
+    e = await services.submit_entrustment(
+        request.user, pin, values, data.new_customer, data.confirm_similar
+    )
     return await _entrustment(e["id"])
+
+
+@post(
+    "/api/v1/entrustments/compute",
+    opt=perm("business.entrust"),
+    tags=TAGS,
+    summary="委托受理单试算（器具总数、显示哪些字段），不保存",
+    status_code=200,
+    request_max_body_size=services.MAX_VALUES_BYTES * 2,
+    responses=errors(404, 413),
+)
+async def api_compute_entrustment(data: EntrustmentIn) -> dict[str, Any]:
+    from metrolab.engine.forms import compute, parse_submission
+
+    pin = await services.entrustment_form(data.form_version)
+    result = compute(pin.defn, parse_submission(pin.defn, services.values_as_form(data.values)))
+    return {"values": result.data, "hidden": sorted(result.hidden)}
+
+
+@get(
+    "/api/v1/entrustments/customers",
+    opt=perm("business.entrust"),
+    tags=TAGS,
+    summary="委托单位建议（名称包含所输入文字的客户，及其地址、联系人、电话）",
+)
+async def api_entrustment_customers(q: SearchText = "") -> dict[str, Any]:
+    from metrolab.business import customer_pick
+
+    return {"items": await customer_pick.suggest(q)}
 
 
 @get(
@@ -191,13 +227,15 @@ async def api_receive(request: Request, entrustment_id: Id, data: ReceiveIn) -> 
     "/api/v1/entrustments/{entrustment_id:int}/actions/{action:str}",
     opt=perm("business.view"),
     tags=TAGS,
-    summary="委托单流转（complete 完成入库、cancel 取消、schedule_onsite 安排下厂、confirm_onsite 科室确认、start_onsite 下厂检定）",
+    summary="委托单流转（cancel 取消、confirm_onsite 科室确认、start_onsite 下厂检定；安排下厂与完成入库有各自的接口 …/onsite、…/store）",
     status_code=200,
     responses=errors(404, 409, 422),
 )
 async def api_entrustment_act(
     request: Request, entrustment_id: Id, action: Code, data: ActionIn
 ) -> dict[str, Any]:
+    if action in onsite.OWN_FORM:  # they have their own twins: …/onsite and …/store
+        raise Refused(onsite.OWN_FORM[action])
     await services.entrustment_act(
         entrustment_id, action, request.user, reason=data.reason, expected_lock=data.lock_version
     )
@@ -208,13 +246,13 @@ async def api_entrustment_act(
     "/api/v1/entrustments/{entrustment_id:int}/release",
     opt=perm("business.entrust"),
     tags=TAGS,
-    summary="发放证书和/或仪表（客户电子签名：PNG data URL）",
+    summary="发放证书和/或仪表：自取/代领带客户签名（PNG data URL），邮寄带快递公司和单号，电子发放仅证书",
     status_code=200,
-    request_max_body_size=services.MAX_SIGNATURE_BYTES * 2,
+    request_max_body_size=release.MAX_SIGNATURE_BYTES * 2,
     responses=errors(404, 409),
 )
 async def api_release(request: Request, entrustment_id: Id, data: ReleaseIn) -> dict[str, Any]:
-    release_id = await services.release(
+    release_id = await release.release(
         entrustment_id,
         request.user,
         mode=data.mode,
@@ -223,10 +261,25 @@ async def api_release(request: Request, entrustment_id: Id, data: ReleaseIn) -> 
         method=data.method,
         signature_data_url=data.signature,
         remarks=data.remarks,
+        carrier=data.carrier,
+        tracking_no=data.tracking_no,
     )
     e = await _entrustment(entrustment_id)
     e["release_id"] = release_id
     return e
+
+
+@get(
+    "/api/v1/business/releases/{release_id:int}",
+    opt=perm("business.view"),
+    tags=TAGS,
+    summary="一次发放（交接单的内容）：委托单、发放的器具和证书、领取人、方式、快递单号",
+    responses=errors(404),
+)
+async def api_release_detail(release_id: Id) -> dict[str, Any]:
+    r = await release.get_release(release_id)
+    r["signed"] = bool(r.pop("signature_sha256", ""))
+    return r
 
 
 # ── tasks ─────────────────────────────────────────────────────────────────────────────────────
@@ -399,14 +452,63 @@ async def api_approve_one(request: Request, data: OneIn) -> dict[str, Any]:
     return await services.approve_one(data.id, request.user, data.password)
 
 
+@get(
+    "/api/v1/certificates/progress/export",
+    opt=perm("business.view"),
+    tags=TAGS,
+    summary="证书进度导出（xlsx / csv，检索条件同证书进度）",
+    responses=errors(),
+)
+async def api_progress_export(
+    request: Request,
+    status: SearchText = "",
+    q: SearchText = "",
+    mine: SearchText = "",
+    issued_from: date | None = None,
+    issued_to: date | None = None,
+    format: Literal["xlsx", "csv"] = "xlsx",
+) -> Response:
+    return await progress_export(
+        request.user, status, q, bool(mine), issued_from, issued_to, format
+    )
+
+
+async def progress_export(
+    user: Any,
+    status: str,
+    q: str,
+    mine: bool,
+    issued_from: date | None,
+    issued_to: date | None,
+    fmt: str,
+) -> Response:
+    """证书进度 as xlsx/csv: the same search as the list, every page of it."""
+    from metrolab.certificates import list_export
+
+    rows, _total = await services.search_certificates(
+        status, q, mine, user, issued_from, issued_to, per_page=list_export.MAX_EXPORT
+    )
+    return await list_export.response(
+        [r["id"] for r in rows],
+        fmt,
+        "证书进度",
+        "certificate-progress",
+        await wf.state_labels("certificate"),
+    )
+
+
 HANDLERS = [
+    api_progress_export,
     api_entrustments,
     api_create_entrustment,
+    api_compute_entrustment,
+    api_entrustment_customers,
     api_entrustment,
     api_update_entrustment,
     api_receive,
     api_entrustment_act,
     api_release,
+    api_release_detail,
     api_tasks,
     api_task,
     api_assign,

@@ -90,7 +90,7 @@ async def _entrust(clerk: CurrentUser, customer: str, serial: str) -> dict[str, 
 
 
 async def seed_demo_business() -> int:
-    from metrolab.business import services
+    from metrolab.business import services, storage_in
     from metrolab.business.tables import Entrustment
     from metrolab.certificates import workflow as cw
     from metrolab.customers.tables import Customer
@@ -125,5 +125,7 @@ async def seed_demo_business() -> int:
             log.warning("demo certificate %s stopped at %s: %s", cid, stage, exc)
             continue
         if stage == "stored":  # 完成入库: the clerk can hand it over (release) in the demo
-            await services.entrustment_act(e["id"], "complete", p["verifier"])
+            await storage_in.store(
+                e["id"], p["verifier"], location="仪表库 A-01", receiver=p["verifier"].id, count=1
+            )
     return made

@@ -2,11 +2,16 @@
 
 from collections.abc import Callable
 
+from litestar import Router
 from piccolo.query.methods.count import Count
 
-from metrolab.business.routes import router
+from metrolab.business import onsite_api, onsite_routes
+from metrolab.business.routes import router as pages
 from metrolab.web.auth import CurrentUser
 from metrolab.web.navigation import NavItem, TaskCounter
+
+# 下厂 and 入库 live in their own modules beside the entrustment pages.
+router = Router(path="/", route_handlers=[pages, *onsite_routes.HANDLERS, *onsite_api.HANDLERS])
 
 PERMISSIONS = {
     "business.view": (
@@ -100,7 +105,32 @@ async def _follow_revision(old_id: int, new_id: int) -> None:
     await follow_revision(old_id, new_id)
 
 
-HOOKS = {"certificate.revised": [_follow_revision]}
+async def _archived(record_id: int) -> dict | None:
+    from metrolab.business.storage_in import archive_of
+
+    return await archive_of(record_id)
+
+
+async def _record_context(record_id: int) -> dict:
+    """``received_on``: when the entrustment whose task this record is was received (科室接收)."""
+    from metrolab.business.tables import VerificationTask
+
+    row = (
+        await VerificationTask.select(
+            VerificationTask.entrustment.received_at.as_alias("received_at")
+        )
+        .where(VerificationTask.record == record_id)
+        .first()
+    )
+    at = row["received_at"] if row else None
+    return {"received_on": at.astimezone().date().isoformat()} if at else {}
+
+
+HOOKS = {
+    "certificate.revised": [_follow_revision],
+    "record.archived": [_archived],
+    "record.context": [_record_context],
+}
 __all__ = ["router"]
 
 

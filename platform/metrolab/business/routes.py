@@ -10,7 +10,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.response import Template
 
 from metrolab import storage
-from metrolab.business import api, services
+from metrolab.business import api, onsite, release, services, storage_in
 from metrolab.business.tables import Entrustment
 from metrolab.certificates import workflow as cw
 from metrolab.web.errors import UserError
@@ -80,6 +80,7 @@ async def _new_page(
     edit: dict | None = None,
     reason: str = "",
     reason_error: str = "",
+    choice: dict[str, bool] | None = None,
 ) -> Template:
     return page(
         "business/entrustment_new.html",
@@ -93,6 +94,8 @@ async def _new_page(
         edit=edit,
         reason=reason,
         reason_error=reason_error,
+        choice=choice or {},
+        compute_url="/entrustments/compute",
     )
 
 
@@ -116,13 +119,45 @@ async def entrustment_create(request: Request) -> Response:
     action = str(form.get("_action") or "")
     if action.startswith(("add_row", "remove_row")):
         return await _new_page(pin, apply_row_action(pin.defn, data, action), [])
+    choice = {k: bool(form.get(k)) for k in ("_new_customer", "_confirm_similar")}
     try:
-        e = await services.submit_entrustment(request.user, pin, data)
-    except (
-        services.FormProblems
-    ) as exc:  # the typed form comes back with a message beside each field
-        return await _new_page(pin, data, exc.problems, 400, _("请按提示修改后再提交"))
+        e = await services.submit_entrustment(
+            request.user, pin, data, choice["_new_customer"], choice["_confirm_similar"]
+        )
+    except services.FormProblems as exc:  # the typed form again, a message beside each field
+        return await _new_page(
+            pin, data, exc.problems, 400, _("请按提示修改后再提交"), choice=choice
+        )
     return see_other(f"/entrustments/{e['id']}")
+
+
+@post(
+    "/entrustments/compute",
+    opt=perm("business.entrust", api="POST /api/v1/entrustments/compute"),
+    include_in_schema=False,
+    status_code=200,
+)
+async def entrustment_compute(request: Request) -> Template:
+    """htmx while typing: #form-body again with 器具总数 and what is shown (现场地址 only 现场检定)."""
+    from metrolab.engine.forms import parse_submission
+
+    form = await request.form()
+    pin = await services.entrustment_form(_int(form.get("_version")))
+    return page(
+        "business/_entrustment_body.html",
+        pin=pin,
+        data=parse_submission(pin.defn, form),
+        problems=[],
+        compute_url="/entrustments/compute",
+    )
+
+
+@get("/entrustments/customers", opt=perm("business.entrust"), include_in_schema=False)
+async def entrustment_customers(q: SearchText = "") -> Template:
+    """htmx while typing 委托单位: the customers on file whose name contains it."""
+    from metrolab.business import customer_pick
+
+    return page("business/_customer_suggestions.html", q=q, rows=await customer_pick.suggest(q))
 
 
 @get(
@@ -203,6 +238,7 @@ async def _detail_page(
         typed=typed or {},
         title=_("委托单 {n}", n=e["number"]),
         e=e,
+        due=await wf.current_due(e["number"], e["requested_date"]),
         tasks=await services.tasks_of(entrustment_id),
         actions=actions,
         labels=await _state_labels("entrustment"),
@@ -210,8 +246,11 @@ async def _detail_page(
         task_zh=services.TASK_STATUS_ZH,
         verifiers=await services.verifiers(),
         history=await wf.history(Entrustment, entrustment_id),
-        releases=await services.releases_of(entrustment_id),
-        modes=services.RELEASE_MODES,
+        releases=await release.releases_of(entrustment_id),
+        modes=release.MODES,
+        onsite_order=await onsite.order_of(entrustment_id),
+        storage=await storage_in.storage_of(entrustment_id),
+        archived=await storage_in.archived_records(entrustment_id),
     )
 
 
@@ -260,6 +299,8 @@ async def entrustment_receive(request: Request, entrustment_id: Id) -> Response:
 )
 async def entrustment_act(request: Request, entrustment_id: Id, action: str) -> Response:
     form = await form_dict(request)
+    if action in onsite.OWN_FORM:
+        raise UserError(onsite.OWN_FORM[action])
     await services.entrustment_act(
         entrustment_id,
         action,
@@ -358,6 +399,25 @@ async def certificate_list(
             "issued_from": issued_from,
             "issued_to": issued_to,
         },
+    )
+
+
+@get(
+    "/business/certificates/export",
+    opt=perm("business.view", api="GET /api/v1/certificates/progress/export"),
+    include_in_schema=False,
+)
+async def certificate_list_export(
+    request: Request,
+    status: SearchText = "",
+    q: SearchText = "",
+    mine: SearchText = "",
+    issued_from: SearchText = "",
+    issued_to: SearchText = "",
+    format: SearchText = "",
+) -> Response:
+    return await api.progress_export(
+        request.user, status, q, bool(mine), _date(issued_from), _date(issued_to), format
     )
 
 
@@ -462,13 +522,17 @@ async def approval_batch(request: Request) -> Template:
     try:
         result = await services.approve_batch(ids, request.user, str(form.get("password") or ""))
     except UserError as exc:  # nothing ticked, a wrong password: the list again with the reason
+        from metrolab.kernel.errors import PasswordProblem
+
+        beside = isinstance(exc, PasswordProblem)  # the password's own: beside its field
         return page(
             "business/approvals.html",
             status_code=exc.status_code,
             title=_("批量批准"),
             rows=await services.approval_queue(),
             result=None,
-            error=_(str(exc.detail)),
+            error="" if beside else _(str(exc.detail)),
+            password_error=_(str(exc.detail)) if beside else "",
         )
     return page(
         "business/approvals.html",
@@ -517,8 +581,9 @@ async def _release_page(
         title=_("发放"),
         e=e,
         tasks=tasks,
-        modes=services.RELEASE_MODES,
-        methods=services.RELEASE_METHODS,
+        modes=release.MODES,
+        methods=release.METHODS,
+        on_the_spot=release.ON_THE_SPOT,
         values=values,
         error=error,
         cert_labels=await _state_labels("certificate"),
@@ -529,13 +594,15 @@ async def _release_page(
     "/entrustments/{entrustment_id:int}/release",
     opt=perm("business.entrust", api="POST /api/v1/entrustments/{entrustment_id}/release"),
     include_in_schema=False,
+    request_max_body_size=release.MAX_SIGNATURE_BYTES * 2,
 )
 async def release_do(request: Request, entrustment_id: Id) -> Response:
     form = await request.form()
-    values = {k: str(v) for k, v in form.items() if k != "signature"}
-    task_ids = [i for i in (_int(v) for v in form.getall("tasks", [])) if i and i > 0]
+    values: dict[str, Any] = {k: str(v) for k, v in form.items() if k != "signature"}
+    values["tasks"] = [str(v) for v in form.getall("tasks", [])]
+    task_ids = [i for i in (_int(v) for v in values["tasks"]) if i and i > 0]
     try:
-        await services.release(
+        release_id = await release.release(
             entrustment_id,
             request.user,
             mode=str(form.get("mode") or ""),
@@ -544,10 +611,29 @@ async def release_do(request: Request, entrustment_id: Id) -> Response:
             method=str(form.get("method") or ""),
             signature_data_url=str(form.get("signature") or ""),
             remarks=str(form.get("remarks") or ""),
+            carrier=str(form.get("carrier") or ""),
+            tracking_no=str(form.get("tracking_no") or ""),
         )
     except UserError as exc:
         return await _release_page(entrustment_id, values, str(exc.detail), 400)
-    return see_other(f"/entrustments/{entrustment_id}")
+    return see_other(f"/business/releases/{release_id}/slip")
+
+
+@get(
+    "/business/releases/{release_id:int}/slip",
+    opt=perm("business.view", api="GET /api/v1/business/releases/{release_id}"),
+    include_in_schema=False,
+)
+async def release_slip(release_id: Id) -> Template:
+    """交接单: what was handed over, to whom and how — printed for the file and the customer."""
+    r = await release.get_release(release_id)
+    return page(
+        "business/release_slip.html",
+        title=_("交接单 {n}", n=r["entrustment_row"]["number"]),
+        r=r,
+        e=r["entrustment_row"],
+        cert_labels=await _state_labels("certificate"),
+    )
 
 
 @get(
@@ -570,6 +656,8 @@ router = Router(
         entrustment_list,
         entrustment_new,
         entrustment_create,
+        entrustment_compute,
+        entrustment_customers,
         entrustment_edit,
         entrustment_update,
         entrustment_detail,
@@ -581,6 +669,7 @@ router = Router(
         task_record,
         task_compile,
         certificate_list,
+        certificate_list_export,
         certificate_detail,
         certificate_preview,
         certificate_act,
@@ -590,6 +679,7 @@ router = Router(
         approval_one,
         release_page,
         release_do,
+        release_slip,
         release_signature,
         *api.HANDLERS,
     ],

@@ -1,6 +1,6 @@
 """Business rules and queries: 委托单 (§5.7.1), receipt and assignment (§5.8.2), record and compile
 (§5.8.3), initial review / check / approve (§5.8.4–§5.8.6, batch approval), task lists (§5.8.1),
-certificate progress (§5.8.7) and release (§5.7.7–§5.7.9).
+certificate progress (§5.8.7). Release (§5.7.7–§5.7.9) is `business.release`.
 
 The certificate's workflow (seed_data/workflows/certificate.json) is applied through
 `metrolab.workflows.services.apply`; its rules (metrolab.workflows.rules) are synchronous, so
@@ -10,7 +10,6 @@ date, the standards' validity on that date, who compiled, who verified, who acts
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import re
@@ -25,7 +24,7 @@ from piccolo.query.methods.select import Select
 
 from metrolab import storage
 from metrolab.audit.log import record as audit
-from metrolab.business.tables import Entrustment, Release, VerificationTask
+from metrolab.business.tables import Entrustment, VerificationTask
 from metrolab.certificates.tables import Certificate
 from metrolab.certificates.workflow import certificate_label
 from metrolab.kernel.errors import Conflict, Forbidden, NotFound, Refused
@@ -39,13 +38,6 @@ TASK_STATUS_ZH = {
     "certifying": "证书流转中",
     "released": "已发放",
 }
-RELEASE_MODES = {
-    "certificate_and_instrument": "证书和仪表",
-    "instrument_only": "仅仪表",
-    "certificate_only": "仅证书",
-}
-RELEASE_METHODS = ("自取", "代领", "邮寄")
-MAX_SIGNATURE_BYTES = 512 * 1024
 # The role whose people are assigned tasks (assign() lists them) and sign 检定 in the certificate workflow.
 VERIFIER_ROLE = "verifier"
 # Entrustment workflow actions a person takes on the detail page (receive has its own form: the count).
@@ -295,9 +287,25 @@ def values_as_form(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def submit_entrustment(user: Any, pin: Pinned, data: dict[str, Any]) -> dict[str, Any]:
-    """受理: check the typed form (FormProblems when something is wrong), then store it."""
+async def submit_entrustment(
+    user: Any,
+    pin: Pinned,
+    data: dict[str, Any],
+    new_customer: bool = False,
+    confirm_similar: bool = False,
+) -> dict[str, Any]:
+    """受理: the customer picked from the file (or an explicit 新建), its address and contact filling
+    the blanks; the typed form checked (FormProblems when something is wrong), then stored."""
+    from metrolab.business import customer_pick
+
+    data = await customer_pick.fill_from_customer(data)
     problems, codes = await check_entrustment(pin, data)
+    problems[:0] = [
+        _problem(path, "委托单位", message)
+        for path, message in await customer_pick.customer_problems(
+            data, new_customer, confirm_similar
+        )
+    ]
     if problems:
         raise FormProblems(problems)
     return await create_entrustment(user, pin, data, codes)
@@ -311,8 +319,13 @@ async def change_entrustment(
     expected_lock: int | None = None,
 ) -> dict[str, Any]:
     """修改委托单 on its pinned form: field problems and a missing reason refused together."""
+    from metrolab.business import customer_pick
+
     e = await get_entrustment(entrustment_id)
+    data = await customer_pick.fill_from_customer(data)
     problems, codes = await check_entrustment(await entrustment_form(e["form_version"]), data)
+    if str(data.get("customer") or "").strip() != e["customer_name"]:
+        problems.append(_problem("customer", "委托单位", "受理后委托单位不能修改"))
     if not (reason or "").strip():
         problems.append(_problem("_reason", "修改原因", "修改委托单必须填写原因"))
     if problems:
@@ -994,8 +1007,10 @@ async def search_certificates(
         where.append(Certificate.pdf_sha256 != "")
     elif status:
         where.append(Certificate.status == status)
-    if q:
-        where.append(Certificate.number.ilike(f"%{q}%") | Certificate.customer.name.ilike(f"%{q}%"))
+    from metrolab.certificates import search
+
+    if (found := await search.matching(q)) is not None:
+        where.append(found)
     if issued_from:
         where.append(
             Certificate.issued_at >= datetime.combine(issued_from, datetime.min.time(), UTC)
@@ -1034,122 +1049,3 @@ async def task_for_certificate(certificate_id: int) -> dict[str, Any] | None:
         .first()
     )
     return await get_task(row["id"]) if row else None
-
-
-# ── release (§5.7.7–§5.7.9) ───────────────────────────────────────────────────────────────────
-
-
-def signature_png(data_url: str) -> bytes:
-    """The customer's on-screen signature: a PNG data URL, bounded and checked."""
-    prefix = "data:image/png;base64,"
-    if not data_url or not data_url.startswith(prefix):
-        raise Refused("请客户在签名框内签名")
-    try:
-        png = base64.b64decode(data_url[len(prefix) :], validate=True)
-    except ValueError as exc:
-        raise Refused("签名图片无法读取") from exc
-    if len(png) > MAX_SIGNATURE_BYTES or not png.startswith(b"\x89PNG\r\n\x1a\n"):
-        raise Refused("签名图片格式不正确或过大")
-    return png
-
-
-async def release(
-    entrustment_id: int,
-    user: Any,
-    *,
-    mode: str,
-    task_ids: list[int],
-    collector: str,
-    method: str,
-    signature_data_url: str,
-    remarks: str = "",
-) -> int:
-    """Hand over certificates and/or instruments of some tasks, with the customer's signature."""
-    if mode not in RELEASE_MODES:
-        raise Refused("请选择发放方式（证书和仪表 / 仅仪表 / 仅证书）")
-    if method not in RELEASE_METHODS:
-        raise Refused("请选择领取方式")
-    if not collector.strip():
-        raise Refused("请填写领取人")
-    _plain_text(collector, "领取人", 100)
-    _plain_text(remarks, "备注", 2000)
-    png = signature_png(signature_data_url)
-    e = await get_entrustment(entrustment_id)
-    tasks = {t["id"]: t for t in await tasks_of(entrustment_id)}
-    chosen = [tasks[i] for i in task_ids if i in tasks and tasks[i]["status"] != "released"]
-    if not chosen:
-        raise Refused("请选择要发放的器具")
-    with_cert = mode != "instrument_only"
-    if with_cert:
-        missing = [
-            t["serial"] or f"第{t['line']}行"
-            for t in chosen
-            if not t["certificate"] or t["certificate_status"] not in ("issued", "printed")
-        ]
-        if missing:
-            raise Conflict(f"以下器具的证书尚未批准出具：{'、'.join(missing)}")
-        unprinted = [
-            t["certificate_number"] or t["serial"]
-            for t in chosen
-            if t["certificate_status"] == "issued"
-        ]
-        if unprinted:
-            raise Conflict(
-                f"以下证书尚未打印，请先在“证书打印”中打印后再发放：{'、'.join(unprinted)}"
-            )
-    if e["status"] not in ("in_progress", "completed"):
-        raise Conflict("委托单尚未开始检定或已发放，不能发放")
-    digest = storage.put(png)
-    numbers = []
-    if with_cert:
-        from metrolab.certificates.workflow import act
-
-        for t in chosen:
-            cert = await act(t["certificate"], "release", user)
-            numbers.append(cert["number"])
-    rel = Release(
-        entrustment=entrustment_id,
-        mode=mode,
-        tasks=[t["id"] for t in chosen],
-        certificates=numbers,
-        collector=collector.strip()[:100],
-        method=method,
-        signature_sha256=digest,
-        remarks=remarks[:2000],
-        by=_uid(user),
-    )
-    await rel.save()
-    if mode != "certificate_only":
-        await VerificationTask.update(
-            {VerificationTask.status: "released", VerificationTask.released_at: datetime.now(UTC)}
-        ).where(VerificationTask.id.is_in([t["id"] for t in chosen]))
-    remaining = await VerificationTask.count().where(
-        (VerificationTask.entrustment == entrustment_id) & (VerificationTask.status != "released")
-    )
-    e = await get_entrustment(entrustment_id)
-    if remaining == 0 and e["status"] == "completed":
-        await wf.apply(
-            Entrustment,
-            entrustment_id,
-            ENTRUST_WF,
-            "release",
-            user,
-            context=entrustment_context(e, signed=True),
-        )
-    await audit(
-        "entrustment.released",
-        actor=user,
-        target_type="entrustment",
-        target_id=entrustment_id,
-        details={"mode": mode, "tasks": [t["id"] for t in chosen], "collector": collector},
-    )
-    return rel.id
-
-
-async def releases_of(entrustment_id: int) -> list[dict[str, Any]]:
-    return (
-        await Release.select(*Release.all_columns(), Release.by.full_name.as_alias("by_name"))
-        .where(Release.entrustment == entrustment_id)
-        .order_by(Release.id)
-        .output(load_json=True)
-    )

@@ -74,8 +74,47 @@ class Release(Table, tablename="business_release"):
     tasks = JSON(default=[])  # task ids
     certificates = JSON(default=[])  # certificate numbers
     collector = Varchar(length=100, default="")
-    method = Varchar(length=30, default="")  # 自取 / 邮寄 / 代领
+    method = Varchar(
+        length=30, default=""
+    )  # 自取 / 代领 / 邮寄 / 电子发放 (business.release.METHODS)
+    carrier = Varchar(length=50, default="")  # 邮寄: the courier
+    tracking_no = Varchar(length=40, default="")  # 邮寄: its tracking number
     signature_sha256 = Varchar(length=64, default="")  # PNG in metrolab.storage
     remarks = Text(default="")
     by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
     at = Timestamptz(default=TimestamptzNow())
+
+
+class OnsiteOrder(Table, tablename="business_onsite_order"):
+    """现场任务单 / 下厂单 (§5.7.5): who goes, when, by which vehicle, where, whom to meet."""
+
+    entrustment = ForeignKey(Entrustment, on_delete=OnDelete.cascade)
+    staff = JSON(default=[])  # user ids of the verifiers who go
+    planned_date = Date()
+    return_date = Date(null=True, default=None)
+    vehicle = Varchar(length=20, default="")  # plate
+    address = Varchar(length=300, default="")
+    site_contact = Varchar(length=100, default="")
+    site_phone = Varchar(length=50, default="")
+    remarks = Text(default="")
+    by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
+    at = Timestamptz(default=TimestamptzNow())
+
+
+class StorageIn(Table, tablename="business_storage_in"):
+    """入库 (§5.7.6): the instruments and the original records put away — where, by whom, how many."""
+
+    entrustment = ForeignKey(Entrustment, on_delete=OnDelete.cascade)
+    location = Varchar(length=100)
+    receiver = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
+    pieces = Integer(default=0)  # 件数
+    remarks = Text(default="")
+    by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
+    at = Timestamptz(default=TimestamptzNow())
+
+
+class ArchivedRecord(Table, tablename="business_archived_record"):
+    """An original record archived with its instruments' 入库 (one row per record, never twice)."""
+
+    record = ForeignKey(OriginalRecord, unique=True, on_delete=OnDelete.cascade)
+    storage = ForeignKey(StorageIn, on_delete=OnDelete.cascade)

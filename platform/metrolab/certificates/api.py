@@ -263,6 +263,75 @@ async def api_certificates(
     return await _search(print_status, q, kind, page_no, printable_only=False)
 
 
+ExportFormat = Literal["xlsx", "csv"]
+
+
+async def issued_export(q: str, kind: str, print_status: str, fmt: str) -> Response:
+    """证书查询 as xlsx/csv: the same search as the list, every page of it."""
+    from metrolab.certificates import list_export
+    from metrolab.workflows import services as wf
+
+    rows, _t, _p = await printing.search(
+        print_status, q, kind, 1, printable_only=False, per_page=list_export.MAX_EXPORT
+    )
+    return await list_export.response(
+        [r["id"] for r in rows],
+        fmt,
+        "证书查询",
+        "certificates",
+        await wf.state_labels("certificate"),
+    )
+
+
+@get(
+    "/api/v1/certificates/export",
+    opt=perm("certificates.view"),
+    tags=TAGS,
+    summary="证书查询导出（xlsx / csv，检索条件同证书查询）",
+    responses=errors(),
+)
+async def api_certificates_export(
+    q: SearchText = "",
+    kind: Kind = "",
+    print_status: PrintStatus = "",
+    format: ExportFormat = "xlsx",
+) -> Response:
+    return await issued_export(q, kind, print_status, format)
+
+
+async def print_export(q: str, kind: str, print_status: str, fmt: str) -> Response:
+    """证书打印 as xlsx/csv: the same search as the print queue (printable certificates only)."""
+    from metrolab.certificates import list_export
+    from metrolab.workflows import services as wf
+
+    rows, _t, _p = await printing.search(
+        print_status, q, kind, 1, printable_only=True, per_page=list_export.MAX_EXPORT
+    )
+    return await list_export.response(
+        [r["id"] for r in rows],
+        fmt,
+        "证书打印",
+        "certificates-to-print",
+        await wf.state_labels("certificate"),
+    )
+
+
+@get(
+    "/api/v1/certificates/to-print/export",
+    opt=perm("certificates.print"),
+    tags=TAGS,
+    summary="证书打印列表导出（xlsx / csv，检索条件同证书打印）",
+    responses=errors(),
+)
+async def api_print_list_export(
+    q: SearchText = "",
+    kind: Kind = "",
+    print_status: PrintStatus = "待打印",
+    format: ExportFormat = "xlsx",
+) -> Response:
+    return await print_export(q, kind, print_status, format)
+
+
 @get(
     "/api/v1/certificates/to-print",
     opt=perm("certificates.print"),
@@ -470,7 +539,9 @@ HANDLERS = [
     api_template_preview,
     api_template_download,
     api_certificates,
+    api_certificates_export,
     api_print_list,
+    api_print_list_export,
     api_certificate,
     api_certificate_content,
     api_compiler_edits,

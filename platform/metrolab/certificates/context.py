@@ -10,10 +10,13 @@ from datetime import date, datetime
 from typing import Any
 
 from metrolab.certificates.results import _text, _zh, instrument_range, result_rows
+from metrolab.certificates.uncertainty import rule_text
+from metrolab.engine.conformity import FAIL, PASS, UNDETERMINED, overall
 from metrolab.kernel.validity import conforms, due_date
 from metrolab.settings import get_settings
 
 CERTIFICATE, NOTICE = "检定证书", "检定结果通知书"
+DECIDED = (PASS, FAIL, UNDETERMINED)
 
 
 def kind_for(conclusion: str | None) -> str:
@@ -119,6 +122,9 @@ def build_context(
     if isinstance(data, str):
         data = json.loads(data)
     conclusion = _text(rec.get("conclusion") or data.get("conclusion"))
+    results = result_rows({**rec, "data": data}, instrument_type, standards)
+    if any(r.get("rule_changed") for r in results):  # the type's decision rule decides (判定规则)
+        conclusion = overall(r["conclusion"] for r in results if r["conclusion"] in DECIDED) or ""
     kind = kind_for(conclusion)
     verified_on = _date(rec.get("verified_on") or data.get("verification_date"))
     environment = rec.get("environment") or data.get("environment") or {}
@@ -128,7 +134,6 @@ def build_context(
     code = regulation.get("code", "")
     if regulation.get("edition") and regulation["edition"] not in code:
         code = f"{code}-{regulation['edition']}"
-    results = result_rows({**rec, "data": data}, instrument_type)
     failing = [
         {"item": r["item"], "requirement": r["requirement"], "measured": r["measured"]}
         for r in results
@@ -137,6 +142,7 @@ def build_context(
     remarks = rec.get("remarks", data.get("remarks"))
     if isinstance(remarks, str):
         remarks = [line.strip() for line in remarks.splitlines() if line.strip()]
+    remarks = [*(remarks or []), *(n for r in results for n in r.get("rule_notes") or [])]
     return {
         "lab": _lab(lab),
         "certificate": {
@@ -172,6 +178,7 @@ def build_context(
         "results": results,
         "failing_items": failing if kind == NOTICE else [],
         "remarks": list(remarks or []),
+        "decision_rule": rule_text(instrument_type),
         "qr_code": None,
         "verify_url": verify_url,
     }

@@ -34,7 +34,11 @@ environment         temperature (℃), humidity (%RH), pressure (kPa): str or De
                     "" when the record does not state it
 standard_devices    [{name, range, uncertainty, certificate_no, valid_until}] 计量标准装置
 standard_instruments  [same keys] 主要计量标准器
-results             [{seq, item, requirement, measured, conclusion}] 检定结果
+results             [{seq, item, requirement, measured, conclusion, uncertainty_text}] 检定结果;
+                    a row whose item has an uncertainty budget printed on the certificate also has
+                    uncertainty {U, k, unit} (decimal text) and uncertainty_points [{point, label,
+                    U, k, unit}]; uncertainty_text is "U = 0.035 %CH₄ (k = 2)" or ""
+decision_rule       "判定规则：…" (the type's decision rule) or "" when the type has no budget
 failing_items       [{item, requirement, measured}] the items that did not conform (notice)
 remarks             list of str, printed under the results (may be empty)
 qr_code             image (the verification URL as a QR code)
@@ -136,6 +140,7 @@ SAMPLE: dict[str, Any] = {
             "requirement": "标志齐全，显示正常",
             "measured": "符合要求",
             "conclusion": "合格",
+            "uncertainty_text": "",
         },
         {
             "seq": 2,
@@ -143,6 +148,8 @@ SAMPLE: dict[str, Any] = {
             "requirement": "±0.10 %CH₄",
             "measured": Decimal("0.03"),
             "conclusion": "合格",
+            "uncertainty": {"U": "0.035", "k": "2", "unit": "%CH₄"},
+            "uncertainty_text": "U = 0.035 %CH₄ (k = 2)",
         },
         {
             "seq": 3,
@@ -150,6 +157,7 @@ SAMPLE: dict[str, Any] = {
             "requirement": "示值的 ±10 %",
             "measured": "+4.0 %",
             "conclusion": "合格",
+            "uncertainty_text": "",
         },
         {
             "seq": 4,
@@ -157,6 +165,7 @@ SAMPLE: dict[str, Any] = {
             "requirement": "≤30 s",
             "measured": "18 s",
             "conclusion": "合格",
+            "uncertainty_text": "",
         },
         {
             "seq": 5,
@@ -164,6 +173,7 @@ SAMPLE: dict[str, Any] = {
             "requirement": "1.00 %CH₄，±0.05 %CH₄",
             "measured": "1.02 %CH₄",
             "conclusion": "合格",
+            "uncertainty_text": "",
         },
         {
             "seq": 6,
@@ -171,6 +181,7 @@ SAMPLE: dict[str, Any] = {
             "requirement": "≥80 dB(A)",
             "measured": "86 dB(A)",
             "conclusion": "合格",
+            "uncertainty_text": "",
         },
         {
             "seq": 7,
@@ -178,9 +189,11 @@ SAMPLE: dict[str, Any] = {
             "requirement": "20 m 处清晰可见",
             "measured": "符合要求",
             "conclusion": "合格",
+            "uncertainty_text": "",
         },
     ],
     "failing_items": [],
+    "decision_rule": "判定规则：简单接受（测得值在允许误差限内判合格，测量不确定度不参与判定）",
     "remarks": ["本证书检定结果仅对所检器具有效。", "下次送检请携带本证书。"],
     "qr_code": None,
     "verify_url": "https://jl.example.cn/v/JD2025-000317.5fJ2kQ9xV3pL",
@@ -241,6 +254,8 @@ OPTIONAL_VARIABLES: frozenset[str] = frozenset(
         "people.approver.image",
         "qr_code",
         "verify_url",
+        "results[].uncertainty_text",
+        "decision_rule",
     }
 )
 

@@ -2,7 +2,7 @@
 
 from piccolo.query.methods.count import Count
 
-from metrolab.certificates import rules, workflow
+from metrolab.certificates import rules, uncertainty, workflow
 from metrolab.certificates.routes import router
 from metrolab.web.auth import CurrentUser
 from metrolab.web.navigation import NavItem, TaskCounter
@@ -82,7 +82,7 @@ RULES = {
     "approver_not_checker": rules.approver_not_checker,
     "recall_requester_responsible": rules.recall_requester_responsible,
 }
-HOOKS = {"record.locked_by": [workflow.record_lock]}
+HOOKS = {"record.locked_by": [workflow.record_lock], "record.uncertainty": [uncertainty.for_record]}
 
 
 async def _retire_previous_template(call: EffectCall) -> None:

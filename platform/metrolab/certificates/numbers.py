@@ -15,7 +15,7 @@ from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from metrolab.audit.log import record
 from metrolab.certificates.tables import Certificate, CertificateNumber, NumberCounter, VoidedNumber
-from metrolab.kernel.errors import Conflict, Refused
+from metrolab.kernel.errors import Conflict, PasswordMissing, Refused
 from metrolab.lab import services as lab
 from metrolab.lab.numbering import DEFAULT_PATTERN, format_number
 
@@ -124,7 +124,7 @@ async def void_number(number: str, reason: str, user: Any, password: str | None 
         from metrolab.certificates import workflow as cw
 
         if not password:
-            raise Refused(f"证书编号 {number} 已用于一份证书：作废须再次输入密码签名")
+            raise PasswordMissing(f"证书编号 {number} 已用于一份证书：作废须再次输入密码签名")
         await cw.act(holder["id"], "void", user, reason=reason, password=password)
     await VoidedNumber.insert(
         VoidedNumber(number=number, reason=reason, by=getattr(user, "id", None))

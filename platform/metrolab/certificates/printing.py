@@ -14,6 +14,7 @@ from piccolo.custom_types import Combinable
 
 from metrolab import storage
 from metrolab.audit.log import record
+from metrolab.certificates import search as finder
 from metrolab.certificates.tables import Certificate, PrintLog
 from metrolab.engine.documents import merge_pdfs
 from metrolab.kernel.errors import Conflict, NotFound, Refused
@@ -37,6 +38,7 @@ async def search(
     page_no: int = 1,
     *,
     printable_only: bool = True,
+    per_page: int = PAGE_SIZE,
 ) -> tuple[list[dict[str, Any]], int, int]:
     """Issued certificates (a PDF exists), newest first; with ``printable_only=False`` also the
     withdrawn, voided and superseded ones (the issued-certificates query marks them)."""
@@ -50,13 +52,8 @@ async def search(
         where.append(Certificate.status.is_in(PRINT_STATES[print_status]))
     if kind:
         where.append(Certificate.kind == kind)
-    if q := _searchable(q):  # 证书编号, 送检单位 or the instrument's 出厂编号
-        like = f"%{q}%"
-        where.append(
-            Certificate.number.ilike(like)
-            | Certificate.customer.name.ilike(like)
-            | Certificate.record.serial.ilike(like)
-        )
+    if (found := await finder.matching(q)) is not None:
+        where.append(found)
     query = Certificate.select(
         Certificate.id,
         Certificate.number,
@@ -79,15 +76,10 @@ async def search(
     page_no = max(1, page_no)
     rows = (
         await query.order_by(Certificate.id, ascending=False)
-        .limit(PAGE_SIZE)
-        .offset((page_no - 1) * PAGE_SIZE)
+        .limit(per_page)
+        .offset((page_no - 1) * per_page)
     )
-    return rows, total, max(1, -(-total // PAGE_SIZE))
-
-
-def _searchable(text: str) -> str:
-    """Search text as a database can take it: printable characters, at most 200."""
-    return "".join(ch for ch in (text or "") if ch.isprintable())[:200].strip()
+    return rows, total, max(1, -(-total // per_page))
 
 
 def print_filename(ids: list[int]) -> str:

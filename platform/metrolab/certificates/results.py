@@ -337,9 +337,18 @@ def _walk_items(data: Any, codes: list[str]) -> list[dict[str, Any]]:
     return found
 
 
-def result_rows(record: dict[str, Any], instrument_type: dict[str, Any]) -> list[dict[str, Any]]:
+def result_rows(
+    record: dict[str, Any],
+    instrument_type: dict[str, Any],
+    standards: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """One row per verification item (per instrument in a multi-nozzle record): ``seq``, ``item``,
     ``requirement`` (the limit or short text), ``measured`` (sign and unit), ``conclusion``.
+
+    An item whose budget says ``"certificate": true`` adds ``uncertainty`` ({"U", "k", "unit"},
+    decimal text: the largest U of its points), ``uncertainty_points`` and ``uncertainty_text``
+    ("U = 0.035 %CH₄ (k = 2)"); ``standards`` (with their ``calibration``) feed the budgets. The
+    type's decision rule may change a row's conclusion; its notes are in ``rule_notes``.
 
     Uses ``record["items"]`` when given (``ItemResult``-like dicts from ``engine.forms.compute``:
     path, code, label_zh, result, unit, conclusion), else finds the items in ``record["data"]``.
@@ -369,6 +378,20 @@ def result_rows(record: dict[str, Any], instrument_type: dict[str, Any]) -> list
         result, conclusion = it.get("result"), _text(it.get("conclusion")) or None
         env = _item_env(data, it.get("path") or "", spec) if spec else None
         limit = _limit(spec, env, unit, result, conclusion) if spec else None
+        extra: dict[str, Any] = {}
+        if spec.get("uncertainty"):
+            from metrolab.certificates import uncertainty
+
+            budgets = uncertainty.item_budgets(env, spec, standards or [])
+            decided, notes = uncertainty.decide(instrument_type, spec, env, budgets, conclusion)
+            if decided != conclusion:
+                extra["rule_changed"] = True
+                conclusion = decided
+            entry = uncertainty.uncertainty_entry(budgets)
+            if entry and spec["uncertainty"].get("certificate"):
+                extra.update(entry)
+            if notes:
+                extra["rule_notes"] = notes
         numeric = _number(result) is not None and _text(result) not in PASS_FAIL
         if numeric:
             measured = signed(_text(result), unit, sign=limit is not None and limit[0] == "±")
@@ -381,6 +404,8 @@ def result_rows(record: dict[str, Any], instrument_type: dict[str, Any]) -> list
                 "requirement": limit[1] if limit else _requirement_text(spec, instrument_type),
                 "measured": measured,
                 "conclusion": conclusion or "—",
+                "uncertainty_text": "",
+                **extra,
             }
         )
     return rows

@@ -229,6 +229,20 @@ async def certificate_list(
     )
 
 
+@get(
+    "/certificates/export",
+    opt=perm("certificates.view", api="GET /api/v1/certificates/export"),
+    include_in_schema=False,
+)
+async def certificate_list_export(
+    q: SearchText = "",
+    kind: SearchText = "",
+    print_status: SearchText = "",
+    format: SearchText = "",
+) -> Response:
+    return await api.issued_export(q, kind, print_status, format)
+
+
 @get("/certificates/{certificate_id:int}", opt=perm("certificates.view"), include_in_schema=False)
 async def certificate_detail(request: Request, certificate_id: int) -> Template:
     """The one certificate page (§7.1): this tab is its overview — issued info, print log, withdraw."""
@@ -447,6 +461,20 @@ async def print_list(
     )
 
 
+@get(
+    "/certificates/print/export",
+    opt=perm("certificates.print", api="GET /api/v1/certificates/to-print/export"),
+    include_in_schema=False,
+)
+async def print_list_export(
+    print_status: SearchText = "待打印",
+    q: SearchText = "",
+    kind: SearchText = "",
+    format: SearchText = "",
+) -> Response:
+    return await api.print_export(q, kind, print_status, format)
+
+
 @post(
     "/certificates/print",
     opt=perm("certificates.print", api="POST /api/v1/certificates/print"),
@@ -521,9 +549,16 @@ async def number_void(request: Request) -> Response:
             title=_("作废证书编号"),
             rows=await numbers.voided_numbers(),
             values=form,
-            errors={"number": exc.detail},
+            errors={_refused_field(exc, "number"): exc.detail},
         )
     return see_other("/certificates/numbers")
+
+
+def _refused_field(exc: UserError, default: str) -> str:
+    """The input a refusal is about: the signing password's own, else ``default``."""
+    from metrolab.kernel.errors import PasswordProblem
+
+    return "password" if isinstance(exc, PasswordProblem) else default
 
 
 router = Router(
@@ -541,6 +576,7 @@ router = Router(
         template_preview,
         template_download,
         certificate_list,
+        certificate_list_export,
         certificate_detail,
         certificate_cover,
         certificate_standards,
@@ -551,6 +587,7 @@ router = Router(
         certificate_issue,
         certificate_recall,
         print_list,
+        print_list_export,
         print_many,
         record_print,
         numbers_page,

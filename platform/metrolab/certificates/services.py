@@ -85,14 +85,15 @@ _converter_external = False  # given by use_converter(): its owner closes it
 _converter_lock = threading.Lock()
 
 
-def converter() -> Any:
-    """The process's PDF converter (Word, else a warm LibreOffice pool), started on first use."""
+def converter(size: int = 2) -> Any:
+    """The process's PDF converter (Word, else a warm LibreOffice pool of ``size`` servers), started
+    on first use; a later call's ``size`` does not resize it."""
     global _converter
     with _converter_lock:
         if _converter is None:
             from metrolab.engine.documents.pdf import get_converter
 
-            _converter = get_converter(size=2)
+            _converter = get_converter(size=size)
         return _converter
 
 

@@ -29,7 +29,14 @@ SUBMISSIONS = ("submit", "confirm_initial_review")
 # Actions that sign content someone else submitted: refused (and sent back) if it changed since.
 COUNTERSIGNATURES = ("pass_check", "approve")
 # Shown elsewhere (print page, release page, delay requests) or taken by the system.
-NOT_ON_DETAIL_PAGE = {"request_delay", "print", "reprint", "release", "content_changed"}
+NOT_ON_DETAIL_PAGE = {
+    "request_delay",
+    "print",
+    "reprint",
+    "release",
+    "release_electronic",
+    "content_changed",
+}
 # Set when the certificate is issued: not part of what the verifier, checker and approver sign.
 ISSUE_KEYS = ("verify_url", "qr_code", "people")
 
@@ -315,11 +322,24 @@ async def record_lock(record_id: int) -> dict[str, str] | None:
 
 
 async def issue_effect(call: wf.EffectCall) -> None:
-    """approve → the certificate is numbered, signed, rendered and stored (services.issue): on the
-    job queue when there is one (metrolab.jobs), so the approval returns at once."""
+    """approve → the certificate is numbered, signed, rendered and stored (services.issue): here,
+    after the approval commits, when there is no job queue (SQLite, inline)."""
     from metrolab import jobs
 
-    await jobs.render_certificate(call.object_id, call.user)
+    if not jobs.queued():
+        await jobs.render_certificate(call.object_id, call.user)
+
+
+async def _enqueue_issue(call: wf.EffectCall) -> None:
+    """With a job queue, the render job is written in the approval's own transaction: an approved
+    certificate always has its job, and a failed approval leaves none."""
+    from metrolab import jobs
+
+    if jobs.queued():
+        await jobs.defer_render_with_move(call.object_id, call.user)
+
+
+issue_effect.during = _enqueue_issue
 
 
 async def new_revision_effect(call: wf.EffectCall) -> None:

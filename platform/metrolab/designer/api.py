@@ -3,14 +3,16 @@ the same answers as the designer page's own calls."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, post
 
 from metrolab.designer import services
+from metrolab.designer.starters import create_form
 from metrolab.web.api import errors
 from metrolab.web.i18n import current_language
-from metrolab.web.params import Code, OptionalCode
+from metrolab.web.params import Code, OptionalCode, ShortText
 from metrolab.web.permissions import perm
 
 TAGS = ["designer"]
@@ -74,4 +76,40 @@ async def api_open(request: Request, key: Code) -> dict[str, Any]:
     }
 
 
-HANDLERS = [api_check_expression, api_preview, api_validate, api_open]
+class NewFormIn(msgspec.Struct):
+    key: Annotated[str, msgspec.Meta(max_length=100)]
+    title_zh: ShortText
+    starter: Annotated[str, msgspec.Meta(max_length=40)] = "blank"
+    title_en: ShortText = ""
+    kind: Annotated[str, msgspec.Meta(max_length=30)] = "record"
+    catalogue: Annotated[str, msgspec.Meta(max_length=100)] = ""
+
+
+@post(
+    "/api/v1/designer/forms",
+    opt=DESIGN,
+    status_code=201,
+    tags=TAGS,
+    summary="新建表单（starter：blank 空白 / entrustment 委托单 / record 原始记录）：v1 草稿及其设计器页面地址",
+    responses=errors(),
+)
+async def api_new_form(request: Request, data: NewFormIn) -> dict[str, Any]:
+    version = await create_form(
+        starter=data.starter,
+        key=data.key,
+        title_zh=data.title_zh,
+        title_en=data.title_en,
+        kind=data.kind,
+        catalogue=data.catalogue,
+        user=request.user,
+    )
+    return {
+        "version_id": version["id"],
+        "key": version["form_key"],
+        "number": version["number"],
+        "status": version["status"],
+        "designer_url": f"/forms/versions/{version['id']}/designer",
+    }
+
+
+HANDLERS = [api_check_expression, api_preview, api_validate, api_open, api_new_form]

@@ -10,6 +10,7 @@ from litestar.response import Template
 from litestar.static_files import create_static_files_router
 
 from metrolab.designer import services
+from metrolab.designer.starters import NewFormRefused, create_form, starter_list
 from metrolab.designer.texts import texts
 from metrolab.paths import data_folder
 from metrolab.web.errors import UserError
@@ -42,6 +43,46 @@ async def designer_index() -> Template:
     )
 
 
+async def _new_page(
+    lang: str, typed: dict[str, str], errors: dict[str, str], status: int = 200
+) -> Template:
+    _, catalogue = _forms()
+    types = services.catalogue_summary(await catalogue.list_types(), lang)
+    t = texts(lang)
+    return page(
+        "designer/new.html",
+        status_code=status,
+        title=t["new_title"],
+        t=t,
+        starters=starter_list(lang),
+        types=types,
+        typed=typed,
+        errors=errors,
+    )
+
+
+@get("/designer/new", opt=DESIGN, include_in_schema=False)
+async def designer_new() -> Template:
+    return await _new_page(current_language(), {"starter": "blank", "kind": "record"}, {})
+
+
+@post(
+    "/designer/new",
+    opt=perm("forms.design", api="POST /api/v1/designer/forms"),
+    include_in_schema=False,
+)
+async def designer_create(request: Request) -> Response | Template:
+    """新建表单: version 1 as a draft, opened in the designer; a wrong field is shown beside it."""
+    form = await request.form()
+    names = ("starter", "key", "title_zh", "title_en", "kind", "catalogue")
+    typed = {n: str(form.get(n) or "")[:200] for n in names}
+    try:
+        version = await create_form(**typed, user=request.user)
+    except NewFormRefused as exc:
+        return await _new_page(current_language(), typed, exc.extra or {}, status=400)
+    return see_other(f"/forms/versions/{version['id']}/designer")
+
+
 @post(
     "/designer/open/{key:str}",
     opt=perm("forms.design", api="POST /api/v1/designer/open/{key}"),
@@ -70,6 +111,9 @@ async def designer_page(version_id: Id) -> Template:
         "status": version["status"],
         "editable": version["status"] == "draft",
         "definition": version["definition"],
+        "problems": await forms.draft_problems(version["definition"])
+        if version["status"] == "draft"
+        else [],
         "lang": lang,
         "T": t,
         "saved_at": updated.isoformat() if hasattr(updated, "isoformat") else None,
@@ -148,6 +192,8 @@ def _router() -> Router:
         route_handlers=[
             static,
             designer_index,
+            designer_new,
+            designer_create,
             designer_open,
             designer_page,
             check_expression,

@@ -9,9 +9,10 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from metrolab.engine.expressions import FUNCTIONS, ExpressionError, check_names, compile_expression
-from metrolab.engine.forms import DefinitionInvalid, load_definition, render_form, sample_data
+from metrolab.engine.forms import DefinitionInvalid, load_definition, render_form
 from metrolab.engine.forms.model import CONTROLS, parse_json
 from metrolab.engine.forms.shape import shape_problems
+from metrolab.engine.forms.submission import parse_submission
 
 MAX_IMPORT_CHARS = 5 * 1024 * 1024
 MAX_EXPRESSION = 5_000
@@ -26,9 +27,17 @@ class CheckIn(msgspec.Struct):
     ] = []
 
 
+MAX_VALUES = 20_000
+Typed = tuple[
+    Annotated[str, msgspec.Meta(max_length=500)], Annotated[str, msgspec.Meta(max_length=5_000)]
+]
+
+
 class PreviewIn(msgspec.Struct):
     definition: dict[str, Any]
     lang: Literal["zh", "en"] | None = None
+    # What was typed into the preview, as (input name, value) pairs; nothing typed → empty form.
+    values: Annotated[list[Typed], msgspec.Meta(max_length=MAX_VALUES)] = []
 
 
 class ValidateIn(msgspec.Struct):
@@ -81,8 +90,14 @@ def _problems(exc: DefinitionInvalid, lang: str) -> list[dict[str, str]]:
     ]
 
 
-def preview(raw: Any, catalogue: dict[str, Any] | None, lang: str = "zh") -> dict[str, Any]:
-    """Render the draft as the engine would, with sample data and server-computed values."""
+def preview(
+    raw: Any,
+    catalogue: dict[str, Any] | None,
+    lang: str = "zh",
+    values: list[tuple[str, str]] | None = None,
+) -> dict[str, Any]:
+    """Render the draft as a person would fill it: computed values come only from what was typed
+    into the preview (``values``), never from invented inputs."""
     start = time.perf_counter()
     try:
         defn = load_definition(raw, catalogue)
@@ -95,9 +110,23 @@ def preview(raw: Any, catalogue: dict[str, Any] | None, lang: str = "zh") -> dic
             "problems": [{"place": "（根）", "message": f"定义无法读取：{exc}"}],
             "ms": _ms(start),
         }
-    data = sample_data(defn, catalogue)
-    html = render_form(defn, data, [], catalogue, {"standards": []}, lang=lang, mode="preview")
+    data = parse_submission(defn, _pairs(values or []), catalogue)
+    html = render_form(defn, data, [], catalogue, {"standards": []}, lang=lang, mode="edit")
     return {"ok": True, "html": html, "problems": [], "ms": _ms(start)}
+
+
+class _Posted:
+    """Typed pairs in the shape parse_submission reads from a posted form."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self.pairs = pairs
+
+    def multi_items(self) -> list[tuple[str, str]]:
+        return self.pairs
+
+
+def _pairs(values: list[tuple[str, str]]) -> Any:
+    return _Posted([(n, v.replace("\x00", "")) for n, v in values])
 
 
 def validate_import(text: Any, form_key: str | None = None) -> dict[str, Any]:
@@ -185,7 +214,9 @@ async def preview_draft(data: PreviewIn, lang: str) -> dict[str, Any]:
     types = {
         c: t for c in codes if isinstance(c, str) and c and (t := await catalogue.get_catalogue(c))
     }
-    return await anyio.to_thread.run_sync(preview, raw, types or None, data.lang or lang)
+    return await anyio.to_thread.run_sync(
+        preview, raw, types or None, data.lang or lang, list(data.values)
+    )
 
 
 def _indicator_codes(nodes: Any) -> set[str]:

@@ -170,7 +170,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "preview_invalid_short": ("定义有误", "Definition has problems"),
     "preview_failed": ("预览失败", "Preview failed"),
     "refresh": ("刷新", "Refresh"),
-    "preview_note": ("示例数据，计算值由服务器求出", "Sample data; computed values by the server"),
+    "preview_note": (
+        "在预览中输入数值，计算值由服务器按输入求出",
+        "Type values into the preview; the server computes from what is typed",
+    ),
     "unsaved": ("未保存的更改", "Unsaved changes"),
     "saving": ("保存中…", "Saving…"),
     "saved": ("已保存", "Saved"),
@@ -180,6 +183,13 @@ TEXTS: dict[str, tuple[str, str]] = {
         "暂未保存：草稿有误，修正后自动保存",
         "Not saved yet: fix the draft and it saves itself",
     ),
+    "saved_problems": (
+        "已保存 {t}（{n} 个问题，修正后才能提交审核）",
+        "Saved {t} ({n} problems: fix them before submitting)",
+    ),
+    "change_note": ("变更说明（改了什么、为什么）", "Change note (what changed and why)"),
+    "note_required": ("请填写变更说明", "Please write a change note"),
+    "cancel": ("取消", "Cancel"),
     "save_offline": (
         "保存失败（网络），稍后自动重试；更改已保存在本机",
         "Save failed (network); retrying, a local copy is kept",
@@ -244,6 +254,24 @@ TEXTS: dict[str, tuple[str, str]] = {
     "col_versions": ("版本", "Versions"),
     "col_action": ("操作", "Action"),
     "no_forms": ("还没有表单定义", "No forms yet"),
+    "new_form": ("新建表单", "New form"),
+    "new_title": ("新建表单", "New form"),
+    "new_intro": (
+        "从空白表单或一个起点开始；新表单是 v1 草稿，在设计器中修改后提交审核。",
+        "Start from an empty form or a starter; the new form is a v1 draft to design and submit for review.",
+    ),
+    "new_starter": ("起点", "Start from"),
+    "new_key": ("表单标识", "Form key"),
+    "new_key_help": (
+        "小写字母、数字和下划线，例如 pressure_gauge_record",
+        "lower-case letters, digits, underscores",
+    ),
+    "new_title_zh": ("表单名称（中文）", "Title (Chinese)"),
+    "new_title_en": ("表单名称（英文）", "Title (English)"),
+    "new_kind": ("表单类别", "Kind"),
+    "new_catalogue": ("器具类型（指标表）", "Instrument type (indicator table)"),
+    "new_catalogue_none": ("（不选）", "(none)"),
+    "new_create": ("创建并打开设计器", "Create and open the designer"),
 }
 
 

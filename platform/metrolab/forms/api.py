@@ -32,9 +32,21 @@ class ReturnIn(msgspec.Struct):
     reason: LongText
 
 
+class SubmitIn(msgspec.Struct):
+    note: LongText = ""
+
+
+class Problem(msgspec.Struct):
+    place: str
+    message: str
+
+
 class Saved(msgspec.Struct):
+    """The draft is kept even with problems; they are listed here and block 提交审核."""
+
     id: int
     revision: int
+    problems: list[Problem] = []
 
 
 def _public(version: dict[str, Any]) -> dict[str, Any]:
@@ -76,7 +88,11 @@ async def api_import(request: Request) -> dict[str, Any]:
     responses=errors(404),
 )
 async def api_version(version_id: Id) -> dict[str, Any]:
-    return _public(await _version(version_id))
+    version = await _version(version_id)
+    problems = (
+        await services.draft_problems(version["definition"]) if version["status"] == "draft" else []
+    )
+    return {**_public(version), "problems": problems}
 
 
 @get(
@@ -108,19 +124,24 @@ async def api_save(request: Request, version_id: Id, data: SaveIn) -> Saved:
     version = await services.act(
         "save", version_id, request.user, definition=data.definition, revision=data.revision
     )
-    return Saved(id=version_id, revision=version["revision"])
+    problems = await services.draft_problems(version["definition"])
+    return Saved(
+        id=version_id,
+        revision=version["revision"],
+        problems=[Problem(place=p["place"], message=p["message"]) for p in problems],
+    )
 
 
 @post(
     "/api/v1/forms/versions/{version_id:int}/submit",
     opt=perm("forms.design"),
     tags=TAGS,
-    summary="提交审核",
+    summary="提交审核（{note}：变更说明，必填）",
     status_code=200,
     responses=errors(404, 409),
 )
-async def api_submit(request: Request, version_id: Id) -> dict[str, Any]:
-    return _public(await services.act("submit", version_id, request.user))
+async def api_submit(request: Request, version_id: Id, data: SubmitIn) -> dict[str, Any]:
+    return _public(await services.act("submit", version_id, request.user, note=data.note))
 
 
 @post(

@@ -208,6 +208,7 @@ async def _do(action: str, version_id: int, user: Any, form: Any) -> dict[str, A
         revision=revision,
         password=str(form.get("password") or ""),
         reason=str(form.get("reason") or ""),
+        note=str(form.get("note") or ""),
     )
 
 

@@ -25,6 +25,7 @@ from metrolab.engine.forms import (
     load_definition,
     validate_for_publish,
 )
+from metrolab.engine.forms.model import parse_json
 from metrolab.forms import catalogue as indicators
 from metrolab.forms.tables import FormDefinition, FormVersion
 from metrolab.kernel.errors import Conflict, NotFound, Refused
@@ -95,6 +96,33 @@ def parse_document(data: dict | str | bytes) -> dict[str, Any]:
     return raw
 
 
+def parse_draft(data: dict | str | bytes) -> dict[str, Any]:
+    """A draft's JSON document, kept even when it does not load yet (a half-typed expression):
+    only a JSON object with a key is required; its problems are listed by :func:`draft_problems`
+    and submitting refuses it until they are fixed."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DefinitionRefused(detail="文件不是 UTF-8 编码的 JSON") from exc
+    if isinstance(data, str):
+        try:
+            data = parse_json(data)
+        except DefinitionInvalid as exc:
+            raise _refuse("表单定义有误", exc) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("key"), str):
+        raise DefinitionRefused(detail="表单定义应为含 key 的 JSON 对象")
+    return data
+
+
+async def draft_problems(raw: dict[str, Any]) -> list[dict[str, str]]:
+    """What still stops a saved draft from being submitted, each with its place."""
+    try:
+        return await publish_problems(raw)
+    except (TypeError, KeyError, AttributeError, ValueError) as exc:  # a shape not foreseen
+        return [{"place": "（根）", "message": f"定义无法读取：{exc}"}]
+
+
 _SELECT = (
     *FormVersion.all_columns(),
     FormVersion.form.key.as_alias("form_key"),
@@ -160,12 +188,19 @@ async def list_definitions() -> list[dict[str, Any]]:
 
 
 def _definition_columns(raw: dict[str, Any]) -> dict[Any, Any]:
-    title = raw.get("title") or {}
+    found = raw.get("title")
+    title: dict[str, Any] = found if isinstance(found, dict) else {}
+    kind = raw.get("kind", "record")
+    catalogue = raw.get("catalogue")
+
+    def text(value: Any, size: int) -> str:  # a draft may still hold anything here
+        return value[:size] if isinstance(value, str) else ""
+
     return {
-        FormDefinition.kind: raw.get("kind", "record"),
-        FormDefinition.title_zh: title.get("zh", ""),
-        FormDefinition.title_en: title.get("en", "") or title.get("zh", ""),
-        FormDefinition.catalogue: raw.get("catalogue") or "",
+        FormDefinition.kind: kind if kind in KINDS else "record",
+        FormDefinition.title_zh: text(title.get("zh"), 200),
+        FormDefinition.title_en: text(title.get("en"), 200) or text(title.get("zh"), 200),
+        FormDefinition.catalogue: text(catalogue, 100),
     }
 
 
@@ -254,12 +289,12 @@ async def new_draft(definition_key: str, user: Any) -> dict[str, Any]:
 async def save_draft(
     version_id: int, definition: dict | str | bytes, expected_revision: int, user: Any
 ) -> int:
-    """Save a draft (shape-checked with load_definition); returns the new revision. A stale
+    """Save a draft, problems and all (see :func:`parse_draft`); returns the new revision. A stale
     ``expected_revision`` raises :class:`EditConflict` naming who saved it and when."""
     version = await _version_or_404(version_id)
     if version["status"] != "draft":
         raise Conflict(_not_editable(version))
-    raw = parse_document(definition)
+    raw = parse_draft(definition)
     if raw["key"] != version["form_key"]:
         raise DefinitionRefused(detail=f"表单标识 key 不能修改（应为 “{version['form_key']}”）")
     rows = (
@@ -346,11 +381,20 @@ async def _act(
     )  # the reviewer signs the document itself
 
 
-async def submit_for_review(version_id: int, user: Any) -> dict[str, Any]:
+MAX_NOTE = 2_000
+
+
+async def submit_for_review(version_id: int, user: Any, note: str = "") -> dict[str, Any]:
+    """提交审核 with a change note (what changed and why), shown to the reviewer beside the diff."""
+    note = (note or "").strip()
+    if not note:
+        raise Refused("提交审核须填写变更说明")
+    if len(note) > MAX_NOTE:
+        raise Refused(f"变更说明不超过 {MAX_NOTE} 字")
     version = await _version_or_404(version_id)
     if version["status"] != "draft":
         raise Conflict("只有草稿可以提交审核")
-    if problems := await publish_problems(version["definition"]):
+    if problems := await draft_problems(version["definition"]):
         text = "；".join(f"{p['place']}：{p['message']}" for p in problems)
         raise DefinitionRefused(detail=f"表单定义不能发布，请先修改：{text}", extra=problems)
     await _act(
@@ -361,6 +405,7 @@ async def submit_for_review(version_id: int, user: Any) -> dict[str, Any]:
             FormVersion.submitted_by: _uid(user),
             FormVersion.submitted_at: now(),
             FormVersion.review_reason: "",
+            FormVersion.change_note: note,
         },
     )
     return await _version_or_404(version_id)
@@ -373,7 +418,7 @@ async def approve(version_id: int, reviewer: Any, password: str) -> dict[str, An
     if version["status"] != "in_review":
         raise Conflict("只有审核中的表单版本可以批准")
     raw = version["definition"]
-    if problems := await publish_problems(raw):
+    if problems := await draft_problems(raw):
         raise DefinitionRefused(
             detail="表单定义不能发布："
             + "；".join(f"{p['place']}：{p['message']}" for p in problems),
@@ -585,6 +630,7 @@ async def act(
     revision: int = 0,
     password: str = "",
     reason: str = "",
+    note: str = "",
 ) -> dict[str, Any]:
     """One lifecycle action on a version (save / submit / approve / return / retire), audited."""
     if action == "save":
@@ -593,7 +639,7 @@ async def act(
         await save_draft(version_id, definition, revision, user)
         version = await _version_or_404(version_id)
     elif action == "submit":
-        version = await submit_for_review(version_id, user)
+        version = await submit_for_review(version_id, user, note)
     elif action == "approve":
         version = await approve(version_id, user, password)
     elif action == "return":
@@ -611,6 +657,7 @@ async def act(
             "key": version["form_key"],
             "number": version["number"],
             **({"reason": version["review_reason"]} if action == "return" else {}),
+            **({"note": version["change_note"]} if action == "submit" else {}),
         },
     )
     return version

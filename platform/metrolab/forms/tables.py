@@ -43,6 +43,7 @@ class FormVersion(Table, tablename="form_version"):
     reviewed_by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
     reviewed_at = Timestamptz(null=True, default=None)
     review_reason = Text(default="")
+    change_note = Text(default="")  # the author's 变更说明, given when submitting for review
     approval_signature = JSON(default={})
     published_at = Timestamptz(null=True, default=None)
     retired_at = Timestamptz(null=True, default=None)

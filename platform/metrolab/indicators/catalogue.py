@@ -41,7 +41,11 @@ TYPE_KEYS = (
     "items",
     "source",
 )
-TYPE_OPTIONAL = ("record_fields", "to_be_confirmed", "note", "active")
+TYPE_OPTIONAL = ("record_fields", "decision_rule", "to_be_confirmed", "note", "active")
+# 判定规则 (how a conclusion takes the uncertainty into account); the texts are in
+# metrolab.certificates.uncertainty.RULES.
+DECISION_RULES = ("simple", "jjf1094", "guard_band")
+CALIBRATION_KEYS = {"U": "扩展不确定度 U", "k": "包含因子 k", "dof": "自由度"}
 ITEM_KEYS = (
     "code",
     "name",
@@ -54,7 +58,7 @@ ITEM_KEYS = (
     "points",
     "source",
 )
-ITEM_OPTIONAL = ("result", "limit", "to_be_confirmed", "note")
+ITEM_OPTIONAL = ("result", "limit", "uncertainty", "to_be_confirmed", "note")
 # Where a record of the type holds the instrument's own range and class (a pressure gauge's nameplate).
 RECORD_FIELDS = {
     "lower": "测量范围下限",
@@ -166,6 +170,14 @@ def check_type(data: Any) -> tuple[dict[str, Any], Problems]:
         problems["source"] = "请写明依据（规程名称与条款）"
     if record_fields:
         out["record_fields"] = record_fields
+    rule = data.get("decision_rule")
+    if rule not in (None, ""):
+        if rule not in DECISION_RULES:
+            problems["decision_rule"] = (
+                f"判定规则应为 simple（简单接受）、jjf1094（JJF 1094）或 guard_band"
+                f"（ILAC-G8 保护带）之一，不是“{rule}”"
+            )
+        out["decision_rule"] = rule
     if data.get("to_be_confirmed"):
         out["to_be_confirmed"] = True
     if note := _text(data.get("note")):
@@ -306,6 +318,11 @@ def _check_item(i: int, item: Any, problems: Problems) -> dict[str, Any]:
             problems[f"{key}.{field}"] = f"{place}：{label}有误：{problem}"
         if field == "conformity" or value is not None:
             out[field] = value
+    if item.get("uncertainty") is not None:
+        from metrolab.engine.uncertainty import check_budget
+
+        problems.update(check_budget(item["uncertainty"], place, f"{key}.uncertainty"))
+        out["uncertainty"] = item["uncertainty"]
     points = item.get("points") if item.get("points") is not None else []
     if not isinstance(points, list):
         problems[f"{key}.points"] = f"{place}：检定点应为列表"
@@ -325,7 +342,10 @@ def _check_item(i: int, item: Any, problems: Problems) -> dict[str, Any]:
     if out.get("to_be_confirmed") and not out.get("note"):
         problems[f"{key}.note"] = f"{place}：标记为“待确认”时，请在备注中写明待确认的内容"
     # Keep the shipped files' key order, so an export reads like them.
-    order = [*ITEM_KEYS[:8], "result", "limit", "points", "source", "to_be_confirmed", "note"]
+    order = [
+        *ITEM_KEYS[:8],
+        *("result", "limit", "points", "uncertainty", "source", "to_be_confirmed", "note"),
+    ]
     return {k: out[k] for k in order if k in out}
 
 
@@ -396,6 +416,7 @@ def type_to_row(catalogue: dict[str, Any]) -> dict[str, Any]:
         "source": catalogue["source"],
         "note": catalogue.get("note", ""),
         "to_be_confirmed": bool(catalogue.get("to_be_confirmed")),
+        "decision_rule": catalogue.get("decision_rule") or "",
     } | ({"active": catalogue["active"]} if "active" in catalogue else {})
 
 
@@ -430,6 +451,8 @@ def row_to_type(row: dict[str, Any]) -> dict[str, Any]:
     }
     if row.get("record_fields"):
         out["record_fields"] = row["record_fields"]
+    if row.get("decision_rule"):
+        out["decision_rule"] = row["decision_rule"]
     if row["to_be_confirmed"]:
         out["to_be_confirmed"] = True
     if row["note"]:
@@ -488,7 +511,39 @@ def check_standard(data: Any, kind: str | None = None) -> tuple[dict[str, Any], 
         problems["for_types"] = "适用器具类型应为器具类型代码的列表"
         types = []
     out["for_types"] = types
+    out["calibration"] = _check_calibration(data.get("calibration"), problems)
     return out, problems
+
+
+def _check_calibration(value: Any, problems: Problems) -> dict[str, Any]:
+    """The standard's certificate as numbers, for uncertainty budgets: ``{"U": "2", "k": "2",
+    "relative": true, "unit": "", "dof": "", "quantity": "浓度"}`` (``relative``: U in % of the value)."""
+    if value in (None, "", {}):
+        return {}
+    if not isinstance(value, dict):
+        problems["calibration"] = '证书不确定度应为对象：{"U": "2", "k": "2"}'
+        return {}
+    unknown = sorted(set(value) - {*CALIBRATION_KEYS, "relative", "unit", "quantity"})
+    if unknown:
+        problems["calibration"] = f"证书不确定度：未知字段 {'、'.join(unknown)}"
+    out: dict[str, Any] = {}
+    for key, label in CALIBRATION_KEYS.items():
+        text = _text(value.get(key))
+        if not text:
+            if key == "U":
+                problems["calibration.U"] = "证书不确定度：须给出扩展不确定度 U"
+            continue
+        number = _number(text)
+        if number is None or number <= 0:
+            problems[f"calibration.{key}"] = f"证书不确定度：{label}应为正数，不带单位"
+        out[key] = text
+    if "k" not in out and "U" in out:
+        problems["calibration.k"] = "证书不确定度：须给出包含因子 k（如 2）"
+    out["relative"] = bool(value.get("relative"))
+    for key in ("unit", "quantity"):
+        if text := _text(value.get(key)):
+            out[key] = text
+    return out
 
 
 def standard_to_export(row: dict[str, Any]) -> dict[str, Any]:
@@ -505,6 +560,8 @@ def standard_to_export(row: dict[str, Any]) -> dict[str, Any]:
         "department": row["department"],
         "for_types": row["for_types"] or [],
     }
+    if row.get("calibration"):
+        out["calibration"] = row["calibration"]
     if row["notes"]:
         out["note"] = row["notes"]
     if not row["active"]:

@@ -7,6 +7,7 @@ parameters are typed as `runs=3; C_R=1.69` — a technical manager never writes 
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -32,6 +33,7 @@ TYPE_FIELDS = (
     "record_form",
     "certificate_template",
     "notice_template",
+    "decision_rule",
     "source",
     "note",
     "env_mode",
@@ -52,6 +54,7 @@ ITEM_FIELDS = (
     "conformity",
     "result",
     "limit",
+    "uncertainty",
     "source",
     "note",
 )
@@ -132,6 +135,7 @@ def catalogue_to_values(cat: dict[str, Any], active: bool = True) -> dict[str, A
         "record_form": cat["record_form"],
         "certificate_template": cat["certificate_template"],
         "notice_template": cat.get("notice_template", ""),
+        "decision_rule": cat.get("decision_rule", ""),
         "source": cat["source"],
         "note": cat.get("note", ""),
         "to_be_confirmed": bool(cat.get("to_be_confirmed")),
@@ -164,6 +168,9 @@ def catalogue_to_values(cat: dict[str, Any], active: bool = True) -> dict[str, A
                     "note",
                 )
             },
+            "uncertainty": json.dumps(i["uncertainty"], ensure_ascii=False, indent=1)
+            if i.get("uncertainty")
+            else "",
             "to_be_confirmed": bool(i.get("to_be_confirmed")),
             "points": [
                 {
@@ -298,6 +305,16 @@ def values_to_catalogue(values: dict[str, Any]) -> tuple[dict[str, Any], Problem
         for key in ("result", "limit"):
             if item[key]:
                 entry[key] = item[key]
+        if item.get("uncertainty"):
+            try:
+                entry["uncertainty"] = json.loads(item["uncertainty"])
+            except json.JSONDecodeError as exc:
+                name = item["name_zh"] or item["code"]
+                problems[f"items.{i}.uncertainty"] = (
+                    f"检定项目 {i + 1}"
+                    + (f"「{name}」" if name else "")
+                    + f"：不确定度评定不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列）"
+                )
         if item["to_be_confirmed"]:
             entry["to_be_confirmed"] = True
         if item["note"]:
@@ -330,6 +347,7 @@ def values_to_catalogue(values: dict[str, Any]) -> tuple[dict[str, Any], Problem
         "record_form": values["record_form"],
         "certificate_template": values["certificate_template"],
         "notice_template": values["notice_template"],
+        "decision_rule": values["decision_rule"],
         "items": items,
         "source": values["source"],
         "note": values["note"],

@@ -51,5 +51,12 @@ async def _seed_standards() -> int:
     return await seed_standards()
 
 
+async def _renew_demo_standards() -> int:
+    from metrolab.indicators.services import renew_demo_standards
+
+    return await renew_demo_standards()
+
+
 SEEDERS = [("instrument_types", _seed_instrument_types), ("standards", _seed_standards)]
+DEMO_SEEDERS = [("standards_dates", _renew_demo_standards)]
 __all__ = ["router"]

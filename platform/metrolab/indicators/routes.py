@@ -19,6 +19,12 @@ from metrolab.web.params import Code, SearchText
 from metrolab.web.permissions import perm
 
 VIEW, MANAGE = perm("indicators.view"), perm("indicators.manage")
+DECISION_RULE_CHOICES = (
+    ("", "简单接受（默认）"),
+    ("simple", "简单接受"),
+    ("jjf1094", "JJF 1094（U95 ≤ MPEV/3）"),
+    ("guard_band", "ILAC-G8 保护带（接受区间 = 允许误差限 − U）"),
+)
 
 
 def download(content: bytes, filename: str) -> Response:
@@ -81,6 +87,7 @@ async def _editor(
         templates_in_use=await type_templates.in_use_of(values),
         categories=await services.categories(),
         limits=ENVIRONMENT_LIMITS,
+        decision_rules=DECISION_RULE_CHOICES,
     )
 
 

@@ -43,6 +43,7 @@ from metrolab.web.errors import UserError
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 EXPIRY_WARNING_DAYS = 60
+PICKER_EXPIRING_DAYS = 30  # the record form marks a standard 即将到期 this close to its end
 
 
 class Invalid(UserError):
@@ -406,7 +407,7 @@ async def standards_for_picker(
     on: date, instrument_type: str | None = None
 ) -> list[dict[str, Any]]:
     """The form engine's `context["standards"]`: active standards as {code, label, valid_until (ISO),
-    expired} — expired ones are listed (the picker disables them) so an old record still shows its
+    expired, expiring (≤ PICKER_EXPIRING_DAYS)} — expired ones are listed (the picker disables them) so an old record still shows its
     choice. With instrument_type, only standards declared for it (or for no type in particular)."""
     out = []
     for s in await list_standards():
@@ -423,6 +424,9 @@ async def standards_for_picker(
                 "kind": s["kind"],
                 "valid_until": until.isoformat() if until else "",
                 "expired": bool(until and until < on),
+                "expiring": bool(
+                    until and on <= until <= on + timedelta(days=PICKER_EXPIRING_DAYS)
+                ),
             }
         )
     return out
@@ -637,6 +641,31 @@ async def seed_standards() -> int:
             if not await Standard.exists().where(Standard.code == values["code"]):
                 await _write_standard(values, exists=False)
                 n += 1
+    return n
+
+
+async def renew_demo_standards(today: date | None = None) -> int:
+    """The demo lab's standards are valid relative to today: each shipped standard keeps the distance
+    between its valid_until and the file's `dates_as_of` (so the ones expired on purpose stay expired
+    and the rest stay valid, whenever `metrolab demo` runs). A date the lab changed is left alone."""
+    path = data_folder("seed_data") / "standards.json"
+    if not path.exists():
+        return 0
+    data = parse_json(path.read_bytes())
+    as_of = data.get("dates_as_of")
+    if not isinstance(as_of, str):
+        return 0
+    shift = (today or date.today()) - date.fromisoformat(as_of)
+    n = 0
+    for entry in [*data.get("facilities", []), *data.get("instruments", [])]:
+        if not entry.get("valid_until"):
+            continue
+        shipped = date.fromisoformat(entry["valid_until"])
+        n += len(
+            await Standard.update({Standard.valid_until: shipped + shift})
+            .where((Standard.code == entry["code"]) & (Standard.valid_until == shipped))
+            .returning(Standard.id)
+        )
     return n
 
 

@@ -34,6 +34,8 @@ FIELDS = (
     "facility",
     "notes",
 )
+# The certificate's U and k as numbers (for uncertainty budgets): inputs cal_U, cal_k, …
+CALIBRATION_FIELDS = ("U", "k", "unit", "dof", "quantity")
 
 
 @get("/standards", opt=VIEW, include_in_schema=False)
@@ -98,12 +100,25 @@ async def _save(request: Request, code: str | None) -> Response | Template:
     values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in FIELDS}
     values["for_types"] = [str(t) for t in form.getall("for_types")] if "for_types" in form else []
     values["active"] = form.get("active") in ("1", "on", "true")
+    for key in CALIBRATION_FIELDS:
+        values[f"cal_{key}"] = str(form.get(f"cal_{key}") or "").strip()
+    values["cal_relative"] = form.get("cal_relative") in ("1", "on", "true")
+    calibration: dict[str, Any] = {
+        k: values[f"cal_{k}"] for k in CALIBRATION_FIELDS if values[f"cal_{k}"]
+    }
+    if calibration:
+        calibration["relative"] = values["cal_relative"]
+    values["calibration"] = calibration
     if code is not None:
         values["code"] = code
     if values["kind"] == "device":
         values["facility"] = ""
     mode = "update" if code else "create"
     _checked, problems, _exists = await services.check_new_standard(values, mode, code)
+    problems = {
+        (f"cal_{k.split('.', 1)[1]}" if k.startswith("calibration.") else k): v
+        for k, v in problems.items()
+    }
     if problems:
         return await _editor(values, problems, code, status_code=400)
     await services.save_standard(values, request.user, mode=mode, original_code=code)
@@ -183,6 +198,8 @@ async def standard_edit(code: Code) -> Template:
     values = {
         **found,
         "valid_until": found["valid_until"].isoformat() if found["valid_until"] else "",
+        **{f"cal_{k}": (found.get("calibration") or {}).get(k, "") for k in CALIBRATION_FIELDS},
+        "cal_relative": bool((found.get("calibration") or {}).get("relative")),
     }
     return await _editor(values, {}, code)
 

@@ -42,6 +42,7 @@ class InstrumentType(Table, tablename="instrument_type"):
         length=100, default=""
     )  # 检定结果通知书 template key; "" = the shipped one
     items = JSON(default=[])
+    decision_rule = Varchar(length=40, default="")  # 判定规则: "" / simple, jjf1094, guard_band
     source = Text(default="")
     note = Text(default="")
     to_be_confirmed = Boolean(default=False)
@@ -67,6 +68,9 @@ class Standard(Table, tablename="measurement_standard"):
     department = Varchar(length=100, default="")
     facility = Varchar(length=64, default="")  # 所属标准装置 code (instruments only)
     for_types = JSON(default=[])  # instrument-type codes it serves
+    calibration = JSON(
+        default={}
+    )  # its certificate as numbers: {"U", "k", "relative", "unit", "dof", "quantity"}
     notes = Text(default="")
     active = Boolean(default=True)
     updated_at = Timestamptz(default=TimestamptzNow())

@@ -18,10 +18,16 @@ class Refused(Exception):
     status_code = 400
 
     def __init__(
-        self, detail: str = "", *, status_code: int | None = None, extra: Any = None
+        self,
+        detail: str = "",
+        *,
+        status_code: int | None = None,
+        extra: Any = None,
+        detail_en: str = "",
     ) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.detail_en = detail_en  # when the refusal's source has its own English (a definition's)
         self.extra = extra
         if status_code is not None:
             self.status_code = status_code
@@ -32,6 +38,19 @@ class Refused(Exception):
 
 class Forbidden(Refused):
     status_code = 403
+
+
+class PasswordProblem:
+    """Marks a refusal about the signing password (missing, wrong, locked): a page shows it beside
+    the password field rather than beside the form's first input."""
+
+
+class PasswordMissing(Refused, PasswordProblem):
+    pass
+
+
+class PasswordRefused(Forbidden, PasswordProblem):
+    pass
 
 
 class NotFound(Refused):

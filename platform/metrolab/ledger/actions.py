@@ -159,6 +159,17 @@ def month_of(text: str) -> str:
         ) from exc
 
 
+def refuse_month(month: str, instrument: dict[str, Any], today: date) -> None:
+    """A self-check is for a month that has begun and in which the dispenser was already in use."""
+    message = ""
+    if month > today.strftime("%Y-%m"):
+        message = f"{month} 尚未到来，不能填写该月的自校记录"
+    elif month < (since := compliance.in_use_month(instrument)):
+        message = f"该加油机自 {since} 起在用，不能填写此前月份（{month}）的自校记录"
+    if message:
+        raise Refused(message, extra=[{"key": "month", "message": message}])
+
+
 def refuse_errors(problems: list[Any]) -> None:
     errors = [p for p in problems if p.severity == "error"]
     if errors:
@@ -174,8 +185,9 @@ async def save_self_check(
 ) -> int:
     """A checked self-check (problems from evaluate_form) saved and audited; its id.
     ``user`` None: filled through the station's portal link."""
-    await dispenser(instrument_id)
+    r = await dispenser(instrument_id)
     month = month_of(month)
+    refuse_month(month, r, date.today())
     refuse_errors(problems)
     check = SelfCheck(
         instrument=instrument_id,

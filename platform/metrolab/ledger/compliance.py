@@ -42,6 +42,7 @@ class Evidence:
     href: str = ""
     ok: bool = True
     note: str = ""
+    permission: str = ""  # what opening href needs, beyond seeing the station (no dead-end links)
 
 
 @dataclass
@@ -114,19 +115,24 @@ def _table_1(rows: list[dict[str, Any]], types: dict[str, Any]) -> Requirement:
 
 
 def _compulsory_verified(rows: list[dict[str, Any]], types: dict[str, Any]) -> Requirement:
+    """受检: verified (a verification date or a validity recorded), with or without its certificate
+    registered; the missing certificate is named (it is item h of the §6 materials)."""
     compulsory = [r for r in rows if r["compulsory"]]
-    verified = [r for r in compulsory if r["last_verified_on"] and r["last_certificate"]]
-    evidence = [
-        Evidence(
-            f"{services.type_name(types, r['instrument_type'])} {r['serial']}：证书 {r['last_certificate']}"
-            f"（{r['last_verified_on']}）",
-            certificate_href(r),
-            True,
-        )
-        for r in verified
-    ]
+    verified = [r for r in compulsory if r["last_verified_on"] or r["next_due_on"]]
+    evidence = []
+    for r in verified:
+        name = f"{services.type_name(types, r['instrument_type'])} {r['serial']}"
+        when = r["last_verified_on"] or f"有效期至 {r['next_due_on']}"
+        if r["last_certificate"]:
+            evidence.append(
+                Evidence(f"{name}：证书 {r['last_certificate']}（{when}）", certificate_href(r))
+            )
+        else:
+            evidence.append(
+                Evidence(f"{name}：已检定（{when}）", certificate_href(r), True, "证书未登记")
+            )
     evidence += [
-        _instrument_evidence(r, types, False, "无检定证书") for r in compulsory if r not in verified
+        _instrument_evidence(r, types, False, "未经检定") for r in compulsory if r not in verified
     ]
     ok = bool(compulsory) and len(verified) == len(compulsory)
     rate = f"{len(verified)}/{len(compulsory)}" if compulsory else "0/0"
@@ -189,28 +195,45 @@ def _cycles(rows: list[dict[str, Any]], types: dict[str, Any]) -> Requirement:
     return Requirement("cycles", "§4.6.7 表1", "按表1溯源周期检定", ok, summary, evidence)
 
 
+def in_use_month(instrument: dict[str, Any]) -> str:
+    """The first month the dispenser is in the ledger as in use (its registration)."""
+    created = instrument.get("created_at")
+    return created.strftime("%Y-%m") if created else "0000-00"
+
+
+def _latest(checks: list[dict[str, Any]]) -> dict[str, Any]:
+    return max(checks, key=lambda c: (c["month"], c["id"]))
+
+
 async def _self_checks(
     rows: list[dict[str, Any]], types: dict[str, Any], today: date
 ) -> Requirement:
+    """Each dispenser: a 合格 self-check for each required month since it is in use, and its latest
+    self-check 合格 (a 不合格 one stays red until a later 合格 one); future months do not count."""
     months = previous_months(today)
+    this_month = today.strftime("%Y-%m")
     dispensers = [r for r in rows if r["instrument_type"] == DISPENSER]
     checks = await SelfCheck.select(
         SelfCheck.id, SelfCheck.instrument, SelfCheck.month, SelfCheck.conclusion
     ).where(
         SelfCheck.instrument.is_in([r["id"] for r in dispensers] or [-1])
-        & SelfCheck.month.is_in(months)
+        & (SelfCheck.month <= this_month)
     )
-    found = {(c["instrument"], c["month"]): c for c in checks}
     evidence, ok = [], bool(dispensers)
     for r in dispensers:
-        for month in sorted(months):
-            c = found.get((r["id"], month))
-            if c:
+        own = [c for c in checks if c["instrument"] == r["id"]]
+        for month in sorted(m for m in months if m >= in_use_month(r)):
+            in_month = [c for c in own if c["month"] == month]
+            if in_month:
+                c = _latest(in_month)
+                passed = c["conclusion"] == "合格"
+                ok = ok and passed
                 evidence.append(
                     Evidence(
                         f"加油机 {r['serial']} {month} 自校：{c['conclusion'] or '—'}",
                         f"/ledger/self-checks/{c['id']}",
-                        True,
+                        passed,
+                        "" if passed else "自校不合格",
                     )
                 )
             else:
@@ -221,12 +244,23 @@ async def _self_checks(
                         f"/ledger/instruments/{r['id']}/self-check",
                         False,
                         "无自校记录",
+                        permission="ledger.manage",
                     )
                 )
+        if own and (last := _latest(own))["conclusion"] != "合格" and last["month"] not in months:
+            ok = False
+            evidence.append(
+                Evidence(
+                    f"加油机 {r['serial']} {last['month']} 自校：{last['conclusion'] or '—'}",
+                    f"/ledger/self-checks/{last['id']}",
+                    False,
+                    "此后尚无合格的自校",
+                )
+            )
     summary = (
-        f"近 {len(months)} 个月（{months[-1]} 至 {months[0]}）每台加油机每月均有自校记录"
+        f"近 {len(months)} 个月（{months[-1]} 至 {months[0]}）每台加油机自校均合格"
         if ok
-        else "缺少加油机月度自校记录"
+        else "加油机月度自校缺失或不合格"
         if dispensers
         else "台账中没有在用加油机"
     )

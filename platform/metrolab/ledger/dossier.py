@@ -28,7 +28,7 @@ from metrolab.ledger.tables import (
 class Field:
     key: str
     label: str
-    kind: str = "text"  # text | date | decimal | textarea | select | type
+    kind: str = "text"  # text | date | decimal | textarea | select | type | contract | certificate
     required: bool = True
     options: tuple[str, ...] = ()
 
@@ -100,7 +100,7 @@ KINDS: dict[str, Kind] = {
                 Field("description", "收费内容"),
                 Field("amount", "金额（元）", "decimal"),
                 Field("charged_on", "收费日期", "date"),
-                Field("certificate_number", "证书编号", required=False),
+                Field("certificate_number", "证书编号", "certificate", required=False),
             ),
             permission="customers.contracts",
             parent="contract",
@@ -176,6 +176,10 @@ async def check(
                 ):
                     raise ValueError("请选择该客户的合同")
                 out[f.key] = int(raw)
+            elif f.kind == "certificate":
+                if raw not in await certificate_numbers(customer_id):
+                    raise ValueError(f"该客户没有编号为“{raw[:50]}”的证书，请从列表中选择")
+                out[f.key] = raw
             elif f.kind == "select" and raw not in f.options:
                 raise ValueError(f"{f.label}应为：{'、'.join(f.options)}")
             else:
@@ -214,6 +218,18 @@ async def delete(kind: Kind, customer_id: int, row_id: int) -> None:
     await table.delete().where(table.id == row_id)
 
 
+async def certificate_numbers(customer_id: int) -> list[str]:
+    """The customer's numbered certificates, newest first: what a charge may be booked for."""
+    from metrolab.certificates.tables import Certificate
+
+    found = (
+        await Certificate.select(Certificate.number)
+        .where((Certificate.customer == customer_id) & Certificate.number.is_not_null())
+        .order_by(Certificate.id, ascending=False)
+    )
+    return [r["number"] for r in found]
+
+
 async def rows(customer_id: int) -> dict[str, list[dict[str, Any]]]:
     from metrolab.accounts.tables import User
 
@@ -235,6 +251,7 @@ async def rows(customer_id: int) -> dict[str, list[dict[str, Any]]]:
             User.id.is_in([v["visitor"] for v in out["visits"] if v["visitor"]] or [-1])
         )
     }
+    out["certificate_numbers"] = [{"number": n} for n in await certificate_numbers(customer_id)]
     for v in out["visits"]:
         v["visitor_name"] = names.get(v["visitor"], "")
     for p in out["prices"]:

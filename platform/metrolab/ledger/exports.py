@@ -23,6 +23,7 @@ INSTRUMENT_COLUMNS = [
     ("状态", "status_zh"),
     ("强制检定", "compulsory_zh"),
     ("枪数", "nozzles"),
+    ("准确度等级/最大允许误差", "accuracy_mpe"),
     ("最近检定日期", "last_verified_on"),
     ("检定结论", "last_conclusion"),
     ("有效期至", "next_due_on"),
@@ -45,10 +46,20 @@ def instrument_rows(
                 "category": (types.get(r["instrument_type"]) or {}).get("category", ""),
                 "status_zh": STATUSES.get(r["status"], r["status"]),
                 "compulsory_zh": "强检" if r["compulsory"] else "非强检",
+                "accuracy_mpe": accuracy_mpe(types.get(r["instrument_type"]) or {}),
                 "source_zh": SOURCES.get(r["source"], r["source"]),
             }
         )
     return out
+
+
+def accuracy_mpe(instrument_type: dict[str, Any]) -> str:
+    """准确度等级 and/or 最大允许误差 of the type's catalogue (T/ZBMS 005 表1), once each."""
+    parts = [str(instrument_type.get(k) or "").strip() for k in ("accuracy", "mpe")]
+    parts = [p for n, p in enumerate(parts) if p and p not in parts[:n]]
+    return "；".join(
+        p if p.startswith(("U", "±", "首检")) or "级" in p else f"MPE {p}" for p in parts
+    )
 
 
 def _cell(value: Any) -> Any:
@@ -119,6 +130,7 @@ EQUIPMENT_COLUMNS = [
     ("型号规格", "model"),
     ("出厂编号", "serial"),
     ("安装位置", "location"),
+    ("准确度等级/最大允许误差", "accuracy_mpe"),
     ("管理方式", "management"),
     ("检定日期", "last_verified_on"),
     ("有效期至", "next_due_on"),

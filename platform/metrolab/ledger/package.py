@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import zipfile
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
@@ -15,7 +16,13 @@ from typing import Any
 from metrolab import storage
 from metrolab.customers.tables import Contact
 from metrolab.ledger import exports, services
-from metrolab.ledger.tables import Application, ExternalCertificate, LedgerInstrument, StationStaff
+from metrolab.ledger.tables import (
+    Application,
+    ExternalCertificate,
+    LedgerInstrument,
+    Licence,
+    StationStaff,
+)
 from metrolab.paths import data_folder
 
 log = logging.getLogger("metrolab")
@@ -68,7 +75,9 @@ async def prefill(customer_id: int, today: date | None = None) -> dict[str, Any]
         "instruments": str(len(rows)),
         "compulsory_instruments": str(sum(1 for r in rows if r["compulsory"])),
         "management_summary": "已建立计量器具档案和台账；每月对加油机自校并记录；强制检定计量器具按周期申请检定。",
-        "opinion": "本单位自愿申报加油站诚信计量示范单位，承诺所填内容及所附材料真实有效。",
+        "opinion": ""
+        if await failing_requirements(customer_id, today)
+        else "本单位自愿申报加油站诚信计量示范单位，承诺所填内容及所附材料真实有效。",
     }
 
 
@@ -136,50 +145,99 @@ def _keys(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-async def certificates(customer_id: int, today: date | None = None) -> list[tuple[str, bytes]]:
-    """(file name, bytes) of the compulsory instruments' certificates verified in the last two years."""
+@dataclass
+class Held:
+    """One certificate of a compulsory instrument, as put into the package."""
+
+    instrument: int
+    verified_on: date
+    valid_until: date | None
+    name: str
+    data: bytes
+
+
+async def certificates(customer_id: int, today: date | None = None) -> list[Held]:
+    """The compulsory instruments' certificates valid at some time in the last two years (item h)."""
     today = today or date.today()
-    since = today - timedelta(days=365 * CERTIFICATE_YEARS)
+    since = _since(today)
     instruments = await LedgerInstrument.select().where(
         (LedgerInstrument.customer == customer_id)
         & (LedgerInstrument.compulsory == True)  # noqa: E712
         & (LedgerInstrument.status == "in_use")
     )
     by_id = {r["id"]: r for r in instruments}
-    files: list[tuple[str, bytes]] = []
+    held: list[Held] = []
     for ext in await ExternalCertificate.select().where(
         ExternalCertificate.instrument.is_in(list(by_id) or [-1])
-        & (ExternalCertificate.verified_on >= since)
     ):
         r = by_id[ext["instrument"]]
-        if storage.exists(ext["scan_sha256"]):
+        if _in_window(ext["verified_on"], ext["valid_until"], since) and storage.exists(
+            ext["scan_sha256"]
+        ):
             name = f"{r['serial']}_{ext['verified_on']}_外检_{ext['number']}{services.SCAN_SUFFIX[ext['scan_type']]}"
-            files.append((_safe(name), storage.get(ext["scan_sha256"])))
-    try:
-        from metrolab.certificates.tables import Certificate
-    except ImportError:
-        return files
-    keys = {(r["instrument_type"], r["serial"]) for r in instruments}
+            held.append(
+                Held(
+                    r["id"],
+                    ext["verified_on"],
+                    ext["valid_until"],
+                    _safe(name),
+                    storage.get(ext["scan_sha256"]),
+                )
+            )
+    from metrolab.certificates.tables import Certificate
+
+    keys = {(r["instrument_type"], r["serial"]): r["id"] for r in instruments}
     own = (
         await Certificate.select()
         .where(
             (Certificate.customer == customer_id)
             & (Certificate.pdf_sha256 != "")
-            & (Certificate.verified_on >= since)
             & Certificate.status.not_in(list(services.ISSUED_EXCLUDED))
         )
         .output(load_json=True)
     )
     for cert in own:
         serial = str(((cert["context"] or {}).get("instrument") or {}).get("serial") or "")
-        if (cert["instrument_type"], serial) in keys and storage.exists(cert["pdf_sha256"]):
-            files.append(
-                (
+        iid = keys.get((cert["instrument_type"], serial))
+        if (
+            iid
+            and cert["verified_on"]
+            and _in_window(cert["verified_on"], cert["valid_until"], since)
+            and storage.exists(cert["pdf_sha256"])
+        ):
+            held.append(
+                Held(
+                    iid,
+                    cert["verified_on"],
+                    cert["valid_until"],
                     _safe(f"{serial}_{cert['verified_on']}_{cert['number']}.pdf"),
                     storage.get(cert["pdf_sha256"]),
                 )
             )
-    return sorted(files)
+    return sorted(held, key=lambda h: h.name)
+
+
+def _since(today: date) -> date:
+    try:
+        return today.replace(year=today.year - CERTIFICATE_YEARS)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - CERTIFICATE_YEARS, day=28)
+
+
+def _in_window(verified_on: date, valid_until: date | None, since: date) -> bool:
+    return (valid_until or verified_on) >= since
+
+
+def gap(held: list[Held], since: date, today: date) -> tuple[date, date] | None:
+    """The first stretch of [since, today] no held certificate covers, or None (两年连续有效)."""
+    covered = since - timedelta(days=1)
+    for h in sorted(held, key=lambda h: h.verified_on):
+        if h.verified_on > covered + timedelta(days=1):
+            return covered + timedelta(days=1), h.verified_on - timedelta(days=1)
+        covered = max(covered, h.valid_until or h.verified_on)
+        if covered >= today:
+            return None
+    return (covered + timedelta(days=1), today) if covered < today else None
 
 
 def _safe(name: str) -> str:
@@ -197,12 +255,126 @@ def _pdf(docx: bytes) -> bytes | None:
         return None
 
 
+# §6 申报材料 a–i: (item, title, the 客户证照 kind that holds it or "" when the package makes it itself).
+MATERIALS = [
+    ("a", "营业执照", "营业执照"),
+    ("b", "申请书（附录A）", ""),
+    ("c", "自我承诺书（附录B）", "自我承诺书"),
+    ("d", "诚信计量承诺制度及实施证明", "诚信计量承诺制度"),
+    ("e", "近一年内第三方出具的油品质量检测合格证明", "油品质量检测"),
+    ("f", "特殊行业特殊要求的相关资质文件", "特殊行业资质"),
+    ("g", "在用计量器具配备情况一览表", ""),
+    ("h", "强检计量器具连续两年的有效检定证书复印件", ""),
+    ("i", "其他公益慈善或服务社会的证明材料", "公益"),
+]
+
+
+@dataclass
+class Material:
+    item: str
+    title: str
+    evidence: list[str] = field(default_factory=list)
+    files: list[tuple[str, bytes]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.evidence) and not self.missing
+
+
+async def materials(customer_id: int, today: date | None = None) -> list[Material]:
+    """Each §6 item with its evidence, or what is 缺."""
+    today = today or date.today()
+    licences = await Licence.select().where(Licence.customer == customer_id).order_by(Licence.id)
+    types = await services.instrument_types()
+    out = []
+    for item, title, kind in MATERIALS:
+        m = Material(item, title)
+        if kind:
+            for lic in licences:
+                valid = lic["valid_until"] is None or lic["valid_until"] >= today
+                if (
+                    kind in lic["kind"]
+                    and valid
+                    and lic["scan_sha256"]
+                    and storage.exists(lic["scan_sha256"])
+                ):
+                    name = _safe(
+                        f"{lic['kind']}_{lic['number']}{services.SCAN_SUFFIX[lic['scan_type']]}"
+                    )
+                    m.evidence.append(f"{lic['kind']} {lic['number']}")
+                    m.files.append((name, storage.get(lic["scan_sha256"])))
+        elif item == "b":
+            m.evidence.append("01_诚信计量示范单位申请书.docx")
+        elif item == "g":
+            m.evidence.append("02_在用计量器具配备情况一览表.xlsx")
+        elif item == "h":
+            await _item_h(m, customer_id, types, today)
+        if not m.evidence and not m.missing:
+            m.missing.append(
+                f"缺：{title}" + (f"（请在客户证照中登记“{kind}”及扫描件）" if kind else "")
+            )
+        out.append(m)
+    return out
+
+
+async def _item_h(m: Material, customer_id: int, types: dict[str, Any], today: date) -> None:
+    since = _since(today)
+    held = await certificates(customer_id, today)
+    compulsory = (
+        await LedgerInstrument.select()
+        .where(
+            (LedgerInstrument.customer == customer_id)
+            & (LedgerInstrument.compulsory == True)  # noqa: E712
+            & (LedgerInstrument.status == "in_use")
+        )
+        .order_by(LedgerInstrument.serial)
+    )
+    for r in compulsory:
+        own = [h for h in held if h.instrument == r["id"]]
+        name = f"{services.type_name(types, r['instrument_type'])} {r['serial']}"
+        m.files += [(h.name, h.data) for h in own]
+        hole = gap(own, since, today)
+        if hole:
+            m.missing.append(f"缺：{name} {hole[0]} 至 {hole[1]} 的有效检定证书")
+        else:
+            m.evidence.append(f"{name}：{len(own)} 份证书，{since} 至 {today} 连续有效")
+    if not compulsory:
+        m.missing.append("缺：台账中没有在用的强检计量器具")
+
+
+def checklist(items: list[Material], failing: list[str]) -> str:
+    lines = []
+    if failing:
+        lines += [
+            "草稿：本站尚未达到 T/ZBMS 005—2022 的要求，本材料不能作为申报材料。",
+            "未达标：" + "；".join(failing),
+            "",
+        ]
+    lines.append("诚信计量示范单位申报材料清单（T/ZBMS 005—2022 第6章）")
+    for m in items:
+        lines.append(f"{m.item}) {m.title}：{'齐全' if m.ok else '缺'}")
+        lines += [f"    {e}" for e in m.evidence] + [f"    {e}" for e in m.missing]
+    return "\n".join(lines) + "\n"
+
+
+async def failing_requirements(customer_id: int, today: date | None = None) -> list[str]:
+    from metrolab.ledger import compliance
+
+    return [
+        f"{r.clause} {r.title}" for r in await compliance.evaluate(customer_id, today) if not r.ok
+    ]
+
+
 async def build_package(
     customer_id: int, include_pdf: bool = True, today: date | None = None
-) -> bytes:
+) -> tuple[bytes, bool]:
+    """The zip and whether it is a 草稿 (the station does not meet every requirement)."""
     import anyio
 
     customer = await services.customer(customer_id)
+    failing = await failing_requirements(customer_id, today)
+    items = await materials(customer_id, today)
     docx = await application_docx(customer_id)
     rows = await equipment(customer_id)
     listing = exports.xlsx(
@@ -211,12 +383,16 @@ async def build_package(
         title=f"{customer['name']} 在用计量器具配备情况一览表",
         sheet="在用计量器具",
     )
+    draft = "草稿_" if failing else ""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("01_诚信计量示范单位申请书.docx", docx)
+        z.writestr(f"00_{draft}申报材料清单.txt", checklist(items, failing))
+        z.writestr(f"01_{draft}诚信计量示范单位申请书.docx", docx)
         if include_pdf and (pdf := await anyio.to_thread.run_sync(_pdf, docx)):
-            z.writestr("01_诚信计量示范单位申请书.pdf", pdf)
+            z.writestr(f"01_{draft}诚信计量示范单位申请书.pdf", pdf)
         z.writestr("02_在用计量器具配备情况一览表.xlsx", listing)
-        for name, data in await certificates(customer_id, today):
-            z.writestr(f"03_强检计量器具检定证书/{name}", data)
-    return out.getvalue()
+        for m in items:
+            folder = "03_强检计量器具检定证书" if m.item == "h" else f"{m.item}_{m.title}"
+            for name, data in m.files:
+                z.writestr(f"{folder}/{name}", data)
+    return out.getvalue(), bool(failing)

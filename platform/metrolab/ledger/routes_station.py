@@ -231,6 +231,7 @@ async def _self_check_page(
     status_code: int = 200,
     message: str = "",
     action: str = "",
+    month_error: str = "",
 ) -> Template:
     from metrolab.engine.forms import render_form
 
@@ -253,6 +254,7 @@ async def _self_check_page(
         form_html=html,
         month=month,
         message=message,
+        month_error=month_error,
         action=action,
         portal=action.startswith("/portal/"),
     )
@@ -314,8 +316,11 @@ async def _save_self_check(
     except UserError as exc:
         if exc.status_code != 400:
             raise
-        message = "月份格式应为 YYYY-MM" if "月份" in exc.detail else "请修改标红的项目后再保存"
-        return await _self_check_page(instrument_id, data, problems, month, 400, message, action)
+        month_error = [e["message"] for e in exc.extra or [] if e.get("key") == "month"]
+        message = month_error[0] if month_error else "请修改标红的项目后再保存"
+        return await _self_check_page(
+            instrument_id, data, problems, month, 400, message, action, "".join(month_error)
+        )
 
 
 @post(
@@ -476,14 +481,16 @@ async def application_docx(customer_id: Id) -> Response:
 )
 async def application_package(request: Request, customer_id: Id, pdf: bool = True) -> Response:
     c = await _station(customer_id)
-    data = await package.build_package(customer_id, include_pdf=pdf)
+    data, draft = await package.build_package(customer_id, include_pdf=pdf)
     await record(
         "ledger.application_package",
         actor=request.user,
         target_type="customer",
         target_id=customer_id,
+        details={"draft": draft},
     )
-    return download(data, f"{c['name']}_诚信计量示范单位申报材料.zip", "application/zip")
+    name = f"{c['name']}_诚信计量示范单位申报材料{'（草稿）' if draft else ''}.zip"
+    return download(data, name, "application/zip")
 
 
 handlers = [

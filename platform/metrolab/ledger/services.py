@@ -30,7 +30,12 @@ from metrolab.audit.log import record
 from metrolab.customers.tables import Customer
 from metrolab.kernel.errors import Conflict, NotFound, Refused
 from metrolab.kernel.validity import conforms, due_date
-from metrolab.ledger.tables import STATUSES, ExternalCertificate, LedgerInstrument, PortalLink
+from metrolab.ledger.tables import (
+    STATUSES,
+    ExternalCertificate,
+    LedgerInstrument,
+    PortalLink,
+)
 from metrolab.settings import get_settings
 
 MAX_SCAN_BYTES = 10 * 1024 * 1024
@@ -262,8 +267,15 @@ async def _apply_verification(
     last = instrument.get("last_verified_on")
     if last and verified_on < last:
         return False
+    failed = not conforms(conclusion)
+    status = instrument.get("status") or "in_use"
+    if failed and status == "in_use":
+        status = "awaiting"  # 不合格 → out of use, due again at once (§5.2)
+    elif not failed and status == "awaiting":
+        status = "in_use"
     await LedgerInstrument.update(
         {
+            LedgerInstrument.status: status,
             LedgerInstrument.last_verified_on: verified_on,
             LedgerInstrument.last_conclusion: conclusion,
             LedgerInstrument.next_due_on: next_due_on,
@@ -565,8 +577,11 @@ async def due(
     """In-use instruments due within ``within_days`` days, overdue ones included, soonest first."""
     today = today or date.today()
     query = LedgerInstrument.select(*_columns()).where(
-        (LedgerInstrument.status == "in_use")
-        & (LedgerInstrument.next_due_on <= _until(today, within_days))
+        (
+            (LedgerInstrument.status == "in_use")
+            & (LedgerInstrument.next_due_on <= _until(today, within_days))
+        )
+        | (LedgerInstrument.status == "awaiting")  # failed: to be verified again now
     )
     if customer_id:
         query = query.where(LedgerInstrument.customer == customer_id)
@@ -578,20 +593,23 @@ def count_due(within_days: int = 30, today: date | None = None) -> Count:
     """In-use instruments due within the days (a query: await it, or let the home page batch it)."""
     today = today or date.today()
     return LedgerInstrument.count().where(
-        (LedgerInstrument.status == "in_use")
-        & (LedgerInstrument.next_due_on <= _until(today, within_days))
+        (
+            (LedgerInstrument.status == "in_use")
+            & (LedgerInstrument.next_due_on <= _until(today, within_days))
+        )
+        | (LedgerInstrument.status == "awaiting")  # failed: to be verified again now
     )
 
 
 _BY_CUSTOMER = """
 SELECT li.customer AS customer, c.name AS customer_name,
-       SUM(CASE WHEN li.next_due_on < {} THEN 1 ELSE 0 END) AS overdue,
+       SUM(CASE WHEN li.status = 'awaiting' OR li.next_due_on < {} THEN 1 ELSE 0 END) AS overdue,
        SUM(CASE WHEN li.next_due_on >= {} AND li.next_due_on <= {} THEN 1 ELSE 0 END) AS d30,
        SUM(CASE WHEN li.next_due_on > {} AND li.next_due_on <= {} THEN 1 ELSE 0 END) AS d60,
        SUM(CASE WHEN li.next_due_on > {} THEN 1 ELSE 0 END) AS d90,
        MIN(li.next_due_on) AS first_due
 FROM ledger_instrument li JOIN customer c ON c.id = li.customer
-WHERE li.status = 'in_use' AND li.next_due_on <= {}
+WHERE (li.status = 'in_use' AND li.next_due_on <= {}) OR li.status = 'awaiting'
 GROUP BY li.customer, c.name
 ORDER BY MIN(li.next_due_on), c.name
 """

@@ -19,8 +19,10 @@ from piccolo.table import Table
 
 from metrolab.accounts.tables import User
 from metrolab.customers.tables import Customer
+from metrolab.web.i18n import N_
 
-STATUSES = {"in_use": "在用", "idle": "停用", "scrapped": "报废"}
+STATUSES = {"in_use": "在用", "awaiting": N_("待检"), "idle": "停用", "scrapped": "报废"}
+# 待检: the last verification failed — out of use until repaired and verified again (on the due list).
 SOURCES = {
     "manual": "手工录入",
     "import": "导入",
@@ -39,7 +41,7 @@ class LedgerInstrument(Table, tablename="ledger_instrument"):
     serial = Varchar(length=100, default="", index=True)
     manufacturer = Varchar(length=200, default="")
     location = Varchar(length=200, default="")
-    status = Varchar(length=20, default="in_use", index=True)  # in_use | idle | scrapped
+    status = Varchar(length=20, default="in_use", index=True)  # in_use | awaiting | idle | scrapped
     compulsory = Boolean(default=False)  # 强制检定
     nozzles = Integer(null=True, default=None)  # 加油枪数 (dispensers)
     last_verified_on = Date(null=True, default=None)

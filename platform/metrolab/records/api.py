@@ -107,11 +107,17 @@ async def api_create(request: Request, data: NewRecord) -> dict[str, Any]:
     "/api/v1/records/{record_id:int}",
     opt=VIEW,
     tags=TAGS,
-    summary="原始记录",
+    summary="原始记录（archived：随仪表入库归档的位置与时间，未归档为 null；uncertainty：各检定点的不确定度评定与判定规则，器具类型没有评定时为 null）",
     responses=errors(404),
 )
 async def api_record(record_id: Id) -> dict[str, Any]:
-    return _json(await services.record_or_404(record_id))
+    from metrolab import hooks
+
+    rec = _json(await services.record_or_404(record_id))
+    rec["archived"] = _json(await hooks.first("record.archived", record_id))
+    raw = await services.record_or_404(record_id)
+    rec["uncertainty"] = _json(await hooks.first("record.uncertainty", raw))
+    return rec
 
 
 @post(
@@ -125,7 +131,9 @@ async def api_record(record_id: Id) -> dict[str, Any]:
 async def api_compute(record_id: Id, data: Filled) -> dict[str, Any]:
     rec = await services.record_or_404(record_id)
     pin = await services.pinned(rec["form_version"])
-    evaluation = await services.evaluate(pin, data.data, _header(rec, data.header))
+    evaluation = await services.evaluate(
+        pin, data.data, _header(rec, data.header), record_id=rec["id"]
+    )
     return {
         "data": evaluation.data,
         "conclusion": evaluation.conclusion,

@@ -9,8 +9,10 @@ from typing import Any
 from litestar import Request, Response, Router, get, post
 from litestar.response import Redirect, Template
 
+from metrolab import hooks
 from metrolab.engine.forms import apply_row_action, parse_submission
 from metrolab.forms import catalogue as indicators
+from metrolab.kernel.errors import Conflict
 from metrolab.records import api, services
 from metrolab.web.errors import UserError
 from metrolab.web.i18n import _
@@ -61,6 +63,7 @@ async def _editor(
     reason: str = "",
     status_code: int = 200,
     show_summary: bool = False,
+    conflict: list[dict[str, str]] | None = None,
 ) -> Template:
     ctx = dict(evaluation.context, compute_url=f"/records/{rec['id']}/compute")
     return page(
@@ -81,6 +84,7 @@ async def _editor(
         header_fields=[c for c, k in services.MIRRORED.items() if k not in pin.fields],
         standards=ctx.get("standards", []),
         labels=services.HEADER_LABELS,
+        conflict=conflict or [],
     )
 
 
@@ -152,7 +156,9 @@ async def record_create(request: Request) -> Response:
 async def record_view(request: Request, record_id: Id) -> Template:
     rec = await services.record_or_404(record_id)
     pin = await services.pinned(rec["form_version"])
-    evaluation = await services.evaluate(pin, rec["data"], _header_of(rec), required=False)
+    evaluation = await services.evaluate(
+        pin, rec["data"], _header_of(rec), required=False, record_id=rec["id"]
+    )
     return page(
         "records/view.html",
         title=_("原始记录 {n}", n=rec["number"]),
@@ -163,6 +169,8 @@ async def record_view(request: Request, record_id: Id) -> Template:
         status_zh=STATUS_ZH,
         revisions=await services.revisions(record_id),
         lock=await services.locked_by(record_id),
+        archive=await hooks.first("record.archived", record_id),
+        budgets=await hooks.first("record.uncertainty", {**rec, "data": evaluation.data}),
         labels=services.HEADER_LABELS,
         header_fields=[c for c, k in services.MIRRORED.items() if k not in pin.fields],
     )
@@ -176,7 +184,9 @@ async def record_edit(request: Request, record_id: Id) -> Template | Redirect:
         return see_other(f"/records/{record_id}")
     pin = await services.pinned(rec["form_version"])
     header = _header_of(rec)
-    evaluation = await services.evaluate(pin, rec["data"], header, required=False)
+    evaluation = await services.evaluate(
+        pin, rec["data"], header, required=False, record_id=rec["id"]
+    )
     return await _editor(request, rec, pin, header, rec["data"], evaluation)
 
 
@@ -192,7 +202,7 @@ async def record_compute(request: Request, record_id: Id) -> Template:
     header, data, action, reason = await _posted(request, pin)
     if action:
         data = apply_row_action(pin.defn, data, action, pin.catalogue)
-    evaluation = await services.evaluate(pin, data, header, required=False)
+    evaluation = await services.evaluate(pin, data, header, required=False, record_id=rec["id"])
     if is_htmx(request):
         ctx = dict(evaluation.context, compute_url=f"/records/{record_id}/compute")
         return page(
@@ -231,9 +241,19 @@ async def record_save(request: Request, record_id: Id) -> Response:
     header, data, action, reason = await _posted(request, pin)
     if action:  # a row button pressed without htmx: change the rows, keep everything, save nothing
         data = apply_row_action(pin.defn, data, action, pin.catalogue)
-        evaluation = await services.evaluate(pin, data, header, required=False)
+        evaluation = await services.evaluate(pin, data, header, required=False, record_id=rec["id"])
         return await _editor(request, rec, pin, header, data, evaluation, reason=reason)
-    outcome = await services.save_audited(record_id, header, data, request.user, reason)
+    form = await request.form()
+    base = form.get("_base")
+    if rec["status"] == "saved" and base is not None and base != (rec["last_revision_hash"] or ""):
+        return await _conflict(request, rec, pin, header, data, reason)
+    try:
+        outcome = await services.save_audited(record_id, header, data, request.user, reason)
+    except Conflict:
+        if await services.locked_by(record_id):
+            raise
+        rec = await services.record_or_404(record_id)  # saved by someone in the same instant
+        return await _conflict(request, rec, pin, header, data, reason)
     if not outcome.saved:
         assert outcome.evaluation is not None
         return await _editor(
@@ -249,6 +269,23 @@ async def record_save(request: Request, record_id: Id) -> Response:
             show_summary=True,
         )
     return see_other(f"/records/{record_id}")
+
+
+async def _conflict(
+    request: Request,
+    rec: dict[str, Any],
+    pin: services.Pinned,
+    header: dict,
+    data: dict,
+    reason: str,
+) -> Template:
+    """Saved by someone else since this form was opened: 409, theirs beside yours, the typed form
+    kept (with the new base, so saving again after looking replaces theirs on purpose)."""
+    evaluation = await services.evaluate(pin, data, header, required=False, record_id=rec["id"])
+    conflict = await services.saved_meanwhile(rec, pin, header, data)
+    return await _editor(
+        request, rec, pin, header, data, evaluation, None, reason, 409, conflict=conflict
+    )
 
 
 @get("/records/{record_id:int}/history", opt=perm("records.view"), include_in_schema=False)

@@ -46,6 +46,11 @@ MIRRORED = {
     "standards": "standards",
     "environment": "environment",
 }
+PAGE_ASKS = (
+    "customer",
+)  # form keys the record page asks in its header (送检单位: the customer row)
+# form keys a new record fills from who opens it: the signed-in verifier's name
+FROM_VERIFIER = ("verifier_signature",)
 HEADER_LABELS = {
     "customer": "送检单位",
     "instrument_name": "器具名称",
@@ -160,7 +165,23 @@ async def context_for(pin: Pinned, on: date, compute_url: str | None = None) -> 
     }
     if compute_url:
         ctx["compute_url"] = compute_url
+    asked = [key for key in PAGE_ASKS if key in pin.fields]
+    if asked:  # the page's header asks these; the form's own copy follows it (asked once)
+        ctx["asked_by_page"] = asked
     return ctx
+
+
+async def _follow_header(
+    pin: Pinned, data: dict[str, Any], header: dict[str, Any]
+) -> dict[str, Any]:
+    """The form's own 送检单位 is the name of the customer chosen in the page's header."""
+    from metrolab.customers.tables import Customer
+
+    cid = _customer_id(header)
+    if "customer" not in pin.fields or not cid:
+        return data
+    row = await Customer.select(Customer.name).where(Customer.id == cid).first()
+    return {**data, "customer": row["name"]} if row else data
 
 
 async def _expired_standards(pin: Pinned, data: dict[str, Any], on: date) -> list[FieldProblem]:
@@ -192,14 +213,32 @@ async def _expired_standards(pin: Pinned, data: dict[str, Any], on: date) -> lis
     return out
 
 
+async def record_context(record_id: int | None) -> dict[str, Any]:
+    """What other features know about a record that its form's rules may name (hook
+    ``record.context``): e.g. ``received_on``, the receipt date of the entrustment it verifies."""
+    from metrolab import hooks
+
+    out: dict[str, Any] = {}
+    if record_id:
+        for answer in await hooks.gather("record.context", record_id):
+            out.update(answer or {})
+    return out
+
+
 async def evaluate(
-    pin: Pinned, data: dict[str, Any], header: dict[str, Any] | None = None, required: bool = True
+    pin: Pinned,
+    data: dict[str, Any],
+    header: dict[str, Any] | None = None,
+    required: bool = True,
+    record_id: int | None = None,
 ) -> Evaluation:
     """Validate and compute on the server. ``required=False`` (live computing while typing) leaves
-    out "必填" for fields not filled in yet."""
+    out "必填" for fields not filled in yet. ``record_id``: the record's context from other features
+    (its entrustment's receipt date) for the form's rules."""
     header = header or {}
+    data = await _follow_header(pin, data, header)
     on = verification_date(pin, data, header)
-    ctx = await context_for(pin, on)
+    ctx = {**await record_context(record_id), **await context_for(pin, on)}
     result = compute(pin.defn, data, pin.catalogue, ctx)  # once: validation reads the same result
     checked = [
         p
@@ -338,6 +377,8 @@ async def create_record(
         k: v for k, v in (nameplate or {}).items() if k in ("serial", "model", "manufacturer") and v
     }
     data.update({k: v for k, v in plate.items() if k in pin.fields})
+    name = str(getattr(user, "full_name", "") or "")
+    data.update({k: name for k in FROM_VERIFIER if k in pin.fields and name})
     from metrolab.lab.series import numbering_transaction
 
     async with numbering_transaction():  # concurrent records queue for the number, none fails
@@ -417,28 +458,30 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _typed_fields(pin: Pinned, data: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    """path → (label_zh, value) for every field a person fills in (computed values follow them)."""
+def _typed_fields(pin: Pinned, data: dict[str, Any]) -> dict[str, tuple[str, str, str]]:
+    """path → (label_zh, value, label_en) for every field a person fills in (computed values
+    follow them)."""
     root, _ = build(pin.defn, pin.catalogue)
     out = {}
     for v in visit(root, data):
         if v.entry.kind == "field":
-            out[v.path] = (full_label(v.labels, v.entry.node.get("label"))[0], _text(v.value))
+            zh, en = full_label(v.labels, v.entry.node.get("label"))
+            out[v.path] = (zh, _text(v.value), en)
         elif v.entry.kind == "environment":
             values = v.value if isinstance(v.value, dict) else {}
             for name, (label, _unit) in ENV_LABELS.items():
                 if name in values or name in (v.entry.node.get("fields") or []):
-                    out[f"{v.path}.{name}"] = (
-                        full_label(v.labels, label)[0],
-                        _text(values.get(name)),
-                    )
+                    zh, en = full_label(v.labels, label)
+                    out[f"{v.path}.{name}"] = (zh, _text(values.get(name)), en)
     return out
 
 
 async def changes_between(
-    pin: Pinned, old: dict[str, Any], new: dict[str, Any]
+    pin: Pinned, old: dict[str, Any], new: dict[str, Any], english: bool = False
 ) -> list[dict[str, str]]:
-    """[{path, label_zh, old, new}] between two record contents (header + typed fields + conclusion)."""
+    """[{path, label_zh, old, new}] between two record contents (header + typed fields + conclusion).
+    ``english`` adds the form's own English label (``label_en``) to a typed field's change, for a
+    page in English; a revision keeps only what it always kept (its hash covers the changes)."""
     from metrolab.customers.tables import Customer
 
     changes = []
@@ -472,8 +515,11 @@ async def changes_between(
     for path in list(before) + [p for p in after if p not in before]:
         a, b = before.get(path, ("", ""))[1], after.get(path, ("", ""))[1]
         if a != b:
-            label = (after[path] if path in after else before[path])[0]
-            changes.append({"path": path, "label_zh": label, "old": a, "new": b})
+            labels = after[path] if path in after else before[path]
+            change = {"path": path, "label_zh": labels[0], "old": a, "new": b}
+            if english and labels[2]:
+                change["label_en"] = labels[2]
+            changes.append(change)
     if (old.get("conclusion") or "") != (new.get("conclusion") or ""):
         changes.append(
             {
@@ -530,7 +576,7 @@ async def autosave(
     if rec["status"] != "draft":
         raise Conflict("记录已保存，修改须填写修改原因后点击“保存”")
     pin = await pinned(rec["form_version"])
-    evaluation = await evaluate(pin, data, header, required=False)
+    evaluation = await evaluate(pin, data, header, required=False, record_id=record_id)
     cols = header_columns(pin, evaluation.data, header)
     values = {
         OriginalRecord.data: evaluation.data,
@@ -544,6 +590,22 @@ async def autosave(
         (OriginalRecord.id == record_id) & (OriginalRecord.status == "draft")
     )
     return await record_or_404(record_id)
+
+
+async def saved_meanwhile(
+    rec: dict[str, Any], pin: Pinned, header: dict[str, Any], data: dict[str, Any]
+) -> list[dict[str, str]]:
+    """Two versions side by side when someone saved the record after this form was opened:
+    [{path, label_zh, old: theirs (saved), new: yours (typed)}] — what the typed form would change."""
+    evaluation = await evaluate(pin, data, header, required=False, record_id=rec["id"])
+    new = {
+        **rec,
+        **header_columns(pin, evaluation.data, header),
+        "customer": _customer_id(header),
+        "data": evaluation.data,
+        "conclusion": evaluation.conclusion or "",
+    }
+    return await changes_between(pin, content_of(rec), content_of(new), english=True)
 
 
 async def locked_by(record_id: int) -> dict[str, str] | None:
@@ -598,7 +660,7 @@ async def save(
     if lock := await locked_by(record_id):
         raise Conflict(lock["message"])
     pin = await pinned(rec["form_version"])
-    evaluation = evaluation or await evaluate(pin, data, header)
+    evaluation = evaluation or await evaluate(pin, data, header, record_id=record_id)
     cols = header_columns(pin, evaluation.data, header)
     header_errors = _header_errors(header, cols, pin)
     if evaluation.errors or header_errors:

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from litestar import Response, Router, get
 from litestar.response import Template
 
-from metrolab.statistics import exports
+from metrolab.statistics import customers, exports
 from metrolab.statistics.chart import bar_chart
 from metrolab.statistics.queries import DIMENSIONS, SOURCES, Row, grouped
 from metrolab.web.errors import UserError
 from metrolab.web.i18n import _
 from metrolab.web.pages import page
+from metrolab.web.params import SearchText
 from metrolab.web.permissions import perm
 
 
@@ -112,4 +113,91 @@ async def api_statistics(
     }
 
 
-router = Router(path="/", route_handlers=[statistics_page, api_statistics])
+def _download(fmt: str, header: Any, body: list[list[Any]], title: str, filename: str) -> Response:
+    if fmt == "csv":
+        return Response(
+            exports.csv_text(header, body),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="{filename}.csv"'},
+        )
+    return Response(
+        exports.xlsx_bytes(title, header, body),
+        media_type=exports.XLSX,
+        headers={"content-disposition": f'attachment; filename="{filename}.xlsx"'},
+    )
+
+
+@get("/statistics/customers", opt=perm("statistics.view"), include_in_schema=False)
+async def customer_statistics_page(
+    q: SearchText = "",
+    category: SearchText = "",
+    start: SearchText = "",
+    end: SearchText = "",
+    format: SearchText = "",
+) -> Response | Template:
+    """客户明细查询: all customers side by side, exported as xlsx / csv (§5.9)."""
+    rows = await customers.customer_rows(
+        q, category, _date(start, "开始日期"), _date(end, "结束日期")
+    )
+    if format in ("csv", "xlsx"):
+        return _download(
+            format, customers.HEADER, customers.table(rows), "客户明细", "customer-statistics"
+        )
+    return page(
+        "statistics/customers.html",
+        title=_("客户明细查询"),
+        header=customers.HEADER,
+        rows=rows,
+        query={"q": q, "category": category, "start": start, "end": end},
+    )
+
+
+@get(
+    "/api/v1/statistics/customers",
+    opt=perm("statistics.view"),
+    tags=["statistics"],
+    summary="客户明细查询（各送检单位的委托单数、证书数与结论，可按期间、类别、名称）",
+)
+async def api_customer_statistics(
+    q: SearchText = "",
+    category: SearchText = "",
+    start: SearchText = "",
+    end: SearchText = "",
+) -> dict[str, Any]:
+    rows = await customers.customer_rows(
+        q, category, _date(start, "开始日期"), _date(end, "结束日期")
+    )
+    return {"items": rows}
+
+
+@get(
+    "/api/v1/statistics/customers/export",
+    opt=perm("statistics.view"),
+    tags=["statistics"],
+    summary="客户明细查询导出（xlsx / csv）",
+)
+async def api_customer_statistics_export(
+    q: SearchText = "",
+    category: SearchText = "",
+    start: SearchText = "",
+    end: SearchText = "",
+    format: Literal["xlsx", "csv"] = "xlsx",
+) -> Response:
+    rows = await customers.customer_rows(
+        q, category, _date(start, "开始日期"), _date(end, "结束日期")
+    )
+    return _download(
+        format, customers.HEADER, customers.table(rows), "客户明细", "customer-statistics"
+    )
+
+
+router = Router(
+    path="/",
+    route_handlers=[
+        statistics_page,
+        api_statistics,
+        customer_statistics_page,
+        api_customer_statistics,
+        api_customer_statistics_export,
+    ],
+)

@@ -44,6 +44,16 @@ _TITLES = {
 UserError = Refused
 
 
+def said(exc: Refused) -> str:
+    """A refusal's message in the person's language: its own English when it has one (a workflow
+    definition's guard message), else the catalogue's translation of the 中文."""
+    from metrolab.web.i18n import current_language
+
+    if current_language() == "en" and exc.detail_en:
+        return exc.detail_en
+    return _(str(exc.detail))
+
+
 def _wants_json(request: Request) -> bool:
     if request.url.path.startswith(("/api/", "/schema")):
         return True
@@ -66,6 +76,10 @@ def _field_problems(exc: HTTPException | Refused) -> list[dict[str, str]]:
 
 def _message(exc: HTTPException | Refused, problems: list[dict[str, str]]) -> str:
     detail = exc.detail or ""
+    if exc.status_code == 413:
+        from metrolab.web.templating import upload_max_mb
+
+        return _("文件过大：上传的文件不能超过 {limit}", limit=upload_max_mb())
     if "CSRF" in detail:
         return _("表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试")
     if problems and not _has_chinese(detail):

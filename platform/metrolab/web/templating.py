@@ -23,6 +23,12 @@ def template_dirs() -> list[Path]:
     return dirs
 
 
+def upload_max_mb() -> str:
+    """The upload limit as people read it ("10 MB"), for the too-large messages."""
+    mb = get_settings().upload_max_bytes / (1024 * 1024)
+    return f"{mb:g} MB"
+
+
 def make_environment() -> Environment:
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(str(d)) for d in template_dirs()]),
@@ -40,6 +46,8 @@ def make_environment() -> Environment:
         roles_label=labels.roles_label,
         form_kind_label=labels.form_kind_label,
         lab_name=get_settings().lab_name,
+        upload_max_mb=upload_max_mb,
+        get_upload_max_bytes=lambda: get_settings().upload_max_bytes,
     )
     forms_engine.install(
         env

@@ -58,6 +58,17 @@ async def api_delays(status: SearchText = "", q: SearchText = "") -> list[dict[s
     return await services.delays(status, q)
 
 
+@get(
+    "/api/v1/delays/subjects",
+    opt=perm("delays.request"),
+    tags=TAGS,
+    summary="延时申请对象建议（编号、送检单位或出厂编号包含所输入文字的委托单与证书，及其应完成日期）",
+    responses=errors(),
+)
+async def api_delay_subjects(q: SearchText = "") -> dict[str, Any]:
+    return {"items": await services.suggest_subjects(q)}
+
+
 @post(
     "/api/v1/delays",
     opt=perm("delays.request"),
@@ -107,4 +118,4 @@ async def api_delay_act(
     return {**body, "from": applied.from_state, "to": applied.to_state}
 
 
-HANDLERS = [api_delays, api_delay_create, api_delay, api_delay_act]
+HANDLERS = [api_delays, api_delay_subjects, api_delay_create, api_delay, api_delay_act]

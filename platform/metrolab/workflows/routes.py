@@ -89,6 +89,16 @@ async def delay_create(request: Request) -> Response | Template:
     return see_other(f"/delays/{delay['id']}")
 
 
+@get(
+    "/delays/subjects",
+    opt=perm("delays.request", api="GET /api/v1/delays/subjects"),
+    include_in_schema=False,
+)
+async def delay_subjects(q: SearchText = "") -> Template:
+    """htmx while typing in 申请延时: the certificates and entrustments that match, to pick one."""
+    return page("workflows/_delay_subjects.html", q=q, rows=await services.suggest_subjects(q))
+
+
 @get("/delays/{delay_id:int}", opt=perm("delays.view"), include_in_schema=False)
 async def delay_detail(request: Request, delay_id: int) -> Template:
     row = await services.get_delay(delay_id)
@@ -129,6 +139,7 @@ router = Router(
         workflow_detail,
         delay_list,
         delay_create,
+        delay_subjects,
         delay_detail,
         delay_act,
         *api.HANDLERS,

@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from piccolo.table import Table
@@ -48,7 +49,9 @@ class EffectCall:
 
 
 # The effects a definition's transitions may name, by name: filled by metrolab.features from each
-# feature's EFFECTS; a definition naming anything else is refused when it is loaded.
+# feature's EFFECTS; a definition naming anything else is refused when it is loaded. An effect runs
+# after the move commits; one that carries a ``during`` coroutine function also runs that inside the
+# move's transaction (a write that must commit or fail with the move: a queued job, say).
 EFFECTS: dict[str, Callable[[EffectCall], Awaitable[None]]] = {}
 
 
@@ -155,7 +158,9 @@ async def apply(
             defn, row["status"], action, user.roles, context, reason=reason, signed=True
         )
     except engine.TransitionRefused as refused:
-        raise Refused(refused.message_zh, status_code=refused.http_status) from refused
+        raise Refused(
+            refused.message_zh, status_code=refused.http_status, detail_en=refused.message_en
+        ) from refused
     signature = None
     if step.signature:
         signature = await sign(
@@ -174,6 +179,9 @@ async def apply(
     }
     if signature_into is not None and signature:  # the object shows its signature (same shape)
         values[signature_into] = signature
+    applied = Applied(row["status"], to_state, step, signature)
+    effects = _known_effects()
+    call = EffectCall(table, object_id, user, reason, applied)
     # The move and its record commit together; the lock_version condition makes a concurrent move lose.
     async with table._meta.db.transaction():
         moved = (
@@ -201,6 +209,9 @@ async def apply(
             )
         ).returning(TransitionRecord.id)
         await chain.seal("workflow_transition", step_row[0]["id"])  # the step and its signature
+        for name in step.effects:
+            if during := getattr(effects[name], "during", None):
+                await during(call)
     await record(
         f"{table._meta.tablename}.{action}",
         actor=user,
@@ -208,11 +219,9 @@ async def apply(
         target_id=object_id,
         details={"from": row["status"], "to": to_state, "reason": reason or ""},
     )
-    applied = Applied(row["status"], to_state, step, signature)
     # The definition names what follows the move (issue the certificate, open revision N+1…).
-    effects = _known_effects()
     for name in step.effects:
-        await effects[name](EffectCall(table, object_id, user, reason, applied))
+        await effects[name](call)
     return applied
 
 
@@ -297,14 +306,13 @@ def _clean(text: Any) -> str:
 def delay_problems(values: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
     """({field: 中文 problem}, the clean values: subject, reason and the two dates as ``date``).
     Dates come as ``date`` (API) or ISO text (the page's form)."""
-    from datetime import date
 
     from metrolab.web.i18n import _
 
     problems: dict[str, str] = {}
     clean: dict[str, Any] = {"subject": _clean(values.get("subject")), "reason": ""}
     if not clean["subject"]:
-        problems["subject"] = _("请填写证书编号或任务")
+        problems["subject"] = _("请查找并选择要延时的证书或委托单")
     elif len(clean["subject"]) > MAX_SUBJECT or not clean["subject"].isprintable():
         problems["subject"] = _("证书编号或任务：至多 {n} 个字符，不能含控制字符", n=MAX_SUBJECT)
     for name, label in (("due_date", "原应完成日期"), ("new_due_date", "申请完成日期")):
@@ -328,11 +336,123 @@ def delay_problems(values: dict[str, Any]) -> tuple[dict[str, str], dict[str, An
     return problems, clean
 
 
+async def current_due(subject: str, base: date | None) -> date | None:
+    """The due date of a certificate or entrustment now: the latest approved delay's new date,
+    else ``base`` (the entrustment's 要求完成日期). Derived, never copied, so it cannot drift."""
+    from metrolab.workflows.tables import DelayRequest
+
+    latest = (
+        await DelayRequest.select(DelayRequest.new_due_date)
+        .where((DelayRequest.subject == subject) & (DelayRequest.status == "approved"))
+        .order_by(DelayRequest.new_due_date, ascending=False)
+        .first()
+    )
+    return latest["new_due_date"] if latest else base
+
+
+async def subject_due(subject: str) -> tuple[bool, date | None]:
+    """(``subject`` is a real 证书编号 or 委托单号, its due date now)."""
+    from metrolab.business.tables import Entrustment, VerificationTask
+    from metrolab.certificates.tables import Certificate
+
+    e = await Entrustment.select(Entrustment.requested_date).where(Entrustment.number == subject)
+    if e:
+        return True, await current_due(subject, e[0]["requested_date"])
+    if not await Certificate.exists().where(Certificate.number == subject):
+        return False, None
+    task = (
+        await VerificationTask.select(
+            VerificationTask.entrustment.requested_date.as_alias("requested_date")
+        )
+        .where(VerificationTask.certificate.number == subject)
+        .first()
+    )
+    return True, await current_due(subject, task["requested_date"] if task else None)
+
+
+SUBJECT_SUGGESTIONS = 10
+
+
+async def suggest_subjects(q: str) -> list[dict[str, Any]]:
+    """申请延时 picks its subject: entrustments and certificates whose number, customer or (for a
+    certificate) 出厂编号 contains what was typed, each with its due date now."""
+    from metrolab.business.tables import Entrustment, VerificationTask
+
+    q = _clean(q)
+    if not q:
+        return []
+    like = f"%{q}%"
+    out: list[dict[str, Any]] = []
+    for e in (
+        await Entrustment.select(
+            Entrustment.number,
+            Entrustment.requested_date,
+            Entrustment.customer.name.as_alias("customer_name"),
+        )
+        .where(Entrustment.number.ilike(like) | Entrustment.customer.name.ilike(like))
+        .order_by(Entrustment.id, ascending=False)
+        .limit(SUBJECT_SUGGESTIONS)
+    ):
+        out.append(
+            {
+                "subject": e["number"],
+                "kind": "entrustment",
+                "label": e["customer_name"] or "",
+                "due_date": await current_due(e["number"], e["requested_date"]),
+            }
+        )
+    for c in (
+        await VerificationTask.select(
+            VerificationTask.certificate.number.as_alias("number"),
+            VerificationTask.name,
+            VerificationTask.serial,
+            VerificationTask.entrustment.requested_date.as_alias("requested_date"),
+            VerificationTask.entrustment.customer.name.as_alias("customer_name"),  # type: ignore[union-attr]  # Piccolo: a join through two ForeignKeys is typed Column | Any
+        )
+        .where(
+            (VerificationTask.certificate.number != "")
+            & (
+                VerificationTask.certificate.number.ilike(like)
+                | VerificationTask.serial.ilike(like)
+                | VerificationTask.entrustment.customer.name.ilike(like)  # type: ignore[union-attr]  # as above
+            )
+        )
+        .order_by(VerificationTask.id, ascending=False)
+        .limit(SUBJECT_SUGGESTIONS)
+    ):
+        if not c["number"]:
+            continue
+        out.append(
+            {
+                "subject": c["number"],
+                "kind": "certificate",
+                "label": " ".join(x for x in (c["customer_name"], c["name"], c["serial"]) if x),
+                "due_date": await current_due(c["number"], c["requested_date"]),
+            }
+        )
+    return out[: SUBJECT_SUGGESTIONS * 2]
+
+
 async def create_delay(values: dict[str, Any], user: CurrentUser) -> dict[str, Any]:
-    """登记 a delay request; 400 naming each field when a value is wrong."""
+    """登记 a delay request for a real certificate or entrustment; its 原应完成日期 is the subject's
+    due date now (when it has one); 400 naming each field when a value is wrong."""
+    from metrolab.web.i18n import _
     from metrolab.workflows.tables import DelayRequest
 
     problems, clean = delay_problems(values)
+    if "subject" not in problems:
+        real, due = await subject_due(clean["subject"])
+        if not real:
+            problems["subject"] = _(
+                "没有编号为“{s}”的证书或委托单，请填写已有的证书编号或委托单号", s=clean["subject"]
+            )
+        elif due is not None:
+            clean["due_date"] = due
+            problems.pop("due_date", None)
+            if "new_due_date" in clean and clean["new_due_date"] <= due:
+                problems["new_due_date"] = _("申请完成日期必须晚于原应完成日期")
+            else:
+                problems.pop("new_due_date", None)
     if problems:
         raise Refused(
             "；".join(problems.values()),

@@ -13,7 +13,7 @@ from metrolab.accounts import throttle
 from metrolab.accounts.passwords import verify_password
 from metrolab.accounts.tables import User
 from metrolab.audit.log import record
-from metrolab.kernel.errors import Forbidden, Refused
+from metrolab.kernel.errors import PasswordMissing, PasswordRefused
 from metrolab.settings import get_settings
 from metrolab.web.auth import CurrentUser
 
@@ -39,10 +39,12 @@ async def check_password(user: CurrentUser, password: str | None) -> SignerProof
     signing_max_failures wrong passwords signing is locked for lockout_minutes, even with the right
     one. Every wrong password is audited as signature.failed."""
     if not password:
-        raise Refused("签名须再次输入密码")  # 400 with the message on the page, not a 422 page
+        raise PasswordMissing(
+            "签名须再次输入密码"
+        )  # 400 with the message on the page, not a 422 page
     settings = get_settings()
     key = f"sign:{user.id}"
-    locked = Forbidden(SIGNING_LOCKED.format(minutes=settings.lockout_minutes))
+    locked = PasswordRefused(SIGNING_LOCKED.format(minutes=settings.lockout_minutes))
 
     async def failed(**details: bool) -> None:
         await record(
@@ -56,7 +58,7 @@ async def check_password(user: CurrentUser, password: str | None) -> SignerProof
     if row is None or not await verify_password(row["password_hash"], password):
         locks = await throttle.note_failure(key, settings.signing_max_failures)
         await failed(locked=locks, checked=True)
-        raise locked if locks else Forbidden("密码不正确，签名未完成")
+        raise locked if locks else PasswordRefused("密码不正确，签名未完成")
     await throttle.clear(key)
     return SignerProof(user.id)
 

@@ -20,3 +20,20 @@ def qr_png(url: str, *, box_size: int = 10, border: int = 4) -> bytes:
     out = io.BytesIO()
     img.save(out, format="PNG")
     return out.getvalue()
+
+
+def qr_svg(url: str, *, box_size: int = 10, border: int = 4) -> bytes:
+    """The same code as SVG (paths, no raster): prints sharp at any size."""
+    from qrcode.image.svg import SvgPathImage
+
+    qr = qrcode.QRCode(
+        error_correction=ERROR_CORRECT_M,
+        box_size=box_size,
+        border=border,
+        image_factory=SvgPathImage,
+    )
+    qr.add_data(url)
+    qr.make(fit=True)
+    out = io.BytesIO()
+    qr.make_image().save(out)
+    return out.getvalue()

@@ -18,6 +18,7 @@ ATTRS_ZH = {
     "expression": "表达式",
     "round": "修约间隔",
     "min": "最小值",
+    "not_before": "不早于",
     "max": "最大值",
     "pattern": "格式",
     "decimals": "小数位数",

@@ -72,6 +72,7 @@ ATTRIBUTES: dict[str, set[str]] = {
         "placeholder",
         "readonly",
         "example",
+        "not_before",
     },
     "computed": _COMMON | {"key", "expression", "round", "unit"},
     "table": _COMMON

@@ -4,6 +4,10 @@ The partial's macro ``render_form(defn, data, problems, catalogue, context, lang
 :func:`form_view` (registered as the Jinja global ``ml_form_view`` by :func:`install`), which
 computes the record and turns the layout into plain dicts the macro prints. The server is the only
 place anything is computed; the browser posts the whole form on ``change`` and swaps ``#form-body``.
+
+``context["asked_by_page"]``: paths of fields the host page asks in its own header (a record's
+送检单位): they are rendered hidden (still posted, with the value the host put in), so a person is
+asked once.
 """
 
 from __future__ import annotations
@@ -100,7 +104,7 @@ class _Builder:
         ]
 
     def hidden(self, path: str) -> bool:
-        return path in self.result.hidden
+        return path in self.result.hidden or path in self.context.get("asked_by_page", ())
 
     def nodes(
         self,
@@ -193,6 +197,8 @@ class _Builder:
                         "label": std.get("label") or std.get("name") or std.get("code"),
                         "selected": str(std.get("id") or std.get("code")) in chosen,
                         "disabled": bool(std.get("expired")),
+                        "expiring": bool(std.get("expiring")),
+                        "valid_until": std.get("valid_until") or "",
                     }
                 )
         return {

@@ -211,6 +211,8 @@ def validate_submission(
             v.container[key] = field_value(node, v.value)
         elif node.get("control") == "standard_picker":
             problems.extend(_expired_standards(v, context or {}))
+        if node.get("control") == "date" and node.get("not_before"):
+            problems.extend(_not_before(v, context or {}))
     # Missing required fields in absent rows/keys are caught by the walk only if the key exists;
     # required keys that are absent altogether come back from the schema as "required".
     seen = {(p.path, p.code) for p in problems}
@@ -289,6 +291,44 @@ def _expired_standards(v: Any, context: dict[str, Any]) -> list[FieldProblem]:
                 )
             )
     return out
+
+
+def _not_before(v: Any, context: dict[str, Any]) -> list[FieldProblem]:
+    """A date field's cross-field rule ``"not_before": {"context": key | "field": key, "label":
+    {zh, en}}``: the date may not be earlier than a date the host gives in ``context`` (a record's
+    entrustment receipt date, ``received_on``) or another field of the same row. Nothing to compare
+    (absent, not a date) passes."""
+    import datetime
+
+    rule = v.entry.node["not_before"]
+    if not isinstance(rule, dict):
+        return []
+    if "context" in rule:
+        bound = context.get(str(rule["context"]))
+    else:
+        bound = (
+            v.container.get(str(rule.get("field") or "")) if isinstance(v.container, dict) else None
+        )
+    try:
+        low = datetime.date.fromisoformat(str(bound)[:10]) if bound else None
+        typed = datetime.date.fromisoformat(str(v.value))
+    except ValueError:
+        return []
+    if low is None or typed >= low:
+        return []
+    label = rule.get("label") or {}
+    zh = label.get("zh", "") if isinstance(label, dict) else str(label)
+    en = (label.get("en") or zh) if isinstance(label, dict) else str(label)
+    return [
+        problem(
+            v.path,
+            v.labels,
+            v.entry.node.get("label"),
+            f"不得早于{zh}（{low.isoformat()}）",
+            f"must not be before {en} ({low.isoformat()})",
+            code="not_before",
+        )
+    ]
 
 
 def _env_label(name: str) -> dict[str, str]:

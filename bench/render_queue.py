@@ -1,0 +1,174 @@
+"""Queued rendering: how fast the signatory's approval returns when rendering is queued, and how the
+render work scales with the number of `metrolab worker` processes (issue 15: two workers on two
+cores ≥ 1.8× one worker).
+
+Fresh PostgreSQL database (METROLAB_TEST_PG), connection pool on as `metrolab serve` runs. 2·N
+certificates are brought to 批准中 through the real workflow (bench/approvals.py), then per round:
+
+* the signatory approves N certificates one at a time (each approval commits and defers its render
+  job — the figure is the approval's own latency, rendering excluded);
+* then K worker processes (`metrolab worker`) start; each warms its LibreOffice before it takes a
+  job, and the render figure is the queue's own window, first job started → last job succeeded
+  (procrastinate_events), so start-up is not in it.
+
+Round 1 uses one worker, round 2 two.
+
+    .venv/bin/python bench/render_queue.py -n 8
+Prints a table, writes bench/results/render_queue.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "platform"))
+
+from bench import approvals  # noqa: E402  (the same fixtures as the batch-approval benchmark)
+
+ACCESS = "connection pool on, as metrolab serve runs; rendering on the procrastinate queue"
+
+
+def _workers(k: int) -> list[subprocess.Popen[bytes]]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "platform"), "METROLAB_WORKER_HEARTBEAT": "2"}
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "metrolab.cli", "worker", "--concurrency", "1"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for _ in range(k)
+    ]
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
+async def _render_window(ids: list[int]) -> float:
+    """Seconds from the first render job's start to the last one's success, from the queue's own
+    event log (procrastinate_events) — the render throughput, not the approvals' pace."""
+    from metrolab.certificates.tables import Certificate
+
+    rows = await Certificate.raw(
+        "SELECT extract(epoch FROM max(e.at) FILTER (WHERE e.type = 'succeeded')"
+        " - min(e.at) FILTER (WHERE e.type = 'started')) AS s FROM procrastinate_events e"
+        " JOIN procrastinate_jobs j ON j.id = e.job_id"
+        " WHERE (j.args->>'certificate_id')::int = ANY({})",
+        ids,
+    )
+    return float(rows[0]["s"])
+
+
+async def _round(ids: list[int], approver: object, k: int) -> dict[str, float]:
+    """The signatory approves the certificates one at a time (each approval defers its job); then
+    K workers start and render the queue until every PDF is there."""
+    from metrolab.certificates import workflow as cw
+    from metrolab.certificates.tables import Certificate
+
+    latencies = []
+    for cid in ids:
+        t0 = time.perf_counter()
+        await cw.act(cid, "approve", approver, password=approvals.PASSWORD)
+        latencies.append(time.perf_counter() - t0)
+    procs = _workers(k)
+    try:
+        while await Certificate.count().where(
+            Certificate.id.is_in(ids), Certificate.pdf_sha256 != ""
+        ) < len(ids):
+            if any(p.poll() is not None for p in procs):
+                raise SystemExit("a worker exited early")
+            await asyncio.sleep(0.2)
+    finally:
+        _stop(procs)
+    elapsed = await _render_window(ids)
+    return {
+        "approval_p50_ms": statistics.median(latencies) * 1000,
+        "approval_max_ms": max(latencies) * 1000,
+        "render_s": elapsed,
+        "certificates_per_s": len(ids) / elapsed,
+    }
+
+
+async def _bench(n: int) -> dict[str, dict[str, float]]:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    from metrolab import jobs
+    from metrolab.db import close_pool, open_pool
+    from metrolab.seed import seed_all
+
+    await open_pool()
+    assert (await run_forwards(app_name="all")).success
+    await jobs.install_schema()
+    await seed_all()
+    ids, approver = await approvals._approving(2 * n)  # noqa: SLF001
+    try:
+        one = await _round(ids[:n], approver, 1)
+        two = await _round(ids[n:], approver, 2)
+    finally:
+        await jobs.close()
+        await close_pool()
+    return {"1 worker": one, "2 workers": two}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=8, help="certificates per round")
+    args = parser.parse_args()
+    os.environ["METROLAB_JOBS"] = "queue"
+    os.environ["METROLAB_EMBEDDED_WORKER"] = "0"
+    pg_name = approvals._environment("postgres")  # noqa: SLF001
+    asyncio.run(approvals._pg(f'CREATE DATABASE "{pg_name}"'))  # noqa: SLF001
+    try:
+        result = asyncio.run(_bench(args.n))
+    finally:
+        asyncio.run(approvals._pg(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))  # noqa: SLF001
+    ratio = result["2 workers"]["certificates_per_s"] / result["1 worker"]["certificates_per_s"]
+    print(f"queued rendering on postgres, n={args.n} per round, {os.cpu_count()} cores")
+    print(f"  database access: {ACCESS}")
+    print(f"  {'':<10} {'approval p50':>13} {'approval max':>13} {'render s':>9} {'cert/s':>7}")
+    for name, r in result.items():
+        print(
+            f"  {name:<10} {r['approval_p50_ms']:>10.1f} ms {r['approval_max_ms']:>10.1f} ms"
+            f" {r['render_s']:>9.2f} {r['certificates_per_s']:>7.2f}"
+        )
+    print(f"  2 workers / 1 worker: {ratio:.2f}×")
+    out = ROOT / "bench" / "results" / "render_queue.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(
+        json.dumps(
+            {
+                "db": "postgres",
+                "n": args.n,
+                "machine": platform.platform(),
+                "cores": os.cpu_count(),
+                "database_access": ACCESS,
+                **result,
+                "two_over_one": ratio,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
