@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
+from datetime import UTC, datetime
 
 import pytest
 
@@ -87,11 +88,19 @@ def _anonymous(chromium, live_server, contexts):  # noqa: ANN001, ANN202 - someo
 def _entrustment_with_task(users: dict) -> int:
     """An entrustment received, its task assigned to the verifier (pages covered by test_business_flow)."""
     from metrolab.business import services
+    from metrolab.business.tables import Entrustment
     from test_business import _entrustment, who
 
     verifier = who(users["verifier"], "verifier")
     e = run(_entrustment(who(users["clerk"], "clerk"), serials=("SN-CH4-2031",)))
     run(services.receive(e["id"], verifier, 1))
+    # Received in March, when the shipped gas standards were valid (FAC-GAS-01 ran out on 2026-08-31):
+    # the record's date may not precede the receipt.
+    run(
+        Entrustment.update({Entrustment.received_at: datetime(2026, 3, 2, tzinfo=UTC)}).where(
+            Entrustment.id == e["id"]
+        )
+    )
     (task,) = run(services.tasks_of(e["id"]))
     run(services.assign(task["id"], verifier.id, verifier))
     return e["id"]

@@ -14,6 +14,7 @@ from metrolab.business import services
 from metrolab.business.tables import Entrustment, OnsiteOrder
 from metrolab.customers.tables import Customer
 from metrolab.kernel.errors import NotFound, Refused
+from metrolab.kernel.text import CONTROL_CHARS, actor_id
 from metrolab.web.i18n import N_
 from metrolab.workflows import services as wf
 
@@ -61,12 +62,9 @@ class OrderProblems(Refused):
         }
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
 def _text(problems: dict[str, Problem], key: str, value: str, label: str, limit: int) -> str:
     value = (value or "").strip()
-    if _CONTROL.search(value):
+    if CONTROL_CHARS.search(value):
         problems[key] = _p(N_("“{label}”含有不可见的控制字符，请重新输入"), label=label)
     elif len(value) > limit:
         problems[key] = _p(N_("“{label}”过长（至多 {limit} 字）"), label=label, limit=limit)
@@ -145,7 +143,7 @@ async def schedule(
             site_contact=site_contact,
             site_phone=site_phone,
             remarks=remarks,
-            by=services._uid(user),  # noqa: SLF001
+            by=actor_id(user),
         )
         await order.save()
         await wf.apply(

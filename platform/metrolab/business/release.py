@@ -20,6 +20,7 @@ from metrolab.business import services
 from metrolab.business.tables import Entrustment, Release, VerificationTask
 from metrolab.certificates.tables import Certificate
 from metrolab.kernel.errors import Conflict, NotFound, Refused
+from metrolab.kernel.text import actor_id, check_plain_text
 from metrolab.workflows import services as wf
 
 MODES = {
@@ -55,11 +56,11 @@ def _how(method: str, mode: str, collector: str, carrier: str, tracking_no: str)
         raise Refused("请选择领取方式")
     if not collector.strip():
         raise Refused("请填写收件人" if method == "邮寄" else "请填写领取人")
-    services._plain_text(collector, "领取人", 100)  # noqa: SLF001 - the business feature's own bound
+    check_plain_text(collector, "领取人", 100)
     if method == "邮寄":
         if not carrier.strip():
             raise Refused("邮寄请填写快递公司")
-        services._plain_text(carrier, "快递公司", 50)  # noqa: SLF001
+        check_plain_text(carrier, "快递公司", 50)
         if not TRACKING_NO.match(tracking_no.strip()):
             raise Refused("请填写快递单号（6–40 位字母、数字或连字符）")
     if method == "电子发放" and mode != "certificate_only":
@@ -81,7 +82,7 @@ async def release(
 ) -> int:
     """Hand over certificates and/or instruments of some tasks; returns the release's id."""
     _how(method, mode, collector, carrier, tracking_no)
-    services._plain_text(remarks, "备注", 2000)  # noqa: SLF001
+    check_plain_text(remarks, "备注", 2000)
     png = signature_png(signature_data_url) if method in ON_THE_SPOT else b""
     e = await services.get_entrustment(entrustment_id)
     tasks = {t["id"]: t for t in await services.tasks_of(entrustment_id)}
@@ -111,7 +112,7 @@ async def release(
         tracking_no=tracking_no.strip(),
         signature_sha256=storage.put(png) if png else "",
         remarks=remarks,
-        by=services._uid(user),  # noqa: SLF001
+        by=actor_id(user),
     )
     await rel.save()
     if mode != "certificate_only":

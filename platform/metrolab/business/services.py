@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -28,6 +27,7 @@ from metrolab.business.tables import Entrustment, VerificationTask
 from metrolab.certificates.tables import Certificate
 from metrolab.certificates.workflow import certificate_label
 from metrolab.kernel.errors import Conflict, Forbidden, NotFound, Refused
+from metrolab.kernel.text import CONTROL_CHARS, actor_id, check_plain_text
 from metrolab.workflows import services as wf
 
 ENTRUST_WF = "entrustment"
@@ -57,11 +57,6 @@ TEXT_LIMITS = {
 }
 MAX_VALUES_BYTES = 256 * 1024
 MAX_DEPTH = 6
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-def _uid(user: Any) -> int | None:
-    return getattr(user, "id", None) if not isinstance(user, dict) else user.get("id")
 
 
 # ── 委托单 ────────────────────────────────────────────────────────────────────────────────────
@@ -222,7 +217,7 @@ def _text_problems(pin: Pinned, data: dict[str, Any]) -> list[Any]:
             limit = TEXT_LIMITS.get(path.rsplit(".", 1)[-1], MAX_TEXT)
             why = (
                 "含有不可见的控制字符，请重新输入"
-                if _CONTROL.search(value)
+                if CONTROL_CHARS.search(value)
                 else f"过长（至多 {limit} 字）"
                 if len(value) > limit
                 else ""
@@ -234,13 +229,6 @@ def _text_problems(pin: Pinned, data: dict[str, Any]) -> list[Any]:
 
     walk(data, "")
     return found
-
-
-def _plain_text(value: str, label: str, limit: int) -> None:
-    if _CONTROL.search(value or ""):
-        raise Refused(f"“{label}”含有不可见的控制字符，请重新输入")
-    if len(value or "") > limit:
-        raise Refused(f"“{label}”过长（至多 {limit} 字）")
 
 
 class FormProblems(Refused):
@@ -360,7 +348,7 @@ async def create_entrustment(
             onsite=data.get("service_mode") == "现场检定",
             form_version=pin.version_id,
             data=json.loads(json.dumps(data, default=str)),
-            created_by=_uid(user),
+            created_by=actor_id(user),
         )
         await e.save()
         for i, (row, code) in enumerate(
@@ -540,7 +528,7 @@ async def search_tasks(
 ) -> list[dict[str, Any]]:
     query = _tasks()
     if mine:
-        query = query.where(VerificationTask.assigned_to == _uid(user))
+        query = query.where(VerificationTask.assigned_to == actor_id(user))
     if stage == "compile":  # records to fill, certificates to compile (new or returned)
         query = query.where(
             VerificationTask.status.is_in(["assigned", "recording"])
@@ -636,7 +624,7 @@ async def receive(
         expected_lock=expected_lock,
         changes={
             Entrustment.received_at: datetime.now(UTC),
-            Entrustment.received_by: _uid(user),
+            Entrustment.received_by: actor_id(user),
             Entrustment.received_count: count,
         },
     )
@@ -675,7 +663,7 @@ async def assign(task_id: int, verifier_id: int, user: Any, department: str = ""
         raise Conflict("该任务已开始原始记录，不能再分配")
     if verifier_id not in {v["id"] for v in await verifiers()}:
         raise Refused("请选择一名检定员")
-    _plain_text(department, "科室", 100)
+    check_plain_text(department, "科室", 100)
     await VerificationTask.update(
         {
             VerificationTask.assigned_to: verifier_id,
@@ -693,7 +681,7 @@ async def assign(task_id: int, verifier_id: int, user: Any, department: str = ""
 
 
 def _own_task(task: dict[str, Any], user: Any) -> None:
-    if task["assigned_to"] != _uid(user):
+    if task["assigned_to"] != actor_id(user):
         raise Forbidden("只有分配到该任务的检定员可以操作")
 
 
@@ -768,7 +756,7 @@ async def compile_certificate(task_id: int, user: Any) -> int:
 def _may_compile(task: dict[str, Any], user: Any) -> None:
     """编制 is the task's verifier's, or a 编制人's who is no verifier (业务室: the certificate then
     goes to the verifier's 初审). Another verifier has no business with this task's certificate."""
-    if task["assigned_to"] == _uid(user):
+    if task["assigned_to"] == actor_id(user):
         return
     if VERIFIER_ROLE in (getattr(user, "roles", None) or ()):
         raise Forbidden(
@@ -951,7 +939,7 @@ STAGES = ["compiling", "initial_review", "checking", "approving", "issued", "pri
 
 def task_count(kind: str, user: Any) -> Count:
     """The home counter `kind` as a count query (await it, or let the home page batch it)."""
-    uid = _uid(user)
+    uid = actor_id(user)
     if kind == "compile":  # records to fill and certificates to compile (new or returned)
         return VerificationTask.count().where(
             (VerificationTask.assigned_to == uid)
@@ -1018,7 +1006,7 @@ async def search_certificates(
     if issued_to:
         where.append(Certificate.issued_at < datetime.combine(issued_to, datetime.max.time(), UTC))
     if mine and user is not None:
-        where.append(Certificate.record.verifier == _uid(user))
+        where.append(Certificate.record.verifier == actor_id(user))
     for w in where:
         query, count = query.where(w), count.where(w)
     # Paged in SQL (newest first, by the primary key): the list stays fast with a million certificates.

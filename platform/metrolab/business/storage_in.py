@@ -11,6 +11,7 @@ from metrolab.audit.log import record as audit
 from metrolab.business import services
 from metrolab.business.onsite import OrderProblems, Problem, _p, _text
 from metrolab.business.tables import ArchivedRecord, StorageIn, VerificationTask
+from metrolab.kernel.text import actor_id
 from metrolab.web.i18n import N_
 
 
@@ -67,7 +68,7 @@ async def store(
             receiver=receiver,
             pieces=count,
             remarks=remarks,
-            by=services._uid(user),  # noqa: SLF001
+            by=actor_id(user),
         )
         await row.save()
         records = [

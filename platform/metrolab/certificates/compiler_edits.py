@@ -17,6 +17,7 @@ from typing import Any
 from metrolab.audit.log import record as audit
 from metrolab.certificates.tables import Certificate
 from metrolab.kernel.errors import Conflict, NotFound, Refused
+from metrolab.kernel.text import actor_id
 
 MAX_ID = 2**31 - 1  # ids are 32-bit: a larger one is "not found", not a database error
 EDITABLE_STATE = "compiling"
@@ -137,10 +138,6 @@ def apply_compiler_edits(ctx: dict[str, Any], edits: dict[str, Any]) -> dict[str
 # ── who may edit, and saving ───────────────────────────────────────────────────────────────────
 
 
-def _uid(user: Any) -> int | None:
-    return user.get("id") if isinstance(user, dict) else getattr(user, "id", None)
-
-
 async def compiler_roles() -> set[str]:
     from metrolab.workflows import services as wf
 
@@ -165,7 +162,7 @@ async def refusal(cert: dict[str, Any], user: Any) -> str | None:
     if not roles & await compiler_roles():
         return "只有证书的编制人或检定员可以编辑证书"
     people = {cert.get("created_by"), (cert.get("signers") or {}).get("verifier")}
-    if _uid(user) not in people - {None}:
+    if actor_id(user) not in people - {None}:
         return "只有本证书的编制人或检定员可以编辑证书"
     return None
 

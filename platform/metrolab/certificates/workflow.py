@@ -19,6 +19,7 @@ from metrolab.audit.log import record as audit
 from metrolab.certificates.services import get_certificate
 from metrolab.certificates.tables import Certificate
 from metrolab.kernel.errors import Conflict, Refused
+from metrolab.kernel.text import actor_id
 from metrolab.workflows import services as wf
 from metrolab.workflows.signatures import SignerProof, canonical_sha256
 
@@ -39,10 +40,6 @@ NOT_ON_DETAIL_PAGE = {
 }
 # Set when the certificate is issued: not part of what the verifier, checker and approver sign.
 ISSUE_KEYS = ("verify_url", "qr_code", "people")
-
-
-def _uid(user: Any) -> int | None:
-    return user.get("id") if isinstance(user, dict) else getattr(user, "id", None)
 
 
 # ── content: derived from the record ──────────────────────────────────────────────────────────
@@ -161,7 +158,7 @@ async def certificate_context(cert: dict[str, Any], user: Any) -> dict[str, Any]
         "compiler": cert.get("created_by"),
         "verifier": verifier,
         "checker": signers.get("checker"),
-        "actor": _uid(user),
+        "actor": actor_id(user),
         "previous_state": await previous_state(cert["id"])
         if cert["status"] == "recall_requested"
         else "",
@@ -228,9 +225,9 @@ async def act(
         await _refuse_if_changed(cert, user)
     signers = dict(cert.get("signers") or {})
     if action == "pass_check":
-        signers["checker"] = _uid(user)
+        signers["checker"] = actor_id(user)
     elif action == "approve":
-        signers["approver"] = _uid(user)
+        signers["approver"] = actor_id(user)
     changes = {Certificate.signers: signers} if signers != (cert.get("signers") or {}) else {}
     applied = await wf.apply(
         Certificate,

@@ -29,6 +29,7 @@ from metrolab.engine.forms.model import parse_json
 from metrolab.forms import catalogue as indicators
 from metrolab.forms.tables import FormDefinition, FormVersion
 from metrolab.kernel.errors import Conflict, NotFound, Refused
+from metrolab.kernel.text import actor_id
 
 log = logging.getLogger("metrolab.forms")
 SYSTEM_SIGNATURE = {
@@ -49,12 +50,6 @@ class DefinitionRefused(Refused):
     """A definition that does not load or cannot be published; ``extra`` lists every problem."""
 
     status_code = 400
-
-
-def _uid(user: Any) -> int | None:
-    if user is None:
-        return None
-    return user["id"] if isinstance(user, dict) else user.id
 
 
 def now() -> datetime:
@@ -220,8 +215,8 @@ async def _insert_version(form_id: int, number: int, raw: dict, user: Any, **ext
         form=form_id,
         number=number,
         definition=raw,
-        author=_uid(user),
-        updated_by=_uid(user),
+        author=actor_id(user),
+        updated_by=actor_id(user),
         created_at=at,
         updated_at=at,
         **extra,
@@ -237,7 +232,7 @@ async def create_definition(data: dict | str | bytes, user: Any) -> dict[str, An
     async with db.transaction():
         if await FormDefinition.exists().where(FormDefinition.key == raw["key"]):
             raise Conflict(f"表单 “{raw['key']}” 已存在，请在该表单下新建草稿或导入新版本")
-        form = FormDefinition(key=raw["key"], created_by=_uid(user))
+        form = FormDefinition(key=raw["key"], created_by=actor_id(user))
         await form.save()
         await FormDefinition.update(_definition_columns(raw)).where(FormDefinition.id == form.id)
         version_id = await _insert_version(form.id, 1, raw, user)
@@ -302,7 +297,7 @@ async def save_draft(
             {
                 FormVersion.definition: raw,
                 FormVersion.revision: FormVersion.revision + 1,
-                FormVersion.updated_by: _uid(user),
+                FormVersion.updated_by: actor_id(user),
                 FormVersion.updated_at: now(),
             }
         )
@@ -352,7 +347,11 @@ FORM_WF = "form_version"
 
 
 def _review_context(version: dict[str, Any], user: Any) -> dict[str, Any]:
-    return {"author": version["author"], "submitter": version["submitted_by"], "actor": _uid(user)}
+    return {
+        "author": version["author"],
+        "submitter": version["submitted_by"],
+        "actor": actor_id(user),
+    }
 
 
 async def _act(
@@ -402,7 +401,7 @@ async def submit_for_review(version_id: int, user: Any, note: str = "") -> dict[
         "submit",
         user,
         changes={
-            FormVersion.submitted_by: _uid(user),
+            FormVersion.submitted_by: actor_id(user),
             FormVersion.submitted_at: now(),
             FormVersion.review_reason: "",
             FormVersion.change_note: note,
@@ -433,7 +432,7 @@ async def approve(version_id: int, reviewer: Any, password: str) -> dict[str, An
         password=password,
         changes={
             FormVersion.schema: derive_schema(load_definition(raw, cat), cat),
-            FormVersion.reviewed_by: _uid(reviewer),
+            FormVersion.reviewed_by: actor_id(reviewer),
             FormVersion.reviewed_at: at,
             FormVersion.published_at: at,
         },
@@ -477,7 +476,7 @@ async def return_for_changes(version_id: int, reviewer: Any, reason: str) -> dic
         reason=reason,
         changes={
             FormVersion.review_reason: reason,
-            FormVersion.reviewed_by: _uid(reviewer),
+            FormVersion.reviewed_by: actor_id(reviewer),
             FormVersion.reviewed_at: now(),
         },
     )

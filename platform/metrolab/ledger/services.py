@@ -16,7 +16,6 @@ an external certificate's validity date as entered). Only a conforming result ge
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -29,6 +28,7 @@ from metrolab import storage
 from metrolab.audit.log import record
 from metrolab.customers.tables import Customer
 from metrolab.kernel.errors import Conflict, NotFound, Refused
+from metrolab.kernel.text import CONTROL_CHARS
 from metrolab.kernel.validity import conforms, due_date
 from metrolab.ledger.tables import (
     STATUSES,
@@ -74,13 +74,12 @@ def parse_date(value: Any) -> date | None:
     return date.fromisoformat(text[:10]) if len(text) >= 10 else date.fromisoformat(text)
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 MAX_TEXT = 2000
 
 
 def text_problem(text: str) -> str:
     """Why a typed text cannot be stored ('' when it can): a NUL or control character, or too long."""
-    if _CONTROL.search(text):
+    if CONTROL_CHARS.search(text):
         return "含有不可见的控制字符，请重新输入"
     if len(text) > MAX_TEXT:
         return f"不能超过 {MAX_TEXT} 字"

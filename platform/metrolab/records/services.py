@@ -34,6 +34,7 @@ from metrolab.engine.forms.walk import visit
 from metrolab.forms import catalogue as indicators
 from metrolab.forms.services import published_version
 from metrolab.kernel.errors import Conflict, NotFound, Refused
+from metrolab.kernel.text import actor_id
 from metrolab.records.tables import OriginalRecord, RecordRevision
 
 # Header columns that mirror a top-level key of the form's data when the form has that key;
@@ -63,12 +64,6 @@ HEADER_LABELS = {
     "conclusion": "检定结论",
 }
 NUMBER_PREFIX = "YS"
-
-
-def _uid(user: Any) -> int | None:
-    if user is None:
-        return None
-    return user["id"] if isinstance(user, dict) else user.id
 
 
 def canonical(value: Any) -> str:
@@ -392,7 +387,7 @@ async def create_record(
             verified_on=on,
             data=data,
             status="draft",
-            verifier=_uid(user),
+            verifier=actor_id(user),
             serial=plate.get("serial", ""),
             model=plate.get("model", ""),
             manufacturer=plate.get("manufacturer", ""),
@@ -696,7 +691,7 @@ async def save(
     )
     seq = (last["seq"] if last else 0) + 1
     at = datetime.now(UTC)
-    by = _uid(user)
+    by = actor_id(user)
     name = getattr(user, "full_name", None)  # a signed-in user carries it; a bare id does not
     who = (
         {"full_name": name}
@@ -847,7 +842,7 @@ def ensure_verifier(rec: dict[str, Any], user: Any) -> None:
     """Only the record's own verifier changes it (page and API alike)."""
     from metrolab.kernel.errors import Forbidden
 
-    if rec["verifier"] != _uid(user):
+    if rec["verifier"] != actor_id(user):
         raise Forbidden("只有该记录的检定员可以修改")
 
 

@@ -11,6 +11,7 @@ from piccolo.query.methods.count import Count
 
 from metrolab.audit.log import record as audit
 from metrolab.kernel.errors import Conflict, NotFound, Refused
+from metrolab.kernel.text import CONTROL_CHARS
 from metrolab.services.tables import ServiceApplication
 from metrolab.web.i18n import N_
 
@@ -20,7 +21,6 @@ MAX_QUANTITY = 9999
 # A reception desk gets a handful of applications a day; one address sending more is a robot.
 PER_IP_LIMIT = 5
 PER_IP_WINDOW = timedelta(hours=1)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _PHONE = re.compile(r"^[0-9+\-() ]{5,30}$")
 
 # What the customer sees: the application's progress, never a state code.
@@ -61,7 +61,7 @@ def _now() -> datetime:
 
 def _text(values: dict[str, Any], name: str, errors: dict[str, Problem]) -> str:
     value = str(values.get(name) or "").strip()
-    if _CONTROL.search(value):
+    if CONTROL_CHARS.search(value):
         errors[name] = _problem(N_("含有不可见的控制字符，请重新输入"))
     elif len(value) > LIMITS[name]:
         errors[name] = _problem(N_("过长（至多 {limit} 字）"), limit=LIMITS[name])
@@ -137,7 +137,7 @@ async def check(values: dict[str, Any], lines: list[dict[str, Any]]) -> dict[str
         if not 1 <= quantity <= MAX_QUANTITY:
             errors[f"lines.{i}.quantity"] = _problem(N_("数量应为 1–{n} 的整数"), n=MAX_QUANTITY)
         serial = str(line.get("serial") or "").strip()
-        if _CONTROL.search(serial) or len(serial) > SERIAL_LIMIT:
+        if CONTROL_CHARS.search(serial) or len(serial) > SERIAL_LIMIT:
             errors[f"lines.{i}.serial"] = _problem(
                 N_("出厂编号至多 {limit} 个字符，不能含控制字符"), limit=SERIAL_LIMIT
             )
@@ -245,7 +245,7 @@ async def accept(
 
     app = await _pending(application_id)
     name = (customer or app["unit"]).strip()
-    if not name or len(name) > LIMITS["unit"] or _CONTROL.search(name):
+    if not name or len(name) > LIMITS["unit"] or CONTROL_CHARS.search(name):
         raise ApplicationProblems({"customer": _problem(N_("请填写客户名称（至多 200 字）"))})
     if not await known_customer(name) and not new_customer:
         raise ApplicationProblems(
@@ -297,7 +297,7 @@ async def decline(application_id: int, user: Any, reason: str) -> dict[str, Any]
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationProblems({"reason": _problem(N_("不予受理须填写原因"))})
-    if len(reason) > LIMITS["reason"] or _CONTROL.search(reason):
+    if len(reason) > LIMITS["reason"] or CONTROL_CHARS.search(reason):
         raise ApplicationProblems(
             {"reason": _problem(N_("原因至多 {n} 字，且不含控制字符"), n=LIMITS["reason"])}
         )
