@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the `lab` fixture is imported from test_certificate_renders
 """The Digital Calibration Certificate (PTB DCC 3.1.2, D-SI 2.1.0): for a certificate of every
 shipped instrument type, issued for real (record → 检定 → 核验 → 批准), the DCC validates against the
 shipped XSD (loaded here on its own, not through the app's cache) and says what the certificate's
@@ -105,7 +106,9 @@ def _assert_says_the_content(ctx: dict, xml: bytes) -> None:
     ]
     assert overall == ["pass" if ctx["certificate"]["kind"] == "检定证书" else "fail"]
 
-    results = root.findall("dcc:measurementResults/dcc:measurementResult/dcc:results/dcc:result", NS)
+    results = root.findall(
+        "dcc:measurementResults/dcc:measurementResult/dcc:results/dcc:result", NS
+    )
     assert len(results) == len(ctx["results"]) > 0
     for row, result in zip(ctx["results"], results, strict=True):
         assert _contents(result, "dcc:name") == [row["item"]]
@@ -130,8 +133,9 @@ def _assert_says_the_content(ctx: dict, xml: bytes) -> None:
             assert real is None
             assert _contents(quantity, "dcc:noQuantity") == [row["measured"]]
             if row["value"]:  # a number whose unit has no D-SI form: flagged with the unit
-                assert _text(quantity, "dcc:measurementMetaData/dcc:metaData/dcc:nonSIUnit") == (
-                    row["unit"]
+                assert (
+                    _text(quantity, "dcc:measurementMetaData/dcc:metaData/dcc:nonSIUnit")
+                    == (row["unit"])
                 )
         conformity = _text(quantity, "dcc:measurementMetaData/dcc:metaData/dcc:conformity")
         assert conformity == {"合格": "pass", "不合格": "fail"}.get(row["conclusion"], "")
@@ -270,9 +274,11 @@ def test_an_invalid_dcc_is_refused_in_chinese_and_logged(caplog):
     ctx["certificate"]["number"] = "JD2025-000317"
     assert _errors(dcc.dcc_xml(ctx)) == []
     ctx["results"][1]["uncertainty"] = {"U": "0.035", "k": "0.5", "unit": "%CH₄"}  # k < 1
-    with caplog.at_level(logging.ERROR, logger="metrolab.certificates.dcc"):
-        with pytest.raises(Refused) as refused:
-            dcc.dcc_xml(ctx, certificate_id=7)
+    with (
+        caplog.at_level(logging.ERROR, logger="metrolab.certificates.dcc"),
+        pytest.raises(Refused) as refused,
+    ):
+        dcc.dcc_xml(ctx, certificate_id=7)
     assert refused.value.status_code == 422
     assert "未通过" in refused.value.detail and "DCC" in refused.value.detail
     assert any("certificate 7" in r.getMessage() for r in caplog.records)
@@ -284,7 +290,11 @@ def test_an_invalid_stored_content_is_never_served(lab, converter, browser, make
 
     cert = _methane(lab)
     ctx = copy.deepcopy(cert["context"])
-    ctx["results"][0] |= {"value": "1", "unit": "s", "uncertainty": {"U": "1", "k": "0", "unit": "s"}}
+    ctx["results"][0] |= {
+        "value": "1",
+        "unit": "s",
+        "uncertainty": {"U": "1", "k": "0", "unit": "s"},
+    }
     run(Certificate.update({Certificate.context: ctx}).where(Certificate.id == cert["id"]))
     browser.login(make_user("verifier"))
     r = browser.get(f"/certificates/{cert['id']}/dcc.xml")
@@ -296,7 +306,9 @@ def test_an_invalid_stored_content_is_never_served(lab, converter, browser, make
 
 @needs_pdf
 def test_the_public_page_offers_the_dcc_until_the_certificate_is_recalled(
-    lab, converter, browser  # noqa: F811
+    lab,
+    converter,
+    browser,  # noqa: F811
 ):
     from metrolab.certificates import services
 

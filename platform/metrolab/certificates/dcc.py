@@ -198,7 +198,9 @@ def _core(admin: ET.Element, ctx: dict[str, Any]) -> None:
     ids = _el(core, "identifications")
     kind = _s(cert.get("kind")) or CERTIFICATE
     revision = int(cert.get("revision") or 0) + 1
-    _identification(ids, "calibrationLaboratory", _s(cert.get("number")), f"{kind}编号（第 {revision} 版）")
+    _identification(
+        ids, "calibrationLaboratory", _s(cert.get("number")), f"{kind}编号（第 {revision} 版）"
+    )
     if _s(cert.get("supersedes_number")):
         _identification(
             ids, "calibrationLaboratory", _s(cert["supersedes_number"]), "本证书替代的证书编号"
@@ -306,7 +308,11 @@ def _statements(admin: ET.Element, ctx: dict[str, Any]) -> None:
         st = _el(statements, "statement")
         if _s(basis.get("code")):
             _el(st, "norm", _s(basis["code"]))
-        _texts(st, "declaration", f"检定依据：{' '.join(filter(None, (_s(basis.get('code')), _s(basis.get('name')))))}")
+        _texts(
+            st,
+            "declaration",
+            f"检定依据：{' '.join(filter(None, (_s(basis.get('code')), _s(basis.get('name')))))}",
+        )
     kind = _s((ctx.get("certificate") or {}).get("kind")) or CERTIFICATE
     st = _el(statements, "statement")
     _texts(st, "declaration", f"文书类型：{kind}", f"检定结论：{_s(ctx.get('conclusion'))}")
@@ -459,7 +465,9 @@ def _measurements(root: ET.Element, ctx: dict[str, Any]) -> None:
 
 def build(ctx: dict[str, Any]) -> ET.Element:
     """The DCC element tree of a certificate's content (the contract dict, plain or not)."""
-    root = ET.Element(f"{{{DCC_NS}}}digitalCalibrationCertificate", {"schemaVersion": SCHEMA_VERSION})
+    root = ET.Element(
+        f"{{{DCC_NS}}}digitalCalibrationCertificate", {"schemaVersion": SCHEMA_VERSION}
+    )
     admin = _el(root, "administrativeData")
     _software(admin)
     _core(admin, ctx)
