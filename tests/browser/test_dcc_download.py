@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-
-from test_dcc import _errors, _methane, needs_pdf
 from test_certificate_renders import lab  # noqa: F401
+from test_dcc import _errors, _methane, needs_pdf
 
 pytestmark = [pytest.mark.browser, needs_pdf]
 
@@ -25,10 +26,10 @@ def test_the_dcc_downloads_from_the_certificate_page_and_the_public_page(
     with page.expect_download() as download:
         page.get_by_role("link", name="下载数字证书 (DCC XML)").click()
     assert download.value.suggested_filename == f"{cert['number']}.dcc.xml"
-    assert _errors(open(download.value.path(), "rb").read()) == []
+    assert _errors(Path(download.value.path()).read_bytes()) == []
     page.screenshot(path="/tmp/dcc/certificate-page.png", full_page=True)
     page.goto(f"/verify/{cert['verify_token']}")
     with page.expect_download() as download:
         page.locator("#dcc-link").click()
-    assert _errors(open(download.value.path(), "rb").read()) == []
+    assert _errors(Path(download.value.path()).read_bytes()) == []
     page.screenshot(path="/tmp/dcc/public-page.png", full_page=True)
