@@ -24,6 +24,7 @@ from metrolab.web.permissions import perm
 
 TAGS = ["certificates"]
 PDF = "application/pdf"
+XML = "application/xml"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 Kind = Literal["", "检定证书", "检定结果通知书"]
 PrintStatus = Literal["", "待打印", "已打印"]
@@ -420,6 +421,21 @@ async def api_certificate_pdf(certificate_id: Id) -> Response:
     return file_response(data, PDF, filename)
 
 
+@get(
+    "/api/v1/certificates/{certificate_id:int}/dcc.xml",
+    opt=perm("certificates.view"),
+    tags=TAGS,
+    summary="下载已出具证书的数字校准证书（DCC XML，PTB DCC 3.1.2）",
+    description="由证书出具时的内容生成，并已按随附的 dcc.xsd 3.1.2 / SI_Format.xsd 2.1.0 校验；"
+    "未通过校验时返回 422，不提供文件。",
+    media_type=XML,
+    responses=errors(404, 409, 422),
+)
+async def api_certificate_dcc(certificate_id: Id) -> Response:
+    data, filename = await services.dcc_of(certificate_id)
+    return file_response(data, XML, filename, inline=False)
+
+
 @post(
     "/api/v1/certificates/{certificate_id:int}/issue",
     opt=perm("certificates.issue"),
@@ -546,6 +562,7 @@ HANDLERS = [
     api_certificate_content,
     api_compiler_edits,
     api_certificate_pdf,
+    api_certificate_dcc,
     api_issue,
     api_recall,
     api_print,

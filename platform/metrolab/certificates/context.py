@@ -106,6 +106,7 @@ def build_context(
     revision: int,
     verify_url: str | None,
     supersedes_number: str | None = None,
+    received_on: Any = None,
 ) -> dict[str, Any]:
     """The certificate data contract for one record (see certificates/contract.py).
 
@@ -115,6 +116,7 @@ def build_context(
     (``kind`` "device" = 计量标准装置, else 标准器) or seed_data/standards.json entries. ``revision``: 1 for the first issue (the
     contract counts from 0). The kind follows the conclusion: 合格 → 检定证书, else 检定结果通知书.
     ``supersedes_number``: the number of the certificate this one replaces (ISO/IEC 17025 §7.8.8.2).
+    ``received_on``: when the instrument was received (the entrustment's 接收日期), if known.
     Text that may be missing is "" (a template never prints None); dates and images may be None.
     """
     rec = dict(record_or_plain)
@@ -168,6 +170,7 @@ def build_context(
         "basis": {"code": code, "name": _text(regulation.get("name"))},
         "conclusion": conclusion,
         "verified_on": verified_on,
+        "received_on": _date(received_on),
         "valid_until": valid_until(verified_on, instrument_type.get("cycle_months"), kind),
         "people": _people(people),
         "environment": {

@@ -28,15 +28,17 @@ instrument          name, model (型号/规格), serial (出厂编号), manufact
 basis               code, name (检定依据, e.g. "JJG 678-2007", "催化燃烧式甲烷测定器")
 conclusion          "合格" | "不合格" | free text such as "符合1级"
 verified_on         date (检定日期)
+received_on         date (收样日期: the entrustment's receipt) or None when not known
 valid_until         date (有效期至) on a certificate; None on a notice
 people              verifier / checker / approver: {name, image}
 environment         temperature (℃), humidity (%RH), pressure (kPa): str or Decimal;
                     "" when the record does not state it
 standard_devices    [{name, range, uncertainty, certificate_no, valid_until}] 计量标准装置
 standard_instruments  [same keys] 主要计量标准器
-results             [{seq, item, requirement, measured, conclusion, uncertainty_text}] 检定结果;
+results             [{seq, item, requirement, measured, value, unit, conclusion, uncertainty_text}]
+                    检定结果; value/unit: the measured figure as data ("-0.23", "%"; "" if text);
                     a row whose item has an uncertainty budget printed on the certificate also has
-                    uncertainty {U, k, unit} (decimal text) and uncertainty_points [{point, label,
+                    uncertainty {U, k, unit[, p]} (decimal text) and uncertainty_points [{point, label,
                     U, k, unit}]; uncertainty_text is "U = 0.035 %CH₄ (k = 2)" or ""
 decision_rule       "判定规则：…" (the type's decision rule) or "" when the type has no budget
 failing_items       [{item, requirement, measured}] the items that did not conform (notice)
@@ -90,6 +92,7 @@ SAMPLE: dict[str, Any] = {
     "basis": {"code": "JJG 678-2007", "name": "催化燃烧式甲烷测定器"},
     "conclusion": "合格",
     "verified_on": date(2025, 6, 12),
+    "received_on": date(2025, 6, 10),
     "valid_until": date(2026, 6, 11),
     "people": {
         "verifier": {"name": "张晓明", "image": None},
@@ -139,6 +142,8 @@ SAMPLE: dict[str, Any] = {
             "item": "外观及通电检查",
             "requirement": "标志齐全，显示正常",
             "measured": "符合要求",
+            "value": "",
+            "unit": "",
             "conclusion": "合格",
             "uncertainty_text": "",
         },
@@ -147,6 +152,8 @@ SAMPLE: dict[str, Any] = {
             "item": "基本误差（0.52 %CH₄）",
             "requirement": "±0.10 %CH₄",
             "measured": Decimal("0.03"),
+            "value": "0.03",
+            "unit": "%CH₄",
             "conclusion": "合格",
             "uncertainty": {"U": "0.035", "k": "2", "unit": "%CH₄"},
             "uncertainty_text": "U = 0.035 %CH₄ (k = 2)",
@@ -156,6 +163,8 @@ SAMPLE: dict[str, Any] = {
             "item": "基本误差（2.01 %CH₄）",
             "requirement": "示值的 ±10 %",
             "measured": "+4.0 %",
+            "value": "4.0",
+            "unit": "%",
             "conclusion": "合格",
             "uncertainty_text": "",
         },
@@ -164,6 +173,8 @@ SAMPLE: dict[str, Any] = {
             "item": "响应时间",
             "requirement": "≤30 s",
             "measured": "18 s",
+            "value": "18",
+            "unit": "s",
             "conclusion": "合格",
             "uncertainty_text": "",
         },
@@ -172,6 +183,8 @@ SAMPLE: dict[str, Any] = {
             "item": "报警点",
             "requirement": "1.00 %CH₄，±0.05 %CH₄",
             "measured": "1.02 %CH₄",
+            "value": "1.02",
+            "unit": "%CH₄",
             "conclusion": "合格",
             "uncertainty_text": "",
         },
@@ -180,6 +193,8 @@ SAMPLE: dict[str, Any] = {
             "item": "报警声级强度",
             "requirement": "≥80 dB(A)",
             "measured": "86 dB(A)",
+            "value": "86",
+            "unit": "dB(A)",
             "conclusion": "合格",
             "uncertainty_text": "",
         },
@@ -188,6 +203,8 @@ SAMPLE: dict[str, Any] = {
             "item": "报警光信号",
             "requirement": "20 m 处清晰可见",
             "measured": "符合要求",
+            "value": "",
+            "unit": "",
             "conclusion": "合格",
             "uncertainty_text": "",
         },
@@ -247,6 +264,9 @@ OPTIONAL_VARIABLES: frozenset[str] = frozenset(
         "environment.humidity",
         "environment.pressure",
         "valid_until",
+        "received_on",
+        "results[].value",
+        "results[].unit",
         "standard_devices[].valid_until",
         "standard_instruments[].valid_until",
         "people.verifier.image",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from metrolab import hooks
 from metrolab.certificates import catalogue
 from metrolab.certificates.services import build_context, create_certificate
 from metrolab.kernel.errors import Conflict, NotFound
@@ -66,6 +67,9 @@ async def context_for_record(
     if row["customer"]:
         customer = await Customer.select().where(Customer.id == row["customer"]).first()
     record = {**row, "items": await record_items(row, itype)}
+    known: dict[str, Any] = {}  # the entrustment's receipt date (the business feature's hook)
+    for answer in await hooks.gather("record.context", record_id):
+        known.update(answer or {})
     ctx = build_context(
         record,
         customer=customer,
@@ -76,6 +80,7 @@ async def context_for_record(
         number=None,
         revision=revision,
         verify_url=None,
+        received_on=known.get("received_on"),
     )
     return ctx, row
 

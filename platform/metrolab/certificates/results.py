@@ -343,7 +343,8 @@ def result_rows(
     standards: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per verification item (per instrument in a multi-nozzle record): ``seq``, ``item``,
-    ``requirement`` (the limit or short text), ``measured`` (sign and unit), ``conclusion``.
+    ``requirement`` (the limit or short text), ``measured`` (sign and unit), ``conclusion``;
+    ``value`` and ``unit``: the measured figure as data ("-0.23", "%"; both "" when it is text).
 
     An item whose budget says ``"certificate": true`` adds ``uncertainty`` ({"U", "k", "unit"},
     decimal text: the largest U of its points), ``uncertainty_points`` and ``uncertainty_text``
@@ -397,12 +398,17 @@ def result_rows(
             measured = signed(_text(result), unit, sign=limit is not None and limit[0] == "±")
         else:
             measured = _text(result) or "—"
+        # the same figure as data (the DCC's value and unit): the reported digits, "-" for minus
+        figure = _number(result) if numeric else None
+        value = "" if figure is None else _plain(figure)
         rows.append(
             {
                 "seq": n,
                 "item": it.get("label_zh") or it.get("item") or _zh(spec.get("name")),
                 "requirement": limit[1] if limit else _requirement_text(spec, instrument_type),
                 "measured": measured,
+                "value": value,
+                "unit": (unit or "") if numeric else "",
                 "conclusion": conclusion or "—",
                 "uncertainty_text": "",
                 **extra,

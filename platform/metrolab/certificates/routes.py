@@ -407,6 +407,16 @@ async def certificate_pdf(certificate_id: int) -> Response:
     return _pdf(*await services.pdf_of(certificate_id))
 
 
+@get(
+    "/certificates/{certificate_id:int}/dcc.xml",
+    opt=perm("certificates.view", api="GET /api/v1/certificates/{certificate_id}/dcc.xml"),
+    include_in_schema=False,
+)
+async def certificate_dcc(certificate_id: int) -> Response:
+    data, filename = await services.dcc_of(certificate_id)
+    return api.file_response(data, api.XML, filename, inline=False)
+
+
 @post(
     "/certificates/{certificate_id:int}/issue",
     opt=perm("certificates.issue", api="POST /api/v1/certificates/{certificate_id}/issue"),
@@ -584,6 +594,7 @@ router = Router(
         certificate_view,
         certificate_edits_save,
         certificate_pdf,
+        certificate_dcc,
         certificate_issue,
         certificate_recall,
         print_list,

@@ -158,6 +158,17 @@ async def pdf_of(certificate_id: int) -> tuple[bytes, str]:
     return storage.get(cert["pdf_sha256"]), f"{cert['number']}.pdf"
 
 
+async def dcc_of(certificate_id: int) -> tuple[bytes, str]:
+    """(the issued certificate's DCC XML, its file name) from its issued content; 404 before it is
+    issued, 422 (logged) should the XML not validate against the DCC schema."""
+    from metrolab.certificates.dcc import dcc_xml
+
+    cert = await get_certificate(certificate_id)
+    if not cert["pdf_sha256"]:
+        raise NotFound("该证书尚未出具，没有数字证书（DCC）")
+    return dcc_xml(cert["context"], certificate_id=certificate_id), f"{cert['number']}.dcc.xml"
+
+
 async def create_certificate(
     context: dict[str, Any],
     *,

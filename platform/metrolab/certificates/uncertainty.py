@@ -157,7 +157,10 @@ def uncertainty_entry(budgets: list[tuple[str, str, Budget]]) -> dict[str, Any] 
     else:
         # one line a point: docxtpl prints "\n" as a line break in a cell
         text = "\n".join(f"{lab}：{t}" for (_, lab, _), t in zip(done, texts, strict=True))
-    return {"uncertainty": worst.as_dict(), "uncertainty_points": points, "uncertainty_text": text}
+    stated = worst.as_dict()
+    if worst.p is not None:  # k from ν_eff at a coverage probability: the DCC states both
+        stated["p"] = format(worst.p, "f")
+    return {"uncertainty": stated, "uncertainty_points": points, "uncertainty_text": text}
 
 
 def _u_text(b: Budget) -> str:

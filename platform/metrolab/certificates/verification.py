@@ -77,6 +77,15 @@ def _public(cert: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# The states whose certificate offers its DCC on the public page: issued and standing (expired or a
+# notice is still the lab's document); recalled, voided and superseded ones offer none.
+DCC_STATES = frozenset({"valid", "expired", "notice"})
+
+
+def offers_dcc(info: dict[str, Any]) -> bool:
+    return bool(info.get("genuine")) and info.get("state") in DCC_STATES
+
+
 async def newest_revision(cert: dict[str, Any]) -> dict[str, Any]:
     """The issued revision that replaces ``cert`` in the end (``cert`` itself if none does)."""
     newest, seen = cert, {cert["id"]}

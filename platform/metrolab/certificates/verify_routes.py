@@ -49,7 +49,14 @@ async def verify_page(request: Request, token: str) -> Template:
     await _log_scan(request, token, info, info["state"])
     if not info["genuine"]:
         return _not_genuine()
-    return page("certificates/verify.html", title=_("证书查询"), info=info, token=token, check=None)
+    return page(
+        "certificates/verify.html",
+        title=_("证书查询"),
+        info=info,
+        token=token,
+        check=None,
+        dcc=verification.offers_dcc(info),
+    )
 
 
 @post("/verify/{token:str}/check", opt=PUBLIC, include_in_schema=False)
@@ -81,6 +88,32 @@ async def verify_check(request: Request, token: str) -> Template:
         info=info,
         token=token,
         check=check,
+        dcc=verification.offers_dcc(info),
+    )
+
+
+@get("/verify/{token:str}/dcc.xml", opt=PUBLIC, include_in_schema=False)
+async def verify_dcc(request: Request, token: str) -> Response:
+    """The DCC of an issued, standing certificate, for whoever holds its QR code."""
+    from metrolab.certificates import services
+
+    info = await verification.verify_status(token)
+    if not info["genuine"]:
+        await _log_scan(request, token, info, "not_genuine")
+        return _not_genuine()
+    if not verification.offers_dcc(info):
+        await _log_scan(request, token, info, "dcc_refused")
+        label = info["status"]
+        message = _("该证书{status}，不提供数字证书（DCC）", status=_(label))
+        return page(
+            "certificates/not_genuine.html", status_code=404, title=message, message=message
+        )
+    data, filename = await services.dcc_of(info["id"])
+    await _log_scan(request, token, info, "dcc")
+    return Response(
+        content=data,
+        media_type="application/xml",
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
     )
 
 
@@ -124,4 +157,4 @@ async def verify_lookup(request: Request, number: str = "", serial: str = "") ->
     )
 
 
-router = Router(path="/", route_handlers=[verify_page, verify_check, verify_lookup])
+router = Router(path="/", route_handlers=[verify_page, verify_check, verify_dcc, verify_lookup])
