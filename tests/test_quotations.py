@@ -74,7 +74,12 @@ def _form(customer, lines, **extra):
 def _create(browser, customer, lines=None):
     lines = lines or [
         {"instrument_type": "co_detector", "quantity": "3", "unit_price": "", "discount": "10"},
-        {"instrument_type": "fuel_dispenser", "quantity": "1", "unit_price": "250.5", "discount": "0"},
+        {
+            "instrument_type": "fuel_dispenser",
+            "quantity": "1",
+            "unit_price": "250.5",
+            "discount": "0",
+        },
     ]
     r = browser.post("/quotations", data=_form(customer, lines), follow_redirects=False)
     assert r.status_code == 303, r.text
@@ -182,22 +187,50 @@ def test_review_and_approval_with_signatures_and_return_paths(lab, browser, new_
     qid = _create(browser, lab["customer"])
     reviewer = new_browser().login(manager)
     approver = new_browser().login(signatory)
-    assert browser.post(f"/quotations/{qid}/submit", data={}, follow_redirects=False).status_code == 303
+    assert (
+        browser.post(f"/quotations/{qid}/submit", data={}, follow_redirects=False).status_code
+        == 303
+    )
     assert 'data-task="quotations_to_review"><b>1</b>' in reviewer.get("/home").text
     # a return needs its reason: the page again, 400, the message beside the field
-    r = reviewer.post(f"/quotations/{qid}/return_review", data={"reason": ""}, follow_redirects=False)
+    r = reviewer.post(
+        f"/quotations/{qid}/return_review", data={"reason": ""}, follow_redirects=False
+    )
     assert r.status_code == 400 and "原因" in r.text
-    assert reviewer.post(f"/quotations/{qid}/return_review", data={"reason": "单价需复核"}, follow_redirects=False).status_code == 303
+    assert (
+        reviewer.post(
+            f"/quotations/{qid}/return_review",
+            data={"reason": "单价需复核"},
+            follow_redirects=False,
+        ).status_code
+        == 303
+    )
     assert 'data-task="quotations_returned"><b>1</b>' in browser.get("/home").text
-    assert browser.post(f"/quotations/{qid}/submit", data={}, follow_redirects=False).status_code == 303
+    assert (
+        browser.post(f"/quotations/{qid}/submit", data={}, follow_redirects=False).status_code
+        == 303
+    )
     # signing re-asks the password
-    r = reviewer.post(f"/quotations/{qid}/pass_review", data={"password": "wrong-password"}, follow_redirects=False)
+    r = reviewer.post(
+        f"/quotations/{qid}/pass_review",
+        data={"password": "wrong-password"},
+        follow_redirects=False,
+    )
     assert r.status_code in (400, 403) and "密码" in r.text
-    r = reviewer.post(f"/quotations/{qid}/pass_review", data={"password": "secret-pass-1"}, follow_redirects=False)
+    r = reviewer.post(
+        f"/quotations/{qid}/pass_review", data={"password": "secret-pass-1"}, follow_redirects=False
+    )
     assert r.status_code == 303
     assert 'data-task="quotations_to_approve"><b>1</b>' in approver.get("/home").text
-    assert browser.post(f"/quotations/{qid}/approve", data={"password": "secret-pass-1"}, follow_redirects=False).status_code == 403
-    r = approver.post(f"/quotations/{qid}/approve", data={"password": "secret-pass-1"}, follow_redirects=False)
+    assert (
+        browser.post(
+            f"/quotations/{qid}/approve", data={"password": "secret-pass-1"}, follow_redirects=False
+        ).status_code
+        == 403
+    )
+    r = approver.post(
+        f"/quotations/{qid}/approve", data={"password": "secret-pass-1"}, follow_redirects=False
+    )
     assert r.status_code == 303
     page = browser.get(f"/quotations/{qid}").text
     assert "已批准" in page and "审核通过" in page and "审批通过" in page and "审核退回" in page
@@ -211,7 +244,9 @@ def test_reviewer_may_not_review_their_own_quotation(lab, new_browser, make_user
     b = new_browser().login(both)
     qid = _create(b, lab["customer"])
     assert b.post(f"/quotations/{qid}/submit", data={}, follow_redirects=False).status_code == 303
-    r = b.post(f"/quotations/{qid}/pass_review", data={"password": "secret-pass-1"}, follow_redirects=False)
+    r = b.post(
+        f"/quotations/{qid}/pass_review", data={"password": "secret-pass-1"}, follow_redirects=False
+    )
     assert r.status_code in (403, 409) and "编制人不能审核" in r.text
 
 
@@ -219,7 +254,14 @@ def test_bad_input_keeps_what_was_typed_with_a_message_beside_the_field(lab, bro
     browser.login(make_user("clerk"))
     data = _form(
         lab["customer"],
-        [{"instrument_type": "co_detector", "quantity": "abc", "unit_price": "12.345", "remarks": "备注\x00"}],
+        [
+            {
+                "instrument_type": "co_detector",
+                "quantity": "abc",
+                "unit_price": "12.345",
+                "remarks": "备注\x00",
+            }
+        ],
         valid_until="2026-13-40",
         contact="王" * 101,
     )
@@ -233,16 +275,30 @@ def test_bad_input_keeps_what_was_typed_with_a_message_beside_the_field(lab, bro
 
 def test_compute_fills_the_customer_price_and_totals(lab, browser, make_user):
     browser.login(make_user("clerk"))
-    data = _form(lab["customer"], [{"instrument_type": "co_detector", "quantity": "2", "unit_price": "", "discount": "0"}])
+    data = _form(
+        lab["customer"],
+        [{"instrument_type": "co_detector", "quantity": "2", "unit_price": "", "discount": "0"}],
+    )
     r = browser.post("/quotations/compute", data=data)
     assert r.status_code == 200
     assert 'value="133.33"' in r.text and 'id="total-net"><b>266.66<' in r.text
     assert 'value="王建国"' in r.text  # the customer's first contact
     # the type changed: the price filled for the old type follows the new one (blank: none agreed)
-    data = _form(lab["customer"], [{"instrument_type": "dipstick", "quantity": "2", "unit_price": "133.33", "auto_for": "co_detector"}])
-    assert 'name="lines.0.unit_price" id="f-0-price" inputmode="decimal" size="9" value=""' in browser.post(
-        "/quotations/compute", data=data
-    ).text
+    data = _form(
+        lab["customer"],
+        [
+            {
+                "instrument_type": "dipstick",
+                "quantity": "2",
+                "unit_price": "133.33",
+                "auto_for": "co_detector",
+            }
+        ],
+    )
+    assert (
+        'name="lines.0.unit_price" id="f-0-price" inputmode="decimal" size="9" value=""'
+        in browser.post("/quotations/compute", data=data).text
+    )
 
 
 def test_list_search_and_xlsx_export_are_injection_safe(lab, browser, make_user):
@@ -252,9 +308,11 @@ def test_list_search_and_xlsx_export_are_injection_safe(lab, browser, make_user)
 
     browser.login(make_user("clerk"))
     _create(browser, lab["customer"])
-    evil = Customer(name="=HYPERLINK(\"http://x\")")
+    evil = Customer(name='=HYPERLINK("http://x")')
     run(evil.save())
-    _create(browser, evil.id, [{"instrument_type": "co_detector", "quantity": "1", "unit_price": "10"}])
+    _create(
+        browser, evil.id, [{"instrument_type": "co_detector", "quantity": "1", "unit_price": "10"}]
+    )
     page = browser.get("/quotations", params={"q": "大淑村"}).text
     assert f"BJ{TODAY.year}-00001" in page and f"BJ{TODAY.year}-00002" not in page
     assert f"BJ{TODAY.year}-00002" in browser.get("/quotations", params={"q": "00002"}).text
@@ -266,7 +324,9 @@ def test_list_search_and_xlsx_export_are_injection_safe(lab, browser, make_user)
     assert any(str(row[1]).startswith("'=") for row in rows[1:])
 
 
-def test_print_pdf_and_docx_from_the_pinned_template(lab, browser, new_browser, make_user, converter):
+def test_print_pdf_and_docx_from_the_pinned_template(
+    lab, browser, new_browser, make_user, converter
+):
     from pypdf import PdfReader
 
     from metrolab.quotations.tables import Quotation
@@ -282,7 +342,14 @@ def test_print_pdf_and_docx_from_the_pinned_template(lab, browser, new_browser, 
     r = browser.get(f"/quotations/{qid}/print.pdf")
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(r.content)).pages)
-    for words in ("报 价 单", "峰峰集团大淑村矿", "610.49", "陆佰壹拾元零肆角玖分", "李技术", "王批准"):
+    for words in (
+        "报 价 单",
+        "峰峰集团大淑村矿",
+        "610.49",
+        "陆佰壹拾元零肆角玖分",
+        "李技术",
+        "王批准",
+    ):
         assert words.replace(" ", "") in text.replace(" ", ""), words
     d = browser.get(f"/quotations/{qid}/print.docx")
     assert d.status_code == 200 and d.content.startswith(b"PK")
@@ -297,7 +364,11 @@ def test_approved_quotation_converts_into_an_entrustment(lab, browser, new_brows
     assert browser.get(f"/quotations/{qid}/entrustment").status_code == 409
     _approve(browser, new_browser, qid, manager, signatory)
     form = browser.get(f"/quotations/{qid}/entrustment")
-    assert form.status_code == 200 and "峰峰集团大淑村矿" in form.text and "一氧化碳检测报警器" in form.text
+    assert (
+        form.status_code == 200
+        and "峰峰集团大淑村矿" in form.text
+        and "一氧化碳检测报警器" in form.text
+    )
     assert f'action="/quotations/{qid}/entrustment"' in form.text
     data = {
         "customer": "峰峰集团大淑村矿",
@@ -331,7 +402,9 @@ def test_contract_from_the_quotation_and_its_charges(lab, browser, new_browser, 
     browser.login(clerk)
     qid = _create(browser, lab["customer"])
     _approve(browser, new_browser, qid, manager, signatory)
-    r = browser.post(f"/quotations/{qid}/contract/new", data={"contract_number": "", "signed_on": ""})
+    r = browser.post(
+        f"/quotations/{qid}/contract/new", data={"contract_number": "", "signed_on": ""}
+    )
     assert r.status_code == 400 and "请填写合同编号" in r.text
     r = browser.post(
         f"/quotations/{qid}/contract/new",
@@ -353,7 +426,10 @@ def test_contract_from_the_quotation_and_its_charges(lab, browser, new_browser, 
     assert "HT-2026-07" in page and "检定费（首期）" in page
     assert 'id="contract-outstanding">310.49<' in page
     other = new_browser().login(clerk)
-    assert other.post(f"/quotations/{qid}/contract", data={"contract": "2147483648"}).status_code == 404
+    assert (
+        other.post(f"/quotations/{qid}/contract", data={"contract": "2147483648"}).status_code
+        == 404
+    )
 
 
 # ── the JSON API ──────────────────────────────────────────────────────────────────────────────
@@ -374,12 +450,30 @@ def test_api_create_walk_and_convert(lab, new_browser, make_user):
     q = r.json()
     assert q["lines"][0]["unit_price"] == "133.33" and q["actions"] == ["submit", "cancel"]
     qid = q["id"]
-    r = c.put(f"/api/v1/quotations/{qid}", json={**body, "lines": [{"instrument_type": "co_detector", "quantity": 4, "unit_price": "100", "discount": "5"}]})
+    r = c.put(
+        f"/api/v1/quotations/{qid}",
+        json={
+            **body,
+            "lines": [
+                {
+                    "instrument_type": "co_detector",
+                    "quantity": 4,
+                    "unit_price": "100",
+                    "discount": "5",
+                }
+            ],
+        },
+    )
     assert r.status_code == 200 and r.json()["total"] == "380.00"
     assert c.post(f"/api/v1/quotations/{qid}/submit", json={}).json()["to"] == "reviewing"
     r = m.post(f"/api/v1/quotations/{qid}/pass_review", json={})
     assert r.status_code == 400 and "密码" in r.json()["detail"]
-    assert m.post(f"/api/v1/quotations/{qid}/pass_review", json={"password": "secret-pass-1"}).status_code == 200
+    assert (
+        m.post(
+            f"/api/v1/quotations/{qid}/pass_review", json={"password": "secret-pass-1"}
+        ).status_code
+        == 200
+    )
     r = s.post(f"/api/v1/quotations/{qid}/approve", json={"password": "secret-pass-1"})
     assert r.status_code == 200 and r.json()["status_label"] == "已批准"
     assert [h["action_label"] for h in r.json()["history"]] == ["提交审核", "审核通过", "审批通过"]
@@ -406,10 +500,34 @@ def test_api_create_walk_and_convert(lab, new_browser, make_user):
         ("GET", "/api/v1/quotations?q=a%00b", None),
         ("GET", "/api/v1/quotations?q=" + "长" * 201, None),
         ("POST", "/api/v1/quotations", {"customer_id": 2**40, "valid_until": VALID}),
-        ("POST", "/api/v1/quotations", {"customer_id": 1, "valid_until": VALID, "remarks": "a\x00b"}),
-        ("POST", "/api/v1/quotations", {"customer_id": 1, "valid_until": VALID, "contact": "长" * 101}),
-        ("POST", "/api/v1/quotations", {"customer_id": 1, "valid_until": VALID, "lines": [{"instrument_type": "co_detector", "quantity": 10**12}]}),
-        ("POST", "/api/v1/quotations", {"customer_id": 1, "valid_until": VALID, "lines": [{"instrument_type": "co_detector", "quantity": 1, "unit_price": "1e9"}]}),
+        (
+            "POST",
+            "/api/v1/quotations",
+            {"customer_id": 1, "valid_until": VALID, "remarks": "a\x00b"},
+        ),
+        (
+            "POST",
+            "/api/v1/quotations",
+            {"customer_id": 1, "valid_until": VALID, "contact": "长" * 101},
+        ),
+        (
+            "POST",
+            "/api/v1/quotations",
+            {
+                "customer_id": 1,
+                "valid_until": VALID,
+                "lines": [{"instrument_type": "co_detector", "quantity": 10**12}],
+            },
+        ),
+        (
+            "POST",
+            "/api/v1/quotations",
+            {
+                "customer_id": 1,
+                "valid_until": VALID,
+                "lines": [{"instrument_type": "co_detector", "quantity": 1, "unit_price": "1e9"}],
+            },
+        ),
         ("POST", "/api/v1/quotations/2147483648/submit", {}),
         ("POST", "/api/v1/quotations/1/" + "x" * 101, {}),
         ("POST", "/api/v1/quotations/1/contract", {"contract_id": 2**31}),
@@ -451,12 +569,32 @@ def test_the_quotation_template_goes_through_template_review(lab, browser, make_
     from metrolab.certificates import template_versions as tv
 
     author = make_user("tech_manager")
-    data = (Path(__file__).resolve().parents[1] / "certificate_templates" / "quotation.docx").read_bytes()
-    version = run(tv.upload(data, "q2.docx", as_user(author, "tech_manager"), key="quotation_v2", name="报价单（新版）", kind="报价单"))
+    data = (
+        Path(__file__).resolve().parents[1] / "certificate_templates" / "quotation.docx"
+    ).read_bytes()
+    version = run(
+        tv.upload(
+            data,
+            "q2.docx",
+            as_user(author, "tech_manager"),
+            key="quotation_v2",
+            name="报价单（新版）",
+            kind="报价单",
+        )
+    )
     assert version["status"] == "draft"
     bad = _rewrite(data, "{{ totals.total }}", "{{ totals.nonsense }}")
     with pytest.raises(tv.TemplateRefused):
-        run(tv.upload(bad, "bad.docx", as_user(author, "tech_manager"), key="quotation_bad", name="坏", kind="报价单"))
+        run(
+            tv.upload(
+                bad,
+                "bad.docx",
+                as_user(author, "tech_manager"),
+                key="quotation_bad",
+                name="坏",
+                kind="报价单",
+            )
+        )
     # a certificate variable is not a quotation one
     browser.login(author)
     assert "报价单" in browser.get("/certificate-templates/new").text

@@ -120,7 +120,9 @@ async def api_quotations(q: SearchText = "", status: SearchText = "") -> list[di
     responses=errors(),
 )
 async def api_quotations_xlsx(q: SearchText = "", status: SearchText = "") -> Response:
-    return xlsx_response("quotations.xlsx", await services.export_xlsx(await services.query(q, status)))
+    return xlsx_response(
+        "quotations.xlsx", await services.export_xlsx(await services.query(q, status))
+    )
 
 
 @post(

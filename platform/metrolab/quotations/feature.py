@@ -104,6 +104,8 @@ async def _contract(kind: str) -> Any:
 
 SEEDERS = [("quotation_template", _seed_template)]
 HOOKS = {"template.kinds": [_kinds], "template.contract": [_contract]}
+
+
 async def _customer_quotations(customer_id: int) -> int:
     from metrolab.quotations.tables import Quotation
 

@@ -84,8 +84,10 @@ async def convert(
 async def contracts_of(customer_id: int) -> list[dict[str, Any]]:
     from metrolab.ledger.tables import Contract
 
-    return await Contract.select().where(Contract.customer == customer_id).order_by(
-        Contract.signed_on, ascending=False
+    return (
+        await Contract.select()
+        .where(Contract.customer == customer_id)
+        .order_by(Contract.signed_on, ascending=False)
     )
 
 
@@ -98,7 +100,9 @@ async def contract_view(row: dict[str, Any]) -> dict[str, Any] | None:
     found = await Contract.select().where(Contract.id == row["contract"]).first()
     if found is None:
         return None
-    charges = await Charge.select().where(Charge.contract == found["id"]).order_by(Charge.charged_on)
+    charges = (
+        await Charge.select().where(Charge.contract == found["id"]).order_by(Charge.charged_on)
+    )
     charged = sum((services.money(c["amount"]) for c in charges), Decimal(0))
     for c in charges:
         c["amount"] = services.money(c["amount"])
@@ -151,7 +155,9 @@ async def contract_from_quotation(
     if row["status"] not in ("approved", "converted"):
         raise Conflict("只有已批准的报价单可以登记合同")
     errors: dict[str, str] = {}
-    number = services._clean_text(values.get("contract_number", ""), "合同编号", 100, errors, "contract_number")
+    number = services._clean_text(
+        values.get("contract_number", ""), "合同编号", 100, errors, "contract_number"
+    )
     if not number and "contract_number" not in errors:
         errors["contract_number"] = "请填写合同编号"
     signed = services._clean_date(values.get("signed_on"), "签订日期", errors, "signed_on")

@@ -35,9 +35,11 @@ async def current_template() -> tuple[int, bytes]:
 async def _pinned(version_id: int) -> bytes:
     from metrolab.certificates.tables import TemplateVersion
 
-    row = await TemplateVersion.select(TemplateVersion.docx_sha256).where(
-        TemplateVersion.id == version_id
-    ).first()
+    row = (
+        await TemplateVersion.select(TemplateVersion.docx_sha256)
+        .where(TemplateVersion.id == version_id)
+        .first()
+    )
     if row is None:
         raise Conflict("报价单固定的模板版本不存在")
     return storage.get(row["docx_sha256"])
@@ -71,7 +73,9 @@ async def build_context(row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
         ("approver", row["approved_by"], steps.get("approve")),
     ):
         user = (
-            await User.select(User.full_name, User.signature_sha256).where(User.id == user_id).first()
+            await User.select(User.full_name, User.signature_sha256)
+            .where(User.id == user_id)
+            .first()
             if user_id
             else None
         )
@@ -79,7 +83,9 @@ async def build_context(row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
         if user and user["signature_sha256"] and storage.exists(user["signature_sha256"]):
             images[f"people.{role}.image"] = storage.get(user["signature_sha256"])
     ctx = {
-        "lab": {k: lab.get(k, "") for k in ("name", "address", "postcode", "phone", "fax", "website")},
+        "lab": {
+            k: lab.get(k, "") for k in ("name", "address", "postcode", "phone", "fax", "website")
+        },
         "quotation": {
             "number": row["number"],
             "quoted_on": row["quoted_on"],

@@ -104,7 +104,9 @@ async def quotation_create(request: Request) -> Response | Template:
     try:
         row = await services.create(values, request.user)
     except services.QuotationProblems as exc:
-        return await _form_page(values, exc.errors, status_code=400, message=_("请按提示修改后再保存"))
+        return await _form_page(
+            values, exc.errors, status_code=400, message=_("请按提示修改后再保存")
+        )
     return see_other(f"/quotations/{row['id']}")
 
 
@@ -233,12 +235,11 @@ async def quotation_convert(request: Request, quotation_id: Id) -> Response | Te
     pin = await entrustments.entrustment_form(business._int(form.get("_version")))
     data = parse_submission(pin.defn, form)
     action = str(form.get("_action") or "")
-    page_for = {
-        "action": f"/quotations/{quotation_id}/entrustment",
-        "heading": _("报价单 {n} 转为委托单", n=row["number"]),
-    }
+    target = f"/quotations/{quotation_id}/entrustment"
+    heading = _("报价单 {n} 转为委托单", n=row["number"])
     if action.startswith(("add_row", "remove_row")):
-        return await business._new_page(pin, apply_row_action(pin.defn, data, action), [], **page_for)
+        changed = apply_row_action(pin.defn, data, action)
+        return await business._new_page(pin, changed, [], action=target, heading=heading)
     choice = {k: bool(form.get(k)) for k in ("_new_customer", "_confirm_similar")}
     try:
         e = await links.convert(
@@ -251,7 +252,14 @@ async def quotation_convert(request: Request, quotation_id: Id) -> Response | Te
         )
     except entrustments.FormProblems as exc:
         return await business._new_page(
-            pin, data, exc.problems, 400, _("请按提示修改后再提交"), choice=choice, **page_for
+            pin,
+            data,
+            exc.problems,
+            400,
+            _("请按提示修改后再提交"),
+            choice=choice,
+            action=target,
+            heading=heading,
         )
     return see_other(f"/entrustments/{e['id']}")
 

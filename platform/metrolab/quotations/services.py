@@ -95,7 +95,9 @@ def _clean_date(raw: Any, label: str, errors: dict[str, str], key: str) -> date 
         return None
 
 
-def _amount(raw: Any, label: str, limit: Decimal, errors: dict[str, str], key: str) -> Decimal | None:
+def _amount(
+    raw: Any, label: str, limit: Decimal, errors: dict[str, str], key: str
+) -> Decimal | None:
     text = str(raw if raw is not None else "").strip().replace(",", "")
     if not text:
         return None
@@ -187,7 +189,9 @@ async def check(values: dict[str, Any], *, fill_prices: bool = True) -> dict[str
         k: _clean_text(values.get(k, ""), label, n, errors, k) for k, (label, n) in TEXTS.items()
     }
     out["customer"] = customer
-    out["quoted_on"] = _clean_date(values.get("quoted_on") or date.today(), "报价日期", errors, "quoted_on")
+    out["quoted_on"] = _clean_date(
+        values.get("quoted_on") or date.today(), "报价日期", errors, "quoted_on"
+    )
     out["valid_until"] = _clean_date(values.get("valid_until"), "有效期至", errors, "valid_until")
     if out["quoted_on"] and out["valid_until"] and out["valid_until"] < out["quoted_on"]:
         errors["valid_until"] = "有效期至不能早于报价日期"
@@ -210,7 +214,9 @@ async def check(values: dict[str, Any], *, fill_prices: bool = True) -> dict[str
         code = typed if typed in types else by_name.get(typed, "")
         if not code:
             errors[f"{key}.instrument_type"] = (
-                f"第{i + 1}行：请选择器具类型" if not typed else f"第{i + 1}行：没有名为“{typed}”的器具类型"
+                f"第{i + 1}行：请选择器具类型"
+                if not typed
+                else f"第{i + 1}行：没有名为“{typed}”的器具类型"
             )
         quantity = 0
         if not qty_text.isdigit() or len(qty_text) > 7 or not 1 <= int(qty_text) <= MAX_QUANTITY:
@@ -222,14 +228,32 @@ async def check(values: dict[str, Any], *, fill_prices: bool = True) -> dict[str
         if price is None and f"{key}.unit_price" not in errors and fill_prices:
             price = await customer_price(customer["id"] if customer else None, code, on)
             source = "customer" if price is not None else "manual"
-        elif price is not None and customer and price == await customer_price(customer["id"], code, on):
+        elif (
+            price is not None
+            and customer
+            and price == await customer_price(customer["id"], code, on)
+        ):
             source = "customer"
         if price is None and f"{key}.unit_price" not in errors:
-            errors[f"{key}.unit_price"] = f"第{i + 1}行：请填写单价（该客户没有此器具类型的客户证价）"
-        discount = _amount(raw.get("discount"), f"第{i + 1}行：优惠（%）", Decimal(100), errors, f"{key}.discount")
-        remarks = _clean_text(raw.get("remarks", ""), f"第{i + 1}行：说明", 200, errors, f"{key}.remarks")
+            errors[f"{key}.unit_price"] = (
+                f"第{i + 1}行：请填写单价（该客户没有此器具类型的客户证价）"
+            )
+        discount = _amount(
+            raw.get("discount"), f"第{i + 1}行：优惠（%）", Decimal(100), errors, f"{key}.discount"
+        )
+        remarks = _clean_text(
+            raw.get("remarks", ""), f"第{i + 1}行：说明", 200, errors, f"{key}.remarks"
+        )
         lines.append(
-            Line(code, types.get(code, typed), quantity, price or Decimal(0), discount or Decimal(0), source, remarks)
+            Line(
+                code,
+                types.get(code, typed),
+                quantity,
+                price or Decimal(0),
+                discount or Decimal(0),
+                source,
+                remarks,
+            )
         )
     out["lines"] = lines
     out["errors"] = errors
@@ -335,7 +359,10 @@ async def update(
             .where(
                 (Quotation.id == quotation_id)
                 & (Quotation.status == "draft")
-                & (Quotation.lock_version == (row["lock_version"] if expected_lock is None else expected_lock))
+                & (
+                    Quotation.lock_version
+                    == (row["lock_version"] if expected_lock is None else expected_lock)
+                )
             )
             .returning(Quotation.id)
         )
@@ -411,7 +438,15 @@ def as_form(row: dict[str, Any] | None = None) -> dict[str, Any]:
             "quoted_on": today.isoformat(),
             "valid_until": (today + timedelta(days=VALID_DAYS)).isoformat(),
             "remarks": "",
-            "lines": [{"instrument_type": "", "quantity": "1", "unit_price": "", "discount": "0", "remarks": ""}],
+            "lines": [
+                {
+                    "instrument_type": "",
+                    "quantity": "1",
+                    "unit_price": "",
+                    "discount": "0",
+                    "remarks": "",
+                }
+            ],
         }
     return {
         "customer": str(row["customer"]),
@@ -461,7 +496,9 @@ async def query(q: str = "", status: str = "", customer: int | None = None) -> l
         Quotation.entrustment.number.as_alias("entrustment_number"),
     )
     if q:
-        query = query.where(Quotation.number.ilike(f"%{q}%") | Quotation.customer.name.ilike(f"%{q}%"))
+        query = query.where(
+            Quotation.number.ilike(f"%{q}%") | Quotation.customer.name.ilike(f"%{q}%")
+        )
     if status:
         query = query.where(Quotation.status == status[:50])
     if customer:
@@ -489,7 +526,16 @@ async def export_xlsx(rows: list[dict[str, Any]]) -> bytes:
     from metrolab.workflows.services import state_labels
 
     labels = await state_labels(WF)
-    header = [_("报价单号"), _("客户"), _("报价日期"), _("有效期至"), _("报价总额（元）"), _("状态"), _("编制人"), _("委托单")]
+    header = [
+        _("报价单号"),
+        _("客户"),
+        _("报价日期"),
+        _("有效期至"),
+        _("报价总额（元）"),
+        _("状态"),
+        _("编制人"),
+        _("委托单"),
+    ]
     body = [
         [
             r["number"],
@@ -510,7 +556,8 @@ def parse_form(form: dict[str, Any]) -> dict[str, Any]:
     """A posted quotation form (``lines.3.unit_price`` …) as the values ``check`` takes; at most
     MAX_LINES + 1 lines are read (one more is refused by ``check``)."""
     values: dict[str, Any] = {
-        k: str(form.get(k) or "") for k in ("customer", "contact", "phone", "quoted_on", "valid_until", "remarks")
+        k: str(form.get(k) or "")
+        for k in ("customer", "contact", "phone", "quoted_on", "valid_until", "remarks")
     }
     rows: dict[int, dict[str, str]] = {}
     for name, value in form.items():
