@@ -28,6 +28,7 @@ FEATURES = [
     "designer",
     "ledger",
     "business",
+    "quotations",
     "services",
     "statistics",
     "office",

@@ -81,11 +81,14 @@ async def _new_page(
     reason: str = "",
     reason_error: str = "",
     choice: dict[str, bool] | None = None,
+    action: str = "",
+    heading: str = "",
 ) -> Template:
+    """The 委托单 form; ``action``/``heading``: another feature's page that receives it (报价单 转为委托单)."""
     return page(
         "business/entrustment_new.html",
         status_code=status_code,
-        title=_("修改委托单") if edit else _("受理委托"),
+        title=heading or (_("修改委托单") if edit else _("受理委托")),
         pin=pin,
         data=data,
         problems=problems,
@@ -96,6 +99,8 @@ async def _new_page(
         reason_error=reason_error,
         choice=choice or {},
         compute_url="/entrustments/compute",
+        action=action,
+        heading=heading,
     )
 
 

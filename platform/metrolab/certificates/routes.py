@@ -47,7 +47,7 @@ async def template_new() -> Template:
         title=_("上传证书模板"),
         values={},
         problems=[],
-        kinds=KINDS,
+        kinds=await tv.kinds(),
     )
 
 
@@ -77,7 +77,7 @@ async def template_create(request: Request) -> Response:
             title=_("上传证书模板"),
             values=values,
             problems=exc.problems,
-            kinds=KINDS,
+            kinds=await tv.kinds(),
         )
     return see_other(f"/certificate-templates/{version['template']}")
 

@@ -44,16 +44,44 @@ def problem_text(problem: Any) -> str:
     return f"{problem.message_zh}{place}"
 
 
-def check_upload(data: bytes) -> list[str]:
-    """中文 problems of an uploaded template; empty when it may be stored."""
-    from metrolab.certificates.contract import OPTIONAL_VARIABLES, PROVIDED_VARIABLES
+async def kinds() -> tuple[str, ...]:
+    """The document kinds a template may be made for: the certificates' own (检定证书, 检定结果通知书)
+    and those other features declare through the ``template.kinds`` hook (报价单)."""
+    from metrolab import hooks
+
+    extra = [k for found in await hooks.gather("template.kinds") for k in found]
+    return (*KINDS, *[k for k in extra if k not in KINDS])
+
+
+async def contract_for(kind: str) -> Any:
+    """The data contract of a document kind: ``PROVIDED_VARIABLES``, ``OPTIONAL_VARIABLES``,
+    ``sample_context()`` and ``sample_images(ctx)`` — the certificate's, or another feature's
+    (``template.contract`` hook) for its own kind."""
+    from metrolab import hooks
+    from metrolab.certificates import contract
+
+    if kind in KINDS:
+        return contract
+    found = await hooks.first("template.contract", kind)
+    if found is None:
+        raise Conflict(f"未知的文书类型“{kind}”")
+    return found
+
+
+def check_upload(data: bytes, provider: Any = None) -> list[str]:
+    """中文 problems of an uploaded template (against ``provider``'s contract, the certificate's
+    by default); empty when it may be stored."""
+    from metrolab.certificates import contract
     from metrolab.engine.documents.lint import lint_template
 
+    provider = provider or contract
     if not data:
         return ["请选择要上传的 .docx 文件"]
     return [
         problem_text(p)
-        for p in lint_template(data, PROVIDED_VARIABLES, optional=OPTIONAL_VARIABLES)
+        for p in lint_template(
+            data, provider.PROVIDED_VARIABLES, optional=provider.OPTIONAL_VARIABLES
+        )
     ]
 
 
@@ -125,13 +153,17 @@ async def upload(
             problems.append("模板代码只能由字母、数字和下划线组成")
         if not name:
             problems.append("请填写模板名称")
-        if kind not in KINDS:
-            problems.append("请选择文书类型（检定证书 / 检定结果通知书）")
+        known = await kinds()
+        if kind not in known:
+            problems.append(f"请选择文书类型（{' / '.join(known)}）")
         if key and await CertificateTemplate.exists().where(CertificateTemplate.key == key):
             problems.append(f"模板代码 {key} 已存在")
         if problems:
             raise TemplateRefused(problems)
-    problems = await anyio.to_thread.run_sync(check_upload, data)
+    if template_id is not None:
+        kind = (await get_template(template_id))["kind"]
+    provider = await contract_for(kind)
+    problems = await anyio.to_thread.run_sync(check_upload, data, provider)
     if problems:
         raise TemplateRefused(problems)
     digest = await anyio.to_thread.run_sync(storage.put, data)
@@ -295,6 +327,8 @@ async def types_using(key: str, kind: str) -> list[dict[str, Any]]:
     it, and — for a shipped template — those naming none (they use the shipped one)."""
     from metrolab.indicators.services import types_naming_template
 
+    if kind not in KINDS:
+        return []  # another feature's document (报价单): no instrument type names it
     shipped = next((k for k, _name, kd in SHIPPED if kd == kind), "")
     return await types_naming_template(key, kind, default=key == shipped)
 
@@ -311,7 +345,17 @@ async def retire(version_id: int, user: Any) -> None:
         & (TemplateVersion.status == "published")
         & (TemplateVersion.id != version_id)
     )
-    users = [] if others else await types_using(version["template_key"], version["template_kind"])
+    kind = version["template_kind"]
+    if kind not in KINDS and not await TemplateVersion.exists().where(
+        (TemplateVersion.template.kind == kind)
+        & (TemplateVersion.status == "published")
+        & (TemplateVersion.id != version_id)
+    ):
+        raise UserError(
+            status_code=409,
+            detail=f"不能停用：这是唯一已发布的{kind}模板版本，停用后{kind}无法打印。请先发布另一版本。",
+        )
+    users = [] if others else await types_using(version["template_key"], kind)
     if users:
         names = "、".join(f"{t['name_zh']}（{t['code']}）" for t in users)
         raise UserError(
@@ -324,18 +368,22 @@ async def retire(version_id: int, user: Any) -> None:
 
 async def preview_pdf(version_id: int) -> bytes:
     """The version rendered with the contract's sample data (and sample QR / signatures)."""
-    from metrolab.certificates.contract import sample_context, sample_images
     from metrolab.certificates.services import to_pdf
     from metrolab.engine.documents.problems import TemplateProblem
     from metrolab.engine.documents.render import render_docx
 
     version = await get_version(version_id)
-    ctx = sample_context(
-        "notice" if version["template_kind"] == "检定结果通知书" else "certificate"
-    )
+    kind = version["template_kind"]
+    provider = await contract_for(kind)
+    if kind in KINDS:
+        ctx = provider.sample_context("notice" if kind == "检定结果通知书" else "certificate")
+    else:
+        ctx = provider.sample_context()
     template = storage.get(version["docx_sha256"])
     try:
-        docx = await anyio.to_thread.run_sync(render_docx, template, ctx, sample_images(ctx))
+        docx = await anyio.to_thread.run_sync(
+            render_docx, template, ctx, provider.sample_images(ctx)
+        )
     except TemplateProblem as exc:  # the sandbox or the time limit stopped it: the template's fault
         place = f"（{exc.place}）" if exc.place else ""
         raise Refused(
@@ -358,28 +406,34 @@ async def seed_templates() -> int:
     """The shipped .docx as published version 1 (signed by "system", 随产品发布)."""
     n = 0
     for key, name, kind in SHIPPED:
-        if await CertificateTemplate.exists().where(CertificateTemplate.key == key):
-            continue
-        data = (data_folder("certificate_templates") / f"{key}.docx").read_bytes()
-        digest = storage.put(data)
-        tpl = CertificateTemplate(key=key, name=name, kind=kind)
-        await tpl.save()
-        now = datetime.now(UTC)
-        await TemplateVersion.insert(
-            TemplateVersion(
-                template=tpl.id,
-                number=1,
-                status="published",
-                docx_sha256=digest,
-                filename=f"{key}.docx",
-                published_at=now,
-                approval_signature={
-                    "signer": "system",
-                    "meaning": "随产品发布",
-                    "at": now.isoformat(),
-                    "sha256": digest,
-                },
-            )
-        )
-        n += 1
+        n += await seed_shipped(key, name, kind)
     return n
+
+
+async def seed_shipped(key: str, name: str, kind: str) -> int:
+    """One shipped template ``certificate_templates/<key>.docx`` as published version 1, unless a
+    template ``key`` exists (another feature seeds its own kind's template with this)."""
+    if await CertificateTemplate.exists().where(CertificateTemplate.key == key):
+        return 0
+    data = (data_folder("certificate_templates") / f"{key}.docx").read_bytes()
+    digest = storage.put(data)
+    tpl = CertificateTemplate(key=key, name=name, kind=kind)
+    await tpl.save()
+    now = datetime.now(UTC)
+    await TemplateVersion.insert(
+        TemplateVersion(
+            template=tpl.id,
+            number=1,
+            status="published",
+            docx_sha256=digest,
+            filename=f"{key}.docx",
+            published_at=now,
+            approval_signature={
+                "signer": "system",
+                "meaning": "随产品发布",
+                "at": now.isoformat(),
+                "sha256": digest,
+            },
+        )
+    )
+    return 1
