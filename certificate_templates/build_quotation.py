@@ -56,7 +56,7 @@ def _parties(doc) -> None:  # noqa: ANN001
         row_height(row, 7)
         for i, (cell, text) in enumerate(zip(row.cells, texts, strict=True)):
             cell_text(cell, text, 10.5, HEI if i % 2 == 0 else "宋体", align=LEFT)
-    widths(table, [20, 70, 20, 50])
+    widths(table, [20, 78, 20, 42])
     para(doc, "", after=4)
 
 
@@ -92,9 +92,9 @@ def _lines(doc) -> None:  # noqa: ANN001
     for label, value in totals:
         row = table.add_row()
         row_height(row, 7)
-        head = row.cells[0].merge(row.cells[4])
+        head = row.cells[0].merge(row.cells[3])
         cell_text(head, label, 10.5, HEI, align=RIGHT)
-        tail = row.cells[5].merge(row.cells[6])
+        tail = row.cells[4].merge(row.cells[6])
         cell_text(tail, value, 10.5, bold=label.startswith("报价总额"), align=LEFT)
     widths(table, [12, 48, 14, 22, 18, 24, 22])
 

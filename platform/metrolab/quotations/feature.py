@@ -102,7 +102,14 @@ async def _contract(kind: str) -> Any:
     return contract if kind == contract.KIND else None
 
 
+async def _seed_demo() -> int:
+    from metrolab.quotations.demo import seed_demo_quotations
+
+    return await seed_demo_quotations()
+
+
 SEEDERS = [("quotation_template", _seed_template)]
+DEMO_SEEDERS = [("quotations", _seed_demo)]
 HOOKS = {"template.kinds": [_kinds], "template.contract": [_contract]}
 
 

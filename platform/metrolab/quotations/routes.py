@@ -138,7 +138,12 @@ async def _detail_page(
         q=row,
         lines=services.line_view(row["lines"]),
         labels=await workflows.state_labels(services.WF),
-        actions=await workflow.actions(row, request.user),
+        # steps refused only for the person's role are not shown; guards are (with why)
+        actions=[
+            (t, refused)
+            for t, refused in await workflow.actions(row, request.user)
+            if refused is None or set(t.roles) & set(request.user.roles)
+        ],
         history=await workflow.history(quotation_id),
         contract=await links.contract_view(row),
         contracts=await links.contracts_of(row["customer"]),

@@ -33,6 +33,11 @@ def money(value: Any) -> Decimal:
     return Decimal(str(value or 0)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def percent(value: Decimal) -> str:
+    """优惠（%） as typed: 10, 12.5 — never 1E+1."""
+    return f"{value.normalize():f}" if value else "0"
+
+
 def _decimal(value: Any) -> Decimal:
     """A NUMERIC column's value (SQLite hands it back without its scale, sometimes as float)."""
     return Decimal(str(value if value is not None else 0))
@@ -460,7 +465,7 @@ def as_form(row: dict[str, Any] | None = None) -> dict[str, Any]:
                 "instrument_type": ln.instrument_type,
                 "quantity": str(ln.quantity),
                 "unit_price": str(money(ln.unit_price)),
-                "discount": str(ln.discount.normalize()) if ln.discount else "0",
+                "discount": percent(ln.discount),
                 "remarks": ln.remarks,
             }
             for ln in row["lines"]
@@ -477,7 +482,7 @@ def line_view(lines: list[Line]) -> list[dict[str, Any]]:
             "name": ln.name,
             "quantity": ln.quantity,
             "unit_price": str(money(ln.unit_price)),
-            "discount": str(ln.discount.normalize()) if ln.discount else "0",
+            "discount": percent(ln.discount),
             "total": str(money(ln.total)),
             "price_source": ln.price_source,
             "remarks": ln.remarks,

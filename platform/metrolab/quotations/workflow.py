@@ -13,6 +13,7 @@ from metrolab.quotations import services
 from metrolab.quotations.tables import Quotation
 from metrolab.web.auth import CurrentUser
 from metrolab.workflows import services as workflows
+from metrolab.workflows.signatures import SignerProof
 
 MAX_REASON = 2000
 
@@ -52,7 +53,7 @@ async def act(
     user: CurrentUser,
     *,
     reason: str | None = None,
-    password: str | None = None,
+    password: str | SignerProof | None = None,
     expected_lock: int | None = None,
     changes: dict[Any, Any] | None = None,
 ) -> workflows.Applied:
