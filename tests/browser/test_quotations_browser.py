@@ -142,7 +142,9 @@ def test_quotation_draft_review_approve_print_convert(tabs, make_user):
     me.locator("#convert").click()
     expect(me.locator("h1")).to_contain_text(f"报价单 {number} 转为委托单")
     expect(me.locator('input[name="customer"]')).to_have_value("峰峰集团大淑村矿")
-    expect(me.locator('input[name="instruments.0.instrument_type"]')).to_have_value("一氧化碳检测报警器")
+    expect(me.locator('input[name="instruments.0.instrument_type"]')).to_have_value(
+        "一氧化碳检测报警器"
+    )
     expect(me.locator('input[name="instruments.0.quantity"]')).to_have_value("3")
     me.locator('input[name="instruments.0.serial"]').press_sequentially("CO-1001")
     me.locator('input[name="instruments.1.serial"]').press_sequentially("JY-0001")

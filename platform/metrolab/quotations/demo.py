@@ -55,7 +55,12 @@ async def seed_demo_quotations() -> int:
                 "valid_until": (date.today() + timedelta(days=30)).isoformat(),
                 "remarks": "含检定费，不含运输费。",
                 "lines": [
-                    {"instrument_type": t, "quantity": str(2 + i + k), "unit_price": "120", "discount": "5"}
+                    {
+                        "instrument_type": t,
+                        "quantity": str(2 + i + k),
+                        "unit_price": "120",
+                        "discount": "5",
+                    }
                     for k, t in enumerate(types)
                 ],
             },
