@@ -395,6 +395,71 @@ def test_approved_quotation_converts_into_an_entrustment(lab, browser, new_brows
     assert browser.get(f"/quotations/{qid}/entrustment").status_code == 409  # once
 
 
+def test_a_quotation_changed_during_conversion_leaves_no_entrustment(
+    lab, browser, new_browser, make_user, monkeypatch
+):
+    """A colleague acts on the quotation between the entrustment's 受理 and the quotation's step:
+    the conversion is refused as a whole — no orphan entrustment, the quotation still convertible."""
+    from metrolab.business.tables import Entrustment
+    from metrolab.quotations import workflow
+    from metrolab.quotations.tables import Quotation
+
+    clerk, manager, signatory = _people(make_user)
+    browser.login(clerk)
+    qid = _create(browser, lab["customer"])
+    _approve(browser, new_browser, qid, manager, signatory)
+    real_act = workflow.act
+
+    async def act_after_a_colleague(quotation_id, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        await Quotation.update({Quotation.lock_version: Quotation.lock_version + 1}).where(
+            Quotation.id == quotation_id
+        )
+        return await real_act(quotation_id, *args, **kwargs)
+
+    monkeypatch.setattr(workflow, "act", act_after_a_colleague)
+    before = run(Entrustment.count())
+    data = {
+        "customer": "峰峰集团大淑村矿",
+        "contact": "王建国",
+        "phone": "0310-5551234",
+        "service_mode": "送检",
+        "instruments.0.instrument_type": "一氧化碳检测报警器",
+        "instruments.0.quantity": "1",
+        "instruments.0.serial": "CO-2001",
+    }
+    r = browser.post(f"/quotations/{qid}/entrustment", data=data, follow_redirects=False)
+    assert r.status_code == 409, r.text
+    assert run(Entrustment.count()) == before
+    monkeypatch.setattr(workflow, "act", real_act)
+    r = browser.post(f"/quotations/{qid}/entrustment", data=data, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    assert run(Entrustment.count()) == before + 1
+
+
+def test_the_customer_page_leads_to_its_quotations(lab, browser, new_browser, make_user):
+    from metrolab.customers.tables import Customer
+
+    clerk, _manager, _signatory = _people(make_user)
+    other = Customer(name="邯郸市第二加油站")
+    run(other.save())
+    browser.login(clerk)
+    mine = _create(browser, lab["customer"])
+    priced = [{"instrument_type": "co_detector", "quantity": "1", "unit_price": "80", "discount": "0"}]
+    theirs = _create(browser, other.id, priced)
+    page = browser.get(f"/customers/{lab['customer']}").text
+    assert f'href="/quotations?customer={lab["customer"]}">报价单（1）</a>' in page
+    assert f'href="/quotations/new?customer={lab["customer"]}">新建报价单</a>' in page
+    listed = browser.get(f"/quotations?customer={lab['customer']}").text
+    assert f'href="/quotations/{mine}"' in listed and f'href="/quotations/{theirs}"' not in listed
+    assert "峰峰集团大淑村矿" in listed.split("</h1>")[0]
+    api = browser.get(f"/api/v1/quotations?customer={other.id}").json()
+    assert [r["id"] for r in api] == [theirs]
+    for bad in ("0", "99999999999999999999", "abc"):
+        assert browser.get(f"/api/v1/quotations?customer={bad}").status_code == 400
+    verifier = new_browser().login(make_user("verifier"))  # no quotations.view: no link
+    assert "/quotations?customer=" not in verifier.get(f"/customers/{lab['customer']}").text
+
+
 def test_contract_from_the_quotation_and_its_charges(lab, browser, new_browser, make_user):
     from metrolab.ledger.tables import Charge, Contract
 

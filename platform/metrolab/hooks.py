@@ -7,7 +7,8 @@ The names in use: ``certificate.issued`` (certificate_id) — issued, follow it 
 ``record.context`` (record_id) → {name: value} — what a record's form rules may name (received_on);
 ``record.uncertainty`` (record dict) → ``{"rule", "items"}`` — its uncertainty budgets, or None;
 ``record.archived`` (record_id) → the 入库 row it was archived with (location, at) or None;
-``indicators.record_form_keys`` () → [key] — record forms kept in the database (the type editor offers them).
+``indicators.record_form_keys`` () → [key] — record forms kept in the database (the type editor offers them);
+``customer.links`` (customer_id, user) → [{"label", "href", "count"?}] — other features' pages about a customer.
 """
 
 from __future__ import annotations

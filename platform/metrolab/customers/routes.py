@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Request, Response, Router, get, post
 from litestar.response import Template
 
+from metrolab import hooks
 from metrolab.customers import api, services
 from metrolab.web.i18n import _
 from metrolab.web.pages import page, see_other
@@ -83,14 +84,20 @@ async def customer_create(request: Request) -> Response:
 
 
 @get("/customers/{customer_id:int}", opt=perm("customers.view"), include_in_schema=False)
-async def customer_detail(customer_id: Id) -> Template:
+async def customer_detail(request: Request, customer_id: Id) -> Template:
     customer = await _get(customer_id)
+    links = [
+        link
+        for answer in await hooks.gather("customer.links", customer_id, request.user)
+        for link in answer
+    ]
     return page(
         "customers/detail.html",
         title=customer["name"],
         c=customer,
         contacts=await services.contacts(customer_id),
         references=await services.references(customer_id),
+        links=links,
     )
 
 

@@ -13,7 +13,7 @@ from metrolab.audit.log import record
 from metrolab.quotations import links, printing, services, workflow
 from metrolab.statistics.exports import XLSX
 from metrolab.web.api import errors
-from metrolab.web.params import Code, Id, SearchText, StructId
+from metrolab.web.params import Code, Id, OptionalId, SearchText, StructId
 from metrolab.web.permissions import perm
 from metrolab.workflows import services as workflows
 
@@ -104,11 +104,13 @@ async def _body(request: Request, quotation_id: int) -> dict[str, Any]:
     "/api/v1/quotations",
     opt=perm("quotations.view"),
     tags=TAGS,
-    summary="查询报价单（报价单号、客户名称；状态）",
+    summary="查询报价单（报价单号、客户名称；状态；客户编号）",
     responses=errors(),
 )
-async def api_quotations(q: SearchText = "", status: SearchText = "") -> list[dict[str, Any]]:
-    return await services.query(q, status)
+async def api_quotations(
+    q: SearchText = "", status: SearchText = "", customer: OptionalId = None
+) -> list[dict[str, Any]]:
+    return await services.query(q, status, customer)
 
 
 @get(
@@ -119,9 +121,11 @@ async def api_quotations(q: SearchText = "", status: SearchText = "") -> list[di
     media_type=XLSX,
     responses=errors(),
 )
-async def api_quotations_xlsx(q: SearchText = "", status: SearchText = "") -> Response:
+async def api_quotations_xlsx(
+    q: SearchText = "", status: SearchText = "", customer: OptionalId = None
+) -> Response:
     return xlsx_response(
-        "quotations.xlsx", await services.export_xlsx(await services.query(q, status))
+        "quotations.xlsx", await services.export_xlsx(await services.query(q, status, customer))
     )
 
 

@@ -110,7 +110,26 @@ async def _seed_demo() -> int:
 
 SEEDERS = [("quotation_template", _seed_template)]
 DEMO_SEEDERS = [("quotations", _seed_demo)]
-HOOKS = {"template.kinds": [_kinds], "template.contract": [_contract]}
+
+
+async def _customer_links(customer_id: int, user: CurrentUser) -> list[dict[str, Any]]:
+    """The customer page's way to its quotations (and to a new one for it)."""
+    if not user.can("quotations.view"):
+        return []
+    count = await _customer_quotations(customer_id)
+    links: list[dict[str, Any]] = [
+        {"label": N_("报价单"), "count": count, "href": f"/quotations?customer={customer_id}"}
+    ]
+    if user.can("quotations.write"):
+        links.append({"label": N_("新建报价单"), "href": f"/quotations/new?customer={customer_id}"})
+    return links
+
+
+HOOKS = {
+    "template.kinds": [_kinds],
+    "template.contract": [_contract],
+    "customer.links": [_customer_links],
+}
 
 
 async def _customer_quotations(customer_id: int) -> int:

@@ -60,21 +60,24 @@ async def convert(
     new_customer: bool = False,
     confirm_similar: bool = False,
 ) -> dict[str, Any]:
-    """受理 the entrustment typed from the quotation, then move the quotation to 已转委托 with the
-    entrustment linked. A refused form (FormProblems) leaves the quotation as it was."""
+    """受理 the entrustment typed from the quotation and move the quotation to 已转委托 with the
+    entrustment linked, in one transaction: a refused form, or a quotation changed meanwhile,
+    leaves neither an entrustment nor a converted quotation behind."""
     from metrolab.business.services import submit_entrustment
+    from metrolab.lab.series import numbering_transaction
 
     row = await convertible(quotation_id, user)
     if str(data.get("customer") or "").strip() != row["customer_name"]:
         raise Refused("转为委托单时委托单位须是报价单的客户")
-    entrustment = await submit_entrustment(user, pin, data, new_customer, confirm_similar)
-    await workflow.act(
-        quotation_id,
-        "convert",
-        user,
-        expected_lock=row["lock_version"],
-        changes={Quotation.entrustment: entrustment["id"]},
-    )
+    async with numbering_transaction():  # the entrustment's own numbering joins this one
+        entrustment = await submit_entrustment(user, pin, data, new_customer, confirm_similar)
+        await workflow.act(
+            quotation_id,
+            "convert",
+            user,
+            expected_lock=row["lock_version"],
+            changes={Quotation.entrustment: entrustment["id"]},
+        )
     return entrustment
 
 

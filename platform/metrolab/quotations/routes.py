@@ -11,7 +11,7 @@ from metrolab.kernel.errors import PasswordProblem, Refused
 from metrolab.quotations import api, links, printing, services, workflow
 from metrolab.web.i18n import _
 from metrolab.web.pages import form_dict, page, see_other
-from metrolab.web.params import Id, SearchText
+from metrolab.web.params import Id, OptionalId, SearchText
 from metrolab.web.permissions import perm
 from metrolab.workflows import services as workflows
 
@@ -64,13 +64,16 @@ def _row_action(values: dict[str, Any], action: str) -> dict[str, Any] | None:
 
 
 @get("/quotations", opt=perm("quotations.view"), include_in_schema=False)
-async def quotation_list(q: SearchText = "", status: SearchText = "") -> Template:
+async def quotation_list(
+    q: SearchText = "", status: SearchText = "", customer: OptionalId = None
+) -> Template:
     return page(
         "quotations/list.html",
         title=_("报价单"),
-        rows=await services.query(q, status),
+        rows=await services.query(q, status, customer),
         labels=await workflows.state_labels(services.WF),
-        query={"q": q, "status": status},
+        query={"q": q, "status": status, "customer": customer or ""},
+        customer_name=await services.customer_name(customer) if customer else "",
     )
 
 
@@ -79,8 +82,10 @@ async def quotation_list(q: SearchText = "", status: SearchText = "") -> Templat
     opt=perm("quotations.view", api="GET /api/v1/quotations.xlsx"),
     include_in_schema=False,
 )
-async def quotation_export(q: SearchText = "", status: SearchText = "") -> Response:
-    rows = await services.query(q, status)
+async def quotation_export(
+    q: SearchText = "", status: SearchText = "", customer: OptionalId = None
+) -> Response:
+    rows = await services.query(q, status, customer)
     return api.xlsx_response("quotations.xlsx", await services.export_xlsx(rows))
 
 

@@ -168,6 +168,13 @@ async def customers() -> list[dict[str, Any]]:
     return await Customer.select(Customer.id, Customer.name).order_by(Customer.name)
 
 
+async def customer_name(customer_id: int) -> str:
+    from metrolab.customers.tables import Customer
+
+    row = await Customer.select(Customer.name).where(Customer.id == customer_id).first()
+    return row["name"] if row else ""
+
+
 async def _customer(raw: Any, errors: dict[str, str]) -> dict[str, Any] | None:
     from metrolab.customers.tables import Customer
 
