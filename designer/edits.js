@@ -50,11 +50,24 @@ export function setProperty(node, prop, value, t) {
   }
 }
 
+/** Dates the host gives a record's rules (metrolab's ``record.context`` hook), by name. */
+export const CONTEXT_DATES = { received_on: { zh: "委托单接收日期", en: "the entrustment's receipt date" } };
+
+/** A date's 不早于 rule from the panel's choice: "" (none), "context:<name>" or "field:<key>" with
+ * the other field's label, which is what the refusal names. */
+export function setNotBefore(node, choice, fieldLabel) {
+  const [kind, name] = choice.split(":");
+  if (kind === "context" && CONTEXT_DATES[name]) node.not_before = { context: name, label: { ...CONTEXT_DATES[name] } };
+  else if (kind === "field" && name) node.not_before = { field: name, label: { zh: (fieldLabel && fieldLabel.zh) || name, ...(fieldLabel && fieldLabel.en ? { en: fieldLabel.en } : {}) } };
+  else delete node.not_before;
+}
+
 /** A field changes control: choices get two options, non-numbers lose number settings. */
 export function setControl(node, control, t) {
   node.control = control;
   if (CHOICE.includes(control) && !(node.options && node.options.length)) node.options = [{ value: "A", label: { zh: t("opt") + " A" } }, { value: "B", label: { zh: t("opt") + " B" } }];
   if (!CHOICE.includes(control)) delete node.options;
+  if (control !== "date") delete node.not_before;
   if (control !== "number") ["decimals", "min", "max"].forEach((k) => delete node[k]);
 }
 

@@ -172,19 +172,24 @@ export class Model {
 
   // ── scopes and names (mirrors metrolab.engine.forms.scopes) ──────────────────────────────
 
-  /** The uid of the node opening the scope a node sits in (0 = the form). */
-  scopeOf(uid) {
+  /** The scope a node sits in: [uid of the node opening it (0 = the form), slot]. An indicator
+   * table's lists (point_columns, by:<item>) are scopes of their own, one per item as on the
+   * server; other scopes have one list and slot null. */
+  scopeAt(uid) {
     let place = this.places.get(uid);
     while (place && place.owner !== 0) {
       const owner = this.nodes.get(place.owner);
-      if (opensScope(owner)) return place.owner;
+      if (opensScope(owner)) return [place.owner, owner.type === "indicator_table" ? place.slot : null];
       place = this.places.get(place.owner);
     }
-    return 0;
+    return [0, null];
   }
 
-  /** Entries of a scope: [uid, key] of keyed nodes, through transparent sections and columns. */
-  entries(scopeUid) {
+  scopeOf(uid) { return this.scopeAt(uid)[0]; }
+
+  /** Entries of a scope: [uid, key] of keyed nodes, through transparent sections and columns;
+   * of one indicator-table list when `slot` is given. */
+  entries(scopeUid, slot) {
     const out = [];
     const walk = (list) => list.forEach((node) => {
       if (!node || typeof node !== "object") return;
@@ -192,12 +197,12 @@ export class Model {
       else for (const [, sub] of this.slots(node)) walk(sub);
     });
     if (scopeUid === 0) walk(this.defn.layout);
-    else for (const [, sub] of this.slots(this.nodes.get(scopeUid))) walk(sub);
+    else for (const [s, sub] of this.slots(this.nodes.get(scopeUid))) if (slot == null || s === slot) walk(sub);
     return out;
   }
 
-  keysIn(scopeUid, exceptUid) {
-    return this.entries(scopeUid).filter(([u]) => u !== exceptUid).map(([, k]) => k);
+  keysIn(scopeUid, exceptUid, slot) {
+    return this.entries(scopeUid, slot).filter(([u]) => u !== exceptUid).map(([, k]) => k);
   }
 
   /** Names an expression on node `uid` may use: its scope outward, context names, point names. */
@@ -222,10 +227,14 @@ export class Model {
   keyProblems(T) {
     const t = T || ((k) => k);
     const out = new Map();
-    const scopes = [0, ...[...this.nodes.keys()].filter((u) => opensScope(this.nodes.get(u)))];
-    for (const s of scopes) {
+    const scopes = [[0, null]];
+    for (const [u, node] of this.nodes) {
+      if (node.type === "indicator_table") for (const [slot] of this.slots(node)) scopes.push([u, slot]);
+      else if (opensScope(node)) scopes.push([u, null]);
+    }
+    for (const [s, slot] of scopes) {
       const seen = new Map();
-      for (const [uid, key] of this.entries(s)) {
+      for (const [uid, key] of this.entries(s, slot)) {
         const msg = this.keyMessage(this.nodes.get(uid), key, t);
         if (msg) { out.set(uid, msg); continue; }
         if (seen.has(key)) {
@@ -246,7 +255,8 @@ export class Model {
     const node = this.nodes.get(uid);
     const msg = this.keyMessage(node, key, t);
     if (msg) return msg;
-    if (this.keysIn(this.scopeOf(uid), uid).includes(key)) return t("key_duplicate").replace("{key}", key);
+    const [scope, slot] = this.scopeAt(uid);
+    if (this.keysIn(scope, uid, slot).includes(key)) return t("key_duplicate").replace("{key}", key);
     return null;
   }
 

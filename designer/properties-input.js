@@ -8,6 +8,7 @@ import { checkExpression } from "./expressions.js";
 import { nodeKey } from "./keys.js";
 import { props, showProps } from "./properties.js";
 import { refreshNode, rerenderNode } from "./render.js";
+import { notBeforeDates } from "./type-properties.js";
 import { toast } from "./ui.js";
 
 /** Property edits: one undo step per input while it keeps focus.
@@ -51,6 +52,11 @@ function onInput(e) {
     return;
   }
   if (!prop) return;
+  if (prop === "not_before") {
+    const choice = notBeforeDates(state.selected).find((c) => c.value === el.value);
+    edit(el, () => edits.setNotBefore(node, el.value, choice && choice.label));
+    return;
+  }
   if (el.type === "checkbox") { edit(el, () => edits.setPath(node, prop, el.checked)); return; }
   edit(el, () => edits.setProperty(node, prop, el.value, t), { props: edits.RESHAPES.has(prop) });
   if (prop === "key") checkKeyInput();

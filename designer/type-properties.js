@@ -1,7 +1,8 @@
 /* metrolab form designer — the properties particular to each kind of node (field controls, computed,
  * conclusion, table, group, indicator table, environment, columns), with the options editor.
  */
-import { boot, editable, esc, model, t } from "./ctx.js";
+import { boot, editable, esc, model, pick, state, t } from "./ctx.js";
+import { CONTEXT_DATES } from "./edits.js";
 import { catalogueSelect, check, exprBox, input, row } from "./widgets.js";
 
 export function typeProps(node) {
@@ -18,6 +19,7 @@ export function typeProps(node) {
       h += `<div class="dz-grid2">${row(t("p_default"), input("default", node.default))}${row(t("p_example"), input("example", node.example), t("p_example_hint"))}</div>`;
       h += row(t("p_placeholder"), input("placeholder", node.placeholder));
     }
+    if (node.control === "date") h += row(t("p_not_before"), notBeforeSelect(node), t("p_not_before_hint"));
     if (["select", "radio", "checkbox"].includes(node.control)) h += optionsEditor(node);
   } else if (node.type === "computed") {
     h += row(t("p_expression"), exprBox("expression", node.expression, "(a - b) / b * 100"), t("p_expression_hint"));
@@ -51,6 +53,26 @@ export function typeProps(node) {
     h += `<div class="dz-prop"><span class="dz-prop-l">${t("p_column_count")}</span><div class="dz-stepper"><button type="button" class="secondary" data-pact="col-" ${editable ? "" : "disabled"}>−</button><b>${node.columns.length}</b><button type="button" class="secondary" data-pact="col+" ${editable ? "" : "disabled"}>+</button></div><small class="dz-hint">${t("p_column_hint")}</small></div>`;
   }
   return h;
+}
+
+/** 不早于: a date the host gives (records only) or another date field of the same scope. */
+export function notBeforeDates(uid) {
+  const out = [];
+  if (model.defn.kind === "record") for (const [name, label] of Object.entries(CONTEXT_DATES)) out.push({ value: `context:${name}`, label });
+  for (const [other, key] of model.entries(...model.scopeAt(uid))) {
+    const n = model.nodes.get(other);
+    if (other !== uid && n.type === "field" && n.control === "date") out.push({ value: `field:${key}`, label: n.label || { zh: key } });
+  }
+  return out;
+}
+
+function notBeforeSelect(node) {
+  const rule = node.not_before || {};
+  const current = rule.context ? `context:${rule.context}` : rule.field ? `field:${rule.field}` : "";
+  const choices = notBeforeDates(state.selected);
+  if (current && !choices.some((c) => c.value === current)) choices.push({ value: current, label: rule.label || { zh: current } });
+  return `<select data-prop="not_before"${editable ? "" : " disabled"}><option value="">${t("nb_none")}</option>` +
+    choices.map((c) => `<option value="${esc(c.value)}"${c.value === current ? " selected" : ""}>${esc(pick(c.label))}</option>`).join("") + "</select>";
 }
 
 function optionsEditor(node) {

@@ -190,3 +190,23 @@ describe("items, environment fields, columns", () => {
     assert.equal(edits.columnRefusal(node), "cols_not_empty");
   });
 });
+
+describe("setNotBefore", () => {
+  test("a host date, another field, or none; the label is what the refusal names", () => {
+    const node = { type: "field", key: "verified_on", control: "date" };
+    edits.setNotBefore(node, "context:received_on");
+    assert.deepEqual(node.not_before, { context: "received_on", label: { zh: "委托单接收日期", en: "the entrustment's receipt date" } });
+    edits.setNotBefore(node, "field:made_on", { zh: "出厂日期", en: "Made on" });
+    assert.deepEqual(node.not_before, { field: "made_on", label: { zh: "出厂日期", en: "Made on" } });
+    edits.setNotBefore(node, "");
+    assert.equal("not_before" in node, false);
+    edits.setNotBefore(node, "context:no_such_date");
+    assert.equal("not_before" in node, false);
+  });
+
+  test("a field that stops being a date loses the rule", () => {
+    const node = { type: "field", key: "d", control: "date", not_before: { context: "received_on", label: { zh: "x" } } };
+    edits.setControl(node, "text", t);
+    assert.equal("not_before" in node, false);
+  });
+});

@@ -383,6 +383,18 @@ describe("key validation", () => {
     assert.deepEqual([...m.keyProblems(t)], []);
   });
 
+  test("each item's point columns of an indicator table are a scope of their own, as on the server", () => {
+    const m = new Model({ layout: [{ type: "indicator_table", key: "items", catalogue: "X",
+      point_columns: [field("e")],
+      by_item: { alarm: { point_columns: [field("c"), field("e")] }, indication: { point_columns: [field("c"), field("e")] } } }] }, FUNCTIONS);
+    assert.deepEqual([...m.keyProblems(t)], []);
+    const alarm = m.defn.layout[0].by_item.alarm.point_columns;
+    assert.equal(m.checkKey(m.uidOf(alarm[0]), "e", t), "键 “e” 在同一作用域内重复");
+    alarm.push(field("c"));
+    m.reindex();
+    assert.deepEqual([...m.keyProblems(t)].map(([, msg]) => msg), ["键 “c” 在同一作用域内重复", "键 “c” 在同一作用域内重复"]);
+  });
+
   test("missing, not an identifier, reserved, a function name", () => {
     const m = new Model({ layout: [
       { type: "field", control: "text" }, field("1x"), field("x-y"), field("points"), field("round"),

@@ -395,3 +395,62 @@ def test_new_form_from_the_record_starter_opens_in_the_designer(page, make_user,
     assert page.locator(".dz-badge").inner_text() == "v1 · 草稿"
     assert page.locator(".dn-indicator_table").count() == 1
     shot(page, "designer-new-record.png")
+
+
+def test_a_date_rule_not_before_is_chosen_in_the_panel_and_saved(page, make_user, shipped):
+    """不早于 (a record's date may not precede the entrustment's receipt) is a panel choice, not JSON."""
+    ui_login(page, make_user("tech_manager"))
+    page.goto("/designer")
+    page.click("button[data-open=methane_detector_record]")
+    page.wait_for_url("**/designer")
+    page.wait_for_function("window.__dz && window.__dz.ready")
+    vid = version_id(page.url)
+    page.locator(".dn", has_text="verification_date").last.click()
+    rule = page.locator('#dz-props select[data-prop="not_before"]')
+    assert rule.locator("option:checked").inner_text() == "委托单接收日期"
+    rule.select_option(label="不限")
+    assert "not_before" not in _node(saved(page, vid), "verification_date")
+    rule = page.locator('#dz-props select[data-prop="not_before"]')
+    rule.select_option(label="委托单接收日期")
+    shot(page, "designer-not-before.png")
+    assert _node(saved(page, vid), "verification_date")["not_before"] == {
+        "context": "received_on",
+        "label": {"zh": "委托单接收日期", "en": "the entrustment's receipt date"},
+    }
+
+
+def _node(definition: dict, key: str) -> dict:
+    found = []
+
+    def walk(value) -> None:  # noqa: ANN001
+        if isinstance(value, dict):
+            if value.get("key") == key:
+                found.append(value)
+            for sub in value.values():
+                walk(sub)
+        elif isinstance(value, list):
+            for sub in value:
+                walk(sub)
+
+    walk(definition)
+    assert found, key
+    return found[0]
+
+
+def test_every_shipped_form_opens_in_the_designer_without_problems(page, make_user, shipped):
+    """The designer's own checks agree with the server's: a shipped form (valid on the server) shows
+    no problem — per-item point columns of an indicator table are separate scopes, as on the server."""
+    ui_login(page, make_user("tech_manager"))
+    page.goto("/designer")
+    keys = page.locator("button[data-open]").evaluate_all("bs => bs.map(b => b.dataset.open)")
+    assert len(keys) >= 14
+    flagged = {}
+    for key in keys:
+        page.goto("/designer")
+        page.click(f"button[data-open={key}]")
+        page.wait_for_url("**/designer")
+        page.wait_for_function("window.__dz && window.__dz.ready")
+        problems = page.evaluate("[...window.__dz.api.model.keyProblems()].map(([, m]) => m)")
+        if problems:
+            flagged[key] = problems
+    assert flagged == {}

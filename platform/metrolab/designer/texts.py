@@ -104,6 +104,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "p_example": ("示例值", "Example"),
     "p_example_hint": ("预览用的值", "Value used by the preview"),
     "p_placeholder": ("占位提示", "Placeholder"),
+    "p_not_before": ("不早于", "Not before"),
+    "p_not_before_hint": (
+        "填写的日期早于所选日期时拒绝保存",
+        "A date earlier than the chosen one is refused",
+    ),
+    "nb_none": ("不限", "No limit"),
     "p_options": ("选项", "Options"),
     "p_opt_value": ("值", "Value"),
     "p_opt_add": ("添加选项", "Add option"),
