@@ -444,7 +444,9 @@ def test_the_customer_page_leads_to_its_quotations(lab, browser, new_browser, ma
     run(other.save())
     browser.login(clerk)
     mine = _create(browser, lab["customer"])
-    priced = [{"instrument_type": "co_detector", "quantity": "1", "unit_price": "80", "discount": "0"}]
+    priced = [
+        {"instrument_type": "co_detector", "quantity": "1", "unit_price": "80", "discount": "0"}
+    ]
     theirs = _create(browser, other.id, priced)
     page = browser.get(f"/customers/{lab['customer']}").text
     assert f'href="/quotations?customer={lab["customer"]}">报价单（1）</a>' in page
