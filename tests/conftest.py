@@ -34,12 +34,27 @@ os.environ["METROLAB_JOBS"] = (
     "inline"  # certificates render in the request; tests/test_jobs.py queues
 )
 os.environ.pop("PICCOLO_CONF", None)
+os.environ["METROLAB_TIMEZONE"] = "Asia/Shanghai"  # the app's zone, before any test reads today()
+from metrolab.kernel import clock  # noqa: E402 - imports nothing else of metrolab
+
+clock.use_zone(os.environ["METROLAB_TIMEZONE"])
 if TEST_DB == "postgres":
     os.environ["METROLAB_DATABASE_URL"] = urlunsplit(
         urlsplit(_PG_ADMIN)._replace(path=f"/{_PG_NAME}")
     )
 else:
     os.environ["METROLAB_DATABASE_URL"] = f"sqlite:///{_DATA_DIR / 'test.sqlite3'}"
+
+
+def cli(*args: str):  # noqa: ANN201 - `metrolab …` as typed, in-process
+    """The CLI through click's runner, on a helper thread: its commands call asyncio.run, which
+    refuses to start while a browser test's Playwright loop runs on this thread."""
+    from click.testing import CliRunner
+
+    from metrolab.cli import main
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(CliRunner().invoke, main, list(args)).result()
 
 
 def run(awaitable):  # noqa: ANN001, ANN201 - run a coroutine or a Piccolo query from a sync test

@@ -310,11 +310,18 @@ def test_review_needs_another_person_and_the_password(seeded, browser, new_brows
 
 def test_shipped_templates_are_published_by_the_system(seeded, browser, make_user):
     rows = run(
-        TemplateVersion.select(TemplateVersion.status, TemplateVersion.approval_signature).output(
-            load_json=True
-        )
+        TemplateVersion.select(
+            TemplateVersion.template.key.as_alias("key"),
+            TemplateVersion.status,
+            TemplateVersion.approval_signature,
+        ).output(load_json=True)
     )
-    assert len(rows) == 2 and all(r["status"] == "published" for r in rows)
+    assert sorted(r["key"] for r in rows) == [
+        "quotation",
+        "result_notice",
+        "verification_certificate",
+    ]
+    assert all(r["status"] == "published" for r in rows)
     assert all(
         r["approval_signature"]["signer"] == "system"
         and r["approval_signature"]["meaning"] == "随产品发布"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run
+from conftest import cli, run
 
 NEW_PASSWORD = "brand-new-pass-2"
 
@@ -73,14 +73,10 @@ def test_changing_my_password_ends_my_other_sessions_and_tokens_but_not_this_one
 
 
 def test_an_admin_password_reset_ends_every_session_and_token(browser, new_browser, make_user):
-    from click.testing import CliRunner
-
-    from metrolab.cli import main
-
     user = make_user("clerk")
     session = browser.login(user)
     token = _token(session)
-    result = CliRunner().invoke(main, ["passwd", user["username"], "--password", NEW_PASSWORD])
+    result = cli("passwd", user["username"], "--password", NEW_PASSWORD)
     assert result.exit_code == 0, result.output
     assert session.get("/home", follow_redirects=False).status_code == 303
     assert new_browser().get("/api/v1/me", headers=_bearer(token)).status_code == 401

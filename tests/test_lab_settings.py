@@ -12,10 +12,9 @@ import subprocess
 from datetime import date
 
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from conftest import run, ui_login
+from conftest import cli, run, ui_login
 from metrolab.certificates import numbers
 from metrolab.certificates.contract import stand_in_seal_png
 from metrolab.lab import services
@@ -336,9 +335,7 @@ def test_certificate_prints_the_settings_and_never_none(admin, tmp_path):
 
 
 def test_metrolab_check_warns_while_required_settings_are_blank(admin):
-    from metrolab.cli import main
-
-    result = CliRunner().invoke(main, ["check", "--no-convert"])
+    result = cli("check", "--no-convert")
     out = result.output
     assert (
         "[!] 机构信息: 证书须载明的 计量检定机构授权证书号、检定机构授权说明、地址、邮编、电话 尚未填写"
@@ -350,7 +347,7 @@ def test_metrolab_check_warns_while_required_settings_are_blank(admin):
     )
     assert result.exit_code == 0, out  # a warning, not a failure
     admin.put("/api/v1/lab/settings", json=FILLED)
-    out = CliRunner().invoke(main, ["check", "--no-convert"]).output
+    out = cli("check", "--no-convert").output
     assert f"[✓] 机构信息: {FILLED['name']}" in out and "尚未填写" not in out
 
 

@@ -9,6 +9,8 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from metrolab.kernel import clock
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -21,6 +23,7 @@ class Settings:
     port: int = 8000
     debug: bool = False
     default_language: str = "zh"
+    timezone: str = "Asia/Shanghai"  # the lab's zone: pages show times, certificates dates, in it
     session_hours: int = 12
     login_max_failures: int = 5
     lockout_minutes: int = 15
@@ -92,6 +95,8 @@ def get_settings() -> Settings:
     default_db = f"sqlite:///{data_dir / 'metrolab.sqlite3'}"
     host = os.environ.get("METROLAB_HOST", "127.0.0.1")
     port = int(os.environ.get("METROLAB_PORT", "8000"))
+    zone = os.environ.get("METROLAB_TIMEZONE", clock.DEFAULT_ZONE)
+    clock.use_zone(zone)
     return Settings(
         data_dir=data_dir,
         database_url=os.environ.get("METROLAB_DATABASE_URL", default_db),
@@ -102,6 +107,7 @@ def get_settings() -> Settings:
         port=port,
         debug=_bool("METROLAB_DEBUG"),
         default_language=os.environ.get("METROLAB_LANGUAGE", "zh"),
+        timezone=zone,
         session_hours=int(os.environ.get("METROLAB_SESSION_HOURS", "12")),
         login_max_failures=int(os.environ.get("METROLAB_LOGIN_MAX_FAILURES", "5")),
         lockout_minutes=int(os.environ.get("METROLAB_LOCKOUT_MINUTES", "15")),

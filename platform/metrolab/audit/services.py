@@ -12,6 +12,7 @@ from typing import Any
 
 from metrolab.audit import labels
 from metrolab.audit.tables import AuditEvent
+from metrolab.kernel.clock import local
 from metrolab.kernel.errors import Refused
 from metrolab.web.i18n import _
 
@@ -60,7 +61,7 @@ async def _where(f: Filters) -> list[Any]:
         clauses.append(AuditEvent.target_type == f.target_type)
     if f.target_id:
         clauses.append(AuditEvent.target_id == f.target_id)
-    # Days are the lab's days (China, UTC+8), stored times are UTC.
+    # Days are the lab's days (its time zone, metrolab.kernel.clock), stored times are UTC.
     if f.start:
         clauses.append(AuditEvent.at >= _lab_midnight(f.start))
     if f.end:
@@ -68,11 +69,8 @@ async def _where(f: Filters) -> list[Any]:
     return clauses
 
 
-_LAB_TZ = timedelta(hours=8)
-
-
 def _lab_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=UTC) - _LAB_TZ
+    return datetime.combine(day, time()).astimezone()  # the process runs in the lab's zone
 
 
 async def _select(f: Filters, limit: int, offset: int) -> list[dict[str, Any]]:
@@ -143,7 +141,7 @@ def _shown(row: dict[str, Any], moves: dict[str, str]) -> dict[str, Any]:
     return {
         "id": row["id"],
         "at": at.astimezone(UTC).isoformat() if isinstance(at, datetime) else str(at),
-        "at_local": (at.astimezone(UTC) + _LAB_TZ).strftime("%Y-%m-%d %H:%M:%S")
+        "at_local": local(at).strftime("%Y-%m-%d %H:%M:%S")
         if isinstance(at, datetime)
         else str(at),
         "actor_id": row["actor_id"],

@@ -7,6 +7,7 @@ from piccolo.query.methods.count import Count
 
 from metrolab.business import onsite_api, onsite_routes
 from metrolab.business.routes import router as pages
+from metrolab.kernel.clock import local_date
 from metrolab.web.auth import CurrentUser
 from metrolab.web.navigation import NavItem, TaskCounter
 
@@ -123,7 +124,7 @@ async def _record_context(record_id: int) -> dict:
         .first()
     )
     at = row["received_at"] if row else None
-    return {"received_on": at.astimezone().date().isoformat()} if at else {}
+    return {"received_on": local_date(at).isoformat()} if at else {}
 
 
 HOOKS = {

@@ -12,6 +12,7 @@ from typing import Any
 from metrolab.certificates.results import _text, _zh, instrument_range, result_rows
 from metrolab.certificates.uncertainty import rule_text
 from metrolab.engine.conformity import FAIL, PASS, UNDETERMINED, overall
+from metrolab.kernel.clock import local_date
 from metrolab.kernel.validity import conforms, due_date
 from metrolab.settings import get_settings
 
@@ -32,7 +33,7 @@ def _date(value: Any) -> date | None:
     if value in (None, ""):
         return None
     if isinstance(value, datetime):
-        return value.date()
+        return local_date(value)
     if isinstance(value, date):
         return value
     if isinstance(value, dict) and value.get("iso"):

@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Response
 
 from metrolab.certificates.tables import Certificate
+from metrolab.kernel.clock import local
 from metrolab.kernel.errors import Refused
 from metrolab.statistics import exports
 
@@ -57,7 +58,7 @@ async def rows_of(ids: list[int], state_labels: dict[str, str]) -> list[list[Any
                 r["verified_on"].isoformat() if r["verified_on"] else "",
                 r["conclusion"],
                 state_labels.get(r["status"], r["status"]),
-                r["issued_at"].strftime("%Y-%m-%d %H:%M") if r["issued_at"] else "",
+                local(r["issued_at"]).strftime("%Y-%m-%d %H:%M") if r["issued_at"] else "",
             ]
         )
     return lines

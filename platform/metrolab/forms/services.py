@@ -28,6 +28,7 @@ from metrolab.engine.forms import (
 from metrolab.engine.forms.model import parse_json
 from metrolab.forms import catalogue as indicators
 from metrolab.forms.tables import FormDefinition, FormVersion
+from metrolab.kernel.clock import local
 from metrolab.kernel.errors import Conflict, NotFound, Refused
 from metrolab.kernel.text import actor_id
 
@@ -312,7 +313,7 @@ async def save_draft(
         current = await _version_or_404(version_id)
         if current["status"] != "draft":
             raise Conflict(_not_editable(current))
-        at = current["updated_at"].astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        at = local(current["updated_at"]).strftime("%Y-%m-%d %H:%M:%S")
         raise EditConflict(
             detail=f"该草稿已被 {current['updated_by_name'] or '其他人'} 于 {at} 修改，请刷新后再编辑",
             extra={"revision": current["revision"]},

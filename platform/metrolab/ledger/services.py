@@ -27,6 +27,7 @@ from piccolo.query.methods.count import Count
 from metrolab import storage
 from metrolab.audit.log import record
 from metrolab.customers.tables import Customer
+from metrolab.kernel.clock import local_date
 from metrolab.kernel.errors import Conflict, NotFound, Refused
 from metrolab.kernel.text import CONTROL_CHARS
 from metrolab.kernel.validity import conforms, due_date
@@ -65,7 +66,7 @@ def parse_date(value: Any) -> date | None:
     if value in (None, ""):
         return None
     if isinstance(value, datetime):
-        return value.date()
+        return local_date(value)
     if isinstance(value, date):
         return value
     if isinstance(value, dict):

@@ -8,6 +8,7 @@ from typing import Any
 import anyio
 
 from metrolab import storage
+from metrolab.kernel.clock import local_date
 from metrolab.kernel.errors import Conflict, Refused
 from metrolab.quotations import contract, services
 
@@ -51,7 +52,7 @@ async def _signed_on(quotation_id: int) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for step in await history(quotation_id):
-        out[step["action"]] = step["at"].date()
+        out[step["action"]] = local_date(step["at"])
     return out
 
 

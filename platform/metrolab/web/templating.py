@@ -9,6 +9,7 @@ from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from metrolab.engine import forms as forms_engine
+from metrolab.kernel import clock
 from metrolab.paths import PACKAGE_DIR
 from metrolab.settings import get_settings
 from metrolab.web import i18n, labels
@@ -49,6 +50,9 @@ def make_environment() -> Environment:
         upload_max_mb=upload_max_mb,
         get_upload_max_bytes=lambda: get_settings().upload_max_bytes,
     )
+    env.filters["local"] = (
+        clock.local
+    )  # stored UTC → the lab's zone: {{ (x.at|local).strftime(…) }}
     forms_engine.install(
         env
     )  # the form engine's partial needs its global (engine/*/templates are loaded above)

@@ -36,6 +36,7 @@ from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefine
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from metrolab.engine.documents.problems import RenderLimit, RenderTimeout, TemplateProblem
+from metrolab.kernel.clock import local_date
 
 # Image sizes in millimetres (width, height); None keeps the aspect ratio.
 DEFAULT_IMAGE_SIZE: tuple[float | None, float | None] = (None, 11.0)  # a signature
@@ -130,7 +131,7 @@ def to_plain(value: Any) -> Any:
     if isinstance(value, float):
         raise TypeError("measured values are Decimal, never float")
     if isinstance(value, (date, datetime)):
-        d = value.date() if isinstance(value, datetime) else value
+        d = local_date(value)
         return {
             "iso": d.isoformat(),
             "year": f"{d.year:04d}",
