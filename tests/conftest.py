@@ -34,7 +34,9 @@ os.environ["METROLAB_JOBS"] = (
     "inline"  # certificates render in the request; tests/test_jobs.py queues
 )
 os.environ.pop("PICCOLO_CONF", None)
-os.environ.setdefault("METROLAB_TIMEZONE", "Asia/Shanghai")  # the app's zone, before any test reads today()
+os.environ.setdefault(
+    "METROLAB_TIMEZONE", "Asia/Shanghai"
+)  # the app's zone, before any test reads today()
 from metrolab.kernel import clock  # noqa: E402 - imports nothing else of metrolab
 
 clock.use_zone(os.environ["METROLAB_TIMEZONE"])
