@@ -150,8 +150,10 @@ def test_the_public_api_twin_needs_no_login_and_no_csrf(signed, new_browser):
     body = r.json()
     assert r.status_code == 200 and body["match"] and body["signature"]["label"] == "签名有效"
     assert body["signature"]["reason"] == "批准：王志刚" and body["sm2"]["valid"]
-    r = anon.post(url, csrf=False, files={"file": ("c.pdf", pdf[:-500] + b"x", "application/pdf")})
+    r = anon.post(url, csrf=False, files={"file": ("c.pdf", pdf + b"\n%x", "application/pdf")})
     assert r.status_code == 400 and not r.json()["match"]
+    r = anon.post(url, csrf=False, files={"file": ("c.pdf", pdf[:-3000], "application/pdf")})
+    assert r.status_code == 422 and "无法读取该 PDF 文件" in r.json()["detail"]
     r = anon.post(url, csrf=False, files={"file": ("x.txt", b"hello", "text/plain")})
     assert r.status_code == 415 and "不是 PDF" in r.json()["detail"]
     r = anon.post(

@@ -19,7 +19,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -67,7 +67,7 @@ def _name(common: str, lab: str) -> x509.Name:
 
 def _cert(
     subject: x509.Name,
-    key: rsa.RSAPrivateKey,
+    key: Any,
     issuer: x509.Name,
     issuer_key: rsa.RSAPrivateKey,
     *,
@@ -133,7 +133,8 @@ def exist() -> bool:
 
 
 def init(*, force: bool = False, lab: str | None = None) -> dict[str, Any]:
-    """The lab CA (10 years), the signing and TSA certificates it issues (3 years), an SM2 key pair."""
+    """The lab CA (RSA 3072, 10 years), the signing (EC P-256) and TSA (RSA 3072) certificates it
+    issues (3 years), an SM2 key pair."""
     with _lock:
         if exist() and not force:
             return show()
@@ -149,7 +150,13 @@ def init(*, force: bool = False, lab: str | None = None) -> dict[str, Any]:
             ("signing", "证书签章", None),
             ("tsa", "时间戳服务 (Lab TSA)", [ExtendedKeyUsageOID.TIME_STAMPING]),
         ):
-            key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+            # ECDSA P-256 signs certificates (fast: a key is loaded per signature); pyHanko's
+            # in-process TSA signs RSA only.
+            key: Any = (
+                ec.generate_private_key(ec.SECP256R1())
+                if role == "signing"
+                else rsa.generate_private_key(public_exponent=65537, key_size=3072)
+            )
             cert = _cert(
                 _name(f"{lab} {label}", lab),
                 key,
@@ -249,12 +256,11 @@ def _asn1_cert(cert: x509.Certificate) -> Any:
 
 
 def _asn1_key(path: Path) -> Any:
+    """A PKCS#8 PEM file (as written here) read without re-validating the key each time."""
     from asn1crypto import keys as asn1_keys
+    from asn1crypto import pem
 
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    der = key.private_bytes(
-        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    _kind, _headers, der = pem.unarmor(path.read_bytes())
     return asn1_keys.PrivateKeyInfo.load(der)
 
 

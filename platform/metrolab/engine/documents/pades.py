@@ -39,8 +39,15 @@ class SigningMaterial:
 def _lab_timestamper(
     cert: asn1_x509.Certificate, key: asn1_keys.PrivateKeyInfo, chain: list
 ) -> Any:
+    from asn1crypto import cms, core
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+    from pyhanko.sign.general import as_signing_certificate, simple_cms_attribute
     from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
     from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    # Loaded once: pyHanko's own TSA loads (and so re-validates) the RSA key for every token.
+    private = serialization.load_der_private_key(key.dump(), password=None)
 
     class LabTimeStamper(DummyTimeStamper):
         """pyHanko's in-process TSA, answering with the lab's policy and a random serial."""
@@ -50,6 +57,21 @@ def _lab_timestamper(
             info["policy"] = tsp.ObjectIdentifier(LAB_TSA_POLICY)
             info["serial_number"] = secrets.randbits(63)
             return info
+
+        def _sign_tst_info(self, tst_info_data, md_algorithm, dt):  # type: ignore[no-untyped-def]
+            digest = hashes.Hash(getattr(hashes, md_algorithm.upper())())
+            digest.update(tst_info_data)
+            signed_attrs = cms.CMSAttributes(
+                [
+                    simple_cms_attribute("content_type", "tst_info"),
+                    simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt)})),
+                    simple_cms_attribute("signing_certificate", as_signing_certificate(cert)),
+                    simple_cms_attribute("message_digest", digest.finalize()),
+                ]
+            )
+            algorithm = getattr(hashes, md_algorithm.upper())()
+            signature = private.sign(signed_attrs.dump(), PKCS1v15(), algorithm)  # type: ignore[union-attr, call-arg]
+            return signature, signed_attrs
 
     return LabTimeStamper(
         tsa_cert=cert,
