@@ -251,6 +251,26 @@ def check(no_convert: bool) -> None:
                 )
             else:
                 line(True, "机构信息", name)
+    from metrolab.certificates import keys as lab_keys
+
+    shown = lab_keys.show() if lab_keys.exist() else {}
+    if shown:
+        line(
+            True,
+            "签名密钥",
+            f"{shown['signing']['subject']}，有效期至 {shown['signing']['not_after']}",
+        )
+    else:
+        line(
+            False,
+            "签名密钥",
+            "尚未生成（metrolab keys init）"
+            + ("；首次出具证书时将自动生成" if settings.signing_auto_keys else "；证书无法出具"),
+            warn=settings.signing_auto_keys,
+        )
+    line(
+        True, "时间戳服务", settings.tsa_url or "本所内置时间戳服务（非第三方，见 docs/signing.md）"
+    )
     word = word_available()  # with Word, LibreOffice is a fallback only
     for what, good, detail in diagnose(convert=not no_convert):
         line(good, what, detail, warn=word and what in {"LibreOffice soffice", "unoserver"})
