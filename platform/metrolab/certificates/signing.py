@@ -8,6 +8,7 @@ call it from a worker thread.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
@@ -65,6 +66,20 @@ def label(result: dict[str, Any]) -> tuple[bool, str]:
     return True, SIGNATURE_VALID
 
 
+_seal_checks: dict[tuple[str, str, str], bool] = {}  # (file SHA-256, signature, key) → verified
+
+
+def seal_valid(pdf: bytes, seal: dict[str, Any]) -> bool:
+    """``pades.sm2_verify``, remembered: SM2 in pure Python takes a good part of a second, and an
+    issued file (content-addressed) and its seal never change."""
+    key = (hashlib.sha256(pdf).hexdigest(), str(seal.get("signature")), str(seal.get("public_key")))
+    if key not in _seal_checks:
+        if len(_seal_checks) > 4096:
+            _seal_checks.clear()
+        _seal_checks[key] = pades.sm2_verify(pdf, seal)
+    return _seal_checks[key]
+
+
 def check_pdf(pdf: bytes, seal: dict[str, Any] | None = None) -> dict[str, Any]:
     """Validate a PDF against the lab's trust roots, and the SM2 seal when one is given."""
     roots = keys.trust_roots() if keys.exist() else []
@@ -72,7 +87,7 @@ def check_pdf(pdf: bytes, seal: dict[str, Any] | None = None) -> dict[str, Any]:
     ok, text = label(result)
     result.update(ok=ok, label=text)
     if seal:
-        result["sm2"] = {"present": True, "valid": pades.sm2_verify(pdf, seal), **seal}
+        result["sm2"] = {"present": True, "valid": seal_valid(pdf, seal), **seal}
     else:
         result["sm2"] = {"present": False, "valid": False}
     return result

@@ -44,13 +44,12 @@ async def _log_scan(request: Request, token: str, info: dict[str, Any], result: 
 async def _seal(info: dict[str, Any]) -> dict[str, Any] | None:
     """The certificate's SM2 seal, verified now over the stored file's SM3 digest."""
     from metrolab import storage
-    from metrolab.engine.documents.pades import sm2_verify
 
     seal = (info.get("signature") or {}).get("sm2")
     if not seal or not storage.exists(info["pdf_sha256"]):
         return None
     pdf = await anyio.to_thread.run_sync(storage.get, info["pdf_sha256"])
-    return {**seal, "valid": await anyio.to_thread.run_sync(sm2_verify, pdf, seal)}
+    return {**seal, "valid": await anyio.to_thread.run_sync(signing.seal_valid, pdf, seal)}
 
 
 def _not_genuine() -> Template:
