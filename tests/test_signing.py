@@ -229,3 +229,66 @@ def test_keys_init_show_and_import_from_the_command_line(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "CN=正式签章证书" in done.stdout
     assert (tmp_path / "lab_signing.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_an_imported_certificate_signs_with_the_lab_tsa_and_its_root_is_trusted(tmp_path):
+    """What `keys import` gives: a PKCS#12 key (EC here) signing, its own root trusted, the lab TSA
+    timestamping (the engine alone, on a one-page PDF: no LibreOffice, no data folder)."""
+    from datetime import UTC, datetime, timedelta
+
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import x509 as asn1_x509
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    from pypdf import PdfWriter
+
+    from metrolab.engine.documents import pades
+
+    def cert(cn: str, key, issuer_key, issuer: x509.Name | None = None, eku=None):  # noqa: ANN001, ANN202
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+        now = datetime.now(UTC)
+        b = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(issuer or name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), True)
+        )
+        if eku:
+            b = b.add_extension(x509.ExtendedKeyUsage(eku), critical=True)
+        return b.sign(issuer_key, hashes.SHA256())
+
+    def a1(c):  # noqa: ANN001, ANN202
+        return asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER))
+
+    def k1(k):  # noqa: ANN001, ANN202
+        der = k.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        return asn1_keys.PrivateKeyInfo.load(der)
+
+    own_key = ec.generate_private_key(ec.SECP256R1())
+    own = cert("正式签章证书", own_key, own_key)
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ca = cert("Lab CA", ca_key, ca_key)
+    tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    tsa = cert("Lab TSA", tsa_key, ca_key, ca.subject, [ExtendedKeyUsageOID.TIME_STAMPING])
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    buf = io.BytesIO()
+    writer.write(buf)
+    material = pades.SigningMaterial(
+        cert=a1(own), key=k1(own_key), chain=[a1(ca)], tsa_cert=a1(tsa), tsa_key=k1(tsa_key)
+    )
+    signed = pades.sign_pdf(buf.getvalue(), material, reason="批准：李四", location="测试所")
+    result = pades.validate_pdf(signed, [a1(own), a1(ca)])
+    assert result["intact"] and result["valid"] and result["trusted"] and result["whole_file"]
+    assert result["reason"] == "批准：李四" and result["timestamp"]["trusted"]
+    assert not pades.validate_pdf(signed, [a1(ca)])["trusted"]  # its root not trusted: says so

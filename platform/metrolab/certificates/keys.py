@@ -288,16 +288,15 @@ def load() -> LabKeys:
         raise KeysMissing("没有签名密钥：请先运行 metrolab keys init")
     folder = _dir()
     tsa = _load_certs(folder / FILES["tsa"][0])[0]
-    ca = _load_certs(folder / FILES["ca"][0])
-    chain = [_asn1_cert(c) for c in _load_certs(folder / CHAIN)]
+    issuers = _load_certs(folder / CHAIN)
+    issuers += [c for c in _load_certs(folder / FILES["ca"][0]) if c not in issuers]  # the TSA's
     material = SigningMaterial(
         cert=_asn1_cert(_load_certs(folder / FILES["signing"][0])[0]),
         key=_asn1_key(folder / FILES["signing"][1]),
-        chain=chain,
+        chain=[_asn1_cert(c) for c in issuers],
         tsa_cert=_asn1_cert(tsa),
         tsa_key=_asn1_key(folder / FILES["tsa"][1]),
         tsa_url=get_settings().tsa_url,
     )
-    material.chain = chain + [_asn1_cert(c) for c in ca if _asn1_cert(c) not in chain]
     sm2 = json.loads((folder / SM2).read_text())
     return LabKeys(material, trust_roots(), sm2["private"], sm2["public"])
