@@ -292,3 +292,25 @@ def test_an_imported_certificate_signs_with_the_lab_tsa_and_its_root_is_trusted(
     assert result["intact"] and result["valid"] and result["trusted"] and result["whole_file"]
     assert result["reason"] == "批准：李四" and result["timestamp"]["trusted"]
     assert not pades.validate_pdf(signed, [a1(ca)])["trusted"]  # its root not trusted: says so
+
+
+def test_without_keys_and_auto_keys_off_nothing_is_issued_unsigned(
+    seeded, converter, tmp_path, monkeypatch
+):
+    import dataclasses
+
+    from metrolab.certificates import keys
+    from metrolab.certificates.services import get_certificate
+    from metrolab.settings import get_settings
+
+    bare = dataclasses.replace(get_settings(), data_dir=tmp_path, signing_auto_keys=False)
+    monkeypatch.setattr(keys, "get_settings", lambda: bare)
+    assert not keys.exist()
+    with pytest.raises(Exception, match="证书生成失败"):
+        run(issued(serial="SN-NOKEYS-1"))
+    from metrolab.certificates.tables import Certificate
+
+    row = run(Certificate.select(Certificate.id).where(Certificate.status == "issued").first())
+    cert = run(get_certificate(row["id"]))
+    assert not cert["pdf_sha256"] and "metrolab keys init" in cert["issue_error"]
+    assert not any(tmp_path.iterdir())  # no key was made behind the lab's back
