@@ -42,12 +42,16 @@ def _lab_timestamper(
     from asn1crypto import cms, core
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
     from pyhanko.sign.general import as_signing_certificate, simple_cms_attribute
     from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
     # Loaded once: pyHanko's own TSA loads (and so re-validates) the RSA key for every token.
     private = serialization.load_der_private_key(key.dump(), password=None)
+    if not isinstance(private, RSAPrivateKey):
+        raise ValueError("the lab TSA signs with RSA (pyHanko's in-process TSA is RSA only)")
+    rsa_key: RSAPrivateKey = private
 
     class LabTimeStamper(DummyTimeStamper):
         """pyHanko's in-process TSA, answering with the lab's policy and a random serial."""
@@ -70,7 +74,7 @@ def _lab_timestamper(
                 ]
             )
             algorithm = getattr(hashes, md_algorithm.upper())()
-            signature = private.sign(signed_attrs.dump(), PKCS1v15(), algorithm)  # type: ignore[union-attr, call-arg]
+            signature = rsa_key.sign(signed_attrs.dump(), PKCS1v15(), algorithm)
             return signature, signed_attrs
 
     return LabTimeStamper(
