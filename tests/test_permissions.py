@@ -29,6 +29,8 @@ PUBLIC_PATHS |= {
     "/services/documents",
     "/services/documents/{doc_id:int}/download",
 }
+# The public verification page's JSON twin: anyone holding the QR code checks a certificate file.
+PUBLIC_PATHS |= {"/api/v1/verify/{token:str}/check"}
 PUBLIC_PREFIXES = ("/verify", "/static", "/portal")
 
 

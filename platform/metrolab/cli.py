@@ -251,6 +251,26 @@ def check(no_convert: bool) -> None:
                 )
             else:
                 line(True, "机构信息", name)
+    from metrolab.certificates import keys as lab_keys
+
+    shown = lab_keys.show() if lab_keys.exist() else {}
+    if shown:
+        line(
+            True,
+            "签名密钥",
+            f"{shown['signing']['subject']}，有效期至 {shown['signing']['not_after']}",
+        )
+    else:
+        line(
+            False,
+            "签名密钥",
+            "尚未生成（metrolab keys init）"
+            + ("；首次出具证书时将自动生成" if settings.signing_auto_keys else "；证书无法出具"),
+            warn=settings.signing_auto_keys,
+        )
+    line(
+        True, "时间戳服务", settings.tsa_url or "本所内置时间戳服务（非第三方，见 docs/signing.md）"
+    )
     word = word_available()  # with Word, LibreOffice is a fallback only
     for what, good, detail in diagnose(convert=not no_convert):
         line(good, what, detail, warn=word and what in {"LibreOffice soffice", "unoserver"})
@@ -400,6 +420,75 @@ def restore(file: str, force: bool, keys_dir: str | None, without_keys: bool) ->
     for warning in done.warnings:
         click.echo(f"警告：{warning}", err=True)
     click.echo(f"已从 {file} 恢复（备份于 {done.made_at}）；请执行 metrolab audit verify 确认")
+
+
+@main.group(
+    help="签名密钥：本所根证书、证书签章、时间戳服务（TSA）与国密 SM2 密钥（docs/signing.md）"
+)
+def keys() -> None:
+    pass
+
+
+def _echo_keys(shown: dict[str, Any]) -> None:
+    names = {"ca": "本所根证书 (CA)", "signing": "证书签章", "tsa": "时间戳服务 (TSA)"}
+    for role, label in names.items():
+        if role not in shown:
+            click.echo(f"{label}：（无）")
+            continue
+        info = shown[role]
+        click.echo(f"{label}：")
+        click.echo(f"  主题 subject：{info['subject']}")
+        click.echo(f"  签发者 issuer：{info['issuer']}")
+        click.echo(f"  有效期 validity：{info['not_before']} — {info['not_after']}")
+        click.echo(f"  SHA-256 指纹 fingerprint：{info['sha256']}")
+    if "sm2" in shown:
+        click.echo(f"国密 SM2 公钥 public key：{shown['sm2']['public_key']}")
+
+
+@keys.command("init", help="生成自签名的本所根证书、证书签章证书、时间戳证书和 SM2 密钥对")
+@click.option("--force", is_flag=True, help="已有密钥时也重新生成（旧证书签出的 PDF 将不再受信任）")
+def keys_init(force: bool) -> None:
+    from metrolab.certificates import keys as lab_keys
+
+    if lab_keys.exist() and not force:
+        click.echo(f"签名密钥已存在于 {get_settings().data_dir}（重新生成请加 --force）")
+    else:
+        lab_keys.init(force=True)
+        click.echo(f"已生成签名密钥于 {get_settings().data_dir}（私钥文件权限 0600）")
+    _echo_keys(lab_keys.show())
+
+
+@keys.command("import", help="导入正式的 PKCS#12 (.p12/.pfx) 证书作为证书签章密钥")
+@click.option("--p12", "p12_file", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--password",
+    envvar="METROLAB_P12_PASSWORD",
+    default=None,
+    help="PKCS#12 密码（或环境变量 METROLAB_P12_PASSWORD；都没有时提示输入）",
+)
+def keys_import(p12_file: str, password: str | None) -> None:
+    from pathlib import Path
+
+    from metrolab.certificates import keys as lab_keys
+
+    if password is None:
+        password = getpass.getpass("PKCS#12 密码：") if sys.stdin.isatty() else ""
+    try:
+        shown = lab_keys.import_p12(Path(p12_file).read_bytes(), password.encode() or None)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"已导入 {p12_file} 作为证书签章密钥")
+    _echo_keys(shown)
+
+
+@keys.command("show", help="显示签名证书：主题、签发者、有效期、指纹")
+def keys_show() -> None:
+    from metrolab.certificates import keys as lab_keys
+
+    shown = lab_keys.show()
+    if not shown:
+        raise click.ClickException("没有签名密钥：请运行 metrolab keys init")
+    _echo_keys(shown)
 
 
 if __name__ == "__main__":

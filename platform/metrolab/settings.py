@@ -37,6 +37,10 @@ class Settings:
     # "queue": on PostgreSQL, certificates render on the job queue (metrolab.jobs); "inline": in the
     # request, as on SQLite (the test suite uses it, except the queue's own tests).
     jobs: str = "queue"
+    # An RFC 3161 timestamp authority on the LAN; empty: the lab's own TSA (docs/signing.md).
+    tsa_url: str = ""
+    # No signing keys when a certificate is issued: make a self-signed lab CA (logged), or refuse.
+    signing_auto_keys: bool = True
 
     @property
     def is_sqlite(self) -> bool:
@@ -116,4 +120,6 @@ def get_settings() -> Settings:
         lab_name=os.environ.get("METROLAB_LAB_NAME", "示例计量检定所"),
         db_pool=_bool("METROLAB_DB_POOL", True),
         jobs=os.environ.get("METROLAB_JOBS", "queue"),
+        tsa_url=os.environ.get("METROLAB_TSA_URL", "").strip(),
+        signing_auto_keys=_bool("METROLAB_SIGNING_AUTO_KEYS", True),
     )

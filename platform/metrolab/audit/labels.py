@@ -31,6 +31,7 @@ ACTIONS = {
     "certificate.created": N_("生成证书"),
     "certificate.issued": N_("签发证书"),
     "certificate.issue_failed": N_("证书签发失败"),
+    "certificate.signing_keys_created": N_("首次使用时生成本所签名密钥"),
     "certificate.revision_created": N_("生成证书修订版"),
     "certificate.new_revision": N_("开启证书新版次"),
     "certificate.batch_approved": N_("批量批准证书"),

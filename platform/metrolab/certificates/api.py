@@ -436,6 +436,20 @@ async def api_certificate_dcc(certificate_id: Id) -> Response:
     return file_response(data, XML, filename, inline=False)
 
 
+@get(
+    "/api/v1/certificates/{certificate_id:int}/signature",
+    opt=perm("certificates.view"),
+    tags=TAGS,
+    summary="证书 PDF 的签名状态（PAdES 签名、时间戳、国密 SM2 签章，当场校验）",
+    responses=errors(404),
+)
+async def api_certificate_signature(certificate_id: Id) -> dict[str, Any]:
+    from metrolab.certificates import signing
+
+    cert = await services.get_certificate(certificate_id)
+    return await signing.certificate_status(cert)
+
+
 @post(
     "/api/v1/certificates/{certificate_id:int}/issue",
     opt=perm("certificates.issue"),
@@ -563,6 +577,7 @@ HANDLERS = [
     api_compiler_edits,
     api_certificate_pdf,
     api_certificate_dcc,
+    api_certificate_signature,
     api_issue,
     api_recall,
     api_print,

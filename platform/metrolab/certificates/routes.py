@@ -11,7 +11,7 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 
 from metrolab import jobs
-from metrolab.certificates import api, numbers, printing, services, verify_routes
+from metrolab.certificates import api, numbers, printing, services, signing, verify_routes
 from metrolab.certificates import compiler_edits as ce
 from metrolab.certificates import template_versions as tv
 from metrolab.certificates.tables import KINDS
@@ -302,6 +302,7 @@ async def _tab_page(
             "prints": await printing.print_log(certificate_id),
             "verify_url": services.verify_url(cert["verify_token"]) if cert["verify_token"] else "",
             "print_status": printing.print_status,
+            "signature": await signing.certificate_status(cert),
             # approved, PDF not yet made: where its render job is (todo 排队中 / doing 生成中)
             "rendering": await jobs.render_state(certificate_id)
             if cert["status"] == "issued" and not cert["pdf_sha256"]

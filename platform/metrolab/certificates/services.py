@@ -13,6 +13,7 @@ Numbers: ``allocate_number`` / ``void_number`` (metrolab.certificates.numbers).
 
 from __future__ import annotations
 
+import functools
 import threading
 from datetime import UTC, date, datetime
 from typing import Any
@@ -22,6 +23,7 @@ import anyio
 from metrolab import hooks, storage
 from metrolab.audit import chain
 from metrolab.audit.log import record
+from metrolab.certificates import signing
 from metrolab.certificates.context import (
     CERTIFICATE,
     NOTICE,
@@ -41,6 +43,7 @@ from metrolab.certificates.verification import (
     verify_url,
 )
 from metrolab.kernel.errors import Conflict, NotFound, Refused
+from metrolab.settings import get_settings
 
 __all__ = [
     "CERTIFICATE",
@@ -313,6 +316,12 @@ async def issue(certificate_id: int, *, user: Any = None) -> dict[str, Any]:
             images["lab.seal"] = seal
         docx = await anyio.to_thread.run_sync(render_docx, template, ctx, images)
         pdf = await anyio.to_thread.run_sync(to_pdf, docx)
+        approver = (ctx["people"].get("approver") or {}).get("name") or ""
+        lab = (ctx.get("lab") or {}).get("name") or get_settings().lab_name
+        # Signed before it is hashed: the stored file, its SHA-256 and the QR page agree.
+        pdf, signature = await anyio.to_thread.run_sync(
+            functools.partial(signing.sign_issued, pdf, approver=str(approver), lab=str(lab))
+        )
         digest = await anyio.to_thread.run_sync(storage.put, pdf)
     except Refused as exc:
         if isinstance(
@@ -333,6 +342,7 @@ async def issue(certificate_id: int, *, user: Any = None) -> dict[str, Any]:
                 Certificate.number: number,
                 Certificate.verify_token: token,
                 Certificate.pdf_sha256: digest,
+                Certificate.signature: signature,
                 Certificate.issued_at: datetime.now(UTC),
                 Certificate.context: to_plain(ctx),
                 Certificate.template_version: template_version_id,
@@ -362,8 +372,16 @@ async def issue(certificate_id: int, *, user: Any = None) -> dict[str, Any]:
         actor=user,
         target_type="certificate",
         target_id=certificate_id,
-        details={"number": number, "pdf_sha256": digest},
+        details={"number": number, "pdf_sha256": digest, "signed": signature["reason"]},
     )
+    if signature.get("keys_created"):  # first use without `metrolab keys init`: say so, once
+        await record(
+            "certificate.signing_keys_created",
+            actor=user,
+            target_type="certificate",
+            target_id=certificate_id,
+            details={"signer": signature["signer"]},
+        )
     await hooks.call("certificate.issued", certificate_id)
     return await get_certificate(certificate_id)
 

@@ -80,6 +80,9 @@ class Certificate(Table, tablename="certificate"):
     conclusion = Varchar(length=100, default="")
     verify_token = Varchar(length=200, null=True, default=None, unique=True)
     pdf_sha256 = Varchar(length=64, default="")
+    # The lab's signature on that PDF, set with it: {pades, reason, location, signer, tsa, sm2: {…}}
+    # (certificates/signing.py); {} on a certificate issued before signing existed.
+    signature = JSON(default={})
     issued_at = Timestamptz(null=True, default=None)
     issue_error = Text(default="")  # the last failed issue attempt, for a person to retry
     printed_at = Timestamptz(null=True, default=None)  # first print (the state is `status`)

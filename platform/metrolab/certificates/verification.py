@@ -73,6 +73,7 @@ def _public(cert: dict[str, Any]) -> dict[str, Any]:
         "valid_until": cert["valid_until"],
         "issued_at": cert["issued_at"],
         "pdf_sha256": cert["pdf_sha256"],
+        "signature": cert.get("signature") or {},  # its SM2 seal is shown and checked publicly
         "lab": (ctx.get("lab") or {}).get("name") or get_settings().lab_name,
     }
 

@@ -31,6 +31,10 @@ from metrolab.engine.documents import deathwatch
 from metrolab.engine.documents.problems import ConversionError, ConversionTimeout
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
+# Issued certificates are PDF/A-2b (archival: fonts embedded, no external content); the export
+# filter's SelectPdfVersion=2 selects it.
+PDFA_OPTIONS = ["SelectPdfVersion=2"]
+PDFA_CONVERT_TO = 'pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"2"}}'
 
 
 def fontconfig_file() -> Path | None:
@@ -179,7 +183,14 @@ class _Server:
         from unoserver.client import UnoClient
 
         client = UnoClient("127.0.0.1", str(self.port), host_location="local")
-        future = runner.submit(client.convert, indata=docx, convert_to="pdf", update_index=False)
+        future = runner.submit(
+            client.convert,
+            indata=docx,
+            convert_to="pdf",
+            filtername="writer_pdf_Export",
+            filter_options=PDFA_OPTIONS,
+            update_index=False,
+        )
         try:
             result = future.result(timeout=timeout)
         except FutureTimeout:
@@ -368,7 +379,7 @@ class SofficeOnceConverter:
                 "--nodefault",
                 f"-env:UserInstallation={(root / 'profile').as_uri()}",
                 "--convert-to",
-                "pdf",
+                PDFA_CONVERT_TO,
                 "--outdir",
                 str(root / "out"),
                 *names,
