@@ -133,7 +133,14 @@ async def _reset_tables() -> None:
     probe = " UNION ALL ".join(
         f"SELECT '{name}' AS name WHERE EXISTS (SELECT 1 FROM \"{name}\")" for name in by_name
     )
-    async with engine.transaction():
+    # Immediate on SQLite: a deferred transaction that reads first cannot wait for the live
+    # server's writer when it upgrades to write ("database is locked" at once).
+    from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+    kind = (
+        {"transaction_type": TransactionType.immediate} if isinstance(engine, SQLiteEngine) else {}
+    )
+    async with engine.transaction(**kind):
         filled = {row["name"] for row in await tables[0].raw(probe)}
         changed = []
         for table in reversed(tables):  # children before parents
