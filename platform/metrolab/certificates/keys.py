@@ -196,14 +196,21 @@ def import_p12(data: bytes, password: bytes | None) -> dict[str, Any]:
     return show()
 
 
+_making = threading.Lock()
+
+
 def ensure() -> bool:
     """True when keys were made now (first use, ``METROLAB_SIGNING_AUTO_KEYS``); KeysMissing when
-    there are none and making them is off."""
+    there are none and making them is off. One maker at a time: approvals arriving together must
+    not each make (and overwrite) a lab CA while the others sign with theirs."""
     if exist():
         return False
     if not get_settings().signing_auto_keys:
         raise KeysMissing("没有签名密钥：请先运行 metrolab keys init 或 metrolab keys import --p12")
-    init()
+    with _making:
+        if exist():
+            return False
+        init()
     log.warning("no signing keys in %s: made a self-signed lab CA, signing and TSA keys", _dir())
     return True
 
