@@ -31,6 +31,8 @@ def test_templates_show_stored_times_in_the_lab_zone():
         at=BEIJING_MORNING
     )
     assert shown == "2026-03-02 07:30"
+    iso = env.from_string("{{ at|local_time }}").render(at="2026-03-01T23:30:05+00:00")
+    assert iso == "2026-03-02 07:30:05"  # a signature's timestamp, as pyHanko reports it
     assert to_plain(BEIJING_MORNING)["iso"] == "2026-03-02"
 
 

@@ -38,3 +38,16 @@ def local_date(value: datetime | date) -> date:
     if isinstance(value, datetime):
         return local(value).date()
     return value
+
+
+def shown(value: Any, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """A stored time — a datetime or ISO text (a signature's timestamp) — as people read it, in the
+    lab's zone; text that is not a time is shown as it is."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        return local(value).strftime(fmt)
+    return "" if value is None else str(value)

@@ -50,6 +50,7 @@ def make_environment() -> Environment:
         upload_max_mb=upload_max_mb,
         get_upload_max_bytes=lambda: get_settings().upload_max_bytes,
     )
+    env.filters["local_time"] = clock.shown  # ISO text or datetime: {{ ts.at|local_time }}
     env.filters["local"] = (
         clock.local
     )  # stored UTC → the lab's zone: {{ (x.at|local).strftime(…) }}
