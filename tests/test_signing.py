@@ -6,6 +6,7 @@ junk and oversized uploads with a 4xx and a 中文 message. Real LibreOffice, re
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import io
 import os
@@ -40,7 +41,11 @@ def _validate(pdf: bytes):  # noqa: ANN202 - pyHanko's own status, not our summa
     ctx = ValidationContext(
         trust_roots=keys.trust_roots(), allow_fetching=False, revocation_mode="soft-fail"
     )
-    return sig, validate_pdf_signature(sig, ctx, ts_validation_context=ctx)
+    # pyHanko runs its own event loop: on a helper thread, as a browser test's loop may run here
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return sig, pool.submit(
+            validate_pdf_signature, sig, ctx, ts_validation_context=ctx
+        ).result()
 
 
 def test_the_issued_pdf_is_pdfa_2b_signed_by_the_lab_with_the_approver_and_timestamped(signed):

@@ -8,6 +8,7 @@ pyHanko's synchronous entry points run their own event loop: call these from a w
 
 from __future__ import annotations
 
+import concurrent.futures
 import io
 import re
 import secrets
@@ -95,6 +96,25 @@ def timestamper(material: SigningMaterial) -> Any:
     return _lab_timestamper(material.tsa_cert, material.tsa_key, material.chain)
 
 
+def _off_any_loop(fn: Any) -> Any:
+    """pyHanko's synchronous calls run their own event loop (asyncio.run): called where a loop
+    already runs on this thread (a caller's own async code), they go to a helper thread."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        import asyncio
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return fn(*args, **kwargs)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(fn, *args, **kwargs).result()
+
+    call.__doc__, call.__name__ = fn.__doc__, fn.__name__
+    return call
+
+
+@_off_any_loop
 def sign_pdf(pdf: bytes, material: SigningMaterial, *, reason: str, location: str) -> bytes:
     """The PDF with a PAdES B-T signature appended as an incremental update (PDF/A stays PDF/A)."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -122,6 +142,7 @@ def sign_pdf(pdf: bytes, material: SigningMaterial, *, reason: str, location: st
 # ── validation ────────────────────────────────────────────────────────────────────────────────
 
 
+@_off_any_loop
 def validate_pdf(pdf: bytes, trust_roots: list[asn1_x509.Certificate]) -> dict[str, Any]:
     """What a reader would say of the PDF's (last) signature, trusting ``trust_roots`` only.
 
