@@ -51,9 +51,8 @@ def make_environment() -> Environment:
         get_upload_max_bytes=lambda: get_settings().upload_max_bytes,
     )
     env.filters["local_time"] = clock.shown  # ISO text or datetime: {{ ts.at|local_time }}
-    env.filters["local"] = (
-        clock.local
-    )  # stored UTC → the lab's zone: {{ (x.at|local).strftime(…) }}
+    # stored UTC → the lab's zone: {{ (x.at|local).strftime(…) }}
+    env.filters["local"] = clock.local
     forms_engine.install(
         env
     )  # the form engine's partial needs its global (engine/*/templates are loaded above)
