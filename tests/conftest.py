@@ -29,7 +29,7 @@ os.environ["METROLAB_DATA_DIR"] = str(_DATA_DIR)
 os.environ["METROLAB_SECRET_KEY"] = "test-secret-key-not-for-production"
 os.environ["METROLAB_TEST_FAST_HASH"] = "1"
 os.environ["METROLAB_BASE_URL"] = "http://testserver.local"
-os.environ["METROLAB_DB_POOL"] = "0"  # tests call the database from several event loops
+os.environ.pop("METROLAB_DB_POOL", None)  # each app lifespan pools on its own loop (db.py)
 os.environ["METROLAB_JOBS"] = (
     "inline"  # certificates render in the request; tests/test_jobs.py queues
 )

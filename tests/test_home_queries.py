@@ -26,3 +26,28 @@ def test_the_home_page_asks_the_database_at_most_three_times(browser, make_user,
     home = browser.get("/home")
     assert home.status_code == 200 and "待批准" in home.text and "待审核证书模板" in home.text
     assert len(asked) <= 3, "\n".join(asked)
+
+
+def test_the_counts_are_fresh_on_every_visit_though_the_statement_is_kept(browser, make_user):
+    """The counters' statement is made once per person and day; what it counts is asked anew."""
+    from datetime import date, timedelta
+
+    from conftest import run
+    from metrolab.accounts.tables import Qualification
+
+    user = make_user("verifier")
+    browser.login(user)
+
+    def expiring() -> int:
+        tasks = browser.get("/api/v1/tasks").json()
+        return next(t["count"] for t in tasks if t["key"] == "my_qualifications_expiring")
+
+    assert expiring() == 0
+    soon = date.today() + timedelta(days=10)
+    run(
+        Qualification.insert(Qualification(user=user["id"], certificate_no="Q-1", valid_until=soon))
+    )
+    assert expiring() == 1
+    run(Qualification.delete().where(Qualification.user == user["id"]))
+    assert expiring() == 0
+    assert "我的资质 60 天内到期" in browser.get("/home").text

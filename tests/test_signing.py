@@ -110,6 +110,16 @@ def test_the_sm2_seal_verifies_over_the_sm3_digest_and_fails_for_another_file(si
     assert not sm2_verify(pdf, {**seal, "signature": "00" * 64})
 
 
+def test_sm3_is_the_standard_digest():
+    """GB/T 32905—2016 Appendix A's two examples (the digest is OpenSSL's where it has SM3)."""
+    from metrolab.engine.documents.pades import sm3_hex
+
+    assert sm3_hex(b"abc") == "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+    assert sm3_hex(b"abcd" * 16) == (
+        "debe9ff92275b8a138604889c18e5a4d6fdb70e5387e5765293dcba39c0c5732"
+    )
+
+
 def test_the_certificate_page_and_its_api_show_the_signature(signed, browser, make_user):
     cert, _pdf = signed
     viewer = browser.login(make_user("clerk"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import weakref
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,7 +30,7 @@ def engine_from_url(url: str) -> Engine:
         # A generous busy timeout: several requests may write at once on a small LAN.
         return HeldSQLiteEngine(path=str(path), timeout=30)
     if scheme in {"postgres", "postgresql"}:
-        return PostgresEngine(config={"dsn": url}, log_queries=False)
+        return LoopPooledPostgresEngine(config={"dsn": url}, log_queries=False)
     raise DatabaseUnavailable(
         f"不支持的数据库地址 {redact_url(url)}（应为 sqlite:///路径 或 postgresql://…）"
     )
@@ -102,9 +104,40 @@ class HeldSQLiteEngine(SQLiteEngine):
             await self._idle.pop().close()
 
 
+class LoopPooledPostgresEngine(PostgresEngine):
+    """Piccolo's engine keeps one pool, but an asyncpg pool works only on the event loop that made
+    it. This one keeps a pool per loop, so every app lifespan (`metrolab serve`'s single loop, a
+    test client's portal, a live server's thread) opens and closes its own; a loop without one
+    (a script's asyncio.run) connects per query, as Piccolo does without a pool."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
+            weakref.WeakKeyDictionary()
+        )
+        super().__init__(**kwargs)
+
+    @property  # type: ignore[override]
+    def pool(self) -> Any:
+        try:
+            return self._pools.get(asyncio.get_running_loop())
+        except RuntimeError:
+            return None
+
+    @pool.setter
+    def pool(self, value: Any) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # Piccolo's __init__ (no loop yet): no pool
+        if value is None:
+            self._pools.pop(loop, None)
+        else:
+            self._pools[loop] = value
+
+
 async def open_pool() -> None:
-    """The PostgreSQL connection pool, as `metrolab serve` runs (unless METROLAB_DB_POOL=0: tests call
-    the database from several event loops). Benchmarks open it too, so they measure what is served."""
+    """The PostgreSQL connection pool of this event loop, as `metrolab serve` runs (unless
+    METROLAB_DB_POOL=0). Benchmarks open it too, so they measure what is served."""
     from metrolab.piccolo_conf import DB
 
     if isinstance(DB, PostgresEngine) and get_settings().db_pool and DB.pool is None:

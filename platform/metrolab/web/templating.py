@@ -36,6 +36,9 @@ def make_environment() -> Environment:
         autoescape=select_autoescape(["html", "xml"], default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        # Shipped templates do not change under a running server: no stat() of each on every
+        # render (debug, as `make run` developers edit them, keeps reloading).
+        auto_reload=get_settings().debug,
     )
     env.globals.update(
         _=i18n.gettext,

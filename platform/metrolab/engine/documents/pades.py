@@ -9,6 +9,7 @@ pyHanko's synchronous entry points run their own event loop: call these from a w
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
 import io
 import re
 import secrets
@@ -232,6 +233,10 @@ def pdfa_part(pdf: bytes) -> tuple[str, str]:
 
 
 def sm3_hex(data: bytes) -> str:
+    """SM3 by OpenSSL (hashlib) where it has it: gmssl's pure-Python SM3 takes 0.8 s for a
+    150 KB certificate, OpenSSL 1 ms — the same digest."""
+    if "sm3" in hashlib.algorithms_available:
+        return hashlib.new("sm3", data).hexdigest()
     from gmssl import func, sm3
 
     return str(sm3.sm3_hash(func.bytes_to_list(data)))
