@@ -116,7 +116,7 @@ class LoopPooledPostgresEngine(PostgresEngine):
         )
         super().__init__(**kwargs)
 
-    @property  # type: ignore[override]
+    @property
     def pool(self) -> Any:
         try:
             return self._pools.get(asyncio.get_running_loop())
