@@ -9,6 +9,7 @@ pyHanko's synchronous entry points run their own event loop: call these from a w
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import hashlib
 import io
 import re
@@ -94,7 +95,19 @@ def timestamper(material: SigningMaterial) -> Any:
         return RequestsHTTPTimeStamper(material.tsa_url, timeout=10)
     if material.tsa_cert is None or material.tsa_key is None:
         raise ValueError("no timestamp authority: neither a TSA URL nor the lab TSA's key")
-    return _lab_timestamper(material.tsa_cert, material.tsa_key, material.chain)
+    return _kept_lab_timestamper(
+        material.tsa_cert.dump(), material.tsa_key.dump(), tuple(c.dump() for c in material.chain)
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _kept_lab_timestamper(cert: bytes, key: bytes, chain: tuple[bytes, ...]) -> Any:
+    """One lab TSA per key: loading its RSA key checks the key (about 0.1 s), at every issue."""
+    return _lab_timestamper(
+        asn1_x509.Certificate.load(cert),
+        asn1_keys.PrivateKeyInfo.load(key),
+        [asn1_x509.Certificate.load(c) for c in chain],
+    )
 
 
 def _off_any_loop(fn: Any) -> Any:
