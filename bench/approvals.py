@@ -12,10 +12,12 @@ The difference is what the workflow, signatures and database add per certificate
     .venv/bin/python bench/approvals.py -n 20 [--db sqlite]
 Prints a table, writes bench/results/approvals.json.
 
-With the connection pool on, as `metrolab serve` runs (2026-12-02, PostgreSQL, n=4, 2 cores, a loaded
-machine): render+PDF 0.298 s per certificate, batch approval 0.323 s (1.08×). The password is checked
-once per batch (a SignerProof signs each certificate); the rest is the rules' queries, the locked
-transition + its record, numbering, QR, storage and issue()'s final update.
+With the connection pool on, as `metrolab serve` runs (2026-12-03, PostgreSQL, n=20, 2 cores, load
+below 1): render+PDF 0.303 s per certificate, batch approval 0.498 s (1.64×). Since the
+PAdES merge each issue also signs (pyHanko B-T with the lab TSA, SM2 seal: about 0.06 s alone, more
+under the GIL beside LibreOffice's client threads). The password is checked once per batch (a
+SignerProof signs each certificate); the rest is the rules' queries, the locked transition + its
+record, numbering, QR, storage and issue()'s final update.
 """
 
 from __future__ import annotations
