@@ -32,14 +32,18 @@ from metrolab.web.auth import CurrentUser
 N = int(sys.argv[1])
 FILL = """
 INSERT INTO certificate (number, kind, status, lock_version, revision, instrument_type, customer, context, signers,
-                         verified_on, valid_until, conclusion, pdf_sha256, issue_error, print_status, recall_reason,
-                         created_at, issued_at)
+                         compiler_edits, verified_on, valid_until, conclusion, pdf_sha256, signature, issue_error,
+                         printed_at, recall_reason, created_at, issued_at)
 SELECT CASE WHEN g % 10 < 7 THEN 'JD' || (2020 + g % 6) || '-' || lpad(g::text, 7, '0') END,
        '检定证书',
        (ARRAY['released','released','released','released','printed','printed','issued','approving','checking','compiling'])[1 + g % 10],
-       1, 1, (ARRAY['fuel_dispenser','methane_detector','pressure_gauge'])[1 + g % 3], {customer}, '{{}}', '{{}}',
+       1, 1, (ARRAY['fuel_dispenser','methane_detector','pressure_gauge'])[1 + g % 3], {customer},
+       json_build_object('instrument', json_build_object('serial', 'SN' || g)), '{{}}', '{{}}',
        DATE '2020-01-01' + (g % 2190), DATE '2020-06-01' + (g % 2190), '合格',
-       CASE WHEN g % 10 < 7 THEN md5(g::text) || md5(g::text) ELSE '' END, '', '待打印', '',
+       CASE WHEN g % 10 < 7 THEN md5(g::text) || md5(g::text) ELSE '' END,
+       CASE WHEN g % 10 < 7 THEN json_build_object('pades', true, 'reason', '检定证书', 'signer', '压测批准员')
+            ELSE '{{}}'::json END,
+       '', CASE WHEN g % 10 < 6 THEN now() END, '',
        now(), CASE WHEN g % 10 < 7 THEN now() END
 FROM generate_series(1, {n}) AS g
 """
@@ -92,8 +96,10 @@ def run_size(n: int) -> dict:
             cwd=ROOT,
             capture_output=True,
             text=True,
-            check=True,
         )
+        if out.returncode:  # the worker's traceback, not only "returned non-zero exit status"
+            sys.stderr.write(out.stderr[-4000:])
+            raise SystemExit(f"task_lists worker failed at {n:,} certificates")
         return json.loads(out.stdout.strip().splitlines()[-1])
     finally:
         subprocess.run(["psql", PG_ADMIN, "-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'])
