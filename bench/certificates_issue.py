@@ -65,8 +65,8 @@ async def _bench(n: int, concurrency: int) -> dict[str, float]:
     from metrolab.certificates import services, workflow
     from metrolab.certificates.catalogue import instrument_type
     from metrolab.certificates.contract import SAMPLE
-    from metrolab.customers.tables import Customer
     from metrolab.cli import _upgrade
+    from metrolab.customers.tables import Customer
     from metrolab.db import open_pool
     from metrolab.seed import seed_all
     from metrolab.web.auth import CurrentUser
