@@ -4,8 +4,11 @@ certificate by its number, the customer, the instrument's 出厂编号, model or
 from __future__ import annotations
 
 from piccolo.custom_types import Combinable
+from piccolo.query.methods.select import Select
+from piccolo.table import Table
 
 from metrolab.certificates.tables import Certificate
+from metrolab.customers.tables import Customer
 
 MAX_SEARCH = 200
 
@@ -15,21 +18,44 @@ def searchable(text: str) -> str:
     return "".join(ch for ch in (text or "") if ch.isprintable())[:MAX_SEARCH].strip()
 
 
+# Up to this many matching customers / records are named by id (an indexed `= ANY` on the
+# certificate's own column); more are asked as a sub-select (the same rows, a slower plan).
+MAX_IDS = 1000
+
+
+async def _ids(table: type[Table], condition: Combinable) -> list[int] | Select:
+    ids = await table.select(table._meta.primary_key).where(condition).limit(MAX_IDS + 1)
+    if len(ids) > MAX_IDS:
+        return table.select(table._meta.primary_key).where(condition)
+    return [row["id"] for row in ids]
+
+
 async def matching(text: str) -> Combinable | None:
-    """The condition for ``text`` (None when nothing was typed)."""
+    """The condition for ``text`` (None when nothing was typed).
+
+    Only the certificate's own columns are tested: the customers and records that match are
+    found first (each one small query), so that PostgreSQL combines the certificate's indexes
+    (trigram on the number, its customer and record columns) instead of reading every
+    certificate through two joins; the rows found are the same."""
     from metrolab.forms import catalogue
+    from metrolab.records.tables import OriginalRecord
 
     q = searchable(text)
     if not q:
         return None
     like = f"%{q}%"
-    where: Combinable = (
-        Certificate.number.ilike(like)
-        | Certificate.customer.name.ilike(like)
-        | Certificate.record.serial.ilike(like)
-        | Certificate.record.model.ilike(like)
-        | Certificate.record.instrument_name.ilike(like)
+    where: Combinable = Certificate.number.ilike(like)
+    customers = await _ids(Customer, Customer.name.ilike(like))
+    if customers:
+        where = where | Certificate.customer.is_in(customers)
+    records = await _ids(
+        OriginalRecord,
+        OriginalRecord.serial.ilike(like)
+        | OriginalRecord.model.ilike(like)
+        | OriginalRecord.instrument_name.ilike(like),
     )
+    if records:
+        where = where | Certificate.record.is_in(records)
     types = [
         t["code"]
         for t in await catalogue.list_types()
