@@ -183,6 +183,9 @@ def worker(concurrency: int) -> None:
     _run(_require_database())
 
     async def go() -> None:
+        from metrolab.db import close_pool, open_pool
+
+        await open_pool()  # as the server: without it every query of an issue connected anew
         try:
             await jobs.run_worker(concurrency)
         finally:
@@ -190,6 +193,7 @@ def worker(concurrency: int) -> None:
 
             close_converter()  # LibreOffice ends with its worker
             await jobs.close()
+            await close_pool()
 
     _run(go())
 
