@@ -24,10 +24,11 @@ MAX_IDS = 1000
 
 
 async def _ids(table: type[Table], condition: Combinable) -> list[int] | Select:
-    ids = await table.select(table._meta.primary_key).where(condition).limit(MAX_IDS + 1)
+    key = table._meta.primary_key
+    ids = await table.select(key).where(condition).limit(MAX_IDS + 1).output(as_list=True)
     if len(ids) > MAX_IDS:
-        return table.select(table._meta.primary_key).where(condition)
-    return [row["id"] for row in ids]
+        return table.select(key).where(condition)
+    return ids
 
 
 async def matching(text: str) -> Combinable | None:
