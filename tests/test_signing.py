@@ -308,6 +308,16 @@ def test_an_imported_certificate_signs_with_the_lab_tsa_and_its_root_is_trusted(
     assert result["reason"] == "批准：李四" and result["timestamp"]["trusted"]
     assert not pades.validate_pdf(signed, [a1(ca)])["trusted"]  # its root not trusted: says so
 
+    # The next signature reuses the container size the first one measured; a kept size too small
+    # (an external TSA's token grew) is measured again rather than failing the issue.
+    key = next(iter(k for k in pades._reserved if k[0] == material.cert.sha256))  # noqa: SLF001
+    again = pades.sign_pdf(buf.getvalue(), material, reason="批准：李四", location="测试所")
+    assert pades._reserved_size(again) == pades._reserved_size(signed)  # noqa: SLF001
+    pades._reserved[key] = 64  # noqa: SLF001
+    regrown = pades.sign_pdf(buf.getvalue(), material, reason="批准：李四", location="测试所")
+    for pdf in (again, regrown):
+        assert pades.validate_pdf(pdf, [a1(own), a1(ca)])["trusted"]
+
 
 def test_without_keys_and_auto_keys_off_nothing_is_issued_unsigned(
     seeded, converter, tmp_path, monkeypatch
