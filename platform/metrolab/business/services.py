@@ -27,6 +27,7 @@ from metrolab.business.tables import Entrustment, VerificationTask
 from metrolab.certificates.tables import Certificate
 from metrolab.certificates.workflow import certificate_label
 from metrolab.kernel.errors import Conflict, Forbidden, NotFound, Refused
+from metrolab.kernel.paging import Total, capped_count
 from metrolab.kernel.text import CONTROL_CHARS, actor_id, check_plain_text
 from metrolab.workflows import services as wf
 
@@ -972,7 +973,7 @@ async def search_certificates(
     issued_to: date | None = None,
     page_no: int = 1,
     per_page: int = 50,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[dict[str, Any]], Total]:
     cols = [
         Certificate.id,
         Certificate.number,
@@ -989,7 +990,7 @@ async def search_certificates(
         Certificate.issue_error,
         Certificate.customer.name.as_alias("customer_name"),
     ]
-    query, count = Certificate.select(*cols), Certificate.count()
+    query, ids = Certificate.select(*cols), Certificate.select(Certificate.id)
     where: list[Combinable] = []
     if status == "issued_any":
         where.append(Certificate.pdf_sha256 != "")
@@ -1008,7 +1009,7 @@ async def search_certificates(
     if mine and user is not None:
         where.append(Certificate.record.verifier == actor_id(user))
     for w in where:
-        query, count = query.where(w), count.where(w)
+        query, ids = query.where(w), ids.where(w)
     # Paged in SQL (newest first, by the primary key): the list stays fast with a million certificates.
     page_no = max(1, page_no)
     rows = (
@@ -1017,7 +1018,7 @@ async def search_certificates(
         .offset((page_no - 1) * per_page)
         .output(load_json=True)
     )
-    total = await count
+    total = await capped_count(ids, shown_up_to=page_no * per_page)
     for r in rows:
         r["label"] = certificate_label(r)
         r["serial"] = ((r.get("context") or {}).get("instrument") or {}).get("serial", "")

@@ -248,7 +248,7 @@ async def _search(
     rows, total, pages = await printing.search(
         print_status, q, kind, page_no, printable_only=printable_only
     )
-    return {"items": rows, "total": total, "pages": pages, "page": page_no}
+    return {"items": rows, **total.as_json(), "pages": int(pages), "page": page_no}
 
 
 @get(

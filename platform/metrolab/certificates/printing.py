@@ -18,6 +18,7 @@ from metrolab.certificates import search as finder
 from metrolab.certificates.tables import Certificate, PrintLog
 from metrolab.engine.documents import merge_pdfs
 from metrolab.kernel.errors import Conflict, NotFound, Refused
+from metrolab.kernel.paging import Total, capped_count
 
 PAGE_SIZE = 30
 NOT_PRINTABLE = ("recalled", "voided")  # and any certificate with a newer issued revision
@@ -39,7 +40,7 @@ async def search(
     *,
     printable_only: bool = True,
     per_page: int = PAGE_SIZE,
-) -> tuple[list[dict[str, Any]], int, int]:
+) -> tuple[list[dict[str, Any]], Total, Total]:
     """Issued certificates (a PDF exists), newest first; with ``printable_only=False`` also the
     withdrawn, voided and superseded ones (the issued-certificates query marks them)."""
     where: list[Combinable] = [Certificate.pdf_sha256 != ""]
@@ -69,17 +70,17 @@ async def search(
         Certificate.superseded_by.number.as_alias("superseded_by_number"),
         Certificate.customer.name.as_alias("customer_name"),
     )
-    count = Certificate.count()
+    ids = Certificate.select(Certificate.id)
     for clause in where:
-        query, count = query.where(clause), count.where(clause)
-    total = await count
+        query, ids = query.where(clause), ids.where(clause)
     page_no = max(1, page_no)
+    total = await capped_count(ids, shown_up_to=page_no * per_page)
     rows = (
         await query.order_by(Certificate.id, ascending=False)
         .limit(per_page)
         .offset((page_no - 1) * per_page)
     )
-    return rows, total, max(1, -(-total // per_page))
+    return rows, total, total.pages(per_page)
 
 
 def print_filename(ids: list[int]) -> str:

@@ -1,0 +1,40 @@
+"""A list counts as far as its page needs: exact below the cap, "N+" past it, and the next page
+still offered (an exact count(*) of a million certificates costs more than the page)."""
+
+from __future__ import annotations
+
+from conftest import run
+from metrolab.business import services
+from metrolab.certificates import printing
+from metrolab.kernel import paging
+from test_api_certificates import compiled, lab  # noqa: F401 - the fixture
+
+
+def test_a_list_counts_up_to_the_cap_and_past_the_page_shown(lab, monkeypatch):  # noqa: F811
+    _rows, people = lab
+    ids = compiled(people, ("SN-PAGE-1", "SN-PAGE-2", "SN-PAGE-3"))
+    assert run(services.search_certificates())[1] == 3  # under the cap: exact
+    monkeypatch.setattr(paging, "COUNT_CAP", 1)
+
+    seen, shown = [], []
+    for page_no in (1, 2, 3):
+        rows, total = run(services.search_certificates(page_no=page_no, per_page=1))
+        seen += [r["id"] for r in rows]
+        shown.append(f"{total}")
+        more = page_no * 1 < total  # how the page decides on 下一页
+        assert more == (page_no < 3), (page_no, total)
+    assert seen == sorted(ids, reverse=True)  # newest first, every one reached page by page
+    assert shown == ["1+", "2+", "3"]
+    assert run(services.search_certificates(page_no=3, per_page=1))[1].as_json() == {
+        "total": 3,
+        "total_capped": False,
+    }
+    first = run(services.search_certificates(per_page=1))[1]
+    assert first.capped and first.as_json() == {"total": 1, "total_capped": True}
+    assert f"{first.pages(1)}" == "2+"
+
+
+def test_the_issued_query_says_its_pages_the_same_way(lab, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(paging, "COUNT_CAP", 0)
+    _rows, total, pages = run(printing.search("", printable_only=False, per_page=1))
+    assert (int(total), total.capped, int(pages)) == (0, False, 1)  # nothing issued: one empty page
