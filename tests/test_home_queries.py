@@ -51,3 +51,40 @@ def test_the_counts_are_fresh_on_every_visit_though_the_statement_is_kept(browse
     run(Qualification.delete().where(Qualification.user == user["id"]))
     assert expiring() == 0
     assert "我的资质 60 天内到期" in browser.get("/home").text
+
+
+def test_a_counter_past_the_cap_says_so(browser, make_user, monkeypatch):
+    """Like the lists, a counter stops counting past the cap: "1+" on the page, and the API says
+    the count is capped rather than giving a number that is not the count."""
+    from datetime import date, timedelta
+
+    from conftest import run
+    from metrolab.accounts.tables import Qualification
+    from metrolab.kernel import paging
+    from metrolab.web import navigation
+
+    user = make_user("verifier")
+    browser.login(user)
+    navigation._PLANS.clear()
+    soon = date.today() + timedelta(days=10)
+    run(
+        Qualification.insert(
+            *(
+                Qualification(user=user["id"], certificate_no=f"Q-{i}", valid_until=soon)
+                for i in (1, 2)
+            )
+        )
+    )
+    monkeypatch.setattr(paging, "COUNT_CAP", 1)
+    task = next(
+        t for t in browser.get("/api/v1/tasks").json() if t["key"] == "my_qualifications_expiring"
+    )
+    assert (task["count"], task["count_capped"]) == (1, True)
+    home = browser.get("/home").text
+    assert "<b>1+</b>我的资质 60 天内到期" in home
+    monkeypatch.setattr(paging, "COUNT_CAP", 2)
+    navigation._PLANS.clear()  # the cap is part of the kept statement
+    task = next(
+        t for t in browser.get("/api/v1/tasks").json() if t["key"] == "my_qualifications_expiring"
+    )
+    assert (task["count"], task["count_capped"]) == (2, False)

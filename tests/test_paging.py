@@ -38,3 +38,22 @@ def test_the_issued_query_says_its_pages_the_same_way(lab, monkeypatch):  # noqa
     monkeypatch.setattr(paging, "COUNT_CAP", 0)
     _rows, total, pages = run(printing.search("", printable_only=False, per_page=1))
     assert (int(total), total.capped, int(pages)) == (0, False, 1)  # nothing issued: one empty page
+
+
+def test_a_page_that_is_not_full_ends_the_count_without_asking_again(lab, monkeypatch):  # noqa: F811
+    _rows, people = lab
+    compiled(people, ("SN-LAST-1", "SN-LAST-2", "SN-LAST-3"))
+    asked = []
+    original = paging.capped_count
+
+    async def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        asked.append(kwargs)
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(paging, "capped_count", counting)
+    rows, total = run(services.search_certificates(q="SN-LAST", per_page=2, page_no=2))
+    assert (len(rows), int(total), asked) == (1, 3, [])  # the last page: its rows end the list
+    rows, total = run(services.search_certificates(q="SN-LAST", per_page=2, page_no=1))
+    assert (len(rows), int(total), len(asked)) == (2, 3, 1)  # a full page: counted
+    rows, total = run(services.search_certificates(q="SN-LAST", per_page=2, page_no=5))
+    assert (rows, int(total), len(asked)) == ([], 3, 2)  # past the end: counted, not guessed 8

@@ -27,7 +27,7 @@ from metrolab.business.tables import Entrustment, VerificationTask
 from metrolab.certificates.tables import Certificate
 from metrolab.certificates.workflow import certificate_label
 from metrolab.kernel.errors import Conflict, Forbidden, NotFound, Refused
-from metrolab.kernel.paging import Total, capped_count
+from metrolab.kernel.paging import Total, page_total
 from metrolab.kernel.text import CONTROL_CHARS, actor_id, check_plain_text
 from metrolab.workflows import services as wf
 
@@ -1018,7 +1018,7 @@ async def search_certificates(
         .offset((page_no - 1) * per_page)
         .output(load_json=True)
     )
-    total = await capped_count(ids, shown_up_to=page_no * per_page)
+    total = await page_total(ids, page_no=page_no, per_page=per_page, shown=len(rows))
     for r in rows:
         r["label"] = certificate_label(r)
         r["serial"] = ((r.get("context") or {}).get("instrument") or {}).get("serial", "")

@@ -18,7 +18,7 @@ from metrolab.certificates import search as finder
 from metrolab.certificates.tables import Certificate, PrintLog
 from metrolab.engine.documents import merge_pdfs
 from metrolab.kernel.errors import Conflict, NotFound, Refused
-from metrolab.kernel.paging import Total, capped_count
+from metrolab.kernel.paging import Total, page_total
 
 PAGE_SIZE = 30
 NOT_PRINTABLE = ("recalled", "voided")  # and any certificate with a newer issued revision
@@ -74,12 +74,12 @@ async def search(
     for clause in where:
         query, ids = query.where(clause), ids.where(clause)
     page_no = max(1, page_no)
-    total = await capped_count(ids, shown_up_to=page_no * per_page)
     rows = (
         await query.order_by(Certificate.id, ascending=False)
         .limit(per_page)
         .offset((page_no - 1) * per_page)
     )
+    total = await page_total(ids, page_no=page_no, per_page=per_page, shown=len(rows))
     return rows, total, total.pages(per_page)
 
 

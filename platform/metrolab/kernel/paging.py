@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from piccolo.query.methods.count import Count
 from piccolo.query.methods.select import Select
+from piccolo.querystring import QueryString
 
 COUNT_CAP = 10_000
 
@@ -36,8 +38,26 @@ class Total(int):
         n = max(1, -(-int(self) // per_page))
         return Total(n + 1 if self.capped else n, self.capped)
 
-    def as_json(self) -> dict[str, Any]:
-        return {"total": int(self) - 1 if self.capped else int(self), "total_capped": self.capped}
+    def as_json(self, name: str = "total") -> dict[str, Any]:
+        """``{name: n, name_capped: bool}``: n is the cap when the count stopped there."""
+        return {name: int(self) - 1 if self.capped else int(self), f"{name}_capped": self.capped}
+
+
+def capped_count_statement(count: Count, cap: int | None = None) -> QueryString:
+    """A Piccolo ``count()`` query that stops at ``cap + 1`` rows, as a statement that can stand
+    as a scalar subquery (the home page asks all its counters in one)."""
+    cap = COUNT_CAP if cap is None else cap
+    table = count.table
+    ids = table.select(table._meta.primary_key)
+    ids.where_delegate._where = count.where_delegate._where
+    inner = ids.limit(cap + 1).querystrings[0]
+    return QueryString("SELECT count(*) FROM ({}) AS capped", inner)
+
+
+def as_total(n: int, cap: int | None = None) -> Total:
+    """A count read from a capped statement."""
+    cap = COUNT_CAP if cap is None else cap
+    return Total(cap + 1, capped=True) if n > cap else Total(n)
 
 
 async def capped_count(ids: Select, *, shown_up_to: int = 0) -> Total:
@@ -47,5 +67,12 @@ async def capped_count(ids: Select, *, shown_up_to: int = 0) -> Total:
     table = ids.table
     inner = ids.limit(cap + 1).querystrings[0]
     rows = await table.raw("SELECT count(*) AS n FROM ({}) AS capped", inner)
-    n = int(rows[0]["n"])
-    return Total(cap + 1, capped=True) if n > cap else Total(n)
+    return as_total(int(rows[0]["n"]), cap)
+
+
+async def page_total(ids: Select, *, page_no: int, per_page: int, shown: int) -> Total:
+    """The list's size for a page that showed ``shown`` rows: a page that is not full is the
+    last, so its rows end the count (a narrow search asks the database once, not twice)."""
+    if shown < per_page and (shown or page_no == 1):
+        return Total((page_no - 1) * per_page + shown)
+    return await capped_count(ids, shown_up_to=page_no * per_page)

@@ -43,7 +43,7 @@ async def home(request: Request) -> Template:
 @get("/api/v1/tasks", opt=AUTHENTICATED, tags=["lab"], summary="我的检定任务（各类任务数量）")
 async def api_tasks(request: Request) -> list[dict[str, Any]]:
     return [
-        {"key": c.key, "label": _(c.label_zh), "count": n, "href": c.href}
+        {"key": c.key, "label": _(c.label_zh), **n.as_json("count"), "href": c.href}
         for c, n in await task_counts(request.user)
     ]
 

@@ -10,8 +10,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from piccolo.query.base import Query
+from piccolo.query.methods.count import Count
 from piccolo.querystring import QueryString
 
+from metrolab.kernel import paging
+from metrolab.kernel.paging import Total, as_total, capped_count_statement
 from metrolab.web.auth import CurrentUser
 
 
@@ -72,6 +75,8 @@ class _CounterPlan:
     visible: list[TaskCounter]
     statement: QueryString | None
     in_statement: tuple[int, ...]
+    capped: frozenset[int]  # of in_statement: counts that stop past the cap
+    cap: int
 
 
 # Building the counters' Piccolo queries and compiling them took over half of the home page's
@@ -91,29 +96,45 @@ def _plan(user: CurrentUser) -> tuple[_CounterPlan, list]:
     visible = [c for c in sorted(TASKS, key=lambda c: c.position) if user.can(c.permission)]
     asked = [c.count(user) for c in visible]
     queries = {i: q for i, q in enumerate(asked) if isinstance(q, Query)}
-    statement = None
+    statement, capped, cap = None, frozenset[int](), paging.COUNT_CAP
     if queries:
         # One statement of scalar subqueries: SELECT (SELECT COUNT(*) …) AS c0, (…) AS c1, …
+        # A plain count stops past the cap ("10000+"), as lists do: at a million certificates
+        # an exact count of one state cost more than the rest of the page.
         columns = ", ".join(f"({{}}) AS c{i}" for i in queries)
-        statement = QueryString(f"SELECT {columns}", *[q.querystrings[0] for q in queries.values()])
+        capped = frozenset(i for i, q in queries.items() if _cappable(q))
+        parts = [_capped(q, cap) if i in capped else q.querystrings[0] for i, q in queries.items()]
+        statement = QueryString(f"SELECT {columns}", *parts)
         statement.freeze(engine_type=DB.engine_type)
-    plan = _CounterPlan(visible, statement, tuple(queries))
+    plan = _CounterPlan(visible, statement, tuple(queries), capped, cap)
     if len(_PLANS) >= _PLANS_KEPT:
         _PLANS.clear()
     _PLANS[key] = plan
     return plan, asked
 
 
-async def task_counts(user: CurrentUser) -> list[tuple[TaskCounter, int]]:
+def _cappable(query: Query) -> bool:
+    return isinstance(query, Count) and not query._distinct and query.column is None
+
+
+def _capped(query: Query, cap: int) -> QueryString:
+    assert isinstance(query, Count)
+    return capped_count_statement(query, cap)
+
+
+async def task_counts(user: CurrentUser) -> list[tuple[TaskCounter, Total]]:
+    """Each visible counter with its count (a ``Total``: "10000+" past the cap)."""
     plan, asked = _plan(user)
-    counts: dict[int, int] = {}
+    counts: dict[int, Total] = {}
     if plan.statement is not None:
         from metrolab.piccolo_conf import DB
 
         row = (await DB.run_querystring(plan.statement))[0]
-        counts = {i: int(row[f"c{i}"] or 0) for i in plan.in_statement}
+        for i in plan.in_statement:
+            n = int(row[f"c{i}"] or 0)
+            counts[i] = as_total(n, plan.cap) if i in plan.capped else Total(n)
     for i, counter in enumerate(plan.visible):
         if i not in counts:
             pending = asked[i] if asked else counter.count(user)
-            counts[i] = await pending
+            counts[i] = Total(await pending)
     return [(c, counts[i]) for i, c in enumerate(plan.visible)]
