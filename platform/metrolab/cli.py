@@ -167,7 +167,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     if settings.is_sqlite and workers > 1:
         click.echo("SQLite 只使用 1 个进程；多用户局域网部署请使用 PostgreSQL", err=True)
         workers = 1
-    run_server(host or settings.host, port or settings.port, workers)
+    run_server(host or settings.host, port or settings.port, workers, settings.access_log)
 
 
 @main.command(help="运行后台任务进程：证书生成（PostgreSQL 作业队列；可在多台主机上运行）")

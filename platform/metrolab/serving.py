@@ -24,7 +24,7 @@ def tcp_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(host: str, port: int, workers: int) -> None:
+def serve(host: str, port: int, workers: int, access_log: bool = False) -> None:
     config = uvicorn.Config(
         APP,
         factory=True,
@@ -32,6 +32,7 @@ def serve(host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         log_level="info",
+        access_log=access_log,
         proxy_headers=True,
     )
     if workers > 1:

@@ -34,6 +34,9 @@ class Settings:
     upload_max_bytes: int = 10 * 1024 * 1024
     lab_name: str = field(default="示例计量检定所")
     db_pool: bool = True
+    # uvicorn's line per request; off by default as in gunicorn: the reverse proxy in front logs
+    # requests, the audit log records every change, and the line costs ~8 % of a page's CPU.
+    access_log: bool = False
     # "queue": on PostgreSQL, certificates render on the job queue (metrolab.jobs); "inline": in the
     # request, as on SQLite (the test suite uses it, except the queue's own tests).
     jobs: str = "queue"
@@ -119,6 +122,7 @@ def get_settings() -> Settings:
         token_days=int(os.environ.get("METROLAB_TOKEN_DAYS", "90")),
         lab_name=os.environ.get("METROLAB_LAB_NAME", "示例计量检定所"),
         db_pool=_bool("METROLAB_DB_POOL", True),
+        access_log=_bool("METROLAB_ACCESS_LOG"),
         jobs=os.environ.get("METROLAB_JOBS", "queue"),
         tsa_url=os.environ.get("METROLAB_TSA_URL", "").strip(),
         signing_auto_keys=_bool("METROLAB_SIGNING_AUTO_KEYS", True),

@@ -99,8 +99,10 @@ class AuthenticationMiddleware:
         await self.app(scope, receive, send)
 
 
-def permission_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    """App-wide guard: a route without a declared permission is refused to everyone."""
+async def permission_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """App-wide guard: a route without a declared permission is refused to everyone.
+
+    Async although it awaits nothing: Litestar runs a sync guard in a thread, a hop on every request."""
     opt = handler.opt
     if opt.get("public"):
         return

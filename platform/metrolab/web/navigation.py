@@ -8,7 +8,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
+from jinja2 import Environment
+from markupsafe import Markup
 from piccolo.query.base import Query
 from piccolo.query.methods.count import Count
 from piccolo.querystring import QueryString
@@ -50,6 +53,7 @@ def add_nav(*items: NavItem) -> None:
     for item in items:
         if item not in NAV:
             NAV.append(item)
+    _nav_groups.cache_clear()
 
 
 def add_tasks(*counters: TaskCounter) -> None:
@@ -57,14 +61,44 @@ def add_tasks(*counters: TaskCounter) -> None:
     TASKS.extend(c for c in counters if c.key not in known)
 
 
-def nav_for(user: CurrentUser | None) -> list[tuple[str, list[NavItem]]]:
-    if user is None:
-        return []
+@lru_cache(maxsize=256)
+def _nav_groups(permissions: frozenset[str]) -> list[tuple[str, list[NavItem]]]:
+    """Entries grouped, in order, for one set of permissions (features register them at start)."""
     groups: dict[str, list[NavItem]] = {}
     for item in sorted(NAV, key=lambda i: i.position):
-        if user.can(item.permission):
+        if item.permission == "authenticated" or item.permission in permissions:
             groups.setdefault(item.group_zh, []).append(item)
     return list(groups.items())
+
+
+class SideNav:
+    """`{{ side_nav(user, path) }}` in the base layout: `_side_nav.html` for the user's permissions,
+    rendered once per (language, permissions, entries the path lies under) and kept. Its ~40
+    translated, escaped links were a third of every page's render; none of them depends on more
+    than that key. In debug (templates reload) it renders every time."""
+
+    def __init__(self, env: Environment, language: Callable[[], str]) -> None:
+        self._template = "_side_nav.html"
+        self._env = env
+        self._language = language
+        self._render = self._fresh if env.auto_reload else lru_cache(maxsize=1024)(self._fresh)
+
+    def __call__(self, user: CurrentUser | None, path: str) -> Markup:
+        if user is None:
+            return Markup("")
+        current = tuple(
+            item.href
+            for _, items in _nav_groups(user.permissions)
+            for item in items
+            if path.startswith(item.href)
+        )
+        return self._render(len(NAV), self._language(), user.permissions, current)
+
+    def _fresh(
+        self, entries: int, language: str, permissions: frozenset[str], current: tuple[str, ...]
+    ) -> Markup:  # `entries`: an entry added later (a feature wired late) is a new key
+        template = self._env.get_template(self._template)
+        return Markup(template.render(groups=_nav_groups(permissions), current=current))
 
 
 @dataclass(frozen=True)

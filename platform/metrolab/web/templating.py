@@ -13,7 +13,7 @@ from metrolab.kernel import clock
 from metrolab.paths import PACKAGE_DIR
 from metrolab.settings import get_settings
 from metrolab.web import i18n, labels
-from metrolab.web.navigation import nav_for
+from metrolab.web.navigation import SideNav
 
 
 def template_dirs() -> list[Path]:
@@ -45,7 +45,6 @@ def make_environment() -> Environment:
         pick=i18n.pick,
         current_language=i18n.current_language,
         LANGUAGES=i18n.LANGUAGES,
-        nav_for=nav_for,
         role_label=labels.role_label,
         roles_label=labels.roles_label,
         form_kind_label=labels.form_kind_label,
@@ -53,6 +52,7 @@ def make_environment() -> Environment:
         upload_max_mb=upload_max_mb,
         get_upload_max_bytes=lambda: get_settings().upload_max_bytes,
     )
+    env.globals["side_nav"] = SideNav(env, i18n.current_language)
     env.filters["local_time"] = clock.shown  # ISO text or datetime: {{ ts.at|local_time }}
     # stored UTC → the lab's zone: {{ (x.at|local).strftime(…) }}
     env.filters["local"] = clock.local
