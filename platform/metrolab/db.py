@@ -87,8 +87,8 @@ class HeldSQLiteEngine(SQLiteEngine):
         query_type: str = "generic",
         table: Any = None,
     ) -> Any:
-        if (rows := self._inline.select(query, args or [])) is not None:
-            return rows
+        if (inline := self._inline.select(query, args or [])) is not None:
+            return inline
         connection = await self._take()
         rows: Any
         try:
