@@ -11,9 +11,12 @@ certificates are brought to 批准中 through the real workflow (bench/approvals
   job, and the render figure is the queue's own window, first job started → last job succeeded
   (procrastinate_events), so start-up is not in it.
 
-Round 1 uses one worker, round 2 two.
+Round 1 uses one worker, round 2 two. Also printed: each job's own time (p50, and the first job's:
+a warm worker's first certificate costs little more than the others) and how many of the machine's
+cores were busy while the workers rendered (/proc/stat) — two workers that leave a core partly idle
+are waiting on something other than the CPU.
 
-    .venv/bin/python bench/render_queue.py -n 8
+    .venv/bin/python bench/render_queue.py -n 16
 Prints a table, writes bench/results/render_queue.json.
 """
 
@@ -38,6 +41,12 @@ sys.path.insert(0, str(ROOT / "platform"))
 from bench import approvals  # noqa: E402  (the same fixtures as the batch-approval benchmark)
 
 ACCESS = "connection pool on, as metrolab serve runs; rendering on the procrastinate queue"
+
+
+def _cpu_ticks() -> tuple[int, int]:
+    """(all, idle) CPU ticks of the machine since boot, from /proc/stat."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(ticks), ticks[3] + ticks[4]
 
 
 def _workers(k: int) -> list[subprocess.Popen[bytes]]:
@@ -79,6 +88,32 @@ async def _render_window(ids: list[int]) -> float:
     return float(rows[0]["s"])
 
 
+async def _started(ids: list[int]) -> bool:
+    from metrolab.certificates.tables import Certificate
+
+    rows = await Certificate.raw(
+        "SELECT 1 FROM procrastinate_jobs WHERE status <> 'todo'"
+        " AND (args->>'certificate_id')::int = ANY({}) LIMIT 1",
+        ids,
+    )
+    return bool(rows)
+
+
+async def _job_seconds(ids: list[int]) -> list[float]:
+    """Each render job's own time, started → succeeded, in the order the jobs started."""
+    from metrolab.certificates.tables import Certificate
+
+    rows = await Certificate.raw(
+        "SELECT extract(epoch FROM max(e.at) FILTER (WHERE e.type = 'succeeded')"
+        " - max(e.at) FILTER (WHERE e.type = 'started')) AS s FROM procrastinate_events e"
+        " JOIN procrastinate_jobs j ON j.id = e.job_id"
+        " WHERE (j.args->>'certificate_id')::int = ANY({})"
+        " GROUP BY j.id ORDER BY min(e.at) FILTER (WHERE e.type = 'started')",
+        ids,
+    )
+    return [float(r["s"]) for r in rows if r["s"] is not None]  # a job retried: its last try
+
+
 async def _round(ids: list[int], approver: object, k: int) -> dict[str, float]:
     """The signatory approves the certificates one at a time (each approval defers its job); then
     K workers start and render the queue until every PDF is there."""
@@ -91,17 +126,26 @@ async def _round(ids: list[int], approver: object, k: int) -> dict[str, float]:
         await cw.act(cid, "approve", approver, password=approvals.PASSWORD)
         latencies.append(time.perf_counter() - t0)
     procs = _workers(k)
+    ticks = None
     try:
         while await Certificate.count().where(
             Certificate.id.is_in(ids), Certificate.pdf_sha256 != ""
         ) < len(ids):
+            if ticks is None and await _started(ids):
+                ticks = _cpu_ticks()  # the machine's load while the workers render
             if any(p.poll() is not None for p in procs):
                 raise SystemExit("a worker exited early")
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.1)
+        total, idle = _cpu_ticks()
     finally:
         _stop(procs)
+    busy = ((total - ticks[0]) - (idle - ticks[1])) / (total - ticks[0]) * (os.cpu_count() or 1)
     elapsed = await _render_window(ids)
+    jobs = await _job_seconds(ids)
     return {
+        "job_p50_s": statistics.median(jobs),
+        "cores_busy": busy,
+        "first_job_s": jobs[0],
         "approval_p50_ms": statistics.median(latencies) * 1000,
         "approval_max_ms": max(latencies) * 1000,
         "render_s": elapsed,
@@ -132,7 +176,7 @@ async def _bench(n: int) -> dict[str, dict[str, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=8, help="certificates per round")
+    parser.add_argument("-n", type=int, default=16, help="certificates per round")
     args = parser.parse_args()
     os.environ["METROLAB_JOBS"] = "queue"
     os.environ["METROLAB_EMBEDDED_WORKER"] = "0"
@@ -145,11 +189,15 @@ def main() -> None:
     ratio = result["2 workers"]["certificates_per_s"] / result["1 worker"]["certificates_per_s"]
     print(f"queued rendering on postgres, n={args.n} per round, {os.cpu_count()} cores")
     print(f"  database access: {ACCESS}")
-    print(f"  {'':<10} {'approval p50':>13} {'approval max':>13} {'render s':>9} {'cert/s':>7}")
+    print(
+        f"  {'':<10} {'approval p50':>13} {'approval max':>13} {'render s':>9} {'cert/s':>7}"
+        f" {'job p50 s':>10} {'1st job s':>10} {'cores busy':>11}"
+    )
     for name, r in result.items():
         print(
             f"  {name:<10} {r['approval_p50_ms']:>10.1f} ms {r['approval_max_ms']:>10.1f} ms"
             f" {r['render_s']:>9.2f} {r['certificates_per_s']:>7.2f}"
+            f" {r['job_p50_s']:>10.3f} {r['first_job_s']:>10.3f} {r['cores_busy']:>11.2f}"
         )
     print(f"  2 workers / 1 worker: {ratio:.2f}×")
     out = ROOT / "bench" / "results" / "render_queue.json"

@@ -187,6 +187,25 @@ def test_a_killed_worker_leaves_no_libreoffice_and_its_job_is_retried(queued):
         second.wait(30)
 
 
+def test_a_worker_that_cannot_sign_says_so_at_start_and_takes_no_job(queued, tmp_path):
+    from factories import approved
+    from test_certificates import make_certificate
+
+    cert = run(make_certificate())
+    jrun(approved(cert["id"]))
+    worker = _worker({"METROLAB_DATA_DIR": str(tmp_path), "METROLAB_SIGNING_AUTO_KEYS": "0"})
+    try:
+        _, err = worker.communicate(timeout=120)
+    finally:
+        worker.kill()
+    assert worker.returncode == 1
+    assert (
+        "没有签名密钥" in err.decode() and "Traceback" not in err.decode()
+    )  # a message, not a crash
+    assert _job(cert["id"]) == "todo"  # left for a worker that can sign
+    assert _certificate(cert["id"])["issue_error"] == ""
+
+
 def test_the_sweep_queues_an_approved_certificate_whose_job_was_lost(queued):
     from factories import approved
     from metrolab import jobs

@@ -183,11 +183,14 @@ def worker(concurrency: int) -> None:
     _run(_require_database())
 
     async def go() -> None:
+        from metrolab.certificates.keys import KeysMissing
         from metrolab.db import close_pool, open_pool
 
         await open_pool()  # as the server: without it every query of an issue connected anew
         try:
-            await jobs.run_worker(concurrency)
+            await jobs.run_worker(concurrency, fail_fast=True)
+        except KeysMissing as exc:  # found by the warm-up, before any job is taken
+            raise click.ClickException(str(exc)) from exc
         finally:
             from metrolab.certificates.services import close_converter
 

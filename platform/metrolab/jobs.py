@@ -192,16 +192,27 @@ async def install_schema() -> None:
     await app.schema_manager.apply_schema_async()
 
 
-async def run_worker(concurrency: int = 1, wait: bool = True) -> None:
-    """Take render jobs until stopped (`metrolab worker`; `metrolab serve` runs one too)."""
+async def run_worker(concurrency: int = 1, wait: bool = True, fail_fast: bool = False) -> None:
+    """Take render jobs until stopped (`metrolab worker`, with ``fail_fast``; `metrolab serve` runs
+    one too)."""
     import anyio
 
-    from metrolab.certificates.services import converter
+    from metrolab.certificates.keys import KeysMissing
+    from metrolab.certificates.services import warm_templates, warm_up
+    from metrolab.features import wire
 
     await install_schema()
-    # LibreOffice is started (one server per concurrent job) before the first job is taken, so no job
-    # waits for it and a worker that cannot convert fails at start, not on a certificate.
-    await anyio.to_thread.run_sync(converter, concurrency)
+    # LibreOffice (one server per concurrent job), the render process and the signer are started
+    # before the first job is taken, so no job waits for them. A worker of its own that cannot sign
+    # stops at start; the server's worker goes on, and each certificate shows why it is not issued.
+    try:
+        await anyio.to_thread.run_sync(warm_up, concurrency)
+    except KeysMissing:
+        if fail_fast:
+            raise
+        log.exception("the render worker cannot sign: certificates will show why")
+    wire()  # the features' hooks (the ledger follows an issue): no app here wires them
+    await warm_templates()
     app = await queue()
     sweeping = asyncio.create_task(_sweep_forever(), name="metrolab-sweep")
     try:
