@@ -19,6 +19,11 @@ SESSION_COOKIE = "metrolab_session"
 TOKEN_EXPIRED = N_("令牌已过期")
 
 
+def grants(permissions: frozenset[str], code: str) -> bool:
+    """Whether a set of permission codes allows ``code`` (every signed-in user is "authenticated")."""
+    return code == "authenticated" or code in permissions
+
+
 @dataclass(frozen=True)
 class CurrentUser:
     id: int
@@ -34,7 +39,7 @@ class CurrentUser:
     session_sha256: str | None = None
 
     def can(self, code: str) -> bool:
-        return code == "authenticated" or code in self.permissions
+        return grants(self.permissions, code)
 
 
 class CredentialRefused(Exception):

@@ -18,7 +18,7 @@ from piccolo.querystring import QueryString
 
 from metrolab.kernel import paging
 from metrolab.kernel.paging import Total, as_total, capped_count_statement
-from metrolab.web.auth import CurrentUser
+from metrolab.web.auth import CurrentUser, grants
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def _nav_groups(permissions: frozenset[str]) -> list[tuple[str, list[NavItem]]]:
     """Entries grouped, in order, for one set of permissions (features register them at start)."""
     groups: dict[str, list[NavItem]] = {}
     for item in sorted(NAV, key=lambda i: i.position):
-        if item.permission == "authenticated" or item.permission in permissions:
+        if grants(permissions, item.permission):
             groups.setdefault(item.group_zh, []).append(item)
     return list(groups.items())
 
