@@ -32,6 +32,10 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import machine  # noqa: E402
+
 PG_ADMIN = os.environ.get("METROLAB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 # wrk prints this one JSON line when a run ends (latencies in microseconds).
@@ -97,17 +101,9 @@ def wait_up(url: str, proc: subprocess.Popen) -> None:
 
 
 def _busy_cores(window: float) -> float:
-    """How many cores the whole machine kept busy over ``window`` seconds (/proc/stat)."""
-
-    def ticks() -> tuple[int, int]:
-        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        return sum(values), values[3] + values[4]
-
-    (total0, idle0) = ticks()
+    before = machine.cpu_ticks()
     time.sleep(window)
-    (total1, idle1) = ticks()
-    spent = total1 - total0
-    return (spent - (idle1 - idle0)) / spent * (os.cpu_count() or 1) if spent else 0.0
+    return machine.busy_cores(before, machine.cpu_ticks())
 
 
 def settle(limit: float = 60) -> None:

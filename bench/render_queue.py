@@ -38,15 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "platform"))
 
-from bench import approvals  # noqa: E402  (the same fixtures as the batch-approval benchmark)
+from bench import approvals, machine  # noqa: E402  (approvals: the batch-approval fixtures)
 
 ACCESS = "connection pool on, as metrolab serve runs; rendering on the procrastinate queue"
-
-
-def _cpu_ticks() -> tuple[int, int]:
-    """(all, idle) CPU ticks of the machine since boot, from /proc/stat."""
-    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return sum(ticks), ticks[3] + ticks[4]
 
 
 def _workers(k: int) -> list[subprocess.Popen[bytes]]:
@@ -132,14 +126,13 @@ async def _round(ids: list[int], approver: object, k: int) -> dict[str, float]:
             Certificate.id.is_in(ids), Certificate.pdf_sha256 != ""
         ) < len(ids):
             if ticks is None and await _started(ids):
-                ticks = _cpu_ticks()  # the machine's load while the workers render
+                ticks = machine.cpu_ticks()  # the machine's load while the workers render
             if any(p.poll() is not None for p in procs):
                 raise SystemExit("a worker exited early")
             await asyncio.sleep(0.1)
-        total, idle = _cpu_ticks()
+        busy = machine.busy_cores(ticks, machine.cpu_ticks()) if ticks else float("nan")
     finally:
         _stop(procs)
-    busy = ((total - ticks[0]) - (idle - ticks[1])) / (total - ticks[0]) * (os.cpu_count() or 1)
     elapsed = await _render_window(ids)
     jobs = await _job_seconds(ids)
     return {

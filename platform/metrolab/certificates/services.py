@@ -104,19 +104,11 @@ def warm_up(size: int = 2) -> None:
     """Start what issuing uses — the render process, LibreOffice (``size`` servers), pyHanko and the
     lab's keys, the QR encoder — on a throw-away document, so a worker's first certificate does not
     pay seconds for it (2.2 s against 0.3 s measured). Blocking: call it from a worker thread."""
-    import io
-
-    import docx
-
     from metrolab.engine.documents.qr import qr_png
-    from metrolab.engine.documents.render import render_docx
+    from metrolab.engine.documents.render import render_docx, warm_up_document
 
-    blank = docx.Document()
-    blank.add_paragraph("{{ text }}")
-    buf = io.BytesIO()
-    blank.save(buf)
     converter(size)
-    pdf = to_pdf(render_docx(buf.getvalue(), {"text": "预热 warm-up"}))
+    pdf = to_pdf(render_docx(*warm_up_document()))
     signing.sign_issued(pdf, approver="预热", lab="预热")
     qr_png("warm-up")
 
@@ -124,8 +116,6 @@ def warm_up(size: int = 2) -> None:
 async def warm_templates(limit: int = 200) -> int:
     """Check the lab's published template versions ahead (the check is cached per content), so no
     certificate pays for its template's first check. Returns how many were checked."""
-    from metrolab.engine.documents.render import check_ahead
-
     rows = (
         await TemplateVersion.select(TemplateVersion.docx_sha256)
         .where(TemplateVersion.status == "published")
@@ -135,8 +125,14 @@ async def warm_templates(limit: int = 200) -> int:
     shas = list(dict.fromkeys(r["docx_sha256"] for r in rows))
     for sha in shas:
         if storage.exists(sha):
-            await anyio.to_thread.run_sync(check_ahead, storage.get(sha))
+            await anyio.to_thread.run_sync(_check_stored, sha)
     return len(shas)
+
+
+def _check_stored(sha: str) -> None:
+    from metrolab.engine.documents.render import check_ahead
+
+    check_ahead(storage.get(sha))  # read and checked off the event loop
 
 
 def use_converter(conv: Any) -> None:

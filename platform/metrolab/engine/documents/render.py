@@ -359,16 +359,22 @@ _WARM_PNG = base64.b64decode(
 )
 
 
-def _warm_up() -> None:
-    """Render a throw-away document with text and an image before the first job: the imports and
-    lazy paths of docxtpl, python-docx and Jinja cost a fresh process ~90 ms on its first render."""
+def warm_up_document() -> tuple[bytes, dict[str, Any], dict[str, bytes]]:
+    """(template, context, images) of a throw-away document with text and an image: what the render
+    process and a certificate worker render before their first job."""
     import docx
 
     blank = docx.Document()
     blank.add_paragraph("{{ text }} {{ picture }}")
     buf = io.BytesIO()
     blank.save(buf)
-    _render_in_worker(buf.getvalue(), {"text": "预热", "picture": None}, {"picture": _WARM_PNG})
+    return buf.getvalue(), {"text": "预热 warm-up", "picture": None}, {"picture": _WARM_PNG}
+
+
+def _warm_up() -> None:
+    """Render the warm-up document before the first job: the imports and lazy paths of docxtpl,
+    python-docx and Jinja cost a fresh process ~90 ms on its first render."""
+    _render_in_worker(*warm_up_document())
 
 
 def _worker_loop(parent: int) -> None:
