@@ -219,15 +219,16 @@ def test_unknown_user_and_wrong_password_take_the_same_time_with_production_para
 
         async def main():
             real = await hash_password("secret-pass-1")
-            async def best(stored):
-                times = []
-                for _ in range(3):
+            # Taken in turns, the best of eight each: the suite's other worker loads the machine
+            # unevenly, and a burst of it must fall on both sides alike.
+            best = {"unknown": float("inf"), "wrong": float("inf")}
+            await verify_password(None, "warm-up-1")
+            for _ in range(8):
+                for name, stored in (("unknown", None), ("wrong", real)):
                     start = time.perf_counter()
                     assert not await verify_password(stored, "wrong-pass-1")
-                    times.append(time.perf_counter() - start)
-                return min(times)
-            await verify_password(None, "warm-up-1")
-            print(json.dumps({"unknown": await best(None), "wrong": await best(real)}))
+                    best[name] = min(best[name], time.perf_counter() - start)
+            print(json.dumps(best))
 
         asyncio.run(main())
         """
