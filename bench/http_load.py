@@ -9,7 +9,7 @@ Scenarios, each `wrk -t1 -c10` for --seconds:
   postgres_2w:…           the same with `metrolab serve --workers 2`
 The script installs wrk from Debian if it is missing, and starts every server itself on a fresh
 database (demo seed data + 500 customers); load starts once the server has finished starting (the
-machine quiet again: on PostgreSQL the server's render worker warms up first).
+/healthz says the server's render worker is ready, and the machine is quiet again).
 
     .venv/bin/python bench/http_load.py --seconds 10
 Prints a table, writes bench/results/http_load.json.
@@ -88,16 +88,27 @@ def free_port() -> int:
 
 
 def wait_up(url: str, proc: subprocess.Popen) -> None:
-    for _ in range(300):
+    """Until the server answers and its render worker (if it runs one) has warmed up: ten answers
+    in a row, each on a new connection, so that with --workers N every process is likely asked."""
+    in_a_row = 0
+    for _ in range(900):
         try:
-            if httpx.get(url, timeout=1).status_code < 500:
+            r = httpx.get(url, timeout=1)
+            in_a_row = in_a_row + 1 if r.status_code < 500 and _worker_ready(r) else 0
+            if in_a_row >= 10:
                 return
         except httpx.HTTPError:
-            pass
+            in_a_row = 0
         if proc.poll() is not None:
             raise RuntimeError(f"server exited: {proc.returncode}")
         time.sleep(0.1)
     raise RuntimeError("server did not start")
+
+
+def _worker_ready(health: httpx.Response) -> bool:
+    if not health.headers.get("content-type", "").startswith("application/json"):
+        return True  # the bare app's /ping
+    return health.json().get("render_worker", "ready") != "starting"
 
 
 def _busy_cores(window: float) -> float:
@@ -107,9 +118,10 @@ def _busy_cores(window: float) -> float:
 
 
 def settle(limit: float = 60) -> None:
-    """Wait until the machine is quiet: a server answers /healthz while it is still starting (on
-    PostgreSQL its render worker warms LibreOffice and the signer for ~7 s), and load measured then
-    is the start-up's, not the pages' (a p99 of 100 ms instead of 18)."""
+    """Wait until the machine is quiet, after the server said it is ready: load measured while it
+    still starts is the start-up's, not the pages' (a p99 of 100 ms instead of 18). Quiet alone is
+    not enough — unoserver sleeps ~5 s before LibreOffice's warm-up burns a core — so `wait_up`
+    first waits for /healthz's render_worker "ready"."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if _busy_cores(0.5) < 0.15 and _busy_cores(0.5) < 0.15:

@@ -78,7 +78,7 @@ async def main():
     me = await accounts.user_for_session(sha256(await accounts.start_session(u.id, "127.0.0.1")),
                                          datetime.now(UTC))
     out = {"certificates": N, "fill_s": fill_s}
-    # The home page's counters as it asks them (one statement; a count stops past 10,000).
+    # The home page's counters as it asks them (one statement; a badge stops past 999).
     out["home_counters"] = await timed(lambda: task_counts(me))
     out["exact_count_approving"] = await timed(lambda: services.task_count("approving", me))
     out["query_first_page"] = await timed(lambda: services.search_certificates(page_no=1))

@@ -75,14 +75,14 @@ def test_a_counter_past_the_cap_says_so(browser, make_user, monkeypatch):
             )
         )
     )
-    monkeypatch.setattr(paging, "COUNT_CAP", 1)
+    monkeypatch.setattr(paging, "BADGE_CAP", 1)
     task = next(
         t for t in browser.get("/api/v1/tasks").json() if t["key"] == "my_qualifications_expiring"
     )
     assert (task["count"], task["count_capped"]) == (1, True)
     home = browser.get("/home").text
     assert "<b>1+</b>我的资质 60 天内到期" in home
-    monkeypatch.setattr(paging, "COUNT_CAP", 2)
+    monkeypatch.setattr(paging, "BADGE_CAP", 2)
     navigation._PLANS.clear()  # the cap is part of the kept statement
     task = next(
         t for t in browser.get("/api/v1/tasks").json() if t["key"] == "my_qualifications_expiring"

@@ -219,3 +219,27 @@ def test_the_sweep_queues_an_approved_certificate_whose_job_was_lost(queued):
     assert jrun(jobs.sweep()) == 1
     assert _job(cert["id"]) == "todo"
     assert jrun(jobs.sweep()) == 0  # queued once
+
+
+def test_healthz_says_when_the_servers_render_worker_is_ready(queued, monkeypatch):
+    """A server warms its render worker (LibreOffice, the signer) for several seconds after it
+    answers: /healthz says so, for a load balancer (and the benchmarks) to wait for "ready"."""
+    from litestar.testing import TestClient
+
+    from metrolab import jobs
+    from metrolab.app import create_app
+
+    monkeypatch.setattr(jobs, "_worker_state", "")  # this process has no worker after the test
+    with TestClient(create_app(), base_url="http://testserver.local") as client:
+        assert client.get("/healthz").json()["render_worker"] == "starting"
+        _wait(
+            lambda: client.get("/healthz").json()["render_worker"] == "ready",
+            90,
+            "the worker has warmed up",
+        )
+        assert client.get("/healthz").json() == {
+            "status": "ok",
+            "database": "ok",
+            "render_worker": "ready",
+        }
+    assert jobs.worker_state() == "stopped"

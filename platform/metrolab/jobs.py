@@ -41,6 +41,15 @@ RENDER_TASK = "render_certificate"
 # retried by the next sweep (every 4× HEARTBEAT, in each worker).
 HEARTBEAT_SECONDS = float(os.environ.get("METROLAB_WORKER_HEARTBEAT", "5"))
 
+# What this process's render worker is doing, for /healthz: "" (none runs here), "starting"
+# (LibreOffice, the render process and the signer warming: ~8 s, mostly unoserver's own start-up
+# sleeps), "ready" (taking jobs) or "stopped". A load balancer or a benchmark waits for "ready".
+_worker_state = ""
+
+
+def worker_state() -> str:
+    return _worker_state
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -201,6 +210,8 @@ async def run_worker(concurrency: int = 1, wait: bool = True, fail_fast: bool = 
     from metrolab.certificates.services import warm_templates, warm_up
     from metrolab.features import wire
 
+    global _worker_state
+    _worker_state = "starting"
     await install_schema()
     # LibreOffice (one server per concurrent job), the render process and the signer are started
     # before the first job is taken, so no job waits for them. A worker of its own that cannot sign
@@ -215,6 +226,7 @@ async def run_worker(concurrency: int = 1, wait: bool = True, fail_fast: bool = 
     await warm_templates()
     app = await queue()
     sweeping = asyncio.create_task(_sweep_forever(), name="metrolab-sweep")
+    _worker_state = "ready"
     try:
         await app.run_worker_async(
             queues=[RENDER_QUEUE],
@@ -226,6 +238,7 @@ async def run_worker(concurrency: int = 1, wait: bool = True, fail_fast: bool = 
         )
     finally:
         sweeping.cancel()
+        _worker_state = "stopped"
 
 
 async def _sweep_forever() -> None:

@@ -64,13 +64,20 @@ async def page_save(request: Request, slug: str) -> Response:
     return see_other("/lab/pages")
 
 
-@get("/healthz", opt=PUBLIC, tags=["lab"], summary="健康检查（含数据库状态）")
+@get(
+    "/healthz",
+    opt=PUBLIC,
+    tags=["lab"],
+    summary="健康检查（数据库；本进程的出证工作进程：starting / ready / stopped）",
+)
 async def healthz() -> Response:
+    from metrolab import jobs
     from metrolab.piccolo_conf import DB
 
+    worker = {"render_worker": state} if (state := jobs.worker_state()) else {}
     try:
         await DB.run_ddl("SELECT 1")
-        return Response({"status": "ok", "database": "ok"})
+        return Response({"status": "ok", "database": "ok", **worker})
     except Exception as exc:  # noqa: BLE001 - any driver error is "down"
         return Response(
             {"status": "error", "database": f"{exc.__class__.__name__}"}, status_code=503

@@ -130,11 +130,11 @@ def _plan(user: CurrentUser) -> tuple[_CounterPlan, list]:
     visible = [c for c in sorted(TASKS, key=lambda c: c.position) if user.can(c.permission)]
     asked = [c.count(user) for c in visible]
     queries = {i: q for i, q in enumerate(asked) if isinstance(q, Query)}
-    statement, capped, cap = None, frozenset[int](), paging.COUNT_CAP
+    statement, capped, cap = None, frozenset[int](), paging.BADGE_CAP
     if queries:
         # One statement of scalar subqueries: SELECT (SELECT COUNT(*) …) AS c0, (…) AS c1, …
-        # A plain count stops past the cap ("10000+"), as lists do: at a million certificates
-        # an exact count of one state cost more than the rest of the page.
+        # A plain count stops past the badge cap ("999+"): at a million certificates an exact
+        # count of one state cost more than the rest of the page.
         columns = ", ".join(f"({{}}) AS c{i}" for i in queries)
         capped = frozenset(i for i, q in queries.items() if _cappable(q))
         parts = [_capped(q, cap) if i in capped else q.querystrings[0] for i, q in queries.items()]
@@ -157,7 +157,7 @@ def _capped(query: Query, cap: int) -> QueryString:
 
 
 async def task_counts(user: CurrentUser) -> list[tuple[TaskCounter, Total]]:
-    """Each visible counter with its count (a ``Total``: "10000+" past the cap)."""
+    """Each visible counter with its count (a ``Total``: "999+" past the badge cap)."""
     plan, asked = _plan(user)
     counts: dict[int, Total] = {}
     if plan.statement is not None:
