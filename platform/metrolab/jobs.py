@@ -212,33 +212,36 @@ async def run_worker(concurrency: int = 1, wait: bool = True, fail_fast: bool = 
 
     global _worker_state
     _worker_state = "starting"
-    await install_schema()
-    # LibreOffice (one server per concurrent job), the render process and the signer are started
-    # before the first job is taken, so no job waits for them. A worker of its own that cannot sign
-    # stops at start; the server's worker goes on, and each certificate shows why it is not issued.
     try:
-        await anyio.to_thread.run_sync(warm_up, concurrency)
-    except KeysMissing:
-        if fail_fast:
-            raise
-        log.exception("the render worker cannot sign: certificates will show why")
-    wire()  # the features' hooks (the ledger follows an issue): no app here wires them
-    await warm_templates()
-    app = await queue()
-    sweeping = asyncio.create_task(_sweep_forever(), name="metrolab-sweep")
-    _worker_state = "ready"
-    try:
-        await app.run_worker_async(
-            queues=[RENDER_QUEUE],
-            concurrency=concurrency,
-            wait=wait,
-            update_heartbeat_interval=HEARTBEAT_SECONDS,
-            stalled_worker_timeout=4 * HEARTBEAT_SECONDS,
-            install_signal_handlers=False,  # the command / the server handles signals
-        )
+        await install_schema()
+        # LibreOffice (one server per concurrent job), the render process and the signer are
+        # started before the first job is taken, so no job waits for them. A worker of its own that
+        # cannot sign stops at start; the server's worker goes on, and each certificate shows why
+        # it is not issued.
+        try:
+            await anyio.to_thread.run_sync(warm_up, concurrency)
+        except KeysMissing:
+            if fail_fast:
+                raise
+            log.exception("the render worker cannot sign: certificates will show why")
+        wire()  # the features' hooks (the ledger follows an issue): no app here wires them
+        await warm_templates()
+        app = await queue()
+        sweeping = asyncio.create_task(_sweep_forever(), name="metrolab-sweep")
+        _worker_state = "ready"
+        try:
+            await app.run_worker_async(
+                queues=[RENDER_QUEUE],
+                concurrency=concurrency,
+                wait=wait,
+                update_heartbeat_interval=HEARTBEAT_SECONDS,
+                stalled_worker_timeout=4 * HEARTBEAT_SECONDS,
+                install_signal_handlers=False,  # the command / the server handles signals
+            )
+        finally:
+            sweeping.cancel()
     finally:
-        sweeping.cancel()
-        _worker_state = "stopped"
+        _worker_state = "stopped"  # however it ended: a start-up error too
 
 
 async def _sweep_forever() -> None:

@@ -74,9 +74,9 @@ async def healthz() -> Response:
     from metrolab import jobs
     from metrolab.piccolo_conf import DB
 
-    worker = {"render_worker": state} if (state := jobs.worker_state()) else {}
     try:
         await DB.run_ddl("SELECT 1")
+        worker = {"render_worker": state} if (state := jobs.worker_state()) else {}
         return Response({"status": "ok", "database": "ok", **worker})
     except Exception as exc:  # noqa: BLE001 - any driver error is "down"
         return Response(
