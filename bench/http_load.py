@@ -217,9 +217,11 @@ def run_metrolab(db: str, workers: int, seconds: float) -> dict[str, dict]:
             )
 
 
-def run_bare(seconds: float) -> dict:
+def run_bare(seconds: float, *stack: str) -> dict:
+    """Bare Litestar on uvicorn's default stack (uvloop + httptools, as `metrolab serve` runs), or on
+    the one named in `stack` (e.g. `--loop asyncio --http h11`) to show what the stack itself gives."""
     port = free_port()
-    cmd = [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port)]
+    cmd = [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port), *stack]
     proc = serve(
         [*cmd, "--log-level", "warning"], dict(os.environ), f"http://127.0.0.1:{port}/ping"
     )
@@ -236,7 +238,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--databases", default="sqlite,postgres")
     args = parser.parse_args()
-    rows: dict[str, dict] = {"bare_litestar": run_bare(args.seconds)}
+    rows: dict[str, dict] = {
+        "bare_litestar": run_bare(args.seconds),
+        "bare_asyncio_h11": run_bare(args.seconds, "--loop", "asyncio", "--http", "h11"),
+    }
     for db in args.databases.split(","):
         for name, r in run_metrolab(db, 1, args.seconds).items():
             rows[f"{db}:{name}"] = r
