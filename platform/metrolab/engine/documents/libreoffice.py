@@ -5,8 +5,8 @@ Each LibreOffice runs under :mod:`deathwatch` in a process group of its own: sto
 killed as a group, and when the server dies (even by ``kill -9``) the group dies with it.
 
 unoserver runs under the system Python that has ``uno`` (``.venv-uno``, made by
-scripts/setup_unoserver.sh); we talk to it with ``unoserver.client.UnoClient``. The font
-aliases in deploy/fontconfig/fonts.conf reach soffice through ``FONTCONFIG_FILE``.
+scripts/setup_unoserver.sh); we call its XML-RPC ``convert`` with file paths (``_Server.convert``).
+The font aliases in deploy/fontconfig/fonts.conf reach soffice through ``FONTCONFIG_FILE``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import uuid
 import xmlrpc.client
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -34,6 +35,7 @@ REPO_ROOT = Path(__file__).resolve().parents[4]
 # Issued certificates are PDF/A-2b (archival: fonts embedded, no external content); the export
 # filter's SelectPdfVersion=2 selects it.
 PDFA_OPTIONS = ["SelectPdfVersion=2"]
+UNOSERVER_API = "3"  # the XML-RPC convert() signature _Server.convert calls
 PDFA_CONVERT_TO = 'pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"2"}}'
 
 
@@ -158,10 +160,17 @@ class _Server:
                 proxy = xmlrpc.client.ServerProxy(
                     f"http://127.0.0.1:{self.port}", transport=_TimeoutTransport(2.0)
                 )
-                proxy.info()
-                return
+                info = proxy.info()
             except (OSError, xmlrpc.client.Error):
                 time.sleep(0.25)
+                continue
+            api = info.get("api") if isinstance(info, dict) else None
+            if api != UNOSERVER_API:
+                self.stop()
+                raise ConversionError(
+                    f"unoserver {self.index} speaks API {api}, not {UNOSERVER_API}"
+                )
+            return
         self.stop()
         if self.cancel.is_set():
             raise ConversionError("pool closed while starting")
@@ -180,25 +189,40 @@ class _Server:
         self.process = None
 
     def convert(self, docx: bytes, timeout: float, runner: ThreadPoolExecutor) -> bytes:
-        from unoserver.client import UnoClient
-
-        client = UnoClient("127.0.0.1", str(self.port), host_location="local")
+        """The PDF of ``docx``. The document and the PDF pass through files in the server's own
+        temporary folder, not through XML-RPC: base64 over XML and the UNO byte sequence both ways
+        cost ~35 ms of CPU a certificate, and unoserver's client would also fetch the filter list
+        (``info()``) before every conversion — the API was checked once, at start."""
+        name = uuid.uuid4().hex
+        inpath, outpath = self.tmp / f"{name}.docx", self.tmp / f"{name}.pdf"
+        inpath.write_bytes(docx)
+        proxy = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{self.port}", allow_none=True)
+        # unoserver API 3: inpath, indata, outpath, convert_to, filtername, filter_options,
+        # update_index, infiltername, password
         future = runner.submit(
-            client.convert,
-            indata=docx,
-            convert_to="pdf",
-            filtername="writer_pdf_Export",
-            filter_options=PDFA_OPTIONS,
-            update_index=False,
+            proxy.convert,
+            str(inpath),
+            None,
+            str(outpath),
+            "pdf",
+            "writer_pdf_Export",
+            PDFA_OPTIONS,
+            False,
+            None,
+            None,
         )
         try:
-            result = future.result(timeout=timeout)
+            future.result(timeout=timeout)
+            result = outpath.read_bytes()
         except FutureTimeout:
             self.stop()  # unblocks the thread: its socket is reset
             raise ConversionTimeout(f"conversion exceeded {timeout:.0f} s") from None
         except (OSError, xmlrpc.client.Error) as exc:
             raise ConversionError(f"unoserver {self.index} failed: {exc}") from exc
-        if not isinstance(result, bytes) or not result.startswith(b"%PDF"):
+        finally:
+            inpath.unlink(missing_ok=True)
+            outpath.unlink(missing_ok=True)
+        if not result.startswith(b"%PDF"):
             raise ConversionError(f"unoserver {self.index} returned no PDF")
         self.documents += 1
         return result
