@@ -7,19 +7,20 @@ certificates are brought to 批准中 through the real workflow (bench/approvals
 
 * the signatory approves N certificates one at a time (each approval commits and defers its render
   job — the figure is the approval's own latency, rendering excluded);
-* then K worker processes (`metrolab worker`) start; each warms its LibreOffice before it takes a
+* then K worker processes (`metrolab worker --cpu i`, one per core) start; each warms its LibreOffice before it takes a
   job, and the render figure is the queue's own window, first job started → last job succeeded
   (procrastinate_events), so start-up is not in it. Two workers warm up side by side and one
   starts its first job later ("joined s"), and at the end one may idle while the other finishes:
   the "steady" rate sums each worker's own jobs / (its last end − its first start), the rate a
   long-running pair renders at; both ratios are printed.
 
-Round 1 uses one worker, round 2 two. Also printed: each job's own time (p50, and the first job's:
+Rounds alternate one worker and two (``--pairs`` times), so a slow spell of the machine falls on
+both; the ratios are the summed rates of the two-worker rounds over the one-worker rounds. Also printed: each job's own time (p50, and the first job's:
 a warm worker's first certificate costs little more than the others) and how many of the machine's
 cores were busy while the workers rendered (/proc/stat) — two workers that leave a core partly idle
 are waiting on something other than the CPU.
 
-    .venv/bin/python bench/render_queue.py -n 24
+    .venv/bin/python bench/render_queue.py -n 20 --pairs 2
 Prints a table, writes bench/results/render_queue.json.
 """
 
@@ -43,20 +44,26 @@ sys.path.insert(0, str(ROOT / "platform"))
 
 from bench import approvals, machine  # noqa: E402  (approvals: the batch-approval fixtures)
 
-ACCESS = "connection pool on, as metrolab serve runs; rendering on the procrastinate queue"
+ACCESS = (
+    "connection pool on, as metrolab serve runs; rendering on the procrastinate queue;"
+    " each worker pinned to a core (metrolab worker --cpu N)"
+)
 
 
 def _workers(k: int) -> list[subprocess.Popen[bytes]]:
+    """K workers, each on a core of its own, as docs/scale-out.md runs them (`--cpu`)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "platform"), "METROLAB_WORKER_HEARTBEAT": "2"}
+    cores = sorted(os.sched_getaffinity(0))
     return [
         subprocess.Popen(
-            [sys.executable, "-m", "metrolab.cli", "worker", "--concurrency", "1"],
+            [sys.executable, "-m", "metrolab.cli", "worker", "--concurrency", "1"]
+            + ["--cpu", str(cores[i % len(cores)])],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        for _ in range(k)
+        for i in range(k)
     ]
 
 
@@ -171,7 +178,7 @@ async def _round(ids: list[int], approver: object, k: int) -> dict[str, float]:
     }
 
 
-async def _bench(n: int) -> dict[str, dict[str, float]]:
+async def _bench(n: int, pairs: int) -> list[dict[str, float]]:
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
     from metrolab import jobs
@@ -182,37 +189,48 @@ async def _bench(n: int) -> dict[str, dict[str, float]]:
     assert (await run_forwards(app_name="all")).success
     await jobs.install_schema()
     await seed_all()
-    ids, approver = await approvals._approving(2 * n)  # noqa: SLF001
+    ids, approver = await approvals._approving(2 * pairs * n)  # noqa: SLF001
+    rounds = []
     try:
-        one = await _round(ids[:n], approver, 1)
-        two = await _round(ids[n:], approver, 2)
+        for i, k in enumerate(
+            [1, 2] * pairs
+        ):  # alternating: the machine's slower minutes fall on both
+            rounds.append({"workers": k, **await _round(ids[i * n : (i + 1) * n], approver, k)})
     finally:
         await jobs.close()
         await close_pool()
-    return {"1 worker": one, "2 workers": two}
+    return rounds
+
+
+def _ratio(rounds: list[dict[str, float]], key: str) -> float:
+    """Two workers' summed rate over one worker's, across all rounds."""
+    return sum(r[key] for r in rounds if r["workers"] == 2) / sum(
+        r[key] for r in rounds if r["workers"] == 1
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=24, help="certificates per round")
+    parser.add_argument("-n", type=int, default=20, help="certificates per round")
+    parser.add_argument("--pairs", type=int, default=2, help="rounds of 1 worker then 2 workers")
     args = parser.parse_args()
     os.environ["METROLAB_JOBS"] = "queue"
     os.environ["METROLAB_EMBEDDED_WORKER"] = "0"
     pg_name = approvals._environment("postgres")  # noqa: SLF001
     asyncio.run(approvals._pg(f'CREATE DATABASE "{pg_name}"'))  # noqa: SLF001
     try:
-        result = asyncio.run(_bench(args.n))
+        rounds = asyncio.run(_bench(args.n, args.pairs))
     finally:
         asyncio.run(approvals._pg(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))  # noqa: SLF001
-    ratio = result["2 workers"]["certificates_per_s"] / result["1 worker"]["certificates_per_s"]
-    steady = result["2 workers"]["steady_per_s"] / result["1 worker"]["steady_per_s"]
+    ratio, steady = _ratio(rounds, "certificates_per_s"), _ratio(rounds, "steady_per_s")
     print(f"queued rendering on postgres, n={args.n} per round, {os.cpu_count()} cores")
     print(f"  database access: {ACCESS}")
     print(
         f"  {'':<10} {'approval p50':>13} {'approval max':>13} {'render s':>9} {'cert/s':>7}"
         f" {'steady/s':>9} {'joined s':>9} {'job p50 s':>10} {'1st job s':>10} {'cores busy':>11}"
     )
-    for name, r in result.items():
+    for r in rounds:
+        name = "1 worker" if r["workers"] == 1 else f"{r['workers']} workers"
         print(
             f"  {name:<10} {r['approval_p50_ms']:>10.1f} ms {r['approval_max_ms']:>10.1f} ms"
             f" {r['render_s']:>9.2f} {r['certificates_per_s']:>7.2f}"
@@ -233,7 +251,7 @@ def main() -> None:
                 "machine": platform.platform(),
                 "cores": os.cpu_count(),
                 "database_access": ACCESS,
-                **result,
+                "rounds": rounds,
                 "two_over_one": ratio,
                 "two_over_one_steady": steady,
             },

@@ -51,7 +51,7 @@ async def _forget_jobs() -> None:
     await Certificate.raw("DELETE FROM procrastinate_jobs")
 
 
-def _worker(env_extra: dict | None = None) -> subprocess.Popen:
+def _worker(env_extra: dict | None = None, args: tuple[str, ...] = ()) -> subprocess.Popen:
     env = {
         **os.environ,
         "METROLAB_JOBS": "queue",
@@ -59,7 +59,7 @@ def _worker(env_extra: dict | None = None) -> subprocess.Popen:
         **(env_extra or {}),
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "metrolab.cli", "worker"],
+        [sys.executable, "-m", "metrolab.cli", "worker", *args],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -185,6 +185,39 @@ def test_a_killed_worker_leaves_no_libreoffice_and_its_job_is_retried(queued):
     finally:
         second.terminate()
         second.wait(30)
+
+
+def _cpus_allowed(pid: int) -> str:
+    with open(f"/proc/{pid}/status") as status:
+        return next(line.split()[1] for line in status if line.startswith("Cpus_allowed_list"))
+
+
+def test_a_worker_pinned_to_a_core_keeps_its_libreoffice_there(queued):
+    """`metrolab worker --cpu N` (one worker per core): the worker and the LibreOffice it starts
+    run on core N only, and it renders as any worker does."""
+    from factories import approved
+    from test_certificates import make_certificate
+
+    core = max(os.sched_getaffinity(0))
+    cert = run(make_certificate())
+    jrun(approved(cert["id"]))
+    worker = _worker(args=("--cpu", str(core)))
+    try:
+        office = _wait(lambda: _libreoffice_under(worker.pid), 60, "LibreOffice starts")
+        assert _cpus_allowed(worker.pid) == str(core)
+        assert {_cpus_allowed(p) for p in office} == {str(core)}
+        _wait(lambda: _certificate(cert["id"])["pdf_sha256"], 120, "the pinned worker renders")
+    finally:
+        worker.terminate()
+        worker.wait(30)
+
+
+def test_a_worker_asked_for_a_core_the_machine_lacks_says_which_it_has(queued):
+    worker = _worker(args=("--cpu", "4096"))
+    _, err = worker.communicate(timeout=60)
+    assert worker.returncode != 0
+    assert "--cpu 4096" in err.decode() and "可用的 CPU 核" in err.decode()
+    assert "Traceback" not in err.decode()
 
 
 def test_a_worker_that_cannot_sign_says_so_at_start_and_takes_no_job(queued, tmp_path):
