@@ -7,17 +7,17 @@ certificates are brought to 批准中 through the real workflow (bench/approvals
 
 * the signatory approves N certificates one at a time (each approval commits and defers its render
   job — the figure is the approval's own latency, rendering excluded);
-* then K worker processes (`metrolab worker --cpu i`, one per core) start; each warms its LibreOffice before it takes a
-  job, and the render figure is the queue's own window, first job started → last job succeeded
+* then K worker processes (`metrolab worker --cpu i`, one per core) start; each warms its
+  LibreOffice before it takes a job, and the render figure is the queue's own window, first job started → last job succeeded
   (procrastinate_events), so start-up is not in it. Two workers warm up side by side and one
   starts its first job later ("joined s"), and at the end one may idle while the other finishes:
   the "steady" rate sums each worker's own jobs / (its last end − its first start), the rate a
   long-running pair renders at; both ratios are printed.
 
 Rounds alternate one worker and two (``--pairs`` times), so a slow spell of the machine falls on
-both; the ratios are the summed rates of the two-worker rounds over the one-worker rounds. Also printed: each job's own time (p50, and the first job's:
-a warm worker's first certificate costs little more than the others) and how many of the machine's
-cores were busy while the workers rendered (/proc/stat) — two workers that leave a core partly idle
+both; the ratios are the summed rates of the two-worker rounds over the one-worker rounds. Also
+printed: each job's own time (p50, and the first job's: a warm worker's first certificate costs
+little more than the others) and how many of the machine's cores were busy while the workers rendered (/proc/stat) — two workers that leave a core partly idle
 are waiting on something other than the CPU.
 
     .venv/bin/python bench/render_queue.py -n 20 --pairs 2
@@ -173,7 +173,6 @@ async def _round(ids: list[int], approver: object, k: int) -> dict[str, float]:
         # each worker from its first job's start to its last job's end, summed: the rate while
         # the workers render, without the later start of one worker or the other's tail
         "steady_per_s": sum(jobs / (last - first) for jobs, first, last in spans),
-        "workers_seen": len(spans),
         "last_joined_s": max(first for _, first, _ in spans) - min(first for _, first, _ in spans),
     }
 
@@ -192,9 +191,7 @@ async def _bench(n: int, pairs: int) -> list[dict[str, float]]:
     ids, approver = await approvals._approving(2 * pairs * n)  # noqa: SLF001
     rounds = []
     try:
-        for i, k in enumerate(
-            [1, 2] * pairs
-        ):  # alternating: the machine's slower minutes fall on both
+        for i, k in enumerate([1, 2] * pairs):
             rounds.append({"workers": k, **await _round(ids[i * n : (i + 1) * n], approver, k)})
     finally:
         await jobs.close()

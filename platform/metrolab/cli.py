@@ -213,9 +213,8 @@ def worker(concurrency: int, cpu: int | None) -> None:
 def _pin_to_cpu(cpu: int) -> None:
     """Keep this worker and the processes it starts (LibreOffice, the render process inherit the
     mask) on one core. A job runs its processes one after another, so one core is all it uses;
-    pinned, two workers on two cores render 1.85–1.9× one worker, unpinned 1.5–1.65× — the
-    scheduler moves soffice and Python across both cores and each job's caches go cold
-    (bench/render_queue.py)."""
+    unpinned, the scheduler moves soffice and Python across the cores and each job's caches go
+    cold (bench/render_queue.py, docs/scale-out.md)."""
     if not hasattr(os, "sched_setaffinity"):
         raise click.ClickException("--cpu 仅在 Linux 上可用")
     available = sorted(os.sched_getaffinity(0))

@@ -346,9 +346,7 @@ async def issue(certificate_id: int, *, user: Any = None) -> dict[str, Any]:
         ctx["verify_url"] = url
         ctx["people"] = {k: dict(v) for k, v in ctx.get("people", {}).items()}
         images = await _people_and_images(cert, ctx)
-        images["qr_code"] = await anyio.to_thread.run_sync(
-            qr_png, url
-        )  # ~10 ms of CPU: off the loop
+        images["qr_code"] = await anyio.to_thread.run_sync(qr_png, url)  # ~10 ms CPU: off the loop
         if seal := await seal_png():
             images["lab.seal"] = seal
         docx = await anyio.to_thread.run_sync(render_docx, template, ctx, images)

@@ -371,7 +371,7 @@ def warm_up_document() -> tuple[bytes, dict[str, Any], dict[str, bytes]]:
     return buf.getvalue(), {"text": "预热 warm-up", "picture": None}, {"picture": _WARM_PNG}
 
 
-_ALREADY_COMPRESSED = (".png", ".jpeg", ".jpg", ".gif", ".jpe", ".emf.gz", ".wmf.gz")
+_ALREADY_COMPRESSED = (".png", ".jpeg", ".jpg", ".jpe", ".gif", ".emz", ".wmz")
 
 
 def _lean_package_io() -> None:
