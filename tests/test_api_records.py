@@ -77,6 +77,23 @@ def test_draft_compute_autosave_save_and_revise(lab, new_browser, make_user):
     assert [r["id"] for r in mine] == [rec["id"]]
 
 
+def test_api_autosaves_arriving_out_of_order_keep_the_latest(lab, new_browser, make_user):
+    from metrolab.records import services
+
+    api = integrator(new_browser, make_user("verifier", full_name="王检定"))
+    rec = _draft(api, lab)
+    url = f"/api/v1/records/{rec['id']}/autosave"
+    later = {**fuel_data([-70], []), "serial": "JY-2026-077"}
+    earlier = {**fuel_data([-20], []), "serial": ""}
+    assert api.post(url, json={"data": later, "page": "0a1b", "seq": 2}).status_code == 200
+    late = api.post(url, json={"data": earlier, "page": "0a1b", "seq": 1})
+    assert late.status_code == 200 and late.json()["serial"] == "JY-2026-077", late.text
+    assert api.post(url, json={"data": earlier}).status_code == 200  # no order given: it is kept
+    assert run(services.get_record(rec["id"]))["serial"] == ""
+    for bad in [{"page": "0a1b", "seq": 0}, {"page": "x" * 33, "seq": 1}, {"seq": 2**31}]:
+        assert api.post(url, json={"data": later, **bad}).status_code == 400, bad
+
+
 def test_only_the_records_verifier_changes_it(lab, new_browser, make_user):
     api = integrator(new_browser, make_user("verifier"))
     rec = _draft(api, lab)

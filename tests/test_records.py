@@ -398,6 +398,33 @@ def test_autosave_draft_and_my_drafts_counter(lab, browser, make_user):
     assert browser.get(f"/records/{record_id}").status_code == 200
 
 
+def test_a_late_autosave_from_the_same_page_does_not_undo_a_later_one(lab, browser, make_user):
+    """Leaving a field then the page at once sends two saves; the second (with the serial) may be
+    stored first. The page numbers its saves and the older one is dropped; another page's save
+    (the record opened again) is kept whatever its number."""
+    from metrolab.records import services
+
+    browser.login(_verifier(make_user))
+    record_id = _new_record(browser, lab)
+    header = {"customer": lab["customer"]}
+
+    def autosave(serial: str, page: str, seq: str) -> int:
+        body = post_body({**fuel_data([-70], []), "serial": serial}, header)
+        headers = {"hx-request": "true", "x-autosave-page": page, "x-autosave-seq": seq}
+        return browser.post(
+            f"/records/{record_id}/autosave", data=body, headers=headers
+        ).status_code
+
+    assert autosave("JY-2026-077", "a1b2c3d4", "2") == 200
+    assert autosave("", "a1b2c3d4", "1") == 200  # the earlier save, arriving late
+    assert run(services.get_record(record_id))["serial"] == "JY-2026-077"
+    assert autosave("JY-2026-078", "ffee0011", "1") == 200  # the record opened again
+    assert run(services.get_record(record_id))["serial"] == "JY-2026-078"
+    for page, seq in [("a1b2c3d4", "2147483648"), ("A1B2!", "3"), ("a1b2c3d4", "0")]:
+        assert autosave("JY-X", page, seq) == 400
+    assert run(services.get_record(record_id))["serial"] == "JY-2026-078"
+
+
 def test_api_save_and_ownership(lab, browser, new_browser, make_user):
     browser.login(_verifier(make_user))
     rec = browser.post(

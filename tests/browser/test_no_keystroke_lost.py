@@ -102,9 +102,21 @@ def _new_fuel_record(page, make_user) -> int:  # noqa: ANN001
     return int(page.url.split("/")[-2])
 
 
-def test_record_keeps_readings_typed_during_computes_and_autosaves_on_leaving(page, make_user):
+def _record_once_saved(record_id: int, saved, seconds: float = 10.0) -> dict:  # noqa: ANN001
+    """The record as stored once `saved(record)` holds: the page's last save leaves with keepalive
+    as the page goes, so it lands a moment later (longer on a busy SQLite); the record as it is if
+    it never does, for the assertions to name what is missing."""
+    import time
+
     from metrolab.records import services
 
+    deadline = time.monotonic() + seconds
+    while not saved(rec := run(services.get_record(record_id))) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return rec
+
+
+def test_record_keeps_readings_typed_during_computes_and_autosaves_on_leaving(page, make_user):
     record_id = _new_fuel_record(page, make_user)
     run0 = "nozzles.0.items.indication.points.0.runs.0"
     for name, text in [
@@ -118,8 +130,7 @@ def test_record_keeps_readings_typed_during_computes_and_autosaves_on_leaving(pa
     _field(page, "serial").click()
     _field(page, "serial").press_sequentially("JY-2026-077")
     page.goto("/home")  # straight away: no pause for the timer, the field never left
-    page.wait_for_timeout(500)
-    rec = run(services.get_record(record_id))
+    rec = _record_once_saved(record_id, lambda r: r["serial"] == "JY-2026-077")
     assert rec["serial"] == "JY-2026-077"
     runs = rec["data"]["nozzles"][0]["items"]["indication"]["points"][0]["runs"][0]
     assert (runs["V_J"], runs["V_s"], runs["t_J"], runs["t_B"]) == (

@@ -40,6 +40,14 @@ class Filled(msgspec.Struct, forbid_unknown_fields=True):
     header: Header | None = None
 
 
+class Draft(Filled, forbid_unknown_fields=True):
+    """An autosave; `page` + `seq` (optional) order one client's saves that may arrive out of order:
+    a save with a lower seq than the last one kept from the same page is dropped."""
+
+    page: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{1,32}$")] | None = None
+    seq: StructId | None = None
+
+
 class Saved(Filled, forbid_unknown_fields=True):
     reason: LongText = ""  # 修改原因: required once the record has been saved
 
@@ -160,10 +168,12 @@ async def api_compute(record_id: Id, data: Filled) -> dict[str, Any]:
     status_code=200,
     responses=errors(404, 409),
 )
-async def api_autosave(request: Request, record_id: Id, data: Filled) -> dict[str, Any]:
+async def api_autosave(request: Request, record_id: Id, data: Draft) -> dict[str, Any]:
     rec = await services.record_or_404(record_id)
     services.ensure_verifier(rec, request.user)
-    saved = await services.autosave(record_id, _header(rec, data.header), data.data, request.user)
+    mark = (data.page, data.seq) if data.page and data.seq else None
+    header = _header(rec, data.header)
+    saved = await services.autosave(record_id, header, data.data, request.user, mark)
     return _json(saved)
 
 

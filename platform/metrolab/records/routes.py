@@ -4,9 +4,10 @@ autosave, save with a reason, the read-only view and the 划改 history. JSON tw
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, post
+from litestar.params import HeaderParameter
 from litestar.response import Redirect, Template
 
 from metrolab import hooks
@@ -17,7 +18,7 @@ from metrolab.records import api, services
 from metrolab.web.errors import UserError
 from metrolab.web.i18n import _
 from metrolab.web.pages import is_htmx, page, see_other
-from metrolab.web.params import Id, SearchText
+from metrolab.web.params import INT32_MAX, Id, SearchText
 from metrolab.web.permissions import perm
 
 STATUS_ZH = {"draft": "草稿", "saved": "已保存"}
@@ -220,12 +221,20 @@ async def record_compute(request: Request, record_id: Id) -> Template:
     opt=perm("records.edit", api="POST /api/v1/records/{record_id}/autosave"),
     include_in_schema=False,
 )
-async def record_autosave(request: Request, record_id: Id) -> Template:
+async def record_autosave(
+    request: Request,
+    record_id: Id,
+    page_id: Annotated[
+        str | None, HeaderParameter(name="x-autosave-page", pattern=r"^[0-9a-f]{1,32}$")
+    ] = None,
+    seq: Annotated[int | None, HeaderParameter(name="x-autosave-seq", ge=1, le=INT32_MAX)] = None,
+) -> Template:
     rec = await services.record_or_404(record_id)
     _mine(rec, request.user)
     pin = await services.pinned(rec["form_version"])
     header, data, _action, _reason = await _posted(request, pin)
-    await services.autosave(record_id, header, data, request.user)
+    mark = (page_id, seq) if page_id and seq else None
+    await services.autosave(record_id, header, data, request.user, mark)
     return page("records/_autosaved.html", at=datetime.now().strftime("%H:%M:%S"))
 
 

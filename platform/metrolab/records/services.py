@@ -564,9 +564,15 @@ def _customer_id(header: dict[str, Any]) -> int | None:
 
 
 async def autosave(
-    record_id: int, header: dict[str, Any], data: dict[str, Any], user: Any
-) -> dict[str, Any]:  # noqa: ARG001
-    """Keep a draft as typed (no validation: nothing typed is lost). Saved records need a reason."""
+    record_id: int,
+    header: dict[str, Any],
+    data: dict[str, Any],
+    user: Any,  # noqa: ARG001
+    mark: tuple[str, int] | None = None,
+) -> dict[str, Any]:
+    """Keep a draft as typed (no validation: nothing typed is lost). Saved records need a reason.
+    `mark` is (the page that sent it, its sequence there): a save older than the last one kept
+    from the same page is dropped, since that page's newer save already holds all it had."""
     rec = await record_or_404(record_id)
     if rec["status"] != "draft":
         raise Conflict("记录已保存，修改须填写修改原因后点击“保存”")
@@ -581,9 +587,12 @@ async def autosave(
     }
     if cid := _customer_id(header):
         values[OriginalRecord.customer] = cid
-    await OriginalRecord.update(values).where(
-        (OriginalRecord.id == record_id) & (OriginalRecord.status == "draft")
-    )
+    where = (OriginalRecord.id == record_id) & (OriginalRecord.status == "draft")
+    page, seq = mark or ("", 0)
+    values[OriginalRecord.draft_page], values[OriginalRecord.draft_seq] = page, seq
+    if page:
+        where &= (OriginalRecord.draft_page != page) | (OriginalRecord.draft_seq < seq)
+    await OriginalRecord.update(values).where(where)
     return await record_or_404(record_id)
 
 

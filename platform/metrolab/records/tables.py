@@ -30,6 +30,10 @@ class OriginalRecord(Table, tablename="original_record"):
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
     last_revision_hash = Varchar(length=64, default="")
+    # The last autosave kept, as (the page that sent it, its sequence on that page): one page's saves
+    # can arrive out of order (a field left, then the page left at once), and the older must not win.
+    draft_page = Varchar(length=32, default="")
+    draft_seq = Integer(default=0)
 
 
 class RecordRevision(Table, tablename="record_revision"):
