@@ -373,6 +373,40 @@ def test_an_interrupted_batch_is_completed_by_rerunning_it(people, converter):
     assert len([h for h in run(wf.history(Certificate, ids[0])) if h["action"] == "approve"]) == 1
 
 
+@needs_pdf
+def test_a_batch_issues_in_the_order_ticked_and_a_render_failure_is_listed(people, converter):
+    """Without a job queue a batch issues through a pipeline (the next certificate approved while
+    LibreOffice converts one): numbers still follow the order ticked, and a certificate that cannot
+    render is listed with why while the ones on either side are issued."""
+    serials = ("SN-P-1", "SN-P-2", "SN-P-3", "SN-P-4")
+    ids = run(_to_certificate(people["clerk"], people["verifier"], serials=serials))
+    for cid in ids:
+        run(cw.act(cid, "submit", people["verifier"], password=PASSWORD))
+        run(cw.act(cid, "pass_check", people["checker"], password=PASSWORD))
+    ticked = [ids[3], ids[0], ids[2], ids[1]]
+    broken = ids[2]
+    run(pin_broken_template(broken))
+    result = run(cw.approve_batch(ticked, people["approver"], PASSWORD))
+    assert [f["id"] for f in result.failed] == [broken]
+    assert "证书生成失败，可重试" in result.failed[0]["message"]
+    rows = {c["id"]: c for c in run(Certificate.select().where(Certificate.id.is_in(ids)))}
+    good = [i for i in ticked if i != broken]
+    numbers = [rows[i]["number"] for i in good]
+    assert all(numbers) and numbers == sorted(numbers), numbers
+    assert [d["number"] for d in result.done] == numbers
+    assert all(rows[i]["status"] == "issued" and rows[i]["pdf_sha256"] for i in good)
+    assert rows[broken]["status"] == "issued" and not rows[broken]["pdf_sha256"]
+    assert rows[broken]["issue_error"]
+    # mended, the same batch again issues it with the number it was given in its turn
+    run(unpin_template(broken))
+    again = run(cw.approve_batch(ticked, people["approver"], PASSWORD))
+    assert not again.failed and len(again.done) == 4
+    rows = {c["id"]: c for c in run(Certificate.select().where(Certificate.id.is_in(ids)))}
+    assert rows[broken]["pdf_sha256"]
+    numbers = [rows[i]["number"] for i in ticked]
+    assert numbers == sorted(numbers) and len(set(numbers)) == 4, numbers
+
+
 async def _user_row(user_id: int) -> dict:
     from metrolab.accounts.tables import User
 

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -93,9 +95,30 @@ async def close() -> None:
         await _open.pop().close_async()
 
 
+# Without a queue, a batch approval collects its certificates here and issues them as a pipeline
+# (`services.IssuePipeline`) instead of one after another inside each approval.
+_issue_later: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "metrolab_issue_later", default=None
+)
+
+
+@contextlib.contextmanager
+def issues_collected() -> Iterator[list[int]]:
+    """Inside: `render_certificate` without a queue notes the certificate instead of issuing it."""
+    collected: list[int] = []
+    token = _issue_later.set(collected)
+    try:
+        yield collected
+    finally:
+        _issue_later.reset(token)
+
+
 async def render_certificate(certificate_id: int, user: Any) -> None:
     """Render and issue an approved certificate: queued, or here and now (SQLite, inline)."""
     if not queued():
+        if (later := _issue_later.get()) is not None:
+            later.append(certificate_id)
+            return
         from metrolab.certificates.services import issue
 
         await issue(certificate_id, user=user)

@@ -13,8 +13,10 @@ Numbers: ``allocate_number`` / ``void_number`` (metrolab.certificates.numbers).
 
 from __future__ import annotations
 
-import functools
+import asyncio
 import threading
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -320,67 +322,102 @@ async def issue(certificate_id: int, *, user: Any = None) -> dict[str, Any]:
     On failure the certificate keeps its state with ``issue_error`` set and ``IssueFailed`` is
     raised; calling ``issue`` again retries with the same allocated number and the signed content.
     """
-    from metrolab.engine.documents.problems import TemplateProblem
-    from metrolab.engine.documents.qr import qr_png
-    from metrolab.engine.documents.render import render_docx
-    from metrolab.lab.services import seal_png
-
     cert = await get_certificate(certificate_id)
     if cert["pdf_sha256"]:
         return cert  # already issued: issuing is idempotent
-    await _refuse_unless_approved(cert)
+    job = await _prepare(cert, user)
+    digest, signature = await _guarded(cert, user, anyio.to_thread.run_sync(_produce, job))
+    return await _finish(job, digest, signature, user)
+
+
+@dataclass
+class _Issue:
+    """One certificate between its database reads (`_prepare`) and its final update (`_finish`)."""
+
+    cert: dict[str, Any]
+    template_version_id: int
+    template: bytes
+    number: str
+    token: str
+    ctx: dict[str, Any]
+    images: dict[str, bytes]
+
+
+async def _prepare(cert: dict[str, Any], user: Any) -> _Issue:
+    """What issuing reads from the database, and the number (allocated here, so in call order)."""
+    await _refuse_unless_approved(cert)  # not approved: refused as such, nothing written on it
+    return await _guarded(cert, user, _read(cert))
+
+
+async def _read(cert: dict[str, Any]) -> _Issue:
+    from metrolab.lab.services import seal_png
+
+    template_version_id, template = await _template_bytes(cert)
+    today = date.today()
+    number = cert["number"] or await number_for(cert["id"], today.year)
+    token = new_token()
+    ctx = dict(cert["context"])
+    ctx["certificate"] = {
+        **ctx.get("certificate", {}),
+        "number": number,
+        "kind": cert["kind"],
+        "revision": cert["revision"] - 1,
+        "issued_at": today,
+    }
+    ctx["verify_url"] = verify_url(token)
+    ctx["people"] = {k: dict(v) for k, v in ctx.get("people", {}).items()}
+    images = await _people_and_images(cert, ctx)
+    if seal := await seal_png():
+        images["lab.seal"] = seal
+    return _Issue(cert, template_version_id, template, number, token, ctx, images)
+
+
+def _produce(job: _Issue) -> tuple[str, dict[str, Any]]:
+    """QR, .docx, PDF, signature, stored file: no database, blocking — one worker thread's work."""
+    from metrolab.engine.documents.qr import qr_png
+    from metrolab.engine.documents.render import render_docx
+
+    images = {**job.images, "qr_code": qr_png(job.ctx["verify_url"])}
+    pdf = to_pdf(render_docx(job.template, job.ctx, images))
+    approver = (job.ctx["people"].get("approver") or {}).get("name") or ""
+    lab = (job.ctx.get("lab") or {}).get("name") or get_settings().lab_name
+    # Signed before it is hashed: the stored file, its SHA-256 and the QR page agree.
+    pdf, signature = signing.sign_issued(pdf, approver=str(approver), lab=str(lab))
+    return storage.put(pdf), signature
+
+
+async def _guarded(cert: dict[str, Any], user: Any, step: Awaitable[Any]) -> Any:
+    """Await one step of issuing; a failure is written on the certificate (``issue_error``,
+    retryable) and raised as ``IssueFailed`` — a refusal (no such template version) as itself."""
+    from metrolab.engine.documents.problems import TemplateProblem
+
     try:
-        template_version_id, template = await _template_bytes(cert)
-        today = date.today()
-        number = cert["number"] or await number_for(certificate_id, today.year)
-        token = new_token()
-        url = verify_url(token)
-        ctx = dict(cert["context"])
-        ctx["certificate"] = {
-            **ctx.get("certificate", {}),
-            "number": number,
-            "kind": cert["kind"],
-            "revision": cert["revision"] - 1,
-            "issued_at": today,
-        }
-        ctx["verify_url"] = url
-        ctx["people"] = {k: dict(v) for k, v in ctx.get("people", {}).items()}
-        images = await _people_and_images(cert, ctx)
-        images["qr_code"] = await anyio.to_thread.run_sync(qr_png, url)  # ~10 ms CPU: off the loop
-        if seal := await seal_png():
-            images["lab.seal"] = seal
-        docx = await anyio.to_thread.run_sync(render_docx, template, ctx, images)
-        pdf = await anyio.to_thread.run_sync(to_pdf, docx)
-        approver = (ctx["people"].get("approver") or {}).get("name") or ""
-        lab = (ctx.get("lab") or {}).get("name") or get_settings().lab_name
-        # Signed before it is hashed: the stored file, its SHA-256 and the QR page agree.
-        pdf, signature = await anyio.to_thread.run_sync(
-            functools.partial(signing.sign_issued, pdf, approver=str(approver), lab=str(lab))
-        )
-        digest = await anyio.to_thread.run_sync(storage.put, pdf)
+        return await step
+    except TemplateProblem as exc:  # a render refusal: shown on the certificate, retryable
+        await _failed(cert, str(exc), user)
+        raise IssueFailed(detail=f"证书生成失败，可重试：{exc.detail}") from exc
     except Refused as exc:
-        if isinstance(
-            exc, TemplateProblem
-        ):  # a render refusal: shown on the certificate, retryable
-            await _failed(cert, str(exc), user)
-            raise IssueFailed(detail=f"证书生成失败，可重试：{exc.detail}") from exc
         await _failed(cert, str(exc.detail), user)
         raise
     except Exception as exc:  # noqa: BLE001 - render / conversion / storage: shown, retryable
         await _failed(cert, str(exc) or type(exc).__name__, user)
         raise IssueFailed(detail=f"证书生成失败，可重试：{exc}") from exc
+
+
+async def _finish(job: _Issue, digest: str, signature: dict[str, Any], user: Any) -> dict[str, Any]:
     from metrolab.engine.documents.render import to_plain
 
+    cert, number, certificate_id = job.cert, job.number, job.cert["id"]
     done = (
         await Certificate.update(
             {
                 Certificate.number: number,
-                Certificate.verify_token: token,
+                Certificate.verify_token: job.token,
                 Certificate.pdf_sha256: digest,
                 Certificate.signature: signature,
                 Certificate.issued_at: datetime.now(UTC),
-                Certificate.context: to_plain(ctx),
-                Certificate.template_version: template_version_id,
+                Certificate.context: to_plain(job.ctx),
+                Certificate.template_version: job.template_version_id,
                 Certificate.issue_error: "",
                 Certificate.lock_version: cert["lock_version"] + 1,
             }
@@ -419,6 +456,57 @@ async def issue(certificate_id: int, *, user: Any = None) -> dict[str, Any]:
         )
     await hooks.call("certificate.issued", certificate_id)
     return await get_certificate(certificate_id)
+
+
+class IssuePipeline:
+    """Several certificates issued as one batch without a job queue (批量批准 on SQLite): each one's
+    database work runs on the event loop in the order they are added — numbers follow that order —
+    and its QR, .docx, PDF and signature in a thread, up to ``depth`` at a time. LibreOffice
+    converts one certificate (its own process, another core) while the next is rendered and the
+    one before is signed and stored, instead of the two cores taking turns.
+
+        pipeline = IssuePipeline(user)
+        await pipeline.add(cid)  # after each approval, in order
+        results = await pipeline.drain()  # {id: issued certificate | the Refused it met}
+    """
+
+    def __init__(self, user: Any, depth: int = 2) -> None:
+        self.user, self.depth = user, depth
+        self.results: dict[int, dict[str, Any] | Refused] = {}
+        self._making: list[tuple[_Issue, asyncio.Task[tuple[str, dict[str, Any]]]]] = []
+
+    async def add(self, certificate_id: int) -> None:
+        try:
+            cert = await get_certificate(certificate_id)
+            if cert["pdf_sha256"]:
+                self.results[certificate_id] = cert
+                return
+            job = await _prepare(cert, self.user)
+        except Exception as exc:  # noqa: BLE001 - one certificate's failure is its own
+            self.results[certificate_id] = _as_refusal(exc)
+            return
+        made = asyncio.ensure_future(anyio.to_thread.run_sync(_produce, job))
+        self._making.append((job, made))
+        if len(self._making) >= self.depth:
+            await self._finish_oldest()
+
+    async def drain(self) -> dict[int, dict[str, Any] | Refused]:
+        while self._making:
+            await self._finish_oldest()
+        return self.results
+
+    async def _finish_oldest(self) -> None:
+        job, made = self._making.pop(0)
+        try:
+            digest, signature = await _guarded(job.cert, self.user, made)
+            self.results[job.cert["id"]] = await _finish(job, digest, signature, self.user)
+        except Exception as exc:  # noqa: BLE001 - one certificate's failure is its own
+            self.results[job.cert["id"]] = _as_refusal(exc)
+
+
+def _as_refusal(exc: Exception) -> Refused:
+    """What a batch lists for a certificate that was not issued (it stays approved: retryable)."""
+    return exc if isinstance(exc, Refused) else IssueFailed(detail=f"证书生成失败，可重试：{exc}")
 
 
 async def _refuse_unless_approved(cert: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from metrolab.audit.log import record as audit
-from metrolab.certificates.services import get_certificate
+from metrolab.certificates.services import IssuePipeline, get_certificate
 from metrolab.certificates.tables import Certificate
 from metrolab.kernel.errors import Conflict, Refused
 from metrolab.kernel.text import actor_id
@@ -380,6 +380,7 @@ async def approve_batch(ids: list[int], user: Any, password: str) -> BatchResult
     """批量批准: one password for all; each certificate is approved and issued on its own, so one
     refusal or failure is listed and the rest go on. Rerunning completes what an interruption left:
     an approved certificate without its PDF is issued again (same number)."""
+    from metrolab import jobs
     from metrolab.workflows.signatures import check_password
 
     ids = list(dict.fromkeys(int(i) for i in ids))
@@ -388,9 +389,12 @@ async def approve_batch(ids: list[int], user: Any, password: str) -> BatchResult
     if len(ids) > MAX_BATCH:
         raise Refused(f"一次最多批准 {MAX_BATCH} 份证书")
     proof = await check_password(user, password)  # a wrong password stops the batch before anything
+    if jobs.queued():  # each approval defers its render job: workers render
+        outcomes = [await approve_one(cid, user, proof) for cid in ids]
+    else:
+        outcomes = await _approve_then_issue(ids, user, proof)
     result = BatchResult()
-    for cid in ids:
-        outcome = await approve_one(cid, user, proof)
+    for outcome in outcomes:
         (result.done if outcome["ok"] else result.failed).append(outcome)
     await audit(
         "certificate.batch_approved",
@@ -403,6 +407,31 @@ async def approve_batch(ids: list[int], user: Any, password: str) -> BatchResult
         },
     )
     return result
+
+
+async def _approve_then_issue(
+    ids: list[int], user: Any, proof: SignerProof
+) -> list[dict[str, Any]]:
+    """Without a job queue: each certificate approved in turn, and issued through one pipeline
+    (numbers in list order) — the next is approved while LibreOffice converts the one before."""
+    from metrolab import jobs
+
+    pipeline, outcomes = IssuePipeline(user), []
+    for cid in ids:
+        with jobs.issues_collected() as approved:
+            outcomes.append(await approve_one(cid, user, proof))
+        for issued in approved:
+            await pipeline.add(issued)
+    issued_as = await pipeline.drain()
+    return [_with_issue(o, issued_as.get(o["id"])) for o in outcomes]
+
+
+def _with_issue(outcome: dict[str, Any], issued: dict[str, Any] | Refused | None) -> dict[str, Any]:
+    if issued is None or not outcome["ok"]:
+        return outcome
+    if isinstance(issued, Refused):
+        return {**outcome, "ok": False, "message": str(issued.detail), "status": issued.status_code}
+    return {**outcome, "number": issued["number"]}
 
 
 async def approve_one(cid: int, user: Any, password: str | SignerProof) -> dict[str, Any]:
