@@ -110,6 +110,29 @@ def test_the_sm2_seal_verifies_over_the_sm3_digest_and_fails_for_another_file(si
     assert not sm2_verify(pdf, {**seal, "signature": "00" * 64})
 
 
+def test_the_sm2_nonce_does_not_follow_pythons_random_and_gmssl_agrees():
+    """Two seals made from the same `random` state must differ: a repeated nonce k gives the
+    private key away from two signatures (gmssl's own nonce is `random.choice`). gmssl's own
+    verification accepts the seal, and ours accepts gmssl's."""
+    import random
+
+    from gmssl import sm2
+
+    from metrolab.engine.documents.pades import sm2_keypair, sm2_seal, sm2_verify
+
+    private, public = sm2_keypair()
+    seals = []
+    for _ in range(2):
+        random.seed(1234)
+        seals.append(sm2_seal(b"certificate", private, public))
+    assert seals[0]["signature"] != seals[1]["signature"]
+    crypt = sm2.CryptSM2(private_key=private, public_key=public)
+    digest = bytes.fromhex(seals[0]["sm3"])
+    assert crypt.verify_with_sm3(seals[0]["signature"], digest)
+    theirs = {**seals[0], "signature": crypt.sign_with_sm3(digest)}
+    assert sm2_verify(b"certificate", theirs) and not sm2_verify(b"certificatE", theirs)
+
+
 def test_sm3_is_the_standard_digest():
     """GB/T 32905—2016 Appendix A's two examples (the digest is OpenSSL's where it has SM3)."""
     from metrolab.engine.documents.pades import sm3_hex

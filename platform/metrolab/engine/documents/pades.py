@@ -296,13 +296,33 @@ def sm2_keypair() -> tuple[str, str]:
     return f"{d:064x}", str(crypt._kg(d, table["g"]))
 
 
+# The default signer ID "1234567812345678" (GB/T 35276), as gmssl's sign_with_sm3 puts it in Z.
+_SM2_ID_HEX = "0080" + b"1234567812345678".hex()
+
+
+def _sm2_e(public_hex: str, message: bytes) -> bytes:
+    """e = SM3(Z ‖ M), Z = SM3(ENTL ‖ ID ‖ a ‖ b ‖ xG ‖ yG ‖ xA ‖ yA) (GB/T 32918.2): what gmssl's
+    sign_with_sm3 / verify_with_sm3 sign, with OpenSSL's SM3 instead of its pure-Python one."""
+    from gmssl import sm2
+
+    table = sm2.default_ecc_table
+    z = bytes.fromhex(_SM2_ID_HEX + table["a"] + table["b"] + table["g"] + public_hex)
+    return bytes.fromhex(sm3_hex(bytes.fromhex(sm3_hex(z)) + message))
+
+
 def sm2_seal(data: bytes, private_hex: str, public_hex: str) -> dict[str, str]:
-    """An SM2 signature (with the SM3 Z-value) over the SM3 digest of ``data``."""
+    """An SM2 signature (with the SM3 Z-value) over the SM3 digest of ``data``.
+
+    The nonce k comes from ``secrets``: gmssl's own (sign_with_sm3 without one) is drawn with
+    ``random.choice`` — a predictable generator, and a known k gives away the private key."""
     from gmssl import sm2
 
     digest = sm3_hex(data)
     crypt = sm2.CryptSM2(private_key=private_hex, public_key=public_hex)
-    signature = crypt.sign_with_sm3(bytes.fromhex(digest))
+    e, n = _sm2_e(public_hex, bytes.fromhex(digest)), int(sm2.default_ecc_table["n"], 16)
+    signature = None
+    while signature is None:  # None: r = 0 or r + k = n (about 2^-256), a new k
+        signature = crypt.sign(e, f"{secrets.randbelow(n - 1) + 1:064x}")
     return {
         "algorithm": "SM2-with-SM3",
         "sm3": digest,
@@ -320,7 +340,8 @@ def sm2_verify(data: bytes, seal: dict[str, Any]) -> bool:
     if digest != seal.get("sm3"):
         return False
     try:
-        crypt = sm2.CryptSM2(private_key="", public_key=str(seal["public_key"]))
-        return bool(crypt.verify_with_sm3(str(seal["signature"]), bytes.fromhex(digest)))
+        public_hex = str(seal["public_key"])
+        crypt = sm2.CryptSM2(private_key="", public_key=public_hex)
+        return bool(crypt.verify(str(seal["signature"]), _sm2_e(public_hex, bytes.fromhex(digest))))
     except (ValueError, TypeError, IndexError):
         return False
