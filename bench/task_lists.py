@@ -4,7 +4,7 @@ Fills a fresh database with N certificates in a realistic mix of states (one INS
 generate_series, then VACUUM ANALYZE as autovacuum would), opens the connection pool as
 `metrolab serve` does, then times what pages run: the home page's counters for a checker and
 signatory (待核验 / 待批准 …, as the page asks them), an exact count for comparison, and the
-certificate query (first page, a status filter, a number search, a later page).
+certificate query (first page, a status filter, a number search, a year's numbers, a later page).
 
     .venv/bin/python bench/task_lists.py --sizes 10000,1000000
 Prints a table, writes bench/results/task_lists.json."""
@@ -84,6 +84,8 @@ async def main():
     out["query_first_page"] = await timed(lambda: services.search_certificates(page_no=1))
     out["query_status_checking"] = await timed(lambda: services.search_certificates(status="checking"))
     out["query_number_search"] = await timed(lambda: services.search_certificates(q="JD2023-00001"))
+    # A year's numbers: a sixth of the certificates match (the newest first, counted to 1000+).
+    out["query_number_common"] = await timed(lambda: services.search_certificates(q="JD2023"))
     out["query_page_100"] = await timed(lambda: services.search_certificates(page_no=100))
     await close_pool()
     print(json.dumps(out))

@@ -1018,7 +1018,8 @@ async def search_certificates(
         .offset((page_no - 1) * per_page)
         .output(load_json=True)
     )
-    total = await page_total(ids, page_no=page_no, per_page=per_page, shown=len(rows))
+    ids, cap = search.counted(ids, q)
+    total = await page_total(ids, page_no=page_no, per_page=per_page, shown=len(rows), cap=cap)
     for r in rows:
         r["label"] = certificate_label(r)
         r["serial"] = ((r.get("context") or {}).get("instrument") or {}).get("serial", "")

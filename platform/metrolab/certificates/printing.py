@@ -79,7 +79,8 @@ async def search(
         .limit(per_page)
         .offset((page_no - 1) * per_page)
     )
-    total = await page_total(ids, page_no=page_no, per_page=per_page, shown=len(rows))
+    ids, cap = finder.counted(ids, q)
+    total = await page_total(ids, page_no=page_no, per_page=per_page, shown=len(rows), cap=cap)
     return rows, total, total.pages(per_page)
 
 

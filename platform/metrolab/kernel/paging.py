@@ -63,19 +63,21 @@ def as_total(n: int, cap: int | None = None) -> Total:
     return Total(cap + 1, capped=True) if n > cap else Total(n)
 
 
-async def capped_count(ids: Select, *, shown_up_to: int = 0) -> Total:
-    """How many rows ``ids`` (a one-column select, filtered) has, up to the cap or up to the last
-    row of the page shown (``shown_up_to``), whichever is further."""
-    cap = max(COUNT_CAP, shown_up_to)
+async def capped_count(ids: Select, *, shown_up_to: int = 0, cap: int | None = None) -> Total:
+    """How many rows ``ids`` (a one-column select, filtered) has, up to ``cap`` (the list cap
+    unless told) or up to the last row of the page shown (``shown_up_to``), whichever is further."""
+    cap = max(COUNT_CAP if cap is None else cap, shown_up_to)
     table = ids.table
     inner = ids.limit(cap + 1).querystrings[0]
     rows = await table.raw("SELECT count(*) AS n FROM ({}) AS capped", inner)
     return as_total(int(rows[0]["n"]), cap)
 
 
-async def page_total(ids: Select, *, page_no: int, per_page: int, shown: int) -> Total:
+async def page_total(
+    ids: Select, *, page_no: int, per_page: int, shown: int, cap: int | None = None
+) -> Total:
     """The list's size for a page that showed ``shown`` rows: a page that is not full is the
     last, so its rows end the count (a narrow search asks the database once, not twice)."""
     if shown < per_page and (shown or page_no == 1):
         return Total((page_no - 1) * per_page + shown)
-    return await capped_count(ids, shown_up_to=page_no * per_page)
+    return await capped_count(ids, shown_up_to=page_no * per_page, cap=cap)
