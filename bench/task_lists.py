@@ -4,7 +4,8 @@ Fills a fresh database with N certificates in a realistic mix of states (one INS
 generate_series, then VACUUM ANALYZE as autovacuum would), opens the connection pool as
 `metrolab serve` does, then times what pages run: the home page's counters for a checker and
 signatory (待核验 / 待批准 …, as the page asks them), an exact count for comparison, and the
-certificate query (first page, a status filter, a number search, a year's numbers, a later page).
+certificate query (first page, a status filter, a number search, a year's numbers, a later page),
+and the statistics page (by month and by instrument type over a year, by month over all time).
 
     .venv/bin/python bench/task_lists.py --sizes 10000,1000000
 Prints a table, writes bench/results/task_lists.json."""
@@ -87,6 +88,14 @@ async def main():
     # A year's numbers: a sixth of the certificates match (the newest first, counted to 1000+).
     out["query_number_common"] = await timed(lambda: services.search_certificates(q="JD2023"))
     out["query_page_100"] = await timed(lambda: services.search_certificates(page_no=100))
+    # 统计分析 as its page asks: by month over one year, and over all time (every issued certificate).
+    from datetime import date
+    from metrolab.statistics.queries import grouped
+    year = (date(2025, 1, 1), date(2025, 12, 31))
+    out["statistics_month_year"] = await timed(lambda: grouped("certificates", "month", *year), runs=7)
+    out["statistics_type_year"] = await timed(
+        lambda: grouped("certificates", "instrument_type", *year), runs=7)
+    out["statistics_month_all"] = await timed(lambda: grouped("certificates", "month", None, None), runs=7)
     await close_pool()
     print(json.dumps(out))
 
