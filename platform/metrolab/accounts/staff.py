@@ -21,6 +21,7 @@ from metrolab.accounts.tables import (
 )
 from metrolab.audit.log import record
 from metrolab.kernel.errors import Conflict, NotFound, Refused
+from metrolab.kernel.matching import contains
 
 PAGE_SIZE = 30
 
@@ -68,9 +69,7 @@ async def search(
     where: list[Combinable] = []
     if q:
         where.append(
-            User.username.ilike(f"%{q}%")
-            | User.full_name.ilike(f"%{q}%")
-            | User.phone.ilike(f"%{q}%")
+            contains(User.username, q) | contains(User.full_name, q) | contains(User.phone, q)
         )
     if department:
         where.append(User.department == department)

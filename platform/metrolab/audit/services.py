@@ -14,6 +14,7 @@ from metrolab.audit import labels
 from metrolab.audit.tables import AuditEvent
 from metrolab.kernel.clock import local
 from metrolab.kernel.errors import Refused
+from metrolab.kernel.matching import contains
 from metrolab.web.i18n import _
 
 PAGE_SIZE = 50
@@ -43,7 +44,7 @@ def parse_day(text: str, field: str) -> date | None:
 async def _actor_ids(text: str) -> list[int]:
     from metrolab.accounts.tables import User
 
-    rows = await User.select(User.id).where(User.full_name.ilike(f"%{text}%"))
+    rows = await User.select(User.id).where(contains(User.full_name, text))
     return [r["id"] for r in rows]
 
 
@@ -52,7 +53,7 @@ async def _where(f: Filters) -> list[Any]:
         raise Refused(_("起始日期不能晚于截止日期"))
     clauses: list[Any] = []
     if f.actor:
-        by_name = AuditEvent.actor_name.ilike(f"%{f.actor}%")
+        by_name = contains(AuditEvent.actor_name, f.actor)
         ids = await _actor_ids(f.actor)
         clauses.append(by_name | AuditEvent.actor_id.is_in(ids) if ids else by_name)
     if f.action:

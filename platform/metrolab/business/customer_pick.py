@@ -8,6 +8,7 @@ from difflib import SequenceMatcher
 from typing import Any
 
 from metrolab.customers.tables import Contact, Customer
+from metrolab.kernel.matching import contains
 
 SUGGESTIONS = 10
 # Names this alike are probably one customer typed twice (峰峰集团大淑村矿 / 峰峰集团大淑村煤矿).
@@ -21,12 +22,11 @@ async def suggest(q: str) -> list[dict[str, Any]]:
         return []
     rows = (
         await Customer.select(Customer.id, Customer.name, Customer.address, Customer.phone)
-        .where(Customer.name.ilike(f"%{q}%"))  # % or _ typed widen it; the filter below narrows
+        .where(contains(Customer.name, q))
         .order_by(Customer.name)
-        .limit(SUGGESTIONS * 5)
+        .limit(SUGGESTIONS)
     )
-    hits = [r for r in rows if q.lower() in r["name"].lower()][:SUGGESTIONS]
-    return [await _with_contact(r) for r in hits]
+    return [await _with_contact(r) for r in rows]
 
 
 async def _with_contact(row: dict[str, Any]) -> dict[str, Any]:

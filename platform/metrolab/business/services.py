@@ -27,6 +27,7 @@ from metrolab.business.tables import Entrustment, VerificationTask
 from metrolab.certificates.tables import Certificate
 from metrolab.certificates.workflow import certificate_label
 from metrolab.kernel.errors import Conflict, Forbidden, NotFound, Refused
+from metrolab.kernel.matching import contains
 from metrolab.kernel.paging import Total, page_total
 from metrolab.kernel.text import CONTROL_CHARS, actor_id, check_plain_text
 from metrolab.workflows import services as wf
@@ -480,7 +481,7 @@ async def search_entrustments(
     count = Entrustment.count()
     where: list[Combinable] = []
     if q:
-        where.append(Entrustment.number.ilike(f"%{q}%") | Entrustment.customer.name.ilike(f"%{q}%"))
+        where.append(contains(Entrustment.number, q) | contains(Entrustment.customer.name, q))
     if status:
         where.append(Entrustment.status == status)
     if stage == "release":
@@ -539,8 +540,7 @@ async def search_tasks(
         query = query.where(VerificationTask.status == "registered")
     if q:
         query = query.where(
-            VerificationTask.serial.ilike(f"%{q}%")
-            | VerificationTask.entrustment.number.ilike(f"%{q}%")
+            contains(VerificationTask.serial, q) | contains(VerificationTask.entrustment.number, q)
         )
     return await query.order_by(VerificationTask.id, ascending=False).limit(300)
 

@@ -1,6 +1,6 @@
 """One search for every list of certificates (证书进度, 证书查询/打印): what a person types finds a
 certificate by its number, the customer, the instrument's 出厂编号, model or name (the type's name too).
-What is typed is taken literally: % and _ are characters, not wildcards."""
+What is typed is taken literally (``kernel.matching``): % and _ are characters, not wildcards."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import functools
 import json
 import operator
 
-from piccolo.columns import Column
 from piccolo.columns.combination import WhereRaw
 from piccolo.custom_types import Combinable
 from piccolo.engine.postgres import PostgresEngine
@@ -18,6 +17,7 @@ from piccolo.table import Table
 from metrolab.certificates.tables import Certificate
 from metrolab.customers.tables import Customer
 from metrolab.kernel import paging
+from metrolab.kernel.matching import contains
 
 MAX_SEARCH = 200
 # A search's list counts to 1000 and says "1000+" beyond: "2023" matches a year of certificates,
@@ -43,15 +43,6 @@ def searchable(text: str) -> str:
 # number's suffix index (its cost grows with the rows found); more, and walking the newest
 # certificates until the page and the count are full is quicker (its cost falls as they grow).
 SUFFIX_INDEX_ROWS = 15_000
-
-
-def contains(column: Column, text: str) -> WhereRaw:
-    """``column`` contains ``text``, ignoring case, with % _ \\ in it matched as themselves."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    name = column._meta.get_full_name(with_alias=False)
-    if isinstance(column._meta.table._meta.db, PostgresEngine):
-        return WhereRaw(f"{name} ILIKE {{}}", f"%{escaped}%")  # backslash is its default escape
-    return WhereRaw(f"{name} LIKE {{}} ESCAPE '\\'", f"%{escaped}%")  # SQLite: ASCII case only
 
 
 async def _number_contains(q: str) -> Combinable:

@@ -9,6 +9,7 @@ from typing import Any
 from metrolab.audit.log import record
 from metrolab.customers.tables import Contact, Customer
 from metrolab.kernel.errors import Conflict, NotFound, Refused
+from metrolab.kernel.matching import contains
 
 PAGE_SIZE = 30
 CATEGORIES = ["煤矿", "加油站", "化工企业", "电力企业", "检测机构", "政府机关", "其他"]
@@ -77,10 +78,10 @@ async def search(q: str = "", category: str = "", page_no: int = 1) -> tuple[lis
     count = Customer.count()
     if q:
         clause = (
-            Customer.name.ilike(f"%{q}%")
-            | Customer.credit_code.ilike(f"%{q}%")
-            | Customer.address.ilike(f"%{q}%")
-            | Customer.phone.ilike(f"%{q}%")
+            contains(Customer.name, q)
+            | contains(Customer.credit_code, q)
+            | contains(Customer.address, q)
+            | contains(Customer.phone, q)
         )
         query, count = query.where(clause), count.where(clause)
     if category:

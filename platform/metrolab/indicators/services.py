@@ -38,6 +38,7 @@ from metrolab.indicators.catalogue import (
     type_to_row,
 )
 from metrolab.indicators.tables import InstrumentType, Standard
+from metrolab.kernel.matching import contains
 from metrolab.paths import data_folder
 from metrolab.web.errors import UserError
 
@@ -130,10 +131,10 @@ async def search_types(
     )
     if q:
         query = query.where(
-            InstrumentType.code.ilike(f"%{q}%")
-            | InstrumentType.name_zh.ilike(f"%{q}%")
-            | InstrumentType.name_en.ilike(f"%{q}%")
-            | InstrumentType.regulation_code.ilike(f"%{q}%")
+            contains(InstrumentType.code, q)
+            | contains(InstrumentType.name_zh, q)
+            | contains(InstrumentType.name_en, q)
+            | contains(InstrumentType.regulation_code, q)
         )
     if category:
         query = query.where(InstrumentType.category == category)
@@ -392,9 +393,9 @@ async def list_standards(
     )
     if q:
         query = query.where(
-            Standard.code.ilike(f"%{q}%")
-            | Standard.name.ilike(f"%{q}%")
-            | Standard.certificate_no.ilike(f"%{q}%")
+            contains(Standard.code, q)
+            | contains(Standard.name, q)
+            | contains(Standard.certificate_no, q)
         )
     if kind:
         query = query.where(Standard.kind == kind)

@@ -29,6 +29,7 @@ from metrolab.audit.log import record
 from metrolab.customers.tables import Customer
 from metrolab.kernel.clock import local_date
 from metrolab.kernel.errors import Conflict, NotFound, Refused
+from metrolab.kernel.matching import contains
 from metrolab.kernel.text import CONTROL_CHARS
 from metrolab.kernel.validity import conforms, due_date
 from metrolab.ledger.tables import (
@@ -558,9 +559,9 @@ async def search(
         )
     if q:
         query = query.where(
-            LedgerInstrument.serial.ilike(f"%{q}%")
-            | LedgerInstrument.name.ilike(f"%{q}%")
-            | LedgerInstrument.model.ilike(f"%{q}%")
+            contains(LedgerInstrument.serial, q)
+            | contains(LedgerInstrument.name, q)
+            | contains(LedgerInstrument.model, q)
         )
     query = query.order_by(LedgerInstrument.customer).order_by(LedgerInstrument.next_due_on)
     if limit:

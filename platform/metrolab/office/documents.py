@@ -12,6 +12,7 @@ from metrolab.accounts.tables import User
 from metrolab.audit.log import record
 from metrolab.engine import workflow as engine
 from metrolab.kernel.errors import Conflict, Forbidden, NotFound, Refused
+from metrolab.kernel.matching import contains
 from metrolab.office.tables import DocumentReader, IncomingDocument
 from metrolab.web.auth import CurrentUser
 from metrolab.workflows import services as workflows
@@ -235,9 +236,9 @@ async def query(
     q = "".join(ch for ch in q if ch.isprintable())[:200].strip()
     if q:
         where.append(
-            IncomingDocument.doc_no.ilike(f"%{q}%")
-            | IncomingDocument.sender.ilike(f"%{q}%")
-            | IncomingDocument.title.ilike(f"%{q}%")
+            contains(IncomingDocument.doc_no, q)
+            | contains(IncomingDocument.sender, q)
+            | contains(IncomingDocument.title, q)
         )
     if status:
         where.append(IncomingDocument.status == status[:50])

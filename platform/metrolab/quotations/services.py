@@ -14,6 +14,7 @@ from typing import Any
 
 from metrolab.audit.log import record
 from metrolab.kernel.errors import Conflict, NotFound, Refused
+from metrolab.kernel.matching import contains
 from metrolab.quotations.tables import Quotation, QuotationLine
 from metrolab.web.auth import CurrentUser
 
@@ -508,9 +509,7 @@ async def query(q: str = "", status: str = "", customer: int | None = None) -> l
         Quotation.entrustment.number.as_alias("entrustment_number"),
     )
     if q:
-        query = query.where(
-            Quotation.number.ilike(f"%{q}%") | Quotation.customer.name.ilike(f"%{q}%")
-        )
+        query = query.where(contains(Quotation.number, q) | contains(Quotation.customer.name, q))
     if status:
         query = query.where(Quotation.status == status[:50])
     if customer:

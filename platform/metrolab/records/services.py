@@ -34,6 +34,7 @@ from metrolab.engine.forms.walk import visit
 from metrolab.forms import catalogue as indicators
 from metrolab.forms.services import published_version
 from metrolab.kernel.errors import Conflict, NotFound, Refused
+from metrolab.kernel.matching import contains
 from metrolab.kernel.text import actor_id
 from metrolab.records.tables import OriginalRecord, RecordRevision
 
@@ -303,10 +304,10 @@ async def search(
     )
     if q:
         query = query.where(
-            OriginalRecord.number.ilike(f"%{q}%")
-            | OriginalRecord.serial.ilike(f"%{q}%")
-            | OriginalRecord.instrument_name.ilike(f"%{q}%")
-            | OriginalRecord.customer.name.ilike(f"%{q}%")
+            contains(OriginalRecord.number, q)
+            | contains(OriginalRecord.serial, q)
+            | contains(OriginalRecord.instrument_name, q)
+            | contains(OriginalRecord.customer.name, q)
         )
     if status:
         query = query.where(OriginalRecord.status == status)

@@ -11,6 +11,7 @@ from piccolo.query.functions.aggregate import Count, Max
 from metrolab.business.tables import Entrustment
 from metrolab.certificates.tables import Certificate
 from metrolab.customers.tables import Customer
+from metrolab.kernel.matching import contains
 from metrolab.statistics.queries import EXCLUDED_STATUSES
 from metrolab.web.i18n import N_
 
@@ -32,7 +33,7 @@ async def customer_rows(
 ) -> list[dict[str, Any]]:
     customers = Customer.select(Customer.id, Customer.name, Customer.category, Customer.address)
     if q:
-        customers = customers.where(Customer.name.ilike(f"%{q}%"))
+        customers = customers.where(contains(Customer.name, q))
     if category:
         customers = customers.where(Customer.category == category)
     found = await customers.order_by(Customer.name).limit(MAX_ROWS)

@@ -19,6 +19,7 @@ from metrolab.audit import chain
 from metrolab.audit.log import record
 from metrolab.engine import workflow as engine
 from metrolab.kernel.errors import NotFound, Refused
+from metrolab.kernel.matching import contains
 from metrolab.paths import data_folder
 from metrolab.web.auth import CurrentUser
 from metrolab.workflows.signatures import SignerProof, sign
@@ -295,7 +296,7 @@ async def delays(status: str = "", q: str = "") -> list[dict[str, Any]]:
         query = query.where(DelayRequest.status == status[:50])
     q = "".join(ch for ch in q if ch.isprintable())[:200].strip()
     if q:
-        query = query.where(DelayRequest.subject.ilike(f"%{q}%"))
+        query = query.where(contains(DelayRequest.subject, q))
     return await query.order_by(DelayRequest.id, ascending=False).limit(DELAY_LIST_LIMIT)
 
 
@@ -381,7 +382,6 @@ async def suggest_subjects(q: str) -> list[dict[str, Any]]:
     q = _clean(q)
     if not q:
         return []
-    like = f"%{q}%"
     out: list[dict[str, Any]] = []
     for e in (
         await Entrustment.select(
@@ -389,7 +389,7 @@ async def suggest_subjects(q: str) -> list[dict[str, Any]]:
             Entrustment.requested_date,
             Entrustment.customer.name.as_alias("customer_name"),
         )
-        .where(Entrustment.number.ilike(like) | Entrustment.customer.name.ilike(like))
+        .where(contains(Entrustment.number, q) | contains(Entrustment.customer.name, q))
         .order_by(Entrustment.id, ascending=False)
         .limit(SUBJECT_SUGGESTIONS)
     ):
@@ -412,9 +412,9 @@ async def suggest_subjects(q: str) -> list[dict[str, Any]]:
         .where(
             (VerificationTask.certificate.number != "")
             & (
-                VerificationTask.certificate.number.ilike(like)
-                | VerificationTask.serial.ilike(like)
-                | VerificationTask.entrustment.customer.name.ilike(like)  # type: ignore[union-attr]  # as above
+                contains(VerificationTask.certificate.number, q)
+                | contains(VerificationTask.serial, q)
+                | contains(VerificationTask.entrustment.customer.name, q)  # type: ignore[union-attr]  # as above
             )
         )
         .order_by(VerificationTask.id, ascending=False)
