@@ -310,6 +310,17 @@ def _sm2_e(public_hex: str, message: bytes) -> bytes:
     return bytes.fromhex(sm3_hex(bytes.fromhex(sm3_hex(z)) + message))
 
 
+def _sm2(private_hex: str, public_hex: str) -> Any:
+    """gmssl's CryptSM2 with the public key as given. Its constructor drops a "04" prefix with
+    ``str.lstrip("04")``, which also eats every 0 and 4 after it: a key whose x begins 04… (one
+    in 256) became a shorter string, and every check of its seals failed."""
+    from gmssl import sm2
+
+    crypt = sm2.CryptSM2(private_key=private_hex, public_key="")
+    crypt.public_key = public_hex
+    return crypt
+
+
 def sm2_seal(data: bytes, private_hex: str, public_hex: str) -> dict[str, str]:
     """An SM2 signature (with the SM3 Z-value) over the SM3 digest of ``data``.
 
@@ -318,7 +329,7 @@ def sm2_seal(data: bytes, private_hex: str, public_hex: str) -> dict[str, str]:
     from gmssl import sm2
 
     digest = sm3_hex(data)
-    crypt = sm2.CryptSM2(private_key=private_hex, public_key=public_hex)
+    crypt = _sm2(private_hex, public_hex)
     e, n = _sm2_e(public_hex, bytes.fromhex(digest)), int(sm2.default_ecc_table["n"], 16)
     signature = None
     while signature is None:  # None: r = 0 or r + k = n (about 2^-256), a new k
@@ -332,7 +343,6 @@ def sm2_seal(data: bytes, private_hex: str, public_hex: str) -> dict[str, str]:
 
 
 def sm2_verify(data: bytes, seal: dict[str, Any]) -> bool:
-    from gmssl import sm2
 
     if not seal or not seal.get("signature") or not seal.get("public_key"):
         return False
@@ -341,7 +351,7 @@ def sm2_verify(data: bytes, seal: dict[str, Any]) -> bool:
         return False
     try:
         public_hex = str(seal["public_key"])
-        crypt = sm2.CryptSM2(private_key="", public_key=public_hex)
+        crypt = _sm2("", public_hex)
         return bool(crypt.verify(str(seal["signature"]), _sm2_e(public_hex, bytes.fromhex(digest))))
     except (ValueError, TypeError, IndexError):
         return False
