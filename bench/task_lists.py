@@ -1,11 +1,12 @@
 """Task lists and the certificate query with 10 k and 1 M certificates on PostgreSQL.
 
-Fills a fresh database with N certificates in a realistic mix of states, each with its original
+Fills a fresh database with N certificates in a realistic mix of states, in time order (numbers and
+dates grow with the id, as a lab issues them), each with its original
 record (INSERT … SELECT generate_series, then VACUUM ANALYZE as autovacuum would), opens the connection pool as
 `metrolab serve` does, then times what pages run: the home page's counters for a checker and
 signatory (待核验 / 待批准 …, as the page asks them), an exact count for comparison, and the
 certificate query (first page, a status filter, a number search, a year's numbers, a later page),
-and the statistics page (by month and by instrument type over a year, by month over all time).
+and the statistics page (by month, instrument type and verifier over a year, by month over all time).
 
     .venv/bin/python bench/task_lists.py --sizes 10000,1000000
 Prints a table, writes bench/results/task_lists.json."""
@@ -40,11 +41,11 @@ FILL_RECORDS = """
 INSERT INTO original_record (id, number, instrument_type, form_version, customer, instrument_name, serial,
                              model, manufacturer, verified_on, standards, environment, data, conclusion,
                              status, verifier, created_at, updated_at, last_revision_hash, draft_page, draft_seq)
-SELECT {offset} + g, 'YS' || (2020 + g % 6) || '-' || lpad(g::text, 7, '0'),
+SELECT {offset} + g, 'YS' || (2020 + (g - 1) * 6 / {n}) || '-' || lpad(g::text, 7, '0'),
        (ARRAY['fuel_dispenser','methane_detector','pressure_gauge'])[1 + g % 3],
        (SELECT min(id) FROM form_version), {customer},
        (ARRAY['燃油加油机','甲烷检测报警器','压力表'])[1 + g % 3], 'SN' || g, 'M-' || (g % 50), '',
-       DATE '2020-01-01' + (g % 2190), '[]', '{{}}', '{{}}', '合格', 'saved', {verifier}, now(), now(), '', '', 0
+       DATE '2020-01-01' + ((g - 1)::bigint * 2190 / {n})::int, '[]', '{{}}', '{{}}', '合格', 'saved', {verifier}, now(), now(), '', '', 0
 FROM generate_series(1, {n}) AS g;
 SELECT setval(pg_get_serial_sequence('original_record', 'id'), (SELECT max(id) FROM original_record));
 """
@@ -52,12 +53,12 @@ FILL = """
 INSERT INTO certificate (number, kind, status, lock_version, revision, instrument_type, customer, record, context, signers,
                          compiler_edits, verified_on, valid_until, conclusion, pdf_sha256, signature, issue_error,
                          printed_at, recall_reason, created_at, issued_at)
-SELECT CASE WHEN g % 10 < 7 THEN 'JD' || (2020 + g % 6) || '-' || lpad(g::text, 7, '0') END,
+SELECT CASE WHEN g % 10 < 7 THEN 'JD' || (2020 + (g - 1) * 6 / {n}) || '-' || lpad(g::text, 7, '0') END,
        '检定证书',
        (ARRAY['released','released','released','released','printed','printed','issued','approving','checking','compiling'])[1 + g % 10],
        1, 1, (ARRAY['fuel_dispenser','methane_detector','pressure_gauge'])[1 + g % 3], {customer}, {offset} + g,
        json_build_object('instrument', json_build_object('serial', 'SN' || g)), '{{}}', '{{}}',
-       DATE '2020-01-01' + (g % 2190), DATE '2020-06-01' + (g % 2190), '合格',
+       DATE '2020-01-01' + ((g - 1)::bigint * 2190 / {n})::int, DATE '2020-06-01' + ((g - 1)::bigint * 2190 / {n})::int, '合格',
        CASE WHEN g % 10 < 7 THEN md5(g::text) || md5(g::text) ELSE '' END,
        CASE WHEN g % 10 < 7 THEN json_build_object('pades', true, 'reason', '检定证书', 'signer', '压测批准员')
             ELSE '{{}}'::json END,
@@ -104,7 +105,10 @@ async def main():
     out["exact_count_approving"] = await timed(lambda: services.task_count("approving", me))
     out["query_first_page"] = await timed(lambda: services.search_certificates(page_no=1))
     out["query_status_checking"] = await timed(lambda: services.search_certificates(status="checking"))
-    out["query_number_search"] = await timed(lambda: services.search_certificates(q="JD2023-00001"))
+    # One number's first digits (about 100 certificates of 2023), as a clerk types it.
+    probe = N * 55 // 100 // 10 * 10 + 3  # numbered: g % 10 < 7
+    q_number = f"JD{2020 + (probe - 1) * 6 // N}-{probe:07d}"[:-2]
+    out["query_number_search"] = await timed(lambda: services.search_certificates(q=q_number))
     # A year's numbers: a sixth of the certificates match (the newest first, counted to 1000+).
     out["query_number_common"] = await timed(lambda: services.search_certificates(q="JD2023"))
     out["query_page_100"] = await timed(lambda: services.search_certificates(page_no=100))
@@ -115,6 +119,7 @@ async def main():
     out["statistics_month_year"] = await timed(lambda: grouped("certificates", "month", *year), runs=7)
     out["statistics_type_year"] = await timed(
         lambda: grouped("certificates", "instrument_type", *year), runs=7)
+    out["statistics_verifier_year"] = await timed(lambda: grouped("certificates", "verifier", *year), runs=7)
     out["statistics_month_all"] = await timed(lambda: grouped("certificates", "month", None, None), runs=7)
     await close_pool()
     print(json.dumps(out))
