@@ -27,8 +27,8 @@ COUNT_CAP = 1000
 
 def counted(ids: Select, text: str) -> tuple[Select, int]:
     """How a list of certificates is counted: ``ids`` and the cap. A search counts to its own
-    cap, newest first as its pages show them — in no order PostgreSQL may walk the number's
-    index, and "2023" in number order starts behind every JD2020-… to JD2022-…"""
+    cap, newest first as its pages show them — left to itself, PostgreSQL may count in the
+    number index's order, where "2023" starts behind every JD2020-… to JD2022-…"""
     if not searchable(text):
         return ids, paging.COUNT_CAP
     return ids.order_by(Certificate.id, ascending=False), COUNT_CAP
