@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from conftest import run, ui_login
 
@@ -177,7 +178,9 @@ def test_design_a_shipped_form_preview_undo_autosave_and_conflict(page, make_use
         "document.querySelector('#dz-save').dataset.state === 'conflict'", timeout=15_000
     )
     banner = page.locator("#dz-banner")
-    assert "保存冲突" in banner.inner_text() and "李明" in banner.inner_text()
+    # The banner names who saved once the designer has asked the server (after the state is set).
+    expect(banner).to_contain_text("保存冲突", timeout=15_000)
+    assert "李明" in banner.inner_text()
     assert banner.locator("[data-banner=export]").is_visible()
     shot(page, "designer-conflict.png")
     other.reload()
