@@ -343,7 +343,6 @@ def sm2_seal(data: bytes, private_hex: str, public_hex: str) -> dict[str, str]:
 
 
 def sm2_verify(data: bytes, seal: dict[str, Any]) -> bool:
-
     if not seal or not seal.get("signature") or not seal.get("public_key"):
         return False
     digest = sm3_hex(data)
