@@ -1,8 +1,8 @@
 """Task lists and the certificate query with 10 k and 1 M certificates on PostgreSQL.
 
-Fills a fresh database with N certificates in a realistic mix of states, in time order (numbers and
-dates grow with the id, as a lab issues them), each with its original
-record (INSERT … SELECT generate_series, then VACUUM ANALYZE as autovacuum would), opens the connection pool as
+Fills a fresh database with N certificates in a realistic mix of states, in time order (numbers
+and dates grow with the id, as a lab issues them), each with its original record (INSERT … SELECT
+generate_series, then VACUUM ANALYZE as autovacuum would), opens the connection pool as
 `metrolab serve` does, then times what pages run: the home page's counters for a checker and
 signatory (待核验 / 待批准 …, as the page asks them), an exact count for comparison, and the
 certificate query (first page, a status filter, a number search, a year's numbers, a later page),
@@ -105,14 +105,14 @@ async def main():
     out["exact_count_approving"] = await timed(lambda: services.task_count("approving", me))
     out["query_first_page"] = await timed(lambda: services.search_certificates(page_no=1))
     out["query_status_checking"] = await timed(lambda: services.search_certificates(status="checking"))
-    # One number's first digits (about 100 certificates of 2023), as a clerk types it.
+    # One number's first digits (the 70 numbered certificates among 100 of 2023), as a clerk types it.
     probe = N * 55 // 100 // 10 * 10 + 3  # numbered: g % 10 < 7
     q_number = f"JD{2020 + (probe - 1) * 6 // N}-{probe:07d}"[:-2]
     out["query_number_search"] = await timed(lambda: services.search_certificates(q=q_number))
     # A year's numbers: a sixth of the certificates match (the newest first, counted to 1000+).
     out["query_number_common"] = await timed(lambda: services.search_certificates(q="JD2023"))
     out["query_page_100"] = await timed(lambda: services.search_certificates(page_no=100))
-    # 统计分析 as its page asks: by month over one year, and over all time (every issued certificate).
+    # 统计分析 as its page asks: over one year by month, type and verifier; by month over all time.
     from datetime import date
     from metrolab.statistics.queries import grouped
     year = (date(2025, 1, 1), date(2025, 12, 31))

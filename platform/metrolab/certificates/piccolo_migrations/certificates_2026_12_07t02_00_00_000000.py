@@ -58,7 +58,8 @@ async def _drop() -> None:
     await engine.run_ddl("DROP INDEX IF EXISTS certificate_number_suffix")
     await engine.run_ddl("DROP FUNCTION IF EXISTS metrolab_prefix_query(text)")
     await engine.run_ddl("DROP FUNCTION IF EXISTS metrolab_suffixes(text)")
-    if (await engine.run_ddl("SELECT count(*) AS n FROM pg_extension WHERE extname = 'pg_trgm'"))[0]["n"]:
+    trgm = await engine.run_ddl("SELECT count(*) AS n FROM pg_extension WHERE extname = 'pg_trgm'")
+    if trgm[0]["n"]:  # put back what the earlier migration made
         await engine.run_ddl(
             "CREATE INDEX IF NOT EXISTS certificate_number_trgm "
             "ON certificate USING gin (number gin_trgm_ops)"
