@@ -36,7 +36,8 @@ from metrolab.db import close_pool, open_pool
 
 N = int(sys.argv[1])
 # A record for every certificate, as a lab has (its 出厂编号, model and instrument name are searched
-# with the certificate's number; its verifier is the 待核验 counter's and the statistics' verifier).
+# with the certificate's number; its verifier is the 待核验 counter's, and the certificate's signers
+# name it as compiling does: the statistics' verifier).
 FILL_RECORDS = """
 INSERT INTO original_record (id, number, instrument_type, form_version, customer, instrument_name, serial,
                              model, manufacturer, verified_on, standards, environment, data, conclusion,
@@ -57,7 +58,8 @@ SELECT CASE WHEN g % 10 < 7 THEN 'JD' || (2020 + (g - 1) * 6 / {n}) || '-' || lp
        '检定证书',
        (ARRAY['released','released','released','released','printed','printed','issued','approving','checking','compiling'])[1 + g % 10],
        1, 1, (ARRAY['fuel_dispenser','methane_detector','pressure_gauge'])[1 + g % 3], {customer}, {offset} + g,
-       json_build_object('instrument', json_build_object('serial', 'SN' || g)), '{{}}', '{{}}',
+       json_build_object('instrument', json_build_object('serial', 'SN' || g)),
+       json_build_object('verifier', {verifier}), '{{}}',
        DATE '2020-01-01' + ((g - 1)::bigint * 2190 / {n})::int, DATE '2020-06-01' + ((g - 1)::bigint * 2190 / {n})::int, '合格',
        CASE WHEN g % 10 < 7 THEN md5(g::text) || md5(g::text) ELSE '' END,
        CASE WHEN g % 10 < 7 THEN json_build_object('pades', true, 'reason', '检定证书', 'signer', '压测批准员')
@@ -86,7 +88,7 @@ async def main():
     t0 = time.perf_counter()
     for statement in FILL_RECORDS.format(offset=offset, customer=c.id, verifier=verifier.id, n=N).split(";")[:-1]:
         await DB.run_ddl(statement)
-    await DB.run_ddl(FILL.format(customer=c.id, offset=offset, n=N))
+    await DB.run_ddl(FILL.format(customer=c.id, offset=offset, verifier=verifier.id, n=N))
     fill_s = time.perf_counter() - t0
     # The steady state autovacuum keeps (statistics, visibility map), not a bulk load's first minute.
     await DB.run_ddl("VACUUM ANALYZE original_record")

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 
 from conftest import run
 from factories import as_user, entrustment_async
 
 
-def _certificate(customer_id: int, number: str, conclusion: str, on: str) -> None:
+def _certificate(
+    customer_id: int, number: str | None, conclusion: str, on: str, status: str = "issued"
+) -> None:
+    """A certificate as the product leaves it: an issued one has its number and issue time."""
     from metrolab.certificates.tables import Certificate
 
     run(
         Certificate(
             number=number,
+            issued_at=datetime.now(UTC) if number else None,
             customer=customer_id,
             instrument_type="methane_detector",
             conclusion=conclusion,
             verified_on=date.fromisoformat(on),
-            status="issued",
+            status=status,
         ).save()
     )
 
@@ -36,6 +40,8 @@ def test_customers_side_by_side_and_exported(db, browser, make_user):
     _certificate(e["customer"], "JD-S-1", "合格", "2026-03-01")
     _certificate(e["customer"], "JD-S-2", "不合格", "2026-04-01")
     _certificate(other.id, "JD-S-3", "合格", "2025-04-01")
+    # Not a certificate yet: still being compiled (统计查询 does not count it either).
+    _certificate(e["customer"], None, "合格", "2026-05-01", status="compiling")
     browser.login(clerk)
 
     page = browser.get("/statistics/customers")

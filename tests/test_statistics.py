@@ -52,6 +52,7 @@ def _data(make_user):  # noqa: ANN001, ANN202
                     instrument_type=code,
                     customer=customer.id,
                     record=rec.id,
+                    signers={"verifier": who["id"]},  # as compiling from the record sets it
                     verified_on=day,
                     conclusion=conclusion,
                     status="issued",
@@ -82,6 +83,9 @@ def test_grouping_by_month_type_department_and_verifier(db, make_user):
     assert types == {"燃油加油机": 3, "甲烷检测报警仪": 2}
     departments = {r.key: r.total for r in run(grouped("certificates", "department", None, None))}
     assert departments == {"流量容量室": 3, "气体检测室": 2}
+    # The certificate's own 检定员 (the one its signers name), by name.
+    by_verifier = {r.key: r.total for r in run(grouped("certificates", "verifier", None, None))}
+    assert by_verifier == {"周检定": 3, "钱检定": 2}
     verifiers = {
         r.key: r.total for r in run(grouped("records", "verifier", date(2026, 4, 1), None))
     }
@@ -102,3 +106,28 @@ def test_page_chart_and_exports(browser, make_user):
     )
     assert list(csv.reader(io.StringIO(text)))[1][:2] == ["统计测试煤矿", "5"]
     assert browser.get("/statistics", params={"start": "2026-13-01"}).status_code == 400
+
+
+def test_a_certificate_is_counted_under_the_verifier_its_signers_name(db, make_user):
+    """The database derives certificate.verifier from signers on every write: a certificate handed
+    to another verifier moves in the statistics, and a verifier that is not an id reads 未填."""
+    from metrolab.certificates.tables import Certificate
+    from metrolab.statistics.queries import grouped
+
+    _data(make_user)
+    other = make_user("verifier", full_name="孙检定")
+    first = run(Certificate.select(Certificate.id).order_by(Certificate.id).first())["id"]
+    run(
+        Certificate.update({Certificate.signers: {"verifier": other["id"]}}).where(
+            Certificate.id == first
+        )
+    )
+    by_verifier = {r.key: r.total for r in run(grouped("certificates", "verifier", None, None))}
+    assert by_verifier == {"周检定": 2, "钱检定": 2, "孙检定": 1}
+    run(
+        Certificate.update({Certificate.signers: {"verifier": "某人"}}).where(
+            Certificate.id == first
+        )
+    )
+    by_verifier = {r.key: r.total for r in run(grouped("certificates", "verifier", None, None))}
+    assert by_verifier == {"周检定": 2, "钱检定": 2, "（未填）": 1}

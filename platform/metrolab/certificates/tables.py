@@ -71,6 +71,8 @@ class Certificate(Table, tablename="certificate"):
     signers = JSON(
         default={}
     )  # {"verifier": user_id, "checker": …, "approver": …}: signature images
+    # The database also holds ``verifier``, generated from signers->'verifier' (the certificate's
+    # 检定员, grouped by 统计分析); not declared here, since Piccolo would write it.
     template_version = ForeignKey(TemplateVersion, null=True, on_delete=OnDelete.restrict)
     # What the compiler states on the certificate that the record does not hold (§7.1: 备注, cover
     # fields); applied by derive_content, so it is part of what is signed (compiler_edits.py).

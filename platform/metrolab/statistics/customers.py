@@ -12,7 +12,7 @@ from metrolab.business.tables import Entrustment
 from metrolab.certificates.tables import Certificate
 from metrolab.customers.tables import Customer
 from metrolab.kernel.matching import contains
-from metrolab.statistics.queries import EXCLUDED_STATUSES
+from metrolab.statistics.queries import counted_certificates
 from metrolab.web.i18n import N_
 
 HEADER = (
@@ -42,12 +42,10 @@ async def customer_rows(
     )
     certs = Certificate.select(
         Certificate.customer, Certificate.conclusion, Count(alias="n")
-    ).where(Certificate.status.not_in(list(EXCLUDED_STATUSES)) & Certificate.customer.is_not_null())
+    ).where(counted_certificates() & Certificate.customer.is_not_null())
     last = Certificate.select(
         Certificate.customer, Max(Certificate.verified_on, alias="last")
-    ).where(
-        Certificate.status.not_in(list(EXCLUDED_STATUSES)) & Certificate.verified_on.is_not_null()
-    )
+    ).where(counted_certificates() & Certificate.verified_on.is_not_null())
     if start:
         certs, last = (
             certs.where(Certificate.verified_on >= start),
