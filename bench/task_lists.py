@@ -5,8 +5,9 @@ and dates grow with the id, as a lab issues them), each with its original record
 generate_series, then VACUUM ANALYZE as autovacuum would), opens the connection pool as
 `metrolab serve` does, then times what pages run: the home page's counters for a checker and
 signatory (待核验 / 待批准 …, as the page asks them), an exact count for comparison, and the
-certificate query (first page, a status filter, a number search, a year's numbers, a later page),
-and the statistics page (by month, instrument type and verifier over a year, by month over all time).
+certificate query (first page, a status filter, a number search, a year's numbers, two digits, a
+later page), and the statistics page (certificates by month, instrument type and verifier over a
+year, by month over all time; records by verifier over a year).
 
     .venv/bin/python bench/task_lists.py --sizes 10000,1000000
 Prints a table, writes bench/results/task_lists.json."""
@@ -113,16 +114,20 @@ async def main():
     out["query_number_search"] = await timed(lambda: services.search_certificates(q=q_number))
     # A year's numbers: a sixth of the certificates match (the newest first, counted to 1000+).
     out["query_number_common"] = await timed(lambda: services.search_certificates(q="JD2023"))
+    # Two digits of a serial or number: found among the newest certificates (counted to 1000+).
+    out["query_digits"] = await timed(lambda: services.search_certificates(q="12"))
     out["query_page_100"] = await timed(lambda: services.search_certificates(page_no=100))
     # 统计分析 as its page asks: over one year by month, type and verifier; by month over all time.
     from datetime import date
     from metrolab.statistics.queries import grouped
     year = (date(2025, 1, 1), date(2025, 12, 31))
-    out["statistics_month_year"] = await timed(lambda: grouped("certificates", "month", *year), runs=7)
+    out["statistics_month_year"] = await timed(lambda: grouped("certificates", "month", *year), runs=15)
     out["statistics_type_year"] = await timed(
-        lambda: grouped("certificates", "instrument_type", *year), runs=7)
-    out["statistics_verifier_year"] = await timed(lambda: grouped("certificates", "verifier", *year), runs=7)
-    out["statistics_month_all"] = await timed(lambda: grouped("certificates", "month", None, None), runs=7)
+        lambda: grouped("certificates", "instrument_type", *year), runs=15)
+    out["statistics_verifier_year"] = await timed(lambda: grouped("certificates", "verifier", *year), runs=15)
+    out["statistics_month_all"] = await timed(lambda: grouped("certificates", "month", None, None), runs=15)
+    out["statistics_records_verifier_year"] = await timed(
+        lambda: grouped("records", "verifier", *year), runs=15)
     await close_pool()
     print(json.dumps(out))
 

@@ -1,5 +1,6 @@
 """Finding a certificate by what a person types: any part of its number, in any case, with the
-characters typed taken as themselves — through PostgreSQL's suffix index or the plain scan alike."""
+characters typed taken as themselves — walking the newest certificates or through the indexes
+(PostgreSQL's number suffix index) alike."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def found(q: str) -> set[str]:
     return {r["number"] for r in rows if r["number"]}
 
 
-@pytest.mark.parametrize("through", ["suffix index", "plain scan"])
+@pytest.mark.parametrize("through", ["the newest certificates", "the indexes"])
 def test_a_number_is_found_by_any_part_of_it_and_typed_characters_are_themselves(
     lab,  # noqa: F811
     monkeypatch,
@@ -37,8 +38,8 @@ def test_a_number_is_found_by_any_part_of_it_and_typed_characters_are_themselves
 ):
     _rows, people = lab
     numbered(people)
-    if through == "plain scan":  # as if PostgreSQL expected a year's certificates
-        monkeypatch.setattr(search, "SUFFIX_INDEX_ROWS", 0)
+    if through == "the indexes":  # as if a million newer certificates came first
+        monkeypatch.setattr(search, "NEWEST", 1)
     assert found("JD2026-0000123") == {"JD2026-0000123"}  # the whole number
     assert found("jd2026-000") == {"JD2026-0000123", "JD2026-0001230"}  # its start, any case
     assert found("0000123") == {"JD2026-0000123", "JD2025-0000123"}  # its end
@@ -59,3 +60,28 @@ def test_a_search_counts_to_its_own_cap_newest_first(lab, monkeypatch):  # noqa:
     assert (f"{total}", [r["id"] for r in rows]) == ("2+", [ids["JD2025-0000123"]])
     rows, total = run(services.search_certificates(per_page=1))  # no search: the list's own cap
     assert f"{total}" == str(len(ids))
+
+
+@pytest.mark.parametrize("newest", [1, 2, 3])
+@pytest.mark.parametrize("max_ids", [0, 1000])
+def test_how_a_search_is_asked_never_changes_what_it_finds(lab, monkeypatch, newest, max_ids):  # noqa: F811
+    """Walking the newest certificates first, or the indexes; the matching records by id or
+    looked up row by row: every page and count is the one the plain question gives."""
+    _rows, people = lab
+    numbered(people)
+    asked = [("JD2026", 1, 1), ("JD2026", 1, 2), ("jd20", 2, 1), ("jd20", 2, 2), ("jd20", 2, 3)]
+    asked += [("SN-FIND", 2, 1), ("SN-FIND-3", 1, 1), ("0000123", 1, 2), ("nothing", 1, 1)]
+
+    def answers() -> list[tuple[list[int], str]]:
+        out = []
+        for q, per_page, page_no in asked:
+            rows, total = run(services.search_certificates(q=q, per_page=per_page, page_no=page_no))
+            out.append(([r["id"] for r in rows], f"{total}"))
+        return out
+
+    plain = answers()  # a handful of certificates: all of them are the newest
+    monkeypatch.setattr(search, "NEWEST", newest)
+    monkeypatch.setattr(search, "MAX_IDS", max_ids)
+    monkeypatch.setattr(search, "COUNT_CAP", 3)
+    capped = [(ids, total if int(total) <= 3 else "3+") for ids, total in plain]
+    assert answers() == capped

@@ -28,7 +28,7 @@ from metrolab.certificates.tables import Certificate
 from metrolab.certificates.workflow import certificate_label
 from metrolab.kernel.errors import Conflict, Forbidden, NotFound, Refused
 from metrolab.kernel.matching import contains
-from metrolab.kernel.paging import Total, page_total
+from metrolab.kernel.paging import Total
 from metrolab.kernel.text import CONTROL_CHARS, actor_id, check_plain_text
 from metrolab.workflows import services as wf
 
@@ -990,16 +990,11 @@ async def search_certificates(
         Certificate.issue_error,
         Certificate.customer.name.as_alias("customer_name"),
     ]
-    query, ids = Certificate.select(*cols), Certificate.select(Certificate.id)
     where: list[Combinable] = []
     if status == "issued_any":
         where.append(Certificate.pdf_sha256 != "")
     elif status:
         where.append(Certificate.status == status)
-    from metrolab.certificates import search
-
-    if (found := await search.matching(q)) is not None:
-        where.append(found)
     if issued_from:
         where.append(
             Certificate.issued_at >= datetime.combine(issued_from, datetime.min.time(), UTC)
@@ -1008,18 +1003,11 @@ async def search_certificates(
         where.append(Certificate.issued_at < datetime.combine(issued_to, datetime.max.time(), UTC))
     if mine and user is not None:
         where.append(Certificate.record.verifier == actor_id(user))
-    for w in where:
-        query, ids = query.where(w), ids.where(w)
-    # Paged in SQL (newest first, by the primary key): the list stays fast with a million certificates.
-    page_no = max(1, page_no)
-    rows = (
-        await query.order_by(Certificate.id, ascending=False)
-        .limit(per_page)
-        .offset((page_no - 1) * per_page)
-        .output(load_json=True)
+    from metrolab.certificates import search
+
+    rows, total = await search.listed(
+        cols, where, q, page_no=page_no, per_page=per_page, load_json=True
     )
-    ids, cap = search.counted(ids, q)
-    total = await page_total(ids, page_no=page_no, per_page=per_page, shown=len(rows), cap=cap)
     for r in rows:
         r["label"] = certificate_label(r)
         r["serial"] = ((r.get("context") or {}).get("instrument") or {}).get("serial", "")

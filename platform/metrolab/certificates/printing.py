@@ -18,7 +18,7 @@ from metrolab.certificates import search as finder
 from metrolab.certificates.tables import Certificate, PrintLog
 from metrolab.engine.documents import merge_pdfs
 from metrolab.kernel.errors import Conflict, NotFound, Refused
-from metrolab.kernel.paging import Total, page_total
+from metrolab.kernel.paging import Total
 
 PAGE_SIZE = 30
 NOT_PRINTABLE = ("recalled", "voided")  # and any certificate with a newer issued revision
@@ -53,9 +53,7 @@ async def search(
         where.append(Certificate.status.is_in(PRINT_STATES[print_status]))
     if kind:
         where.append(Certificate.kind == kind)
-    if (found := await finder.matching(q)) is not None:
-        where.append(found)
-    query = Certificate.select(
+    columns = [
         Certificate.id,
         Certificate.number,
         Certificate.kind,
@@ -69,18 +67,8 @@ async def search(
         Certificate.superseded_by,
         Certificate.superseded_by.number.as_alias("superseded_by_number"),
         Certificate.customer.name.as_alias("customer_name"),
-    )
-    ids = Certificate.select(Certificate.id)
-    for clause in where:
-        query, ids = query.where(clause), ids.where(clause)
-    page_no = max(1, page_no)
-    rows = (
-        await query.order_by(Certificate.id, ascending=False)
-        .limit(per_page)
-        .offset((page_no - 1) * per_page)
-    )
-    ids, cap = finder.counted(ids, q)
-    total = await page_total(ids, page_no=page_no, per_page=per_page, shown=len(rows), cap=cap)
+    ]
+    rows, total = await finder.listed(columns, where, q, page_no=page_no, per_page=per_page)
     return rows, total, total.pages(per_page)
 
 

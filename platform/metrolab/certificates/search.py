@@ -5,8 +5,9 @@ What is typed is taken literally (``kernel.matching``): % and _ are characters, 
 from __future__ import annotations
 
 import functools
-import json
 import operator
+from dataclasses import dataclass
+from typing import Any
 
 from piccolo.columns.combination import WhereRaw
 from piccolo.custom_types import Combinable
@@ -25,44 +26,17 @@ MAX_SEARCH = 200
 COUNT_CAP = 1000
 
 
-def counted(ids: Select, text: str) -> tuple[Select, int]:
-    """How a list of certificates is counted: ``ids`` and the cap. A search counts to its own
-    cap, newest first as its pages show them — left to itself, PostgreSQL may count in the
-    number index's order, where "2023" starts behind every JD2020-… to JD2022-…"""
-    if not searchable(text):
-        return ids, paging.COUNT_CAP
-    return ids.order_by(Certificate.id, ascending=False), COUNT_CAP
-
-
 def searchable(text: str) -> str:
     """Search text as a database can take it: printable characters, at most 200."""
     return "".join(ch for ch in (text or "") if ch.isprintable())[:MAX_SEARCH].strip()
 
 
-# A number search the planner expects to match fewer certificates than this goes through the
-# number's suffix index (its cost grows with the rows found); more, and walking the newest
-# certificates until the page and the count are full is quicker (its cost falls as they grow).
-SUFFIX_INDEX_ROWS = 15_000
-
-
-async def _number_contains(q: str) -> Combinable:
-    """Certificates whose number contains ``q``.
-
-    On PostgreSQL a rare ``q`` is one range of the suffix index (a number contains q when one of
-    its suffixes begins with q). Each suffix is unique, so the planner cannot tell a rare q from
-    one shared by a year's numbers ("JD2023") and would read 100 k rows through the index for the
-    latter; its estimate for the plain ILIKE, from the column's histogram, can, so it is asked
-    first (one planning round trip, no rows read)."""
-    plain = contains(Certificate.number, q)
+def _number_contains(q: str) -> Combinable:
+    """Certificates whose number contains ``q``, through PostgreSQL's suffix index: a number
+    contains q when one of its suffixes begins with q, so the numbers are one range of the index,
+    a few pages for a rare q at any size (its cost grows with the numbers found)."""
     if not isinstance(Certificate._meta.db, PostgresEngine):
-        return plain
-    explained = await Certificate.raw(
-        "EXPLAIN (FORMAT JSON) SELECT 1 FROM certificate WHERE " + plain.querystring.template,
-        *plain.querystring.args,
-    )
-    expected = json.loads(next(iter(explained[0].values())))[0]["Plan"]["Plan Rows"]
-    if expected >= SUFFIX_INDEX_ROWS:
-        return plain
+        return contains(Certificate.number, q)
     return WhereRaw('metrolab_suffixes("certificate"."number") @@ metrolab_prefix_query({})', q)
 
 
@@ -79,8 +53,18 @@ async def _ids(table: type[Table], condition: Combinable) -> list[int] | Select:
     return ids
 
 
-async def matching(text: str) -> Combinable | None:
-    """The condition for ``text`` (None when nothing was typed).
+@dataclass(frozen=True)
+class Conditions:
+    """What was typed, as two conditions that find the same certificates: one cheap to test row
+    by row while walking the newest certificates, one through the indexes for a search whose
+    certificates are few or old (the walk would pass every newer one first)."""
+
+    row_by_row: Combinable
+    indexed: Combinable
+
+
+async def conditions(text: str) -> Conditions | None:
+    """The conditions for ``text`` (None when nothing was typed).
 
     Only the certificate's own columns are tested: the customers and records that match are
     found first (each one small query), so that PostgreSQL combines the certificate's indexes
@@ -93,18 +77,16 @@ async def matching(text: str) -> Combinable | None:
     if not q:
         return None
     # The id tests come first: PostgreSQL tests an OR's arms in the order written, and a row
-    # that has the customer asked for is then kept without building its number's suffixes.
+    # that has the customer asked for is then kept without testing its number.
     found: list[Combinable] = []
     if customers := await _ids(Customer, contains(Customer.name, q)):
         found.append(Certificate.customer.is_in(customers))
-    records = await _ids(
-        OriginalRecord,
+    record_matches = (
         contains(OriginalRecord.serial, q)
         | contains(OriginalRecord.model, q)
-        | contains(OriginalRecord.instrument_name, q),
+        | contains(OriginalRecord.instrument_name, q)
     )
-    if records:
-        found.append(Certificate.record.is_in(records))
+    records = await _ids(OriginalRecord, record_matches)
     types = [
         t["code"]
         for t in await catalogue.list_types()
@@ -112,5 +94,97 @@ async def matching(text: str) -> Combinable | None:
     ]
     if types:
         found.append(Certificate.instrument_type.is_in(types))
-    found.append(await _number_contains(q))
-    return functools.reduce(operator.or_, found)
+    row_by_row, indexed = list(found), list(found)
+    if isinstance(records, list):
+        if records:
+            row_by_row.append(Certificate.record.is_in(records))
+            indexed.append(Certificate.record.is_in(records))
+    else:  # many records: each certificate's own looked up (a walk), or all of them (a hash)
+        row_by_row.append(
+            WhereRaw(
+                '(SELECT {} FROM "original_record" '
+                'WHERE "original_record"."id" = "certificate"."record")',
+                record_matches.querystring,
+            )
+        )
+        indexed.append(Certificate.record.is_in(records))
+    row_by_row.append(contains(Certificate.number, q))
+    indexed.append(_number_contains(q))
+    return Conditions(
+        functools.reduce(operator.or_, row_by_row), functools.reduce(operator.or_, indexed)
+    )
+
+
+# A search first walks this many of the newest certificates (a bounded cost, some milliseconds):
+# when its page fills among them it is the page, and when they hold more than the cap the count
+# is "1000+". A search that does not (few or old certificates: "JD2023" at the end of 2026) asks
+# the indexes instead, whose cost grows with the certificates found, not with the newer ones.
+NEWEST = 10_000
+
+
+async def _newest_floor() -> int | None:
+    """The id from which the newest ``NEWEST`` certificates start (None: there are no more)."""
+    row = (
+        await Certificate.select(Certificate.id)
+        .order_by(Certificate.id, ascending=False)
+        .offset(NEWEST - 1)
+        .first()
+    )
+    return row["id"] if row else None
+
+
+async def listed(
+    columns: list[Any],
+    where: list[Combinable],
+    text: str,
+    *,
+    page_no: int,
+    per_page: int,
+    load_json: bool = False,
+) -> tuple[list[dict[str, Any]], paging.Total]:
+    """A page of certificates (``columns``, newest first, by the primary key so that a list at a
+    million certificates stays fast) with ``where`` and the search ``text``, and the list's count:
+    "10000+" without a search, "1000+" with one (a year's certificates match "2023")."""
+    page_no = max(1, page_no)
+
+    def chosen(*extra: Combinable) -> tuple[Select, Select]:
+        query, ids = Certificate.select(*columns), Certificate.select(Certificate.id)
+        for clause in [*where, *extra]:
+            query, ids = query.where(clause), ids.where(clause)
+        return query, ids
+
+    async def page(query: Select) -> list[dict[str, Any]]:
+        return await (
+            query.order_by(Certificate.id, ascending=False)
+            .limit(per_page)
+            .offset((page_no - 1) * per_page)
+            .output(load_json=load_json)
+        )
+
+    async def total(ids: Select, shown: int, cap: int) -> paging.Total:
+        return await paging.page_total(
+            ids, page_no=page_no, per_page=per_page, shown=shown, cap=cap
+        )
+
+    found = await conditions(text)
+    if found is None:
+        query, ids = chosen()
+        rows = await page(query)
+        return rows, await total(ids, len(rows), paging.COUNT_CAP)
+    floor = await _newest_floor()
+    if floor is None:  # every certificate is among the newest
+        query, ids = chosen(found.row_by_row)
+        rows = await page(query)
+        return rows, await total(ids, len(rows), COUNT_CAP)
+    newest = Certificate.id >= floor
+    query, ids = chosen(found.row_by_row & newest)
+    rows = await page(query)
+    if len(rows) < per_page:  # not a page among the newest: through the indexes
+        query, ids = chosen(found.indexed)
+        rows = await page(query)
+        return rows, await total(ids, len(rows), COUNT_CAP)
+    counted = await paging.capped_count(ids, shown_up_to=page_no * per_page, cap=COUNT_CAP)
+    if counted.capped:
+        return rows, counted
+    _query, ids = chosen(found.indexed)  # fewer than the cap among the newest: count them all
+    return rows, await paging.capped_count(ids, shown_up_to=page_no * per_page, cap=COUNT_CAP)
