@@ -123,7 +123,8 @@ NEWEST = 10_000
 
 
 async def _newest_floor() -> int | None:
-    """The id from which the newest ``NEWEST`` certificates start (None: there are no more)."""
+    """The id from which the newest ``NEWEST`` certificates start (None: there are fewer, so
+    every certificate is among them)."""
     row = (
         await Certificate.select(Certificate.id)
         .order_by(Certificate.id, ascending=False)
