@@ -45,6 +45,9 @@ def _number_contains(q: str) -> Combinable:
 MAX_IDS = 1000
 
 
+TRIGRAM = 3  # characters a trigram index needs to look a search up
+
+
 async def _ids(table: type[Table], condition: Combinable) -> list[int] | Select:
     key = table._meta.primary_key
     ids = await table.select(key).where(condition).limit(MAX_IDS + 1).output(as_list=True)
@@ -61,6 +64,9 @@ class Conditions:
 
     row_by_row: Combinable
     indexed: Combinable
+    # False when more records match than are named by id: counting through the indexes would
+    # then read every matching record (two digits of a serial match a tenth of a million).
+    records_by_id: bool = True
 
 
 async def conditions(text: str) -> Conditions | None:
@@ -86,7 +92,13 @@ async def conditions(text: str) -> Conditions | None:
         | contains(OriginalRecord.model, q)
         | contains(OriginalRecord.instrument_name, q)
     )
-    records = await _ids(OriginalRecord, record_matches)
+    # Fewer than three characters have no trigram for the records' indexes to look up: naming
+    # the matching records would read them all ("压测" at a million records: 1.2 s), so each
+    # certificate's record is looked up as the newest are walked.
+    if len(q) >= TRIGRAM:
+        records = await _ids(OriginalRecord, record_matches)
+    else:
+        records = OriginalRecord.select(OriginalRecord.id).where(record_matches)
     types = [
         t["code"]
         for t in await catalogue.list_types()
@@ -111,24 +123,27 @@ async def conditions(text: str) -> Conditions | None:
     row_by_row.append(contains(Certificate.number, q))
     indexed.append(_number_contains(q))
     return Conditions(
-        functools.reduce(operator.or_, row_by_row), functools.reduce(operator.or_, indexed)
+        functools.reduce(operator.or_, row_by_row),
+        functools.reduce(operator.or_, indexed),
+        records_by_id=isinstance(records, list),
     )
 
 
-# A search first walks this many of the newest certificates (a bounded cost, some milliseconds):
-# when its page fills among them it is the page, and when they hold more than the cap the count
-# is "1000+". A search that does not (few or old certificates: "JD2023" at the end of 2026) asks
-# the indexes instead, whose cost grows with the certificates found, not with the newer ones.
-NEWEST = 10_000
+# A search first walks the newest certificates, a bounded cost: its page among the newest
+# PAGE_WINDOW (about a millisecond at any size), its count among the newest COUNT_WINDOW ("1000+"
+# when they hold that many). A search whose page is not among them (few or old certificates:
+# "JD2023" at the end of 2026) asks the indexes, whose cost grows with the certificates found.
+PAGE_WINDOW = 2_000
+COUNT_WINDOW = 10_000
 
 
-async def _newest_floor() -> int | None:
-    """The id from which the newest ``NEWEST`` certificates start (None: there are fewer, so
-    every certificate is among them)."""
+async def _newest_from(n: int) -> int | None:
+    """The id from which the newest ``n`` certificates start (None: there are fewer, so every
+    certificate is among them)."""
     row = (
         await Certificate.select(Certificate.id)
         .order_by(Certificate.id, ascending=False)
-        .offset(NEWEST - 1)
+        .offset(n - 1)
         .first()
     )
     return row["id"] if row else None
@@ -147,6 +162,7 @@ async def listed(
     million certificates stays fast) with ``where`` and the search ``text``, and the list's count:
     "10000+" without a search, "1000+" with one (a year's certificates match "2023")."""
     page_no = max(1, page_no)
+    shown_up_to = page_no * per_page
 
     def chosen(*extra: Combinable) -> tuple[Select, Select]:
         query, ids = Certificate.select(*columns), Certificate.select(Certificate.id)
@@ -172,20 +188,25 @@ async def listed(
         query, ids = chosen()
         rows = await page(query)
         return rows, await total(ids, len(rows), paging.COUNT_CAP)
-    floor = await _newest_floor()
+    # When many records match, the indexes would read every one of them: walk further first.
+    floor = await _newest_from(PAGE_WINDOW if found.records_by_id else COUNT_WINDOW)
     if floor is None:  # every certificate is among the newest
         query, ids = chosen(found.row_by_row)
         rows = await page(query)
         return rows, await total(ids, len(rows), COUNT_CAP)
-    newest = Certificate.id >= floor
-    query, ids = chosen(found.row_by_row & newest)
+    query, _ = chosen(found.row_by_row & (Certificate.id >= floor))
     rows = await page(query)
     if len(rows) < per_page:  # not a page among the newest: through the indexes
         query, ids = chosen(found.indexed)
         rows = await page(query)
         return rows, await total(ids, len(rows), COUNT_CAP)
-    counted = await paging.capped_count(ids, shown_up_to=page_no * per_page, cap=COUNT_CAP)
-    if counted.capped:
+    floor = await _newest_from(COUNT_WINDOW)
+    newest = [found.row_by_row] if floor is None else [found.row_by_row & (Certificate.id >= floor)]
+    _query, ids = chosen(*newest)
+    counted = await paging.capped_count(ids, shown_up_to=shown_up_to, cap=COUNT_CAP)
+    if counted.capped or floor is None:
         return rows, counted
+    if not found.records_by_id:  # all the matching records would be read: "at least" these
+        return rows, paging.Total(int(counted), capped=True)
     _query, ids = chosen(found.indexed)  # fewer than the cap among the newest: count them all
-    return rows, await paging.capped_count(ids, shown_up_to=page_no * per_page, cap=COUNT_CAP)
+    return rows, await paging.capped_count(ids, shown_up_to=shown_up_to, cap=COUNT_CAP)
