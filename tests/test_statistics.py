@@ -131,3 +131,11 @@ def test_a_certificate_is_counted_under_the_verifier_its_signers_name(db, make_u
     )
     by_verifier = {r.key: r.total for r in run(grouped("certificates", "verifier", None, None))}
     assert by_verifier == {"周检定": 2, "钱检定": 2, "（未填）": 1}
+
+
+def test_grouping_by_conclusion_names_each_conclusion(db, make_user):
+    from metrolab.statistics.queries import grouped
+
+    _data(make_user)
+    rows = {r.key: r.total for r in run(grouped("certificates", "conclusion", None, None))}
+    assert rows == {"合格": 4, "不合格": 1}

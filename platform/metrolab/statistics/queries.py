@@ -100,33 +100,14 @@ async def type_names() -> dict[str, str]:
     }
 
 
-async def _customer_names(ids: Collection[Any]) -> dict[Any, str]:
-    from metrolab.customers.tables import Customer
-
+async def _names(key: Any, name: Any, ids: Collection[Any]) -> dict[Any, str]:
+    """{id: name} for the ids found, in one small query; an id without a name is left out."""
     if not ids:
         return {}
-    rows = await Customer.select(Customer.id, Customer.name).where(Customer.id.is_in(list(ids)))
-    return {r["id"]: r["name"] for r in rows}
-
-
-async def _verifier_names(ids: Collection[Any]) -> dict[Any, str]:
-    from metrolab.accounts.tables import User
-
-    if not ids:
-        return {}
-    rows = await User.select(User.id, User.full_name).where(User.id.is_in(list(ids)))
-    return {r["id"]: r["full_name"] for r in rows}
-
-
-async def _department_names(ids: Collection[Any]) -> dict[Any, str]:
-    from metrolab.accounts.tables import User
-
-    if not ids:
-        return {}
-    rows = await User.select(User.id, User.department.name.as_alias("department")).where(
-        User.id.is_in(list(ids))
+    rows = await key._meta.table.select(key.as_alias("id"), name.as_alias("name")).where(
+        key.is_in(list(ids))
     )
-    return {r["id"]: r["department"] for r in rows if r["department"]}
+    return {r["id"]: r["name"] for r in rows if r["name"]}
 
 
 def _month(day: Any) -> str:
@@ -134,22 +115,25 @@ def _month(day: Any) -> str:
 
 
 async def _labeller(dimension: str, keys: Collection[Any]) -> Callable[[Any], str]:
-    """How a grouped key reads on the page: a month, a type's, customer's or person's name."""
+    """How a grouped key reads on the page: a month, a conclusion, a type's, customer's or
+    person's name."""
+    from metrolab.accounts.tables import User
+    from metrolab.customers.tables import Customer
+
     if dimension == "month":
         return _month
-    found = {k for k in keys if k not in (None, "")}
-    names: dict[Any, str] = {}
-    if dimension == "instrument_type":
-        names = await type_names()
-    elif dimension == "customer":
-        names = await _customer_names(found)
-    elif dimension == "verifier":
-        names = await _verifier_names(found)
-    elif dimension == "department":
-        names = await _department_names(found)
+    if dimension == "conclusion":
+        return lambda key: key or UNFILLED
     if dimension == "instrument_type":  # a type without a name keeps its code
-        return lambda key: names.get(key, key) if key else UNFILLED
-    return lambda key: names.get(key, UNFILLED)
+        types = await type_names()
+        return lambda key: types.get(key, key) if key else UNFILLED
+    key, name = {
+        "customer": (Customer.id, Customer.name),
+        "verifier": (User.id, User.full_name),
+        "department": (User.id, User.department.name),
+    }[dimension]
+    names = await _names(key, name, {k for k in keys if k is not None})
+    return lambda found: names.get(found, UNFILLED)
 
 
 async def grouped(
