@@ -6,7 +6,8 @@ generate_series, then VACUUM ANALYZE as autovacuum would), opens the connection 
 `metrolab serve` does, then times what pages run: the home page's counters for a checker and
 signatory (待核验 / 待批准 …, as the page asks them), an exact count for comparison, and the
 certificate query (first page, a status filter, a number search, a year's numbers, two digits, a
-later page), and the statistics page (certificates by month, instrument type and verifier over a
+later page), the 原始记录 list (all, 我的记录, a serial, a record number, a year's numbers, two
+digits, a later page), and the statistics page (certificates by month, instrument type and verifier over a
 year, by month over all time; records by verifier over a year).
 
     .venv/bin/python bench/task_lists.py --sizes 10000,1000000
@@ -117,6 +118,18 @@ async def main():
     # Two digits of a serial or number: found among the newest certificates (counted to 1000+).
     out["query_digits"] = await timed(lambda: services.search_certificates(q="12"))
     out["query_page_100"] = await timed(lambda: services.search_certificates(page_no=100))
+    # 原始记录 as its list asks (a page of 50, newest first, counted): all, 我的记录, a rare 出厂编号
+    # and record number (old records: through the trigram indexes), a year's numbers, two digits.
+    from metrolab.records import services as records
+    out["records_first_page"] = await timed(lambda: records.search())
+    out["records_mine"] = await timed(lambda: records.search(verifier=verifier.id))
+    out["records_mine_none"] = await timed(lambda: records.search(verifier=u.id))
+    out["records_serial"] = await timed(lambda: records.search(f"SN{probe}"))
+    q_record = f"YS{2020 + (probe - 1) * 6 // N}-{probe:07d}"[:-1]
+    out["records_number"] = await timed(lambda: records.search(q_record))
+    out["records_number_common"] = await timed(lambda: records.search("YS2023"))
+    out["records_digits"] = await timed(lambda: records.search("12"))
+    out["records_page_100"] = await timed(lambda: records.search(page_no=100))
     # 统计分析 as its page asks: over one year by month, type and verifier; by month over all time.
     from datetime import date
     from metrolab.statistics.queries import grouped

@@ -74,7 +74,8 @@ def test_draft_compute_autosave_save_and_revise(lab, new_browser, make_user):
     assert audit_rows("record.revised", rec["id"])[0]["details"]["reason"] == "型号抄错"
     assert len(api.get(f"/api/v1/records/{rec['id']}/revisions").json()) == 2
     mine = api.get("/api/v1/records?mine=true").json()
-    assert [r["id"] for r in mine] == [rec["id"]]
+    assert [r["id"] for r in mine["items"]] == [rec["id"]]
+    assert (mine["total"], mine["total_capped"], mine["pages"], mine["page"]) == (1, False, 1, 1)
 
 
 def test_api_autosaves_arriving_out_of_order_keep_the_latest(lab, new_browser, make_user):

@@ -8,8 +8,8 @@ import pytest
 
 from conftest import run
 from metrolab.business import services
-from metrolab.certificates import search
 from metrolab.certificates.tables import Certificate
+from metrolab.kernel import listing
 from test_api_certificates import compiled, lab  # noqa: F401 - the fixture
 
 NUMBERS = ("JD2026-0000123", "JD2026-0001230", "JD2025-0000123", "JD_2026%50", "Q'U\\OTE:*&|!")
@@ -39,7 +39,7 @@ def test_a_number_is_found_by_any_part_of_it_and_typed_characters_are_themselves
     _rows, people = lab
     numbered(people)
     if through == "the indexes":  # as if a million newer certificates came first
-        monkeypatch.setattr(search, "PAGE_WINDOW", 1)
+        monkeypatch.setattr(listing, "PAGE_WINDOW", 1)
     assert found("JD2026-0000123") == {"JD2026-0000123"}  # the whole number
     assert found("jd2026-000") == {"JD2026-0000123", "JD2026-0001230"}  # its start, any case
     assert found("0000123") == {"JD2026-0000123", "JD2025-0000123"}  # its end
@@ -55,7 +55,7 @@ def test_a_number_is_found_by_any_part_of_it_and_typed_characters_are_themselves
 def test_a_search_counts_to_its_own_cap_newest_first(lab, monkeypatch):  # noqa: F811
     _rows, people = lab
     ids = numbered(people)
-    monkeypatch.setattr(search, "COUNT_CAP", 2)
+    monkeypatch.setattr(listing, "SEARCH_COUNT_CAP", 2)
     rows, total = run(services.search_certificates(q="JD20", per_page=1))
     assert (f"{total}", [r["id"] for r in rows]) == ("2+", [ids["JD2025-0000123"]])
     rows, total = run(services.search_certificates(per_page=1))  # no search: the list's own cap
@@ -83,16 +83,16 @@ def test_how_a_search_is_asked_never_changes_what_it_finds(lab, monkeypatch, win
         return out
 
     plain = answers()  # a handful of certificates: all of them are the newest
-    monkeypatch.setattr(search, "PAGE_WINDOW", windows[0])
-    monkeypatch.setattr(search, "COUNT_WINDOW", windows[1])
-    monkeypatch.setattr(search, "MAX_IDS", max_ids)
-    monkeypatch.setattr(search, "COUNT_CAP", 3)
+    monkeypatch.setattr(listing, "PAGE_WINDOW", windows[0])
+    monkeypatch.setattr(listing, "COUNT_WINDOW", windows[1])
+    monkeypatch.setattr(listing, "MAX_IDS", max_ids)
+    monkeypatch.setattr(listing, "SEARCH_COUNT_CAP", 3)
     for (q, _, _), (ids, total), (plain_ids, plain_total) in zip(
         asked, answers(), plain, strict=True
     ):
         assert ids == plain_ids
         exact = plain_total if int(plain_total) <= 3 else "3+"
-        many_records = max_ids == 0 or len(q) < search.TRIGRAM  # records not named by id
+        many_records = max_ids == 0 or len(q) < listing.TRIGRAM  # records not named by id
         if many_records and total != exact:  # at least as many as it says
             assert total.endswith("+") and int(total[:-1]) < int(plain_total)
         else:

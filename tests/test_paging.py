@@ -57,3 +57,27 @@ def test_a_page_that_is_not_full_ends_the_count_without_asking_again(lab, monkey
     assert (len(rows), int(total), len(asked)) == (2, 3, 1)  # a full page: counted
     rows, total = run(services.search_certificates(q="SN-LAST", per_page=2, page_no=5))
     assert (rows, int(total), len(asked)) == ([], 3, 2)  # past the end: counted, not guessed 8
+
+
+def test_the_next_page_link_opens_the_next_page(browser, make_user, monkeypatch):
+    """下一页 on a paged list (the shared pager) is followed as a person clicks it, and shows the
+    rows after the first page's, not the first page again."""
+    import re
+
+    from metrolab.customers import services as customers
+    from metrolab.customers.tables import Customer
+
+    monkeypatch.setattr(customers, "PAGE_SIZE", 2)
+    run(Customer.insert(*[Customer(name=f"翻页测试单位{i}", category="煤矿") for i in range(5)]))
+    browser.login(make_user("clerk"))
+    url, seen = "/customers?q=翻页测试", []
+    for expected_page in (1, 2, 3):
+        html = browser.get(url).text
+        assert f"第 {expected_page} 页 / 共 3 页" in html
+        seen += re.findall(r"翻页测试单位\d", html)
+        following = re.search(r'<a href="([^"]+)">下一页</a>', html)
+        if expected_page < 3:
+            url = following.group(1).replace("&amp;", "&")
+        else:
+            assert following is None
+    assert seen == [f"翻页测试单位{i}" for i in range(5)]

@@ -233,3 +233,24 @@ async def check_database(engine: Engine, url: str) -> None:
         raise DatabaseUnavailable(
             f"无法连接数据库 {redact_url(url)}：{exc.__class__.__name__}: {exc}"
         ) from exc
+
+
+async def trigram_ready(engine: Engine) -> bool:
+    """Whether pg_trgm's index operators can be used (made here when the role may create it):
+    migrations that add trigram search indexes ask first. Without it searches stay correct, only
+    slower, and the migration says so."""
+    if not isinstance(engine, PostgresEngine):
+        return False
+    rows = await engine.run_ddl(
+        "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') AS installed, "
+        "EXISTS (SELECT 1 FROM pg_available_extension_versions WHERE name = 'pg_trgm' "
+        "AND (trusted OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user))) "
+        "AND has_database_privilege(current_database(), 'CREATE') AS creatable"
+    )
+    if rows[0]["installed"]:
+        return True
+    if rows[0]["creatable"]:
+        await engine.run_ddl("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        return True
+    print("pg_trgm cannot be created here: searches scan (no trigram index)")
+    return False

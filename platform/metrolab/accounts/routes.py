@@ -21,7 +21,7 @@ from metrolab.web.auth import SESSION_COOKIE, CurrentUser
 from metrolab.web.errors import UserError
 from metrolab.web.i18n import LANGUAGES, _
 from metrolab.web.pages import form_dict, page, see_other
-from metrolab.web.params import Id
+from metrolab.web.params import Id, OptionalId, PageNo, SearchText
 from metrolab.web.permissions import AUTHENTICATED, PUBLIC, authenticated, perm
 
 
@@ -188,11 +188,11 @@ async def revoke_token(request: Request, token_id: Id) -> Response:
 @get("/staff", opt=perm("staff.view"), include_in_schema=False)
 async def staff_list(
     request: Request,
-    q: str = "",
-    department: int | None = None,
-    role: str = "",
-    status: str = "active",
-    page_no: int = 1,
+    q: SearchText = "",
+    department: OptionalId = None,
+    role: SearchText = "",
+    status: SearchText = "active",
+    page_no: PageNo = 1,
 ) -> Template:
     rows, pages = await staff.search(q, department, role, status, page_no)
     return page(

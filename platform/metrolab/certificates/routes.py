@@ -4,10 +4,9 @@ JSON twins are in api.py, the public verification pages in verify_routes.py."""
 from __future__ import annotations
 
 import contextlib
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, Response, Router, get, post
-from litestar.params import QueryParameter
 from litestar.response import Template
 
 from metrolab import jobs
@@ -212,7 +211,7 @@ async def certificate_list(
     q: SearchText = "",
     kind: SearchText = "",
     print_status: SearchText = "",
-    page_no: Annotated[PageNo, QueryParameter(name="page")] = 1,
+    page_no: PageNo = 1,
 ) -> Template:
     rows, total, pages = await printing.search(print_status, q, kind, page_no, printable_only=False)
     return page(
@@ -455,7 +454,7 @@ async def print_list(
     print_status: SearchText = "待打印",
     q: SearchText = "",
     kind: SearchText = "",
-    page_no: Annotated[PageNo, QueryParameter(name="page")] = 1,
+    page_no: PageNo = 1,
 ) -> Template:
     rows, total, pages = await printing.search(print_status, q, kind, page_no)
     return page(

@@ -36,6 +36,15 @@ async def standards_for_picker(
     return list(await _service().standards_for_picker(on, instrument_type))
 
 
+async def types_named(text: str) -> list[str]:
+    """The codes of the instrument types whose name contains ``text`` (any case) or whose code
+    it is: what a search box finds by the type's name."""
+    q = text.lower()
+    return [
+        t["code"] for t in await list_types() if q in type_name(t).lower() or q == t["code"].lower()
+    ]
+
+
 def type_name(t: dict[str, Any] | None) -> str:
     if not t:
         return ""

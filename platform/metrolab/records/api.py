@@ -11,7 +11,7 @@ from litestar import Request, get, post, put
 
 from metrolab.records import services
 from metrolab.web.api import errors
-from metrolab.web.params import Id, LongText, SearchText, ShortText, StructId
+from metrolab.web.params import Id, LongText, PageNo, SearchText, ShortText, StructId
 from metrolab.web.permissions import perm
 
 TAGS = ["records"]
@@ -87,9 +87,16 @@ async def api_records(
     q: SearchText = "",
     status: Literal["", "draft", "saved"] = "",
     mine: bool = False,
-) -> list[dict[str, Any]]:
+    page_no: PageNo = 1,
+) -> dict[str, Any]:
+    """A page of 50, newest first: ``items``, ``total`` (``total_capped`` when the count stopped:
+    "more than"), ``pages`` and ``page``, as the certificate lists answer."""
     verifier = request.user.id if mine else None
-    return _json(await services.search(q, status, verifier))
+    rows, total = await services.search(
+        q, status, verifier, page_no=page_no, per_page=services.PER_PAGE
+    )
+    pages = total.pages(services.PER_PAGE)
+    return {"items": _json(rows), **total.as_json(), "pages": int(pages), "page": page_no}
 
 
 @post(

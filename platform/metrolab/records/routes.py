@@ -18,7 +18,7 @@ from metrolab.records import api, services
 from metrolab.web.errors import UserError
 from metrolab.web.i18n import _
 from metrolab.web.pages import is_htmx, page, see_other
-from metrolab.web.params import INT32_MAX, Id, SearchText
+from metrolab.web.params import INT32_MAX, Id, PageNo, SearchText
 from metrolab.web.permissions import perm
 
 STATUS_ZH = {"draft": "草稿", "saved": "已保存"}
@@ -90,11 +90,27 @@ async def _editor(
 
 
 @get("/records", opt=perm("records.view"), include_in_schema=False)
-async def record_list(request: Request, q: SearchText = "", mine: SearchText = "") -> Template:
+async def record_list(
+    request: Request,
+    q: SearchText = "",
+    mine: SearchText = "",
+    page_no: PageNo = 1,
+) -> Template:
     verifier = request.user.id if mine else None
-    rows = await services.search(q, "draft" if mine == "drafts" else "", verifier)
+    status = "draft" if mine == "drafts" else ""
+    rows, total = await services.search(
+        q, status, verifier, page_no=page_no, per_page=services.PER_PAGE
+    )
     return page(
-        "records/list.html", title=_("原始记录"), rows=rows, q=q, mine=mine, status_zh=STATUS_ZH
+        "records/list.html",
+        title=_("原始记录"),
+        rows=rows,
+        total=total,
+        page_no=page_no,
+        pages=total.pages(services.PER_PAGE),
+        q=q,
+        mine=mine,
+        status_zh=STATUS_ZH,
     )
 
 

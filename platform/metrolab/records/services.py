@@ -9,13 +9,16 @@ a record changed behind the application's back.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import operator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
+from piccolo.custom_types import Combinable
 from piccolo.query.methods.count import Count
 
 from metrolab.audit import chain
@@ -33,8 +36,10 @@ from metrolab.engine.forms.scopes import build
 from metrolab.engine.forms.walk import visit
 from metrolab.forms import catalogue as indicators
 from metrolab.forms.services import published_version
+from metrolab.kernel import listing
 from metrolab.kernel.errors import Conflict, NotFound, Refused
 from metrolab.kernel.matching import contains
+from metrolab.kernel.paging import Total
 from metrolab.kernel.text import actor_id
 from metrolab.records.tables import OriginalRecord, RecordRevision
 
@@ -282,38 +287,70 @@ async def record_or_404(record_id: int) -> dict[str, Any]:
     return rec
 
 
+PER_PAGE = 50
+
+
 async def search(
-    q: str = "", status: str = "", verifier: int | None = None, limit: int = 100
-) -> list[dict[str, Any]]:
-    query = (
-        OriginalRecord.select(
-            OriginalRecord.id,
-            OriginalRecord.number,
-            OriginalRecord.instrument_type,
-            OriginalRecord.instrument_name,
-            OriginalRecord.serial,
-            OriginalRecord.verified_on,
-            OriginalRecord.conclusion,
-            OriginalRecord.status,
-            OriginalRecord.updated_at,
-            OriginalRecord.customer.name.as_alias("customer_name"),
-            OriginalRecord.verifier.full_name.as_alias("verifier_name"),
-        )
-        .order_by(OriginalRecord.id, ascending=False)
-        .limit(limit)
-    )
-    if q:
-        query = query.where(
-            contains(OriginalRecord.number, q)
-            | contains(OriginalRecord.serial, q)
-            | contains(OriginalRecord.instrument_name, q)
-            | contains(OriginalRecord.customer.name, q)
-        )
+    q: str = "",
+    status: str = "",
+    verifier: int | None = None,
+    *,
+    page_no: int = 1,
+    per_page: int = PER_PAGE,
+) -> tuple[list[dict[str, Any]], Total]:
+    """A page of 原始记录 (newest first) and the list's count. What is typed finds a record by its
+    number, 出厂编号, model, instrument name or type, or the customer; at a million records the
+    page costs what the newest records or the indexes answer (``kernel.listing``)."""
+    columns = [
+        OriginalRecord.id,
+        OriginalRecord.number,
+        OriginalRecord.instrument_type,
+        OriginalRecord.instrument_name,
+        OriginalRecord.serial,
+        OriginalRecord.verified_on,
+        OriginalRecord.conclusion,
+        OriginalRecord.status,
+        OriginalRecord.updated_at,
+        OriginalRecord.customer.name.as_alias("customer_name"),
+        OriginalRecord.verifier.full_name.as_alias("verifier_name"),
+    ]
+    where: list[Combinable] = []
     if status:
-        query = query.where(OriginalRecord.status == status)
+        where.append(OriginalRecord.status == status)
     if verifier is not None:
-        query = query.where(OriginalRecord.verifier == verifier)
-    return await query
+        where.append(OriginalRecord.verifier == verifier)
+    return await listing.newest_first(
+        OriginalRecord, columns, where, await _found(q), page_no=page_no, per_page=per_page
+    )
+
+
+async def _found(text: str) -> listing.Found | None:
+    """What was typed, on the record's own columns: the matching customers are named by id
+    first, so that PostgreSQL combines the record's indexes (trigrams of the number, serial, model
+    and name; the customer column) instead of joining every record to its customer."""
+    from metrolab.customers.tables import Customer
+
+    q = listing.searchable(text)
+    if not q:
+        return None
+    arms: list[Combinable] = []
+    if customers := await listing.ids_matching(Customer, contains(Customer.name, q)):
+        arms.append(OriginalRecord.customer.is_in(customers))
+    if types := await indicators.types_named(q):
+        arms.append(OriginalRecord.instrument_type.is_in(types))
+    arms += [
+        contains(column, q)
+        for column in (
+            OriginalRecord.number,
+            OriginalRecord.serial,
+            OriginalRecord.model,
+            OriginalRecord.instrument_name,
+        )
+    ]
+    condition = functools.reduce(operator.or_, arms)
+    # Under three characters no trigram index can look it up: a count the newest records cannot
+    # finish says "more than n" rather than read every record.
+    return listing.Found(condition, condition, countable=len(q) >= listing.TRIGRAM)
 
 
 async def _next_number(year: int) -> str:

@@ -27,31 +27,14 @@ TRIGRAM = {
 }
 
 
-async def _can_use_trigram(engine) -> bool:  # noqa: ANN001
-    rows = await engine.run_ddl(
-        "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') AS installed, "
-        "EXISTS (SELECT 1 FROM pg_available_extension_versions WHERE name = 'pg_trgm' "
-        "AND (trusted OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user))) "
-        "AND has_database_privilege(current_database(), 'CREATE') AS creatable"
-    )
-    if rows[0]["installed"]:
-        return True
-    if rows[0]["creatable"]:
-        await engine.run_ddl("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        return True
-    print("certificates: pg_trgm cannot be created here; certificate searches scan (no trigram index)")
-    return False
-
-
 async def _create() -> None:
-    from piccolo.engine.postgres import PostgresEngine
-
     from metrolab.certificates.tables import Certificate
+    from metrolab.db import trigram_ready
 
     engine = Certificate._meta.db
     for name, on in INDEXES.items():
         await engine.run_ddl(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
-    if isinstance(engine, PostgresEngine) and await _can_use_trigram(engine):
+    if await trigram_ready(engine):
         for name, (table, column) in TRIGRAM.items():
             await engine.run_ddl(
                 f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin ({column} gin_trgm_ops)"
