@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from piccolo.custom_types import Combinable
+from piccolo.query import OrderByRaw
 from piccolo.query.methods.select import Select
 from piccolo.table import Table
 
@@ -87,9 +88,15 @@ async def newest_first(
             query, ids = query.where(clause), ids.where(clause)
         return query, ids
 
-    async def page(query: Select) -> list[dict[str, Any]]:
+    async def page(query: Select, found_first: bool = False) -> list[dict[str, Any]]:
+        # Through the indexes the rows are found first and then sorted: ordered by the key
+        # itself, PostgreSQL may walk the key from the newest testing every row instead (a
+        # year's record numbers at 1 M: 450 ms walking, 115 ms found then sorted).
+        order = (
+            OrderByRaw(f"{key._meta.get_full_name(with_alias=False)} + 0") if found_first else key
+        )
         return await (
-            query.order_by(key, ascending=False)
+            query.order_by(order, ascending=False)
             .limit(per_page)
             .offset((page_no - 1) * per_page)
             .output(load_json=load_json)
@@ -114,7 +121,7 @@ async def newest_first(
     rows = await page(query)
     if len(rows) < per_page:  # not a page among the newest: through the indexes
         query, ids = chosen(found.indexed)
-        rows = await page(query)
+        rows = await page(query, found_first=True)
         return rows, await total(ids, len(rows), SEARCH_COUNT_CAP)
     floor = await _newest_from(table, COUNT_WINDOW)
     newest = [found.row_by_row] if floor is None else [found.row_by_row & (key >= floor)]
@@ -124,5 +131,5 @@ async def newest_first(
         return rows, counted
     if not found.countable:  # all the matching rows would be read: "at least" these
         return rows, paging.Total(int(counted), capped=True)
-    _query, ids = chosen(found.indexed)  # fewer than the cap among the newest: count them all
+    _query, ids = chosen(found.indexed)  # fewer than the cap among the newest
     return rows, await paging.capped_count(ids, shown_up_to=shown_up_to, cap=SEARCH_COUNT_CAP)

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
+from piccolo.columns.combination import WhereRaw
 from piccolo.custom_types import Combinable
 from piccolo.query.methods.count import Count
 
@@ -318,7 +319,10 @@ async def search(
     if status:
         where.append(OriginalRecord.status == status)
     if verifier is not None:
-        where.append(OriginalRecord.verifier == verifier)
+        # A literal, not $1: after five runs asyncpg's statement gets a generic plan, which takes
+        # any verifier for an average one and walks every record for one who has none (173 ms at
+        # 1 M records, against 0.1 ms through (verifier, id)). One statement per verifier.
+        where.append(WhereRaw(f'"original_record"."verifier" = {int(verifier)}'))
     return await listing.newest_first(
         OriginalRecord, columns, where, await _found(q), page_no=page_no, per_page=per_page
     )
@@ -338,7 +342,7 @@ async def _found(text: str) -> listing.Found | None:
         arms.append(OriginalRecord.customer.is_in(customers))
     if types := await indicators.types_named(q):
         arms.append(OriginalRecord.instrument_type.is_in(types))
-    arms += [
+    own = [
         contains(column, q)
         for column in (
             OriginalRecord.number,
@@ -347,7 +351,7 @@ async def _found(text: str) -> listing.Found | None:
             OriginalRecord.instrument_name,
         )
     ]
-    condition = functools.reduce(operator.or_, arms)
+    condition = functools.reduce(operator.or_, [*arms, *own])
     # Under three characters no trigram index can look it up: a count the newest records cannot
     # finish says "more than n" rather than read every record.
     return listing.Found(condition, condition, countable=len(q) >= listing.TRIGRAM)
