@@ -7,8 +7,12 @@ generate_series, then VACUUM ANALYZE as autovacuum would), opens the connection 
 signatory (待核验 / 待批准 …, as the page asks them), an exact count for comparison, and the
 certificate query (first page, a status filter, a number search, a year's numbers, two digits, a
 later page), the 原始记录 list (all, 我的记录, a serial, a record number, a year's numbers, two
-digits, a later page), and the statistics page (certificates by month, instrument type and verifier over a
-year, by month over all time; records by verifier over a year).
+digits, a later page), the 委托单 list (one for every four certificates, from 200 customers: all, a
+number, a year's numbers, a rare and a common customer, 待发放, a state, a later page), the 检定任务
+list (a task for every certificate: all, mine, 待编制, 待分配, a 出厂编号, 委托单号 and certificate
+number, two digits, a later page) with the verifier's home counters, and the statistics page
+(certificates by month, instrument type and verifier over a year, by month over all time; records
+by verifier over a year).
 
     .venv/bin/python bench/task_lists.py --sizes 10000,1000000
 Prints a table, writes bench/results/task_lists.json."""
@@ -70,6 +74,38 @@ SELECT CASE WHEN g % 10 < 7 THEN 'JD' || (2020 + (g - 1) * 6 / {n}) || '-' || lp
        now(), CASE WHEN g % 10 < 7 THEN now() END
 FROM generate_series(1, {n}) AS g
 """
+# 委托单 of four instruments each, from 200 customers; one rare customer's two entrustments are
+# old. A task for every certificate (its record and certificate). What a lab has in hand is the
+# newest: older entrustments are released, as are their tasks.
+FILL_CUSTOMERS = """
+INSERT INTO customer (name, credit_code, category, address, phone, remarks, created_at)
+SELECT '压测委托单位' || lpad(c::text, 3, '0'), '', '', '', '', '', now() FROM generate_series(1, 200) AS c
+"""
+FILL_ENTRUSTMENTS = """
+INSERT INTO entrustment (id, number, customer, contact, phone, requested_date, onsite, form_version, data,
+                         status, lock_version, created_by, created_at, received_at, received_by, received_count)
+SELECT {offset} + e, 'WT' || (2020 + (e - 1) * 6 / {n}) || '-' || lpad(e::text, 7, '0'),
+       CASE WHEN e IN (5, 6) THEN {rare} ELSE {first_customer} + 1 + e % 200 END, '联系人' || e % 50, '', NULL,
+       false, (SELECT min(id) FROM form_version), '{{}}',
+       CASE WHEN e > {n} - 20 THEN (ARRAY['registered','received','in_progress','completed'])[1 + e % 4]
+            ELSE 'released' END, 1, NULL, now(), now(), NULL, 4
+FROM generate_series(1, {n}) AS e;
+SELECT setval(pg_get_serial_sequence('entrustment', 'id'), (SELECT max(id) FROM entrustment));
+"""
+FILL_TASKS = """
+INSERT INTO verification_task (entrustment, line, instrument_type, name, model, serial, manufacturer, quantity,
+                               fee, department, assigned_to, record, certificate, status, released_at)
+SELECT {entrustments} + 1 + (g - 1) / 4, 1 + (g - 1) % 4,
+       (ARRAY['fuel_dispenser','methane_detector','pressure_gauge'])[1 + g % 3],
+       (ARRAY['燃油加油机','甲烷检测报警器','压力表'])[1 + g % 3], 'M-' || (g % 50), 'SN' || g, '', 1, '', '',
+       CASE WHEN g <= {n} - 80 OR g % 4 <> 0 THEN {verifier} END,
+       CASE WHEN g <= {n} - 80 OR g % 4 >= 2 THEN {records} + g END,
+       CASE WHEN g <= {n} - 80 OR g % 4 = 3 THEN {certificates} + g END,
+       CASE WHEN g > {n} - 80 THEN (ARRAY['registered','assigned','recording','certifying'])[1 + g % 4]
+            ELSE 'released' END,
+       CASE WHEN g <= {n} - 80 THEN now() END
+FROM generate_series(1, {n}) AS g
+"""
 
 async def timed(fn, runs=15):
     times = []
@@ -86,15 +122,26 @@ async def main():
                                 ["checker", "signatory"])
     verifier = await staff.create_user(
         {"username": "bench_verifier", "full_name": "压测检定员", "password": "bench-pass-1"}, ["verifier"])
-    offset = (await DB.run_ddl("SELECT coalesce(max(id), 0) AS n FROM original_record"))[0]["n"]
+    rare = Customer(name="罕见委托单位"); await rare.save()
+    async def top(table):
+        return (await DB.run_ddl(f"SELECT coalesce(max(id), 0) AS n FROM {table}"))[0]["n"]
+    offset, certificates = await top("original_record"), await top("certificate")
     t0 = time.perf_counter()
     for statement in FILL_RECORDS.format(offset=offset, customer=c.id, verifier=verifier.id, n=N).split(";")[:-1]:
         await DB.run_ddl(statement)
     await DB.run_ddl(FILL.format(customer=c.id, offset=offset, verifier=verifier.id, n=N))
+    first_customer = await top("customer")
+    await DB.run_ddl(FILL_CUSTOMERS)
+    entrustments = await top("entrustment")
+    fill = FILL_ENTRUSTMENTS.format(offset=entrustments, n=-(-N // 4), rare=rare.id, first_customer=first_customer)
+    for statement in fill.split(";")[:-1]:
+        await DB.run_ddl(statement)
+    await DB.run_ddl(FILL_TASKS.format(entrustments=entrustments, records=offset, certificates=certificates,
+                                       verifier=verifier.id, n=N))
     fill_s = time.perf_counter() - t0
     # The steady state autovacuum keeps (statistics, visibility map), not a bulk load's first minute.
-    await DB.run_ddl("VACUUM ANALYZE original_record")
-    await DB.run_ddl("VACUUM ANALYZE certificate")
+    for table in ("original_record", "certificate", "customer", "entrustment", "verification_task"):
+        await DB.run_ddl(f"VACUUM ANALYZE {table}")
     from datetime import UTC, datetime
     from metrolab.accounts import services as accounts
     from metrolab.business import services
@@ -130,6 +177,33 @@ async def main():
     out["records_number_common"] = await timed(lambda: records.search("YS2023"))
     out["records_digits"] = await timed(lambda: records.search("12"))
     out["records_page_100"] = await timed(lambda: records.search(page_no=100))
+    # 委托单 as its list asks: all, a rare number (old), a year's numbers, a customer with two old
+    # entrustments, one with 1/200 of them, 待发放 (stage=release), a status; 检定任务: all, mine,
+    # 待编制 (the home page's link), 待分配, a rare 出厂编号 and 委托单号, a later page.
+    from metrolab.business import lists
+    e_probe = probe // 4
+    q_entrustment = f"WT{2020 + (e_probe - 1) * 6 // (N // 4)}-{e_probe:07d}"[:-1]
+    out["entrustments_first_page"] = await timed(lambda: lists.entrustments())
+    out["entrustments_number"] = await timed(lambda: lists.entrustments(q_entrustment))
+    out["entrustments_number_common"] = await timed(lambda: lists.entrustments("WT2023"))
+    out["entrustments_customer_rare"] = await timed(lambda: lists.entrustments("罕见委托"))
+    out["entrustments_customer"] = await timed(lambda: lists.entrustments("压测委托单位123"))
+    out["entrustments_release"] = await timed(lambda: lists.entrustments(stage="release"))
+    out["entrustments_received"] = await timed(lambda: lists.entrustments(status="received"))
+    out["entrustments_page_100"] = await timed(lambda: lists.entrustments(page_no=100))
+    v = await accounts.user_for_session(
+        sha256(await accounts.start_session(verifier.id, "127.0.0.1")), datetime.now(UTC))
+    out["home_counters_verifier"] = await timed(lambda: task_counts(v))
+    out["tasks_first_page"] = await timed(lambda: lists.tasks(v))
+    out["tasks_mine"] = await timed(lambda: lists.tasks(v, mine=True))
+    out["tasks_mine_compile"] = await timed(lambda: lists.tasks(v, mine=True, stage="compile"))
+    out["tasks_unassigned"] = await timed(lambda: lists.tasks(v, stage="unassigned"))
+    out["tasks_serial"] = await timed(lambda: lists.tasks(v, q=f"SN{probe}"))
+    out["tasks_entrustment_number"] = await timed(lambda: lists.tasks(v, q=q_entrustment))
+    q_certificate = f"JD{2020 + (probe - 1) * 6 // N}-{probe:07d}"
+    out["tasks_certificate_number"] = await timed(lambda: lists.tasks(v, q=q_certificate))
+    out["tasks_digits"] = await timed(lambda: lists.tasks(v, q="12"))
+    out["tasks_page_100"] = await timed(lambda: lists.tasks(v, page_no=100))
     # 统计分析 as its page asks: over one year by month, type and verifier; by month over all time.
     from datetime import date
     from metrolab.statistics.queries import grouped
@@ -183,13 +257,13 @@ def main() -> None:
     results = [run_size(int(n)) for n in args.sizes.split(",")]
     keys = [k for k in results[0] if isinstance(results[0][k], dict)]
     print("\nTask lists and certificate query on PostgreSQL (p50 / p95 ms)")
-    print(f"{'query':<24}" + "".join(f"{r['certificates']:>22,}" for r in results))
+    print(f"{'query':<30}" + "".join(f"{r['certificates']:>22,}" for r in results))
     for k in keys:
         print(
-            f"{k:<24}"
+            f"{k:<30}"
             + "".join(f"{r[k]['p50_ms']:>12.1f} / {r[k]['p95_ms']:<7.1f}" for r in results)
         )
-    print(f"{'(fill, s)':<24}" + "".join(f"{r['fill_s']:>22.1f}" for r in results))
+    print(f"{'(fill, s)':<30}" + "".join(f"{r['fill_s']:>22.1f}" for r in results))
     out = ROOT / "bench" / "results" / "task_lists.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

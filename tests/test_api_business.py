@@ -199,8 +199,10 @@ def test_only_the_assignee_opens_and_compiles_and_release_of_instruments(lab):
     )
     assert r.status_code == 400
     listed = c.get("/api/v1/tasks/search?mine=true", headers=lab["verifier_h"]).json()
-    assert [t["id"] for t in listed] == [task["id"]] and listed[0]["certificate"] == cid
-    assert c.get("/api/v1/tasks/search?mine=true", headers=lab["other_h"]).json() == []
+    assert [t["id"] for t in listed["items"]] == [task["id"]]
+    assert listed["items"][0]["certificate"] == cid and listed["total"] == 1
+    none = c.get("/api/v1/tasks/search?mine=true", headers=lab["other_h"]).json()
+    assert (none["items"], none["total"], none["pages"], none["page"]) == ([], 0, 1, 1)
     assert run(AuditEvent.count().where(AuditEvent.action == "task.compiled")) == 1
 
     # 仅仪表 release with the customer's signature (the certificate comes later).
@@ -344,6 +346,8 @@ def test_big_ids_and_unknown_objects_are_answered_not_500(lab):
         ("GET", "/api/v1/entrustments?page_no=99999999", None),
         ("GET", "/api/v1/entrustments?q=%00", None),
         ("GET", "/api/v1/tasks/search?q=%00", None),
+        ("GET", "/api/v1/entrustments?status=%00", None),
+        ("GET", "/api/v1/tasks/search?page_no=100001", None),
     ]:
         r = c.request(method, url, json=body, headers=h)
         assert r.status_code in (400, 403, 404), (method, url, r.status_code, r.text)

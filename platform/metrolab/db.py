@@ -235,6 +235,33 @@ async def check_database(engine: Engine, url: str) -> None:
         ) from exc
 
 
+# Number search by suffix (certificates_2026_12_07t02 says why): the functions an index of every
+# suffix of a number is made with, and its query "a suffix begins with q".
+SUFFIX_FUNCTIONS = (
+    # Every suffix of the lower-cased text, each a lexeme as it is (array_to_tsvector does not
+    # parse, so '-' and spaces stay); STRICT: an unnumbered row has no entry.
+    "CREATE OR REPLACE FUNCTION metrolab_suffixes(text) RETURNS tsvector "
+    "LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS "
+    "$$ SELECT array_to_tsvector(ARRAY(SELECT substr(lower($1), i) "
+    "FROM generate_series(1, length($1)) AS i)) $$",
+    # The query "a suffix begins with lower(q)": q as one quoted lexeme with a prefix match, its
+    # quotes and backslashes escaped, lower-cased by the same lower() as the index.
+    "CREATE OR REPLACE FUNCTION metrolab_prefix_query(text) RETURNS tsquery "
+    "LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS "
+    "$$ SELECT ('''' || replace(replace(lower($1), '\\', '\\\\'), '''', '''''') || ''':*')::tsquery $$",
+)
+
+
+async def suffix_search_ready(engine: Engine) -> bool:
+    """Whether a number's suffix index can be made here (PostgreSQL: its functions are made or
+    replaced now, by whichever migration asks first). SQLite searches numbers by LIKE."""
+    if not isinstance(engine, PostgresEngine):
+        return False
+    for sql in SUFFIX_FUNCTIONS:
+        await engine.run_ddl(sql)
+    return True
+
+
 async def trigram_ready(engine: Engine) -> bool:
     """Whether pg_trgm's index operators can be used (made here when the role may create it):
     migrations that add trigram search indexes ask first. Without it searches stay correct, only

@@ -10,11 +10,12 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Request, Response, get, post, put
 
-from metrolab.business import onsite, release, services
+from metrolab.business import lists, onsite, release, services
 from metrolab.business.tables import Entrustment
 from metrolab.certificates.workflow import MAX_BATCH
 from metrolab.engine.forms import parse_submission
 from metrolab.kernel.errors import Refused
+from metrolab.kernel.paging import envelope
 from metrolab.web.api import errors
 from metrolab.web.params import (
     Code,
@@ -126,8 +127,12 @@ async def _entrustment(entrustment_id: int) -> dict[str, Any]:
 async def api_entrustments(
     q: SearchText = "", status: SearchText = "", stage: SearchText = "", page_no: PageNo = 1
 ) -> dict[str, Any]:
-    rows, total = await services.search_entrustments(q, status, stage, page_no)
-    return {"items": rows, "total": total, "page_no": page_no, "per_page": 50}
+    """A page of 50, newest first: ``items``, ``total`` (``total_capped`` when the count stopped:
+    "more than"), ``pages`` and ``page``, as every list answers."""
+    rows, total = await lists.entrustments(
+        q, status, stage, page_no=page_no, per_page=lists.PER_PAGE
+    )
+    return envelope(rows, total, page_no, lists.PER_PAGE)
 
 
 @post(
@@ -293,9 +298,17 @@ async def api_release_detail(release_id: Id) -> dict[str, Any]:
     responses=errors(),
 )
 async def api_tasks(
-    request: Request, mine: bool = False, stage: SearchText = "", q: SearchText = ""
-) -> list[dict[str, Any]]:
-    return await services.search_tasks(request.user, mine, stage, q)
+    request: Request,
+    mine: bool = False,
+    stage: SearchText = "",
+    q: SearchText = "",
+    page_no: PageNo = 1,
+) -> dict[str, Any]:
+    """A page of 50, newest first, in the envelope of ``GET /api/v1/entrustments``."""
+    rows, total = await lists.tasks(
+        request.user, mine, stage, q, page_no=page_no, per_page=lists.PER_PAGE
+    )
+    return envelope(rows, total, page_no, lists.PER_PAGE)
 
 
 @get(

@@ -92,7 +92,7 @@ async def release(
     with_cert = mode != "instrument_only"
     if with_cert:
         await _certificates_ready(chosen, electronic=method == "电子发放")
-    if e["status"] not in ("in_progress", "completed"):
+    if e["status"] not in services.AWAITING_RELEASE:
         raise Conflict("委托单尚未开始检定或已发放，不能发放")
     numbers = []
     if with_cert:

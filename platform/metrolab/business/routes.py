@@ -10,7 +10,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.response import Template
 
 from metrolab import storage
-from metrolab.business import api, onsite, release, services, storage_in
+from metrolab.business import api, lists, onsite, release, services, storage_in
 from metrolab.business.tables import Entrustment
 from metrolab.certificates import workflow as cw
 from metrolab.web.errors import UserError
@@ -59,13 +59,16 @@ ENTRUSTMENT_ACTIONS = ("receive", *services.ENTRUSTMENT_ACTIONS)
 async def entrustment_list(
     q: SearchText = "", status: SearchText = "", stage: SearchText = "", page_no: PageNo = 1
 ) -> Template:
-    rows, total = await services.search_entrustments(q, status, stage, page_no)
+    rows, total = await lists.entrustments(
+        q, status, stage, page_no=page_no, per_page=lists.PER_PAGE
+    )
     return page(
         "business/entrustment_list.html",
         title=_("委托单"),
         rows=rows,
         total=total,
         page_no=page_no,
+        pages=total.pages(lists.PER_PAGE),
         query={"q": q, "status": status, "stage": stage},
         labels=await _state_labels("entrustment"),
     )
@@ -321,13 +324,22 @@ async def entrustment_act(request: Request, entrustment_id: Id, action: str) -> 
 
 @get("/tasks", opt=perm("business.view"), include_in_schema=False)
 async def task_list(
-    request: Request, mine: SearchText = "", stage: SearchText = "", q: SearchText = ""
+    request: Request,
+    mine: SearchText = "",
+    stage: SearchText = "",
+    q: SearchText = "",
+    page_no: PageNo = 1,
 ) -> Template:
-    rows = await services.search_tasks(request.user, bool(mine), stage, q)
+    rows, total = await lists.tasks(
+        request.user, bool(mine), stage, q, page_no=page_no, per_page=lists.PER_PAGE
+    )
     return page(
         "business/task_list.html",
         title=_("检定任务"),
         rows=rows,
+        total=total,
+        page_no=page_no,
+        pages=total.pages(lists.PER_PAGE),
         task_zh=services.TASK_STATUS_ZH,
         query={"mine": mine, "stage": stage, "q": q},
         cert_labels=await _state_labels("certificate"),

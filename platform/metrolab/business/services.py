@@ -27,7 +27,6 @@ from metrolab.business.tables import Entrustment, VerificationTask
 from metrolab.certificates.tables import Certificate
 from metrolab.certificates.workflow import certificate_label
 from metrolab.kernel.errors import Conflict, Forbidden, NotFound, Refused
-from metrolab.kernel.matching import contains
 from metrolab.kernel.paging import Total
 from metrolab.kernel.text import CONTROL_CHARS, actor_id, check_plain_text
 from metrolab.workflows import services as wf
@@ -40,6 +39,8 @@ TASK_STATUS_ZH = {
     "certifying": "证书流转中",
     "released": "已发放",
 }
+# 委托单 whose instruments or certificates are to be handed over (待发放).
+AWAITING_RELEASE = ("in_progress", "completed")
 # The role whose people are assigned tasks (assign() lists them) and sign 检定 in the certificate workflow.
 VERIFIER_ROLE = "verifier"
 # Entrustment workflow actions a person takes on the detail page (receive has its own form: the count).
@@ -471,31 +472,6 @@ async def get_entrustment(entrustment_id: int) -> dict[str, Any]:
     return row
 
 
-async def search_entrustments(
-    q: str = "", status: str = "", stage: str = "", page_no: int = 1, per_page: int = 50
-) -> tuple[list[dict[str, Any]], int]:
-    query = Entrustment.select(
-        *Entrustment.all_columns(exclude=[Entrustment.data]),
-        Entrustment.customer.name.as_alias("customer_name"),
-    )
-    count = Entrustment.count()
-    where: list[Combinable] = []
-    if q:
-        where.append(contains(Entrustment.number, q) | contains(Entrustment.customer.name, q))
-    if status:
-        where.append(Entrustment.status == status)
-    if stage == "release":
-        where.append(Entrustment.status.is_in(["in_progress", "completed"]))
-    for w in where:
-        query, count = query.where(w), count.where(w)
-    rows = (
-        await query.order_by(Entrustment.id, ascending=False)
-        .limit(per_page)
-        .offset((page_no - 1) * per_page)
-    )
-    return rows, await count
-
-
 async def tasks_of(entrustment_id: int) -> list[dict[str, Any]]:
     return (
         await _tasks()
@@ -504,8 +480,9 @@ async def tasks_of(entrustment_id: int) -> list[dict[str, Any]]:
     )
 
 
-def _tasks() -> Select:
-    return VerificationTask.select(
+def task_columns() -> list[Any]:
+    """A task as its lists and pages show it: its entrustment, customer, record and certificate."""
+    return [
         *VerificationTask.all_columns(),
         VerificationTask.assigned_to.full_name.as_alias("assigned_name"),
         VerificationTask.entrustment.number.as_alias("entrustment_number"),
@@ -515,7 +492,11 @@ def _tasks() -> Select:
         VerificationTask.certificate.number.as_alias("certificate_number"),
         VerificationTask.record.number.as_alias("record_number"),
         VerificationTask.record.status.as_alias("record_status"),
-    )
+    ]
+
+
+def _tasks() -> Select:
+    return VerificationTask.select(*task_columns())
 
 
 async def get_task(task_id: int) -> dict[str, Any]:
@@ -523,26 +504,6 @@ async def get_task(task_id: int) -> dict[str, Any]:
     if row is None:
         raise NotFound("检定任务不存在")
     return row
-
-
-async def search_tasks(
-    user: Any, mine: bool = False, stage: str = "", q: str = ""
-) -> list[dict[str, Any]]:
-    query = _tasks()
-    if mine:
-        query = query.where(VerificationTask.assigned_to == actor_id(user))
-    if stage == "compile":  # records to fill, certificates to compile (new or returned)
-        query = query.where(
-            VerificationTask.status.is_in(["assigned", "recording"])
-            | (VerificationTask.certificate.status == "compiling")
-        )
-    elif stage == "unassigned":
-        query = query.where(VerificationTask.status == "registered")
-    if q:
-        query = query.where(
-            contains(VerificationTask.serial, q) | contains(VerificationTask.entrustment.number, q)
-        )
-    return await query.order_by(VerificationTask.id, ascending=False).limit(300)
 
 
 def entrustment_context(
@@ -938,17 +899,19 @@ async def follow_revision(old_certificate_id: int, new_certificate_id: int) -> N
 STAGES = ["compiling", "initial_review", "checking", "approving", "issued", "printed", "released"]
 
 
+def to_compile() -> Combinable:
+    """Tasks whose record is to be filled or whose certificate to be compiled (new or returned):
+    the 待编制 counter and the list it opens."""
+    return VerificationTask.status.is_in(["assigned", "recording"]) | (
+        VerificationTask.certificate.status == "compiling"
+    )
+
+
 def task_count(kind: str, user: Any) -> Count:
     """The home counter `kind` as a count query (await it, or let the home page batch it)."""
     uid = actor_id(user)
-    if kind == "compile":  # records to fill and certificates to compile (new or returned)
-        return VerificationTask.count().where(
-            (VerificationTask.assigned_to == uid)
-            & (
-                VerificationTask.status.is_in(["assigned", "recording"])
-                | (VerificationTask.certificate.status == "compiling")
-            )
-        )
+    if kind == "compile":
+        return VerificationTask.count().where((VerificationTask.assigned_to == uid) & to_compile())
     # The verifier of a certificate is its original record's verifier (an indexed join, not JSON).
     if kind == "initial_review":
         return Certificate.count().where(
@@ -960,7 +923,7 @@ def task_count(kind: str, user: Any) -> Count:
             & ((Certificate.record.verifier != uid) | Certificate.record.verifier.is_null())
         )
     if kind == "release":
-        return Entrustment.count().where(Entrustment.status.is_in(["in_progress", "completed"]))
+        return Entrustment.count().where(Entrustment.status.is_in(list(AWAITING_RELEASE)))
     raise ValueError(f"unknown task counter {kind!r}")
 
 

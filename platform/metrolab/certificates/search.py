@@ -8,23 +8,12 @@ import functools
 import operator
 from typing import Any
 
-from piccolo.columns.combination import WhereRaw
 from piccolo.custom_types import Combinable
-from piccolo.engine.postgres import PostgresEngine
 
 from metrolab.certificates.tables import Certificate
 from metrolab.customers.tables import Customer
 from metrolab.kernel import listing, paging
-from metrolab.kernel.matching import contains
-
-
-def _number_contains(q: str) -> Combinable:
-    """Certificates whose number contains ``q``, through PostgreSQL's suffix index: a number
-    contains q when one of its suffixes begins with q, so the numbers are one range of the index,
-    a few pages for a rare q at any size (its cost grows with the numbers found)."""
-    if not isinstance(Certificate._meta.db, PostgresEngine):
-        return contains(Certificate.number, q)
-    return WhereRaw('metrolab_suffixes("certificate"."number") @@ metrolab_prefix_query({})', q)
+from metrolab.kernel.matching import contains, number_contains
 
 
 async def conditions(text: str) -> listing.Found | None:
@@ -50,13 +39,7 @@ async def conditions(text: str) -> listing.Found | None:
         | contains(OriginalRecord.model, q)
         | contains(OriginalRecord.instrument_name, q)
     )
-    # Fewer than three characters have no trigram for the records' indexes to look up: naming
-    # the matching records would read them all ("压测" at a million records: 1.2 s), so each
-    # certificate's record is looked up as the newest are walked.
-    if len(q) >= listing.TRIGRAM:
-        records = await listing.ids_matching(OriginalRecord, record_matches)
-    else:
-        records = OriginalRecord.select(OriginalRecord.id).where(record_matches)
+    records = await listing.ids_matching(OriginalRecord, record_matches, q)
     if types := await catalogue.types_named(q):
         found.append(Certificate.instrument_type.is_in(types))
     row_by_row, indexed = list(found), list(found)
@@ -65,16 +48,10 @@ async def conditions(text: str) -> listing.Found | None:
             row_by_row.append(Certificate.record.is_in(records))
             indexed.append(Certificate.record.is_in(records))
     else:  # many records: each certificate's own looked up (a walk), or all of them (a hash)
-        row_by_row.append(
-            WhereRaw(
-                '(SELECT {} FROM "original_record" '
-                'WHERE "original_record"."id" = "certificate"."record")',
-                record_matches.querystring,
-            )
-        )
+        row_by_row.append(listing.through(Certificate.record, record_matches))
         indexed.append(Certificate.record.is_in(records))
     row_by_row.append(contains(Certificate.number, q))
-    indexed.append(_number_contains(q))
+    indexed.append(number_contains(Certificate.number, q))
     return listing.Found(
         functools.reduce(operator.or_, row_by_row),
         functools.reduce(operator.or_, indexed),

@@ -5,7 +5,7 @@ search to everything. One helper for every list, so every list searches alike.""
 from __future__ import annotations
 
 from piccolo.columns import Column
-from piccolo.columns.combination import Where
+from piccolo.columns.combination import Where, WhereRaw
 from piccolo.columns.operators.comparison import ComparisonOperator
 
 
@@ -28,3 +28,15 @@ def contains(column: Column, text: str) -> Where:
     postgres = column._meta.engine_type in ("postgres", "cockroach")
     operator = _ContainsPostgres if postgres else _ContainsSqlite
     return Where(column=column, value=like_pattern(text), operator=operator)
+
+
+def number_contains(column: Column, text: str) -> Where | WhereRaw:
+    """``column`` (a document number: 证书, 原始记录, 委托单) contains ``text``, through its suffix
+    index on PostgreSQL (``metrolab_suffixes``, certificates_2026_12_07t02): a number contains q
+    when one of its suffixes begins with q, so the numbers found are one range of the index — no
+    trigram every number shares ("202") to read and recheck. The index is made by the migration
+    of each numbered table; elsewhere it is ``contains``."""
+    if column._meta.engine_type not in ("postgres", "cockroach"):
+        return contains(column, text)
+    name = column._meta.get_full_name(with_alias=False)
+    return WhereRaw(f"metrolab_suffixes({name}) @@ metrolab_prefix_query({{}})", text)

@@ -46,6 +46,12 @@ class Total(int):
         return {name: int(self) - 1 if self.capped else int(self), f"{name}_capped": self.capped}
 
 
+def envelope(items: list[Any], total: Total, page_no: int, per_page: int) -> dict[str, Any]:
+    """A page as every API list answers it: ``items``, ``total`` (``total_capped`` when the count
+    stopped: "more than"), ``pages`` and ``page``."""
+    return {"items": items, **total.as_json(), "pages": int(total.pages(per_page)), "page": page_no}
+
+
 def capped_count_statement(count: Count, cap: int | None = None) -> QueryString:
     """A Piccolo ``count()`` query that stops at ``cap + 1`` rows, as a statement that can stand
     as a scalar subquery (the home page asks all its counters in one)."""

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Request, get, post, put
 
+from metrolab.kernel.paging import envelope
 from metrolab.records import services
 from metrolab.web.api import errors
 from metrolab.web.params import Id, LongText, PageNo, SearchText, ShortText, StructId
@@ -95,8 +96,7 @@ async def api_records(
     rows, total = await services.search(
         q, status, verifier, page_no=page_no, per_page=services.PER_PAGE
     )
-    pages = total.pages(services.PER_PAGE)
-    return {"items": _json(rows), **total.as_json(), "pages": int(pages), "page": page_no}
+    return envelope(_json(rows), total, page_no, services.PER_PAGE)
 
 
 @post(

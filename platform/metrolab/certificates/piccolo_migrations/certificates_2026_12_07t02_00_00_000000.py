@@ -14,31 +14,13 @@ ID = "2026-12-07T02:00:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "certificate number: suffix index for the number search on PostgreSQL"
 
-FUNCTIONS = (
-    # Every suffix of the lower-cased text, each a lexeme as it is (array_to_tsvector does not
-    # parse, so '-' and spaces stay); STRICT: an unnumbered certificate has no entry.
-    "CREATE OR REPLACE FUNCTION metrolab_suffixes(text) RETURNS tsvector "
-    "LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS "
-    "$$ SELECT array_to_tsvector(ARRAY(SELECT substr(lower($1), i) "
-    "FROM generate_series(1, length($1)) AS i)) $$",
-    # The query "a suffix begins with lower(q)": q as one quoted lexeme with a prefix match, its
-    # quotes and backslashes escaped, lower-cased by the same lower() as the index.
-    "CREATE OR REPLACE FUNCTION metrolab_prefix_query(text) RETURNS tsquery "
-    "LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS "
-    "$$ SELECT ('''' || replace(replace(lower($1), '\\', '\\\\'), '''', '''''') || ''':*')::tsquery $$",
-)
-
-
 async def _create() -> None:
-    from piccolo.engine.postgres import PostgresEngine
-
     from metrolab.certificates.tables import Certificate
+    from metrolab.db import suffix_search_ready
 
     engine = Certificate._meta.db
-    if not isinstance(engine, PostgresEngine):
+    if not await suffix_search_ready(engine):
         return
-    for sql in FUNCTIONS:
-        await engine.run_ddl(sql)
     await engine.run_ddl(
         "CREATE INDEX IF NOT EXISTS certificate_number_suffix "
         "ON certificate USING gin (metrolab_suffixes(number))"
@@ -55,9 +37,8 @@ async def _drop() -> None:
     engine = Certificate._meta.db
     if not isinstance(engine, PostgresEngine):
         return
+    # The functions stay: the record and entrustment numbers' suffix indexes use them too.
     await engine.run_ddl("DROP INDEX IF EXISTS certificate_number_suffix")
-    await engine.run_ddl("DROP FUNCTION IF EXISTS metrolab_prefix_query(text)")
-    await engine.run_ddl("DROP FUNCTION IF EXISTS metrolab_suffixes(text)")
     trgm = await engine.run_ddl("SELECT count(*) AS n FROM pg_extension WHERE extname = 'pg_trgm'")
     if trgm[0]["n"]:  # put back what the earlier migration made
         await engine.run_ddl(
