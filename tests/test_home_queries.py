@@ -88,3 +88,21 @@ def test_a_counter_past_the_cap_says_so(browser, make_user, monkeypatch):
         t for t in browser.get("/api/v1/tasks").json() if t["key"] == "my_qualifications_expiring"
     )
     assert (task["count"], task["count_capped"]) == (2, False)
+
+
+def test_the_counters_statement_names_its_values_on_postgresql(browser, make_user):
+    """With ``$1`` a kept statement's generic plan took a verifier with no drafts for an average
+    one and read every record (129 ms at 1 M); each person's statement has its values written in."""
+    import pytest
+
+    from metrolab.web import navigation
+
+    if DB.engine_type != "postgres":
+        pytest.skip("SQLite plans each statement as it runs")
+    user = make_user("verifier")
+    browser.login(user)
+    assert browser.get("/home").status_code == 200
+    (plan,) = [p for key, p in navigation._PLANS.items() if key[0] == user["id"]]
+    sql, values = plan.statement.compile_string("postgres")
+    assert values == [] and f'"original_record"."verifier" = {user["id"]}' in sql
+    assert "'draft'" in sql

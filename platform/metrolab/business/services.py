@@ -26,6 +26,7 @@ from metrolab.audit.log import record as audit
 from metrolab.business.tables import Entrustment, VerificationTask
 from metrolab.certificates.tables import Certificate
 from metrolab.certificates.workflow import certificate_label
+from metrolab.kernel import listing
 from metrolab.kernel.errors import Conflict, Forbidden, NotFound, Refused
 from metrolab.kernel.paging import Total
 from metrolab.kernel.text import CONTROL_CHARS, actor_id, check_plain_text
@@ -957,7 +958,7 @@ async def search_certificates(
     if status == "issued_any":
         where.append(Certificate.pdf_sha256 != "")
     elif status:
-        where.append(Certificate.status == status)
+        where.append(listing.equals(Certificate.status, status))
     if issued_from:
         where.append(
             Certificate.issued_at >= datetime.combine(issued_from, datetime.min.time(), UTC)

@@ -17,6 +17,7 @@ from piccolo.query.methods.count import Count
 from piccolo.querystring import QueryString
 
 from metrolab.kernel import paging
+from metrolab.kernel.literal import written_in
 from metrolab.kernel.paging import Total, as_total, capped_count_statement
 from metrolab.web.auth import CurrentUser, grants
 
@@ -138,7 +139,9 @@ def _plan(user: CurrentUser) -> tuple[_CounterPlan, list]:
         columns = ", ".join(f"({{}}) AS c{i}" for i in queries)
         capped = frozenset(i for i, q in queries.items() if _cappable(q))
         parts = [_capped(q, cap) if i in capped else q.querystrings[0] for i, q in queries.items()]
-        statement = QueryString(f"SELECT {columns}", *parts)
+        # The values written in: the statement is this person's anyway, and a generic plan took
+        # the verifier with no drafts for an average one (129 ms at 1 M records, not 0.1).
+        statement = written_in(QueryString(f"SELECT {columns}", *parts), DB.engine_type)
         statement.freeze(engine_type=DB.engine_type)
     plan = _CounterPlan(visible, statement, tuple(queries), capped, cap)
     if len(_PLANS) >= _PLANS_KEPT:
