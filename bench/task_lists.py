@@ -10,7 +10,8 @@ later page), the 原始记录 list (all, 我的记录, a serial, a record number
 digits, a later page), the 委托单 list (one for every four certificates, from 200 customers: all, a
 number, a year's numbers, a rare and a common customer, 待发放, a state, a later page), the 检定任务
 list (a task for every certificate: all, mine, 待编制, 待分配, a 出厂编号, 委托单号 and certificate
-number, two digits, a later page) with the verifier's home counters, and the statistics page
+number, two digits, a later page) with the verifier's home counters, the 审计日志 (three events for
+every certificate: all, actions common to once-only, an object, an actor, a day), and the statistics page
 (certificates by month, instrument type and verifier over a year, by month over all time; records
 by verifier over a year).
 
@@ -77,6 +78,16 @@ FROM generate_series(1, {n}) AS g
 # 委托单 of four instruments each, from 200 customers; one rare customer's two entrustments are
 # old. A task for every certificate (its record and certificate). What a lab has in hand is the
 # newest: older entrustments are released, as are their tasks.
+# The audit log: three events for every certificate, one a second up to now, by 20 people; one
+# action a thousandth of them, one action once (long ago).
+FILL_AUDIT = """
+INSERT INTO audit_event (at, actor_id, actor_name, action, target_type, target_id, details, ip)
+SELECT now() - ((3 * {n} - g) || ' seconds')::interval, NULL, '压测员' || (g % 20),
+       CASE WHEN g % 1000 = 0 THEN 'customer.deleted' WHEN g = 100 THEN 'user.role_changed'
+            ELSE (ARRAY['certificate.checked','certificate.approved','record.saved','task.compiled'])[1 + g % 4] END,
+       'certificate', (g / 3)::text, '{{}}', '127.0.0.1'
+FROM generate_series(1, 3 * {n}) AS g
+"""
 FILL_CUSTOMERS = """
 INSERT INTO customer (name, credit_code, category, address, phone, remarks, created_at)
 SELECT '压测委托单位' || lpad(c::text, 3, '0'), '', '', '', '', '', now() FROM generate_series(1, 200) AS c
@@ -138,9 +149,11 @@ async def main():
         await DB.run_ddl(statement)
     await DB.run_ddl(FILL_TASKS.format(entrustments=entrustments, records=offset, certificates=certificates,
                                        verifier=verifier.id, n=N))
+    await DB.run_ddl(FILL_AUDIT.format(n=N))
     fill_s = time.perf_counter() - t0
     # The steady state autovacuum keeps (statistics, visibility map), not a bulk load's first minute.
-    for table in ("original_record", "certificate", "customer", "entrustment", "verification_task"):
+    for table in ("original_record", "certificate", "customer", "entrustment", "verification_task",
+                  "audit_event"):
         await DB.run_ddl(f"VACUUM ANALYZE {table}")
     from datetime import UTC, datetime
     from metrolab.accounts import services as accounts
@@ -204,6 +217,23 @@ async def main():
     out["tasks_certificate_number"] = await timed(lambda: lists.tasks(v, q=q_certificate))
     out["tasks_digits"] = await timed(lambda: lists.tasks(v, q="12"))
     out["tasks_page_100"] = await timed(lambda: lists.tasks(v, page_no=100))
+    # 审计日志 as its page asks (a page of 50, newest first): all, a common, a rare and a once-only
+    # action, one never taken, an object, an actor, a name nobody acted under, a day long ago.
+    from datetime import date, timedelta
+    from metrolab.audit import services as audit
+    from metrolab.audit.services import Filters
+    ago = date.today() - timedelta(days=3 * N // 86400 // 2)
+    for name, f in {
+        "audit_first_page": Filters(), "audit_action_common": Filters(action="record.saved"),
+        "audit_action_rare": Filters(action="customer.deleted"),
+        "audit_action_once": Filters(action="user.role_changed"),
+        "audit_action_none": Filters(action="nothing.happened"),
+        "audit_object": Filters(target_type="certificate", target_id=str(probe)),
+        "audit_actor": Filters(actor="压测员7"), "audit_actor_none": Filters(actor="没有这个人"),
+        "audit_day": Filters(start=ago, end=ago),
+    }.items():
+        out[name] = await timed(lambda f=f: audit.events(f, 1))
+    out["audit_page_100"] = await timed(lambda: audit.events(Filters(), 100))
     # 统计分析 as its page asks: over one year by month, type and verifier; by month over all time.
     from datetime import date
     from metrolab.statistics.queries import grouped
