@@ -36,3 +36,15 @@ def test_what_cannot_be_written_in_is_refused():
         sql_literal("a\x00b")
     with pytest.raises(TypeError):
         sql_literal(1.5)
+
+
+def test_a_list_filter_names_the_lists_own_column():
+    """A raw condition on a joined column would not bring its join: refused where it is written."""
+    from metrolab.certificates.tables import Certificate
+    from metrolab.kernel import listing
+
+    assert str(listing.equals(Certificate.status, "it's").querystring) == (
+        "\"certificate\".\"status\" = 'it''s'"
+    )
+    with pytest.raises(TypeError, match="own column"):
+        listing.equals(Certificate.record.verifier, 1)

@@ -692,3 +692,20 @@ def _zip(files: dict[str, bytes]) -> bytes:
         for name, data in files.items():
             zf.writestr(name, data)
     return out.getvalue()
+
+
+@needs_libreoffice
+def test_a_server_that_exits_at_start_is_started_again(tmp_path):
+    """A free port is chosen by binding and releasing it, and another process may take it before
+    unoserver binds it: the server then exits at once. The pool starts it again on new ports."""
+    marker = tmp_path / "first-start"
+    wrapper = tmp_path / "unoserver"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'if [ ! -e "{marker}" ]; then touch "{marker}"; exit 1; fi\n'  # as if its port was taken
+        f'exec "{find_unoserver()}" "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    with LibreOfficePool(size=1, conversion_timeout=30, unoserver=str(wrapper)) as p:
+        assert marker.exists()
+        assert p.convert(render_docx(CERTIFICATE, sample_context(), {})).startswith(b"%PDF")

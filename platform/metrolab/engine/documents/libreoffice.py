@@ -36,6 +36,9 @@ REPO_ROOT = Path(__file__).resolve().parents[4]
 # filter's SelectPdfVersion=2 selects it.
 PDFA_OPTIONS = ["SelectPdfVersion=2"]
 UNOSERVER_API = "3"  # the XML-RPC convert() signature _Server.convert calls
+# A server that exits at start is started again on new ports: a free port is chosen by binding it
+# and letting it go, and another process may take it before unoserver binds it.
+START_ATTEMPTS = 3
 PDFA_CONVERT_TO = 'pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"2"}}'
 
 
@@ -274,12 +277,19 @@ class LibreOfficePool:
         errors: list[BaseException] = []
 
         def start(server: _Server) -> None:
-            try:
-                server.start(self.start_timeout)
-                self._warm(server)
-                self._idle.put(server)
-            except BaseException as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
+            for attempt in range(1, START_ATTEMPTS + 1):
+                try:
+                    server.start(self.start_timeout)
+                    self._warm(server)
+                    self._idle.put(server)
+                    return
+                except ConversionError as exc:  # a port taken between choosing and binding it
+                    if attempt == START_ATTEMPTS or self._cancel.is_set():
+                        errors.append(exc)
+                        return
+                except BaseException as exc:  # noqa: BLE001 - reported below
+                    errors.append(exc)
+                    return
 
         threads = [threading.Thread(target=start, args=(s,)) for s in self._servers]
         for t in threads:
