@@ -76,7 +76,10 @@ def test_filters_narrow_page_and_api(
     )  # newest first
 
 
-def test_paging_is_bounded(browser, make_user, api_user):
+@pytest.mark.parametrize("windows", [None, (1, 2)])
+def test_paging_is_bounded(browser, make_user, api_user, monkeypatch, windows):
+    """下一页 is offered exactly while older events remain — walking the newest events or, with
+    the windows narrowed (as at millions of events), through the indexes."""
     from conftest import run
     from metrolab.audit.log import record
     from metrolab.audit.services import PAGE_SIZE
@@ -86,6 +89,16 @@ def test_paging_is_bounded(browser, make_user, api_user):
             await record("lab.settings_saved", target_type="lab_settings", details={"n": i})
 
     run(many())
+    if windows:
+        monkeypatch.setattr(listing, "PAGE_WINDOW", windows[0])
+        monkeypatch.setattr(listing, "COUNT_WINDOW", windows[1])
+        today = str(date.today())  # the days are searched (kernel.listing's Found)
+        dated = browser.client.get(
+            "/api/v1/audit/events",
+            params={"action": "lab.settings_saved", "start": today, "page_no": 2},
+            headers=api_user("admin")["headers"],
+        ).json()
+        assert len(dated["events"]) == 3 and not dated["has_next"]
     admin = api_user("admin")
     first = browser.client.get(
         "/api/v1/audit/events", params={"action": "lab.settings_saved"}, headers=admin["headers"]

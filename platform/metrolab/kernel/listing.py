@@ -118,12 +118,17 @@ async def newest_first(
     page_no: int,
     per_page: int,
     load_json: bool = False,
+    count_to: int | None = None,
 ) -> tuple[list[dict[str, Any]], paging.Total]:
     """A page of ``table``'s ``columns`` (newest first) with ``where`` and the search ``found``,
     and the list's count: "10000+" of every row, "1000+" with a search or a filter."""
     key = table._meta.primary_key
     page_no = max(1, page_no)
     shown_up_to = page_no * per_page
+    # ``count_to``: a list that shows no count (the audit log) asks only past the page shown, which
+    # is all that "is there a next page" needs.
+    search_cap = SEARCH_COUNT_CAP if count_to is None else count_to
+    list_cap = (SEARCH_COUNT_CAP if where else paging.COUNT_CAP) if count_to is None else count_to
 
     def chosen(*clauses: Combinable, shown: list[Any] | None = None) -> Select:
         """The rows with ``where`` and ``clauses``: a new query each time (a Piccolo query is
@@ -171,24 +176,24 @@ async def newest_first(
 
     if found is None:
         rows = await page()
-        return rows, await total(ids(), len(rows), SEARCH_COUNT_CAP if where else paging.COUNT_CAP)
+        return rows, await total(ids(), len(rows), list_cap)
     # When the indexes would read far more than they find, walk further first.
     floor = await _newest_from(table, PAGE_WINDOW if found.countable else COUNT_WINDOW)
     if floor is None:  # every row is among the newest
         rows = await page(found.row_by_row)
-        return rows, await total(ids(found.row_by_row), len(rows), SEARCH_COUNT_CAP)
+        return rows, await total(ids(found.row_by_row), len(rows), search_cap)
     rows = await page(found.row_by_row & (key >= floor))
     if len(rows) < per_page:  # not a page among the newest: through the indexes
         rows = await page(found.indexed, indexed=True)
-        return rows, await total(ids(found.indexed), len(rows), SEARCH_COUNT_CAP)
+        return rows, await total(ids(found.indexed), len(rows), search_cap)
     floor = await _newest_from(table, COUNT_WINDOW)
     newest = found.row_by_row if floor is None else found.row_by_row & (key >= floor)
-    counted = await paging.capped_count(ids(newest), shown_up_to=shown_up_to, cap=SEARCH_COUNT_CAP)
+    counted = await paging.capped_count(ids(newest), shown_up_to=shown_up_to, cap=search_cap)
     if counted.capped or floor is None:
         return rows, counted
     if not found.countable:  # all the matching rows would be read: "at least" these
         return rows, paging.Total(int(counted), capped=True)
     # Fewer than the cap among the newest: the indexes count them all.
     return rows, await paging.capped_count(
-        ids(found.indexed), shown_up_to=shown_up_to, cap=SEARCH_COUNT_CAP
+        ids(found.indexed), shown_up_to=shown_up_to, cap=search_cap
     )
