@@ -48,3 +48,22 @@ def test_a_list_filter_names_the_lists_own_column():
     )
     with pytest.raises(TypeError, match="own column"):
         listing.equals(Certificate.record.verifier, 1)
+
+
+def test_braces_and_dollars_in_a_written_in_value_stay_text(db):
+    """A filter's value is text: braces are not template placeholders, "$1" is not a parameter."""
+    from metrolab.certificates.tables import Certificate
+    from metrolab.kernel import listing
+    from metrolab.piccolo_conf import DB
+
+    query = Certificate.select(Certificate.id).where(listing.equals(Certificate.status, "a{x}$1"))
+    assert "'a{x}$1'" in query.querystrings[0].compile_string(DB.engine_type)[0]
+    assert run(query) == []
+    counted = QueryString(
+        "SELECT count(*) AS n FROM certificate WHERE status = {} OR {}",
+        "x",
+        listing.equals(Certificate.status, "a{x}$1").querystring,
+    )
+    written = written_in(counted, DB.engine_type)
+    assert "'a{x}$1'" in written.compile_string(DB.engine_type)[0]
+    assert [dict(r) for r in run(DB.run_querystring(written))] == [{"n": 0}]

@@ -39,5 +39,10 @@ def written_in(statement: QueryString, engine_type: str) -> QueryString:
     if engine_type not in ("postgres", "cockroach"):
         return statement
     sql, values = statement.compile_string(engine_type=engine_type)
-    text = re.sub(r"\$(\d+)\b", lambda m: sql_literal(values[int(m.group(1)) - 1]), sql)
+    # A $n inside a quoted literal already in the text is that literal's, not a parameter.
+    text = re.sub(
+        r"('(?:[^']|'')*')|\$(\d+)\b",
+        lambda m: m.group(1) or sql_literal(values[int(m.group(2)) - 1]),
+        sql,
+    )
     return QueryString(text.replace("{", "{{").replace("}", "}}"))
